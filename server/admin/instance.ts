@@ -1,0 +1,58 @@
+/**
+ * The gateway's row in `gateway_instance`: written at start, refreshed on every heartbeat
+ * with the versions it enforces, marked stopped on graceful shutdown. The dashboard's fleet
+ * view reads these rows. A failed heartbeat (Postgres down) is logged and retried on the
+ * next tick; it never affects enforcement.
+ */
+import { hostname } from "node:os";
+import type pg from "pg";
+import type { Logger } from "../log";
+
+export interface InstanceRecorderOptions {
+  pool: pg.Pool;
+  gatewayId: string;
+  intervalMs: number;
+  logger: Logger;
+  /** Current state to publish on each beat. */
+  snapshot(): { enforcedVersions: Record<string, number>; status: string };
+}
+
+export class InstanceRecorder {
+  private timer: NodeJS.Timeout | null = null;
+  readonly host = hostname();
+  lastBeatAt: number | null = null;
+
+  constructor(private readonly options: InstanceRecorderOptions) {}
+
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async beat(): Promise<void> {
+    const { enforcedVersions, status } = this.options.snapshot();
+    try {
+      await this.options.pool.query(
+        `insert into gateway_instance (id, host, pid, started_at, last_heartbeat_at, enforced_versions, status, stopped_at)
+         values ($1, $2, $3, now(), now(), $4, $5, null)
+         on conflict (id) do update set last_heartbeat_at = now(), enforced_versions = excluded.enforced_versions,
+                                        status = excluded.status, host = excluded.host, pid = excluded.pid,
+                                        stopped_at = null`,
+        [this.options.gatewayId, this.host, process.pid, JSON.stringify(enforcedVersions), status],
+      );
+      this.lastBeatAt = Date.now();
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message }, "heartbeat failed");
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.options.pool
+      .query("update gateway_instance set stopped_at = now(), last_heartbeat_at = now() where id = $1", [
+        this.options.gatewayId,
+      ])
+      .catch(() => {});
+  }
+}

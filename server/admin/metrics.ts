@@ -1,0 +1,79 @@
+/**
+ * Prometheus metrics of one gateway (`GET /metrics`). One registry per gateway instance so
+ * several gateways can live in one test process.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export function createMetrics() {
+  const registry = new Registry();
+  const handshakes = new Counter({
+    name: "origingate_handshakes_total",
+    help: "WebSocket handshakes by tenant, decision (accepted|rejected|report_only) and reason code",
+    labelNames: ["tenant", "decision", "reason"] as const,
+    registers: [registry],
+  });
+  const openConnections = new Gauge({
+    name: "origingate_open_connections",
+    help: "Open client WebSocket connections by tenant",
+    labelNames: ["tenant"] as const,
+    registers: [registry],
+  });
+  const policyReloads = new Counter({
+    name: "origingate_policy_reloads_total",
+    help: "Policy (re)loads applied, by tenant",
+    labelNames: ["tenant"] as const,
+    registers: [registry],
+  });
+  const policyReloadSeconds = new Histogram({
+    name: "origingate_policy_reload_seconds",
+    help: "Time to read a changed policy from Postgres",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const policyAge = new Gauge({
+    name: "origingate_policy_age_seconds",
+    help: "Seconds since the enforced policies were last confirmed current against Postgres",
+    registers: [registry],
+  });
+  const policyVersion = new Gauge({
+    name: "origingate_policy_version",
+    help: "Policy version enforced, by tenant",
+    labelNames: ["tenant"] as const,
+    registers: [registry],
+  });
+  const auditQueueDepth = new Gauge({
+    name: "origingate_audit_queue_depth",
+    help: "Audit events waiting in memory to be written to Postgres",
+    registers: [registry],
+  });
+  const auditWritten = new Counter({
+    name: "origingate_audit_events_written_total",
+    help: "Audit events written to Postgres (folded repeats counted individually)",
+    registers: [registry],
+  });
+  const auditDropped = new Counter({
+    name: "origingate_audit_events_dropped_total",
+    help: "Audit events dropped because the in-memory buffer was full (Postgres down too long)",
+    registers: [registry],
+  });
+  const auditRows = new Counter({
+    name: "origingate_audit_rows_written_total",
+    help: "Audit rows written to Postgres (after folding)",
+    registers: [registry],
+  });
+  return {
+    registry,
+    handshakes,
+    openConnections,
+    policyReloads,
+    policyReloadSeconds,
+    policyAge,
+    policyVersion,
+    auditQueueDepth,
+    auditWritten,
+    auditDropped,
+    auditRows,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,311 @@
+/**
+ * Audit pipeline of one gateway: record() is O(1) and never blocks a handshake; events are
+ * folded, queued in memory (bounded) and written to Postgres in batches.
+ *
+ * Folding: the first rejection of a kind (same tenant, origin, reason, client address)
+ * is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW ms are
+ * counted into one more row written when the window closes. Counts are exact.
+ *
+ * Writing: one batch in flight at a time, flushed when BATCH_ROWS rows are waiting or
+ * FLUSH_MS after the first one; a multi-row INSERT ... SELECT FROM unnest(...) per batch
+ * and one NOTIFY per batch (never per event) to wake the live-stream tails. Batches take a
+ * transaction-scoped advisory lock so that ids are assigned in commit order across the
+ * fleet: a reader that saw id N can never later find a row N-1 appear (no gaps on resume).
+ *
+ * Failure: a failed batch stays at the head of the queue and is retried with backoff;
+ * meanwhile events keep queueing up to QUEUE_MAX rows. Past the bound, events are dropped,
+ * counted (metrics) and, once Postgres answers again, recorded as a `dropped` row with the
+ * exact number — never silent. stop() flushes what it can.
+ */
+import type pg from "pg";
+import type { Metrics } from "../admin/metrics";
+import type { Logger } from "../log";
+import type { AuditEventInput, AuditSink } from "./types";
+
+export const AUDIT_CHANNEL = "audit_events";
+/** Arbitrary constant: the advisory lock that orders audit batch commits fleet-wide. */
+const AUDIT_LOCK_KEY = 0x0a0d17;
+const BATCH_ROWS = 5000;
+const MAX_FOLD_KEYS = 50_000;
+
+interface QueuedEvent extends AuditEventInput {
+  count: number;
+  lastTs: number | null;
+}
+
+interface FoldWindow {
+  startedAt: number;
+  repeat: QueuedEvent | null;
+}
+
+export interface AuditPipelineOptions {
+  pool: pg.Pool;
+  gatewayId: string;
+  logger: Logger;
+  metrics: Metrics;
+  queueMax?: number;
+  flushMs?: number;
+  foldWindowMs?: number;
+}
+
+export class AuditPipeline implements AuditSink {
+  private queue: QueuedEvent[] = [];
+  private readonly folds = new Map<string, FoldWindow>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  /** Dropped since the last `dropped` row was written. */
+  private droppedUnreported = 0;
+  private stopped = false;
+  readonly queueMax: number;
+  readonly flushMs: number;
+  readonly foldWindowMs: number;
+  /** Totals, for tests and health. */
+  readonly totals = { recorded: 0, written: 0, dropped: 0, rows: 0 };
+
+  constructor(private readonly options: AuditPipelineOptions) {
+    this.queueMax = options.queueMax ?? 100_000;
+    this.flushMs = options.flushMs ?? 100;
+    this.foldWindowMs = options.foldWindowMs ?? 1000;
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  record(event: AuditEventInput): void {
+    this.totals.recorded += event.count ?? 1;
+    if (event.decision === "rejected" && event.kind === "handshake") {
+      const key = `${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}`;
+      const fold = this.folds.get(key);
+      if (fold && event.ts - fold.startedAt < this.foldWindowMs) {
+        if (fold.repeat) {
+          fold.repeat.count += event.count ?? 1;
+          fold.repeat.lastTs = event.ts;
+        } else {
+          fold.repeat = { ...event, count: event.count ?? 1, lastTs: event.ts };
+        }
+        this.schedule();
+        return;
+      }
+      if (fold?.repeat) this.enqueue(fold.repeat);
+      if (this.folds.size < MAX_FOLD_KEYS || fold) this.folds.set(key, { startedAt: event.ts, repeat: null });
+    }
+    this.enqueue({ ...event, count: event.count ?? 1, lastTs: null });
+    this.schedule();
+  }
+
+  private enqueue(event: QueuedEvent): void {
+    if (this.queue.length >= this.queueMax) {
+      this.droppedUnreported += event.count;
+      this.totals.dropped += event.count;
+      this.options.metrics.auditDropped.inc(event.count);
+      return;
+    }
+    this.queue.push(event);
+    this.options.metrics.auditQueueDepth.set(this.queue.length);
+  }
+
+  /** Moves fold windows that have closed into the queue. */
+  private closeFolds(now: number, all = false): void {
+    for (const [key, fold] of this.folds) {
+      if (all || now - fold.startedAt >= this.foldWindowMs) {
+        if (fold.repeat) this.enqueue(fold.repeat);
+        this.folds.delete(key);
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.queue.length >= BATCH_ROWS && !this.writing && Date.now() >= this.retryAt) {
+      void this.flush();
+      return;
+    }
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        void this.flush();
+      }, Math.max(this.flushMs, this.retryAt - Date.now()));
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Writes everything queued now (one batch at a time). Resolves when done or failed. */
+  async flush(all = false): Promise<void> {
+    if (this.writing) return this.writing;
+    this.closeFolds(Date.now(), all);
+    if (this.queue.length === 0 && this.droppedUnreported === 0) return;
+    this.writing = this.writeBatches().finally(() => {
+      this.writing = null;
+      if (this.queue.length > 0 || this.folds.size > 0) this.schedule();
+    });
+    return this.writing;
+  }
+
+  private async writeBatches(): Promise<void> {
+    while (this.queue.length > 0 || this.droppedUnreported > 0) {
+      const batch = this.queue.slice(0, BATCH_ROWS);
+      const dropped = this.droppedUnreported;
+      if (dropped > 0) {
+        batch.push(droppedRecord(dropped));
+      }
+      try {
+        await this.insert(batch);
+      } catch (error) {
+        this.failures += 1;
+        const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
+        this.retryAt = Date.now() + delay;
+        this.options.logger.warn(
+          { err: (error as Error).message, queued: this.queue.length, retryInMs: delay },
+          "audit write failed; buffering",
+        );
+        return;
+      }
+      this.failures = 0;
+      this.retryAt = 0;
+      const written = dropped > 0 ? batch.length - 1 : batch.length;
+      this.queue.splice(0, written);
+      this.droppedUnreported -= dropped;
+      const events = batch.slice(0, written).reduce((n, e) => n + e.count, 0);
+      this.totals.written += events;
+      this.totals.rows += written;
+      this.options.metrics.auditWritten.inc(events);
+      this.options.metrics.auditRows.inc(batch.length);
+      this.options.metrics.auditQueueDepth.set(this.queue.length);
+      if (this.stopped && this.queue.length === 0) break;
+    }
+  }
+
+  private async insert(batch: QueuedEvent[]): Promise<void> {
+    const cols = {
+      ts: [] as string[],
+      lastTs: [] as (string | null)[],
+      kind: [] as string[],
+      tenant: [] as (string | null)[],
+      decision: [] as string[],
+      reason: [] as string[],
+      origin: [] as (string | null)[],
+      originNormalized: [] as (string | null)[],
+      remoteAddr: [] as (string | null)[],
+      userAgent: [] as (string | null)[],
+      path: [] as (string | null)[],
+      subprotocol: [] as (string | null)[],
+      policyVersion: [] as (number | null)[],
+      matchedPattern: [] as (string | null)[],
+      count: [] as number[],
+      closeCode: [] as (number | null)[],
+      durationMs: [] as (number | null)[],
+      details: [] as (string | null)[],
+    };
+    for (const e of batch) {
+      cols.ts.push(new Date(e.ts).toISOString());
+      cols.lastTs.push(e.lastTs === null ? null : new Date(e.lastTs).toISOString());
+      cols.kind.push(e.kind);
+      cols.tenant.push(e.tenant);
+      cols.decision.push(e.decision);
+      cols.reason.push(e.reason);
+      cols.origin.push(e.origin);
+      cols.originNormalized.push(e.originNormalized);
+      cols.remoteAddr.push(e.remoteAddr);
+      cols.userAgent.push(e.userAgent);
+      cols.path.push(e.path);
+      cols.subprotocol.push(e.subprotocol);
+      cols.policyVersion.push(e.policyVersion);
+      cols.matchedPattern.push(e.matchedPattern);
+      cols.count.push(e.count);
+      cols.closeCode.push(e.closeCode ?? null);
+      cols.durationMs.push(e.durationMs ?? null);
+      cols.details.push(e.details ? JSON.stringify(e.details) : null);
+    }
+    const client = await this.options.pool.connect();
+    try {
+      await client.query("begin");
+      await client.query("select pg_advisory_xact_lock($1)", [AUDIT_LOCK_KEY]);
+      await client.query(
+        `insert into audit_event (ts, last_ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized,
+                                  remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
+                                  close_code, duration_ms, details)
+         select u.ts, u.last_ts, $1, u.kind, u.tenant, u.decision, u.reason, u.origin, u.origin_normalized,
+                u.remote_addr, u.user_agent, u.path, u.subprotocol, u.policy_version, u.matched_pattern, u.count,
+                u.close_code, u.duration_ms, u.details
+           from unnest($2::timestamptz[], $3::timestamptz[], $4::audit_kind[], $5::text[], $6::audit_decision[],
+                       $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                       $14::int[], $15::text[], $16::int[], $17::int[], $18::int[], $19::jsonb[])
+             as u(ts, last_ts, kind, tenant, decision, reason, origin, origin_normalized, remote_addr, user_agent,
+                  path, subprotocol, policy_version, matched_pattern, count, close_code, duration_ms, details)`,
+        [
+          this.options.gatewayId,
+          cols.ts,
+          cols.lastTs,
+          cols.kind,
+          cols.tenant,
+          cols.decision,
+          cols.reason,
+          cols.origin,
+          cols.originNormalized,
+          cols.remoteAddr,
+          cols.userAgent,
+          cols.path,
+          cols.subprotocol,
+          cols.policyVersion,
+          cols.matchedPattern,
+          cols.count,
+          cols.closeCode,
+          cols.durationMs,
+          cols.details,
+        ],
+      );
+      // One wake-up per batch for every gateway's live-stream tail (delivered at commit).
+      await client.query("select pg_notify($1, $2)", [AUDIT_CHANNEL, this.options.gatewayId]);
+      await client.query("commit");
+    } catch (error) {
+      await client.query("rollback").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Flushes everything (fold windows included), retrying for up to `timeoutMs`. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const deadline = Date.now() + timeoutMs;
+    this.closeFolds(Date.now(), true);
+    while ((this.queue.length > 0 || this.droppedUnreported > 0) && Date.now() < deadline) {
+      this.retryAt = 0;
+      await this.flush(true);
+      if (this.queue.length > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    this.stopped = true;
+    if (this.queue.length > 0) {
+      const lost = this.queue.reduce((n, e) => n + e.count, 0);
+      this.options.metrics.auditDropped.inc(lost);
+      this.totals.dropped += lost;
+      this.options.logger.error({ lost }, "audit events could not be written before shutdown");
+    }
+  }
+}
+
+function droppedRecord(count: number): QueuedEvent {
+  return {
+    ts: Date.now(),
+    lastTs: null,
+    kind: "dropped",
+    tenant: null,
+    decision: "rejected",
+    reason: "audit_dropped",
+    origin: null,
+    originNormalized: null,
+    remoteAddr: null,
+    userAgent: null,
+    path: null,
+    subprotocol: null,
+    policyVersion: null,
+    matchedPattern: null,
+    count,
+    details: { note: "events dropped: the in-memory audit buffer was full while Postgres was unavailable" },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The shape of one audit event as the gateway records it (before folding and batching).
+ * Column-for-column with `audit_event` (prisma/schema.prisma). Never put a token, cookie or
+ * query string in here: `path` is the path only.
+ */
+export type AuditKind = "handshake" | "close" | "dropped" | "tester";
+export type AuditDecision = "accepted" | "rejected" | "report_only";
+
+export interface AuditEventInput {
+  /** Epoch ms of the event. */
+  ts: number;
+  kind: AuditKind;
+  tenant: string | null;
+  decision: AuditDecision;
+  reason: string;
+  origin: string | null;
+  originNormalized: string | null;
+  remoteAddr: string | null;
+  userAgent: string | null;
+  path: string | null;
+  subprotocol: string | null;
+  policyVersion: number | null;
+  matchedPattern: string | null;
+  closeCode?: number | null;
+  durationMs?: number | null;
+  details?: Record<string, unknown> | null;
+  /** How many identical events this one stands for (folding); 1 unless set. */
+  count?: number;
+}
+
+export interface AuditSink {
+  record(event: AuditEventInput): void;
+}
+
+const MAX_TEXT = 512;
+
+/** Bounds attacker-controlled text (Origin, User-Agent, path) before it is stored. */
+export function clip(value: string | null | undefined, max = MAX_TEXT): string | null {
+  if (value == null) return null;
+  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
+}

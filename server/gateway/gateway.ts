@@ -1,0 +1,226 @@
+/**
+ * One gateway: an HTTP server whose `upgrade` event is the enforcement point.
+ *
+ * Routes: `/t/<slug>/<rest>` (tenant WebSocket endpoint, see handshake.ts), `/admin/...`
+ * (admin stream and tester), `/healthz`, `/readyz`, `/metrics`.
+ *
+ * Lifecycle: start() listens at once (so /healthz answers while policies load) and loads
+ * policies in the background; `/readyz` answers 503 until they are loaded. stop() stops
+ * accepting, closes client connections with 1001 (going away), waits for them to drain
+ * (bounded), flushes the audit queue, marks the instance stopped and closes the pools.
+ */
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type pg from "pg";
+import { WebSocketServer } from "ws";
+import { InstanceRecorder } from "../admin/instance";
+import { createMetrics, type Metrics } from "../admin/metrics";
+import { AuditPipeline } from "../audit/pipeline";
+import { createPool } from "../db/pool";
+import type { Logger } from "../log";
+import { PolicyStore } from "../policy-store/policy-store";
+import { abortHandshake } from "./abort-handshake";
+import { ConnectionRegistry } from "./connections";
+import { handleTenantUpgrade } from "./handshake";
+import { RateLimits } from "./limits";
+
+export interface GatewayOptions {
+  databaseUrl: string;
+  logger: Logger;
+  gatewayId?: string;
+  host?: string;
+  reconcileIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  handshakeTimeoutMs?: number;
+  maxHeaderBytes?: number;
+  trustProxy?: boolean;
+  /** Bound on waiting for connections to close on shutdown. */
+  drainTimeoutMs?: number;
+  audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number };
+}
+
+export interface GatewayContext {
+  id: string;
+  logger: Logger;
+  pool: pg.Pool;
+  store: PolicyStore;
+  metrics: Metrics;
+  wss: WebSocketServer;
+  connections: ConnectionRegistry;
+  rateLimits: RateLimits;
+  audit: AuditPipeline;
+  trustProxy: boolean;
+  /** True once stop() began: new handshakes are refused. */
+  stopping: boolean;
+}
+
+const TENANT_PATH = /^\/t\/([^/?#]*)(.*)$/s;
+
+export class Gateway {
+  readonly id: string;
+  readonly ctx: GatewayContext;
+  private readonly server: http.Server;
+  private readonly instance: InstanceRecorder;
+  private readonly startedAt = Date.now();
+  private storeStart: Promise<void> | null = null;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.id = options.gatewayId ?? `gw-${randomUUID().slice(0, 8)}`;
+    const logger = options.logger.child({ gatewayId: this.id });
+    const pool = createPool(options.databaseUrl, { max: 6, applicationName: `origingate-gateway-${this.id}` });
+    const metrics = createMetrics();
+    const store = new PolicyStore({
+      pool,
+      connectionString: options.databaseUrl,
+      gatewayId: this.id,
+      logger: logger.child({ component: "policy-store" }),
+      reconcileIntervalMs: options.reconcileIntervalMs ?? 3000,
+    });
+    store.on("reload", (slug, runtime, latencyMs) => {
+      metrics.policyReloads.inc({ tenant: slug });
+      metrics.policyReloadSeconds.observe(latencyMs / 1000);
+      if (runtime) metrics.policyVersion.set({ tenant: slug }, runtime.version);
+      else metrics.policyVersion.remove({ tenant: slug });
+      logger.info({ tenant: slug, version: runtime?.version ?? null, latencyMs: Math.round(latencyMs) }, "policy loaded");
+    });
+    this.ctx = {
+      id: this.id,
+      logger,
+      pool,
+      store,
+      metrics,
+      // noServer: ws never sees a request we have not decided on (ws README, "Client authentication").
+      wss: new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false }),
+      connections: new ConnectionRegistry(metrics),
+      rateLimits: new RateLimits(),
+      audit: new AuditPipeline({
+        pool,
+        gatewayId: this.id,
+        logger: logger.child({ component: "audit" }),
+        metrics,
+        ...options.audit,
+      }),
+      trustProxy: options.trustProxy ?? false,
+      stopping: false,
+    };
+    this.instance = new InstanceRecorder({
+      pool,
+      gatewayId: this.id,
+      intervalMs: options.heartbeatIntervalMs ?? 5000,
+      logger,
+      snapshot: () => ({ enforcedVersions: store.enforcedVersions(), status: store.health().status }),
+    });
+    this.server = http.createServer(
+      {
+        maxHeaderSize: options.maxHeaderBytes ?? 16_384,
+        headersTimeout: options.handshakeTimeoutMs ?? 10_000,
+        requestTimeout: 30_000,
+      },
+      (req, res) => void this.handleRequest(req, res),
+    );
+    this.server.on("upgrade", (req, socket, head) => this.handleUpgrade(req, socket, head));
+    // Oversized or malformed request heads: answer with a status, never hang.
+    this.server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+      abortHandshake(socket, status, "bad_handshake", `${error.code ?? "bad request"}`);
+    });
+  }
+
+  /** Listens on `port` (0 = any) and starts loading policies in the background. */
+  async start(port: number): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, this.options.host ?? "0.0.0.0", () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.storeStart = this.ctx.store.start().then(() => this.instance.beat());
+    void this.instance.start();
+    const address = this.server.address() as AddressInfo;
+    this.ctx.logger.info({ port: address.port }, "gateway listening");
+    return address;
+  }
+
+  /** Resolves when policies are loaded (the gateway is ready). */
+  async ready(): Promise<void> {
+    await this.storeStart;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    if (this.ctx.stopping) return;
+    this.ctx.stopping = true;
+    this.ctx.logger.info("gateway stopping: draining connections");
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.ctx.connections.drain(this.options.drainTimeoutMs ?? 5000);
+    this.server.closeAllConnections();
+    await closed;
+    await this.ctx.audit.stop();
+    await this.ctx.store.stop();
+    await this.instance.stop();
+    await this.ctx.pool.end().catch(() => {});
+    this.ctx.logger.info("gateway stopped");
+  }
+
+  private async handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { Allow: "GET, HEAD" }).end();
+      return;
+    }
+    if (path === "/healthz") {
+      const store = this.ctx.store.health();
+      const body = {
+        status: store.status === "ok" ? "ok" : store.status,
+        gatewayId: this.id,
+        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+        policy: store,
+        connections: this.ctx.connections.size,
+      };
+      // Degraded still answers 200: the gateway is alive and enforcing its last policies.
+      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+      res.end(JSON.stringify(body));
+      return;
+    }
+    if (path === "/readyz") {
+      const ready = this.ctx.store.ready && !this.ctx.stopping;
+      res.writeHead(ready ? 200 : 503, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+      res.end(JSON.stringify({ ready, tenants: this.ctx.store.health().tenants }));
+      return;
+    }
+    if (path === "/metrics") {
+      this.ctx.metrics.policyAge.set(this.ctx.store.policyAgeSeconds());
+      this.ctx.metrics.auditQueueDepth.set(this.ctx.audit.depth);
+      res.writeHead(200, { "Content-Type": this.ctx.metrics.registry.contentType });
+      res.end(await this.ctx.metrics.registry.metrics());
+      return;
+    }
+    res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ error: { code: "not_found" } }));
+  }
+
+  private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const url = req.url ?? "/";
+    const tenantMatch = TENANT_PATH.exec(url);
+    if (tenantMatch) {
+      handleTenantUpgrade(this.ctx, req, socket, head, decodeSlug(tenantMatch[1] ?? ""), tenantMatch[2] ?? "");
+      return;
+    }
+    abortHandshake(socket, 404, "tenant_unknown", "no such endpoint");
+  }
+}
+
+function decodeSlug(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * Enforcement of one tenant handshake (`/t/<slug>/<rest>`), before any upgrade.
+ *
+ * Order of checks (the first failure answers, through abortHandshake):
+ *   1. protocol: GET, `Upgrade: websocket`, a valid `Sec-WebSocket-Key` (400), version 13
+ *      (426 + `Sec-WebSocket-Version: 13`), a parsable `Sec-WebSocket-Protocol` (400);
+ *   2. tenant known (404) and policies loaded (503);
+ *   3. handshake rate per client IP (429);
+ *   4. the policy decision: origin, credentials, token, subprotocol (server/policy);
+ *   5. concurrent connections per tenant (503);
+ *   6. upstream reachable, when the tenant has one (502) — connected *before* the client is
+ *      upgraded, so a client never sees an upgrade that is then closed.
+ * In report-only mode step 4 lets the connection through and the audit event says what
+ * enforce would have done. Every handshake — accepted or not — is one audit event.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocket, WebSocketServer } from "ws";
+import { clip } from "../audit/types";
+import { type Decision, decideHandshake, REASON_STATUS, type Reason } from "../policy";
+import type { TenantRuntime } from "../policy-store/policy-store";
+import { abortHandshake } from "./abort-handshake";
+import type { GatewayContext } from "./gateway";
+import { connectUpstream, pipeConnections, serveEcho } from "./relay";
+
+const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
+/** RFC 6455 / RFC 7230 token characters for a subprotocol name. */
+const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export interface HandshakeInfo {
+  tenant: string;
+  rest: string;
+  remoteAddr: string;
+  origin: string | null;
+  userAgent: string | null;
+  offeredSubprotocols: string[];
+}
+
+/** Parses `Sec-WebSocket-Protocol` (all header lines); null when malformed. */
+export function parseSubprotocols(req: IncomingMessage): string[] | null {
+  const lines = req.headersDistinct["sec-websocket-protocol"];
+  if (!lines) return [];
+  const offered: string[] = [];
+  for (const line of lines) {
+    for (const part of line.split(",")) {
+      const name = part.trim();
+      if (!TOKEN_PATTERN.test(name) || offered.includes(name)) return null;
+      offered.push(name);
+    }
+  }
+  return offered;
+}
+
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers["x-forwarded-for"];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+/** `rest` without its query string: what audit events and logs may show. */
+function pathOnly(rest: string): string {
+  const q = rest.indexOf("?");
+  return q === -1 ? rest : rest.slice(0, q);
+}
+
+/** WebSocketServers per maximum message size: ws applies maxPayload per server. */
+const serversByMaxPayload = new Map<number, WebSocketServer>();
+const selectedProtocol = new WeakMap<IncomingMessage, string | false>();
+
+function serverFor(maxPayload: number): WebSocketServer {
+  let wss = serversByMaxPayload.get(maxPayload);
+  if (!wss) {
+    wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload,
+      // The subprotocol was chosen by our decision (or by the upstream) before the upgrade.
+      handleProtocols: (_offered, req) => selectedProtocol.get(req) ?? false,
+    });
+    serversByMaxPayload.set(maxPayload, wss);
+  }
+  return wss;
+}
+
+export function handleTenantUpgrade(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  slug: string,
+  rest: string,
+): void {
+  const info: HandshakeInfo = {
+    tenant: slug,
+    rest,
+    remoteAddr: clientAddress(req, ctx.trustProxy),
+    origin: req.headersDistinct.origin?.join(", ") ?? null,
+    userAgent: req.headers["user-agent"] ?? null,
+    offeredSubprotocols: [],
+  };
+  const reject = (reason: Reason, message: string, headers?: Record<string, string>, decision?: Decision) => {
+    const status = decision?.status ?? REASON_STATUS[reason];
+    record(ctx, info, "rejected", reason, decision);
+    abortHandshake(socket, status, reason, message, headers);
+  };
+
+  // 1. Protocol.
+  if (req.method !== "GET") return reject("bad_handshake", "WebSocket handshakes use GET", { Allow: "GET" }, undefined);
+  if (req.headers.upgrade?.toLowerCase() !== "websocket") return reject("bad_handshake", "Upgrade must be websocket");
+  const key = req.headers["sec-websocket-key"];
+  if (typeof key !== "string" || !KEY_PATTERN.test(key.trim()))
+    return reject("bad_handshake", "missing or malformed Sec-WebSocket-Key");
+  if (req.headers["sec-websocket-version"]?.trim() !== "13") {
+    return rejectWith(ctx, info, socket, 426, "bad_handshake", "unsupported WebSocket version (13 is required)", {
+      "Sec-WebSocket-Version": "13",
+    });
+  }
+  const offered = parseSubprotocols(req);
+  if (offered === null) return reject("bad_handshake", "malformed Sec-WebSocket-Protocol");
+  info.offeredSubprotocols = offered;
+
+  // 2. Tenant.
+  if (ctx.stopping) return rejectWith(ctx, info, socket, 503, "upstream_unavailable", "gateway is shutting down");
+  if (!ctx.store.ready) return rejectWith(ctx, info, socket, 503, "upstream_unavailable", "policies not loaded yet");
+  const runtime = ctx.store.get(slug);
+  if (!runtime) return reject("tenant_unknown", "unknown tenant");
+  const limits = runtime.compiled.document.limits;
+
+  // 3. Rate, then 4. policy. (The limiter answers asynchronously.)
+  ctx.rateLimits.allow(slug, info.remoteAddr, limits.handshakesPerMinutePerIp).then(
+    (withinRate) => {
+      if (!withinRate) return reject("rate_limited", "too many handshakes from this address", { "Retry-After": "60" });
+      decideAndConnect(ctx, req, socket, head, info, runtime, reject);
+    },
+    (error: unknown) => {
+      ctx.logger.error({ err: (error as Error).message }, "rate limiter failed; refusing");
+      rejectWith(ctx, info, socket, 503, "rate_limited", "rate limiter unavailable");
+    },
+  );
+}
+
+type Reject = (reason: Reason, message: string, headers?: Record<string, string>, decision?: Decision) => void;
+
+function decideAndConnect(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  info: HandshakeInfo,
+  runtime: TenantRuntime,
+  reject: Reject,
+): void {
+  if (socket.destroyed) return;
+  const query = new URLSearchParams(info.rest.includes("?") ? info.rest.slice(info.rest.indexOf("?") + 1) : "");
+  let decision: Decision;
+  try {
+    decision = decideHandshake(runtime.compiled, {
+      origin: req.headersDistinct.origin,
+      hasCookie: Boolean(req.headers.cookie),
+      hasAuthorization: Boolean(req.headers.authorization),
+      offeredSubprotocols: info.offeredSubprotocols,
+      accessTokenParam: query.get("access_token"),
+      now: Date.now(),
+    });
+  } catch (error) {
+    // Fail closed: a bug in the engine must never let a handshake through.
+    ctx.logger.error({ err: (error as Error).message, tenant: info.tenant }, "decision failed; refusing");
+    return reject("origin_malformed", "the gateway could not evaluate this handshake");
+  }
+  if (!decision.allowed) {
+    const headers: Record<string, string> =
+      decision.status === 401 ? { "WWW-Authenticate": `Bearer realm="origingate", error="invalid_token"` } : {};
+    return reject(decision.reason, describe(decision.reason), headers, decision);
+  }
+
+  // 5. Concurrent connections.
+  const limits = runtime.compiled.document.limits;
+  const release = ctx.connections.reserve(info.tenant, limits.maxConnections);
+  if (!release) return reject("connection_limit", "the tenant has reached its connection limit");
+
+  const accept = (chosenProtocol: string | null, upstream: WebSocket | null) => {
+    if (socket.destroyed) {
+      release();
+      upstream?.terminate();
+      return;
+    }
+    selectedProtocol.set(req, chosenProtocol ?? false);
+    serverFor(limits.maxMessageBytes).handleUpgrade(req, socket, head, (client) => {
+      const openedAt = Date.now();
+      const tracked = ctx.connections.track(
+        {
+          tenant: info.tenant,
+          ws: client,
+          openedAt,
+          idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
+          onDrain: () => upstream?.close(1001, "gateway shutting down"),
+        },
+        release,
+      );
+      record(ctx, info, decision.enforced ? "accepted" : "report_only", decision.wouldReject ?? "allowed", decision, {
+        subprotocol: chosenProtocol,
+      });
+      client.once("close", (code) => {
+        record(ctx, info, decision.enforced ? "accepted" : "report_only", "allowed", decision, {
+          kind: "close",
+          subprotocol: chosenProtocol,
+          closeCode: code,
+          durationMs: Date.now() - tracked.openedAt,
+        });
+      });
+      if (upstream) pipeConnections(client, upstream, ctx.logger);
+      else serveEcho(client);
+    });
+  };
+
+  // 6. Upstream first, then the client.
+  if (!runtime.upstreamUrl) return accept(decision.selectedSubprotocol, null);
+  const forwarded = info.offeredSubprotocols.filter(
+    (p) =>
+      !p.startsWith("bearer.") &&
+      (runtime.compiled.document.subprotocols.length === 0 || runtime.compiled.document.subprotocols.includes(p)),
+  );
+  connectUpstream(runtime.upstreamUrl, info.rest, forwarded, {
+    maxPayload: limits.maxMessageBytes,
+    forwardedFor: info.remoteAddr,
+    tenant: info.tenant,
+  }).then(
+    (upstream) => accept(upstream.protocol || decision.selectedSubprotocol, upstream),
+    (error: Error) => {
+      release();
+      ctx.logger.warn({ tenant: info.tenant, err: error.message }, "upstream unavailable");
+      reject("upstream_unavailable", "the upstream service is unavailable", undefined, {
+        ...decision,
+        allowed: false,
+        reason: "upstream_unavailable",
+        status: REASON_STATUS.upstream_unavailable,
+      });
+    },
+  );
+}
+
+/** Rejection with an explicit status (protocol errors, shutdown) — still via abortHandshake. */
+function rejectWith(
+  ctx: GatewayContext,
+  info: HandshakeInfo,
+  socket: Duplex,
+  status: number,
+  reason: Reason,
+  message: string,
+  headers?: Record<string, string>,
+): void {
+  record(ctx, info, "rejected", reason);
+  abortHandshake(socket, status, reason, message, headers);
+}
+
+function describe(reason: Reason): string {
+  return reason.replace(/_/g, " ");
+}
+
+function record(
+  ctx: GatewayContext,
+  info: HandshakeInfo,
+  decisionLabel: "accepted" | "rejected" | "report_only",
+  reason: string,
+  decision?: Decision,
+  extra: { kind?: "close"; subprotocol?: string | null; closeCode?: number; durationMs?: number } = {},
+): void {
+  if (!extra.kind) ctx.metrics.handshakes.inc({ tenant: info.tenant, decision: decisionLabel, reason });
+  ctx.audit.record({
+    ts: Date.now(),
+    kind: extra.kind ?? "handshake",
+    tenant: info.tenant,
+    decision: decisionLabel,
+    reason,
+    origin: clip(info.origin),
+    originNormalized: decision?.normalizedOrigin ?? null,
+    remoteAddr: info.remoteAddr,
+    userAgent: clip(info.userAgent, 256),
+    path: clip(pathOnly(info.rest), 256),
+    subprotocol: extra.subprotocol ?? null,
+    policyVersion: decision?.policyVersion ?? null,
+    matchedPattern: decision?.matchedPattern ?? null,
+    closeCode: extra.closeCode ?? null,
+    durationMs: extra.durationMs ?? null,
+  });
+}
