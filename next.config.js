@@ -1,6 +1,8 @@
 // Next.js configuration for the OriginGate dashboard (app/).
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // Tests build into their own folder so they never disturb a running `npm start` (.next).
+  distDir: process.env.NEXT_DIST_DIR || ".next",
   poweredByHeader: false,
   reactStrictMode: true,
   // Node-only packages used by server code (route handlers, server components): loaded

@@ -1,0 +1,40 @@
+import { defineConfig } from "@playwright/test";
+
+// End-to-end tier: the real dashboard (`next start` on a fresh build in .next-test) and a
+// real gateway process, against a throwaway database, driven in Debian's Chromium.
+// Ports are fixed per run so the config (loaded in every worker) knows them before the
+// global setup starts the servers; override with E2E_PORT / E2E_GATEWAY_PORT.
+const port = Number(process.env.E2E_PORT ?? 3947);
+const gatewayPort = Number(process.env.E2E_GATEWAY_PORT ?? 8947);
+process.env.E2E_PORT = String(port);
+process.env.E2E_GATEWAY_PORT = String(gatewayPort);
+
+export default defineConfig({
+  testDir: "tests/e2e",
+  globalSetup: "./tests/e2e/global-setup.ts",
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [["list"], ["json", { outputFile: "test-results/e2e-results.json" }]],
+  use: {
+    baseURL: `http://localhost:${port}`,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+});
