@@ -23,6 +23,7 @@ const gateway = new Gateway({
   handshakeTimeoutMs: config.HANDSHAKE_TIMEOUT_MS,
   maxHeaderBytes: config.MAX_HEADER_BYTES,
   trustProxy: config.TRUST_PROXY,
+  dashboardUrl: config.dashboardUrl,
   audit: { queueMax: config.AUDIT_QUEUE_MAX, flushMs: config.AUDIT_FLUSH_MS, foldWindowMs: config.AUDIT_FOLD_WINDOW_MS },
 });
 

@@ -86,9 +86,9 @@ export async function checkDrift(adminUrl: string, migrationsDir = MIGRATIONS_DI
     try {
       script = await diffSql(engine, { tag: "empty" }, datamodelTarget(schemaText, schemaPath));
       const folders = await readMigrations(migrationsDir);
-      const lastSnapshot = folders.filter((f) => f.snapshot !== null).at(-1)?.snapshot;
+      const lastSnapshot = folders.findLast((f) => f.snapshot !== null)?.snapshot ?? undefined;
       snapshotBehind =
-        lastSnapshot === undefined ||
+        !lastSnapshot ||
         (await diffSql(engine, datamodelTarget(lastSnapshot), datamodelTarget(schemaText, schemaPath))) !== "";
     } finally {
       engine.free();

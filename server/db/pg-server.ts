@@ -42,7 +42,7 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   persistent: boolean;
-  onLog?: (line: string) => void;
+  onLog?: (message: unknown) => void;
 }): Promise<PgServer> {
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,

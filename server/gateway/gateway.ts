@@ -17,11 +17,14 @@ import type pg from "pg";
 import { WebSocketServer } from "ws";
 import { InstanceRecorder } from "../admin/instance";
 import { createMetrics, type Metrics } from "../admin/metrics";
+import { StreamHub } from "../admin/stream";
 import { AuditPipeline } from "../audit/pipeline";
+import { AuditTail } from "../audit/tail";
 import { createPool } from "../db/pool";
+import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
 import type { Logger } from "../log";
 import { PolicyStore } from "../policy-store/policy-store";
-import { abortHandshake } from "./abort-handshake";
+import { abortHandshake, REASON_HEADER } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
 import { handleTenantUpgrade } from "./handshake";
 import { RateLimits } from "./limits";
@@ -39,6 +42,8 @@ export interface GatewayOptions {
   /** Bound on waiting for connections to close on shutdown. */
   drainTimeoutMs?: number;
   audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number };
+  /** The dashboard's URL: its origin is the only one the admin stream accepts. */
+  dashboardUrl: string;
 }
 
 export interface GatewayContext {
@@ -54,6 +59,8 @@ export interface GatewayContext {
   trustProxy: boolean;
   /** True once stop() began: new handshakes are refused. */
   stopping: boolean;
+  /** HMAC key of dashboard-minted admin tokens (null until loaded from Postgres). */
+  adminKey: string | null;
 }
 
 const TENANT_PATH = /^\/t\/([^/?#]*)(.*)$/s;
@@ -65,6 +72,9 @@ export class Gateway {
   private readonly instance: InstanceRecorder;
   private readonly startedAt = Date.now();
   private storeStart: Promise<void> | null = null;
+  private readonly tail: AuditTail;
+  private readonly stream: StreamHub;
+  private adminStart: Promise<void> | null = null;
 
   constructor(private readonly options: GatewayOptions) {
     this.id = options.gatewayId ?? `gw-${randomUUID().slice(0, 8)}`;
@@ -104,7 +114,16 @@ export class Gateway {
       }),
       trustProxy: options.trustProxy ?? false,
       stopping: false,
+      adminKey: null,
     };
+    this.tail = new AuditTail(pool, options.databaseUrl, this.id, logger.child({ component: "audit-tail" }));
+    this.stream = new StreamHub({
+      tail: this.tail,
+      pool,
+      logger: logger.child({ component: "admin-stream" }),
+      dashboardOrigin: new URL(options.dashboardUrl).origin,
+      adminKey: () => this.ctx.adminKey,
+    });
     this.instance = new InstanceRecorder({
       pool,
       gatewayId: this.id,
@@ -117,6 +136,8 @@ export class Gateway {
         maxHeaderSize: options.maxHeaderBytes ?? 16_384,
         headersTimeout: options.handshakeTimeoutMs ?? 10_000,
         requestTimeout: 30_000,
+        // How often Node checks those timeouts (default 30 s would let slow heads linger).
+        connectionsCheckingInterval: Math.min(1000, options.handshakeTimeoutMs ?? 10_000),
       },
       (req, res) => void this.handleRequest(req, res),
     );
@@ -139,15 +160,31 @@ export class Gateway {
       });
     });
     this.storeStart = this.ctx.store.start().then(() => this.instance.beat());
+    this.adminStart = this.startAdmin();
     void this.instance.start();
     const address = this.server.address() as AddressInfo;
     this.ctx.logger.info({ port: address.port }, "gateway listening");
     return address;
   }
 
-  /** Resolves when policies are loaded (the gateway is ready). */
+  /** Loads the admin-token key and starts the audit tail, retrying while Postgres is away. */
+  private async startAdmin(): Promise<void> {
+    for (let attempt = 0; !this.ctx.stopping; attempt++) {
+      try {
+        this.ctx.adminKey = await getOrCreateSetting(this.ctx.pool, SETTING_ADMIN_TOKEN_KEY);
+        await this.tail.start();
+        return;
+      } catch (error) {
+        this.ctx.logger.warn({ err: (error as Error).message }, "admin endpoints not ready; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Resolves when policies are loaded (the gateway is ready) and the admin side is up. */
   async ready(): Promise<void> {
     await this.storeStart;
+    await this.adminStart;
   }
 
   get port(): number {
@@ -161,8 +198,10 @@ export class Gateway {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.ctx.connections.drain(this.options.drainTimeoutMs ?? 5000);
     this.server.closeAllConnections();
+    await this.stream.stop();
     await closed;
     await this.ctx.audit.stop();
+    await this.tail.stop();
     await this.ctx.store.stop();
     await this.instance.stop();
     await this.ctx.pool.end().catch(() => {});
@@ -171,7 +210,7 @@ export class Gateway {
 
   private async handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
+    if (req.method !== "GET" && req.method !== "HEAD" && !path?.startsWith("/admin/")) {
       res.writeHead(405, { Allow: "GET, HEAD" }).end();
       return;
     }
@@ -202,6 +241,12 @@ export class Gateway {
       res.end(await this.ctx.metrics.registry.metrics());
       return;
     }
+    if (TENANT_PATH.test(path ?? "")) {
+      // A plain HTTP request to a WebSocket endpoint: say what is expected.
+      res.writeHead(426, { Upgrade: "websocket", Connection: "Upgrade", [REASON_HEADER]: "bad_handshake" });
+      res.end("This is a WebSocket endpoint: send a WebSocket handshake (Upgrade: websocket).\n");
+      return;
+    }
     res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ error: { code: "not_found" } }));
   }
 
@@ -211,6 +256,10 @@ export class Gateway {
     const tenantMatch = TENANT_PATH.exec(url);
     if (tenantMatch) {
       handleTenantUpgrade(this.ctx, req, socket, head, decodeSlug(tenantMatch[1] ?? ""), tenantMatch[2] ?? "");
+      return;
+    }
+    if (url === "/admin/stream" || url.startsWith("/admin/stream?")) {
+      this.stream.handleUpgrade(req, socket, head);
       return;
     }
     abortHandshake(socket, 404, "tenant_unknown", "no such endpoint");

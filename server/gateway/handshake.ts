@@ -17,7 +17,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
 import { clip } from "../audit/types";
-import { type Decision, decideHandshake, REASON_STATUS, type Reason } from "../policy";
+import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { abortHandshake } from "./abort-handshake";
 import type { GatewayContext } from "./gateway";
@@ -34,6 +34,8 @@ export interface HandshakeInfo {
   origin: string | null;
   userAgent: string | null;
   offeredSubprotocols: string[];
+  /** Set once the slug names a loaded tenant; metrics label only known tenants. */
+  known: boolean;
 }
 
 /** Parses `Sec-WebSocket-Protocol` (all header lines); null when malformed. */
@@ -101,6 +103,7 @@ export function handleTenantUpgrade(
     origin: req.headersDistinct.origin?.join(", ") ?? null,
     userAgent: req.headers["user-agent"] ?? null,
     offeredSubprotocols: [],
+    known: false,
   };
   const reject = (reason: Reason, message: string, headers?: Record<string, string>, decision?: Decision) => {
     const status = decision?.status ?? REASON_STATUS[reason];
@@ -109,7 +112,9 @@ export function handleTenantUpgrade(
   };
 
   // 1. Protocol.
-  if (req.method !== "GET") return reject("bad_handshake", "WebSocket handshakes use GET", { Allow: "GET" }, undefined);
+  if (req.method !== "GET") {
+    return rejectWith(ctx, info, socket, 405, "bad_handshake", "WebSocket handshakes use GET", { Allow: "GET" });
+  }
   if (req.headers.upgrade?.toLowerCase() !== "websocket") return reject("bad_handshake", "Upgrade must be websocket");
   const key = req.headers["sec-websocket-key"];
   if (typeof key !== "string" || !KEY_PATTERN.test(key.trim()))
@@ -128,6 +133,7 @@ export function handleTenantUpgrade(
   if (!ctx.store.ready) return rejectWith(ctx, info, socket, 503, "upstream_unavailable", "policies not loaded yet");
   const runtime = ctx.store.get(slug);
   if (!runtime) return reject("tenant_unknown", "unknown tenant");
+  info.known = true;
   const limits = runtime.compiled.document.limits;
 
   // 3. Rate, then 4. policy. (The limiter answers asynchronously.)
@@ -174,7 +180,7 @@ function decideAndConnect(
   if (!decision.allowed) {
     const headers: Record<string, string> =
       decision.status === 401 ? { "WWW-Authenticate": `Bearer realm="origingate", error="invalid_token"` } : {};
-    return reject(decision.reason, describe(decision.reason), headers, decision);
+    return reject(decision.reason, REASON_DESCRIPTIONS[decision.reason], headers, decision);
   }
 
   // 5. Concurrent connections.
@@ -257,10 +263,6 @@ function rejectWith(
   abortHandshake(socket, status, reason, message, headers);
 }
 
-function describe(reason: Reason): string {
-  return reason.replace(/_/g, " ");
-}
-
 function record(
   ctx: GatewayContext,
   info: HandshakeInfo,
@@ -269,7 +271,9 @@ function record(
   decision?: Decision,
   extra: { kind?: "close"; subprotocol?: string | null; closeCode?: number; durationMs?: number } = {},
 ): void {
-  if (!extra.kind) ctx.metrics.handshakes.inc({ tenant: info.tenant, decision: decisionLabel, reason });
+  // Attacker-chosen slugs must not create metric series: unknown tenants share one label.
+  const tenantLabel = info.known ? info.tenant : "_unknown";
+  if (!extra.kind) ctx.metrics.handshakes.inc({ tenant: tenantLabel, decision: decisionLabel, reason });
   ctx.audit.record({
     ts: Date.now(),
     kind: extra.kind ?? "handshake",

@@ -1,0 +1,88 @@
+/**
+ * Follows `audit_event` as it grows, for the live stream: every gateway's writer sends one
+ * NOTIFY `audit_events` per committed batch; each wake-up makes the tail read the rows after
+ * the last id it dispatched (in pages, oldest first) and emit them. Wake-ups are coalesced,
+ * and a slow poll covers lost notifications. Events written by other gateways arrive the
+ * same way as our own.
+ */
+import { EventEmitter } from "node:events";
+import type pg from "pg";
+import { type AuditEvent, auditAfter, latestAuditId } from "../db/audit-queries";
+import { PgListener } from "../db/pg-listener";
+import type { Logger } from "../log";
+import { AUDIT_CHANNEL } from "./pipeline";
+
+const PAGE = 1000;
+const POLL_MS = 2000;
+
+type Events = { event: [AuditEvent] };
+
+export class AuditTail extends EventEmitter<Events> {
+  /** Highest id dispatched so far ("0" before start). */
+  lastId = "0";
+  private running: Promise<void> | null = null;
+  private again = false;
+  private poller: NodeJS.Timeout | null = null;
+  private readonly listener: PgListener;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    connectionString: string,
+    gatewayId: string,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.listener = new PgListener({
+      connectionString,
+      channels: [AUDIT_CHANNEL],
+      applicationName: `origingate-audit-listen-${gatewayId}`.slice(0, 63),
+      logger,
+      onNotification: () => this.wake(),
+      onConnect: () => this.wake(),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.lastId = await latestAuditId(this.pool);
+    this.listener.start();
+    this.poller = setInterval(() => this.wake(), POLL_MS);
+    this.poller.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    await this.listener.stop();
+    await this.running;
+  }
+
+  /** Reads everything new now (coalesced with a read in progress). */
+  wake(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        let page: AuditEvent[];
+        do {
+          page = await auditAfter(this.pool, this.lastId, PAGE);
+          for (const event of page) {
+            this.lastId = event.id;
+            this.emit("event", event);
+          }
+        } while (page.length === PAGE);
+      } while (this.again);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, "audit tail read failed; will retry");
+    }
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Reading audit events: the history search (`GET /api/v1/audit`, newest first, keyset
+ * pagination on id) and the live stream's tail (oldest first after a cursor). Shared by the
+ * dashboard and the gateway so both return the same event shape (SPEC §10).
+ *
+ * Keyset: `id < cursor` newest first — constant cost at any depth, unlike OFFSET. Ids are
+ * assigned in commit order (server/audit/pipeline.ts takes an advisory lock per batch), so
+ * `id > cursor` oldest first never skips a row that commits later.
+ */
+import { z } from "zod";
+
+/** Anything with pg's `query(text, values)`: a Pool, a Client, a PoolClient. */
+export interface Queryable {
+  query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+export interface AuditEvent {
+  id: string;
+  ts: string;
+  lastTs: string | null;
+  gatewayId: string;
+  kind: "handshake" | "close" | "dropped" | "tester";
+  tenant: string | null;
+  decision: "accepted" | "rejected" | "report_only";
+  reason: string;
+  origin: string | null;
+  originNormalized: string | null;
+  remoteAddr: string | null;
+  userAgent: string | null;
+  path: string | null;
+  subprotocol: string | null;
+  policyVersion: number | null;
+  matchedPattern: string | null;
+  count: number;
+  closeCode: number | null;
+  durationMs: number | null;
+  details: Record<string, unknown> | null;
+}
+
+export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, tenant, decision, reason, origin,
+  origin_normalized, remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
+  close_code, duration_ms, details`;
+
+interface AuditRow {
+  id: string;
+  ts: Date;
+  last_ts: Date | null;
+  gateway_id: string;
+  kind: AuditEvent["kind"];
+  tenant: string | null;
+  decision: AuditEvent["decision"];
+  reason: string;
+  origin: string | null;
+  origin_normalized: string | null;
+  remote_addr: string | null;
+  user_agent: string | null;
+  path: string | null;
+  subprotocol: string | null;
+  policy_version: number | null;
+  matched_pattern: string | null;
+  count: number;
+  close_code: number | null;
+  duration_ms: number | null;
+  details: Record<string, unknown> | null;
+}
+
+export function toAuditEvent(r: AuditRow): AuditEvent {
+  return {
+    id: r.id,
+    ts: r.ts.toISOString(),
+    lastTs: r.last_ts ? r.last_ts.toISOString() : null,
+    gatewayId: r.gateway_id,
+    kind: r.kind,
+    tenant: r.tenant,
+    decision: r.decision,
+    reason: r.reason,
+    origin: r.origin,
+    originNormalized: r.origin_normalized,
+    remoteAddr: r.remote_addr,
+    userAgent: r.user_agent,
+    path: r.path,
+    subprotocol: r.subprotocol,
+    policyVersion: r.policy_version,
+    matchedPattern: r.matched_pattern,
+    count: r.count,
+    closeCode: r.close_code,
+    durationMs: r.duration_ms,
+    details: r.details,
+  };
+}
+
+const bigintId = z.string().regex(/^\d{1,19}$/, "must be an event id (digits)");
+const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
+
+/** Filters of the history search, validated at the boundary (query string → this). */
+export const auditFilterSchema = z
+  .object({
+    tenant: z.string().min(1).max(63).optional(),
+    decision: z.enum(["accepted", "rejected", "report_only"]).optional(),
+    reason: z.string().regex(/^[a-z_]{1,40}$/, "must be a reason code").optional(),
+    kind: z.enum(["handshake", "close", "dropped", "tester"]).optional(),
+    /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
+    origin: z.string().min(1).max(512).optional(),
+    since: isoDate.optional(),
+    until: isoDate.optional(),
+    cursor: bigintId.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+export type AuditFilter = z.input<typeof auditFilterSchema>;
+
+/** WHERE clause for the filters (without cursor), with its parameters. */
+export function auditWhere(
+  f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "limit">,
+  values: unknown[],
+): string[] {
+  const where: string[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    values.push(value);
+    where.push(sql(`$${values.length}`));
+  };
+  if (f.tenant) add((p) => `tenant = ${p}`, f.tenant);
+  if (f.decision) add((p) => `decision = ${p}::audit_decision`, f.decision);
+  if (f.reason) add((p) => `reason = ${p}`, f.reason);
+  if (f.kind) add((p) => `kind = ${p}::audit_kind`, f.kind);
+  if (f.origin) add((p) => `(origin_normalized = ${p} or (origin_normalized is null and origin = ${p}))`, f.origin);
+  if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
+  if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);
+  return where;
+}
+
+/** One page of history, newest first; `nextCursor` is null on the last page. */
+export async function searchAudit(
+  db: Queryable,
+  filter: AuditFilter,
+): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+  const f = auditFilterSchema.parse(filter);
+  const values: unknown[] = [];
+  const where = auditWhere(f, values);
+  if (f.cursor) {
+    values.push(f.cursor);
+    where.push(`id < $${values.length}::bigint`);
+  }
+  values.push(f.limit + 1);
+  const { rows } = await db.query<AuditRow>(
+    `select ${AUDIT_COLUMNS} from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
+      order by id desc limit $${values.length}`,
+    values,
+  );
+  const more = rows.length > f.limit;
+  const events = rows.slice(0, f.limit).map(toAuditEvent);
+  return { events, nextCursor: more ? (events.at(-1)?.id ?? null) : null };
+}
+
+/** Events after `afterId`, oldest first (stream backfill and tail). */
+export async function auditAfter(
+  db: Queryable,
+  afterId: string,
+  limit: number,
+  filter: { tenant?: string; decision?: AuditEvent["decision"] } = {},
+): Promise<AuditEvent[]> {
+  const values: unknown[] = [];
+  const where = auditWhere(filter, values);
+  values.push(afterId);
+  where.push(`id > $${values.length}::bigint`);
+  values.push(limit);
+  const { rows } = await db.query<AuditRow>(
+    `select ${AUDIT_COLUMNS} from audit_event where ${where.join(" and ")} order by id asc limit $${values.length}`,
+    values,
+  );
+  return rows.map(toAuditEvent);
+}
+
+export async function latestAuditId(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ id: string | null }>("select max(id)::text as id from audit_event");
+  return rows[0]?.id ?? "0";
+}

@@ -1,0 +1,41 @@
+/**
+ * The browser-safe half of the policy engine, for the dashboard's client components
+ * (validation while typing, pattern previews, scan variant lists).
+ *
+ * Why a second entry point: `index.ts` also exports `decideHandshake`/`explainHandshake`,
+ * which verify tokens with `node:crypto` (token.ts) and cannot be bundled for the browser.
+ * Everything re-exported here imports only `tldts` and the WHATWG `URL` global; a unit
+ * test (tests/unit/policy-purity.test.ts) walks this file's import graph to keep it so.
+ */
+export { type BypassVariant, bypassVariants } from "./bypass-variants";
+export {
+  type CompiledEntry,
+  type CompiledPolicy,
+  type CompiledSettings,
+  type CompileOptions,
+  compilePolicy,
+  type SkippedEntry,
+} from "./compile-policy";
+export { parseExpiry } from "./parse-expiry";
+export { type ParsedOrigin, parseOrigin } from "./parse-origin";
+export { type ParsedPattern, type PatternResult, parsePattern } from "./parse-pattern";
+export { REASON_DESCRIPTIONS, REASON_STATUS, REASONS, type Reason } from "./reasons";
+export {
+  DEFAULT_LIMITS,
+  defaultPolicyDocument,
+  type ExplainStep,
+  type PolicyDocument,
+  type PolicyLimits,
+  type PolicyMode,
+  type PolicyOriginEntry,
+} from "./types";
+export {
+  MAX_NOTE_LENGTH,
+  MAX_POLICY_ORIGINS,
+  MAX_SUBPROTOCOL_LENGTH,
+  MAX_SUBPROTOCOLS,
+  normalizePolicyDocument,
+  POLICY_LIMIT_RANGES,
+  type PolicyIssue,
+  validatePolicy,
+} from "./validate-policy";

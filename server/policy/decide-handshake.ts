@@ -1,0 +1,341 @@
+/**
+ * decideHandshake: the one decision the gateway applies to every WebSocket upgrade (SPEC
+ * §4.4), computed from a compiled policy and the facts of the request. Pure: the gateway
+ * extracts headers and the time; this function only judges.
+ *
+ * Order of checks — the first failing check decides the reason:
+ *   1. origin       malformed → origin_malformed; missing → allowed only by
+ *                   `missingOrigin: allow` (never by `*`), else origin_missing; `null` →
+ *                   allowed only by a `null` pattern, else origin_null; otherwise the
+ *                   allowlist match → origin_not_allowed when nothing matches.
+ *                   Origin comes first so a cross-site page learns nothing else (e.g.
+ *                   whether its token would have been valid).
+ *   2. credentials  `credentials: forbid` and a Cookie or Authorization header present →
+ *                   credentials_forbidden. The token never travels in Authorization (only
+ *                   as a `bearer.<jwt>` subprotocol or `access_token` parameter), so an
+ *                   Authorization header is always an ambient credential here.
+ *   3. token        `token: required` → exactly one token (several different ones are
+ *                   refused as ambiguous); none → token_missing; bad signature, alg other
+ *                   than HS256, missing/expired `exp`, future `nbf`, audience other than the
+ *                   tenant slug (30 s leeway), or no tenant secret → token_invalid.
+ *   4. subprotocol  policy list non-empty → the first offered name (client order) that is
+ *                   in the list is selected; `bearer.*` entries never count and are never
+ *                   selected (echoing one would leak the token into response headers);
+ *                   none → subprotocol_not_allowed. With an empty list nothing is selected.
+ *
+ * report-only mode: a failing check does not block. The decision is
+ * `{ allowed: true, enforced: false, status: 101, reason: <failing code>, wouldReject:
+ * <failing code> }`, so audit rows say what enforce would have done. A fully passing
+ * handshake has reason "allowed", no wouldReject, and `enforced: false` as well.
+ *
+ * Fail closed: an exception inside a check becomes a refusal with the code of that check
+ * (origin_malformed, token_invalid, ...) and is enforced even in report-only mode —
+ * report-only relaxes the policy, never the engine's own integrity. A caller that omits
+ * `hasCookie`/`hasAuthorization` is treated as having sent them.
+ */
+import type { CompiledPolicy } from "./compile-policy";
+import { type ParsedOrigin, parseOrigin } from "./parse-origin";
+import { REASON_STATUS, type Reason } from "./reasons";
+import { verifyHandshakeToken } from "./token";
+import type { ExplainStep } from "./types";
+
+export interface HandshakeRequest {
+  origin: string | readonly string[] | undefined;
+  hasCookie: boolean;
+  hasAuthorization: boolean;
+  /** As offered in Sec-WebSocket-Protocol, order kept. */
+  offeredSubprotocols: readonly string[];
+  /** From `?access_token=`; null/undefined when absent. */
+  accessTokenParam?: string | null;
+  /** Epoch ms. */
+  now: number;
+}
+
+export interface Decision {
+  allowed: boolean;
+  reason: Reason;
+  status: number;
+  matchedPattern: string | null;
+  /** False in report-only mode. */
+  enforced: boolean;
+  policyVersion: number;
+  /** In report-only: what enforce would have said. */
+  wouldReject?: Reason;
+  selectedSubprotocol: string | null;
+  /** Canonical origin, "null" for the opaque origin, null when missing or malformed. */
+  normalizedOrigin: string | null;
+  /** Why a check failed, in words (never contains the token); for logs and the tester. */
+  detail?: string;
+}
+
+const BEARER_PREFIX = "bearer.";
+
+type CheckName = ExplainStep["check"];
+type Failure = { ok: false; reason: Reason; message: string; internal?: boolean };
+type CheckResult = { ok: true; message: string } | Failure;
+
+/** The token carried in the first `bearer.<jwt>` subprotocol entry, or null. */
+export function tokenFromSubprotocols(offered: readonly string[]): string | null {
+  if (!Array.isArray(offered)) return null;
+  for (const name of offered) {
+    if (typeof name === "string" && name.startsWith(BEARER_PREFIX)) return name.slice(BEARER_PREFIX.length);
+  }
+  return null;
+}
+
+export function decideHandshake(compiled: CompiledPolicy, request: HandshakeRequest): Decision {
+  return evaluateHandshake(compiled, request, null);
+}
+
+/**
+ * decideHandshake that also records each check into `trace` (explainHandshake uses it).
+ * One code path for both, so an explanation can never disagree with the decision.
+ */
+export function evaluateHandshake(
+  compiled: CompiledPolicy,
+  request: HandshakeRequest,
+  trace: ExplainStep[] | null,
+): Decision {
+  try {
+    return evaluate(compiled, request, trace);
+  } catch {
+    trace?.push({ check: "origin", outcome: "fail", message: "internal error while deciding: refused (fail closed)" });
+    return {
+      allowed: false,
+      reason: "origin_malformed",
+      status: REASON_STATUS.origin_malformed,
+      matchedPattern: null,
+      enforced: true,
+      policyVersion: typeof compiled?.version === "number" ? compiled.version : -1,
+      selectedSubprotocol: null,
+      normalizedOrigin: null,
+      detail: "internal error while deciding: refused (fail closed)",
+    };
+  }
+}
+
+function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: ExplainStep[] | null): Decision {
+  const settings = compiled.settings;
+  const explain = trace !== null;
+  // Mutable state in an object: the checks below are closures, and TypeScript does not
+  // track assignments to local variables made inside closures.
+  const state: { failed: Failure | null; parsed: ParsedOrigin; matchedPattern: string | null } = {
+    failed: null,
+    parsed: { kind: "malformed", message: "not parsed" },
+    matchedPattern: null,
+  };
+  const record = (check: CheckName, run: () => CheckResult, onError: Reason) => {
+    if (state.failed) {
+      trace?.push({ check, outcome: "skip", message: "not evaluated: an earlier check failed" });
+      return;
+    }
+    let result: CheckResult;
+    try {
+      result = run();
+    } catch {
+      result = { ok: false, reason: onError, message: `internal error in the ${check} check: refused`, internal: true };
+    }
+    trace?.push({ check, outcome: result.ok ? "pass" : "fail", message: result.message });
+    if (!result.ok) state.failed = result;
+  };
+
+  // 1. Origin.
+  record(
+    "origin",
+    () => {
+      state.parsed = parseOrigin(request.origin);
+      const outcome = judgeOrigin(compiled, state.parsed, request.now, explain);
+      state.matchedPattern = outcome.matchedPattern;
+      return outcome.result;
+    },
+    "origin_malformed",
+  );
+  const parsed = state.parsed;
+  const normalizedOrigin = parsed.kind === "origin" ? parsed.origin : parsed.kind === "null" ? "null" : null;
+
+  // 2. Ambient credentials.
+  record(
+    "credentials",
+    () => {
+      if (!settings.forbidCredentials)
+        return pass(explain, "credentials: allow — cookies and Authorization are accepted");
+      const cookie = request.hasCookie !== false;
+      const authorization = request.hasAuthorization !== false;
+      if (!cookie && !authorization) return pass(explain, "no Cookie or Authorization header (credentials: forbid)");
+      const sent = [cookie && "Cookie", authorization && "Authorization"].filter(Boolean).join(" and ");
+      return {
+        ok: false,
+        reason: "credentials_forbidden",
+        message: `${sent} header present but the policy forbids ambient credentials; send a token instead`,
+      };
+    },
+    "credentials_forbidden",
+  );
+
+  // 3. Token.
+  const offered: readonly unknown[] = Array.isArray(request.offeredSubprotocols) ? request.offeredSubprotocols : [];
+  record("token", () => judgeToken(compiled, request, offered, explain), "token_invalid");
+
+  // 4. Subprotocol. Selection happens even after a failure: in report-only mode the
+  // connection goes ahead and still needs its protocol.
+  let selectedSubprotocol: string | null = null;
+  for (const name of offered) {
+    if (typeof name === "string" && !name.startsWith(BEARER_PREFIX) && settings.subprotocolSet.has(name)) {
+      selectedSubprotocol = name;
+      break;
+    }
+  }
+  record(
+    "subprotocol",
+    () => {
+      if (!settings.requireSubprotocol)
+        return pass(explain, "the policy lists no subprotocols: none required or selected");
+      if (selectedSubprotocol !== null) return pass(explain, `selected subprotocol "${selectedSubprotocol}"`);
+      const shown = offered.filter((name) => typeof name === "string" && !name.startsWith(BEARER_PREFIX));
+      return {
+        ok: false,
+        reason: "subprotocol_not_allowed",
+        message: `offered ${shown.length ? shown.map((n) => `"${n}"`).join(", ") : "no subprotocol"} (bearer.* entries do not count); the policy allows ${settings.subprotocols.map((n) => `"${n}"`).join(", ") || "none usable"}`,
+      };
+    },
+    "subprotocol_not_allowed",
+  );
+
+  const failure = state.failed;
+  const base = {
+    matchedPattern: state.matchedPattern,
+    policyVersion: compiled.version,
+    selectedSubprotocol,
+    normalizedOrigin,
+  };
+  if (failure === null) {
+    trace?.push({
+      check: "mode",
+      outcome: "info",
+      message: settings.enforce ? "enforce: the handshake is accepted" : "report-only: accepted; every check passed",
+    });
+    return { allowed: true, reason: "allowed", status: REASON_STATUS.allowed, enforced: settings.enforce, ...base };
+  }
+  if (settings.enforce || failure.internal) {
+    trace?.push({
+      check: "mode",
+      outcome: "info",
+      message: settings.enforce
+        ? `enforce: refused with ${failure.reason} (HTTP ${REASON_STATUS[failure.reason]}) before the upgrade`
+        : `refused with ${failure.reason} even in report-only mode: an internal error is never let through`,
+    });
+    return {
+      allowed: false,
+      reason: failure.reason,
+      status: REASON_STATUS[failure.reason],
+      enforced: true,
+      ...base,
+      detail: failure.message,
+    };
+  }
+  trace?.push({
+    check: "mode",
+    outcome: "info",
+    message: `report-only: let through, but enforce would have refused it with ${failure.reason}`,
+  });
+  return {
+    allowed: true,
+    reason: failure.reason,
+    status: REASON_STATUS.allowed,
+    enforced: false,
+    wouldReject: failure.reason,
+    ...base,
+    detail: failure.message,
+  };
+}
+
+/** Pass messages are only built when someone reads them (the hot path skips the strings). */
+function pass(explain: boolean, message: string): CheckResult {
+  return { ok: true, message: explain ? message : "" };
+}
+
+function judgeOrigin(
+  compiled: CompiledPolicy,
+  parsed: ParsedOrigin,
+  now: number,
+  explain: boolean,
+): { result: CheckResult; matchedPattern: string | null } {
+  switch (parsed.kind) {
+    case "malformed":
+      return {
+        result: { ok: false, reason: "origin_malformed", message: `malformed Origin: ${parsed.message}` },
+        matchedPattern: null,
+      };
+    case "missing":
+      return compiled.settings.allowMissingOrigin
+        ? {
+            result: pass(explain, "no Origin header (a non-browser client): admitted by missingOrigin: allow"),
+            matchedPattern: null,
+          }
+        : {
+            result: {
+              ok: false,
+              reason: "origin_missing",
+              message:
+                "no Origin header, and missingOrigin: reject refuses clients without one (the * pattern never covers this)",
+            },
+            matchedPattern: null,
+          };
+    case "null": {
+      const matched = compiled.matchNull(now);
+      return matched
+        ? { result: pass(explain, 'Origin "null" admitted by the null pattern'), matchedPattern: matched }
+        : {
+            result: {
+              ok: false,
+              reason: "origin_null",
+              message:
+                'Origin "null" (sandboxed iframe, file:// page or redirect) is only admitted by a "null" pattern, and there is none',
+            },
+            matchedPattern: null,
+          };
+    }
+    case "origin": {
+      const matched = compiled.match(parsed, now);
+      return matched
+        ? { result: pass(explain, `Origin ${parsed.origin} matches ${matched}`), matchedPattern: matched }
+        : {
+            result: { ok: false, reason: "origin_not_allowed", message: `Origin ${parsed.origin} matches no pattern` },
+            matchedPattern: null,
+          };
+    }
+  }
+}
+
+function judgeToken(
+  compiled: CompiledPolicy,
+  request: HandshakeRequest,
+  offered: readonly unknown[],
+  explain: boolean,
+): CheckResult {
+  if (!compiled.settings.requireToken) return pass(explain, "token: off — any presented token is ignored");
+  const candidates = new Set<string>();
+  for (const name of offered) {
+    if (typeof name === "string" && name.startsWith(BEARER_PREFIX)) candidates.add(name.slice(BEARER_PREFIX.length));
+  }
+  const param = request.accessTokenParam;
+  if (param !== undefined && param !== null) candidates.add(String(param));
+  if (candidates.size === 0) {
+    return {
+      ok: false,
+      reason: "token_missing",
+      message: "a token is required: send it as a bearer.<jwt> subprotocol or an access_token query parameter",
+    };
+  }
+  if (candidates.size > 1) {
+    return { ok: false, reason: "token_invalid", message: "several different tokens presented; send exactly one" };
+  }
+  if (compiled.tokenSecret === null) {
+    return { ok: false, reason: "token_invalid", message: "this tenant has no token secret, so no token can be valid" };
+  }
+  const [jwt] = candidates as Set<string> & Iterable<string>;
+  const verified = verifyHandshakeToken(jwt ?? "", compiled.tokenSecret, compiled.tenant, request.now);
+  if (!verified.ok) return { ok: false, reason: "token_invalid", message: `invalid token: ${verified.message}` };
+  const subject = typeof verified.claims.sub === "string" ? ` (sub ${verified.claims.sub})` : "";
+  return pass(explain, `valid token for tenant ${compiled.tenant}${subject}`);
+}

@@ -1,0 +1,77 @@
+/**
+ * Stable reason codes of handshake decisions (SPEC §4.4) and the HTTP status each one is
+ * answered with before the upgrade.
+ *
+ * These strings are a public contract: they appear in audit rows, in the reason header the
+ * gateway sends, in `/api/v1/audit?reason=` filters and in users' scripts. Never rename or
+ * remove one; only append. Browser-safe (no imports).
+ */
+
+export const REASONS = [
+  "allowed",
+  "origin_not_allowed",
+  "origin_missing",
+  "origin_null",
+  "origin_malformed",
+  "tenant_unknown",
+  "credentials_forbidden",
+  "token_missing",
+  "token_invalid",
+  "subprotocol_not_allowed",
+  "connection_limit",
+  "rate_limited",
+  "bad_handshake",
+  "upstream_unavailable",
+] as const;
+
+export type Reason = (typeof REASONS)[number];
+
+export const REASON_STATUS: Record<Reason, number> = {
+  // 101 Switching Protocols: the only status under which an upgrade happens.
+  allowed: 101,
+  // Policy refusals are 403: the request is understood and well-formed enough to judge,
+  // and the tenant's policy says no. A malformed Origin is still a policy matter (the
+  // policy only admits well-formed origins), so it shares 403 rather than 400.
+  origin_not_allowed: 403,
+  origin_missing: 403,
+  origin_null: 403,
+  origin_malformed: 403,
+  credentials_forbidden: 403,
+  // Also 403, not 400: offering only protocols the tenant does not speak is a valid
+  // handshake (RFC 6455 lets a server simply not pick one); refusing it is the tenant's
+  // policy decision, and 400 would wrongly tell the client its request was malformed.
+  subprotocol_not_allowed: 403,
+  // 401: the client can fix this by presenting (another) token.
+  token_missing: 401,
+  token_invalid: 401,
+  tenant_unknown: 404,
+  // 400: a broken Sec-WebSocket-Key or similar. (A wrong Sec-WebSocket-Version is 426,
+  // answered by the gateway with `Sec-WebSocket-Version: 13`; it has no reason code.)
+  bad_handshake: 400,
+  rate_limited: 429,
+  connection_limit: 503,
+  // 502: we are a proxy and the upstream failed; the gateway may use 503 when it knows the
+  // upstream is down for a while (e.g. circuit open).
+  upstream_unavailable: 502,
+};
+
+export const REASON_DESCRIPTIONS: Record<Reason, string> = {
+  allowed: "The handshake passed every check of the tenant's policy.",
+  origin_not_allowed: "The Origin header is well-formed but matches no pattern in the tenant's allowlist.",
+  origin_missing: "The request carried no Origin header and the policy rejects clients without one.",
+  origin_null: 'The Origin was the opaque "null" origin and the allowlist has no "null" pattern.',
+  origin_malformed:
+    "The Origin header is not a single well-formed scheme://host[:port] (path, whitespace, several values, bad host or port).",
+  tenant_unknown: "No tenant exists for the slug in the request path.",
+  credentials_forbidden:
+    "The request carried a Cookie or Authorization header and the policy forbids ambient credentials.",
+  token_missing:
+    "The policy requires a token and none was presented (as a bearer.<jwt> subprotocol or an access_token parameter).",
+  token_invalid:
+    "The presented token has a bad signature, an algorithm other than HS256, the wrong audience, or is expired or not yet valid.",
+  subprotocol_not_allowed: "The client offered none of the subprotocols the policy allows.",
+  connection_limit: "The tenant already has its maximum number of concurrent connections.",
+  rate_limited: "This client address opened too many handshakes in the last minute.",
+  bad_handshake: "The upgrade request is not a valid WebSocket handshake (for example a missing or malformed key).",
+  upstream_unavailable: "The tenant's upstream server could not be reached.",
+};
