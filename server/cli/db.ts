@@ -19,6 +19,7 @@ import {
   datamodelTarget,
   diffSql,
   MIGRATIONS_DIR,
+  closeSchemaEngine,
   openSchemaEngine,
   readMigrations,
   SCHEMA_PATH,
@@ -67,7 +68,7 @@ async function newMigration(name: string | undefined): Promise<number> {
       console.log("Postgres-side extras (triggers, partial indexes) go at its end, below a comment.");
       return 0;
     } finally {
-      engine.free();
+      await closeSchemaEngine(engine);
     }
   } finally {
     await dropDatabase(server.adminUrl, databaseName(scratch));

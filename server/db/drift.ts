@@ -15,6 +15,7 @@ import {
   datamodelTarget,
   diffSql,
   MIGRATIONS_DIR,
+  closeSchemaEngine,
   openSchemaEngine,
   readMigrations,
   SCHEMA_PATH,
@@ -91,7 +92,7 @@ export async function checkDrift(adminUrl: string, migrationsDir = MIGRATIONS_DI
         !lastSnapshot ||
         (await diffSql(engine, datamodelTarget(lastSnapshot), datamodelTarget(schemaText, schemaPath))) !== "";
     } finally {
-      engine.free();
+      await closeSchemaEngine(engine);
     }
     const client = new pg.Client({ connectionString: fromSchema });
     await client.connect();

@@ -71,7 +71,12 @@ export async function openSchemaEngine(databaseUrl: string): Promise<SchemaEngin
   await loadWasm();
   const factory = new PrismaPg({ connectionString: databaseUrl });
   const connect = factory.connect.bind(factory);
-  factory.connect = async () => wholeScriptExecution(await connect());
+  const adapters: PgAdapter[] = [];
+  factory.connect = async () => {
+    const adapter = wholeScriptExecution(await connect());
+    adapters.push(adapter);
+    return adapter;
+  };
   const adapter = bindMigrationAwareSqlAdapterFactory(factory);
   const logs: string[] = [];
   const engine = await bindings.SchemaEngine.new(
@@ -79,7 +84,16 @@ export async function openSchemaEngine(databaseUrl: string): Promise<SchemaEngin
     (line: string) => logs.push(line),
     adapter,
   );
+  openAdapters.set(engine, adapters);
   return engine;
+}
+
+const openAdapters = new WeakMap<SchemaEngine, PgAdapter[]>();
+
+/** Frees the engine and closes its connections (a template database must have none left). */
+export async function closeSchemaEngine(engine: SchemaEngine): Promise<void> {
+  engine.free();
+  for (const adapter of openAdapters.get(engine) ?? []) await adapter.underlyingDriver().end().catch(() => {});
 }
 
 export function datamodelTarget(text: string, file = SCHEMA_PATH): DiffTarget {
@@ -138,6 +152,6 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
     const result = await engine.applyMigrations({ migrationsList: migrationList(folders, dir), filters: NO_FILTERS });
     return result.appliedMigrationNames;
   } finally {
-    engine.free();
+    await closeSchemaEngine(engine);
   }
 }

@@ -243,7 +243,7 @@ export class Gateway {
     }
     if (TENANT_PATH.test(path ?? "")) {
       // A plain HTTP request to a WebSocket endpoint: say what is expected.
-      res.writeHead(426, { Upgrade: "websocket", Connection: "Upgrade", [REASON_HEADER]: "bad_handshake" });
+      res.writeHead(426, { Upgrade: "websocket", [REASON_HEADER]: "bad_handshake", "Content-Type": "text/plain" });
       res.end("This is a WebSocket endpoint: send a WebSocket handshake (Upgrade: websocket).\n");
       return;
     }

@@ -188,6 +188,18 @@ function decideAndConnect(
   const release = ctx.connections.reserve(info.tenant, limits.maxConnections);
   if (!release) return reject("connection_limit", "the tenant has reached its connection limit");
 
+  // Browsers fail a handshake whose offered subprotocols get no answer. When neither the
+  // policy nor the upstream picked one, the echo target takes the first offered entry;
+  // a client that offered only its `bearer.<jwt>` entry gets that entry back (its own token).
+  const offered = info.offeredSubprotocols;
+  const firstBearer = offered.find((p) => p.startsWith("bearer.")) ?? null;
+  const answerFor = (chosen: string | null, echo: boolean) =>
+    chosen ??
+    (echo
+      ? (offered.find((p) => !p.startsWith("bearer.")) ?? firstBearer)
+      : offered.every((p) => p.startsWith("bearer."))
+        ? firstBearer
+        : null);
   const accept = (chosenProtocol: string | null, upstream: WebSocket | null) => {
     if (socket.destroyed) {
       release();
@@ -224,7 +236,7 @@ function decideAndConnect(
   };
 
   // 6. Upstream first, then the client.
-  if (!runtime.upstreamUrl) return accept(decision.selectedSubprotocol, null);
+  if (!runtime.upstreamUrl) return accept(answerFor(decision.selectedSubprotocol, true), null);
   const forwarded = info.offeredSubprotocols.filter(
     (p) =>
       !p.startsWith("bearer.") &&
@@ -235,7 +247,7 @@ function decideAndConnect(
     forwardedFor: info.remoteAddr,
     tenant: info.tenant,
   }).then(
-    (upstream) => accept(upstream.protocol || decision.selectedSubprotocol, upstream),
+    (upstream) => accept(answerFor(upstream.protocol || null, false), upstream),
     (error: Error) => {
       release();
       ctx.logger.warn({ tenant: info.tenant, err: error.message }, "upstream unavailable");

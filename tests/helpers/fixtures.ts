@@ -1,0 +1,114 @@
+/**
+ * Test fixtures written with plain SQL: tenants with a policy, revision and allowlist, and
+ * policy updates that bump the version with a revision in one transaction (what every real
+ * writer does). Each call uses a unique slug unless one is given, so tests never collide.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { PolicyDocument } from "../../server/policy";
+import { defaultPolicyDocument } from "../../server/policy";
+
+export interface TenantFixture {
+  id: string;
+  slug: string;
+  tokenSecret: string;
+}
+
+export type PolicyChanges = Partial<Omit<PolicyDocument, "origins" | "limits">> & {
+  origins?: Array<string | { pattern: string; expiresAt?: string | null; note?: string | null }>;
+  limits?: Partial<PolicyDocument["limits"]>;
+};
+
+export function uniqueSlug(prefix = "t"): string {
+  return `${prefix}-${randomBytes(4).toString("hex")}`;
+}
+
+function documentFrom(changes: PolicyChanges, base = defaultPolicyDocument()): PolicyDocument {
+  return {
+    ...base,
+    ...changes,
+    origins: (changes.origins ?? base.origins).map((o) => (typeof o === "string" ? { pattern: o } : o)),
+    limits: { ...base.limits, ...changes.limits },
+  } as PolicyDocument;
+}
+
+async function writePolicy(db: pg.Client, tenantId: string, doc: PolicyDocument, version: number): Promise<void> {
+  await db.query(
+    `update policy set version = $2, mode = $3, credentials = $4, token = $5, missing_origin = $6, subprotocols = $7,
+            max_message_bytes = $8, idle_timeout_seconds = $9, max_connections = $10, handshakes_per_minute_per_ip = $11,
+            updated_at = now(), updated_by = 'test'
+      where tenant_id = $1`,
+    [
+      tenantId,
+      version,
+      doc.mode === "report-only" ? "report_only" : "enforce",
+      doc.credentials,
+      doc.token,
+      doc.missingOrigin,
+      doc.subprotocols,
+      doc.limits.maxMessageBytes,
+      doc.limits.idleTimeoutSeconds,
+      doc.limits.maxConnections,
+      doc.limits.handshakesPerMinutePerIp,
+    ],
+  );
+  await db.query("delete from allowed_origin where tenant_id = $1", [tenantId]);
+  for (const o of doc.origins) {
+    await db.query(
+      "insert into allowed_origin (id, tenant_id, pattern, note, expires_at) values (gen_random_uuid(), $1, $2, $3, $4)",
+      [tenantId, o.pattern, o.note ?? null, o.expiresAt ?? null],
+    );
+  }
+  await db.query(
+    "insert into policy_revision (id, tenant_id, version, document, author) values (gen_random_uuid(), $1, $2, $3, 'test')",
+    [tenantId, version, JSON.stringify(doc)],
+  );
+}
+
+async function withClient<T>(url: string, fn: (db: pg.Client) => Promise<T>): Promise<T> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    return await fn(db);
+  } finally {
+    await db.end();
+  }
+}
+
+export async function createTenant(
+  url: string,
+  options: { slug?: string; upstreamUrl?: string | null; policy?: PolicyChanges } = {},
+): Promise<TenantFixture> {
+  const slug = options.slug ?? uniqueSlug();
+  const tokenSecret = randomBytes(32).toString("base64url");
+  return withClient(url, async (db) => {
+    await db.query("begin");
+    const { rows } = await db.query<{ id: string }>(
+      "insert into tenant (id, slug, name, upstream_url, token_secret) values (gen_random_uuid(), $1, $1, $2, $3) returning id",
+      [slug, options.upstreamUrl ?? null, tokenSecret],
+    );
+    const id = rows[0]!.id;
+    await db.query("insert into policy (tenant_id, version) values ($1, 1)", [id]);
+    await writePolicy(db, id, documentFrom(options.policy ?? {}), 1);
+    await db.query("commit");
+    return { id, slug, tokenSecret };
+  });
+}
+
+/** Replaces the tenant's policy (fields not given keep their defaults), version + 1. */
+export async function updatePolicy(url: string, tenantId: string, changes: PolicyChanges): Promise<number> {
+  return withClient(url, async (db) => {
+    await db.query("begin");
+    const { rows } = await db.query<{ version: number }>("select version from policy where tenant_id = $1 for update", [
+      tenantId,
+    ]);
+    const version = rows[0]!.version + 1;
+    await writePolicy(db, tenantId, documentFrom(changes), version);
+    await db.query("commit");
+    return version;
+  });
+}
+
+export async function query<R extends object>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  return withClient(url, async (db) => (await db.query<R>(text, values)).rows);
+}
