@@ -1,0 +1,78 @@
+/**
+ * AppError: the one error type domain functions throw. It carries a stable `code` (part of
+ * the API contract: clients branch on it), an HTTP `status`, a user-safe `message`, optional
+ * `details` (e.g. validation issues) and the original `cause` for logs.
+ *
+ * Route handlers never build error responses by hand; they let errors reach
+ * `handleApiError` (app/_lib/api/handle-api-error.ts).
+ */
+
+export type AppErrorCode =
+  | "unauthorized"
+  | "forbidden"
+  | "csrf"
+  | "not_found"
+  | "conflict"
+  | "version_conflict"
+  | "validation_failed"
+  | "precondition_required"
+  | "rate_limited"
+  | "setup_unavailable"
+  | "bad_request"
+  | "internal";
+
+const DEFAULT_STATUS: Record<AppErrorCode, number> = {
+  unauthorized: 401,
+  forbidden: 403,
+  csrf: 403,
+  not_found: 404,
+  conflict: 409,
+  version_conflict: 409,
+  validation_failed: 422,
+  precondition_required: 428,
+  rate_limited: 429,
+  setup_unavailable: 410,
+  bad_request: 400,
+  internal: 500,
+};
+
+export interface AppErrorOptions {
+  status?: number;
+  details?: unknown;
+  /** Extra top-level fields of the error object (e.g. `warnings`, `current`). */
+  extra?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  override name = "AppError";
+  readonly code: AppErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: AppErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.status = options.status ?? DEFAULT_STATUS[code];
+    this.details = options.details;
+    this.extra = options.extra;
+  }
+}
+
+export interface ValidationDetail {
+  path: string;
+  message: string;
+}
+
+export function validationError(
+  message: string,
+  details: ValidationDetail[],
+  extra?: Record<string, unknown>,
+): AppError {
+  return new AppError("validation_failed", message, { details, extra });
+}
+
+export function notFound(what: string): AppError {
+  return new AppError("not_found", `${what} not found`);
+}

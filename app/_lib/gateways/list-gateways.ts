@@ -1,0 +1,127 @@
+/**
+ * The gateway fleet from `gateway_instance` rows. A gateway is live when its last heartbeat
+ * is within 3 x HEARTBEAT_INTERVAL_MS (database clock, so dashboard and database clocks
+ * need not agree) and it has not recorded a graceful stop.
+ *
+ * For each gateway and tenant, `drift` says whether it enforces the tenant's latest policy
+ * version; when it does not, `behindSince` is when that latest version was saved (the
+ * moment from which this gateway has been stale).
+ */
+import { z } from "zod";
+import { loadConfig } from "../../../server/config";
+import type { Db } from "../db";
+
+export interface GatewayView {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+  lastHeartbeatAt: string;
+  stoppedAt: string | null;
+  status: string;
+  live: boolean;
+  /** { <slug>: <version> } as the gateway reported it. */
+  enforcedVersions: Record<string, number>;
+}
+
+export interface TenantVersion {
+  slug: string;
+  version: number;
+  updatedAt: string;
+}
+
+export interface GatewayDrift {
+  gatewayId: string;
+  slug: string;
+  enforced: number | null;
+  latest: number;
+  inSync: boolean;
+  behindSince: string | null;
+}
+
+const enforcedSchema = z.record(z.string(), z.number().int());
+
+export function liveWindowMs(): number {
+  return 3 * loadConfig().HEARTBEAT_INTERVAL_MS;
+}
+
+export async function listGateways(options: { db: Db; includeStale?: boolean }): Promise<{
+  gateways: GatewayView[];
+  checkedAt: string;
+}> {
+  const window = liveWindowMs();
+  const rows = await options.db.$queryRaw<
+    Array<{
+      id: string;
+      host: string;
+      pid: number;
+      started_at: Date;
+      last_heartbeat_at: Date;
+      stopped_at: Date | null;
+      status: string;
+      enforced_versions: unknown;
+      live: boolean;
+      now: Date;
+    }>
+  >`
+    select id, host, pid, started_at, last_heartbeat_at, stopped_at, status, enforced_versions,
+           (stopped_at is null and last_heartbeat_at > now() - make_interval(secs => ${window / 1000})) as live,
+           now() as now
+      from gateway_instance
+     order by started_at desc, id`;
+  const checkedAt = (rows[0]?.now ?? new Date()).toISOString();
+  const gateways = rows
+    .filter((r) => options.includeStale || r.live)
+    .map((r) => {
+      const parsed = enforcedSchema.safeParse(r.enforced_versions);
+      return {
+        id: r.id,
+        host: r.host,
+        pid: r.pid,
+        startedAt: r.started_at.toISOString(),
+        lastHeartbeatAt: r.last_heartbeat_at.toISOString(),
+        stoppedAt: r.stopped_at?.toISOString() ?? null,
+        status: r.status,
+        live: r.live,
+        enforcedVersions: parsed.success ? parsed.data : {},
+      };
+    });
+  return { gateways, checkedAt };
+}
+
+export async function latestTenantVersions(db: Db): Promise<TenantVersion[]> {
+  const rows = await db.policy.findMany({
+    select: { version: true, updatedAt: true, tenant: { select: { slug: true } } },
+    orderBy: { tenant: { slug: "asc" } },
+  });
+  return rows.map((r) => ({ slug: r.tenant.slug, version: r.version, updatedAt: r.updatedAt.toISOString() }));
+}
+
+export function computeDrift(gateway: GatewayView, tenants: readonly TenantVersion[]): GatewayDrift[] {
+  return tenants.map((t) => {
+    const enforced = gateway.enforcedVersions[t.slug] ?? null;
+    const inSync = enforced !== null && enforced >= t.version;
+    return {
+      gatewayId: gateway.id,
+      slug: t.slug,
+      enforced,
+      latest: t.version,
+      inSync,
+      behindSince: inSync ? null : t.updatedAt,
+    };
+  });
+}
+
+/** Per tenant: how many live gateways enforce its latest version. */
+export function syncByTenant(
+  gateways: readonly GatewayView[],
+  tenants: readonly TenantVersion[],
+): Map<string, { live: number; inSync: number }> {
+  const live = gateways.filter((g) => g.live);
+  const out = new Map<string, { live: number; inSync: number }>();
+  for (const t of tenants) {
+    const inSync = live.filter((g) => (g.enforcedVersions[t.slug] ?? -1) >= t.version).length;
+    out.set(t.slug, { live: live.length, inSync });
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+/**
+ * One revision with its full document and a diff. By default the diff is against the
+ * previous revision (SPEC §10); `against` compares with any other revision instead.
+ */
+import type { Db } from "../db";
+import { notFound } from "../errors";
+import { findTenant } from "../tenants/find-tenant";
+import { diffDocuments, type PolicyDiff } from "./diff-documents";
+import { parseStoredDocument, type StoredPolicyDocument } from "./document";
+
+export interface RevisionDetail {
+  version: number;
+  author: string;
+  comment: string | null;
+  rollbackOf: number | null;
+  createdAt: string;
+  document: StoredPolicyDocument;
+  /** The version this diff is computed against (null: this is the first revision). */
+  diffAgainst: number | null;
+  /** Changes from `diffAgainst` to this revision. */
+  diff: PolicyDiff;
+}
+
+export async function getRevision(options: {
+  db: Db;
+  slug: string;
+  version: number;
+  against?: number;
+}): Promise<RevisionDetail> {
+  const tenant = await findTenant(options);
+  const row = await options.db.policyRevision.findUnique({
+    where: { tenantId_version: { tenantId: tenant.id, version: options.version } },
+  });
+  if (!row) throw notFound(`Revision ${options.version} of "${options.slug}"`);
+  const base =
+    options.against !== undefined
+      ? await options.db.policyRevision.findUnique({
+          where: { tenantId_version: { tenantId: tenant.id, version: options.against } },
+        })
+      : await options.db.policyRevision.findFirst({
+          where: { tenantId: tenant.id, version: { lt: options.version } },
+          orderBy: { version: "desc" },
+        });
+  if (options.against !== undefined && !base) throw notFound(`Revision ${options.against} of "${options.slug}"`);
+  const document = parseStoredDocument(row.document);
+  return {
+    version: row.version,
+    author: row.author,
+    comment: row.comment,
+    rollbackOf: row.rollbackOf,
+    createdAt: row.createdAt.toISOString(),
+    document,
+    diffAgainst: base?.version ?? null,
+    diff: diffDocuments(base ? parseStoredDocument(base.document) : null, document),
+  };
+}

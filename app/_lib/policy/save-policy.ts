@@ -1,0 +1,226 @@
+/**
+ * savePolicy: the one way a policy changes (API PUT, dashboard editors, rollback, the audit
+ * page's "allow this origin"). In ONE transaction:
+ *
+ *   lock the policy row (SELECT ... FOR UPDATE) -> compare the expected version
+ *   (optimistic concurrency: stale -> 409 version_conflict with the current document and
+ *   what changed meanwhile) -> update the policy row (version + 1) -> apply the allowlist
+ *   as a set difference (delete removed, insert added, update changed note/expiry) ->
+ *   read the result back -> insert the PolicyRevision snapshot.
+ *
+ * Validation (server/policy validatePolicy, the gateway's own rules) runs before anything
+ * is written: errors -> 422 with details [{ path, message }] and warnings; nothing saved.
+ * The NOTIFY to gateways comes from the migration's triggers at commit, so a failed or
+ * rolled-back save notifies nobody.
+ */
+
+import type { PrismaClient } from "../../../server/db/prisma";
+import type { PolicyDocument } from "../../../server/policy/types";
+import { normalizePolicyDocument, validatePolicy } from "../../../server/policy/validate-policy";
+import type { Db } from "../db";
+import { AppError, validationError } from "../errors";
+import { findTenant } from "../tenants/find-tenant";
+import { diffDocuments, type PolicyDiff } from "./diff-documents";
+import {
+  ORIGIN_ORDER,
+  parseStoredDocument,
+  policyColumns,
+  type StoredPolicyDocument,
+  toJsonValue,
+  toPolicyDocument,
+  toStoredDocument,
+  type VersionedPolicyDocument,
+} from "./document";
+
+export interface PolicyWarning {
+  path: string;
+  message: string;
+}
+
+export interface Actor {
+  /** User id, or null for API tokens and the system. */
+  id: string | null;
+  /** "alice@example.com", "token:ci-deploy", "seed". */
+  label: string;
+}
+
+export interface SavePolicyOptions {
+  db: PrismaClient;
+  slug: string;
+  /** The version the edit started from (If-Match); "current" only for rollback and internal callers. */
+  expectedVersion: number | "current";
+  /** Untrusted input: validated here. A `version` field is tolerated and must equal expectedVersion. */
+  document: unknown;
+  actor: Actor;
+  comment?: string | null;
+  rollbackOf?: number | null;
+  now?: Date;
+}
+
+export interface SavePolicyResult {
+  policy: VersionedPolicyDocument;
+  warnings: PolicyWarning[];
+}
+
+export interface VersionConflictDetails {
+  expectedVersion: number;
+  currentVersion: number;
+  current: VersionedPolicyDocument;
+  /** Revisions saved after the expected version, oldest first. */
+  changedSince: Array<{ version: number; author: string; comment: string | null; createdAt: string }>;
+  /** What those revisions changed, from the expected version to the current one. */
+  diff: PolicyDiff;
+}
+
+export const MAX_COMMENT_LENGTH = 500;
+
+export function checkPolicyDocument(
+  document: unknown,
+  now: Date,
+): { document: StoredPolicyDocument; warnings: PolicyWarning[] } {
+  const issues = validatePolicy(document, now);
+  const errors = issues.filter((i) => i.severity === "error").map(({ path, message }) => ({ path, message }));
+  const warnings = issues.filter((i) => i.severity === "warning").map(({ path, message }) => ({ path, message }));
+  if (errors.length > 0) {
+    throw validationError(
+      `The policy has ${errors.length} error${errors.length === 1 ? "" : "s"}; nothing was saved`,
+      errors,
+      { warnings },
+    );
+  }
+  // validatePolicy accepted it, so it has the document's shape.
+  return { document: toStoredDocument(normalizePolicyDocument(document as PolicyDocument)), warnings };
+}
+
+export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicyResult> {
+  const now = options.now ?? new Date();
+  const comment = normaliseComment(options.comment);
+  const bodyVersion = (options.document as { version?: unknown } | null)?.version;
+  if (bodyVersion !== undefined && options.expectedVersion !== "current" && bodyVersion !== options.expectedVersion) {
+    throw validationError("The document's version does not match If-Match", [
+      { path: "version", message: `is ${JSON.stringify(bodyVersion)} but If-Match says ${options.expectedVersion}` },
+    ]);
+  }
+  const { document, warnings } = checkPolicyDocument(options.document, now);
+
+  const policy = await options.db.$transaction(
+    async (tx) => {
+      const tenant = await findTenant({ db: tx, slug: options.slug });
+      const locked = await tx.$queryRaw<Array<{ version: number }>>`
+        select version from policy where tenant_id = ${tenant.id}::uuid for update`;
+      const currentVersion = locked[0]?.version;
+      if (currentVersion === undefined) throw new AppError("not_found", `Tenant "${options.slug}" has no policy`);
+      if (options.expectedVersion !== "current" && options.expectedVersion !== currentVersion) {
+        throw await versionConflict(tx, tenant.id, options.expectedVersion, currentVersion);
+      }
+      const version = currentVersion + 1;
+      await tx.policy.update({
+        where: { tenantId: tenant.id },
+        data: { ...policyColumns(document), version, updatedAt: now, updatedBy: options.actor.label },
+      });
+      await applyOrigins(tx, tenant.id, document, options.actor.label, now);
+      const saved = await readPolicy(tx, tenant.id);
+      await tx.policyRevision.create({
+        data: {
+          tenantId: tenant.id,
+          version,
+          document: toJsonValue(saved.document),
+          authorId: options.actor.id,
+          author: options.actor.label,
+          comment,
+          rollbackOf: options.rollbackOf ?? null,
+          createdAt: now,
+        },
+      });
+      return { ...saved.document, version };
+    },
+    { timeout: 60_000, maxWait: 10_000 },
+  );
+  return { policy, warnings };
+}
+
+/** Replaces the tenant's allowlist with the document's, touching only what differs. */
+async function applyOrigins(tx: Db, tenantId: string, document: StoredPolicyDocument, actor: string, now: Date) {
+  const existing = await tx.allowedOrigin.findMany({
+    where: { tenantId },
+    select: { id: true, pattern: true, note: true, expiresAt: true },
+  });
+  const wanted = new Map(document.origins.map((o) => [o.pattern, o]));
+  const existingByPattern = new Map(existing.map((o) => [o.pattern, o]));
+  const removedIds = existing.filter((o) => !wanted.has(o.pattern)).map((o) => o.id);
+  for (let i = 0; i < removedIds.length; i += 5000) {
+    await tx.allowedOrigin.deleteMany({ where: { id: { in: removedIds.slice(i, i + 5000) } } });
+  }
+  const added = document.origins.filter((o) => !existingByPattern.has(o.pattern));
+  for (let i = 0; i < added.length; i += 5000) {
+    await tx.allowedOrigin.createMany({
+      data: added.slice(i, i + 5000).map((o) => ({
+        tenantId,
+        pattern: o.pattern,
+        note: o.note,
+        expiresAt: o.expiresAt ? new Date(o.expiresAt) : null,
+        createdAt: now,
+        createdBy: actor,
+      })),
+    });
+  }
+  for (const entry of document.origins) {
+    const old = existingByPattern.get(entry.pattern);
+    if (!old) continue;
+    const expiresAt = entry.expiresAt ? new Date(entry.expiresAt) : null;
+    if (old.note !== entry.note || (old.expiresAt?.getTime() ?? null) !== (expiresAt?.getTime() ?? null)) {
+      await tx.allowedOrigin.update({ where: { id: old.id }, data: { note: entry.note, expiresAt } });
+    }
+  }
+}
+
+export async function readPolicy(
+  db: Db,
+  tenantId: string,
+): Promise<{ version: number; document: StoredPolicyDocument }> {
+  const policy = await db.policy.findUnique({ where: { tenantId } });
+  if (!policy) throw new AppError("not_found", "This tenant has no policy");
+  const origins = await db.allowedOrigin.findMany({
+    where: { tenantId },
+    orderBy: ORIGIN_ORDER,
+    select: { pattern: true, note: true, expiresAt: true },
+  });
+  return { version: policy.version, document: toPolicyDocument(policy, origins) };
+}
+
+async function versionConflict(tx: Db, tenantId: string, expected: number, currentVersion: number): Promise<AppError> {
+  const current = await readPolicy(tx, tenantId);
+  const [base, since] = await Promise.all([
+    tx.policyRevision.findUnique({ where: { tenantId_version: { tenantId, version: expected } } }),
+    tx.policyRevision.findMany({
+      where: { tenantId, version: { gt: expected } },
+      orderBy: { version: "asc" },
+      take: 50,
+      select: { version: true, author: true, comment: true, createdAt: true },
+    }),
+  ]);
+  const details: VersionConflictDetails = {
+    expectedVersion: expected,
+    currentVersion,
+    current: { ...current.document, version: currentVersion },
+    changedSince: since.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
+    diff: diffDocuments(base ? parseStoredDocument(base.document) : null, current.document),
+  };
+  return new AppError(
+    "version_conflict",
+    `The policy changed meanwhile: you edited version ${expected}, the current version is ${currentVersion}. Review the changes and re-apply yours.`,
+    { details },
+  );
+}
+
+function normaliseComment(comment: string | null | undefined): string | null {
+  if (comment === undefined || comment === null) return null;
+  const trimmed = comment.trim();
+  if (trimmed === "") return null;
+  if (trimmed.length > MAX_COMMENT_LENGTH) {
+    throw validationError("The comment is too long", [
+      { path: "comment", message: `at most ${MAX_COMMENT_LENGTH} characters` },
+    ]);
+  }
+  return trimmed;
+}

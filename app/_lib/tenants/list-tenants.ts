@@ -1,0 +1,53 @@
+/** Tenants with what the list shows: origin count, mode, version, gateway sync status. */
+import { modeFromDb } from "../../../server/db/policy-queries";
+import type { PolicyMode } from "../../../server/policy/types";
+import type { Db } from "../db";
+import { listGateways, syncByTenant } from "../gateways/list-gateways";
+
+export interface TenantSummary {
+  slug: string;
+  name: string;
+  upstreamUrl: string | null;
+  createdAt: string;
+  originCount: number;
+  mode: PolicyMode;
+  version: number;
+  policyUpdatedAt: string;
+  policyUpdatedBy: string | null;
+  /** Live gateways, and how many of them enforce `version`. */
+  sync: { live: number; inSync: number };
+}
+
+export async function listTenants(options: { db: Db }): Promise<TenantSummary[]> {
+  const [tenants, { gateways }] = await Promise.all([
+    options.db.tenant.findMany({
+      orderBy: { slug: "asc" },
+      select: {
+        slug: true,
+        name: true,
+        upstreamUrl: true,
+        createdAt: true,
+        policy: { select: { version: true, mode: true, updatedAt: true, updatedBy: true } },
+        _count: { select: { origins: true } },
+      },
+    }),
+    listGateways({ db: options.db }),
+  ]);
+  const withPolicy = tenants.flatMap((t) => (t.policy ? [{ ...t, policy: t.policy }] : []));
+  const sync = syncByTenant(
+    gateways,
+    withPolicy.map((t) => ({ slug: t.slug, version: t.policy.version, updatedAt: t.policy.updatedAt.toISOString() })),
+  );
+  return withPolicy.map((t) => ({
+    slug: t.slug,
+    name: t.name,
+    upstreamUrl: t.upstreamUrl,
+    createdAt: t.createdAt.toISOString(),
+    originCount: t._count.origins,
+    mode: modeFromDb(t.policy.mode),
+    version: t.policy.version,
+    policyUpdatedAt: t.policy.updatedAt.toISOString(),
+    policyUpdatedBy: t.policy.updatedBy,
+    sync: sync.get(t.slug) ?? { live: 0, inSync: 0 },
+  }));
+}

@@ -1,0 +1,70 @@
+/** Boundary schemas for tenant input (API bodies, UI forms, ctl). Browser-safe. */
+import { z } from "zod";
+
+/** Lowercase letters, digits and inner hyphens, 1-63 characters (a DNS label). Immutable. */
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export const slugSchema = z
+  .string()
+  .regex(
+    SLUG_PATTERN,
+    "1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen (e.g. payments-prod)",
+  );
+
+export const tenantNameSchema = z.string().trim().min(1, "required").max(120, "at most 120 characters");
+
+/** ws:// or wss:// base URL without credentials, query or fragment; trailing slashes dropped. */
+export const upstreamUrlSchema = z
+  .string()
+  .trim()
+  .max(2048, "at most 2048 characters")
+  .transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be a URL such as wss://backend.internal:9000/socket" });
+      return z.NEVER;
+    }
+    if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+      ctx.addIssue({ code: "custom", message: `must start with ws:// or wss:// (got ${url.protocol}//)` });
+      return z.NEVER;
+    }
+    if (url.username || url.password) {
+      ctx.addIssue({ code: "custom", message: "must not contain a user name or password" });
+      return z.NEVER;
+    }
+    if (url.search || url.hash || value.includes("?") || value.includes("#")) {
+      ctx.addIssue({
+        code: "custom",
+        message: "must not contain a query (?) or fragment (#): the client's path and query are appended",
+      });
+      return z.NEVER;
+    }
+    if (!url.hostname) {
+      ctx.addIssue({ code: "custom", message: "needs a host" });
+      return z.NEVER;
+    }
+    return url.toString().replace(/\/+$/, "");
+  });
+
+/** null or "" = no upstream (the gateway echoes). */
+const optionalUpstream = z.union([z.literal("").transform(() => null), z.null(), upstreamUrlSchema]).optional();
+
+export const createTenantInput = z
+  .object({
+    slug: slugSchema,
+    name: tenantNameSchema,
+    upstreamUrl: optionalUpstream,
+  })
+  .strict();
+
+export const updateTenantInput = z
+  .object({
+    name: tenantNameSchema.optional(),
+    upstreamUrl: optionalUpstream,
+    slug: z
+      .never({ error: "the slug is immutable (it is in every client's URL); create a new tenant instead" })
+      .optional(),
+  })
+  .strict();

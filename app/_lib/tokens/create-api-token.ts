@@ -1,0 +1,52 @@
+/** Creates an API token with a role; returns the token itself exactly once. */
+import { z } from "zod";
+import { ROLES, type Role } from "../auth/permissions";
+import type { Db } from "../db";
+import { newApiToken } from "./token-format";
+
+export const createApiTokenInput = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, "required")
+    .max(100, "at most 100 characters")
+    .regex(/^[\w .:@/-]+$/, "letters, digits, spaces and . _ : @ / - only"),
+  role: z.enum(ROLES),
+});
+
+export interface ApiTokenView {
+  id: string;
+  name: string;
+  role: Role;
+  prefix: string;
+  createdAt: string;
+  createdBy: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export async function createApiToken(options: {
+  db: Db;
+  input: z.input<typeof createApiTokenInput>;
+  createdById: string | null;
+}): Promise<{ token: string; apiToken: ApiTokenView }> {
+  const input = createApiTokenInput.parse(options.input);
+  const { token, prefix, tokenHash } = newApiToken();
+  const row = await options.db.apiToken.create({
+    data: { name: input.name, role: input.role, prefix, tokenHash, createdById: options.createdById },
+    include: { createdBy: { select: { email: true } } },
+  });
+  return {
+    token,
+    apiToken: {
+      id: row.id,
+      name: row.name,
+      role: row.role,
+      prefix: row.prefix,
+      createdAt: row.createdAt.toISOString(),
+      createdBy: row.createdBy?.email ?? null,
+      lastUsedAt: null,
+      revokedAt: null,
+    },
+  };
+}
