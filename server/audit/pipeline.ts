@@ -136,7 +136,11 @@ export class AuditPipeline implements AuditSink {
   async flush(all = false): Promise<void> {
     if (this.writing) return this.writing;
     this.closeFolds(Date.now(), all);
-    if (this.queue.length === 0 && this.droppedUnreported === 0) return;
+    if (this.queue.length === 0 && this.droppedUnreported === 0) {
+      // Only open fold windows left: come back when they close.
+      if (this.folds.size > 0) this.schedule();
+      return;
+    }
     this.writing = this.writeBatches().finally(() => {
       this.writing = null;
       if (this.queue.length > 0 || this.folds.size > 0) this.schedule();

@@ -6,7 +6,7 @@
  * connect), so concurrent handshakes cannot overshoot the limit; it is released if the
  * upgrade does not happen, or when the connection closes.
  *
- * Heartbeat (ws README, "How to detect and close broken connections"): one sweep a second;
+ * Heartbeat (ws README, "How to detect and close broken connections"): a sweep every 250 ms;
  * a connection silent for half its idle timeout is pinged, one silent (no frame, no pong)
  * for the whole idle timeout is terminated.
  */
@@ -24,7 +24,7 @@ export interface TrackedConnection {
   onDrain?: () => void;
 }
 
-const SWEEP_MS = 1000;
+const SWEEP_MS = 250;
 
 export class ConnectionRegistry {
   private readonly counts = new Map<string, number>();
