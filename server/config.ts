@@ -46,7 +46,10 @@ const url = (name: string, protocols: string[]) =>
       try {
         parsed = new URL(v);
       } catch {
-        ctx.addIssue({ code: "custom", message: `${name} must be a URL (${protocols.join(" or ")}), got "${redact(v)}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} must be a URL (${protocols.join(" or ")}), got "${redact(v)}"`,
+        });
         return z.NEVER;
       }
       if (!protocols.includes(parsed.protocol)) {
@@ -136,7 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = result.error.issues[0];
     const variable = String(issue?.path[0] ?? "environment");
     const message = issue?.message ?? "invalid value";
-    throw new ConfigError(`Invalid configuration: ${message.startsWith(variable) ? message : `${variable}: ${message}`}`);
+    throw new ConfigError(
+      `Invalid configuration: ${message.startsWith(variable) ? message : `${variable}: ${message}`}`,
+    );
   }
   const c = result.data;
   return {

@@ -24,7 +24,11 @@ const gateway = new Gateway({
   maxHeaderBytes: config.MAX_HEADER_BYTES,
   trustProxy: config.TRUST_PROXY,
   dashboardUrl: config.dashboardUrl,
-  audit: { queueMax: config.AUDIT_QUEUE_MAX, flushMs: config.AUDIT_FLUSH_MS, foldWindowMs: config.AUDIT_FOLD_WINDOW_MS },
+  audit: {
+    queueMax: config.AUDIT_QUEUE_MAX,
+    flushMs: config.AUDIT_FLUSH_MS,
+    foldWindowMs: config.AUDIT_FOLD_WINDOW_MS,
+  },
 });
 
 try {

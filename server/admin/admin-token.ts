@@ -21,8 +21,16 @@ export interface AdminClaims {
   name: string;
 }
 
-export function signAdminToken(claims: AdminClaims, key: string, now = Date.now(), ttlSeconds = ADMIN_TOKEN_TTL_SECONDS): string {
-  return signHandshakeToken({ ...claims, aud: ADMIN_AUDIENCE, iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + ttlSeconds }, key);
+export function signAdminToken(
+  claims: AdminClaims,
+  key: string,
+  now = Date.now(),
+  ttlSeconds = ADMIN_TOKEN_TTL_SECONDS,
+): string {
+  return signHandshakeToken(
+    { ...claims, aud: ADMIN_AUDIENCE, iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + ttlSeconds },
+    key,
+  );
 }
 
 export function verifyAdminToken(

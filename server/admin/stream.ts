@@ -20,8 +20,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { type AuditEvent, auditAfter } from "../db/audit-queries";
 import type { AuditTail } from "../audit/tail";
+import { type AuditEvent, auditAfter } from "../db/audit-queries";
 import { abortHandshake } from "../gateway/abort-handshake";
 import { parseSubprotocols } from "../gateway/handshake";
 import type { Logger } from "../log";
@@ -90,13 +90,19 @@ export class StreamHub {
     if (!bearer) return abortHandshake(socket, 401, "token_missing", "an admin token is required");
     const verified = verifyAdminToken(bearer.slice("bearer.".length), key, "stream");
     if (!verified.ok) return abortHandshake(socket, 401, "token_invalid", verified.message);
-    if (this.clients.size >= MAX_CLIENTS) return abortHandshake(socket, 503, "connection_limit", "too many admin streams");
+    if (this.clients.size >= MAX_CLIENTS)
+      return abortHandshake(socket, 503, "connection_limit", "too many admin streams");
 
     const query = new URL(req.url ?? "/", "http://gateway").searchParams;
     const decision = query.get("decision") ?? undefined;
     const after = query.get("after");
     if ((decision && !DECISIONS.has(decision)) || (after !== null && !/^\d{1,19}$/.test(after))) {
-      return abortHandshake(socket, 400, "bad_handshake", "bad filter: decision must be accepted|rejected|report_only, after an event id");
+      return abortHandshake(
+        socket,
+        400,
+        "bad_handshake",
+        "bad filter: decision must be accepted|rejected|report_only, after an event id",
+      );
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const client: StreamClient = {
@@ -122,7 +128,9 @@ export class StreamHub {
   }
 
   private matches(client: StreamClient, event: AuditEvent): boolean {
-    return (!client.tenant || event.tenant === client.tenant) && (!client.decision || event.decision === client.decision);
+    return (
+      (!client.tenant || event.tenant === client.tenant) && (!client.decision || event.decision === client.decision)
+    );
   }
 
   private dispatch(event: AuditEvent): void {

@@ -124,10 +124,13 @@ export class AuditPipeline implements AuditSink {
       return;
     }
     if (!this.flushTimer) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = null;
-        void this.flush();
-      }, Math.max(this.flushMs, this.retryAt - Date.now()));
+      this.flushTimer = setTimeout(
+        () => {
+          this.flushTimer = null;
+          void this.flush();
+        },
+        Math.max(this.flushMs, this.retryAt - Date.now()),
+      );
       this.flushTimer.unref();
     }
   }

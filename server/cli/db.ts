@@ -16,10 +16,10 @@ import { checkDrift } from "../db/drift";
 import { createScratchDatabase, databaseName, dropDatabase, scratchServer } from "../db/pg-server";
 import {
   applyMigrations,
+  closeSchemaEngine,
   datamodelTarget,
   diffSql,
   MIGRATIONS_DIR,
-  closeSchemaEngine,
   openSchemaEngine,
   readMigrations,
   SCHEMA_PATH,
@@ -84,7 +84,8 @@ async function check(schemaPath: string): Promise<number> {
     if (report.differences.length > 0) {
       console.error("schema.prisma and prisma/migrations disagree:");
       for (const d of report.differences) console.error(`  ${d}`);
-      if (report.snapshotBehind) console.error("Run `npm run db:migration:new -- <name>` to write the missing migration.");
+      if (report.snapshotBehind)
+        console.error("Run `npm run db:migration:new -- <name>` to write the missing migration.");
       return 1;
     }
     if (report.snapshotBehind) {

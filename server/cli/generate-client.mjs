@@ -4,8 +4,8 @@
 // an offline machine. `generate` never uses that engine, so any existing file satisfies
 // the check (ARCHITECTURE §5). Runs at install (postinstall), build and test.
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const prismaCli = path.join(root, "node_modules", "prisma", "build", "index.js");

@@ -97,7 +97,10 @@ export const auditFilterSchema = z
   .object({
     tenant: z.string().min(1).max(63).optional(),
     decision: z.enum(["accepted", "rejected", "report_only"]).optional(),
-    reason: z.string().regex(/^[a-z_]{1,40}$/, "must be a reason code").optional(),
+    reason: z
+      .string()
+      .regex(/^[a-z_]{1,40}$/, "must be a reason code")
+      .optional(),
     kind: z.enum(["handshake", "close", "dropped", "tester"]).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),

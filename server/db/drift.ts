@@ -12,10 +12,10 @@ import pg from "pg";
 import { createScratchDatabase, databaseName, dropDatabase } from "./pg-server";
 import {
   applyMigrations,
+  closeSchemaEngine,
   datamodelTarget,
   diffSql,
   MIGRATIONS_DIR,
-  closeSchemaEngine,
   openSchemaEngine,
   readMigrations,
   SCHEMA_PATH,
@@ -75,7 +75,11 @@ export interface DriftReport {
   snapshotBehind: boolean;
 }
 
-export async function checkDrift(adminUrl: string, migrationsDir = MIGRATIONS_DIR, schemaPath = SCHEMA_PATH): Promise<DriftReport> {
+export async function checkDrift(
+  adminUrl: string,
+  migrationsDir = MIGRATIONS_DIR,
+  schemaPath = SCHEMA_PATH,
+): Promise<DriftReport> {
   const schemaText = await readFile(schemaPath, "utf8");
   const fromMigrations = await createScratchDatabase(adminUrl, "origingate_drift_m");
   const fromSchema = await createScratchDatabase(adminUrl, "origingate_drift_s");
@@ -106,7 +110,8 @@ export async function checkDrift(adminUrl: string, migrationsDir = MIGRATIONS_DI
     const extras: string[] = [];
     for (const [key, value] of s) {
       if (!m.has(key)) differences.push(`missing from migrations: ${key} (${value})`);
-      else if (m.get(key) !== value) differences.push(`differs: ${key}\n    schema:     ${value}\n    migrations: ${m.get(key)}`);
+      else if (m.get(key) !== value)
+        differences.push(`differs: ${key}\n    schema:     ${value}\n    migrations: ${m.get(key)}`);
     }
     for (const [key, value] of m) {
       if (s.has(key)) continue;

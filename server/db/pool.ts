@@ -5,7 +5,10 @@
 import pg from "pg";
 
 // bigint columns (audit ids) arrive as strings; keep them exact, never lossy numbers.
-export function createPool(connectionString: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+export function createPool(
+  connectionString: string,
+  options: { max?: number; applicationName?: string } = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 5,

@@ -4,8 +4,8 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client";
 
-export type { PrismaClient };
 export * as PrismaTypes from "./generated/client";
+export type { PrismaClient };
 
 export function createPrisma(connectionString: string): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString, max: 10 }) });

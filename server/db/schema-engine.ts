@@ -16,8 +16,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
-import * as bindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 import type { DiffTarget, MigrationList, SchemaEngine } from "@prisma/schema-engine-wasm";
+import * as bindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../prisma/migrations");
 export const SCHEMA_PATH = path.resolve(import.meta.dirname, "../../prisma/schema.prisma");
@@ -79,11 +79,7 @@ export async function openSchemaEngine(databaseUrl: string): Promise<SchemaEngin
   };
   const adapter = bindMigrationAwareSqlAdapterFactory(factory);
   const logs: string[] = [];
-  const engine = await bindings.SchemaEngine.new(
-    { datamodels: undefined },
-    (line: string) => logs.push(line),
-    adapter,
-  );
+  const engine = await bindings.SchemaEngine.new({ datamodels: undefined }, (line: string) => logs.push(line), adapter);
   openAdapters.set(engine, adapters);
   return engine;
 }
@@ -93,7 +89,11 @@ const openAdapters = new WeakMap<SchemaEngine, PgAdapter[]>();
 /** Frees the engine and closes its connections (a template database must have none left). */
 export async function closeSchemaEngine(engine: SchemaEngine): Promise<void> {
   engine.free();
-  for (const adapter of openAdapters.get(engine) ?? []) await adapter.underlyingDriver().end().catch(() => {});
+  for (const adapter of openAdapters.get(engine) ?? [])
+    await adapter
+      .underlyingDriver()
+      .end()
+      .catch(() => {});
 }
 
 export function datamodelTarget(text: string, file = SCHEMA_PATH): DiffTarget {

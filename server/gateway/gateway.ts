@@ -93,7 +93,10 @@ export class Gateway {
       metrics.policyReloadSeconds.observe(latencyMs / 1000);
       if (runtime) metrics.policyVersion.set({ tenant: slug }, runtime.version);
       else metrics.policyVersion.remove({ tenant: slug });
-      logger.info({ tenant: slug, version: runtime?.version ?? null, latencyMs: Math.round(latencyMs) }, "policy loaded");
+      logger.info(
+        { tenant: slug, version: runtime?.version ?? null, latencyMs: Math.round(latencyMs) },
+        "policy loaded",
+      );
     });
     this.ctx = {
       id: this.id,

@@ -39,7 +39,12 @@ export function upstreamTarget(upstreamUrl: string, rest: string): string {
 }
 
 /** Opens the upstream connection; resolves when it is open, rejects on any failure. */
-export function connectUpstream(upstreamUrl: string, rest: string, protocols: string[], options: UpstreamOptions): Promise<WebSocket> {
+export function connectUpstream(
+  upstreamUrl: string,
+  rest: string,
+  protocols: string[],
+  options: UpstreamOptions,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     let upstream: WebSocket;
     try {
@@ -64,7 +69,8 @@ export function connectUpstream(upstreamUrl: string, rest: string, protocols: st
       upstream.off("unexpected-response", unexpected);
       resolve(upstream);
     });
-    const unexpected = (_req: unknown, res: { statusCode?: number }) => fail(new Error(`upstream answered ${res.statusCode}`));
+    const unexpected = (_req: unknown, res: { statusCode?: number }) =>
+      fail(new Error(`upstream answered ${res.statusCode}`));
     upstream.once("error", fail);
     upstream.once("unexpected-response", unexpected);
   });

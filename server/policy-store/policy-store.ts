@@ -20,9 +20,9 @@
  */
 import { EventEmitter } from "node:events";
 import type pg from "pg";
-import type { Logger } from "../log";
 import { PgListener } from "../db/pg-listener";
 import { loadAllPolicies, loadPolicy, loadPolicyStamps, type TenantPolicyRow } from "../db/policy-queries";
+import type { Logger } from "../log";
 import { type CompiledPolicy, compilePolicy } from "../policy";
 
 export const POLICY_CHANNEL = "policy_changed";

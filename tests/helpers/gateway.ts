@@ -9,9 +9,9 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
 import WebSocket from "ws";
+import { freePort } from "../../server/db/pg-server";
 import { Gateway, type GatewayOptions } from "../../server/gateway/gateway";
 import { createLogger } from "../../server/log";
-import { freePort } from "../../server/db/pg-server";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -119,9 +119,7 @@ export function handshake(
     const headers: Record<string, string> = { ...options.headers };
     if (options.origin !== undefined && options.origin !== null) headers.Origin = options.origin;
     const ws = new WebSocket(url, options.protocols ?? [], { headers, perMessageDeflate: false });
-    ws.once("open", () =>
-      resolve({ status: 101, reason: null, headers: {}, ws, protocol: ws.protocol || null }),
-    );
+    ws.once("open", () => resolve({ status: 101, reason: null, headers: {}, ws, protocol: ws.protocol || null }));
     ws.once("unexpected-response", (_req, res) => {
       const reason = res.headers["x-origingate-reason"];
       resolve({

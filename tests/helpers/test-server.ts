@@ -3,10 +3,11 @@
  * otherwise a temporary embedded one. Sets up the run's template database and returns a
  * teardown that drops every database the run created.
  */
+
+import pg from "pg";
 import { scratchServer, withDatabase } from "../../server/db/pg-server";
 import { applyMigrations } from "../../server/db/schema-engine";
 import { ADMIN_URL_ENV, dropRunDatabases, newRunPrefix, RUN_PREFIX_ENV, TEMPLATE_ENV } from "./test-db";
-import pg from "pg";
 
 export async function setUpTestServer(): Promise<{ env: Record<string, string>; teardown: () => Promise<void> }> {
   const server = await scratchServer(process.env.DATABASE_URL);

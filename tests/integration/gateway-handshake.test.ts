@@ -35,13 +35,20 @@ beforeAll(async () => {
   db = await createTestDatabase("gwhs");
   open = await createTenant(db, { policy: { origins: ["https://app.example.com", "https://*.example.org"] } });
   tokens = await createTenant(db, { policy: { origins: ["https://app.example.com"], token: "required" } });
-  protocols = await createTenant(db, { policy: { origins: ["https://app.example.com"], subprotocols: ["chat.v2", "chat.v1"] } });
+  protocols = await createTenant(db, {
+    policy: { origins: ["https://app.example.com"], subprotocols: ["chat.v2", "chat.v1"] },
+  });
   missingAllowed = await createTenant(db, { policy: { origins: ["https://app.example.com"], missingOrigin: "allow" } });
   withNull = await createTenant(db, { policy: { origins: ["null"] } });
   limited = await createTenant(db, { policy: { origins: ["https://app.example.com"], limits: { maxConnections: 2 } } });
-  rated = await createTenant(db, { policy: { origins: ["https://app.example.com"], limits: { handshakesPerMinutePerIp: 3 } } });
+  rated = await createTenant(db, {
+    policy: { origins: ["https://app.example.com"], limits: { handshakesPerMinutePerIp: 3 } },
+  });
   reportOnly = await createTenant(db, { policy: { origins: ["https://app.example.com"], mode: "report-only" } });
-  unreachable = await createTenant(db, { upstreamUrl: "ws://127.0.0.1:9", policy: { origins: ["https://app.example.com"] } });
+  unreachable = await createTenant(db, {
+    upstreamUrl: "ws://127.0.0.1:9",
+    policy: { origins: ["https://app.example.com"] },
+  });
   gw = await startGateway(db, { handshakeTimeoutMs: 1000, maxHeaderBytes: 4096 });
 });
 
@@ -57,7 +64,10 @@ describe("readiness and fleet record", () => {
   it("answers /readyz 200 once policies are loaded, and /healthz ok", async () => {
     const ready = await fetch(`${gw.httpUrl}/readyz`);
     expect(ready.status).toBe(200);
-    const health = (await (await fetch(`${gw.httpUrl}/healthz`)).json()) as { status: string; policy: { tenants: number } };
+    const health = (await (await fetch(`${gw.httpUrl}/healthz`)).json()) as {
+      status: string;
+      policy: { tenants: number };
+    };
     expect(health.status).toBe("ok");
     expect(health.policy.tenants).toBeGreaterThanOrEqual(9);
   });
@@ -74,9 +84,11 @@ describe("readiness and fleet record", () => {
     expect(row.enforced_versions[open.slug]).toBe(1);
     const first = row.last_heartbeat_at.getTime();
     await eventually(async () => {
-      const rows = await query<{ last_heartbeat_at: Date }>(db, "select last_heartbeat_at from gateway_instance where id = $1", [
-        gw.gateway.id,
-      ]);
+      const rows = await query<{ last_heartbeat_at: Date }>(
+        db,
+        "select last_heartbeat_at from gateway_instance where id = $1",
+        [gw.gateway.id],
+      );
       return rows[0]!.last_heartbeat_at.getTime() > first;
     });
   });
@@ -84,7 +96,9 @@ describe("readiness and fleet record", () => {
   it("exposes Prometheus metrics", async () => {
     await expectRefusal(url(open), { origin: "https://evil.example.net" });
     const text = await (await fetch(`${gw.httpUrl}/metrics`)).text();
-    expect(text).toContain(`origingate_handshakes_total{tenant="${open.slug}",decision="rejected",reason="origin_not_allowed"}`);
+    expect(text).toContain(
+      `origingate_handshakes_total{tenant="${open.slug}",decision="rejected",reason="origin_not_allowed"}`,
+    );
     expect(text).toContain("origingate_policy_age_seconds");
     expect(text).toContain("origingate_audit_queue_depth");
     expect(text).toContain("origingate_open_connections");
@@ -109,7 +123,13 @@ describe("every reason code and its status", () => {
     { reason: "origin_null", status: 403, tenant: () => open, origin: "null" },
     { reason: "origin_malformed", status: 403, tenant: () => open, origin: "https://app.example.com/" },
     { reason: "origin_malformed", status: 403, tenant: () => open, origin: "https://app.example.com, https://x.com" },
-    { reason: "credentials_forbidden", status: 403, tenant: () => open, origin: "https://app.example.com", headers: { Cookie: "sid=1" } },
+    {
+      reason: "credentials_forbidden",
+      status: 403,
+      tenant: () => open,
+      origin: "https://app.example.com",
+      headers: { Cookie: "sid=1" },
+    },
     {
       reason: "credentials_forbidden",
       status: 403,
@@ -132,7 +152,13 @@ describe("every reason code and its status", () => {
       origin: "https://app.example.com",
       rest: () => `/socket?access_token=${token(open)}`,
     },
-    { reason: "subprotocol_not_allowed", status: 403, tenant: () => protocols, origin: "https://app.example.com", protocols: () => ["chat.v3"] },
+    {
+      reason: "subprotocol_not_allowed",
+      status: 403,
+      tenant: () => protocols,
+      origin: "https://app.example.com",
+      protocols: () => ["chat.v3"],
+    },
     { reason: "subprotocol_not_allowed", status: 403, tenant: () => protocols, origin: "https://app.example.com" },
     { reason: "upstream_unavailable", status: 502, tenant: () => unreachable, origin: "https://app.example.com" },
   ];
@@ -170,7 +196,10 @@ describe("every reason code and its status", () => {
 
   it("allowed: a valid token from the subprotocol or the access_token parameter", async () => {
     const jwt = token(tokens);
-    const viaProtocol = await handshake(url(tokens), { origin: "https://app.example.com", protocols: ["app.v1", `bearer.${jwt}`] });
+    const viaProtocol = await handshake(url(tokens), {
+      origin: "https://app.example.com",
+      protocols: ["app.v1", `bearer.${jwt}`],
+    });
     expect(viaProtocol.status).toBe(101);
     expect(viaProtocol.protocol).toBe("app.v1");
     viaProtocol.ws!.close();
@@ -180,13 +209,18 @@ describe("every reason code and its status", () => {
     expect(alone.status).toBe(101);
     expect(alone.protocol).toBe(`bearer.${jwt}`);
     alone.ws!.close();
-    const viaQuery = await handshake(url(tokens, `/socket?access_token=${token(tokens)}`), { origin: "https://app.example.com" });
+    const viaQuery = await handshake(url(tokens, `/socket?access_token=${token(tokens)}`), {
+      origin: "https://app.example.com",
+    });
     expect(viaQuery.status).toBe(101);
     viaQuery.ws!.close();
   });
 
   it("selects the first offered subprotocol that the policy allows", async () => {
-    const outcome = await handshake(url(protocols), { origin: "https://app.example.com", protocols: ["chat.v3", "chat.v1", "chat.v2"] });
+    const outcome = await handshake(url(protocols), {
+      origin: "https://app.example.com",
+      protocols: ["chat.v3", "chat.v1", "chat.v2"],
+    });
     expect(outcome.status).toBe(101);
     expect(outcome.protocol).toBe("chat.v1");
     outcome.ws!.close();
@@ -199,7 +233,9 @@ describe("every reason code and its status", () => {
     const nullOk = await handshake(url(withNull), { origin: "null" });
     expect(nullOk.status).toBe(101);
     nullOk.ws!.close();
-    expect((await expectRefusal(url(withNull), { origin: "https://app.example.com" })).reason).toBe("origin_not_allowed");
+    expect((await expectRefusal(url(withNull), { origin: "https://app.example.com" })).reason).toBe(
+      "origin_not_allowed",
+    );
   });
 
   it("connection_limit -> 503 once maxConnections are open, and a slot frees on close", async () => {
@@ -222,7 +258,9 @@ describe("every reason code and its status", () => {
   it("rate_limited -> 429 after handshakesPerMinutePerIp from one address (rejected ones count too)", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const o = await handshake(url(rated), { origin: i === 1 ? "https://evil.example.net" : "https://app.example.com" });
+      const o = await handshake(url(rated), {
+        origin: i === 1 ? "https://evil.example.net" : "https://app.example.com",
+      });
       statuses.push(o.status);
       o.ws?.close();
     }
@@ -260,15 +298,27 @@ describe("malformed handshakes over raw TCP", () => {
 
   const cases: Array<{ name: string; request: () => string; status: number; header?: [string, string] }> = [
     { name: "wrong method", request: () => upgradeRequest(path(), ok, "POST"), status: 405, header: ["allow", "GET"] },
-    { name: "missing Sec-WebSocket-Key", request: () => upgradeRequest(path(), { ...ok, "Sec-WebSocket-Key": undefined }), status: 400 },
-    { name: "malformed Sec-WebSocket-Key", request: () => upgradeRequest(path(), { ...ok, "Sec-WebSocket-Key": "short==" }), status: 400 },
+    {
+      name: "missing Sec-WebSocket-Key",
+      request: () => upgradeRequest(path(), { ...ok, "Sec-WebSocket-Key": undefined }),
+      status: 400,
+    },
+    {
+      name: "malformed Sec-WebSocket-Key",
+      request: () => upgradeRequest(path(), { ...ok, "Sec-WebSocket-Key": "short==" }),
+      status: 400,
+    },
     {
       name: "version other than 13",
       request: () => upgradeRequest(path(), { ...ok, "Sec-WebSocket-Version": "8" }),
       status: 426,
       header: ["sec-websocket-version", "13"],
     },
-    { name: "missing version", request: () => upgradeRequest(path(), { ...ok, "Sec-WebSocket-Version": undefined }), status: 426 },
+    {
+      name: "missing version",
+      request: () => upgradeRequest(path(), { ...ok, "Sec-WebSocket-Version": undefined }),
+      status: 426,
+    },
     { name: "Upgrade not websocket", request: () => upgradeRequest(path(), { ...ok, Upgrade: "h2c" }), status: 400 },
     {
       name: "malformed subprotocol list",
@@ -277,11 +327,14 @@ describe("malformed handshakes over raw TCP", () => {
     },
     {
       name: "two Origin header lines",
-      request: () =>
-        upgradeRequest(path(), ok).replace("\r\n\r\n", "\r\nOrigin: https://evil.example.net\r\n\r\n"),
+      request: () => upgradeRequest(path(), ok).replace("\r\n\r\n", "\r\nOrigin: https://evil.example.net\r\n\r\n"),
       status: 403,
     },
-    { name: "plain GET without Upgrade", request: () => `GET ${path()} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, status: 426 },
+    {
+      name: "plain GET without Upgrade",
+      request: () => `GET ${path()} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      status: 426,
+    },
   ];
 
   for (const c of cases) {
@@ -300,7 +353,9 @@ describe("malformed handshakes over raw TCP", () => {
   });
 
   it("a handshake whose headers never finish is cut off", async () => {
-    const res = await rawRequest(gw.port, `GET ${path()} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n`, { timeoutMs: 5000 });
+    const res = await rawRequest(gw.port, `GET ${path()} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n`, {
+      timeoutMs: 5000,
+    });
     expect(res.status).toBe(408);
   });
 });

@@ -8,8 +8,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations } from "../../server/db/schema-engine";
 import { ensureDatabase, freePort, type PgServer, startEmbeddedPostgres } from "../../server/db/pg-server";
+import { applyMigrations } from "../../server/db/schema-engine";
 import { createTenant, query, updatePolicy } from "../helpers/fixtures";
 import {
   eventually,

@@ -8,7 +8,15 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { createTenant, type TenantFixture } from "../helpers/fixtures";
-import { closed, eventually, handshake, nextMessage, startGateway, type TestGateway, upgradeRequest } from "../helpers/gateway";
+import {
+  closed,
+  eventually,
+  handshake,
+  nextMessage,
+  startGateway,
+  type TestGateway,
+  upgradeRequest,
+} from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
 
 let db: string;
