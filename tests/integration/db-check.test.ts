@@ -45,10 +45,14 @@ describe("db:check", () => {
     const env = { ...process.env, DATABASE_URL: testEnv().adminUrl };
     const ok = await run(process.execPath, ["--import", "tsx", "server/cli/db.ts", "check"], { cwd: ROOT, env });
     expect(ok.stdout).toContain("agree");
-    const failed = await run(process.execPath, ["--import", "tsx", "server/cli/db.ts", "check", "--schema", await driftedSchema()], {
-      cwd: ROOT,
-      env,
-    }).catch((e: { code: number; stderr: string }) => e);
+    const failed = await run(
+      process.execPath,
+      ["--import", "tsx", "server/cli/db.ts", "check", "--schema", await driftedSchema()],
+      {
+        cwd: ROOT,
+        env,
+      },
+    ).catch((e: { code: number; stderr: string }) => e);
     expect("code" in failed && failed.code).toBe(1);
     expect((failed as { stderr: string }).stderr).toContain("drifted_column");
   });

@@ -37,7 +37,17 @@ describe("migrations", () => {
         "select table_name from information_schema.tables where table_schema = 'public'",
       );
       const names = tables.rows.map((r) => r.table_name);
-      for (const t of ["tenant", "policy", "allowed_origin", "policy_revision", "audit_event", "gateway_instance", "user", "session", "api_token"]) {
+      for (const t of [
+        "tenant",
+        "policy",
+        "allowed_origin",
+        "policy_revision",
+        "audit_event",
+        "gateway_instance",
+        "user",
+        "session",
+        "api_token",
+      ]) {
         expect(names).toContain(t);
       }
     } finally {
@@ -61,10 +71,10 @@ describe("migrations", () => {
       await db.query("insert into policy (tenant_id) values ($1)", [id]);
       await db.query("begin");
       for (let i = 0; i < 3; i++) {
-        await db.query(
-          "insert into allowed_origin (id, tenant_id, pattern) values (gen_random_uuid(), $1, $2)",
-          [id, `https://a${i}.example.com`],
-        );
+        await db.query("insert into allowed_origin (id, tenant_id, pattern) values (gen_random_uuid(), $1, $2)", [
+          id,
+          `https://a${i}.example.com`,
+        ]);
       }
       await db.query("commit");
       await new Promise((r) => setTimeout(r, 200));
