@@ -24,6 +24,7 @@ import { createPool } from "../db/pool";
 import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
 import type { Logger } from "../log";
 import { PolicyStore } from "../policy-store/policy-store";
+import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
 import { abortHandshake, REASON_HEADER } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
 import { handleTenantUpgrade } from "./handshake";
@@ -242,6 +243,10 @@ export class Gateway {
       this.ctx.metrics.auditQueueDepth.set(this.ctx.audit.depth);
       res.writeHead(200, { "Content-Type": this.ctx.metrics.registry.contentType });
       res.end(await this.ctx.metrics.registry.metrics());
+      return;
+    }
+    if (path?.startsWith(TESTER_PATH_PREFIX)) {
+      await handleTesterHttp(this.ctx, req, res, this.server.address() as AddressInfo);
       return;
     }
     if (TENANT_PATH.test(path ?? "")) {

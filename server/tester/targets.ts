@@ -1,0 +1,136 @@
+/**
+ * Where the tester may connect — the security boundary that keeps it from becoming a way
+ * to reach arbitrary (internal) addresses:
+ *  - `tenant` alone: a tenant of this gateway; the target is this gateway itself,
+ *    `ws://<own address>:<own port>/t/<slug><path>`;
+ *  - `url`: must equal (after normalizeEndpointUrl) an endpoint an admin registered for
+ *    the tenant (or, without `tenant`, for any tenant). Nothing else is ever connected to,
+ *    and since redirects are never followed, a registered endpoint cannot bounce the
+ *    tester elsewhere.
+ * Refusals are TesterError with a stable code (422 invalid url, 404 unknown tenant, 403
+ * not registered).
+ */
+import type { AddressInfo } from "node:net";
+import type pg from "pg";
+import type { TenantRuntime } from "../policy-store/policy-store";
+import { normalizeEndpointUrl, redactUrlQuery } from "./endpoint-url";
+import { TesterError } from "./errors";
+
+export type ResolvedTarget =
+  | {
+      kind: "tenant";
+      tenant: string;
+      runtime: TenantRuntime;
+      /** The URL connected to (may carry the caller's query, e.g. access_token). */
+      url: string;
+      /** Safe to show and store: query values hidden. */
+      display: string;
+      /** The `rest` after /t/<slug> as the gateway will see it. */
+      rest: string;
+    }
+  | {
+      kind: "endpoint";
+      tenant: string;
+      /** The tenant's policy on this gateway, when loaded (scan expectations, no trace). */
+      runtime: TenantRuntime | null;
+      url: string;
+      display: string;
+      endpointId: string;
+      label: string | null;
+    };
+
+export interface TargetContext {
+  pool: pg.Pool;
+  store: { get(slug: string): TenantRuntime | undefined };
+  /** This gateway's own listening address. */
+  address: AddressInfo;
+}
+
+/** ws://host:port of this gateway as seen from itself. */
+export function selfBaseUrl(address: AddressInfo): string {
+  const host =
+    address.address === "0.0.0.0" || address.address === ""
+      ? "127.0.0.1"
+      : address.address === "::"
+        ? "[::1]"
+        : address.family === "IPv6" || address.address.includes(":")
+          ? `[${address.address}]`
+          : address.address;
+  return `ws://${host}:${address.port}`;
+}
+
+export async function resolveTarget(
+  ctx: TargetContext,
+  input: { tenant?: string; url?: string; path?: string },
+): Promise<ResolvedTarget> {
+  if (input.url === undefined) {
+    const slug = input.tenant ?? "";
+    const runtime = ctx.store.get(slug);
+    if (!runtime)
+      throw new TesterError("tenant_unknown", `tenant "${slug.slice(0, 100)}" is not known to this gateway`);
+    const rest = input.path ?? "";
+    const url = `${selfBaseUrl(ctx.address)}/t/${encodeURIComponent(slug)}${rest}`;
+    return { kind: "tenant", tenant: slug, runtime, url, display: redactUrlQuery(url), rest };
+  }
+  const normalized = normalizeEndpointUrl(input.url);
+  if (!normalized.ok) {
+    throw new TesterError("validation_failed", `url: ${normalized.message}`, [
+      { path: "url", message: normalized.message },
+    ]);
+  }
+  const endpoint = await findRegisteredEndpoint(ctx.pool, normalized.url, input.tenant);
+  if (!endpoint) {
+    const where = input.tenant === undefined ? "any tenant" : `tenant "${input.tenant.slice(0, 100)}"`;
+    throw new TesterError(
+      "target_not_registered",
+      `${redactUrlQuery(normalized.url)} is not a registered tester endpoint of ${where}. The tester only connects to ` +
+        "this gateway's tenants and to endpoints an admin registered (POST /api/v1/tenants/<slug>/endpoints).",
+    );
+  }
+  return {
+    kind: "endpoint",
+    tenant: endpoint.slug,
+    runtime: ctx.store.get(endpoint.slug) ?? null,
+    url: normalized.url,
+    display: redactUrlQuery(normalized.url),
+    endpointId: endpoint.id,
+    label: endpoint.label,
+  };
+}
+
+interface EndpointRow {
+  id: string;
+  url: string;
+  label: string | null;
+  slug: string;
+}
+
+/**
+ * The registered endpoint equal to `url` (already normalized). Rows are compared after
+ * normalizing them too, so an endpoint written by hand (SQL) in another spelling still
+ * matches — but only ever by equality, never by prefix.
+ */
+async function findRegisteredEndpoint(
+  pool: pg.Pool,
+  url: string,
+  tenant: string | undefined,
+): Promise<EndpointRow | null> {
+  if (tenant !== undefined) {
+    const { rows: tenants } = await pool.query<{ id: string }>("select id from tenant where slug = $1", [tenant]);
+    if (tenants.length === 0)
+      throw new TesterError("tenant_unknown", `tenant "${tenant.slice(0, 100)}" does not exist`);
+  }
+  const { rows } = await pool.query<EndpointRow>(
+    `select te.id, te.url, te.label, t.slug
+       from tester_endpoint te join tenant t on t.id = te.tenant_id
+      where ($1::text is null and te.url = $2) or t.slug = $1
+      order by te.created_at
+      limit 1000`,
+    [tenant ?? null, url],
+  );
+  for (const row of rows) {
+    const stored = normalizeEndpointUrl(row.url);
+    if (stored.ok && stored.url === url) return row;
+  }
+  return null;
+}

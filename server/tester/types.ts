@@ -1,0 +1,110 @@
+/**
+ * Response shapes of the tester (gateway `/admin/tester/*`, passed through unchanged by
+ * `POST /api/v1/tester/handshake|scan`, SPEC §10). Browser-safe: types only.
+ */
+import type { ExplainStep } from "../policy/types";
+import type { HandshakeErrorCode, HandshakeTimings } from "./run-handshake";
+
+export type { HandshakeErrorCode, HandshakeTimings };
+
+export interface TesterTarget {
+  kind: "tenant" | "endpoint";
+  tenant: string;
+  /** The URL connected to, query values hidden. */
+  url: string;
+  label?: string | null;
+}
+
+export interface TesterTrace {
+  decision: {
+    allowed: boolean;
+    reason: string;
+    status: number;
+    matchedPattern: string | null;
+    enforced: boolean;
+    wouldReject?: string;
+    normalizedOrigin: string | null;
+    selectedSubprotocol: string | null;
+    detail?: string;
+  };
+  steps: ExplainStep[];
+  closestPattern?: { pattern: string; why: string };
+}
+
+export interface HandshakeResponse {
+  runId: string;
+  target: TesterTarget;
+  /** Request headers as sent (Cookie, Authorization and token values redacted). */
+  sent: Array<[string, string]>;
+  /** HTTP status of the answer; null when none arrived (see `error`). */
+  status: number | null;
+  statusLine: string | null;
+  upgraded: boolean;
+  headers: Record<string, string>;
+  rawHeaders: Array<[string, string]>;
+  headersTruncated?: boolean;
+  subprotocol: string | null;
+  timings: HandshakeTimings;
+  body?: { text: string; bytes: number; truncated: boolean };
+  /** X-OriginGate-Reason of the answer, when present. */
+  reason?: string;
+  closeCode?: number;
+  closeReason?: string;
+  framesBeforeClose?: number;
+  tls?: { protocol: string | null; cipher: string | null; authorized: boolean };
+  error?: { code: HandshakeErrorCode; message: string };
+  /** Targets on this gateway: the decision trace of the policy in force, and its version. */
+  trace?: TesterTrace;
+  policyVersion?: number;
+}
+
+export type Expected = "allow" | "refuse";
+export type Observed = "allowed" | "refused" | "error";
+
+export interface ScanResult {
+  /** What the variant probes ("prefixed host (endsWith check)", ...). */
+  variant: string;
+  /** The Origin sent; null = no Origin header. */
+  origin: string | null;
+  /** Sent byte for byte although not in canonical form. */
+  raw?: boolean;
+  /** Allowlist entries this variant was derived from. */
+  patterns: string[];
+  /** What the tenant's policy says (decideHandshake with the same inputs). */
+  expected: Expected;
+  expectedReason: string;
+  /** What the target did. */
+  observed: Observed;
+  status: number | null;
+  reason?: string;
+  closeCode?: number;
+  /** Why `observed` is what it is, in words (errors, upgrade-then-close...). */
+  detail?: string;
+  /** The target accepted what the policy refuses. */
+  finding: boolean;
+}
+
+export interface ScanResponse {
+  runId: string;
+  target: TesterTarget;
+  policyVersion: number;
+  mode: "enforce" | "report-only";
+  results: ScanResult[];
+  findings: ScanResult[];
+  summary: {
+    variants: number;
+    allowed: number;
+    refused: number;
+    errors: number;
+    findings: number;
+    /** The target refused what the policy allows (over-blocking; not a security finding). */
+    mismatches: number;
+    rateLimited: number;
+  };
+  /** More variants existed than were run (bounded). */
+  truncated: boolean;
+  /** The scan hit its time limit; the variants not run are errors. */
+  incomplete: boolean;
+  notes: string[];
+  durationMs: number;
+}
