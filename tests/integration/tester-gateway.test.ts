@@ -320,9 +320,9 @@ describe("audit", () => {
       tenant: string;
       origin: string | null;
       decision: string;
-      details: Record<string, never>;
+      details: { by?: { name?: string }; runId?: string; request?: unknown; outcome?: unknown };
     }>(db, "select reason, tenant, origin, decision, details from audit_event where kind = 'tester' order by id");
-    const carol = rows.find((r) => r.details.by?.["name"] === "carol@example.com");
+    const carol = rows.find((r) => r.details.by?.name === "carol@example.com");
     expect(carol).toMatchObject({
       reason: "tester_handshake",
       tenant: open.slug,
@@ -341,7 +341,7 @@ describe("audit", () => {
       reason: "credentials_forbidden",
       expected: "refuse",
     });
-    const refused = rows.find((r) => r.details.by?.["name"] === "mallory@example.com");
+    const refused = rows.find((r) => r.details.by?.name === "mallory@example.com");
     expect(refused).toMatchObject({ reason: "tester_target_refused", decision: "rejected", tenant: "ghost-tenant" });
     const scans = rows.filter((r) => r.reason === "tester_scan");
     expect(scans.length).toBeGreaterThanOrEqual(4);
@@ -350,7 +350,7 @@ describe("audit", () => {
     });
 
     // The tester's own handshakes are audited by the gateway too, marked by the run id.
-    const runIds = rows.map((r) => r.details.runId as string);
+    const runIds = rows.map((r) => r.details.runId ?? "");
     const own = await query<{ user_agent: string }>(
       db,
       "select user_agent from audit_event where kind = 'handshake' and user_agent like 'OriginGate-Tester/1 (run %'",

@@ -134,6 +134,8 @@ export async function httpServer(
 ): Promise<Listening & { requests: () => number }> {
   let count = 0;
   const server = http.createServer();
+  // The tester hangs up on purpose (bounded reads): that is not an error here.
+  server.on("connection", (socket: net.Socket) => socket.on("error", () => {}));
   server.on("upgrade", (req, socket) => {
     count += 1;
     respond(req, socket as net.Socket);
