@@ -1,6 +1,6 @@
 import { redirect } from "next/navigation";
 
-// GET / — the dashboard starts at the tenant list (sign-in is enforced there).
+// GET / - the dashboard starts at the tenant list (sign-in is enforced there).
 export default function Home() {
-  redirect("/login");
+  redirect("/tenants");
 }

@@ -18,6 +18,7 @@ import pg from "pg";
 import { seedDemo } from "../../prisma/seed";
 import { loadConfigOrExit, redact } from "../config";
 import { ensureDatabase, type PgServer, startEmbeddedPostgres } from "../db/pg-server";
+import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
 
@@ -148,7 +149,12 @@ async function main(): Promise<void> {
   await db.connect();
   let setupToken: string | null;
   try {
-    if (await seedDemo(db, config.dashboardUrl)) say("seeded the demo tenant (slug: demo)");
+    const prisma = createPrisma(databaseUrl);
+    try {
+      if (await seedDemo(prisma, config.dashboardUrl)) say("seeded the demo tenant (slug: demo)");
+    } finally {
+      await prisma.$disconnect();
+    }
     setupToken = await issueSetupTokenIfNeeded(db);
   } finally {
     await db.end();

@@ -21,7 +21,8 @@ export interface ApiContext<P> {
 type RouteContext<P> = { params: Promise<P> };
 
 export function apiRoute<P = Record<string, never>>(
-  spec: { permission: Permission },
+  /** The permission the route needs; "authenticated" = any signed-in user or valid token. */
+  spec: { permission: Permission | "authenticated" },
   handler: (ctx: ApiContext<P>) => Promise<Response>,
 ): (request: Request, context: RouteContext<P>) => Promise<Response> {
   return async (request, context) => {
@@ -29,7 +30,7 @@ export function apiRoute<P = Record<string, never>>(
       const auth = await authenticate(request.headers);
       if (!auth) throw new AppError("unauthorized", "Sign in, or send Authorization: Bearer <api token>");
       if (auth.via === "cookie" && isStateChanging(request.method)) assertSameOrigin(request);
-      if (!can(auth.principal.role, spec.permission)) {
+      if (spec.permission !== "authenticated" && !can(auth.principal.role, spec.permission)) {
         throw new AppError(
           "forbidden",
           `Your role (${auth.principal.role}) may not do this (needs ${spec.permission})`,

@@ -18,6 +18,7 @@ import pg from "pg";
 import { loadConfig } from "../../../server/config";
 import { getOrCreateSetting, SETTING_AUTH_SECRET } from "../../../server/db/settings";
 import { databaseUrl, getPrisma } from "../db";
+import { log } from "../log";
 
 /** Attempts per account (e-mail address) per window, whatever address they come from. */
 export const SIGN_IN_PER_ACCOUNT = { window: 300, max: 10 } as const;
@@ -109,6 +110,18 @@ function createAuth(secret: string) {
       defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure: https, path: "/" },
     },
     telemetry: { enabled: false },
+    // Into our structured log, message only: Better Auth's extra arguments may carry request
+    // data, and nothing from a request (cookies, passwords, tokens) may reach the log.
+    logger: {
+      level: "warn",
+      log: (level, message) => {
+        const logger = log();
+        const fields = { component: "auth" };
+        if (level === "error") logger.error(fields, message);
+        else if (level === "warn") logger.warn(fields, message);
+        else logger.info(fields, message);
+      },
+    },
     hooks: {
       before: createAuthMiddleware(async (ctx) => {
         if (ctx.path !== "/sign-in/email") return;

@@ -132,7 +132,7 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
           createdAt: now,
         },
       });
-      return { ...saved.document, version };
+      return { version, ...saved.document };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );

@@ -1,18 +1,11 @@
 /** Creates an API token with a role; returns the token itself exactly once. */
-import { z } from "zod";
-import { ROLES, type Role } from "../auth/permissions";
+import type { z } from "zod";
+import type { Role } from "../auth/permissions";
 import type { Db } from "../db";
+import { createApiTokenInput } from "./api-token-input";
 import { newApiToken } from "./token-format";
 
-export const createApiTokenInput = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1, "required")
-    .max(100, "at most 100 characters")
-    .regex(/^[\w .:@/-]+$/, "letters, digits, spaces and . _ : @ / - only"),
-  role: z.enum(ROLES),
-});
+export { createApiTokenInput };
 
 export interface ApiTokenView {
   id: string;

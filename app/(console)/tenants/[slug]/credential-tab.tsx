@@ -1,0 +1,290 @@
+"use client";
+/**
+ * Credential policy editor. Every switch says in plain words what it protects against and
+ * what breaks when it is set wrong; validatePolicy's errors and warnings appear beside it.
+ */
+import { type ReactNode, useState } from "react";
+import type { PolicyLimits } from "@/server/policy/types";
+import { POLICY_LIMIT_RANGES } from "@/server/policy/validate-policy";
+import { useCan } from "../../../_client/session";
+import type { StoredPolicyDocument } from "../../../_lib/policy/document";
+import type { PolicyEditor } from "./use-policy-editor";
+
+type Choice<V extends string> = { value: V; label: string; help: string };
+
+interface SwitchSpec<K extends "mode" | "credentials" | "token" | "missingOrigin"> {
+  field: K;
+  title: string;
+  protects: string;
+  choices: Array<Choice<StoredPolicyDocument[K]>>;
+}
+
+const SWITCHES = [
+  {
+    field: "mode",
+    title: "Mode",
+    protects:
+      "Enforce refuses every handshake the policy rejects. Report-only lets everything through and only logs what enforce would have refused — use it to roll out a new allowlist without breaking clients, then switch back.",
+    choices: [
+      { value: "enforce", label: "Enforce", help: "Rejections are refused before the upgrade (403/401/429…)." },
+      {
+        value: "report-only",
+        label: "Report-only",
+        help: "Nothing is blocked: a hijacking page would get through. Only for observing.",
+      },
+    ],
+  } satisfies SwitchSpec<"mode">,
+  {
+    field: "credentials",
+    title: "Ambient credentials (Cookie / Authorization headers)",
+    protects:
+      "Browsers attach your site's cookies to WebSocket handshakes from ANY page (cross-site WebSocket hijacking). Forbidding them forces clients onto explicit tokens, which another site cannot obtain.",
+    choices: [
+      {
+        value: "forbid",
+        label: "Forbid",
+        help: "Handshakes carrying a Cookie or Authorization header are refused (credentials_forbidden). Breaks clients that rely on session cookies.",
+      },
+      {
+        value: "allow",
+        label: "Allow",
+        help: "Cookies are accepted: the allowlist becomes the only CSWSH defence. Never combined with a * pattern.",
+      },
+    ],
+  } satisfies SwitchSpec<"credentials">,
+  {
+    field: "token",
+    title: "Handshake token",
+    protects:
+      "A signed JWT (HS256 with this tenant's secret, audience = tenant slug) sent as a bearer.<jwt> subprotocol or access_token query parameter proves the client was issued access, whatever its Origin.",
+    choices: [
+      { value: "off", label: "Off", help: "No token is checked." },
+      {
+        value: "required",
+        label: "Required",
+        help: "Handshakes without a valid, unexpired token are refused with 401 (token_missing / token_invalid). Clients must be updated first.",
+      },
+    ],
+  } satisfies SwitchSpec<"token">,
+  {
+    field: "missingOrigin",
+    title: "Clients without an Origin header",
+    protects:
+      "Browsers always send Origin; native apps, servers and CLI tools usually do not. A missing Origin is never matched by * — it is decided here.",
+    choices: [
+      { value: "reject", label: "Reject", help: "Non-browser clients are refused (origin_missing)." },
+      {
+        value: "allow",
+        label: "Allow",
+        help: "Non-browser clients get in. Combine with token: required, or anyone who can reach the gateway can connect.",
+      },
+    ],
+  } satisfies SwitchSpec<"missingOrigin">,
+] as const;
+
+const LIMITS: Array<{ key: keyof PolicyLimits; label: string; help: string; unit: string }> = [
+  {
+    key: "maxMessageBytes",
+    label: "Max message size",
+    unit: "bytes",
+    help: "Larger messages close the connection with 1009. Too low breaks clients sending big frames; too high lets one client use lots of memory.",
+  },
+  {
+    key: "idleTimeoutSeconds",
+    label: "Idle timeout",
+    unit: "seconds",
+    help: "Connections that answer no ping for this long are terminated. Too low drops clients on slow networks.",
+  },
+  {
+    key: "maxConnections",
+    label: "Max concurrent connections (per gateway, this tenant)",
+    unit: "connections",
+    help: "Beyond it new handshakes get 503 connection_limit. Protects the upstream from floods.",
+  },
+  {
+    key: "handshakesPerMinutePerIp",
+    label: "Handshakes per minute per client IP",
+    unit: "per minute",
+    help: "Beyond it 429 rate_limited. Too low breaks many users behind one NAT; too high lets one address hammer the gateway.",
+  },
+];
+
+function Issues({ editor, path }: { editor: PolicyEditor; path: string }) {
+  const errors = editor.errorsByPath.get(path) ?? [];
+  const warnings = editor.warningsByPath.get(path) ?? [];
+  return (
+    <>
+      {errors.map((m) => (
+        <div key={m} className="field-error" role="alert">
+          {m}
+        </div>
+      ))}
+      {warnings.map((m) => (
+        <div key={m} className="field-warning">
+          ⚠ {m}
+        </div>
+      ))}
+    </>
+  );
+}
+
+function Section({ title, children, changed }: { title: string; children: ReactNode; changed: boolean }) {
+  return (
+    <fieldset className={changed ? "panel setting setting-changed" : "panel setting"}>
+      <legend className="h4">
+        {title} {changed ? <span className="badge badge-info">changed</span> : null}
+      </legend>
+      {children}
+    </fieldset>
+  );
+}
+
+export function CredentialTab({ editor }: { editor: PolicyEditor }) {
+  const canWrite = useCan("policy.write");
+  const draft = editor.draft;
+  const base = editor.base;
+  if (!draft || !base) return null;
+  const changed = new Set(editor.pending?.fields.map((f) => f.path) ?? []);
+
+  return (
+    <div className="stack">
+      {!canWrite ? (
+        <p className="callout callout-info">Read-only: your role can view this policy but not change it.</p>
+      ) : null}
+      <div className="grid-2">
+        {SWITCHES.map((spec) => (
+          <Section key={spec.field} title={spec.title} changed={changed.has(spec.field)}>
+            <p className="small muted">{spec.protects}</p>
+            <div className="choices" role="radiogroup" aria-label={spec.title}>
+              {spec.choices.map((choice) => (
+                <label key={choice.value} className={draft[spec.field] === choice.value ? "choice selected" : "choice"}>
+                  <input
+                    type="radio"
+                    name={spec.field}
+                    value={choice.value}
+                    checked={draft[spec.field] === choice.value}
+                    disabled={!canWrite}
+                    onChange={() => editor.update((d) => ({ ...d, [spec.field]: choice.value }))}
+                  />
+                  <span>
+                    <strong>{choice.label}</strong>
+                    <span className="small muted block">{choice.help}</span>
+                  </span>
+                </label>
+              ))}
+            </div>
+            <Issues editor={editor} path={spec.field} />
+          </Section>
+        ))}
+      </div>
+
+      <Section title="Subprotocols" changed={changed.has("subprotocols")}>
+        <p className="small muted">
+          When the list is not empty, a client must offer one of these in Sec-WebSocket-Protocol, and the gateway
+          selects it. Protects upstreams that only speak one protocol; a missing entry breaks clients that offer only it
+          (subprotocol_not_allowed). Empty = no requirement.
+        </p>
+        <Subprotocols editor={editor} disabled={!canWrite} />
+      </Section>
+
+      <Section title="Limits" changed={[...changed].some((p) => p.startsWith("limits."))}>
+        <div className="grid-2">
+          {LIMITS.map((limit) => {
+            const range = POLICY_LIMIT_RANGES[limit.key];
+            return (
+              <label key={limit.key} className="field">
+                <span className="label">
+                  {limit.label} ({limit.unit})
+                </span>
+                <input
+                  type="number"
+                  inputMode="numeric"
+                  min={range.min}
+                  max={range.max}
+                  step={1}
+                  disabled={!canWrite}
+                  value={Number.isFinite(draft.limits[limit.key]) ? draft.limits[limit.key] : ""}
+                  onChange={(e) =>
+                    editor.update((d) => ({
+                      ...d,
+                      limits: { ...d.limits, [limit.key]: e.target.value === "" ? Number.NaN : Number(e.target.value) },
+                    }))
+                  }
+                />
+                <span className="small muted">
+                  {limit.help} Range {range.min.toLocaleString()}–{range.max.toLocaleString()}.
+                </span>
+                <Issues editor={editor} path={`limits.${limit.key}`} />
+              </label>
+            );
+          })}
+        </div>
+      </Section>
+    </div>
+  );
+}
+
+function Subprotocols({ editor, disabled }: { editor: PolicyEditor; disabled: boolean }) {
+  const [value, setValue] = useState("");
+  const list = editor.draft?.subprotocols ?? [];
+  function add() {
+    const names = value
+      .split(/[\s,]+/)
+      .map((v) => v.trim())
+      .filter(Boolean);
+    if (names.length === 0) return;
+    editor.update((d) => ({ ...d, subprotocols: [...d.subprotocols, ...names] }));
+    setValue("");
+  }
+  return (
+    <div>
+      <ul className="chips" aria-label="Allowed subprotocols">
+        {list.length === 0 ? <li className="muted small">none (no requirement)</li> : null}
+        {list.map((name, index) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a draft may hold the same name twice (flagged by validation)
+          <li key={`${name}-${index}`} className="chip">
+            <code>{name}</code>
+            {!disabled ? (
+              <button
+                type="button"
+                className="chip-remove"
+                aria-label={`Remove subprotocol ${name}`}
+                onClick={() =>
+                  editor.update((d) => ({ ...d, subprotocols: d.subprotocols.filter((_, i) => i !== index) }))
+                }
+              >
+                ×
+              </button>
+            ) : null}
+            <Issues editor={editor} path={`subprotocols[${index}]`} />
+          </li>
+        ))}
+      </ul>
+      {!disabled ? (
+        <div className="form-row">
+          <label className="field grow">
+            <span className="label">Add subprotocol(s)</span>
+            <input
+              className="mono"
+              value={value}
+              onChange={(e) => setValue(e.target.value)}
+              placeholder="graphql-transport-ws"
+              onKeyDown={(e) => {
+                if (e.key === "Enter") {
+                  e.preventDefault();
+                  add();
+                }
+              }}
+            />
+          </label>
+          <div className="field field-button">
+            <button type="button" className="btn" onClick={add}>
+              Add
+            </button>
+          </div>
+        </div>
+      ) : null}
+      <Issues editor={editor} path="subprotocols" />
+    </div>
+  );
+}

@@ -1,0 +1,222 @@
+"use client";
+/** Tenant settings (admin): name, upstream URL, token secret rotation (shown once), deletion (type the slug). */
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useState } from "react";
+import { ApiError, api } from "../../../_client/api-client";
+import { absoluteTime, relativeTime } from "../../../_client/format";
+import { keys, type TenantDetail } from "../../../_client/queries";
+import { useCan } from "../../../_client/session";
+import { useToast } from "../../../_client/toast";
+import { updateTenantInput } from "../../../_lib/tenants/tenant-input";
+
+export function SettingsTab({ tenant }: { tenant: TenantDetail }) {
+  const canAdmin = useCan("tenants.write");
+  const canRotate = useCan("tenants.rotate_secret");
+  return (
+    <div className="stack">
+      {!canAdmin ? <p className="callout callout-info">Only admins can change tenant settings.</p> : null}
+      <GeneralForm tenant={tenant} disabled={!canAdmin} />
+      <SecretPanel tenant={tenant} canRotate={canRotate} />
+      {canAdmin ? <DeletePanel slug={tenant.slug} /> : null}
+    </div>
+  );
+}
+
+function GeneralForm({ tenant, disabled }: { tenant: TenantDetail; disabled: boolean }) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [name, setName] = useState(tenant.name);
+  const [upstream, setUpstream] = useState(tenant.upstreamUrl ?? "");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const save = useMutation({
+    mutationFn: (input: { name: string; upstreamUrl: string | null }) =>
+      api<TenantDetail>(`/api/v1/tenants/${encodeURIComponent(tenant.slug)}`, { method: "PATCH", body: input }),
+    onSuccess: async (updated) => {
+      queryClient.setQueryData(keys.tenant(tenant.slug), updated);
+      setUpstream(updated.upstreamUrl ?? "");
+      toast.success("Tenant settings saved");
+      await queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true });
+    },
+    onError: (error) => {
+      if (error instanceof ApiError && Array.isArray(error.details)) {
+        setErrors(
+          Object.fromEntries(
+            (error.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message]),
+          ),
+        );
+      }
+      toast.error(error.message);
+    },
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    const input = { name, upstreamUrl: upstream.trim() || null };
+    const parsed = updateTenantInput.safeParse(input);
+    if (!parsed.success) {
+      setErrors(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0] ?? ""), i.message])));
+      return;
+    }
+    setErrors({});
+    save.mutate(input);
+  }
+  return (
+    <form className="panel form" onSubmit={submit} aria-label="Tenant settings">
+      <h3 className="h4">General</h3>
+      <label className="field">
+        <span className="label">Slug (immutable)</span>
+        <input value={tenant.slug} readOnly className="mono" />
+      </label>
+      <label className="field">
+        <span className="label">Name</span>
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          disabled={disabled}
+          aria-invalid={!!errors.name}
+        />
+        {errors.name ? <span className="field-error">{errors.name}</span> : null}
+      </label>
+      <label className="field">
+        <span className="label">Upstream URL (ws:// or wss://; empty = echo)</span>
+        <input
+          value={upstream}
+          onChange={(e) => setUpstream(e.target.value)}
+          disabled={disabled}
+          className="mono"
+          placeholder="wss://backend.internal:9000"
+          aria-invalid={!!errors.upstreamUrl}
+        />
+        {errors.upstreamUrl ? <span className="field-error">{errors.upstreamUrl}</span> : null}
+      </label>
+      {!disabled ? (
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+            {save.isPending ? "Saving…" : "Save settings"}
+          </button>
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+function SecretPanel({ tenant, canRotate }: { tenant: TenantDetail; canRotate: boolean }) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [confirming, setConfirming] = useState(false);
+  const [secret, setSecret] = useState<string | null>(null);
+  const rotate = useMutation({
+    mutationFn: () =>
+      api<{ tokenSecret: string; rotatedAt: string }>(
+        `/api/v1/tenants/${encodeURIComponent(tenant.slug)}/rotate-secret`,
+        {
+          method: "POST",
+        },
+      ),
+    onSuccess: async (result) => {
+      setSecret(result.tokenSecret);
+      setConfirming(false);
+      toast.success("Token secret rotated: copy it now, it will not be shown again");
+      await queryClient.invalidateQueries({ queryKey: keys.tenant(tenant.slug), exact: true });
+    },
+    onError: (error) => toast.error(error.message),
+  });
+  return (
+    <section className="panel" aria-label="Token secret">
+      <h3 className="h4">Token secret</h3>
+      <p className="small muted">
+        HS256 key of this tenant's handshake tokens (audience <code>{tenant.slug}</code>). Last rotated{" "}
+        <span title={absoluteTime(tenant.tokenSecretRotatedAt)}>{relativeTime(tenant.tokenSecretRotatedAt)}</span>. It
+        is never displayed except right after a rotation.
+      </p>
+      {secret ? (
+        <div className="callout callout-warn" data-testid="new-secret">
+          <strong>New secret (shown once):</strong>
+          <div className="secret-row">
+            <code className="secret">{secret}</code>
+            <button
+              type="button"
+              className="btn btn-sm"
+              onClick={() => navigator.clipboard?.writeText(secret).then(() => toast.info("Copied"))}
+            >
+              Copy
+            </button>
+            <button type="button" className="btn btn-sm" onClick={() => setSecret(null)}>
+              Done
+            </button>
+          </div>
+        </div>
+      ) : null}
+      {canRotate ? (
+        confirming ? (
+          <div className="form-actions">
+            <span className="small">
+              Tokens signed with the current secret stop working within a second on every gateway.
+            </span>
+            <button
+              type="button"
+              className="btn btn-danger"
+              onClick={() => rotate.mutate()}
+              disabled={rotate.isPending}
+            >
+              {rotate.isPending ? "Rotating…" : "Rotate now"}
+            </button>
+            <button type="button" className="btn" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
+          </div>
+        ) : (
+          <button type="button" className="btn" onClick={() => setConfirming(true)}>
+            Rotate secret…
+          </button>
+        )
+      ) : null}
+    </section>
+  );
+}
+
+function DeletePanel({ slug }: { slug: string }) {
+  const queryClient = useQueryClient();
+  const router = useRouter();
+  const toast = useToast();
+  const [typed, setTyped] = useState("");
+  const remove = useMutation({
+    mutationFn: () => api(`/api/v1/tenants/${encodeURIComponent(slug)}`, { method: "DELETE" }),
+    onSuccess: async () => {
+      toast.success(`Tenant ${slug} deleted`);
+      for (const key of [keys.tenant(slug), keys.policy(slug), keys.revisions(slug)]) {
+        queryClient.removeQueries({ queryKey: key, exact: true });
+      }
+      await queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true });
+      router.push("/tenants");
+    },
+    onError: (error) => toast.error(error.message),
+  });
+  return (
+    <section className="panel panel-danger" aria-label="Delete tenant">
+      <h3 className="h4">Delete tenant</h3>
+      <p className="small">
+        Deletes the policy, allowlist and all revisions. Gateways answer 404 tenant_unknown for <code>/t/{slug}/</code>{" "}
+        from then on. Audit history is kept. This cannot be undone.
+      </p>
+      <div className="form-row">
+        <label className="field grow">
+          <span className="label">
+            Type <code>{slug}</code> to confirm
+          </span>
+          <input value={typed} onChange={(e) => setTyped(e.target.value)} className="mono" autoComplete="off" />
+        </label>
+        <div className="field field-button">
+          <button
+            type="button"
+            className="btn btn-danger"
+            disabled={typed !== slug || remove.isPending}
+            onClick={() => remove.mutate()}
+          >
+            {remove.isPending ? "Deleting…" : "Delete tenant"}
+          </button>
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,169 @@
+"use client";
+/**
+ * The policy editor's state, shared by the Allowlist and Credential policy tabs: the saved
+ * version the edit started from (`base`), the working copy (`draft`), validation while
+ * typing with the gateway's own validatePolicy, saving with If-Match, and the conflict
+ * flow (409: show what changed meanwhile; re-apply my changes on top, or discard them).
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useDeferredValue, useEffect, useMemo, useState } from "react";
+import { type PolicyIssue, validatePolicy } from "@/server/policy/validate-policy";
+import { ApiError, api } from "../../../_client/api-client";
+import { keys, policyQuery, type VersionedPolicyDocument } from "../../../_client/queries";
+import { useToast } from "../../../_client/toast";
+import { applyDiff } from "../../../_lib/policy/apply-diff";
+import { diffDocuments, isEmptyDiff, type PolicyDiff } from "../../../_lib/policy/diff-documents";
+import type { StoredPolicyDocument } from "../../../_lib/policy/document";
+import type { VersionConflictDetails } from "../../../_lib/policy/save-policy";
+
+export function withoutVersion(doc: VersionedPolicyDocument): StoredPolicyDocument {
+  const { version: _version, ...rest } = doc;
+  return rest;
+}
+
+export interface PolicyEditor {
+  loading: boolean;
+  error: unknown;
+  refetch: () => void;
+  base: VersionedPolicyDocument | null;
+  draft: StoredPolicyDocument | null;
+  /** A newer version exists on the server than the one being edited. */
+  newerVersion: number | null;
+  update: (change: (draft: StoredPolicyDocument) => StoredPolicyDocument) => void;
+  pending: PolicyDiff | null;
+  dirty: boolean;
+  issues: PolicyIssue[];
+  errorsByPath: Map<string, string[]>;
+  warningsByPath: Map<string, string[]>;
+  errorCount: number;
+  comment: string;
+  setComment: (comment: string) => void;
+  save: () => void;
+  saving: boolean;
+  discard: () => void;
+  conflict: VersionConflictDetails | null;
+  reapply: () => void;
+  takeTheirs: () => void;
+}
+
+export function usePolicyEditor(slug: string): PolicyEditor {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const policy = useQuery(policyQuery(slug));
+  const [base, setBase] = useState<VersionedPolicyDocument | null>(null);
+  const [draft, setDraft] = useState<StoredPolicyDocument | null>(null);
+  const [comment, setComment] = useState("");
+  const [conflict, setConflict] = useState<VersionConflictDetails | null>(null);
+
+  const pending = useMemo(() => (base && draft ? diffDocuments(withoutVersion(base), draft) : null), [base, draft]);
+  const dirty = pending !== null && !isEmptyDiff(pending);
+
+  // Follow the server while there is nothing unsaved; never overwrite a user's edits.
+  useEffect(() => {
+    if (!policy.data) return;
+    if (!base || (!dirty && policy.data.version !== base.version)) {
+      setBase(policy.data);
+      setDraft(withoutVersion(policy.data));
+    }
+  }, [policy.data, base, dirty]);
+
+  const deferredDraft = useDeferredValue(draft);
+  const issues = useMemo(() => (deferredDraft ? validatePolicy(deferredDraft, new Date()) : []), [deferredDraft]);
+  const { errorsByPath, warningsByPath, errorCount } = useMemo(() => {
+    const errors = new Map<string, string[]>();
+    const warnings = new Map<string, string[]>();
+    let count = 0;
+    for (const issue of issues) {
+      const target = issue.severity === "error" ? errors : warnings;
+      if (issue.severity === "error") count++;
+      target.set(issue.path, [...(target.get(issue.path) ?? []), issue.message]);
+    }
+    return { errorsByPath: errors, warningsByPath: warnings, errorCount: count };
+  }, [issues]);
+
+  const adopt = useCallback(
+    (doc: VersionedPolicyDocument) => {
+      queryClient.setQueryData(keys.policy(slug), doc);
+      setBase(doc);
+      setDraft(withoutVersion(doc));
+    },
+    [queryClient, slug],
+  );
+
+  const saveMutation = useMutation({
+    mutationFn: (vars: { draft: StoredPolicyDocument; version: number; comment: string }) =>
+      api<VersionedPolicyDocument & { warnings: Array<{ path: string; message: string }> }>(
+        `/api/v1/tenants/${encodeURIComponent(slug)}/policy${vars.comment.trim() ? `?comment=${encodeURIComponent(vars.comment.trim())}` : ""}`,
+        { method: "PUT", headers: { "If-Match": `"${vars.version}"` }, body: vars.draft },
+      ),
+    onSuccess: async ({ warnings, ...saved }) => {
+      adopt(saved);
+      setComment("");
+      setConflict(null);
+      toast.success(
+        `Saved version ${saved.version}${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"})` : ""}`,
+      );
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: keys.revisions(slug), exact: true }),
+        queryClient.invalidateQueries({ queryKey: keys.tenant(slug), exact: true }),
+        queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true }),
+      ]);
+    },
+    onError: (error) => {
+      if (error instanceof ApiError && error.code === "version_conflict" && error.details) {
+        setConflict(error.details as VersionConflictDetails);
+        toast.error("Someone saved a newer version meanwhile: review it below.");
+        return;
+      }
+      toast.error(error instanceof Error ? error.message : String(error));
+    },
+  });
+
+  return {
+    loading: policy.isPending,
+    error: policy.error,
+    refetch: () => void policy.refetch(),
+    base,
+    draft,
+    newerVersion: policy.data && base && policy.data.version > base.version ? policy.data.version : null,
+    update: (change) => setDraft((d) => (d ? change(d) : d)),
+    pending,
+    dirty,
+    issues,
+    errorsByPath,
+    warningsByPath,
+    errorCount,
+    comment,
+    setComment,
+    save: () => {
+      if (!base || !draft) return;
+      // Validate the current draft synchronously: the deferred result may lag one render.
+      if (validatePolicy(draft, new Date()).some((i) => i.severity === "error")) {
+        toast.error("Fix the errors marked in red before saving.");
+        return;
+      }
+      saveMutation.mutate({ draft, version: base.version, comment });
+    },
+    saving: saveMutation.isPending,
+    discard: () => {
+      if (base) setDraft(withoutVersion(base));
+      setConflict(null);
+    },
+    conflict,
+    reapply: () => {
+      if (!conflict || !base || !draft) return;
+      const mine = diffDocuments(withoutVersion(base), draft);
+      const current = conflict.current;
+      queryClient.setQueryData(keys.policy(slug), current);
+      setBase(current);
+      setDraft(applyDiff(withoutVersion(current), mine));
+      setConflict(null);
+      toast.info(`Your changes are re-applied on version ${current.version}. Review and save again.`);
+    },
+    takeTheirs: () => {
+      if (!conflict) return;
+      adopt(conflict.current);
+      setConflict(null);
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import type { Metadata } from "next";
+import { Forbidden } from "../../_components/status";
+import { requirePagePermission } from "../../_lib/auth/page-auth";
+import { TokensView } from "./tokens-view";
+
+export const metadata: Metadata = { title: "API tokens" };
+
+// GET /tokens - API tokens for automation (admin)
+export default async function TokensPage() {
+  const user = await requirePagePermission("tokens.manage");
+  if (!user) return <Forbidden what="managing API tokens" />;
+  return <TokensView />;
+}

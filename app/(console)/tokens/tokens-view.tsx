@@ -1,0 +1,204 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { ApiError, api } from "../../_client/api-client";
+import { absoluteTime, relativeTime } from "../../_client/format";
+import { type ApiTokenView, keys, tokensQuery } from "../../_client/queries";
+import { useToast } from "../../_client/toast";
+import { Empty, ErrorState, Loading } from "../../_components/status";
+import { ROLES, type Role } from "../../_lib/auth/permissions";
+import { createApiTokenInput } from "../../_lib/tokens/api-token-input";
+
+export function TokensView() {
+  const tokens = useQuery(tokensQuery());
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
+  const [revoking, setRevoking] = useState<string | null>(null);
+
+  const revoke = useMutation({
+    mutationFn: (id: string) => api(`/api/v1/tokens/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    onMutate: async (id) => {
+      await queryClient.cancelQueries({ queryKey: keys.tokens(), exact: true });
+      const previous = queryClient.getQueryData<ApiTokenView[]>(keys.tokens());
+      queryClient.setQueryData<ApiTokenView[]>(keys.tokens(), (list) =>
+        list?.map((t) => (t.id === id ? { ...t, revokedAt: new Date().toISOString() } : t)),
+      );
+      return { previous };
+    },
+    onError: (error, _id, context) => {
+      if (context?.previous) queryClient.setQueryData(keys.tokens(), context.previous);
+      toast.error(error.message);
+    },
+    onSuccess: () => {
+      setRevoking(null);
+      toast.success("Token revoked");
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: keys.tokens(), exact: true }),
+  });
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>API tokens</h1>
+          <p className="muted">
+            For scripts and CI: <code>Authorization: Bearer og_…</code> on any <code>/api/v1</code> route, with the
+            token's role. Only a hash is stored; a token is shown once, when it is created.
+          </p>
+        </div>
+      </div>
+      <CreateTokenForm onCreated={setCreated} />
+      {created ? (
+        <div className="callout callout-warn" data-testid="new-token">
+          <strong>Token “{created.name}” (copy it now; it is not shown again):</strong>
+          <div className="secret-row">
+            <code className="secret">{created.token}</code>
+            <button
+              type="button"
+              className="btn btn-sm"
+              onClick={() => navigator.clipboard?.writeText(created.token).then(() => toast.info("Copied"))}
+            >
+              Copy
+            </button>
+            <button type="button" className="btn btn-sm" onClick={() => setCreated(null)}>
+              Done
+            </button>
+          </div>
+        </div>
+      ) : null}
+      {tokens.isPending ? (
+        <Loading />
+      ) : tokens.isError ? (
+        <ErrorState error={tokens.error} onRetry={() => tokens.refetch()} />
+      ) : tokens.data.length === 0 ? (
+        <Empty title="No API tokens" />
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="API tokens">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Role</th>
+                <th>Token</th>
+                <th>Created</th>
+                <th>Last used</th>
+                <th>Status</th>
+                <th aria-label="Actions" />
+              </tr>
+            </thead>
+            <tbody>
+              {tokens.data.map((t) => (
+                <tr key={t.id} className={t.revokedAt ? "row-muted" : undefined}>
+                  <td className="strong">{t.name}</td>
+                  <td>
+                    <span className={`badge role-${t.role}`}>{t.role}</span>
+                  </td>
+                  <td className="mono">{t.prefix}…</td>
+                  <td title={absoluteTime(t.createdAt)}>
+                    {relativeTime(t.createdAt)}
+                    {t.createdBy ? <div className="small muted">{t.createdBy}</div> : null}
+                  </td>
+                  <td title={absoluteTime(t.lastUsedAt)}>
+                    {t.lastUsedAt ? relativeTime(t.lastUsedAt) : <span className="muted">never</span>}
+                  </td>
+                  <td>
+                    {t.revokedAt ? (
+                      <span className="badge badge-muted" title={absoluteTime(t.revokedAt)}>
+                        revoked
+                      </span>
+                    ) : (
+                      <span className="badge badge-ok">active</span>
+                    )}
+                  </td>
+                  <td>
+                    {t.revokedAt ? null : revoking === t.id ? (
+                      <span className="inline-confirm">
+                        <button type="button" className="btn btn-danger btn-sm" onClick={() => revoke.mutate(t.id)}>
+                          Confirm revoke
+                        </button>
+                        <button type="button" className="btn btn-sm" onClick={() => setRevoking(null)}>
+                          Cancel
+                        </button>
+                      </span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="btn btn-danger-ghost btn-sm"
+                        onClick={() => setRevoking(t.id)}
+                        aria-label={`Revoke ${t.name}`}
+                      >
+                        Revoke…
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function CreateTokenForm({ onCreated }: { onCreated: (created: { name: string; token: string }) => void }) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [error, setError] = useState<string | null>(null);
+  const create = useMutation({
+    mutationFn: (input: { name: string; role: Role }) =>
+      api<ApiTokenView & { token: string }>("/api/v1/tokens", { method: "POST", body: input }),
+    onSuccess: async (result) => {
+      onCreated({ name: result.name, token: result.token });
+      await queryClient.invalidateQueries({ queryKey: keys.tokens(), exact: true });
+    },
+    onError: (e) => {
+      setError(
+        e instanceof ApiError && Array.isArray(e.details)
+          ? ((e.details as Array<{ message: string }>)[0]?.message ?? e.message)
+          : e.message,
+      );
+      toast.error(e.message);
+    },
+  });
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const form = new FormData(formElement);
+    const input = { name: String(form.get("name") ?? ""), role: String(form.get("role") ?? "viewer") as Role };
+    const parsed = createApiTokenInput.safeParse(input);
+    if (!parsed.success) {
+      setError(parsed.error.issues[0]?.message ?? "invalid");
+      return;
+    }
+    setError(null);
+    create.mutate(parsed.data, { onSuccess: () => formElement.reset() });
+  }
+  return (
+    <form className="panel form" onSubmit={submit} aria-label="Create an API token" noValidate>
+      <div className="form-row">
+        <label className="field grow">
+          <span className="label">Name (what uses it)</span>
+          <input name="name" required placeholder="ci-deploy" aria-invalid={!!error} />
+          {error ? <span className="field-error">{error}</span> : null}
+        </label>
+        <label className="field">
+          <span className="label">Role</span>
+          <select name="role" defaultValue="viewer">
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="field field-button">
+          <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+            {create.isPending ? "Creating…" : "Create token"}
+          </button>
+        </div>
+      </div>
+    </form>
+  );
+}

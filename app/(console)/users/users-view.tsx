@@ -1,0 +1,226 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { ApiError, api } from "../../_client/api-client";
+import { absoluteTime, relativeTime } from "../../_client/format";
+import { keys, type UserView, usersQuery } from "../../_client/queries";
+import { useToast } from "../../_client/toast";
+import { Empty, ErrorState, Loading } from "../../_components/status";
+import { ROLE_DESCRIPTIONS, ROLES, type Role } from "../../_lib/auth/permissions";
+import { createUserInput, MIN_PASSWORD } from "../../_lib/users/user-input";
+
+export function UsersView({ selfId }: { selfId: string }) {
+  const users = useQuery(usersQuery());
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [removing, setRemoving] = useState<string | null>(null);
+
+  const changeRole = useMutation({
+    mutationFn: (vars: { id: string; role: Role }) =>
+      api(`/api/v1/users/${encodeURIComponent(vars.id)}`, { method: "PATCH", body: { role: vars.role } }),
+    // Optimistic: the select shows the new role at once; rolled back if refused.
+    onMutate: async (vars) => {
+      await queryClient.cancelQueries({ queryKey: keys.users(), exact: true });
+      const previous = queryClient.getQueryData<UserView[]>(keys.users());
+      queryClient.setQueryData<UserView[]>(keys.users(), (list) =>
+        list?.map((u) => (u.id === vars.id ? { ...u, role: vars.role } : u)),
+      );
+      return { previous };
+    },
+    onError: (error, _vars, context) => {
+      if (context?.previous) queryClient.setQueryData(keys.users(), context.previous);
+      toast.error(error.message);
+    },
+    onSuccess: () => toast.success("Role changed (effective on their next request)"),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: keys.users(), exact: true }),
+  });
+
+  const remove = useMutation({
+    mutationFn: (id: string) => api(`/api/v1/users/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    onSuccess: async () => {
+      setRemoving(null);
+      toast.success("User removed; their sessions are gone");
+      await queryClient.invalidateQueries({ queryKey: keys.users(), exact: true });
+    },
+    onError: (error) => toast.error(error.message),
+  });
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>Users</h1>
+          <p className="muted">
+            People who sign in to the dashboard. Roles are checked on the server for every request.
+          </p>
+        </div>
+      </div>
+      <CreateUserForm />
+      <ul className="legend small">
+        {ROLES.map((r) => (
+          <li key={r}>
+            <span className={`badge role-${r}`}>{r}</span> {ROLE_DESCRIPTIONS[r]}
+          </li>
+        ))}
+      </ul>
+      {users.isPending ? (
+        <Loading />
+      ) : users.isError ? (
+        <ErrorState error={users.error} onRetry={() => users.refetch()} />
+      ) : users.data.length === 0 ? (
+        <Empty title="No users" />
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="Users">
+            <thead>
+              <tr>
+                <th>User</th>
+                <th>Role</th>
+                <th>Created</th>
+                <th aria-label="Actions" />
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.map((u) => (
+                <tr key={u.id}>
+                  <td>
+                    <div className="strong">{u.email}</div>
+                    <div className="small muted">
+                      {u.name}
+                      {u.id === selfId ? " (you)" : ""}
+                    </div>
+                  </td>
+                  <td>
+                    <select
+                      aria-label={`Role of ${u.email}`}
+                      value={u.role}
+                      disabled={changeRole.isPending}
+                      onChange={(e) => changeRole.mutate({ id: u.id, role: e.target.value as Role })}
+                    >
+                      {ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td title={absoluteTime(u.createdAt)}>{relativeTime(u.createdAt)}</td>
+                  <td>
+                    {u.id === selfId ? null : removing === u.id ? (
+                      <span className="inline-confirm">
+                        <button
+                          type="button"
+                          className="btn btn-danger btn-sm"
+                          onClick={() => remove.mutate(u.id)}
+                          disabled={remove.isPending}
+                        >
+                          Confirm removal
+                        </button>
+                        <button type="button" className="btn btn-sm" onClick={() => setRemoving(null)}>
+                          Cancel
+                        </button>
+                      </span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="btn btn-danger-ghost btn-sm"
+                        onClick={() => setRemoving(u.id)}
+                        aria-label={`Remove ${u.email}`}
+                      >
+                        Remove…
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function CreateUserForm() {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const create = useMutation({
+    mutationFn: (input: { email: string; name: string; password: string; role: Role }) =>
+      api<UserView>("/api/v1/users", { method: "POST", body: input }),
+    onSuccess: async (user, _vars) => {
+      toast.success(`Created ${user.email} (${user.role})`);
+      await queryClient.invalidateQueries({ queryKey: keys.users(), exact: true });
+    },
+    onError: (error) => {
+      if (error instanceof ApiError && Array.isArray(error.details)) {
+        setErrors(
+          Object.fromEntries(
+            (error.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message]),
+          ),
+        );
+      }
+      toast.error(error.message);
+    },
+  });
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const form = new FormData(formElement);
+    const input = {
+      email: String(form.get("email") ?? ""),
+      name: String(form.get("name") ?? ""),
+      password: String(form.get("password") ?? ""),
+      role: String(form.get("role") ?? "viewer") as Role,
+    };
+    const parsed = createUserInput.safeParse(input);
+    if (!parsed.success) {
+      setErrors(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0] ?? ""), i.message])));
+      return;
+    }
+    setErrors({});
+    create.mutate(input, { onSuccess: () => formElement.reset() });
+  }
+  return (
+    <form className="panel form" onSubmit={submit} aria-label="Add a user" noValidate>
+      <h3 className="h4">Add a user</h3>
+      <div className="form-row">
+        <label className="field grow">
+          <span className="label">E-mail</span>
+          <input name="email" type="email" autoComplete="off" required aria-invalid={!!errors.email} />
+          {errors.email ? <span className="field-error">{errors.email}</span> : null}
+        </label>
+        <label className="field">
+          <span className="label">Name</span>
+          <input name="name" autoComplete="off" />
+        </label>
+        <label className="field">
+          <span className="label">Initial password ({MIN_PASSWORD}+ characters)</span>
+          <input
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            aria-invalid={!!errors.password}
+          />
+          {errors.password ? <span className="field-error">{errors.password}</span> : null}
+        </label>
+        <label className="field">
+          <span className="label">Role</span>
+          <select name="role" defaultValue="viewer">
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="field field-button">
+          <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+            {create.isPending ? "Adding…" : "Add user"}
+          </button>
+        </div>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,13 @@
+/** Boundary schema for creating an API token. Browser-safe. */
+import { z } from "zod";
+import { ROLES } from "../auth/permissions";
+
+export const createApiTokenInput = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, "required")
+    .max(100, "at most 100 characters")
+    .regex(/^[\w .:@/-]+$/, "letters, digits, spaces and . _ : @ / - only"),
+  role: z.enum(ROLES),
+});

@@ -1,0 +1,10 @@
+// GET|POST /api/auth/* - Better Auth: sign-in, sign-out, session (public sign-up is disabled)
+import { getAuth } from "@/app/_lib/auth/auth";
+
+export async function GET(request: Request): Promise<Response> {
+  return (await getAuth()).handler(request);
+}
+
+export async function POST(request: Request): Promise<Response> {
+  return (await getAuth()).handler(request);
+}

@@ -1,0 +1,13 @@
+// GET /api/v1/me - who is calling (user or token), their role and permissions
+import { apiRoute } from "@/app/_lib/api/api-route";
+import { ROLE_PERMISSIONS } from "@/app/_lib/auth/permissions";
+
+export const GET = apiRoute({ permission: "authenticated" }, async ({ principal }) =>
+  Response.json({
+    kind: principal.kind,
+    label: principal.label,
+    role: principal.role,
+    ...(principal.kind === "user" ? { email: principal.email, name: principal.name } : { name: principal.name }),
+    permissions: ROLE_PERMISSIONS[principal.role],
+  }),
+);

@@ -1,0 +1,30 @@
+import { actorOf } from "@/app/_lib/api/actor";
+import { apiRoute, readJson } from "@/app/_lib/api/api-route";
+import { etag, requireIfMatch } from "@/app/_lib/api/if-match";
+import { getPrisma } from "@/app/_lib/db";
+import { getPolicy } from "@/app/_lib/policy/get-policy";
+import { savePolicy } from "@/app/_lib/policy/save-policy";
+
+type Params = { slug: string };
+
+// GET /api/v1/tenants/<slug>/policy - the whole policy document with its version (ETag: "<version>")
+export const GET = apiRoute<Params>({ permission: "policy.read" }, async ({ params }) => {
+  const policy = await getPolicy({ db: getPrisma(), slug: params.slug });
+  return Response.json(policy, { headers: { ETag: etag(policy.version) } });
+});
+
+// PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422
+export const PUT = apiRoute<Params>({ permission: "policy.write" }, async ({ request, params, principal }) => {
+  const expectedVersion = requireIfMatch(request);
+  const document = await readJson(request);
+  const comment = new URL(request.url).searchParams.get("comment");
+  const { policy, warnings } = await savePolicy({
+    db: getPrisma(),
+    slug: params.slug,
+    expectedVersion,
+    document,
+    actor: actorOf(principal),
+    comment,
+  });
+  return Response.json({ ...policy, warnings }, { headers: { ETag: etag(policy.version) } });
+});

@@ -1,0 +1,27 @@
+import { apiRoute, readJson } from "@/app/_lib/api/api-route";
+import { getPrisma } from "@/app/_lib/db";
+import { deleteTenant } from "@/app/_lib/tenants/delete-tenant";
+import { getTenant } from "@/app/_lib/tenants/get-tenant";
+import { updateTenantInput } from "@/app/_lib/tenants/tenant-input";
+import { updateTenant } from "@/app/_lib/tenants/update-tenant";
+
+type Params = { slug: string };
+
+// GET /api/v1/tenants/<slug> - one tenant (settings, policy summary, gateway sync; never its secret)
+export const GET = apiRoute<Params>({ permission: "tenants.read" }, async ({ params }) =>
+  Response.json(await getTenant({ db: getPrisma(), slug: params.slug })),
+);
+
+// PATCH /api/v1/tenants/<slug> - rename and/or set the upstream URL { name?, upstreamUrl? } (slug is immutable)
+export const PATCH = apiRoute<Params>({ permission: "tenants.write" }, async ({ request, params }) => {
+  const input = updateTenantInput.parse(await readJson(request));
+  const db = getPrisma();
+  await updateTenant({ db, slug: params.slug, input });
+  return Response.json(await getTenant({ db, slug: params.slug }));
+});
+
+// DELETE /api/v1/tenants/<slug> - delete the tenant, its policy, allowlist and revisions
+export const DELETE = apiRoute<Params>({ permission: "tenants.write" }, async ({ params }) => {
+  await deleteTenant({ db: getPrisma(), slug: params.slug });
+  return new Response(null, { status: 204 });
+});

@@ -1,0 +1,9 @@
+// DELETE /api/v1/tokens/<id> - revoke an API token (refused from the next request on)
+import { apiRoute } from "@/app/_lib/api/api-route";
+import { getPrisma } from "@/app/_lib/db";
+import { revokeApiToken } from "@/app/_lib/tokens/revoke-api-token";
+
+export const DELETE = apiRoute<{ id: string }>({ permission: "tokens.manage" }, async ({ params }) => {
+  await revokeApiToken({ db: getPrisma(), id: params.id });
+  return new Response(null, { status: 204 });
+});

@@ -1,0 +1,16 @@
+import { apiRoute, readJson } from "@/app/_lib/api/api-route";
+import { getPrisma } from "@/app/_lib/db";
+import { createUser } from "@/app/_lib/users/create-user";
+import { listUsers } from "@/app/_lib/users/list-users";
+import { createUserInput } from "@/app/_lib/users/user-input";
+
+// GET /api/v1/users - every user with their role
+export const GET = apiRoute({ permission: "users.manage" }, async () =>
+  Response.json(await listUsers({ db: getPrisma() })),
+);
+
+// POST /api/v1/users - create { email, name?, password, role }
+export const POST = apiRoute({ permission: "users.manage" }, async ({ request }) => {
+  const input = createUserInput.parse(await readJson(request));
+  return Response.json(await createUser({ db: getPrisma(), input }), { status: 201 });
+});

@@ -1,0 +1,55 @@
+"use client";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useState } from "react";
+import { authClient } from "../_client/auth-client";
+
+export function LoginForm({ next }: { next: string }) {
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setPending(true);
+    setError(null);
+    const { error } = await authClient.signIn.email({
+      email: String(form.get("email") ?? ""),
+      password: String(form.get("password") ?? ""),
+    });
+    if (error) {
+      setPending(false);
+      setError(
+        error.status === 429
+          ? error.message || "Too many sign-in attempts. Wait a few minutes and try again."
+          : error.status === 401
+            ? "Wrong e-mail or password."
+            : error.message || "Sign-in failed.",
+      );
+      return;
+    }
+    router.replace(next);
+    router.refresh();
+  }
+
+  return (
+    <form className="form" onSubmit={onSubmit} noValidate>
+      <label className="field">
+        <span className="label">E-mail</span>
+        <input name="email" type="email" autoComplete="username" required />
+      </label>
+      <label className="field">
+        <span className="label">Password</span>
+        <input name="password" type="password" autoComplete="current-password" required />
+      </label>
+      {error ? (
+        <div className="callout callout-error" role="alert">
+          {error}
+        </div>
+      ) : null}
+      <button type="submit" className="btn btn-primary" disabled={pending}>
+        {pending ? "Signing in…" : "Sign in"}
+      </button>
+    </form>
+  );
+}

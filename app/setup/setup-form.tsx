@@ -1,0 +1,101 @@
+"use client";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useState } from "react";
+import { ApiError, api } from "../_client/api-client";
+import { authClient } from "../_client/auth-client";
+import { MIN_PASSWORD } from "../_lib/users/user-input";
+
+export function SetupForm() {
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [pending, setPending] = useState(false);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const input = {
+      token: String(form.get("token") ?? ""),
+      email: String(form.get("email") ?? ""),
+      name: String(form.get("name") ?? ""),
+      password: String(form.get("password") ?? ""),
+    };
+    setError(null);
+    setFieldErrors({});
+    if (input.password !== String(form.get("confirm") ?? "")) {
+      setFieldErrors({ confirm: "the two passwords differ" });
+      return;
+    }
+    setPending(true);
+    try {
+      await api("/api/setup", { method: "POST", body: input });
+      const signedIn = await authClient.signIn.email({ email: input.email, password: input.password });
+      if (signedIn.error) {
+        router.replace("/login");
+        return;
+      }
+      router.replace("/tenants");
+      router.refresh();
+    } catch (e) {
+      setPending(false);
+      if (e instanceof ApiError && e.status === 422 && Array.isArray(e.details)) {
+        setFieldErrors(
+          Object.fromEntries((e.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message])),
+        );
+      } else {
+        setError(e instanceof Error ? e.message : String(e));
+      }
+    }
+  }
+
+  const fieldError = (name: string) =>
+    fieldErrors[name] ? (
+      <span className="field-error" id={`${name}-error`}>
+        {fieldErrors[name]}
+      </span>
+    ) : null;
+
+  return (
+    <form className="form" onSubmit={onSubmit} noValidate>
+      <label className="field">
+        <span className="label">Setup token</span>
+        <input
+          name="token"
+          autoComplete="off"
+          spellCheck={false}
+          required
+          className="mono"
+          aria-describedby="token-error"
+        />
+        {fieldError("token")}
+      </label>
+      <label className="field">
+        <span className="label">Your e-mail</span>
+        <input name="email" type="email" autoComplete="username" required aria-describedby="email-error" />
+        {fieldError("email")}
+      </label>
+      <label className="field">
+        <span className="label">Name</span>
+        <input name="name" autoComplete="name" />
+      </label>
+      <label className="field">
+        <span className="label">Password (at least {MIN_PASSWORD} characters)</span>
+        <input name="password" type="password" autoComplete="new-password" required aria-describedby="password-error" />
+        {fieldError("password")}
+      </label>
+      <label className="field">
+        <span className="label">Repeat password</span>
+        <input name="confirm" type="password" autoComplete="new-password" required aria-describedby="confirm-error" />
+        {fieldError("confirm")}
+      </label>
+      {error ? (
+        <div className="callout callout-error" role="alert">
+          {error}
+        </div>
+      ) : null}
+      <button type="submit" className="btn btn-primary" disabled={pending}>
+        {pending ? "Creating…" : "Create admin and sign in"}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * `npm run ctl -- <command>`: administration from the command line (first start,
+ * automation). Uses the same domain functions as the dashboard and the API, so the same
+ * validation applies.
+ *
+ *   user:create  --email E --password P --role admin|editor|viewer [--name N]
+ *   user:list
+ *   token:create --name N --role admin|editor|viewer     prints the token once, on stdout
+ *   token:list
+ *   token:revoke --id ID
+ *
+ * Database: DATABASE_URL, or the embedded Postgres of a running `npm start` (no
+ * DATABASE_URL). Output meant for scripts goes to stdout, messages to stderr.
+ * Exit codes: 0 done, 1 refused or failed, 2 usage error.
+ */
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { ZodError } from "zod";
+import { AppError } from "../../app/_lib/errors";
+import { createApiToken } from "../../app/_lib/tokens/create-api-token";
+import { listApiTokens } from "../../app/_lib/tokens/list-api-tokens";
+import { revokeApiToken } from "../../app/_lib/tokens/revoke-api-token";
+import { createUser } from "../../app/_lib/users/create-user";
+import { listUsers } from "../../app/_lib/users/list-users";
+import { loadConfigOrExit, redact } from "../config";
+import { createPrisma, type PrismaClient } from "../db/prisma";
+
+const USAGE = `Usage: npm run ctl -- <command> [options]
+
+  user:create  --email E --password P --role admin|editor|viewer [--name N]
+  user:list
+  token:create --name N --role admin|editor|viewer   (prints the token once)
+  token:list
+  token:revoke --id ID
+
+Uses DATABASE_URL, or the embedded database of a running \`npm start\`.`;
+
+class UsageError extends Error {}
+
+function required(values: Record<string, string | boolean | undefined>, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+type Command = (db: PrismaClient, args: string[]) => Promise<void>;
+
+const COMMANDS: Record<string, Command> = {
+  "user:create": async (db, args) => {
+    const { values } = parseArgs({
+      args,
+      options: {
+        email: { type: "string" },
+        password: { type: "string" },
+        role: { type: "string" },
+        name: { type: "string" },
+      },
+      strict: true,
+    });
+    const user = await createUser({
+      db,
+      input: {
+        email: required(values, "email"),
+        password: required(values, "password"),
+        role: required(values, "role") as "viewer",
+        name: values.name,
+      },
+    });
+    console.error(`created ${user.role} ${user.email}; they can sign in now.`);
+  },
+  "user:list": async (db) => {
+    for (const u of await listUsers({ db })) console.log(`${u.role.padEnd(7)} ${u.email}`);
+  },
+  "token:create": async (db, args) => {
+    const { values } = parseArgs({
+      args,
+      options: { name: { type: "string" }, role: { type: "string" } },
+      strict: true,
+    });
+    const { token, apiToken } = await createApiToken({
+      db,
+      input: { name: required(values, "name"), role: required(values, "role") as "viewer" },
+      createdById: null,
+    });
+    console.error(`created API token "${apiToken.name}" (${apiToken.role}, id ${apiToken.id}). It is shown this once:`);
+    console.log(token);
+  },
+  "token:list": async (db) => {
+    for (const t of await listApiTokens({ db })) {
+      console.log(`${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${t.revokedAt ? "revoked" : "active "}  ${t.name}`);
+    }
+  },
+  "token:revoke": async (db, args) => {
+    const { values } = parseArgs({ args, options: { id: { type: "string" } }, strict: true });
+    await revokeApiToken({ db, id: required(values, "id") });
+    console.error("revoked.");
+  },
+};
+
+function databaseUrl(): string {
+  const config = loadConfigOrExit();
+  if (config.DATABASE_URL) return config.DATABASE_URL;
+  // The embedded cluster `npm start` runs when DATABASE_URL is unset (server/db/pg-server.ts).
+  return `postgres://postgres:origingate@127.0.0.1:${config.EMBEDDED_PG_PORT}/origingate`;
+}
+
+async function main(): Promise<number> {
+  const [name, ...args] = process.argv.slice(2);
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    console.error(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`Unknown command "${name}".\n\n${USAGE}`);
+    return 2;
+  }
+  const url = databaseUrl();
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await probe.connect();
+    await probe.query('select 1 from "user" limit 1');
+  } catch (error) {
+    console.error(
+      `Cannot use the database at ${redact(url)}: ${(error as Error).message}\n` +
+        "Set DATABASE_URL (and run `npm run db:migrate`), or start OriginGate with `npm start` so its embedded database runs.",
+    );
+    return 1;
+  } finally {
+    await probe.end().catch(() => {});
+  }
+  const db = createPrisma(url);
+  try {
+    await command(db, args);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ZodError) {
+      for (const issue of error.issues) console.error(`--${String(issue.path[0] ?? "input")}: ${issue.message}`);
+      return 2;
+    }
+    if (error instanceof AppError) {
+      console.error(error.message);
+      return 1;
+    }
+    console.error(`failed: ${(error as Error).message ?? String(error)}`);
+    return 1;
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`failed: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

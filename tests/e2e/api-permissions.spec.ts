@@ -1,0 +1,495 @@
+/**
+ * The API's access rules against the real `next start` of the e2e global setup:
+ *
+ * - a permission matrix: every /api/v1 endpoint x (no credentials, viewer, editor, admin)
+ *   x (session cookie, API token): 401 without credentials, 403 for an insufficient role,
+ *   success for a sufficient one — table-driven, one row per endpoint;
+ * - policy writes: invalid -> 422 with nothing saved, stale If-Match -> 409, none -> 428;
+ * - CSRF: a cookie-authenticated state change with a foreign or missing Origin -> 403 csrf,
+ *   Bearer tokens exempt; bad and revoked tokens -> 401;
+ * - sign-in: cookie attributes, public sign-up disabled, attempts rate-limited.
+ */
+import { type APIRequestContext, expect, test } from "@playwright/test";
+import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
+import {
+  anonymousContext,
+  baseURL,
+  makeTenant,
+  makeToken,
+  makeUser,
+  policyVersion,
+  signedInContext,
+  sql,
+  tokenContext,
+  unique,
+} from "./support";
+
+const ROLE_RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
+
+interface Prepared {
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Endpoint {
+  name: string;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Least role that may call it. */
+  min: Role;
+  ok: number;
+  /** Builds fresh resources for one call (runs with admin rights, outside the request under test). */
+  prepare: () => Promise<Prepared>;
+}
+
+const validDocument = (origins: string[]) => ({
+  mode: "enforce",
+  origins: origins.map((pattern) => ({ pattern })),
+  credentials: "forbid",
+  token: "off",
+  missingOrigin: "reject",
+  subprotocols: [],
+  limits: { maxMessageBytes: 1048576, idleTimeoutSeconds: 60, maxConnections: 10000, handshakesPerMinutePerIp: 600 },
+});
+
+let shared: string;
+
+const ENDPOINTS: Endpoint[] = [
+  { name: "GET /api/v1/me", method: "GET", min: "viewer", ok: 200, prepare: async () => ({ path: "/api/v1/me" }) },
+  {
+    name: "GET /api/v1/tenants",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/tenants" }),
+  },
+  {
+    name: "POST /api/v1/tenants",
+    method: "POST",
+    min: "admin",
+    ok: 201,
+    prepare: async () => ({ path: "/api/v1/tenants", body: { slug: unique("new"), name: "New" } }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}` }),
+  },
+  {
+    name: "PATCH /api/v1/tenants/<slug>",
+    method: "PATCH",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}`, body: { name: unique("renamed") } }),
+  },
+  {
+    name: "DELETE /api/v1/tenants/<slug>",
+    method: "DELETE",
+    min: "admin",
+    ok: 204,
+    prepare: async () => ({ path: `/api/v1/tenants/${await makeTenant()}` }),
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/rotate-secret",
+    method: "POST",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/rotate-secret` }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>/policy",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/policy` }),
+  },
+  {
+    name: "PUT /api/v1/tenants/<slug>/policy",
+    method: "PUT",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({
+      path: `/api/v1/tenants/${shared}/policy`,
+      body: validDocument([`https://${unique("app")}.example.com`]),
+      headers: { "If-Match": `"${await policyVersion(shared)}"` },
+    }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>/revisions",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/revisions` }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>/revisions/<version>",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/revisions/1` }),
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/revisions/<version>/rollback",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/revisions/1/rollback`, body: {} }),
+  },
+  {
+    name: "GET /api/v1/gateways",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/gateways" }),
+  },
+  {
+    name: "GET /api/v1/fleet",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/fleet" }),
+  },
+  {
+    name: "GET /api/v1/tokens",
+    method: "GET",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/tokens" }),
+  },
+  {
+    name: "POST /api/v1/tokens",
+    method: "POST",
+    min: "admin",
+    ok: 201,
+    prepare: async () => ({ path: "/api/v1/tokens", body: { name: unique("tok"), role: "viewer" } }),
+  },
+  {
+    name: "DELETE /api/v1/tokens/<id>",
+    method: "DELETE",
+    min: "admin",
+    ok: 204,
+    prepare: async () => {
+      const token = await makeToken("viewer");
+      const [row] = await sql<{ id: string }>("select id from api_token where prefix = $1", [token.slice(0, 10)]);
+      return { path: `/api/v1/tokens/${row?.id}` };
+    },
+  },
+  { name: "GET /api/v1/users", method: "GET", min: "admin", ok: 200, prepare: async () => ({ path: "/api/v1/users" }) },
+  {
+    name: "POST /api/v1/users",
+    method: "POST",
+    min: "admin",
+    ok: 201,
+    prepare: async () => ({
+      path: "/api/v1/users",
+      body: { email: `${unique("u")}@e2e.example.com`, password: "long-enough-password", role: "viewer" },
+    }),
+  },
+  {
+    name: "PATCH /api/v1/users/<id>",
+    method: "PATCH",
+    min: "admin",
+    ok: 204,
+    prepare: async () => ({ path: `/api/v1/users/${(await makeUser("viewer")).id}`, body: { role: "editor" } }),
+  },
+  {
+    name: "DELETE /api/v1/users/<id>",
+    method: "DELETE",
+    min: "admin",
+    ok: 204,
+    prepare: async () => ({ path: `/api/v1/users/${(await makeUser("viewer")).id}` }),
+  },
+];
+
+function call(context: APIRequestContext, method: Endpoint["method"], prepared: Prepared) {
+  return context.fetch(prepared.path, {
+    method,
+    data: prepared.body,
+    headers: prepared.headers,
+    failOnStatusCode: false,
+  });
+}
+
+type Principal = { role: Role; via: "cookie" | "token"; context: APIRequestContext };
+const principals: Principal[] = [];
+let anonymous: APIRequestContext;
+
+test.beforeAll(async () => {
+  shared = await makeTenant(["https://shared.example.com"]);
+  anonymous = await anonymousContext();
+  for (const role of ["viewer", "editor", "admin"] as const) {
+    principals.push({ role, via: "cookie", context: await signedInContext(await makeUser(role)) });
+    principals.push({ role, via: "token", context: await tokenContext(await makeToken(role)) });
+  }
+});
+
+test.afterAll(async () => {
+  for (const p of principals) await p.context.dispose();
+  await anonymous.dispose();
+});
+
+test.describe("permission matrix", () => {
+  for (const endpoint of ENDPOINTS) {
+    test(endpoint.name, async () => {
+      const anon = await call(anonymous, endpoint.method, await endpoint.prepare());
+      expect(anon.status(), "no credentials").toBe(401);
+      expect((await anon.json()).error.code).toBe("unauthorized");
+      for (const principal of principals) {
+        const prepared = await endpoint.prepare();
+        const response = await call(principal.context, endpoint.method, prepared);
+        const label = `${principal.role} via ${principal.via}`;
+        if (ROLE_RANK[principal.role] >= ROLE_RANK[endpoint.min]) {
+          expect(response.status(), `${label}: ${await response.text()}`).toBe(endpoint.ok);
+        } else {
+          expect(response.status(), `${label} must be refused`).toBe(403);
+          expect((await response.json()).error.code).toBe("forbidden");
+        }
+      }
+    });
+  }
+
+  test("the matrix agrees with the declared role permissions", () => {
+    // A viewer reads, an editor writes policies, an admin manages tenants, users and tokens.
+    expect(ROLE_PERMISSIONS.viewer).not.toContain("policy.write");
+    expect(ROLE_PERMISSIONS.editor).toContain("policy.write");
+    expect(ROLE_PERMISSIONS.editor).not.toContain("tenants.write");
+    expect(ROLE_PERMISSIONS.admin).toEqual(expect.arrayContaining(["tenants.write", "users.manage", "tokens.manage"]));
+  });
+});
+
+test.describe("policy writes", () => {
+  test("an invalid document is refused with 422 and the parser's messages; nothing is saved", async () => {
+    const slug = await makeTenant(["https://a.example.com"]);
+    const editor = principals.find((p) => p.role === "editor" && p.via === "token")!.context;
+    const before = await (await editor.get(`/api/v1/tenants/${slug}/policy`)).json();
+    const revisionsBefore = (await (await editor.get(`/api/v1/tenants/${slug}/revisions`)).json()).revisions.length;
+    const response = await editor.put(`/api/v1/tenants/${slug}/policy`, {
+      headers: { "If-Match": `"${before.version}"` },
+      data: {
+        ...validDocument(["https://b.example.com", "https://*.com", "https://ex*ample.com"]),
+        limits: { ...validDocument([]).limits, maxConnections: 0 },
+      },
+    });
+    expect(response.status()).toBe(422);
+    const body = await response.json();
+    expect(body.error.code).toBe("validation_failed");
+    const paths = body.error.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(["origins[1].pattern", "origins[2].pattern", "limits.maxConnections"]),
+    );
+    for (const detail of body.error.details) expect(typeof detail.message).toBe("string");
+    const after = await (await editor.get(`/api/v1/tenants/${slug}/policy`)).json();
+    expect(after).toEqual(before);
+    expect((await (await editor.get(`/api/v1/tenants/${slug}/revisions`)).json()).revisions.length).toBe(
+      revisionsBefore,
+    );
+  });
+
+  test("a stale If-Match is a 409 with the current version; a missing one is a 428", async () => {
+    const slug = await makeTenant();
+    const editor = principals.find((p) => p.role === "editor" && p.via === "cookie")!.context;
+    const first = await editor.put(`/api/v1/tenants/${slug}/policy`, {
+      headers: { "If-Match": '"1"' },
+      data: validDocument(["https://first.example.com"]),
+    });
+    expect(first.status()).toBe(200);
+    expect((await first.json()).version).toBe(2);
+    expect(first.headers().etag).toBe('"2"');
+
+    const stale = await editor.put(`/api/v1/tenants/${slug}/policy`, {
+      headers: { "If-Match": "1" },
+      data: validDocument(["https://second.example.com"]),
+    });
+    expect(stale.status()).toBe(409);
+    const conflict = (await stale.json()).error;
+    expect(conflict.code).toBe("version_conflict");
+    expect(conflict.details.currentVersion).toBe(2);
+    expect(conflict.details.current.origins.map((o: { pattern: string }) => o.pattern)).toEqual([
+      "https://first.example.com",
+    ]);
+
+    const missing = await editor.put(`/api/v1/tenants/${slug}/policy`, { data: validDocument([]) });
+    expect(missing.status()).toBe(428);
+    expect((await missing.json()).error.code).toBe("precondition_required");
+    expect(await policyVersion(slug)).toBe(2);
+  });
+
+  test("revisions: diff against the previous one, against any other, and rollback as a new revision", async () => {
+    const slug = await makeTenant(["https://one.example.com"]);
+    const editor = principals.find((p) => p.role === "editor" && p.via === "token")!.context;
+    await editor.put(`/api/v1/tenants/${slug}/policy?comment=two`, {
+      headers: { "If-Match": "1" },
+      data: validDocument(["https://one.example.com", "https://two.example.com"]),
+    });
+    const revision = await (await editor.get(`/api/v1/tenants/${slug}/revisions/2`)).json();
+    expect(revision.comment).toBe("two");
+    expect(revision.author).toMatch(/^token:/);
+    expect(revision.diff.origins.added.map((o: { pattern: string }) => o.pattern)).toEqual(["https://two.example.com"]);
+    const rollback = await editor.post(`/api/v1/tenants/${slug}/revisions/1/rollback`, { data: {} });
+    expect(rollback.status()).toBe(200);
+    expect((await rollback.json()).version).toBe(3);
+    const third = await (await editor.get(`/api/v1/tenants/${slug}/revisions/3?against=2`)).json();
+    expect(third.rollbackOf).toBe(1);
+    expect(third.diff.origins.removed.map((o: { pattern: string }) => o.pattern)).toEqual(["https://two.example.com"]);
+    expect((await editor.get(`/api/v1/tenants/${slug}/revisions/99`)).status()).toBe(404);
+  });
+});
+
+test.describe("CSRF and credentials", () => {
+  test("a cookie-authenticated change with a foreign or missing Origin is refused; tokens are exempt", async () => {
+    const admin = await makeUser("admin");
+    const session = await signedInContext(admin);
+    const slug = await makeTenant();
+    const foreign = await session.patch(`/api/v1/tenants/${slug}`, {
+      headers: { Origin: "https://evil.example.net" },
+      data: { name: "pwned" },
+    });
+    expect(foreign.status()).toBe(403);
+    expect((await foreign.json()).error.code).toBe("csrf");
+    const cookies = (await session.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+    const bare = await fetch(`${baseURL()}/api/v1/tenants/${slug}`, {
+      method: "PATCH",
+      headers: { Cookie: cookies, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "pwned" }),
+    });
+    expect(bare.status).toBe(403);
+    const create = await session.post("/api/v1/tenants", {
+      headers: { Origin: "http://localhost.evil.example.net" },
+      data: { slug: unique("csrf"), name: "x" },
+    });
+    expect(create.status()).toBe(403);
+    const [row] = await sql<{ name: string }>("select name from tenant where slug = $1", [slug]);
+    expect(row?.name).not.toBe("pwned");
+    // Reads need no Origin; same-origin changes pass.
+    expect(
+      (await session.get(`/api/v1/tenants/${slug}`, { headers: { Origin: "https://evil.example.net" } })).status(),
+    ).toBe(200);
+    expect((await session.patch(`/api/v1/tenants/${slug}`, { data: { name: "fine" } })).status()).toBe(200);
+    // A Bearer token is not ambient: no Origin check.
+    const token = await tokenContext(await makeToken("admin"));
+    const viaToken = await token.patch(`/api/v1/tenants/${slug}`, {
+      headers: { Origin: "https://evil.example.net" },
+      data: { name: "by token" },
+    });
+    expect(viaToken.status()).toBe(200);
+    await Promise.all([session.dispose(), token.dispose()]);
+  });
+
+  test("unknown, malformed and revoked tokens are 401; use is recorded", async () => {
+    const token = await makeToken("viewer");
+    const context = await tokenContext(token);
+    expect((await context.get("/api/v1/tenants")).status()).toBe(200);
+    const [used] = await sql<{ id: string; last_used_at: Date | null }>(
+      "select id, last_used_at from api_token where prefix = $1",
+      [token.slice(0, 10)],
+    );
+    expect(used?.last_used_at).not.toBeNull();
+    const admin = await tokenContext(await makeToken("admin"));
+    expect((await admin.delete(`/api/v1/tokens/${used?.id}`)).status()).toBe(204);
+    const revoked = await context.get("/api/v1/tenants");
+    expect(revoked.status()).toBe(401);
+    for (const header of [`Bearer og_${"A".repeat(43)}`, "Bearer nonsense", "Basic dXNlcjpwYXNz"]) {
+      const response = await fetch(`${baseURL()}/api/v1/tenants`, { headers: { Authorization: header } });
+      expect(response.status, header).toBe(401);
+    }
+    await Promise.all([context.dispose(), admin.dispose()]);
+  });
+
+  test("token creation returns the token once; only its hash is stored", async () => {
+    const admin = await tokenContext(await makeToken("admin"));
+    const created = await admin.post("/api/v1/tokens", { data: { name: unique("once"), role: "editor" } });
+    expect(created.status()).toBe(201);
+    const { token, id } = await created.json();
+    expect(token).toMatch(/^og_[A-Za-z0-9_-]{43}$/);
+    const list = await (await admin.get("/api/v1/tokens")).json();
+    expect(JSON.stringify(list)).not.toContain(token);
+    const [row] = await sql<{ token_hash: string }>("select token_hash from api_token where id = $1", [id]);
+    expect(row?.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row?.token_hash).not.toContain(token);
+    // The token works with its role.
+    const editor = await tokenContext(token);
+    expect((await editor.get("/api/v1/me")).ok()).toBe(true);
+    expect((await (await editor.get("/api/v1/me")).json()).role).toBe("editor");
+    await Promise.all([admin.dispose(), editor.dispose()]);
+  });
+
+  test("the secret of a tenant is never returned except by rotation", async () => {
+    const slug = await makeTenant();
+    const admin = await tokenContext(await makeToken("admin"));
+    const [before] = await sql<{ token_secret: string }>("select token_secret from tenant where slug = $1", [slug]);
+    for (const path of [`/api/v1/tenants/${slug}`, "/api/v1/tenants", `/api/v1/tenants/${slug}/policy`]) {
+      expect(await (await admin.get(path)).text()).not.toContain(before?.token_secret);
+    }
+    const rotated = await (await admin.post(`/api/v1/tenants/${slug}/rotate-secret`)).json();
+    const [after] = await sql<{ token_secret: string }>("select token_secret from tenant where slug = $1", [slug]);
+    expect(rotated.tokenSecret).toBe(after?.token_secret);
+    expect(rotated.tokenSecret).not.toBe(before?.token_secret);
+    await admin.dispose();
+  });
+});
+
+test.describe("sign-in", () => {
+  test("session cookie is HttpOnly and SameSite=Lax; public sign-up is disabled", async () => {
+    const user = await makeUser("viewer");
+    const context = await anonymousContext();
+    const response = await context.post("/api/auth/sign-in/email", {
+      headers: { "X-Forwarded-For": "10.200.0.1" },
+      data: { email: user.email, password: user.password },
+    });
+    expect(response.status()).toBe(200);
+    const setCookie = response
+      .headersArray()
+      .filter((h) => h.name.toLowerCase() === "set-cookie")
+      .map((h) => h.value);
+    const session = setCookie.find((c) => c.startsWith("origingate.session_token="));
+    expect(session).toBeDefined();
+    expect(session).toMatch(/HttpOnly/i);
+    expect(session).toMatch(/SameSite=Lax/i);
+    const signUp = await context.post("/api/auth/sign-up/email", {
+      data: { email: `${unique("x")}@e2e.example.com`, password: "long-enough-password", name: "x" },
+    });
+    expect(signUp.ok()).toBe(false);
+    expect(await sql("select 1 from \"user\" where email like 'x-%@e2e.example.com'")).toHaveLength(0);
+    await context.dispose();
+  });
+
+  test("repeated sign-in attempts for one account are refused with 429, whatever address they come from", async () => {
+    const user = await makeUser("viewer");
+    const context = await anonymousContext();
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const response = await context.post("/api/auth/sign-in/email", {
+        headers: { "X-Forwarded-For": `10.201.${i}.7` },
+        data: { email: user.email, password: "wrong-password-guess" },
+      });
+      statuses.push(response.status());
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(10)).toEqual([429, 429]);
+    // Even the right password is refused while the account is throttled.
+    const right = await context.post("/api/auth/sign-in/email", {
+      headers: { "X-Forwarded-For": "10.201.99.7" },
+      data: { email: user.email, password: user.password },
+    });
+    expect(right.status()).toBe(429);
+    await context.dispose();
+  });
+
+  test("many sign-in attempts from one address are refused with 429", async () => {
+    const context = await anonymousContext();
+    const address = `10.202.${Math.floor(Math.random() * 250)}.9`;
+    let limited = false;
+    for (let i = 0; i < 40 && !limited; i++) {
+      const response = await context.post("/api/auth/sign-in/email", {
+        headers: { "X-Forwarded-For": address },
+        data: { email: `${unique("nobody")}@e2e.example.com`, password: "whatever-password" },
+      });
+      if (response.status() === 429) limited = true;
+      else expect(response.status()).toBe(401);
+    }
+    expect(limited).toBe(true);
+    await context.dispose();
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * Shared helpers of the dashboard's e2e specs. Test data is created straight in the e2e
+ * database with the dashboard's own domain functions (same validation, same hashing), and
+ * every name is unique, so specs never depend on each other or on order.
+ */
+import { randomBytes } from "node:crypto";
+import { type APIRequestContext, expect, type Page, request } from "@playwright/test";
+import pg from "pg";
+import type { Role } from "../../app/_lib/auth/permissions";
+import { createTenant } from "../../app/_lib/tenants/create-tenant";
+import { createApiToken } from "../../app/_lib/tokens/create-api-token";
+import { createUser } from "../../app/_lib/users/create-user";
+import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+
+export const PASSWORD = "e2e-password-long-enough";
+
+export function baseURL(): string {
+  const url = process.env.E2E_BASE_URL;
+  if (!url) throw new Error("E2E_BASE_URL missing: run through `npx playwright test` (global setup)");
+  return url;
+}
+
+export function databaseUrl(): string {
+  const url = process.env.E2E_DATABASE_URL;
+  if (!url) throw new Error("E2E_DATABASE_URL missing: run through `npx playwright test` (global setup)");
+  return url;
+}
+
+let prisma: PrismaClient | undefined;
+export function db(): PrismaClient {
+  prisma ??= createPrisma(databaseUrl());
+  return prisma;
+}
+
+export async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: databaseUrl() });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+}
+
+export async function makeUser(role: Role): Promise<{ email: string; password: string; id: string }> {
+  const email = `${unique(role)}@e2e.example.com`;
+  const user = await createUser({ db: db(), input: { email, password: PASSWORD, role, name: `${role} tester` } });
+  return { email, password: PASSWORD, id: user.id };
+}
+
+export async function makeToken(role: Role): Promise<string> {
+  const { token } = await createApiToken({ db: db(), input: { name: unique(`e2e-${role}`), role }, createdById: null });
+  return token;
+}
+
+export async function makeTenant(origins: string[] = []): Promise<string> {
+  const slug = unique("t");
+  await createTenant({
+    db: db(),
+    input: { slug, name: `Tenant ${slug}` },
+    actor: { id: null, label: "e2e" },
+    document: {
+      mode: "enforce",
+      origins: origins.map((pattern) => ({ pattern })),
+      credentials: "forbid",
+      token: "off",
+      missingOrigin: "reject",
+      subprotocols: [],
+      limits: {
+        maxMessageBytes: 1048576,
+        idleTimeoutSeconds: 60,
+        maxConnections: 10000,
+        handshakesPerMinutePerIp: 600,
+      },
+    },
+  });
+  return slug;
+}
+
+/**
+ * Each sign-in comes from its own (forwarded) client address, so the per-address sign-in
+ * limit of one spec never throttles another.
+ */
+export function freshClientAddress(): string {
+  const b = randomBytes(3);
+  return `10.${b[0]}.${b[1]}.${(b[2] ?? 0) | 1}`;
+}
+
+/** An API context signed in with the session cookie; sends the dashboard's Origin like a browser. */
+export async function signedInContext(user: { email: string; password: string }): Promise<APIRequestContext> {
+  const context = await request.newContext({
+    baseURL: baseURL(),
+    extraHTTPHeaders: { Origin: baseURL(), "X-Forwarded-For": freshClientAddress() },
+  });
+  const response = await context.post("/api/auth/sign-in/email", {
+    data: { email: user.email, password: user.password },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+  return context;
+}
+
+export async function tokenContext(token: string): Promise<APIRequestContext> {
+  return request.newContext({ baseURL: baseURL(), extraHTTPHeaders: { Authorization: `Bearer ${token}` } });
+}
+
+export async function anonymousContext(): Promise<APIRequestContext> {
+  return request.newContext({ baseURL: baseURL(), extraHTTPHeaders: { Origin: baseURL() } });
+}
+
+export async function signInUI(page: Page, user: { email: string; password: string }): Promise<void> {
+  await page.setExtraHTTPHeaders({ "X-Forwarded-For": freshClientAddress() });
+  await page.goto("/login");
+  await page.getByLabel("E-mail").fill(user.email);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/tenants$/);
+}
+
+export async function policyVersion(slug: string): Promise<number> {
+  const rows = await sql<{ version: number }>(
+    "select p.version from policy p join tenant t on t.id = p.tenant_id where t.slug = $1",
+    [slug],
+  );
+  if (!rows[0]) throw new Error(`no tenant ${slug}`);
+  return rows[0].version;
+}
