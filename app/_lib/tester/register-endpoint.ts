@@ -1,0 +1,37 @@
+/**
+ * Registers an endpoint outside this gateway as a tester target of a tenant (admins only:
+ * the tester will connect there on request, so registering is vouching for the address).
+ * At most MAX_ENDPOINTS_PER_TENANT per tenant; the same URL twice is a 409.
+ */
+import type { Db } from "../db";
+import { AppError } from "../errors";
+import { findTenant } from "../tenants/find-tenant";
+import { type EndpointInput, MAX_ENDPOINTS_PER_TENANT } from "./endpoint-input";
+import { type TesterEndpointView, toEndpointView } from "./list-endpoints";
+
+export async function registerEndpoint(options: {
+  db: Db;
+  slug: string;
+  input: EndpointInput;
+  actor: { label: string };
+}): Promise<TesterEndpointView> {
+  const tenant = await findTenant(options);
+  const count = await options.db.testerEndpoint.count({ where: { tenantId: tenant.id } });
+  if (count >= MAX_ENDPOINTS_PER_TENANT) {
+    throw new AppError(
+      "conflict",
+      `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} tester endpoints; remove one first`,
+    );
+  }
+  try {
+    const row = await options.db.testerEndpoint.create({
+      data: { tenantId: tenant.id, url: options.input.url, label: options.input.label, createdBy: options.actor.label },
+    });
+    return toEndpointView(row);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "P2002") {
+      throw new AppError("conflict", `${options.input.url} is already registered for this tenant`, { cause: error });
+    }
+    throw error;
+  }
+}

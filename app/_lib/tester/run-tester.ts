@@ -1,0 +1,77 @@
+/**
+ * runTester: `POST /api/v1/tester/handshake|scan` on the dashboard's side. Validates the
+ * body with the gateway's own schemas (server/tester/input.ts; a ZodError becomes the
+ * API's 422), mints a 60-second admin token (scope "tester") for the principal, and calls
+ * the gateway at GATEWAY_INTERNAL_URL — the dashboard's server talks to the gateway, the
+ * browser never does.
+ *
+ * The gateway's answer is passed on with its status and body (same error shape), except:
+ *  - gateway unreachable → 502 gateway_unavailable; no answer in time → 504 gateway_timeout;
+ *  - the gateway refusing the admin token (401) → 502 gateway_auth_failed: the user is
+ *    signed in; a 401 would send the browser back to the login page for nothing.
+ * Server-only.
+ */
+import { loadConfig } from "../../../server/config";
+import { handshakeInputSchema, scanInputSchema } from "../../../server/tester/input";
+import { mintAdminToken } from "../admin/mint-admin-token";
+import type { Principal } from "../auth/principal";
+import { log } from "../log";
+
+/** A scan stops itself after 25 s on the gateway; allow for the answer to travel. */
+const TIMEOUT_MS = { handshake: 20_000, scan: 45_000 } as const;
+
+export interface TesterReply {
+  status: number;
+  body: unknown;
+}
+
+function failure(status: number, code: string, message: string): TesterReply {
+  return { status, body: { error: { code, message } } };
+}
+
+export async function runTester(options: {
+  run: "handshake" | "scan";
+  input: unknown;
+  principal: Principal;
+}): Promise<TesterReply> {
+  const input =
+    options.run === "handshake" ? handshakeInputSchema.parse(options.input) : scanInputSchema.parse(options.input);
+  const gateway = loadConfig().gatewayInternalUrl;
+  const token = await mintAdminToken(options.principal, "tester");
+  let response: Response;
+  try {
+    response = await fetch(`${gateway}/admin/tester/${options.run}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(input),
+      cache: "no-store",
+      redirect: "manual",
+      signal: AbortSignal.timeout(TIMEOUT_MS[options.run]),
+    });
+  } catch (error) {
+    const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+    log().warn({ gateway, run: options.run, err: (error as Error).message }, "tester: gateway call failed");
+    return timedOut
+      ? failure(
+          504,
+          "gateway_timeout",
+          `The gateway at ${gateway} did not answer within ${TIMEOUT_MS[options.run] / 1000} s`,
+        )
+      : failure(502, "gateway_unavailable", `The gateway at ${gateway} cannot be reached (GATEWAY_INTERNAL_URL)`);
+  }
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    return failure(502, "gateway_unavailable", `The gateway at ${gateway} answered ${response.status} without JSON`);
+  }
+  if (response.status === 401) {
+    log().error({ gateway, body }, "tester: the gateway refused the dashboard's admin token");
+    return failure(
+      502,
+      "gateway_auth_failed",
+      "The gateway refused the dashboard's admin token: are the dashboard and the gateway using the same database?",
+    );
+  }
+  return { status: response.status, body };
+}

@@ -1,0 +1,27 @@
+import { apiRoute, readJson } from "@/app/_lib/api/api-route";
+import { getPrisma } from "@/app/_lib/db";
+import { endpointInput } from "@/app/_lib/tester/endpoint-input";
+import { listEndpoints } from "@/app/_lib/tester/list-endpoints";
+import { registerEndpoint } from "@/app/_lib/tester/register-endpoint";
+
+type Params = { slug: string };
+
+// GET /api/v1/tenants/<slug>/endpoints - the tester endpoints registered for the tenant
+export const GET = apiRoute<Params>({ permission: "tenants.read" }, async ({ params }) =>
+  Response.json(await listEndpoints({ db: getPrisma(), slug: params.slug })),
+);
+
+// POST /api/v1/tenants/<slug>/endpoints - register { url (ws:// or wss://), label? } as a tester target (admin)
+export const POST = apiRoute<Params>(
+  { permission: "tester.endpoints.write" },
+  async ({ request, params, principal }) => {
+    const input = endpointInput.parse(await readJson(request));
+    const endpoint = await registerEndpoint({
+      db: getPrisma(),
+      slug: params.slug,
+      input,
+      actor: { label: principal.label },
+    });
+    return Response.json(endpoint, { status: 201 });
+  },
+);
