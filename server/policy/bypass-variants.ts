@@ -77,10 +77,12 @@ export function bypassVariants(pattern: string): BypassVariant[] {
       break;
     case "exact":
       addHostVariants(variants, { scheme: value.scheme, host: value.host, port: value.port, portMatters: true });
-      variants.add(
-        "subdomain of an exact host (endsWith check)",
-        originOf(value.scheme, `sub.${value.host}`, value.port),
-      );
+      if (!isIpLiteral(value.host)) {
+        variants.add(
+          "subdomain of an exact host (endsWith check)",
+          originOf(value.scheme, `sub.${value.host}`, value.port),
+        );
+      }
       break;
     case "any-port":
       // Any port is allowed, so only the host and scheme can be attacked; use a sample port.
@@ -128,8 +130,7 @@ function addHostVariants(variants: VariantList, target: Target): void {
       variants.add("neighbouring port", originOf(scheme, host, port < 65_535 ? port + 1 : port - 1));
     }
   }
-  const isIp = host.startsWith("[") || IPV4.test(host);
-  if (!isIp) {
+  if (!isIpLiteral(host)) {
     variants.add(
       "allowed host as prefix of an attacker domain (startsWith check)",
       originOf(scheme, `${host}.${ATTACKER_DOMAIN}`, port),
@@ -172,6 +173,10 @@ function homoglyphHost(host: string, protectedSuffix: string | undefined): strin
     }
   }
   return null;
+}
+
+function isIpLiteral(host: string): boolean {
+  return host.startsWith("[") || IPV4.test(host);
 }
 
 function originOf(scheme: string, host: string, port: number | null): string {

@@ -94,8 +94,10 @@ interface MatchTarget {
 
 export function compilePolicy(document: PolicyDocument, now: number, options: CompileOptions): CompiledPolicy {
   const exact = new Map<string, MatchTarget>();
-  const anyPort = new Map<string, MatchTarget>();
-  const wildcard = new Map<string, MatchTarget>();
+  // Keyed scheme → host, and scheme → port → suffix: the same keys as "scheme|host" and
+  // "scheme|port|suffix", nested so a lookup never has to build a key string.
+  const anyPort = new Map<string, Map<string, MatchTarget>>();
+  const wildcard = new Map<string, Map<number | null, Map<string, MatchTarget>>>();
   let anyOrigin: MatchTarget | null = null;
   let nullOrigin: MatchTarget | null = null;
   const entries: CompiledEntry[] = [];
@@ -138,10 +140,10 @@ export function compilePolicy(document: PolicyDocument, now: number, options: Co
           keepLongestLived(exact, value.origin, target);
           break;
         case "any-port":
-          keepLongestLived(anyPort, `${value.scheme}|${value.host}`, target);
+          keepLongestLived(submap(anyPort, value.scheme), value.host, target);
           break;
         case "wildcard":
-          keepLongestLived(wildcard, `${value.scheme}|${value.port}|${value.suffix}`, target);
+          keepLongestLived(submap(submap(wildcard, value.scheme), value.port), value.suffix, target);
           break;
         case "any":
           anyOrigin = longestLived(anyOrigin, target);
@@ -162,17 +164,16 @@ export function compilePolicy(document: PolicyDocument, now: number, options: Co
   function match(origin: ParsedOrigin & { kind: "origin" }, at?: number): string | null {
     const byOrigin = exact.get(origin.origin);
     if (byOrigin && isLive(byOrigin, at)) return byOrigin.pattern;
-    const scheme = origin.scheme;
-    const byHost = anyPort.get(`${scheme}|${origin.host}`);
+    const byHost = anyPort.get(origin.scheme)?.get(origin.host);
     if (byHost && isLive(byHost, at)) return byHost.pattern;
-    if (wildcard.size > 0) {
+    const bySuffix = wildcard.get(origin.scheme)?.get(origin.port);
+    if (bySuffix) {
       const host = origin.host;
-      const prefix = `${scheme}|${origin.port}|`;
       // Strict superdomains only, longest (most specific) first. A trailing-dot host ends
       // with an empty suffix, which is never a key.
       for (let dot = host.indexOf("."); dot >= 0 && dot < host.length - 1; dot = host.indexOf(".", dot + 1)) {
-        const bySuffix = wildcard.get(prefix + host.slice(dot + 1));
-        if (bySuffix && isLive(bySuffix, at)) return bySuffix.pattern;
+        const target = bySuffix.get(host.slice(dot + 1));
+        if (target && isLive(target, at)) return target.pattern;
       }
     }
     if (anyOriginTarget && isLive(anyOriginTarget, at)) return anyOriginTarget.pattern;
@@ -209,6 +210,16 @@ function longestLived(current: MatchTarget | null, candidate: MatchTarget): Matc
   if (current === null || current.expiresAt === null) return current ?? candidate;
   if (candidate.expiresAt === null || candidate.expiresAt > current.expiresAt) return candidate;
   return current;
+}
+
+/** The inner map under `key`, created on first use. */
+function submap<K, K2, V>(map: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
+  let inner = map.get(key);
+  if (!inner) {
+    inner = new Map();
+    map.set(key, inner);
+  }
+  return inner;
 }
 
 function keepLongestLived(map: Map<string, MatchTarget>, key: string, target: MatchTarget): void {

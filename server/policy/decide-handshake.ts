@@ -33,7 +33,7 @@
  * report-only relaxes the policy, never the engine's own integrity. A caller that omits
  * `hasCookie`/`hasAuthorization` is treated as having sent them.
  */
-import type { CompiledPolicy } from "./compile-policy";
+import type { CompiledPolicy, CompiledSettings } from "./compile-policy";
 import { type ParsedOrigin, parseOrigin } from "./parse-origin";
 import { REASON_STATUS, type Reason } from "./reasons";
 import { verifyHandshakeToken } from "./token";
@@ -115,66 +115,41 @@ export function evaluateHandshake(
 }
 
 function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: ExplainStep[] | null): Decision {
+  // Straight-line code on purpose (no per-call closures): this runs on every handshake.
   const settings = compiled.settings;
   const explain = trace !== null;
-  // Mutable state in an object: the checks below are closures, and TypeScript does not
-  // track assignments to local variables made inside closures.
-  const state: { failed: Failure | null; parsed: ParsedOrigin; matchedPattern: string | null } = {
-    failed: null,
-    parsed: { kind: "malformed", message: "not parsed" },
-    matchedPattern: null,
-  };
-  const record = (check: CheckName, run: () => CheckResult, onError: Reason) => {
-    if (state.failed) {
-      trace?.push({ check, outcome: "skip", message: "not evaluated: an earlier check failed" });
-      return;
-    }
-    let result: CheckResult;
-    try {
-      result = run();
-    } catch {
-      result = { ok: false, reason: onError, message: `internal error in the ${check} check: refused`, internal: true };
-    }
-    trace?.push({ check, outcome: result.ok ? "pass" : "fail", message: result.message });
-    if (!result.ok) state.failed = result;
-  };
+  let failure: Failure | null = null;
 
   // 1. Origin.
-  record(
-    "origin",
-    () => {
-      state.parsed = parseOrigin(request.origin);
-      const outcome = judgeOrigin(compiled, state.parsed, request.now, explain);
-      state.matchedPattern = outcome.matchedPattern;
-      return outcome.result;
-    },
-    "origin_malformed",
-  );
-  const parsed = state.parsed;
+  let parsed: ParsedOrigin = NOT_PARSED;
+  let matchedPattern: string | null = null;
+  let result: CheckResult;
+  try {
+    parsed = parseOrigin(request.origin);
+    const outcome = judgeOrigin(compiled, parsed, request.now, explain);
+    matchedPattern = outcome.matchedPattern;
+    result = outcome.result;
+  } catch {
+    result = internalFailure("origin", "origin_malformed");
+  }
+  failure = note(trace, "origin", result);
   const normalizedOrigin = parsed.kind === "origin" ? parsed.origin : parsed.kind === "null" ? "null" : null;
 
   // 2. Ambient credentials.
-  record(
-    "credentials",
-    () => {
-      if (!settings.forbidCredentials)
-        return pass(explain, "credentials: allow — cookies and Authorization are accepted");
-      const cookie = request.hasCookie !== false;
-      const authorization = request.hasAuthorization !== false;
-      if (!cookie && !authorization) return pass(explain, "no Cookie or Authorization header (credentials: forbid)");
-      const sent = [cookie && "Cookie", authorization && "Authorization"].filter(Boolean).join(" and ");
-      return {
-        ok: false,
-        reason: "credentials_forbidden",
-        message: `${sent} header present but the policy forbids ambient credentials; send a token instead`,
-      };
-    },
-    "credentials_forbidden",
-  );
+  if (failure) skip(trace, "credentials");
+  else failure = note(trace, "credentials", judgeCredentials(settings, request, explain));
 
   // 3. Token.
   const offered: readonly unknown[] = Array.isArray(request.offeredSubprotocols) ? request.offeredSubprotocols : [];
-  record("token", () => judgeToken(compiled, request, offered, explain), "token_invalid");
+  if (failure) skip(trace, "token");
+  else {
+    try {
+      result = judgeToken(compiled, request, offered, explain);
+    } catch {
+      result = internalFailure("token", "token_invalid");
+    }
+    failure = note(trace, "token", result);
+  }
 
   // 4. Subprotocol. Selection happens even after a failure: in report-only mode the
   // connection goes ahead and still needs its protocol.
@@ -185,36 +160,26 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
       break;
     }
   }
-  record(
-    "subprotocol",
-    () => {
-      if (!settings.requireSubprotocol)
-        return pass(explain, "the policy lists no subprotocols: none required or selected");
-      if (selectedSubprotocol !== null) return pass(explain, `selected subprotocol "${selectedSubprotocol}"`);
-      const shown = offered.filter((name) => typeof name === "string" && !name.startsWith(BEARER_PREFIX));
-      return {
-        ok: false,
-        reason: "subprotocol_not_allowed",
-        message: `offered ${shown.length ? shown.map((n) => `"${n}"`).join(", ") : "no subprotocol"} (bearer.* entries do not count); the policy allows ${settings.subprotocols.map((n) => `"${n}"`).join(", ") || "none usable"}`,
-      };
-    },
-    "subprotocol_not_allowed",
-  );
+  if (failure) skip(trace, "subprotocol");
+  else failure = note(trace, "subprotocol", judgeSubprotocol(settings, offered, selectedSubprotocol, explain));
 
-  const failure = state.failed;
-  const base = {
-    matchedPattern: state.matchedPattern,
-    policyVersion: compiled.version,
-    selectedSubprotocol,
-    normalizedOrigin,
-  };
+  const policyVersion = compiled.version;
   if (failure === null) {
     trace?.push({
       check: "mode",
       outcome: "info",
       message: settings.enforce ? "enforce: the handshake is accepted" : "report-only: accepted; every check passed",
     });
-    return { allowed: true, reason: "allowed", status: REASON_STATUS.allowed, enforced: settings.enforce, ...base };
+    return {
+      allowed: true,
+      reason: "allowed",
+      status: REASON_STATUS.allowed,
+      matchedPattern,
+      enforced: settings.enforce,
+      policyVersion,
+      selectedSubprotocol,
+      normalizedOrigin,
+    };
   }
   if (settings.enforce || failure.internal) {
     trace?.push({
@@ -228,8 +193,11 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
       allowed: false,
       reason: failure.reason,
       status: REASON_STATUS[failure.reason],
+      matchedPattern,
       enforced: true,
-      ...base,
+      policyVersion,
+      selectedSubprotocol,
+      normalizedOrigin,
       detail: failure.message,
     };
   }
@@ -242,9 +210,12 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     allowed: true,
     reason: failure.reason,
     status: REASON_STATUS.allowed,
+    matchedPattern,
     enforced: false,
+    policyVersion,
     wouldReject: failure.reason,
-    ...base,
+    selectedSubprotocol,
+    normalizedOrigin,
     detail: failure.message,
   };
 }
@@ -252,6 +223,55 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
 /** Pass messages are only built when someone reads them (the hot path skips the strings). */
 function pass(explain: boolean, message: string): CheckResult {
   return { ok: true, message: explain ? message : "" };
+}
+
+const NOT_PARSED: ParsedOrigin = Object.freeze({ kind: "malformed", message: "not parsed" });
+const SKIPPED = "not evaluated: an earlier check failed";
+
+/** Records a check's result in the trace; returns it when it failed (the decisive failure). */
+function note(trace: ExplainStep[] | null, check: CheckName, result: CheckResult): Failure | null {
+  trace?.push({ check, outcome: result.ok ? "pass" : "fail", message: result.message });
+  return result.ok ? null : result;
+}
+
+function skip(trace: ExplainStep[] | null, check: CheckName): void {
+  trace?.push({ check, outcome: "skip", message: SKIPPED });
+}
+
+function internalFailure(check: CheckName, reason: Reason): Failure {
+  return { ok: false, reason, message: `internal error in the ${check} check: refused`, internal: true };
+}
+
+function judgeCredentials(settings: CompiledSettings, request: HandshakeRequest, explain: boolean): CheckResult {
+  if (!settings.forbidCredentials) return pass(explain, "credentials: allow — cookies and Authorization are accepted");
+  const cookie = request.hasCookie !== false;
+  const authorization = request.hasAuthorization !== false;
+  if (!cookie && !authorization) return pass(explain, "no Cookie or Authorization header (credentials: forbid)");
+  const sent = cookie && authorization ? "Cookie and Authorization" : cookie ? "Cookie" : "Authorization";
+  return {
+    ok: false,
+    reason: "credentials_forbidden",
+    message: `${sent} header present but the policy forbids ambient credentials; send a token instead`,
+  };
+}
+
+function judgeSubprotocol(
+  settings: CompiledSettings,
+  offered: readonly unknown[],
+  selected: string | null,
+  explain: boolean,
+): CheckResult {
+  if (!settings.requireSubprotocol) return pass(explain, "the policy lists no subprotocols: none required or selected");
+  if (selected !== null) return pass(explain, `selected subprotocol "${selected}"`);
+  // bearer.* entries are left out of the message: they carry the token.
+  const shown = offered.filter((name) => typeof name === "string" && !name.startsWith(BEARER_PREFIX));
+  const offeredText = shown.length ? shown.map((name) => `"${String(name)}"`).join(", ") : "no subprotocol";
+  const allowedText = settings.subprotocols.map((name) => `"${name}"`).join(", ") || "none usable";
+  return {
+    ok: false,
+    reason: "subprotocol_not_allowed",
+    message: `offered ${offeredText} (bearer.* entries do not count); the policy allows ${allowedText}`,
+  };
 }
 
 function judgeOrigin(
@@ -333,8 +353,8 @@ function judgeToken(
   if (compiled.tokenSecret === null) {
     return { ok: false, reason: "token_invalid", message: "this tenant has no token secret, so no token can be valid" };
   }
-  const [jwt] = candidates as Set<string> & Iterable<string>;
-  const verified = verifyHandshakeToken(jwt ?? "", compiled.tokenSecret, compiled.tenant, request.now);
+  const jwt = candidates.values().next().value ?? "";
+  const verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now);
   if (!verified.ok) return { ok: false, reason: "token_invalid", message: `invalid token: ${verified.message}` };
   const subject = typeof verified.claims.sub === "string" ? ` (sub ${verified.claims.sub})` : "";
   return pass(explain, `valid token for tenant ${compiled.tenant}${subject}`);
