@@ -12,11 +12,16 @@ import { diffDocuments, isEmptyDiff } from "../../app/_lib/policy/diff-documents
 import type { StoredPolicyDocument } from "../../app/_lib/policy/document";
 import { createTenantInput, updateTenantInput } from "../../app/_lib/tenants/tenant-input";
 
-function doc(patterns: Array<string | [string, string | null, string | null]>, extra: Partial<StoredPolicyDocument> = {}) {
+function doc(
+  patterns: Array<string | [string, string | null, string | null]>,
+  extra: Partial<StoredPolicyDocument> = {},
+) {
   return {
     mode: "enforce",
     origins: patterns.map((p) =>
-      typeof p === "string" ? { pattern: p, note: null, expiresAt: null } : { pattern: p[0], note: p[1], expiresAt: p[2] },
+      typeof p === "string"
+        ? { pattern: p, note: null, expiresAt: null }
+        : { pattern: p[0], note: p[1], expiresAt: p[2] },
     ),
     credentials: "forbid",
     token: "off",
@@ -85,7 +90,9 @@ describe("applyDiff (re-apply my changes on a newer version)", () => {
   it("replays additions, removals, edits and field changes onto someone else's version", () => {
     const base = doc(["https://a.example.com", "https://b.example.com"]);
     const mine = doc(["https://a.example.com", ["https://c.example.com", "mine", null]], { token: "required" });
-    const theirs = doc(["https://a.example.com", "https://b.example.com", "https://t.example.com"], { mode: "report-only" });
+    const theirs = doc(["https://a.example.com", "https://b.example.com", "https://t.example.com"], {
+      mode: "report-only",
+    });
     const merged = applyDiff(theirs, diffDocuments(base, mine));
     expect(merged.origins.map((o) => o.pattern)).toEqual([
       "https://a.example.com",
@@ -110,7 +117,8 @@ describe("applyDiff (re-apply my changes on a newer version)", () => {
 });
 
 describe("If-Match", () => {
-  const req = (value?: string) => new Request("http://x/", { headers: value === undefined ? {} : { "If-Match": value } });
+  const req = (value?: string) =>
+    new Request("http://x/", { headers: value === undefined ? {} : { "If-Match": value } });
   it.each([
     ['"3"', 3],
     ["3", 3],
@@ -120,7 +128,9 @@ describe("If-Match", () => {
     expect(requireIfMatch(req(header))).toBe(version);
   });
   it("is required (428) when absent, 400 when unreadable", () => {
-    expect(() => requireIfMatch(req())).toThrow(expect.objectContaining({ status: 428, code: "precondition_required" }));
+    expect(() => requireIfMatch(req())).toThrow(
+      expect.objectContaining({ status: 428, code: "precondition_required" }),
+    );
     expect(optionalIfMatch(req())).toBeUndefined();
     for (const bad of ["*", '"abc"', "1,2", "-1"]) {
       expect(() => requireIfMatch(req(bad))).toThrow(AppError);
@@ -166,7 +176,8 @@ describe("roles", () => {
   });
 
   it("keeps writes away from viewers and tenant/user/token management away from editors", () => {
-    for (const p of ["policy.write", "tenants.write", "users.manage", "tokens.manage"] as const) expect(can("viewer", p)).toBe(false);
+    for (const p of ["policy.write", "tenants.write", "users.manage", "tokens.manage"] as const)
+      expect(can("viewer", p)).toBe(false);
     for (const p of ["tenants.write", "tenants.rotate_secret", "users.manage", "tokens.manage"] as const) {
       expect(can("editor", p)).toBe(false);
     }
