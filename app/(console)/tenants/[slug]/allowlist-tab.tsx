@@ -5,7 +5,7 @@
  * saved). Every row shows validatePolicy's errors and warnings for it.
  */
 import { type FormEvent, useId, useMemo, useState } from "react";
-import { parsePattern } from "@/server/policy/parse-pattern";
+import { parsePattern } from "@/server/policy/browser";
 import { absoluteTime, isoToLocalInput, localInputToIso, relativeTime } from "../../../_client/format";
 import { useCan } from "../../../_client/session";
 import { Empty } from "../../../_components/status";

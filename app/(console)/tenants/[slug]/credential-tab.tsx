@@ -4,8 +4,8 @@
  * what breaks when it is set wrong; validatePolicy's errors and warnings appear beside it.
  */
 import { type ReactNode, useState } from "react";
-import type { PolicyLimits } from "@/server/policy/types";
-import { POLICY_LIMIT_RANGES } from "@/server/policy/validate-policy";
+import type { PolicyLimits } from "@/server/policy/browser";
+import { POLICY_LIMIT_RANGES } from "@/server/policy/browser";
 import { useCan } from "../../../_client/session";
 import type { StoredPolicyDocument } from "../../../_lib/policy/document";
 import type { PolicyEditor } from "./use-policy-editor";

@@ -7,7 +7,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useDeferredValue, useEffect, useMemo, useState } from "react";
-import { type PolicyIssue, validatePolicy } from "@/server/policy/validate-policy";
+import { type PolicyIssue, validatePolicy } from "@/server/policy/browser";
 import { ApiError, api } from "../../../_client/api-client";
 import { keys, policyQuery, type VersionedPolicyDocument } from "../../../_client/queries";
 import { useToast } from "../../../_client/toast";
