@@ -40,7 +40,9 @@ export function scanVariants(patterns: readonly string[], max = MAX_SCAN_VARIANT
   const add = (variant: BypassVariant, pattern: string | null): boolean => {
     const existing = byOrigin.get(variant.origin);
     if (existing) {
-      if (pattern !== null && !existing.patterns.includes(pattern) && existing.patterns.length < 20)
+      // The global cases stay global: every entry would list them otherwise.
+      const global = GLOBAL.some((g) => g.origin === existing.origin);
+      if (!global && pattern !== null && !existing.patterns.includes(pattern) && existing.patterns.length < 20)
         existing.patterns.push(pattern);
       return true;
     }

@@ -7,6 +7,9 @@ import { queryOptions } from "@tanstack/react-query";
 import { parsePattern } from "@/server/policy/browser";
 import type { HandshakeInput, ScanInput } from "@/server/tester/input";
 import type { HandshakeResponse, ScanResponse, ScanResult } from "@/server/tester/types";
+
+export { scanToCsv } from "./scan-export";
+
 import { api } from "../../_client/api-client";
 import type { TesterEndpointView } from "../../_lib/tester/list-endpoints";
 
@@ -180,36 +183,6 @@ export const PRESETS: Preset[] = [
     apply: (form) => ({ ...form, originMode: "value", origin: ATTACKER_ORIGIN, cookie: "session=victim-session-id" }),
   },
 ];
-
-const CSV_COLUMNS = [
-  "variant",
-  "origin",
-  "expected",
-  "expectedReason",
-  "observed",
-  "status",
-  "reason",
-  "closeCode",
-  "detail",
-  "finding",
-  "patterns",
-] as const;
-
-function csvCell(value: unknown): string {
-  let text = value === null || value === undefined ? "" : Array.isArray(value) ? value.join(" ") : String(value);
-  // Spreadsheet formula injection: an origin is attacker-chosen text.
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export function scanToCsv(scan: ScanResponse): string {
-  const rows = scan.results.map((r: ScanResult) =>
-    CSV_COLUMNS.map((column) =>
-      csvCell(column === "origin" && r.origin === null ? "(no Origin header)" : r[column]),
-    ).join(","),
-  );
-  return `${[CSV_COLUMNS.join(","), ...rows].join("\r\n")}\r\n`;
-}
 
 export function download(filename: string, type: string, content: string): void {
   const url = URL.createObjectURL(new Blob([content], { type }));

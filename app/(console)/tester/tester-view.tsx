@@ -232,7 +232,7 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
 
         {activeError ? <RunError error={activeError} /> : null}
         {mode === "handshake" && handshake.data ? <HandshakeResult result={handshake.data} /> : null}
-        {mode === "scan" && scan.data ? <ScanResults scan={scan.data} /> : null}
+        {mode === "scan" && scan.data ? <ScanResults key={scan.data.runId} scan={scan.data} /> : null}
         {mode === "handshake" && !handshake.data && !handshake.isPending && !handshake.error ? (
           <Empty title="No handshake yet">Pick a preset or fill in the request, then run it.</Empty>
         ) : null}
