@@ -134,3 +134,22 @@ async function findRegisteredEndpoint(
   }
   return null;
 }
+
+/** Headers this gateway reads as the client's address when TRUST_PROXY is on. */
+const FORWARDING_HEADERS = new Set(["x-forwarded-for", "forwarded", "x-real-ip"]);
+
+/**
+ * Against this gateway, forwarding headers are refused: with TRUST_PROXY the gateway would
+ * record a made-up client address for the tester's handshakes (audit, rate limit). A
+ * registered endpoint may receive them (testing whether it trusts them is legitimate).
+ */
+export function checkHeadersForTarget(target: ResolvedTarget, headers: Record<string, string> | undefined): void {
+  if (target.kind !== "tenant" || !headers) return;
+  const names = Object.keys(headers).filter((name) => FORWARDING_HEADERS.has(name.toLowerCase()));
+  if (names.length === 0) return;
+  throw new TesterError(
+    "validation_failed",
+    "forwarding headers are not sent to this gateway: it would take them as the client's address",
+    names.map((name) => ({ path: `headers.${name}`, message: "not allowed against this gateway's tenants" })),
+  );
+}

@@ -27,7 +27,7 @@ import type { GatewayContext } from "../gateway/gateway";
 import { parseOrigin } from "../policy/parse-origin";
 import { TesterError } from "./errors";
 import { handshakeInputSchema, scanInputSchema } from "./input";
-import { type ResolvedTarget, resolveTarget } from "./targets";
+import { checkHeadersForTarget, type ResolvedTarget, resolveTarget } from "./targets";
 import { scanTarget, testHandshake } from "./tester";
 import type { HandshakeResponse, ScanResponse } from "./types";
 
@@ -66,9 +66,11 @@ export async function handleTesterHttp(
       const input = handshakeInputSchema.parse(body);
       if (counters.handshakes >= MAX_HANDSHAKES)
         throw new TesterError("too_many_runs", "too many tester runs at once; retry");
-      const target = await resolveAudited(ctx, req, address, claims, runId, "handshake", input, input.origin);
+      // Counted before the first await, so concurrent requests cannot all slip past the check.
       counters.handshakes += 1;
       try {
+        const target = await resolveAudited(ctx, req, address, claims, runId, "handshake", input, input.origin);
+        checkHeadersForTarget(target, input.headers);
         const result = await testHandshake(target, input, { runId });
         auditHandshake(ctx, req, claims, target, input, result);
         return sendJson(res, 200, result);
@@ -79,9 +81,10 @@ export async function handleTesterHttp(
     const input = scanInputSchema.parse(body);
     if (counters.scans >= MAX_SCANS)
       throw new TesterError("too_many_runs", "a scan is already running on this gateway; retry when it is done");
-    const target = await resolveAudited(ctx, req, address, claims, runId, "scan", input, undefined);
     counters.scans += 1;
     try {
+      const target = await resolveAudited(ctx, req, address, claims, runId, "scan", input, undefined);
+      checkHeadersForTarget(target, input.headers);
       const result = await scanTarget(target, input, { runId });
       auditScan(ctx, req, claims, target, input, result);
       return sendJson(res, 200, result);

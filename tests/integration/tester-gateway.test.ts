@@ -114,6 +114,24 @@ describe("authentication and input", () => {
     expect(scan.body.error.details.map((d) => d.path)).toContain("tenant");
   });
 
+  it("refuses forwarding headers against this gateway (they would fake the client address)", async () => {
+    const res = await callTester<{ error: { code: string; details: Array<{ path: string }> } }>(gw, "handshake", {
+      tenant: open.slug,
+      origin: "https://app.example.com",
+      headers: { "X-Forwarded-For": "203.0.113.9" },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.map((d) => d.path)).toEqual(["headers.X-Forwarded-For"]);
+  });
+
+  it("runs at most two scans at once", async () => {
+    const runs = await Promise.all(
+      [1, 2, 3].map(() => callTester<{ error?: { code: string } }>(gw, "scan", { tenant: open.slug })),
+    );
+    expect(runs.map((r) => r.status).sort()).toEqual([200, 200, 429]);
+    expect(runs.find((r) => r.status === 429)?.body.error?.code).toBe("too_many_runs");
+  });
+
   it("answers 404 for a tenant this gateway does not know", async () => {
     const res = await callTester<{ error: { code: string } }>(gw, "handshake", { tenant: "no-such-tenant" });
     expect(res.status).toBe(404);
