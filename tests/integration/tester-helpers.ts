@@ -110,12 +110,17 @@ export async function naiveServer(): Promise<Listening & { origins: Array<string
   };
 }
 
-/** Upgrades everyone, then closes at once with 1008 — the "check after the upgrade" anti-pattern. */
-export async function upgradeThenCloseServer(): Promise<Listening> {
+/**
+ * Upgrades everyone, then closes at once with 1008 — the "check after the upgrade"
+ * anti-pattern; with `leak`, it first sends the page a message (what a hijacker reads).
+ */
+export async function upgradeThenCloseServer(options: { leak?: boolean } = {}): Promise<Listening> {
   const server = http.createServer();
   const wss = new WebSocketServer({ server });
   wss.on("connection", (ws, req) => {
-    if (req.headers.origin !== "https://app.example.com") ws.close(1008, "origin not allowed");
+    if (req.headers.origin === "https://app.example.com") return;
+    if (options.leak) ws.send(JSON.stringify({ balance: 1234 }));
+    ws.close(1008, "origin not allowed");
   });
   const l = await listening(server);
   return {

@@ -35,6 +35,7 @@ let tenant: TenantFixture;
 let other: TenantFixture;
 let naive: Awaited<ReturnType<typeof naiveServer>>;
 let closer: Listening;
+let leaker: Listening;
 let redirectTarget: Awaited<ReturnType<typeof httpServer>>;
 let redirector: Awaited<ReturnType<typeof httpServer>>;
 let hanging: Awaited<ReturnType<typeof hangingServer>>;
@@ -47,6 +48,7 @@ beforeAll(async () => {
   other = await createTenant(db, { policy: { origins: ["https://app.example.com"] } });
   naive = await naiveServer();
   closer = await upgradeThenCloseServer();
+  leaker = await upgradeThenCloseServer({ leak: true });
   redirectTarget = await httpServer((_req, socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
   redirector = await httpServer((_req, socket) =>
     socket.end(`HTTP/1.1 302 Found\r\nLocation: ${redirectTarget.url}elsewhere\r\nContent-Length: 0\r\n\r\n`),
@@ -63,6 +65,7 @@ beforeAll(async () => {
   for (const [server, label] of [
     [naive, "naive endsWith"],
     [closer, "upgrade then close"],
+    [leaker, "upgrade, talk, close"],
     [redirector, "redirects"],
     [hanging, "hangs"],
     [bigHead, "big head"],
@@ -75,7 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.stop();
-  for (const s of [naive, closer, redirectTarget, redirector, hanging, bigHead, bigBody]) await s?.close();
+  for (const s of [naive, closer, leaker, redirectTarget, redirector, hanging, bigHead, bigBody]) await s?.close();
 });
 
 describe("an independent ws server with a naive endsWith check", () => {
@@ -166,6 +169,20 @@ describe("a server that upgrades and then closes with 1008", () => {
     const evil = body.results.find((r) => r.origin === "https://evil.net");
     expect(evil).toMatchObject({ observed: "refused", status: 101, closeCode: 1008, finding: false });
     expect(evil?.detail).toContain("closed at once with 1008");
+  });
+
+  it("a server that talks before it closes is counted as accepting: the page could read the data", async () => {
+    const one = await callTester<HandshakeResponse>(gw, "handshake", {
+      tenant: tenant.slug,
+      url: `${leaker.url}socket`,
+      origin: "https://evil.net",
+    });
+    expect(one.body).toMatchObject({ status: 101, upgraded: true, closeCode: 1008, framesBeforeClose: 1 });
+    const { body } = await callTester<ScanResponse>(gw, "scan", { tenant: tenant.slug, url: `${leaker.url}socket` });
+    const evil = body.results.find((r) => r.origin === "https://evil.net");
+    expect(evil).toMatchObject({ observed: "allowed", closeCode: 1008, finding: true });
+    expect(evil?.detail).toContain("sent 1 message, then closed with 1008");
+    expect(body.summary.findings).toBe(body.results.filter((r) => r.expected === "refuse").length);
   });
 });
 
