@@ -1,10 +1,14 @@
 "use client";
 import { useRouter } from "next/navigation";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
 import { authClient } from "../_client/auth-client";
 
-export function LoginForm({ next }: { next: string }) {
+export function LoginForm({ next, dashboardOrigin }: { next: string; dashboardOrigin: string }) {
   const router = useRouter();
+  // Sign-in and every change must come from DASHBOARD_URL's origin (CSRF protection); say so
+  // up front instead of failing obscurely when the page was opened at another address.
+  const [wrongOrigin, setWrongOrigin] = useState(false);
+  useEffect(() => setWrongOrigin(window.location.origin !== dashboardOrigin), [dashboardOrigin]);
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
 
@@ -34,6 +38,12 @@ export function LoginForm({ next }: { next: string }) {
 
   return (
     <form className="form" onSubmit={onSubmit} noValidate>
+      {wrongOrigin ? (
+        <div className="callout callout-warn" role="alert">
+          This dashboard is configured for <a href={`${dashboardOrigin}/login`}>{dashboardOrigin}</a> (DASHBOARD_URL);
+          sign-in from this address is refused. Open it there, or set DASHBOARD_URL to the address you use.
+        </div>
+      ) : null}
       <label className="field">
         <span className="label">E-mail</span>
         <input name="email" type="email" autoComplete="username" required />

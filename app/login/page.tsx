@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { redirect } from "next/navigation";
 import { setupAvailable } from "../_lib/auth/complete-setup";
+import { dashboardOrigin } from "../_lib/auth/csrf";
 import { currentUser } from "../_lib/auth/page-auth";
 import { getPrisma } from "../_lib/db";
 import { LoginForm } from "./login-form";
@@ -30,7 +31,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
             <code>npm start</code>.
           </div>
         ) : null}
-        <LoginForm next={target} />
+        <LoginForm next={target} dashboardOrigin={dashboardOrigin()} />
       </div>
     </main>
   );
@@ -38,6 +39,6 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
 
 /** Only same-site paths: never an open redirect. */
 function safeNext(next: string | undefined): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/tenants";
+  if (!next?.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/tenants";
   return next;
 }

@@ -1,0 +1,10 @@
+import { Loading } from "../_components/status";
+
+// Shown while a console page's server component prefetches its data.
+export default function ConsoleLoading() {
+  return (
+    <div className="page">
+      <Loading />
+    </div>
+  );
+}
