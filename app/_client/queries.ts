@@ -38,12 +38,15 @@ export const tenantQuery = (slug: string) =>
   queryOptions({
     queryKey: keys.tenant(slug),
     queryFn: ({ signal }) => api<TenantDetail>(`/api/v1/tenants/${enc(slug)}`, { signal }),
+    refetchInterval: 10_000,
   });
 
 export const policyQuery = (slug: string) =>
   queryOptions({
     queryKey: keys.policy(slug),
     queryFn: ({ signal }) => api<VersionedPolicyDocument>(`/api/v1/tenants/${enc(slug)}/policy`, { signal }),
+    // Notice versions saved elsewhere (the editor follows them while nothing is unsaved).
+    refetchInterval: 15_000,
   });
 
 export const revisionsQuery = (slug: string) =>
