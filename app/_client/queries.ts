@@ -46,7 +46,7 @@ export const policyQuery = (slug: string) =>
     queryKey: keys.policy(slug),
     queryFn: ({ signal }) => api<VersionedPolicyDocument>(`/api/v1/tenants/${enc(slug)}/policy`, { signal }),
     // Notice versions saved elsewhere (the editor follows them while nothing is unsaved).
-    refetchInterval: 15_000,
+    refetchInterval: 60_000,
   });
 
 export const revisionsQuery = (slug: string) =>
