@@ -32,6 +32,8 @@ export const tenantsQuery = () =>
   queryOptions({
     queryKey: keys.tenants(),
     queryFn: ({ signal }) => api<TenantSummary[]>("/api/v1/tenants", { signal }),
+    // Gateway sync converges within a heartbeat or two: keep the badges current.
+    refetchInterval: 10_000,
   });
 
 export const tenantQuery = (slug: string) =>
