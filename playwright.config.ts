@@ -2,12 +2,13 @@ import { defineConfig } from "@playwright/test";
 
 // End-to-end tier: the real dashboard (`next start` on a fresh build in .next-test) and a
 // real gateway process, against a throwaway database, driven in Debian's Chromium.
-// Ports are fixed per run so the config (loaded in every worker) knows them before the
-// global setup starts the servers; override with E2E_PORT / E2E_GATEWAY_PORT.
-const port = Number(process.env.E2E_PORT ?? 3947);
-const gatewayPort = Number(process.env.E2E_GATEWAY_PORT ?? 8947);
-process.env.E2E_PORT = String(port);
-process.env.E2E_GATEWAY_PORT = String(gatewayPort);
+// Ports are chosen once per run, in the runner process, before the global setup starts the
+// servers; workers inherit them through the environment. Random so that two runs on one
+// machine do not collide (override with E2E_PORT / E2E_GATEWAY_PORT).
+const randomPort = () => 20_000 + Math.floor(Math.random() * 20_000);
+process.env.E2E_PORT ??= String(randomPort());
+process.env.E2E_GATEWAY_PORT ??= String(randomPort());
+const port = Number(process.env.E2E_PORT);
 
 export default defineConfig({
   testDir: "tests/e2e",

@@ -23,6 +23,7 @@ import { revokeApiToken } from "../../app/_lib/tokens/revoke-api-token";
 import { createUser } from "../../app/_lib/users/create-user";
 import { listUsers } from "../../app/_lib/users/list-users";
 import { loadConfigOrExit, redact } from "../config";
+import { embeddedDatabaseUrl } from "../db/pg-server";
 import { createPrisma, type PrismaClient } from "../db/prisma";
 
 const USAGE = `Usage: npm run ctl -- <command> [options]
@@ -101,7 +102,7 @@ function databaseUrl(): string {
   const config = loadConfigOrExit();
   if (config.DATABASE_URL) return config.DATABASE_URL;
   // The embedded cluster `npm start` runs when DATABASE_URL is unset (server/db/pg-server.ts).
-  return `postgres://postgres:origingate@127.0.0.1:${config.EMBEDDED_PG_PORT}/origingate`;
+  return embeddedDatabaseUrl(config.EMBEDDED_PG_PORT);
 }
 
 async function main(): Promise<number> {

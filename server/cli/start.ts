@@ -12,12 +12,13 @@
  *     the embedded database last. If a child dies, everything stops with exit code 1.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { seedDemo } from "../../prisma/seed";
 import { loadConfigOrExit, redact } from "../config";
-import { ensureDatabase, type PgServer, startEmbeddedPostgres } from "../db/pg-server";
+import { EMBEDDED_DATABASE, ensureDatabase, type PgServer, startEmbeddedPostgres } from "../db/pg-server";
 import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
@@ -68,6 +69,25 @@ function releaseLock(): void {
   }
 }
 
+/** Everything `next build` compiles from, hashed by content: a changed file means a rebuild. */
+function dashboardSourceHash(): string {
+  const hash = createHash("sha256");
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.(tsx?|mjs|js|css|json)$/.test(entry.name)) hash.update(full).update(readFileSync(full));
+    }
+  };
+  walk(path.join(ROOT, "app"));
+  walk(path.join(ROOT, "server"));
+  for (const file of ["next.config.js", "proxy.ts", "tsconfig.json", "package-lock.json"]) {
+    const full = path.join(ROOT, file);
+    if (existsSync(full)) hash.update(file).update(readFileSync(full));
+  }
+  return hash.digest("hex");
+}
+
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, name: string): ChildProcess {
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
   child.on("error", (error) => console.error(`[origingate] ${name} failed to start: ${error.message}`));
@@ -102,23 +122,25 @@ async function waitForHttp(url: string, ok: (status: number) => boolean, timeout
   return false;
 }
 
+const children: ChildProcess[] = [];
+let database: PgServer | null = null;
+let shuttingDown = false;
+
+/** Stops the children, then the embedded database, releases the lock and exits. */
+async function shutdown(code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  say("stopping…");
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  await Promise.all(children.map((c) => waitForExit(c, 15_000)));
+  if (database) await database.stop().catch((e: Error) => console.error(`embedded Postgres stop: ${e.message}`));
+  releaseLock();
+  say("stopped.");
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const children: ChildProcess[] = [];
-  let database: PgServer | null = null;
-  let shuttingDown = false;
-
-  const shutdown = async (code: number) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    say("stopping…");
-    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
-    await Promise.all(children.map((c) => waitForExit(c, 15_000)));
-    if (database) await database.stop().catch((e: Error) => console.error(`embedded Postgres stop: ${e.message}`));
-    releaseLock();
-    say("stopped.");
-    process.exit(code);
-  };
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(0));
 
   let databaseUrl = config.DATABASE_URL;
@@ -139,7 +161,7 @@ async function main(): Promise<void> {
       releaseLock();
       process.exit(1);
     }
-    databaseUrl = await ensureDatabase(database.adminUrl, "origingate");
+    databaseUrl = await ensureDatabase(database.adminUrl, EMBEDDED_DATABASE);
   }
   say(`database: ${redact(databaseUrl)}`);
 
@@ -162,8 +184,15 @@ async function main(): Promise<void> {
 
   const env = { ...process.env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: "1" };
   const nextBin = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
-  if (!dev && !existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
-    say("building the dashboard (first start only; takes a minute or two)…");
+  const sourceHash = dashboardSourceHash();
+  const builtFrom = path.join(ROOT, ".next", "origingate-source-hash");
+  const built = existsSync(path.join(ROOT, ".next", "BUILD_ID")) && existsSync(builtFrom);
+  if (!dev && (!built || readFileSync(builtFrom, "utf8") !== sourceHash)) {
+    say(
+      built
+        ? "the dashboard's sources changed: rebuilding…"
+        : "building the dashboard (first start only; takes a minute or two)…",
+    );
     const build = run(process.execPath, [nextBin, "build"], { ...env, NODE_ENV: "production" }, "next build");
     const code = await new Promise<number>((resolve) => build.once("exit", (c) => resolve(c ?? 1)));
     if (code !== 0) {
@@ -171,6 +200,7 @@ async function main(): Promise<void> {
       await shutdown(1);
       return;
     }
+    writeFileSync(builtFrom, sourceHash);
   }
 
   const tsx = ["--import", "tsx"];
@@ -214,6 +244,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(`[origingate] start failed: ${(error as Error).message}`);
-  releaseLock();
-  process.exit(1);
+  void shutdown(1);
 });

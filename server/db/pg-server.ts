@@ -24,6 +24,13 @@ export interface PgServer {
 
 const EMBEDDED_USER = "postgres";
 const EMBEDDED_PASSWORD = "origingate";
+/** The database `npm start` creates on its embedded cluster. */
+export const EMBEDDED_DATABASE = "origingate";
+
+/** Connection string of a database on the embedded cluster listening on `port`. */
+export function embeddedDatabaseUrl(port: number, database = EMBEDDED_DATABASE): string {
+  return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
+}
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function freePort(): Promise<number> {
@@ -57,7 +64,7 @@ export async function startEmbeddedPostgres(options: {
   if (!existsSync(path.join(options.dataDir, "PG_VERSION"))) await server.initialise();
   await server.start();
   return {
-    adminUrl: `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${options.port}/postgres`,
+    adminUrl: embeddedDatabaseUrl(options.port, "postgres"),
     embedded: true,
     stop: () => server.stop(),
   };

@@ -207,32 +207,9 @@ function decideAndConnect(
       return;
     }
     selectedProtocol.set(req, chosenProtocol ?? false);
-    serverFor(limits.maxMessageBytes).handleUpgrade(req, socket, head, (client) => {
-      const openedAt = Date.now();
-      const tracked = ctx.connections.track(
-        {
-          tenant: info.tenant,
-          ws: client,
-          openedAt,
-          idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
-          onDrain: () => upstream?.close(1001, "gateway shutting down"),
-        },
-        release,
-      );
-      record(ctx, info, decision.enforced ? "accepted" : "report_only", decision.wouldReject ?? "allowed", decision, {
-        subprotocol: chosenProtocol,
-      });
-      client.once("close", (code) => {
-        record(ctx, info, decision.enforced ? "accepted" : "report_only", "allowed", decision, {
-          kind: "close",
-          subprotocol: chosenProtocol,
-          closeCode: code,
-          durationMs: Date.now() - tracked.openedAt,
-        });
-      });
-      if (upstream) pipeConnections(client, upstream, ctx.logger);
-      else serveEcho(client);
-    });
+    serverFor(limits.maxMessageBytes).handleUpgrade(req, socket, head, (client) =>
+      serveAccepted(ctx, client, info, decision, chosenProtocol, upstream, release, limits.idleTimeoutSeconds),
+    );
   };
 
   // 6. Upstream first, then the client.
@@ -259,6 +236,54 @@ function decideAndConnect(
       });
     },
   );
+}
+
+/**
+ * Everything that lives as long as an accepted connection: tracking, its two audit events
+ * (accepted, then close) and the relay or echo. Module-level on purpose: a closure keeps
+ * its whole enclosing scope alive, so listeners created inside decideAndConnect would pin
+ * the handshake's IncomingMessage (headers and all), socket and head buffer for the life of
+ * the connection (bench:connections measured ~3 KiB of heap per connection from that).
+ */
+function serveAccepted(
+  ctx: GatewayContext,
+  client: WebSocket,
+  info: HandshakeInfo,
+  decision: Decision,
+  chosenProtocol: string | null,
+  upstream: WebSocket | null,
+  release: () => void,
+  idleTimeoutSeconds: number,
+): void {
+  const openedAt = Date.now();
+  const tracked = ctx.connections.track(
+    {
+      tenant: info.tenant,
+      ws: client,
+      openedAt,
+      idleTimeoutMs: idleTimeoutSeconds * 1000,
+      onDrain: upstream ? closeOnDrain(upstream) : undefined,
+    },
+    release,
+  );
+  record(ctx, info, decision.enforced ? "accepted" : "report_only", decision.wouldReject ?? "allowed", decision, {
+    subprotocol: chosenProtocol,
+  });
+  client.once("close", (code) => {
+    record(ctx, info, decision.enforced ? "accepted" : "report_only", "allowed", decision, {
+      kind: "close",
+      subprotocol: chosenProtocol,
+      closeCode: code,
+      durationMs: Date.now() - tracked.openedAt,
+    });
+  });
+  if (upstream) pipeConnections(client, upstream, ctx.logger);
+  else serveEcho(client);
+}
+
+/** Closes the upstream too when the gateway drains (an unnamed closure: see serveAccepted). */
+function closeOnDrain(upstream: WebSocket): () => void {
+  return () => upstream.close(1001, "gateway shutting down");
 }
 
 /** Rejection with an explicit status (protocol errors, shutdown) — still via abortHandshake. */
@@ -297,10 +322,15 @@ function record(
     remoteAddr: info.remoteAddr,
     userAgent: clip(info.userAgent, 256),
     path: clip(pathOnly(info.rest), 256),
-    subprotocol: extra.subprotocol ?? null,
+    subprotocol: redactBearer(extra.subprotocol ?? null),
     policyVersion: decision?.policyVersion ?? null,
     matchedPattern: decision?.matchedPattern ?? null,
     closeCode: extra.closeCode ?? null,
     durationMs: extra.durationMs ?? null,
   });
+}
+
+/** A `bearer.<jwt>` subprotocol is a credential: audit rows (and the live feed) never hold it. */
+function redactBearer(subprotocol: string | null): string | null {
+  return subprotocol?.startsWith("bearer.") ? "bearer.[redacted]" : subprotocol;
 }

@@ -216,13 +216,19 @@ export function closed(ws: WebSocket, timeoutMs = 10_000): Promise<{ code: numbe
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, intervalMs = 25): Promise<T> {
+type Falsy = null | undefined | false | 0 | "";
+
+export async function eventually<T>(
+  fn: () => Promise<T | Falsy> | T | Falsy,
+  timeoutMs = 5000,
+  intervalMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await fn();
-      if (value) return value;
+      if (value) return value as T;
     } catch (error) {
       last = error;
     }

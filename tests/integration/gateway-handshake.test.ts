@@ -209,6 +209,16 @@ describe("every reason code and its status", () => {
     expect(alone.status).toBe(101);
     expect(alone.protocol).toBe(`bearer.${jwt}`);
     alone.ws!.close();
+    // The token never reaches the audit table (or the live feed that reads it).
+    const rows = await eventually(async () => {
+      const r = await query<{ row: string }>(
+        db,
+        "select row_to_json(a)::text as row from audit_event a where tenant = $1",
+        [tokens.slug],
+      );
+      return r.some((x) => x.row.includes("bearer.[redacted]")) ? r : null;
+    });
+    for (const r of rows) expect(r.row).not.toContain(jwt.split(".")[2]!);
     const viaQuery = await handshake(url(tokens, `/socket?access_token=${token(tokens)}`), {
       origin: "https://app.example.com",
     });
