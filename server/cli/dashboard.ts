@@ -1,16 +1,12 @@
 /**
  * `npm run dashboard`: the dashboard alone (Next.js production server) against
  * DATABASE_URL — how a fleet is deployed (several dashboards and gateways, one Postgres).
- * Builds first when there is no build yet. Does not migrate: run `npm run db:migrate`
+ * Builds first when there is no build, or when the sources changed. Does not migrate: run `npm run db:migrate`
  * (or `npm start` once) for that.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
+import { spawn } from "node:child_process";
 import { loadConfigOrExit, redact } from "../config";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
+import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
 
 const config = loadConfigOrExit();
 if (!config.DATABASE_URL) {
@@ -22,13 +18,9 @@ if (!config.DATABASE_URL) {
 const distDir = process.env.NEXT_DIST_DIR || ".next";
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" as const };
 
-if (!existsSync(path.join(ROOT, distDir, "BUILD_ID"))) {
-  console.log(`[dashboard] no build in ${distDir}/: building (a minute or two)…`);
-  const build = spawnSync(process.execPath, [NEXT_BIN, "build"], { cwd: ROOT, env, stdio: "inherit" });
-  if (build.status !== 0) {
-    console.error("[dashboard] the build failed (see above).");
-    process.exit(1);
-  }
+if (!ensureDashboardBuild(distDir, env, (line) => console.log(`[dashboard] ${line}`))) {
+  console.error("[dashboard] the build failed (see above).");
+  process.exit(1);
 }
 
 console.log(

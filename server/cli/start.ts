@@ -12,8 +12,7 @@
  *     the embedded database last. If a child dies, everything stops with exit code 1.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { seedDemo } from "../../prisma/seed";
@@ -22,8 +21,8 @@ import { EMBEDDED_DATABASE, ensureDatabase, type PgServer, startEmbeddedPostgres
 import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
+import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const DATA_DIR = path.join(ROOT, ".data");
 const LOCK_FILE = path.join(DATA_DIR, "origingate.lock");
 const dev = process.argv.includes("--dev");
@@ -67,25 +66,6 @@ function releaseLock(): void {
   } catch {
     // already gone
   }
-}
-
-/** Everything `next build` compiles from, hashed by content: a changed file means a rebuild. */
-function dashboardSourceHash(): string {
-  const hash = createHash("sha256");
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (/\.(tsx?|mjs|js|css|json)$/.test(entry.name)) hash.update(full).update(readFileSync(full));
-    }
-  };
-  walk(path.join(ROOT, "app"));
-  walk(path.join(ROOT, "server"));
-  for (const file of ["next.config.js", "proxy.ts", "tsconfig.json", "package-lock.json"]) {
-    const full = path.join(ROOT, file);
-    if (existsSync(full)) hash.update(file).update(readFileSync(full));
-  }
-  return hash.digest("hex");
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, name: string): ChildProcess {
@@ -183,31 +163,17 @@ async function main(): Promise<void> {
   }
 
   const env = { ...process.env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: "1" };
-  const nextBin = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
-  const sourceHash = dashboardSourceHash();
-  const builtFrom = path.join(ROOT, ".next", "origingate-source-hash");
-  const built = existsSync(path.join(ROOT, ".next", "BUILD_ID")) && existsSync(builtFrom);
-  if (!dev && (!built || readFileSync(builtFrom, "utf8") !== sourceHash)) {
-    say(
-      built
-        ? "the dashboard's sources changed: rebuilding…"
-        : "building the dashboard (first start only; takes a minute or two)…",
-    );
-    const build = run(process.execPath, [nextBin, "build"], { ...env, NODE_ENV: "production" }, "next build");
-    const code = await new Promise<number>((resolve) => build.once("exit", (c) => resolve(c ?? 1)));
-    if (code !== 0) {
-      console.error("The dashboard build failed (see above).");
-      await shutdown(1);
-      return;
-    }
-    writeFileSync(builtFrom, sourceHash);
+  if (!dev && !ensureDashboardBuild(".next", env, say)) {
+    console.error("The dashboard build failed (see above).");
+    await shutdown(1);
+    return;
   }
 
   const tsx = ["--import", "tsx"];
   const gateway = run(process.execPath, [...tsx, path.join(ROOT, "server", "main.ts")], env, "gateway");
   const dashboard = run(
     process.execPath,
-    [nextBin, dev ? "dev" : "start", "--port", String(config.PORT)],
+    [NEXT_BIN, dev ? "dev" : "start", "--port", String(config.PORT)],
     { ...env, NODE_ENV: dev ? "development" : "production" },
     "dashboard",
   );
