@@ -37,6 +37,11 @@ export interface AuditEvent {
   details: Record<string, unknown> | null;
 }
 
+/**
+ * The select list. It renames `id::text` to `id`, so an `order by id` next to it would sort
+ * by that text output column ("9" after "10"), not by the bigint column, and could not use
+ * the primary key: always write `order by audit_event.id`.
+ */
 export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, tenant, decision, reason, origin,
   origin_normalized, remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
   close_code, duration_ms, details`;
@@ -148,7 +153,7 @@ export async function searchAudit(
   values.push(f.limit + 1);
   const { rows } = await db.query<AuditRow>(
     `select ${AUDIT_COLUMNS} from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
-      order by id desc limit $${values.length}`,
+      order by audit_event.id desc limit $${values.length}`,
     values,
   );
   const more = rows.length > f.limit;
@@ -169,7 +174,7 @@ export async function auditAfter(
   where.push(`id > $${values.length}::bigint`);
   values.push(limit);
   const { rows } = await db.query<AuditRow>(
-    `select ${AUDIT_COLUMNS} from audit_event where ${where.join(" and ")} order by id asc limit $${values.length}`,
+    `select ${AUDIT_COLUMNS} from audit_event where ${where.join(" and ")} order by audit_event.id asc limit $${values.length}`,
     values,
   );
   return rows.map(toAuditEvent);

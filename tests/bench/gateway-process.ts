@@ -1,0 +1,69 @@
+/**
+ * A gateway as its own process for the benchmarks: the same Gateway class and options as
+ * server/main.ts (audit pipeline on, policy store listening), plus an IPC channel so the
+ * bench can ask for memory after GC, CPU time and audit totals.
+ *
+ * Env: DATABASE_URL, GATEWAY_ID, LOG_LEVEL (default warn), RECONCILE_INTERVAL_MS.
+ * BENCH_DIAG (diagnosis only, never a reported goal figure): "no-audit-db" keeps the audit
+ * pipeline in the process but skips its Postgres writes; "no-audit" turns record() into a
+ * no-op. They tell how much of the gateway's cost is the audit trail.
+ * Sends {type: "ready", port} once policies are loaded; stops on SIGTERM (graceful).
+ */
+import { writeHeapSnapshot } from "node:v8";
+import { Gateway } from "../../server/gateway/gateway";
+import { createLogger } from "../../server/log";
+import { memoryAfterGc, serveRequests } from "./kit";
+
+const databaseUrl = process.env.DATABASE_URL;
+if (!databaseUrl) throw new Error("DATABASE_URL must be set");
+
+const gateway = new Gateway({
+  databaseUrl,
+  logger: createLogger({ name: "bench-gateway", level: process.env.LOG_LEVEL ?? "warn" }),
+  gatewayId: process.env.GATEWAY_ID,
+  host: "127.0.0.1",
+  reconcileIntervalMs: Number(process.env.RECONCILE_INTERVAL_MS ?? 3000),
+  dashboardUrl: "http://localhost:3000",
+});
+
+const diag = process.env.BENCH_DIAG;
+if (diag === "no-audit") gateway.ctx.audit.record = () => {};
+if (diag === "no-audit-db") {
+  (gateway.ctx.audit as unknown as { insert: () => Promise<void> }).insert = async () => {};
+}
+
+const { port } = await gateway.start(0);
+await gateway.ready();
+
+serveRequests({
+  memory: () => memoryAfterGc(),
+  /** Diagnosis: writes a heap snapshot into `dir`. */
+  heapSnapshot: (m) => ({ file: writeHeapSnapshot(`${m.dir}/gateway-${Date.now()}.heapsnapshot`) }),
+  /** Resolves once the audit queue is empty (events of the handshakes so far written). */
+  auditIdle: async () => {
+    while (gateway.ctx.audit.depth > 0) await new Promise((r) => setTimeout(r, 50));
+    return { audit: { ...gateway.ctx.audit.totals } };
+  },
+  stats: () => ({
+    cpu: process.cpuUsage(),
+    audit: { ...gateway.ctx.audit.totals, depth: gateway.ctx.audit.depth },
+    connections: gateway.ctx.connections.size,
+  }),
+  /** Writes everything the audit pipeline holds (open fold windows included). */
+  flushAudit: async () => {
+    await gateway.ctx.audit.flush(true);
+    return { audit: { ...gateway.ctx.audit.totals, depth: gateway.ctx.audit.depth } };
+  },
+});
+
+let stopping = false;
+process.on("SIGTERM", () => {
+  if (stopping) return;
+  stopping = true;
+  gateway.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
+
+process.send?.({ type: "ready", port });

@@ -1,0 +1,262 @@
+/**
+ * bench:handshake — handshakes per second through the gateway (accepted path, and the
+ * rejected path `origin_not_allowed`) against a bare `ws` server (noServer + http
+ * `upgrade`, accepts everything) on the same machine, same client, same run.
+ *
+ * Processes: the gateway (tests/bench/gateway-process.ts: the real Gateway, audit pipeline
+ * on, writing to a scratch database), the bare server (tests/bench/bare-server.ts) and
+ * CLIENTS load-generator processes (tests/bench/handshake-client.ts: raw TCP, connect →
+ * upgrade → close handshake → FIN, CONCURRENCY in flight each). This process only
+ * orchestrates, so no server shares an event loop with the load.
+ *
+ * Method: a warm-up phase per target, then ROUNDS rounds; each round runs every target
+ * for PHASE_MS, in an order rotated per round (so background noise on the shared machine
+ * spreads over all targets). Before each phase the gateway's audit queue must be empty,
+ * so audit writes of one phase never run during another target's phase; the time the
+ * queue took to drain after a gateway phase is reported. The median round per target is
+ * the figure; min–max is the spread. Server CPU time per handshake comes from the
+ * server process's own cpuUsage().
+ *
+ * Goal (issue 4): gateway ÷ bare ≥ 0.9 on both paths. Extra (not the goal): the rejected
+ * path against the bare server refusing the same origin the way ws's verifyClient does.
+ * Run: DATABASE_URL=postgres://... npm run bench:handshake
+ */
+import type { ChildProcess } from "node:child_process";
+import { databaseName } from "../../server/db/pg-server";
+import { createTenant } from "../helpers/fixtures";
+import {
+  type BenchDatabase,
+  benchDatabase,
+  cpuBreakdown,
+  cpuSnapshot,
+  fmt,
+  machineLine,
+  median,
+  request,
+  runBench,
+  sleep,
+  spawnBenchChild,
+  stopChild,
+  verdict,
+  waitFor,
+} from "./kit";
+
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const WARMUP_MS = 2500;
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ALLOWED_ORIGIN = "https://app.example.com";
+/** Refused by the gateway (not in the allowlist) and by the bare server's verifyClient-style check. */
+const REFUSED_ORIGIN = "https://refused.example";
+
+interface Target {
+  key: string;
+  label: string;
+  server: "gateway" | "bare";
+  origin: string;
+  expect: number;
+}
+
+const ALL_TARGETS: Target[] = [
+  { key: "bare", label: "bare ws, accept", server: "bare", origin: ALLOWED_ORIGIN, expect: 101 },
+  { key: "gw-accept", label: "gateway, accepted", server: "gateway", origin: ALLOWED_ORIGIN, expect: 101 },
+  {
+    key: "gw-reject",
+    label: "gateway, rejected (origin_not_allowed)",
+    server: "gateway",
+    origin: REFUSED_ORIGIN,
+    expect: 403,
+  },
+  { key: "bare-reject", label: "bare ws, verifyClient 403", server: "bare", origin: REFUSED_ORIGIN, expect: 403 },
+];
+/** BENCH_ONLY=gw-accept,bare (keys above) runs a subset, e.g. while profiling. */
+const TARGETS = process.env.BENCH_ONLY
+  ? ALL_TARGETS.filter((t) => process.env.BENCH_ONLY!.split(",").includes(t.key))
+  : ALL_TARGETS;
+
+interface RunAnswer {
+  completed: number;
+  errors: number;
+  unexpected: Record<string, number>;
+  p50: number;
+  p99: number;
+}
+
+interface Stats {
+  cpu: NodeJS.CpuUsage;
+  audit?: { recorded: number; written: number; dropped: number; rows: number; depth: number };
+}
+
+interface PhaseResult {
+  rate: number;
+  serverCpuUsPerHandshake: number;
+  /** Cores busy during the phase: server, clients, postgres (bench db + its background processes), other, machine. */
+  cores: Record<string, number>;
+  p50: number;
+  p99: number;
+  errors: number;
+  unexpected: Record<string, number>;
+}
+
+let db: BenchDatabase | null = null;
+
+async function auditDrained(gateway: ChildProcess): Promise<{ ms: number; stats: Stats }> {
+  const started = Date.now();
+  for (;;) {
+    const stats = await request<Stats>(gateway, { type: "stats" });
+    if (stats.audit && stats.audit.depth === 0) return { ms: Date.now() - started, stats };
+    if (Date.now() - started > 60_000) throw new Error("gateway audit queue did not drain within 60 s");
+    await sleep(50);
+  }
+}
+
+async function phase(
+  target: Target,
+  ports: Record<Target["server"], number>,
+  servers: Record<Target["server"], ChildProcess>,
+  clients: ChildProcess[],
+  durationMs: number,
+): Promise<PhaseResult> {
+  const server = servers[target.server];
+  const before = await request<Stats>(server, { type: "stats" });
+  const cpuBefore = cpuSnapshot();
+  const answers = await Promise.all(
+    clients.map((client) =>
+      request<RunAnswer>(client, {
+        type: "run",
+        port: ports[target.server],
+        path: "/t/bench/live?room=1",
+        origin: target.origin,
+        concurrency: CONCURRENCY,
+        durationMs,
+        expect: target.expect,
+      }),
+    ),
+  );
+  const cpuAfter = cpuSnapshot();
+  const after = await request<Stats>(server, { type: "stats" });
+  const completed = answers.reduce((n, a) => n + a.completed, 0);
+  const cpuUs = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
+  const unexpected: Record<string, number> = {};
+  for (const a of answers) for (const [k, v] of Object.entries(a.unexpected)) unexpected[k] = (unexpected[k] ?? 0) + v;
+  return {
+    rate: completed / (durationMs / 1000),
+    serverCpuUsPerHandshake: cpuUs / Math.max(1, completed),
+    cores: cpuBreakdown(
+      cpuBefore,
+      cpuAfter,
+      { server: [server.pid!], clients: clients.map((c) => c.pid!) },
+      databaseName(db!.url),
+    ),
+    p50: median(answers.map((a) => a.p50)),
+    p99: Math.max(...answers.map((a) => a.p99)),
+    errors: answers.reduce((n, a) => n + a.errors, 0),
+    unexpected,
+  };
+}
+
+async function main(): Promise<void> {
+  db = await benchDatabase("handshake");
+  console.log(`bench:handshake — ${machineLine(db.postgresVersion)}`);
+  console.log(
+    `clients: ${CLIENTS} processes × ${CONCURRENCY} concurrent (raw TCP: connect, upgrade, close frame, FIN); ` +
+      `warm-up ${WARMUP_MS} ms per target; ${ROUNDS} rounds × ${PHASE_MS} ms per target\n`,
+  );
+  await createTenant(db.url, {
+    slug: "bench",
+    policy: {
+      origins: [ALLOWED_ORIGIN, "https://*.example.org"],
+      limits: { handshakesPerMinutePerIp: 1_000_000, maxConnections: 1_000_000 },
+    },
+  });
+
+  const gateway = spawnBenchChild("gateway-process.ts", {
+    env: {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: "warn",
+      GATEWAY_ID: "gw-bench-handshake",
+      ...(process.env.BENCH_DIAG ? { BENCH_DIAG: process.env.BENCH_DIAG } : {}),
+    },
+    // e.g. BENCH_GATEWAY_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.
+    nodeFlags: process.env.BENCH_GATEWAY_FLAGS?.split(" ").filter(Boolean),
+  });
+  const bare = spawnBenchChild("bare-server.ts", {
+    nodeFlags: process.env.BENCH_BARE_FLAGS?.split(" ").filter(Boolean),
+  });
+  const clients = Array.from({ length: CLIENTS }, () => spawnBenchChild("handshake-client.ts"));
+  const [gwReady, bareReady] = await Promise.all([
+    waitFor<{ port: number }>(gateway, "ready"),
+    waitFor<{ port: number }>(bare, "ready"),
+    ...clients.map((c) => waitFor(c, "ready")),
+  ]);
+  const ports = { gateway: gwReady.port, bare: bareReady.port };
+  const servers = { gateway, bare };
+
+  for (const target of TARGETS) {
+    const warm = await phase(target, ports, servers, clients, WARMUP_MS);
+    if (warm.rate === 0)
+      throw new Error(`${target.label}: no handshake completed (unexpected ${JSON.stringify(warm.unexpected)})`);
+    await auditDrained(gateway);
+  }
+  const auditBefore = (await auditDrained(gateway)).stats.audit!;
+
+  const results = new Map<string, PhaseResult[]>(TARGETS.map((t) => [t.key, []]));
+  const drainMs: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = TARGETS.map((_, i) => TARGETS[(i + round) % TARGETS.length]!);
+    for (const target of order) {
+      const result = await phase(target, ports, servers, clients, PHASE_MS);
+      results.get(target.key)!.push(result);
+      if (target.server === "gateway") drainMs.push((await auditDrained(gateway)).ms);
+      console.error(`  round ${round + 1} ${target.label}: ${fmt(result.rate)}/s`);
+    }
+  }
+  const flushed = await request<{ audit: Stats["audit"] }>(gateway, { type: "flushAudit" });
+  const audit = flushed.audit!;
+
+  const summary = (key: string) => {
+    const rs = results.get(key)!;
+    const rates = rs.map((r) => r.rate);
+    const mid = [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
+    return { mid, min: Math.min(...rates), max: Math.max(...rates), rs };
+  };
+  console.log(
+    "| target | handshakes/s (median round) | spread (min–max) | server CPU µs/handshake | cores: server / clients / postgres / other | client latency p50 / p99 (ms) | non-expected answers |",
+  );
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  for (const t of TARGETS) {
+    const s = summary(t.key);
+    const bad = s.rs.reduce((n, r) => n + r.errors + Object.values(r.unexpected).reduce((a, b) => a + b, 0), 0);
+    console.log(
+      `| ${t.label} | ${fmt(s.mid.rate)} | ${fmt(s.min)}–${fmt(s.max)} | ${fmt(s.mid.serverCpuUsPerHandshake)} | ${["server", "clients", "postgres", "other"].map((k) => fmt(s.mid.cores[k] ?? Number.NaN, 2)).join(" / ")} | ${fmt(s.mid.p50, 2)} / ${fmt(s.mid.p99, 1)} | ${bad} |`,
+    );
+  }
+  if (TARGETS.length !== ALL_TARGETS.length) return;
+  const bareRate = summary("bare").mid.rate;
+  const accepted = summary("gw-accept").mid.rate / bareRate;
+  const rejected = summary("gw-reject").mid.rate / bareRate;
+  const rejectedVsBareReject = summary("gw-reject").mid.rate / summary("bare-reject").mid.rate;
+  // Per-round ratios (same round = closest in time), to show how much noise moves them.
+  const perRound = (key: string) =>
+    results
+      .get(key)!
+      .map((r, i) => (r.rate / results.get("bare")![i]!.rate).toFixed(2))
+      .join(", ");
+  console.log("");
+  console.log(`ratio accepted: gateway ÷ bare = ${accepted.toFixed(2)} (per round: ${perRound("gw-accept")})`);
+  console.log(`ratio rejected: gateway ÷ bare = ${rejected.toFixed(2)} (per round: ${perRound("gw-reject")})`);
+  console.log(`extra: gateway rejected ÷ bare verifyClient 403 = ${rejectedVsBareReject.toFixed(2)}`);
+  console.log(`goal: accepted ≥ 0.9 → ${accepted.toFixed(2)} ${verdict(accepted >= 0.9)}`);
+  console.log(`goal: rejected ≥ 0.9 → ${rejected.toFixed(2)} ${verdict(rejected >= 0.9)}`);
+  console.log(
+    `audit (measured rounds): ${fmt(audit.recorded - auditBefore.recorded)} events recorded, ` +
+      `${fmt(audit.written - auditBefore.written)} written in ${fmt(audit.rows - auditBefore.rows)} rows, ` +
+      `${fmt(audit.dropped - auditBefore.dropped)} dropped; queue drained ${fmt(median(drainMs))} ms (median) after a gateway phase`,
+  );
+  await Promise.all([stopChild(gateway), stopChild(bare), ...clients.map((c) => stopChild(c))]);
+}
+
+runBench(main, async () => {
+  await db?.drop();
+});
