@@ -184,3 +184,53 @@ export async function latestAuditId(db: Queryable): Promise<string> {
   const { rows } = await db.query<{ id: string | null }>("select max(id)::text as id from audit_event");
   return rows[0]?.id ?? "0";
 }
+
+/** Accepted vs rejected handshakes per time bucket (folded counts included). */
+export async function auditTimeline(
+  db: Queryable,
+  options: { tenant?: string; since: Date; until: Date; bucketSeconds: number },
+): Promise<Array<{ bucket: string; accepted: number; rejected: number; reportOnly: number }>> {
+  const values: unknown[] = [options.since.toISOString(), options.until.toISOString(), options.bucketSeconds];
+  const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
+  const { rows } = await db.query<{ bucket: Date; accepted: number; rejected: number; report_only: number }>(
+    `select to_timestamp(floor(extract(epoch from ts) / $3) * $3) as bucket,
+            coalesce(sum(count) filter (where decision = 'accepted'), 0)::int as accepted,
+            coalesce(sum(count) filter (where decision = 'rejected'), 0)::int as rejected,
+            coalesce(sum(count) filter (where decision = 'report_only'), 0)::int as report_only
+       from audit_event
+      where kind = 'handshake' and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter}
+      group by 1 order by 1`,
+    values,
+  );
+  return rows.map((r) => ({
+    bucket: r.bucket.toISOString(),
+    accepted: r.accepted,
+    rejected: r.rejected,
+    reportOnly: r.report_only,
+  }));
+}
+
+/** The origins refused most often since `since` (folded counts included). */
+export async function topRejectedOrigins(
+  db: Queryable,
+  options: { tenant?: string; since: Date; limit: number },
+): Promise<Array<{ origin: string; tenant: string | null; count: number; lastSeen: string; reasons: string[] }>> {
+  const values: unknown[] = [options.since.toISOString(), options.limit];
+  const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
+  // Served by the partial index audit_event_rejected_origin_ts_idx (migration extras).
+  const { rows } = await db.query<{ origin: string; tenant: string | null; count: number; last_seen: Date; reasons: string[] }>(
+    `select coalesce(origin_normalized, origin, '(none)') as origin, tenant, sum(count)::int as count,
+            max(coalesce(last_ts, ts)) as last_seen, array_agg(distinct reason) as reasons
+       from audit_event
+      where decision = 'rejected' and kind = 'handshake' and ts >= $1::timestamptz ${tenantFilter}
+      group by 1, 2 order by 3 desc, 1 limit $2`,
+    values,
+  );
+  return rows.map((r) => ({
+    origin: r.origin,
+    tenant: r.tenant,
+    count: r.count,
+    lastSeen: r.last_seen.toISOString(),
+    reasons: r.reasons,
+  }));
+}
