@@ -12,7 +12,7 @@ import { signAdminToken } from "../../server/admin/admin-token";
 import { createMetrics } from "../../server/admin/metrics";
 import { AuditPipeline } from "../../server/audit/pipeline";
 import type { AuditEventInput } from "../../server/audit/types";
-import type { AuditEvent } from "../../server/db/audit-queries";
+import { type AuditEvent, auditAfter, searchAudit } from "../../server/db/audit-queries";
 import { createPool } from "../../server/db/pool";
 import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
 import { createLogger } from "../../server/log";
@@ -235,7 +235,7 @@ describe("live stream", () => {
     await eventually(async () => {
       const expected = await query<{ id: string }>(
         db,
-        "select id::text as id from audit_event where tenant = $1 order by id",
+        "select id::text as id from audit_event where tenant = $1 order by audit_event.id",
         [t.slug],
       );
       const seen = [...first.events, ...second.events].map((e) => e.id);
@@ -276,3 +276,30 @@ describe("live stream", () => {
     client.ws.close();
   }, 60_000);
 });
+
+describe("ordering by id across digit boundaries", () => {
+  it("pages and tails in numeric id order when ids grow from 2 to 3 digits", async () => {
+    const fresh = await createTestDatabase("auditord");
+    const pool = createPool(fresh);
+    try {
+      await pool.query("select setval(pg_get_serial_sequence('audit_event', 'id'), 95)");
+      await pool.query(
+        `insert into audit_event (gateway_id, kind, tenant, decision, reason, count)
+         select 'gw', 'handshake', 'order-t', 'accepted', 'allowed', 1 from generate_series(1, 10)`,
+      );
+      const pages: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await searchAudit(pool, { tenant: "order-t", limit: 3, cursor });
+        pages.push(...page.events.map((e) => e.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(pages).toEqual(["105", "104", "103", "102", "101", "100", "99", "98", "97", "96"]);
+      const tail = await auditAfter(pool, "98", 100);
+      expect(tail.map((e) => e.id)).toEqual(["99", "100", "101", "102", "103", "104", "105"]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
