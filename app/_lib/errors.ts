@@ -14,6 +14,7 @@ export type AppErrorCode =
   | "not_found"
   | "conflict"
   | "version_conflict"
+  | "already_allowed"
   | "validation_failed"
   | "precondition_required"
   | "rate_limited"
@@ -28,6 +29,7 @@ const DEFAULT_STATUS: Record<AppErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   version_conflict: 409,
+  already_allowed: 409,
   validation_failed: 422,
   precondition_required: 428,
   rate_limited: 429,
