@@ -2,7 +2,11 @@
  * queryOptions factories, one per entity, with array keys. Mutations invalidate exactly
  * the keys they change (see ./mutations helpers in the components), never by string prefix.
  */
-import { queryOptions } from "@tanstack/react-query";
+import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
+import type { AuditEvent } from "../../server/db/audit-queries";
+import type { AuditWindow } from "../_lib/audit/audit-filter-input";
+import type { AuditStats, RejectedOrigin as RejectedOriginRow } from "../_lib/audit/get-audit-stats";
+import type { AuditPage } from "../_lib/audit/search-audit-events";
 import type { Role } from "../_lib/auth/permissions";
 import type { Fleet } from "../_lib/gateways/get-fleet";
 import type { VersionedPolicyDocument } from "../_lib/policy/document";
@@ -24,7 +28,43 @@ export const keys = {
   fleet: () => ["fleet"] as const,
   users: () => ["users"] as const,
   tokens: () => ["tokens"] as const,
+  auditHistory: (filter: AuditHistoryFilter) => ["audit", "history", auditFilterKey(filter)] as const,
+  auditStats: (tenant: string | null, window: AuditWindow) => ["audit", "stats", tenant, window] as const,
 };
+
+/** The history search's filters as the API takes them (empty = no filter). */
+export interface AuditHistoryFilter {
+  tenant?: string;
+  decision?: string;
+  reason?: string;
+  kind?: string;
+  origin?: string;
+  since?: string;
+  until?: string;
+}
+
+export const AUDIT_FILTER_FIELDS = ["tenant", "decision", "reason", "kind", "origin", "since", "until"] as const;
+
+/** The filter without empty fields, in a fixed field order: equal filters give equal keys. */
+export function auditFilterKey(filter: AuditHistoryFilter): AuditHistoryFilter {
+  const out: AuditHistoryFilter = {};
+  for (const field of AUDIT_FILTER_FIELDS) {
+    const value = filter[field]?.trim();
+    if (value) out[field] = value;
+  }
+  return out;
+}
+
+/** Query string of the audit API for a filter (plus cursor, limit, format...). */
+export function auditSearchParams(filter: AuditHistoryFilter, extra: Record<string, string | null> = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...auditFilterKey(filter), ...extra })) {
+    if (value) params.set(key, value);
+  }
+  return params.toString();
+}
+
+export const AUDIT_PAGE_SIZE = 50;
 
 const enc = encodeURIComponent;
 
@@ -86,9 +126,38 @@ export const usersQuery = () =>
 export const tokensQuery = () =>
   queryOptions({ queryKey: keys.tokens(), queryFn: ({ signal }) => api<ApiTokenView[]>("/api/v1/tokens", { signal }) });
 
+export const auditHistoryQuery = (filter: AuditHistoryFilter) =>
+  infiniteQueryOptions({
+    queryKey: keys.auditHistory(filter),
+    queryFn: ({ pageParam, signal }) =>
+      api<AuditPage>(
+        `/api/v1/audit?${auditSearchParams(filter, { cursor: pageParam, limit: String(AUDIT_PAGE_SIZE) })}`,
+        {
+          signal,
+        },
+      ),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor,
+  });
+
+export const auditStatsQuery = (tenant: string | null, window: AuditWindow) =>
+  queryOptions({
+    queryKey: keys.auditStats(tenant, window),
+    queryFn: ({ signal }) =>
+      api<AuditStats>(`/api/v1/audit/stats?${new URLSearchParams({ window, ...(tenant ? { tenant } : {}) })}`, {
+        signal,
+      }),
+    refetchInterval: window === "hour" ? 15_000 : 60_000,
+  });
+
 export type {
   ApiTokenView,
+  AuditEvent,
+  AuditPage,
+  AuditStats,
+  AuditWindow,
   Fleet,
+  RejectedOriginRow,
   RevisionDetail,
   RevisionSummary,
   Role,

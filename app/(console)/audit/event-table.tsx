@@ -1,0 +1,82 @@
+"use client";
+/** The rows of the live feed and the history: one line per event; the details button opens the full record. */
+import type { AuditEvent } from "../../_client/queries";
+import { decisionClass, decisionLabel, formatMs, localDateTime, reasonDescription, timeOfDay } from "./audit-format";
+
+export function EventTable({
+  events,
+  label,
+  onSelect,
+  showDate = false,
+  showTenant = true,
+}: {
+  events: AuditEvent[];
+  label: string;
+  onSelect: (event: AuditEvent) => void;
+  showDate?: boolean;
+  /** Off when the page is filtered to one tenant (the column would repeat it). */
+  showTenant?: boolean;
+}) {
+  return (
+    <table className="table table-compact audit-table" aria-label={label}>
+      <thead>
+        <tr>
+          <th>Time</th>
+          {showTenant ? <th>Tenant</th> : null}
+          <th>Decision</th>
+          <th>Reason</th>
+          <th>Origin</th>
+          <th className="num">Count</th>
+          <th className="audit-col-client">Client</th>
+        </tr>
+      </thead>
+      <tbody>
+        {events.map((e) => (
+          <tr
+            key={e.id}
+            data-event-id={e.id}
+            className={e.decision === "rejected" ? "audit-row audit-row-rejected" : "audit-row"}
+            onClick={() => onSelect(e)}
+          >
+            <td className="mono nowrap">
+              <button
+                type="button"
+                className="btn-link audit-details-button"
+                aria-label={`Details of event #${e.id}`}
+                title={localDateTime(e.ts)}
+                onClick={(click) => {
+                  click.stopPropagation();
+                  onSelect(e);
+                }}
+              >
+                {showDate ? localDateTime(e.ts) : timeOfDay(e.ts)}
+              </button>
+            </td>
+            {showTenant ? <td className="mono nowrap">{e.tenant ?? <span className="muted">—</span>}</td> : null}
+            <td>
+              <span className={decisionClass(e.decision)}>{decisionLabel(e.decision)}</span>
+              {e.kind !== "handshake" ? <span className="badge badge-muted">{e.kind}</span> : null}
+            </td>
+            <td className="mono small" title={reasonDescription(e.reason)}>
+              {e.reason}
+              {e.kind === "close" ? (
+                <span className="muted">
+                  {" "}
+                  · {e.closeCode ?? "—"} · {formatMs(e.durationMs)}
+                </span>
+              ) : null}
+            </td>
+            <td className="mono audit-origin-cell">
+              {e.origin ?? <span className="muted">(none)</span>}
+              {e.originNormalized && e.origin !== null && e.originNormalized !== e.origin ? (
+                <span className="muted small block">→ {e.originNormalized}</span>
+              ) : null}
+            </td>
+            <td className="num mono">{e.count > 1 ? <strong>×{e.count}</strong> : e.count}</td>
+            <td className="mono small audit-col-client">{e.remoteAddr ?? "—"}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
