@@ -53,12 +53,14 @@ function liveRow(page: Page, origin: string) {
   return page.getByRole("table", { name: "Live events" }).getByRole("row").filter({ hasText: origin });
 }
 
+/** The latest refusal from `origin` (later accepted handshakes from it are other events). */
 async function eventId(slug: string, origin: string): Promise<string> {
   const rows = await sql<{ id: string }>(
-    "select id::text as id from audit_event where tenant = $1 and origin = $2 order by id desc limit 1",
+    `select id::text as id from audit_event
+      where tenant = $1 and origin = $2 and decision = 'rejected' order by id desc limit 1`,
     [slug, origin],
   );
-  if (!rows[0]) throw new Error(`no audit event for ${origin}`);
+  if (!rows[0]) throw new Error(`no refusal recorded for ${origin}`);
   return rows[0].id;
 }
 
@@ -293,10 +295,12 @@ test("the API: viewers read, search and export but may not allow; bad filters ar
   expect(body.timeline).toHaveLength(48);
   expect(body.topRejected).toContainEqual(expect.objectContaining({ origin, count: 1 }));
 
-  const ndjson = await asViewer.get(`/api/v1/audit/export?format=ndjson&tenant=${slug}`);
+  const ndjson = await asViewer.get(`/api/v1/audit/export?format=ndjson&tenant=${slug}&decision=rejected`);
   expect(ndjson.status()).toBe(200);
   expect(ndjson.headers()["content-disposition"]).toMatch(/^attachment; filename="origingate-audit-.*\.ndjson"$/);
-  expect(JSON.parse((await ndjson.text()).trim().split("\n")[0]!)).toMatchObject({ id, origin });
+  const lines = (await ndjson.text()).trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(JSON.parse(lines[0]!)).toMatchObject({ id, origin, decision: "rejected" });
 
   const token = await asViewer.post("/api/v1/audit/stream-token");
   expect(token.status()).toBe(200);
