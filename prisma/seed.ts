@@ -24,7 +24,7 @@ export async function seedDemo(db: PrismaClient, dashboardUrl: string): Promise<
   const dashboard = new URL(dashboardUrl);
   // http://localhost:<port> is already covered by the http://localhost:* entry.
   const covered = dashboard.protocol === "http:" && dashboard.hostname === "localhost";
-  const origins = demoOrigins(dashboard.origin).filter((o, i) => !(covered && i === 0));
+  const origins = demoOrigins(dashboard.origin).filter((_, i) => !(covered && i === 0));
   try {
     await createTenant({
       db,

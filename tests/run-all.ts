@@ -30,7 +30,14 @@ function vitestTier(project: string): TierResult {
   const file = path.join(OUT, `${project}.json`);
   rmSync(file, { force: true });
   const started = Date.now();
-  const code = run(bin("vitest"), ["run", "--project", project, "--reporter=default", "--reporter=json", `--outputFile.json=${file}`]);
+  const code = run(bin("vitest"), [
+    "run",
+    "--project",
+    project,
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${file}`,
+  ]);
   const seconds = (Date.now() - started) / 1000;
   if (!existsSync(file)) return { name: project, passed: 0, failed: 1, skipped: 0, seconds, crashed: true };
   const report = JSON.parse(readFileSync(file, "utf8")) as {
@@ -41,7 +48,8 @@ function vitestTier(project: string): TierResult {
     numFailedTestSuites: number;
   };
   // A file that fails to load has no failed tests, only a failed suite: count it.
-  const failed = report.numFailedTests + (report.numFailedTests === 0 && code !== 0 ? Math.max(1, report.numFailedTestSuites) : 0);
+  const failed =
+    report.numFailedTests + (report.numFailedTests === 0 && code !== 0 ? Math.max(1, report.numFailedTestSuites) : 0);
   return {
     name: project,
     passed: report.numPassedTests,

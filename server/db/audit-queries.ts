@@ -218,7 +218,13 @@ export async function topRejectedOrigins(
   const values: unknown[] = [options.since.toISOString(), options.limit];
   const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
   // Served by the partial index audit_event_rejected_origin_ts_idx (migration extras).
-  const { rows } = await db.query<{ origin: string; tenant: string | null; count: number; last_seen: Date; reasons: string[] }>(
+  const { rows } = await db.query<{
+    origin: string;
+    tenant: string | null;
+    count: number;
+    last_seen: Date;
+    reasons: string[];
+  }>(
     `select coalesce(origin_normalized, origin, '(none)') as origin, tenant, sum(count)::int as count,
             max(coalesce(last_ts, ts)) as last_seen, array_agg(distinct reason) as reasons
        from audit_event

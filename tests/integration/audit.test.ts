@@ -302,4 +302,3 @@ describe("ordering by id across digit boundaries", () => {
     }
   });
 });
-

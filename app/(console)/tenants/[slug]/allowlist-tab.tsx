@@ -287,7 +287,7 @@ function AddOriginForm({ existing, onAdd }: { existing: Set<string>; onAdd: (ent
   }
 
   let feedback: { kind: "error" | "ok" | "hint"; text: string };
-  if (refused && (!parsed || !parsed.ok || duplicate)) feedback = { kind: "error", text: refused };
+  if (refused && (!parsed?.ok || duplicate)) feedback = { kind: "error", text: refused };
   else if (parsed && !parsed.ok) feedback = { kind: "error", text: parsed.message };
   else if (duplicate && parsed?.ok)
     feedback = { kind: "error", text: `${parsed.value.pattern} is already in the allowlist.` };
