@@ -7,6 +7,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ApiError, errorMessage } from "../../_client/api-client";
 import { useToast } from "../../_client/toast";
+import { InlineConfirm } from "../../_components/inline-confirm";
 import { registerEndpoint, removeEndpoint, type TesterEndpointView, testerKeys } from "./tester-client";
 
 export function EndpointsPanel({
@@ -72,30 +73,17 @@ export function EndpointsPanel({
                 <span className="mono">{e.url}</span>
                 {e.label ? <span className="muted">{e.label}</span> : null}
                 {canManage ? (
-                  confirming === e.id ? (
-                    <span className="inline-confirm">
-                      <button
-                        type="button"
-                        className="btn btn-sm btn-danger"
-                        onClick={() => remove.mutate(e.id)}
-                        disabled={remove.isPending}
-                      >
-                        Remove
-                      </button>
-                      <button type="button" className="btn btn-sm btn-ghost" onClick={() => setConfirming(null)}>
-                        Keep
-                      </button>
-                    </span>
-                  ) : (
-                    <button
-                      type="button"
-                      className="btn btn-sm btn-danger-ghost"
-                      aria-label={`Remove ${e.url}`}
-                      onClick={() => setConfirming(e.id)}
-                    >
-                      Remove…
-                    </button>
-                  )
+                  <InlineConfirm
+                    confirming={confirming === e.id}
+                    onStart={() => setConfirming(e.id)}
+                    onCancel={() => setConfirming(null)}
+                    onConfirm={() => remove.mutate(e.id)}
+                    pending={remove.isPending}
+                    label="Remove…"
+                    ariaLabel={`Remove ${e.url}`}
+                    confirmLabel="Remove"
+                    cancelLabel="Keep"
+                  />
                 ) : null}
               </li>
             ))}

@@ -5,6 +5,7 @@ import { ApiError, api } from "../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../_client/format";
 import { type ApiTokenView, keys, tokensQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
+import { InlineConfirm } from "../../_components/inline-confirm";
 import { Empty, ErrorState, Loading } from "../../_components/status";
 import { ROLES, type Role } from "../../_lib/auth/permissions";
 import { createApiTokenInput } from "../../_lib/tokens/api-token-input";
@@ -112,24 +113,16 @@ export function TokensView() {
                     )}
                   </td>
                   <td>
-                    {t.revokedAt ? null : revoking === t.id ? (
-                      <span className="inline-confirm">
-                        <button type="button" className="btn btn-danger btn-sm" onClick={() => revoke.mutate(t.id)}>
-                          Confirm revoke
-                        </button>
-                        <button type="button" className="btn btn-sm" onClick={() => setRevoking(null)}>
-                          Cancel
-                        </button>
-                      </span>
-                    ) : (
-                      <button
-                        type="button"
-                        className="btn btn-danger-ghost btn-sm"
-                        onClick={() => setRevoking(t.id)}
-                        aria-label={`Revoke ${t.name}`}
-                      >
-                        Revoke…
-                      </button>
+                    {t.revokedAt ? null : (
+                      <InlineConfirm
+                        confirming={revoking === t.id}
+                        onStart={() => setRevoking(t.id)}
+                        onCancel={() => setRevoking(null)}
+                        onConfirm={() => revoke.mutate(t.id)}
+                        label="Revoke…"
+                        ariaLabel={`Revoke ${t.name}`}
+                        confirmLabel="Confirm revoke"
+                      />
                     )}
                   </td>
                 </tr>

@@ -5,6 +5,7 @@ import { ApiError, api } from "../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../_client/format";
 import { keys, type UserView, usersQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
+import { InlineConfirm } from "../../_components/inline-confirm";
 import { Empty, ErrorState, Loading } from "../../_components/status";
 import { ROLE_DESCRIPTIONS, ROLES, type Role } from "../../_lib/auth/permissions";
 import { createUserInput, MIN_PASSWORD } from "../../_lib/users/user-input";
@@ -106,29 +107,17 @@ export function UsersView({ selfId }: { selfId: string }) {
                   </td>
                   <td title={absoluteTime(u.createdAt)}>{relativeTime(u.createdAt)}</td>
                   <td>
-                    {u.id === selfId ? null : removing === u.id ? (
-                      <span className="inline-confirm">
-                        <button
-                          type="button"
-                          className="btn btn-danger btn-sm"
-                          onClick={() => remove.mutate(u.id)}
-                          disabled={remove.isPending}
-                        >
-                          Confirm removal
-                        </button>
-                        <button type="button" className="btn btn-sm" onClick={() => setRemoving(null)}>
-                          Cancel
-                        </button>
-                      </span>
-                    ) : (
-                      <button
-                        type="button"
-                        className="btn btn-danger-ghost btn-sm"
-                        onClick={() => setRemoving(u.id)}
-                        aria-label={`Remove ${u.email}`}
-                      >
-                        Remove…
-                      </button>
+                    {u.id === selfId ? null : (
+                      <InlineConfirm
+                        confirming={removing === u.id}
+                        onStart={() => setRemoving(u.id)}
+                        onCancel={() => setRemoving(null)}
+                        onConfirm={() => remove.mutate(u.id)}
+                        pending={remove.isPending}
+                        label="Remove…"
+                        ariaLabel={`Remove ${u.email}`}
+                        confirmLabel="Confirm removal"
+                      />
                     )}
                   </td>
                 </tr>
