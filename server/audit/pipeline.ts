@@ -48,6 +48,32 @@ export interface AuditPipelineOptions {
   foldWindowMs?: number;
 }
 
+/** audit_event columns written per event: name, SQL array type, value. */
+const INSERT_COLUMNS: Array<[column: string, type: string, value: (e: QueuedEvent) => unknown]> = [
+  ["ts", "timestamptz", (e) => new Date(e.ts).toISOString()],
+  ["last_ts", "timestamptz", (e) => (e.lastTs === null ? null : new Date(e.lastTs).toISOString())],
+  ["kind", "audit_kind", (e) => e.kind],
+  ["tenant", "text", (e) => e.tenant],
+  ["decision", "audit_decision", (e) => e.decision],
+  ["reason", "text", (e) => e.reason],
+  ["origin", "text", (e) => e.origin],
+  ["origin_normalized", "text", (e) => e.originNormalized],
+  ["remote_addr", "text", (e) => e.remoteAddr],
+  ["user_agent", "text", (e) => e.userAgent],
+  ["path", "text", (e) => e.path],
+  ["subprotocol", "text", (e) => e.subprotocol],
+  ["policy_version", "int", (e) => e.policyVersion],
+  ["matched_pattern", "text", (e) => e.matchedPattern],
+  ["count", "int", (e) => e.count],
+  ["close_code", "int", (e) => e.closeCode ?? null],
+  ["duration_ms", "int", (e) => e.durationMs ?? null],
+  ["details", "jsonb", (e) => (e.details ? JSON.stringify(e.details) : null)],
+];
+
+/** `insert ... select from unnest($2::type[], ...)`; $1 is the gateway id, the same for every row. */
+const INSERT_SQL = `insert into audit_event (gateway_id, ${INSERT_COLUMNS.map(([c]) => c).join(", ")})
+  select $1, * from unnest(${INSERT_COLUMNS.map(([, type], i) => `$${i + 2}::${type}[]`).join(", ")})`;
+
 export class AuditPipeline implements AuditSink {
   private queue: QueuedEvent[] = [];
   private readonly folds = new Map<string, FoldWindow>();
@@ -186,84 +212,13 @@ export class AuditPipeline implements AuditSink {
   }
 
   private async insert(batch: QueuedEvent[]): Promise<void> {
-    const cols = {
-      ts: [] as string[],
-      lastTs: [] as (string | null)[],
-      kind: [] as string[],
-      tenant: [] as (string | null)[],
-      decision: [] as string[],
-      reason: [] as string[],
-      origin: [] as (string | null)[],
-      originNormalized: [] as (string | null)[],
-      remoteAddr: [] as (string | null)[],
-      userAgent: [] as (string | null)[],
-      path: [] as (string | null)[],
-      subprotocol: [] as (string | null)[],
-      policyVersion: [] as (number | null)[],
-      matchedPattern: [] as (string | null)[],
-      count: [] as number[],
-      closeCode: [] as (number | null)[],
-      durationMs: [] as (number | null)[],
-      details: [] as (string | null)[],
-    };
-    for (const e of batch) {
-      cols.ts.push(new Date(e.ts).toISOString());
-      cols.lastTs.push(e.lastTs === null ? null : new Date(e.lastTs).toISOString());
-      cols.kind.push(e.kind);
-      cols.tenant.push(e.tenant);
-      cols.decision.push(e.decision);
-      cols.reason.push(e.reason);
-      cols.origin.push(e.origin);
-      cols.originNormalized.push(e.originNormalized);
-      cols.remoteAddr.push(e.remoteAddr);
-      cols.userAgent.push(e.userAgent);
-      cols.path.push(e.path);
-      cols.subprotocol.push(e.subprotocol);
-      cols.policyVersion.push(e.policyVersion);
-      cols.matchedPattern.push(e.matchedPattern);
-      cols.count.push(e.count);
-      cols.closeCode.push(e.closeCode ?? null);
-      cols.durationMs.push(e.durationMs ?? null);
-      cols.details.push(e.details ? JSON.stringify(e.details) : null);
-    }
+    // One array parameter per column; unnest() turns them back into rows.
+    const arrays = INSERT_COLUMNS.map(([, , value]) => batch.map(value));
     const client = await this.options.pool.connect();
     try {
       await client.query("begin");
       await client.query("select pg_advisory_xact_lock($1)", [AUDIT_LOCK_KEY]);
-      await client.query(
-        `insert into audit_event (ts, last_ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized,
-                                  remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
-                                  close_code, duration_ms, details)
-         select u.ts, u.last_ts, $1, u.kind, u.tenant, u.decision, u.reason, u.origin, u.origin_normalized,
-                u.remote_addr, u.user_agent, u.path, u.subprotocol, u.policy_version, u.matched_pattern, u.count,
-                u.close_code, u.duration_ms, u.details
-           from unnest($2::timestamptz[], $3::timestamptz[], $4::audit_kind[], $5::text[], $6::audit_decision[],
-                       $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-                       $14::int[], $15::text[], $16::int[], $17::int[], $18::int[], $19::jsonb[])
-             as u(ts, last_ts, kind, tenant, decision, reason, origin, origin_normalized, remote_addr, user_agent,
-                  path, subprotocol, policy_version, matched_pattern, count, close_code, duration_ms, details)`,
-        [
-          this.options.gatewayId,
-          cols.ts,
-          cols.lastTs,
-          cols.kind,
-          cols.tenant,
-          cols.decision,
-          cols.reason,
-          cols.origin,
-          cols.originNormalized,
-          cols.remoteAddr,
-          cols.userAgent,
-          cols.path,
-          cols.subprotocol,
-          cols.policyVersion,
-          cols.matchedPattern,
-          cols.count,
-          cols.closeCode,
-          cols.durationMs,
-          cols.details,
-        ],
-      );
+      await client.query(INSERT_SQL, [this.options.gatewayId, ...arrays]);
       // One wake-up per batch for every gateway's live-stream tail (delivered at commit).
       await client.query("select pg_notify($1, $2)", [AUDIT_CHANNEL, this.options.gatewayId]);
       await client.query("commit");
