@@ -3,9 +3,10 @@
  * pagination on id) and the live stream's tail (oldest first after a cursor). Shared by the
  * dashboard and the gateway so both return the same event shape (SPEC §10).
  *
- * Keyset: `id < cursor` newest first — constant cost at any depth, unlike OFFSET. Ids are
- * assigned in commit order (server/audit/pipeline.ts takes an advisory lock per batch), so
- * `id > cursor` oldest first never skips a row that commits later.
+ * History: keyset on (ts, id), newest first — constant cost at any depth, unlike OFFSET.
+ * Stream: `id > cursor`, oldest first. Ids are assigned in commit order (server/audit/
+ * pipeline.ts takes an advisory lock per batch), so the stream never skips a row that
+ * commits later.
  */
 import { z } from "zod";
 
@@ -95,6 +96,8 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
 }
 
 const bigintId = z.string().regex(/^\d{1,19}$/, "must be an event id (digits)");
+/** Keyset position of the history: `<epoch ms of ts>_<id>` of the last row of a page. */
+const historyCursor = z.string().regex(/^\d{1,15}_\d{1,19}$/, "must be a cursor returned as nextCursor");
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 
 /** Filters of the history search, validated at the boundary (query string → this). */
@@ -111,7 +114,10 @@ export const auditFilterSchema = z
     origin: z.string().min(1).max(512).optional(),
     since: isoDate.optional(),
     until: isoDate.optional(),
-    cursor: bigintId.optional(),
+    /** Continue after this page (the `nextCursor` of the previous one). */
+    cursor: historyCursor.optional(),
+    /** Only events with an id below this one (e.g. what came before a live stream's start). */
+    beforeId: bigintId.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();
@@ -120,7 +126,7 @@ export type AuditFilter = z.input<typeof auditFilterSchema>;
 
 /** WHERE clause for the filters (without cursor), with its parameters. */
 export function auditWhere(
-  f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "limit">,
+  f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "beforeId" | "limit">,
   values: unknown[],
 ): string[] {
   const where: string[] = [];
@@ -138,7 +144,13 @@ export function auditWhere(
   return where;
 }
 
-/** One page of history, newest first; `nextCursor` is null on the last page. */
+/**
+ * One page of history, newest first by event time (ts, then id), keyset-paginated on
+ * (ts, id): every filter has an index that starts with it and continues with (ts, id), so
+ * a page costs the same at any depth and a time window is a range of that index (ordering
+ * by id alone made a window far in the past walk every newer row first). `nextCursor` is
+ * null on the last page.
+ */
 export async function searchAudit(
   db: Queryable,
   filter: AuditFilter,
@@ -147,18 +159,26 @@ export async function searchAudit(
   const values: unknown[] = [];
   const where = auditWhere(f, values);
   if (f.cursor) {
-    values.push(f.cursor);
+    const [ms, id] = f.cursor.split("_");
+    values.push(ms, id);
+    where.push(
+      `(ts, id) < ('epoch'::timestamptz + $${values.length - 1}::bigint * interval '1 millisecond', $${values.length}::bigint)`,
+    );
+  }
+  if (f.beforeId) {
+    values.push(f.beforeId);
     where.push(`id < $${values.length}::bigint`);
   }
   values.push(f.limit + 1);
   const { rows } = await db.query<AuditRow>(
     `select ${AUDIT_COLUMNS} from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
-      order by audit_event.id desc limit $${values.length}`,
+      order by ts desc, audit_event.id desc limit $${values.length}`,
     values,
   );
   const more = rows.length > f.limit;
-  const events = rows.slice(0, f.limit).map(toAuditEvent);
-  return { events, nextCursor: more ? (events.at(-1)?.id ?? null) : null };
+  const page = rows.slice(0, f.limit);
+  const last = page.at(-1);
+  return { events: page.map(toAuditEvent), nextCursor: more && last ? `${last.ts.getTime()}_${last.id}` : null };
 }
 
 /** Events after `afterId`, oldest first (stream backfill and tail). */

@@ -11,7 +11,7 @@
  * rejection counts. Secondary indexes are dropped for the load and recreated from their
  * own definitions (pg_indexes), then ANALYZE — the same indexes the migrations create.
  *
- * Method: for each filter and depth, the keyset cursor is the id of the last row of the
+ * Method: for each filter and depth, the keyset cursor is the (ts, id) of the last row of the
  * previous page (found untimed); each query runs RUNS times and the median wall time of
  * the call is reported (searchAudit itself for keyset: zod parsing, SQL, row mapping; the
  * same SQL with OFFSET and the same mapping for the comparison). A keyset page over 50 ms
@@ -170,13 +170,13 @@ async function main(): Promise<void> {
       `page size ${PAGE}; median of ${RUNS} runs (${DEEP_OFFSET_RUNS} for OFFSET at page 10,000)\n`,
   );
 
-  // Sanity (a real error, not a figure): page 1 is the newest ids in numeric order.
+  // Sanity (a real error, not a figure): page 1 is the newest events, by time then id.
   const { events } = await searchAudit(pool, { limit: PAGE });
   const { rows: newest } = await pool.query<{ id: string }>(
-    `select id::text as id from audit_event order by audit_event.id desc limit ${PAGE}`,
+    `select id::text as id from audit_event order by ts desc, audit_event.id desc limit ${PAGE}`,
   );
   if (events.map((e) => e.id).join() !== newest.map((r) => r.id).join()) {
-    throw new Error("searchAudit page 1 is not the newest ids in numeric order");
+    throw new Error("searchAudit page 1 is not the newest events in (ts, id) order");
   }
 
   const now = Date.now();
@@ -205,24 +205,29 @@ async function main(): Promise<void> {
       }
       let cursor: string | undefined;
       if (depth > 1) {
-        const { rows } = await pool.query<{ id: string }>(
-          `select id::text as id from audit_event ${whereSql} order by audit_event.id desc offset $${values.length + 1} limit 1`,
+        // The keyset cursor of the row before the page: `<epoch ms>_<id>` (searchAudit's nextCursor).
+        const { rows } = await pool.query<{ cursor: string }>(
+          `select (extract(epoch from ts) * 1000)::bigint || '_' || id as cursor from audit_event ${whereSql}
+            order by ts desc, audit_event.id desc offset $${values.length + 1} limit 1`,
           [...values, skip - 1],
         );
-        cursor = rows[0]!.id;
+        cursor = rows[0]!.cursor;
       }
       const filter: AuditFilter = { ...c.filter, limit: PAGE, ...(cursor ? { cursor } : {}) };
       const keysetMs = await timed(() => searchAudit(pool, filter), RUNS);
-      const offsetSql = `select ${AUDIT_COLUMNS} from audit_event ${whereSql} order by audit_event.id desc limit ${PAGE + 1} offset ${skip}`;
+      const offsetSql = `select ${AUDIT_COLUMNS} from audit_event ${whereSql} order by ts desc, audit_event.id desc limit ${PAGE + 1} offset ${skip}`;
       const offsetMs = await timed(() => pool.query(offsetSql, values), depth === 10_000 ? DEEP_OFFSET_RUNS : RUNS);
       keyset.push(fmt(keysetMs, 1));
       offset.push(fmt(offsetMs, 1));
       worstKeyset = Math.max(worstKeyset, keysetMs);
       if (keysetMs >= 50) {
         const v = [...values];
-        const cursorClause = cursor ? `${where.length ? "and" : "where"} id < $${v.push(cursor)}::bigint` : "";
+        const [ms, id] = cursor ? cursor.split("_") : [];
+        const cursorClause = cursor
+          ? `${where.length ? "and" : "where"} (ts, id) < ('epoch'::timestamptz + $${v.push(ms)}::bigint * interval '1 millisecond', $${v.push(id)}::bigint)`
+          : "";
         const { rows: plan } = await pool.query<{ "QUERY PLAN": string }>(
-          `explain (analyze, buffers, costs off) select ${AUDIT_COLUMNS} from audit_event ${whereSql} ${cursorClause} order by audit_event.id desc limit ${PAGE + 1}`,
+          `explain (analyze, buffers, costs off) select ${AUDIT_COLUMNS} from audit_event ${whereSql} ${cursorClause} order by ts desc, audit_event.id desc limit ${PAGE + 1}`,
           v,
         );
         slow.push({ label: c.label, depth, ms: keysetMs, plan: plan.map((r) => r["QUERY PLAN"]).join("\n") });

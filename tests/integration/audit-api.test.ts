@@ -270,7 +270,9 @@ describe("searchAuditEvents (GET /api/v1/audit)", () => {
       if (pages === 3) await seed([{ tenant: t }, { tenant: t }]);
       if (!page.nextCursor) break;
       expect(page.events).toHaveLength(25);
-      expect(page.nextCursor).toBe(page.events.at(-1)!.id);
+      // The cursor is the last row's keyset position: `<epoch ms of ts>_<id>`.
+      const last = page.events.at(-1)!;
+      expect(page.nextCursor).toBe(`${Date.parse(last.ts)}_${last.id}`);
       cursor = page.nextCursor;
     }
     expect(pages).toBe(10);
@@ -398,9 +400,12 @@ describe("export (GET /api/v1/audit/export)", () => {
     const lines = csv.trimEnd().split("\r\n");
     expect(lines).toHaveLength(1 + 10 + 1);
     expect(lines.slice(1, 11).map((l) => l.split(",")[0])).toEqual(newestFirst.slice(0, 10));
-    expect(lines.at(-1)).toBe(
-      `# truncated: export stopped at 10 rows and more events match; continue with cursor=${newestFirst[9]} (or narrow the filters)`,
-    );
+    const marker =
+      /^# truncated: export stopped at 10 rows and more events match; continue with cursor=(\d+_(\d+)) \(or narrow the filters\)$/.exec(
+        lines.at(-1)!,
+      );
+    expect(marker?.[2]).toBe(newestFirst[9]);
+    const continueFrom = marker![1]!;
 
     const nd = await collect(
       auditExportChunks({ db: pool, filter: { tenant: t }, format: "ndjson", maxRows: 10, pageSize: 3 }),
@@ -410,10 +415,10 @@ describe("export (GET /api/v1/audit/export)", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(records).toHaveLength(11);
-    expect(records.at(-1)).toMatchObject({ truncated: true, rows: 10, nextCursor: newestFirst[9] });
+    expect(records.at(-1)).toMatchObject({ truncated: true, rows: 10, nextCursor: continueFrom });
 
     const rest = await collect(
-      auditExportChunks({ db: pool, filter: { tenant: t, cursor: newestFirst[9] }, format: "ndjson", maxRows: 10 }),
+      auditExportChunks({ db: pool, filter: { tenant: t, cursor: continueFrom }, format: "ndjson", maxRows: 10 }),
     );
     expect(
       rest
@@ -437,11 +442,12 @@ describe("export (GET /api/v1/audit/export)", () => {
     expect(JSON.parse(text.trim()).origin).toBe("https://é.example");
     expect(auditExportQuery.safeParse({ format: "xlsx" }).success).toBe(false);
     expect(auditExportQuery.safeParse({ format: "csv", limit: "10" }).success).toBe(false);
-    expect(auditExportQuery.parse({ format: "csv", tenant: t, cursor: "5" })).toEqual({
+    expect(auditExportQuery.parse({ format: "csv", tenant: t, cursor: "1700000000000_5" })).toEqual({
       format: "csv",
       tenant: t,
-      cursor: "5",
+      cursor: "1700000000000_5",
     });
+    expect(auditExportQuery.safeParse({ format: "csv", cursor: "5" }).success).toBe(false);
   });
 });
 

@@ -9,7 +9,7 @@
  *  2. open `<url>?tenant=&decision=&after=<cursor>` offering `og-admin.v1` and
  *     `bearer.<token>` as subprotocols — the token never goes into a URL;
  *  3. first connect: the gateway's `hello` names its cursor; the rows at or before it come
- *     from the history API (`cursor=hello+1`), everything after it from the stream, so the
+ *     from the history API (`beforeId=hello+1`), everything after it from the stream, so the
  *     first screen is full and has no gap;
  *  4. the cursor follows every `event` and `live` message; when the socket closes the hook
  *     reconnects with exponential backoff (0.5 s doubling to 15 s, jittered) and resumes
@@ -127,7 +127,7 @@ export function useLiveFeed(filter: LiveFeedFilter) {
         const page = await api<AuditPage>(
           `/api/v1/audit?${auditSearchParams(
             { tenant, decision },
-            { cursor: (BigInt(helloCursor) + 1n).toString(), limit: String(SEED_ROWS) },
+            { beforeId: (BigInt(helloCursor) + 1n).toString(), limit: String(SEED_ROWS) },
           )}`,
         );
         if (stopped) return;
