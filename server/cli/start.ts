@@ -106,6 +106,8 @@ async function waitForHttp(url: string, ok: (status: number) => boolean, timeout
 }
 
 const children: ChildProcess[] = [];
+/** Children that must stop before the database does. */
+const databaseWriters: ChildProcess[] = [];
 let database: PgServer | null = null;
 let shuttingDown = false;
 
@@ -115,8 +117,11 @@ async function shutdown(code: number): Promise<void> {
   shuttingDown = true;
   say("stopping…");
   for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
-  await Promise.all(children.map((c) => waitForExit(c, 15_000)));
-  if (database) await database.stop().catch((e: Error) => console.error(`embedded Postgres stop: ${e.message}`));
+  // The gateway flushes its audit queue into the database on its way out: the database
+  // stops once it has exited (the dashboard needs nothing written at shutdown).
+  await Promise.all(databaseWriters.map((c) => waitForExit(c, 15_000)));
+  const databaseStopped = database?.stop().catch((e: Error) => console.error(`embedded Postgres stop: ${e.message}`));
+  await Promise.all([databaseStopped, ...children.map((c) => waitForExit(c, 15_000))]);
   releaseLock();
   say("stopped.");
   process.exit(code);
@@ -185,6 +190,7 @@ async function main(): Promise<void> {
     "dashboard",
   );
   children.push(gateway, dashboard);
+  databaseWriters.push(gateway);
   for (const [name, child] of [
     ["gateway", gateway],
     ["dashboard", dashboard],
