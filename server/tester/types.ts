@@ -3,7 +3,7 @@
  * `POST /api/v1/tester/handshake|scan`, SPEC §10). Browser-safe: types only.
  */
 import type { ExplainStep } from "../policy/types";
-import type { HandshakeErrorCode, HandshakeTimings } from "./run-handshake";
+import type { HandshakeErrorCode, HandshakeResult, HandshakeTimings } from "./run-handshake";
 
 export type { HandshakeErrorCode, HandshakeTimings };
 
@@ -31,32 +31,16 @@ export interface TesterTrace {
   closestPattern?: { pattern: string; why: string };
 }
 
-export interface HandshakeResponse {
+/** One handshake's answer (see HandshakeResult) with what the tester adds around it. */
+export type HandshakeResponse = Omit<HandshakeResult, "url"> & {
   runId: string;
   target: TesterTarget;
-  /** Request headers as sent (Cookie, Authorization and token values redacted). */
-  sent: Array<[string, string]>;
-  /** HTTP status of the answer; null when none arrived (see `error`). */
-  status: number | null;
-  statusLine: string | null;
-  upgraded: boolean;
-  headers: Record<string, string>;
-  rawHeaders: Array<[string, string]>;
-  headersTruncated?: boolean;
-  subprotocol: string | null;
-  timings: HandshakeTimings;
-  body?: { text: string; bytes: number; truncated: boolean };
   /** X-OriginGate-Reason of the answer, when present. */
   reason?: string;
-  closeCode?: number;
-  closeReason?: string;
-  framesBeforeClose?: number;
-  tls?: { protocol: string | null; cipher: string | null; authorized: boolean };
-  error?: { code: HandshakeErrorCode; message: string };
   /** Targets on this gateway: the decision trace of the policy in force, and its version. */
   trace?: TesterTrace;
   policyVersion?: number;
-}
+};
 
 export type Expected = "allow" | "refuse";
 export type Observed = "allowed" | "refused" | "error";
