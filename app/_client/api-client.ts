@@ -62,6 +62,16 @@ export async function api<T>(
   return json as T;
 }
 
+/** The API's validation issues (`details: [{ path, message }]`) carried by an error; [] for any other error. */
+export function validationIssues(error: unknown): ValidationIssue[] {
+  return error instanceof ApiError && Array.isArray(error.details) ? (error.details as ValidationIssue[]) : [];
+}
+
+/** The same issues as `{ path: message }`, for a form's fields. */
+export function fieldErrors(error: unknown): Record<string, string> {
+  return Object.fromEntries(validationIssues(error).map((d) => [d.path, d.message]));
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) return error.message;
   if (error instanceof Error) return error.message;

@@ -1,7 +1,7 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
-import { ApiError, api } from "../_client/api-client";
+import { ApiError, api, fieldErrors as issuesByField, validationIssues } from "../_client/api-client";
 import { authClient } from "../_client/auth-client";
 import { MIN_PASSWORD } from "../_lib/users/user-input";
 
@@ -38,10 +38,8 @@ export function SetupForm() {
       router.refresh();
     } catch (e) {
       setPending(false);
-      if (e instanceof ApiError && e.status === 422 && Array.isArray(e.details)) {
-        setFieldErrors(
-          Object.fromEntries((e.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message])),
-        );
+      if (e instanceof ApiError && e.status === 422 && validationIssues(e).length > 0) {
+        setFieldErrors(issuesByField(e));
       } else {
         setError(e instanceof Error ? e.message : String(e));
       }

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useMemo, useState } from "react";
-import { ApiError, api } from "../../_client/api-client";
+import { api, fieldErrors, validationIssues } from "../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../_client/format";
 import { keys, type TenantDetail, tenantsQuery } from "../../_client/queries";
 import { useCan } from "../../_client/session";
@@ -123,13 +123,7 @@ function CreateTenantForm({ onDone }: { onDone: () => void }) {
       router.push(`/tenants/${tenant.slug}`);
     },
     onError: (error) => {
-      if (error instanceof ApiError && Array.isArray(error.details)) {
-        setErrors(
-          Object.fromEntries(
-            (error.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message]),
-          ),
-        );
-      }
+      if (validationIssues(error).length > 0) setErrors(fieldErrors(error));
       toast.error(error.message);
     },
   });

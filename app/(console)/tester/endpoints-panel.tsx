@@ -5,7 +5,7 @@
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { ApiError, errorMessage } from "../../_client/api-client";
+import { errorMessage, validationIssues } from "../../_client/api-client";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
 import { registerEndpoint, removeEndpoint, type TesterEndpointView, testerKeys } from "./tester-client";
@@ -50,10 +50,7 @@ export function EndpointsPanel({
   }
 
   const addError = add.error;
-  const urlIssue =
-    addError instanceof ApiError && Array.isArray(addError.details)
-      ? (addError.details as Array<{ path: string; message: string }>).find((d) => d.path === "url")?.message
-      : undefined;
+  const urlIssue = validationIssues(addError).find((d) => d.path === "url")?.message;
 
   if (!canManage && endpoints.length === 0) {
     return (

@@ -7,7 +7,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { type FormEvent, useEffect, useMemo, useState } from "react";
-import { ApiError, errorMessage } from "../../_client/api-client";
+import { errorMessage, validationIssues } from "../../_client/api-client";
 import { policyQuery, tenantsQuery } from "../../_client/queries";
 import { useCan } from "../../_client/session";
 import { Empty, ErrorState, Loading } from "../../_components/status";
@@ -245,10 +245,7 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
 }
 
 function RunError({ error }: { error: Error }) {
-  const details =
-    error instanceof ApiError && Array.isArray(error.details)
-      ? (error.details as Array<{ path: string; message: string }>)
-      : [];
+  const details = validationIssues(error);
   return (
     <div className="callout callout-error" role="alert">
       <strong>The run was refused.</strong> {error.message}

@@ -1,7 +1,7 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { ApiError, api } from "../../_client/api-client";
+import { api, fieldErrors, validationIssues } from "../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../_client/format";
 import { keys, type UserView, usersQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
@@ -142,13 +142,7 @@ function CreateUserForm() {
       await queryClient.invalidateQueries({ queryKey: keys.users(), exact: true });
     },
     onError: (error) => {
-      if (error instanceof ApiError && Array.isArray(error.details)) {
-        setErrors(
-          Object.fromEntries(
-            (error.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message]),
-          ),
-        );
-      }
+      if (validationIssues(error).length > 0) setErrors(fieldErrors(error));
       toast.error(error.message);
     },
   });

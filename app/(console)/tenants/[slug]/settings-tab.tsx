@@ -3,7 +3,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
-import { ApiError, api } from "../../../_client/api-client";
+import { api, fieldErrors, validationIssues } from "../../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../../_client/format";
 import { keys, type TenantDetail } from "../../../_client/queries";
 import { useCan } from "../../../_client/session";
@@ -39,13 +39,7 @@ function GeneralForm({ tenant, disabled }: { tenant: TenantDetail; disabled: boo
       await queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true });
     },
     onError: (error) => {
-      if (error instanceof ApiError && Array.isArray(error.details)) {
-        setErrors(
-          Object.fromEntries(
-            (error.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message]),
-          ),
-        );
-      }
+      if (validationIssues(error).length > 0) setErrors(fieldErrors(error));
       toast.error(error.message);
     },
   });
