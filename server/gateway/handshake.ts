@@ -214,10 +214,10 @@ function decideAndConnect(
 
   // 6. Upstream first, then the client.
   if (!runtime.upstreamUrl) return accept(answerFor(decision.selectedSubprotocol, true), null);
+  // Offered subprotocols the policy allows (all, when it lists none); never the token.
+  const { requireSubprotocol, subprotocolSet } = runtime.compiled.settings;
   const forwarded = info.offeredSubprotocols.filter(
-    (p) =>
-      !p.startsWith("bearer.") &&
-      (runtime.compiled.document.subprotocols.length === 0 || runtime.compiled.document.subprotocols.includes(p)),
+    (p) => !p.startsWith("bearer.") && (!requireSubprotocol || subprotocolSet.has(p)),
   );
   connectUpstream(runtime.upstreamUrl, info.rest, forwarded, {
     maxPayload: limits.maxMessageBytes,
