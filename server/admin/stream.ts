@@ -105,20 +105,30 @@ export class StreamHub {
       );
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: StreamClient = {
-        ws,
-        tenant: query.get("tenant") || undefined,
-        decision: decision as AuditEvent["decision"] | undefined,
-        cursor: BigInt(after ?? this.options.tail.lastId),
-        mode: "backfill",
-        missed: 0,
-      };
-      this.clients.add(client);
-      ws.on("close", () => this.clients.delete(client));
       ws.on("error", () => ws.terminate());
-      // The stream is one-way; anything the browser sends is ignored.
-      send(client, { type: "hello", cursor: client.cursor.toString() });
-      void this.backfill(client);
+      const tail = this.options.tail;
+      let closed = false;
+      ws.once("close", () => {
+        closed = true;
+        tail.release();
+      });
+      // The tail reads only while streams are open; wait until its position is current.
+      void tail.acquire().then(() => {
+        if (closed) return;
+        const client: StreamClient = {
+          ws,
+          tenant: query.get("tenant") || undefined,
+          decision: decision as AuditEvent["decision"] | undefined,
+          cursor: BigInt(after ?? tail.lastId),
+          mode: "backfill",
+          missed: 0,
+        };
+        this.clients.add(client);
+        ws.once("close", () => this.clients.delete(client));
+        // The stream is one-way; anything the browser sends is ignored.
+        send(client, { type: "hello", cursor: client.cursor.toString() });
+        void this.backfill(client);
+      });
     });
   }
 

@@ -4,6 +4,12 @@
  * the last id it dispatched (in pages, oldest first) and emit them. Wake-ups are coalesced,
  * and a slow poll covers lost notifications. Events written by other gateways arrive the
  * same way as our own.
+ *
+ * The tail reads only while someone watches: the stream hub acquire()s it for each open
+ * admin stream and release()s it when the stream closes. Without watchers a wake-up reads
+ * nothing (reading every row back costs the gateway and Postgres about as much as writing
+ * it, bench:handshake); the first acquire() moves `lastId` to the newest row, so a stream
+ * without a resume point starts at "now", and one with a resume point backfills from it.
  */
 import { EventEmitter } from "node:events";
 import type pg from "pg";
@@ -24,6 +30,9 @@ export class AuditTail extends EventEmitter<Events> {
   private again = false;
   private poller: NodeJS.Timeout | null = null;
   private readonly listener: PgListener;
+  /** Open admin streams using the tail; it reads only while this is above 0. */
+  private watchers = 0;
+  private activating: Promise<void> | null = null;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -56,8 +65,37 @@ export class AuditTail extends EventEmitter<Events> {
     await this.running;
   }
 
-  /** Reads everything new now (coalesced with a read in progress). */
+  /**
+   * One more watcher. Resolves once `lastId` is current: when the tail was idle it is moved
+   * to the newest row (after any read still in progress), without emitting older rows.
+   */
+  acquire(): Promise<void> {
+    this.watchers += 1;
+    if (this.watchers === 1 && !this.activating) {
+      this.activating = this.catchUp().finally(() => {
+        this.activating = null;
+      });
+    }
+    return this.activating ?? Promise.resolve();
+  }
+
+  release(): void {
+    this.watchers = Math.max(0, this.watchers - 1);
+  }
+
+  private async catchUp(): Promise<void> {
+    await this.running;
+    try {
+      this.lastId = await latestAuditId(this.pool);
+    } catch (error) {
+      // Keep the old position: the stream's backfill reports the outage to its client.
+      this.logger.warn({ err: (error as Error).message }, "audit tail could not find the newest event");
+    }
+  }
+
+  /** Reads everything new now (coalesced with a read in progress); nothing without watchers. */
   wake(): Promise<void> {
+    if (this.watchers === 0 || this.activating) return this.activating ?? Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running;
@@ -72,6 +110,7 @@ export class AuditTail extends EventEmitter<Events> {
     try {
       do {
         this.again = false;
+        if (this.watchers === 0) return;
         let page: AuditEvent[];
         do {
           page = await auditAfter(this.pool, this.lastId, PAGE);

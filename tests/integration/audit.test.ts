@@ -11,6 +11,7 @@ import WebSocket from "ws";
 import { signAdminToken } from "../../server/admin/admin-token";
 import { createMetrics } from "../../server/admin/metrics";
 import { AuditPipeline } from "../../server/audit/pipeline";
+import type { AuditTail } from "../../server/audit/tail";
 import type { AuditEventInput } from "../../server/audit/types";
 import { type AuditEvent, auditAfter, searchAudit } from "../../server/db/audit-queries";
 import { createPool } from "../../server/db/pool";
@@ -214,6 +215,40 @@ describe("live stream", () => {
     expect(client.events.every((e) => e.tenant === other.slug && e.decision === "rejected")).toBe(true);
     expect(client.events[0]!.gatewayId).toBe(gw2.gateway.id);
     client.ws.close();
+  });
+
+  it("reads nothing back while no stream is open; a new stream starts at the newest event", async () => {
+    const t = await createTenant(db, {
+      policy: { origins: [ORIGIN], limits: { handshakesPerMinutePerIp: 1_000_000 } },
+    });
+    await eventually(() => gw.gateway.ctx.store.get(t.slug));
+    const tail = (gw.gateway as unknown as { tail: AuditTail }).tail;
+    await eventually(() => (gw.gateway as unknown as { stream: { size: number } }).stream.size === 0);
+    let emitted = 0;
+    const count = () => {
+      emitted += 1;
+    };
+    tail.on("event", count);
+    try {
+      const idleAt = tail.lastId;
+      await flood(`${gw.wsUrl}/t/${t.slug}/idle`, ORIGIN, 10, 2);
+      // 10 handshakes + 10 closes committed (and announced) while nobody watches.
+      await eventually(async () => (await sumCounts("tenant = $1", [t.slug])) === 20, 10_000);
+      await tail.wake();
+      expect(emitted).toBe(0);
+      expect(tail.lastId).toBe(idleAt);
+
+      const client = await openStream(gw, { tenant: t.slug });
+      const [{ id: newest }] = await query<{ id: string }>(db, "select max(id)::text as id from audit_event");
+      expect(client.messages[0]).toEqual({ type: "hello", cursor: newest });
+      expect(client.events).toEqual([]);
+      await flood(`${gw.wsUrl}/t/${t.slug}/live`, ORIGIN, 3, 1);
+      await eventually(() => client.events.length === 6, 10_000);
+      expect(client.events.every((e) => BigInt(e.id) > BigInt(newest!) && e.path === "/live")).toBe(true);
+      client.ws.close();
+    } finally {
+      tail.off("event", count);
+    }
   });
 
   it("resumes after a disconnect with no gap and no duplicate", async () => {
