@@ -6,18 +6,23 @@
  * is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW ms are
  * counted into one more row written when the window closes. Counts are exact.
  *
- * Writing: one batch in flight at a time, flushed when BATCH_ROWS rows are waiting or
- * FLUSH_MS after the first one; a multi-row INSERT ... SELECT FROM unnest(...) per batch
- * and one NOTIFY per batch (never per event) to wake the live-stream tails. Batches take a
- * transaction-scoped advisory lock so that ids are assigned in commit order across the
- * fleet: a reader that saw id N can never later find a row N-1 appear (no gaps on resume).
+ * Writing: each row is encoded for COPY's text format when it is queued (the queue holds
+ * strings, not event objects); one batch in flight at a time, flushed when BATCH_ROWS rows
+ * are waiting or FLUSH_MS after the first one, as one `COPY audit_event FROM STDIN`
+ * (pg-copy-streams) and one NOTIFY per batch (never per event) to wake the live-stream
+ * tails. COPY costs Postgres and the gateway far less per row than a multi-row INSERT of
+ * parameter arrays (bench:audit, bench:handshake). Batches take a transaction-scoped
+ * advisory lock so that ids are assigned in commit order across the fleet: a reader that
+ * saw id N can never later find a row N-1 appear (no gaps on resume).
  *
  * Failure: a failed batch stays at the head of the queue and is retried with backoff;
  * meanwhile events keep queueing up to QUEUE_MAX rows. Past the bound, events are dropped,
  * counted (metrics) and, once Postgres answers again, recorded as a `dropped` row with the
  * exact number — never silent. stop() flushes what it can.
  */
+import { finished } from "node:stream/promises";
 import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import type { Metrics } from "../admin/metrics";
 import type { Logger } from "../log";
 import type { AuditEventInput, AuditSink } from "./types";
@@ -48,34 +53,71 @@ export interface AuditPipelineOptions {
   foldWindowMs?: number;
 }
 
-/** audit_event columns written per event: name, SQL array type, value. */
-const INSERT_COLUMNS: Array<[column: string, type: string, value: (e: QueuedEvent) => unknown]> = [
-  ["ts", "timestamptz", (e) => new Date(e.ts).toISOString()],
-  ["last_ts", "timestamptz", (e) => (e.lastTs === null ? null : new Date(e.lastTs).toISOString())],
-  ["kind", "audit_kind", (e) => e.kind],
-  ["tenant", "text", (e) => e.tenant],
-  ["decision", "audit_decision", (e) => e.decision],
-  ["reason", "text", (e) => e.reason],
-  ["origin", "text", (e) => e.origin],
-  ["origin_normalized", "text", (e) => e.originNormalized],
-  ["remote_addr", "text", (e) => e.remoteAddr],
-  ["user_agent", "text", (e) => e.userAgent],
-  ["path", "text", (e) => e.path],
-  ["subprotocol", "text", (e) => e.subprotocol],
-  ["policy_version", "int", (e) => e.policyVersion],
-  ["matched_pattern", "text", (e) => e.matchedPattern],
-  ["count", "int", (e) => e.count],
-  ["close_code", "int", (e) => e.closeCode ?? null],
-  ["duration_ms", "int", (e) => e.durationMs ?? null],
-  ["details", "jsonb", (e) => (e.details ? JSON.stringify(e.details) : null)],
-];
+/** audit_event columns, in the order encodeRow() writes them (COPY text format). */
+export const COPY_COLUMNS = [
+  "gateway_id",
+  "ts",
+  "last_ts",
+  "kind",
+  "tenant",
+  "decision",
+  "reason",
+  "origin",
+  "origin_normalized",
+  "remote_addr",
+  "user_agent",
+  "path",
+  "subprotocol",
+  "policy_version",
+  "matched_pattern",
+  "count",
+  "close_code",
+  "duration_ms",
+  "details",
+] as const;
 
-/** `insert ... select from unnest($2::type[], ...)`; $1 is the gateway id, the same for every row. */
-const INSERT_SQL = `insert into audit_event (gateway_id, ${INSERT_COLUMNS.map(([c]) => c).join(", ")})
-  select $1, * from unnest(${INSERT_COLUMNS.map(([, type], i) => `$${i + 2}::${type}[]`).join(", ")})`;
+const COPY_SQL = `copy audit_event (${COPY_COLUMNS.join(", ")}) from stdin`;
+const INT_MAX = 2_147_483_647;
+const SPECIAL = /[\\\n\r\t\0]/;
+const SPECIAL_ALL = /[\\\n\r\t\0]/g;
+const ESCAPES: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\uFFFD" };
+
+/**
+ * A text value in COPY's text format: `\N` for null; backslash, newline, carriage return and
+ * tab escaped. Postgres text cannot hold NUL, so a NUL becomes U+FFFD (one bad byte must not
+ * make a whole batch fail on every retry).
+ */
+export function copyText(value: string | null | undefined): string {
+  if (value == null) return "\\N";
+  return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPES[c] ?? c) : value;
+}
+
+/** An int column; clamped to the column's range (a connection open for > 24 days, say). */
+function copyInt(value: number | null | undefined): string {
+  return value == null ? "\\N" : String(Math.min(INT_MAX, Math.max(-INT_MAX, Math.trunc(value))));
+}
+
+function copyTime(epochMs: number | null): string {
+  return epochMs === null ? "\\N" : new Date(epochMs).toISOString();
+}
+
+/** One row of `COPY audit_event (COPY_COLUMNS) FROM STDIN`, newline included. */
+export function encodeRow(gatewayId: string, e: AuditEventInput, count: number, lastTs: number | null): string {
+  return `${gatewayId}\t${copyTime(e.ts)}\t${copyTime(lastTs)}\t${e.kind}\t${copyText(e.tenant)}\t${e.decision}\t${copyText(
+    e.reason,
+  )}\t${copyText(e.origin)}\t${copyText(e.originNormalized)}\t${copyText(e.remoteAddr)}\t${copyText(
+    e.userAgent,
+  )}\t${copyText(e.path)}\t${copyText(e.subprotocol)}\t${copyInt(e.policyVersion)}\t${copyText(
+    e.matchedPattern,
+  )}\t${copyInt(count)}\t${copyInt(e.closeCode)}\t${copyInt(e.durationMs)}\t${copyText(
+    e.details ? JSON.stringify(e.details) : null,
+  )}\n`;
+}
 
 export class AuditPipeline implements AuditSink {
-  private queue: QueuedEvent[] = [];
+  /** Rows waiting to be written, already encoded for COPY, and the events each stands for. */
+  private lines: string[] = [];
+  private counts: number[] = [];
   private readonly folds = new Map<string, FoldWindow>();
   private flushTimer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
@@ -84,6 +126,7 @@ export class AuditPipeline implements AuditSink {
   /** Dropped since the last `dropped` row was written. */
   private droppedUnreported = 0;
   private stopped = false;
+  private readonly gatewayIdText: string;
   readonly queueMax: number;
   readonly flushMs: number;
   readonly foldWindowMs: number;
@@ -94,50 +137,54 @@ export class AuditPipeline implements AuditSink {
     this.queueMax = options.queueMax ?? 100_000;
     this.flushMs = options.flushMs ?? 100;
     this.foldWindowMs = options.foldWindowMs ?? 1000;
+    this.gatewayIdText = copyText(options.gatewayId);
   }
 
+  /** Rows waiting to be written. */
   get depth(): number {
-    return this.queue.length;
+    return this.lines.length;
   }
 
   record(event: AuditEventInput): void {
-    this.totals.recorded += event.count ?? 1;
+    const count = event.count ?? 1;
+    this.totals.recorded += count;
     if (event.decision === "rejected" && event.kind === "handshake") {
       const key = `${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}`;
       const fold = this.folds.get(key);
       if (fold && event.ts - fold.startedAt < this.foldWindowMs) {
         if (fold.repeat) {
-          fold.repeat.count += event.count ?? 1;
+          fold.repeat.count += count;
           fold.repeat.lastTs = event.ts;
         } else {
-          fold.repeat = { ...event, count: event.count ?? 1, lastTs: event.ts };
+          fold.repeat = { ...event, count, lastTs: event.ts };
         }
         this.schedule();
         return;
       }
-      if (fold?.repeat) this.enqueue(fold.repeat);
+      if (fold?.repeat) this.enqueue(fold.repeat, fold.repeat.count, fold.repeat.lastTs);
       if (this.folds.size < MAX_FOLD_KEYS || fold) this.folds.set(key, { startedAt: event.ts, repeat: null });
     }
-    this.enqueue({ ...event, count: event.count ?? 1, lastTs: null });
+    this.enqueue(event, count, null);
     this.schedule();
   }
 
-  private enqueue(event: QueuedEvent): void {
-    if (this.queue.length >= this.queueMax) {
-      this.droppedUnreported += event.count;
-      this.totals.dropped += event.count;
-      this.options.metrics.auditDropped.inc(event.count);
+  /** Encodes the row now: the queue holds one string per row, not the event objects. */
+  private enqueue(event: AuditEventInput, count: number, lastTs: number | null): void {
+    if (this.lines.length >= this.queueMax) {
+      this.droppedUnreported += count;
+      this.totals.dropped += count;
+      this.options.metrics.auditDropped.inc(count);
       return;
     }
-    this.queue.push(event);
-    this.options.metrics.auditQueueDepth.set(this.queue.length);
+    this.lines.push(encodeRow(this.gatewayIdText, event, count, lastTs));
+    this.counts.push(count);
   }
 
   /** Moves fold windows that have closed into the queue. */
   private closeFolds(now: number, all = false): void {
     for (const [key, fold] of this.folds) {
       if (all || now - fold.startedAt >= this.foldWindowMs) {
-        if (fold.repeat) this.enqueue(fold.repeat);
+        if (fold.repeat) this.enqueue(fold.repeat, fold.repeat.count, fold.repeat.lastTs);
         this.folds.delete(key);
       }
     }
@@ -145,7 +192,7 @@ export class AuditPipeline implements AuditSink {
 
   private schedule(): void {
     if (this.stopped) return;
-    if (this.queue.length >= BATCH_ROWS && !this.writing && Date.now() >= this.retryAt) {
+    if (this.lines.length >= BATCH_ROWS && !this.writing && Date.now() >= this.retryAt) {
       void this.flush();
       return;
     }
@@ -165,68 +212,75 @@ export class AuditPipeline implements AuditSink {
   async flush(all = false): Promise<void> {
     if (this.writing) return this.writing;
     this.closeFolds(Date.now(), all);
-    if (this.queue.length === 0 && this.droppedUnreported === 0) {
+    if (this.lines.length === 0 && this.droppedUnreported === 0) {
       // Only open fold windows left: come back when they close.
       if (this.folds.size > 0) this.schedule();
       return;
     }
     this.writing = this.writeBatches().finally(() => {
       this.writing = null;
-      if (this.queue.length > 0 || this.folds.size > 0) this.schedule();
+      if (this.lines.length > 0 || this.folds.size > 0) this.schedule();
     });
     return this.writing;
   }
 
   private async writeBatches(): Promise<void> {
-    while (this.queue.length > 0 || this.droppedUnreported > 0) {
-      const batch = this.queue.slice(0, BATCH_ROWS);
+    while (this.lines.length > 0 || this.droppedUnreported > 0) {
+      // Rows stay queued until their batch has committed (a failed batch is retried whole).
+      const rows = Math.min(BATCH_ROWS, this.lines.length);
       const dropped = this.droppedUnreported;
-      if (dropped > 0) {
-        batch.push(droppedRecord(dropped));
-      }
+      let payload = this.lines.slice(0, rows).join("");
+      if (dropped > 0) payload += encodeRow(this.gatewayIdText, droppedRecord(dropped), dropped, null);
       try {
-        await this.insert(batch);
+        await this.insert(payload);
       } catch (error) {
         this.failures += 1;
         const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
         this.retryAt = Date.now() + delay;
         this.options.logger.warn(
-          { err: (error as Error).message, queued: this.queue.length, retryInMs: delay },
+          { err: (error as Error).message, queued: this.lines.length, retryInMs: delay },
           "audit write failed; buffering",
         );
         return;
       }
       this.failures = 0;
       this.retryAt = 0;
-      const written = dropped > 0 ? batch.length - 1 : batch.length;
-      this.queue.splice(0, written);
+      this.lines.splice(0, rows);
+      const events = this.counts.splice(0, rows).reduce((n, c) => n + c, 0);
       this.droppedUnreported -= dropped;
-      const events = batch.slice(0, written).reduce((n, e) => n + e.count, 0);
       this.totals.written += events;
-      this.totals.rows += written;
+      this.totals.rows += rows;
       this.options.metrics.auditWritten.inc(events);
-      this.options.metrics.auditRows.inc(batch.length);
-      this.options.metrics.auditQueueDepth.set(this.queue.length);
-      if (this.stopped && this.queue.length === 0) break;
+      this.options.metrics.auditRows.inc(rows + (dropped > 0 ? 1 : 0));
+      this.options.metrics.auditQueueDepth.set(this.lines.length);
+      if (this.stopped && this.lines.length === 0) break;
     }
   }
 
-  private async insert(batch: QueuedEvent[]): Promise<void> {
-    // One array parameter per column; unnest() turns them back into rows.
-    const arrays = INSERT_COLUMNS.map(([, , value]) => batch.map(value));
+  /**
+   * One batch, one transaction: the fleet-wide advisory lock (commit order = id order),
+   * COPY of the rows, and one NOTIFY delivered at commit. Three round trips per batch.
+   */
+  private async insert(payload: string): Promise<void> {
     const client = await this.options.pool.connect();
+    let broken: Error | undefined;
     try {
-      await client.query("begin");
-      await client.query("select pg_advisory_xact_lock($1)", [AUDIT_LOCK_KEY]);
-      await client.query(INSERT_SQL, [this.options.gatewayId, ...arrays]);
+      await client.query(`begin; select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
+      const copy = client.query(copyFrom(COPY_SQL));
+      copy.end(payload);
+      await finished(copy);
       // One wake-up per batch for every gateway's live-stream tail (delivered at commit).
-      await client.query("select pg_notify($1, $2)", [AUDIT_CHANNEL, this.options.gatewayId]);
-      await client.query("commit");
+      await client.query(
+        `select pg_notify('${AUDIT_CHANNEL}', ${client.escapeLiteral(this.options.gatewayId)}); commit`,
+      );
     } catch (error) {
-      await client.query("rollback").catch(() => {});
+      await client.query("rollback").catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
       throw error;
     } finally {
-      client.release();
+      // A connection that could not even roll back is discarded, not returned to the pool.
+      client.release(broken);
     }
   }
 
@@ -236,14 +290,14 @@ export class AuditPipeline implements AuditSink {
     this.flushTimer = null;
     const deadline = Date.now() + timeoutMs;
     this.closeFolds(Date.now(), true);
-    while ((this.queue.length > 0 || this.droppedUnreported > 0) && Date.now() < deadline) {
+    while ((this.lines.length > 0 || this.droppedUnreported > 0) && Date.now() < deadline) {
       this.retryAt = 0;
       await this.flush(true);
-      if (this.queue.length > 0) await new Promise((r) => setTimeout(r, 100));
+      if (this.lines.length > 0) await new Promise((r) => setTimeout(r, 100));
     }
     this.stopped = true;
-    if (this.queue.length > 0) {
-      const lost = this.queue.reduce((n, e) => n + e.count, 0);
+    if (this.lines.length > 0) {
+      const lost = this.counts.reduce((n, c) => n + c, 0);
       this.options.metrics.auditDropped.inc(lost);
       this.totals.dropped += lost;
       this.options.logger.error({ lost }, "audit events could not be written before shutdown");
@@ -251,10 +305,9 @@ export class AuditPipeline implements AuditSink {
   }
 }
 
-function droppedRecord(count: number): QueuedEvent {
+function droppedRecord(count: number): AuditEventInput {
   return {
     ts: Date.now(),
-    lastTs: null,
     kind: "dropped",
     tenant: null,
     decision: "rejected",

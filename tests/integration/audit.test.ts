@@ -139,6 +139,70 @@ describe("audit pipeline", () => {
     expect(rows[0]!.n).toBeLessThan(total / 100);
   }, 120_000);
 
+  it("stores every column as recorded, whatever characters the client sent", async () => {
+    const pool = createPool(db, { max: 2 });
+    const pipeline = new AuditPipeline({
+      pool,
+      gatewayId: "gw-copy\ttest",
+      logger: createLogger({ name: "t", level: "silent" }),
+      metrics: createMetrics(),
+      flushMs: 10,
+    });
+    const ts = Date.parse("2026-11-22T01:02:03.456Z");
+    const tricky: AuditEventInput = {
+      ts,
+      kind: "close",
+      tenant: "copy-test",
+      decision: "report_only",
+      reason: "origin_not_allowed",
+      origin: "https://tab\there.example\\N",
+      originNormalized: null,
+      remoteAddr: "::ffff:10.0.0.9",
+      userAgent: "line\nbreak\rreturn \\ backslash \\N null-lookalike \u0000 nul ü 🚀",
+      path: "/p\\.",
+      subprotocol: "\\.",
+      policyVersion: 7,
+      matchedPattern: "https://*.example.com",
+      closeCode: 4000,
+      durationMs: 30 * 24 * 3600 * 1000, // 30 days: beyond a Postgres integer, clamped
+      details: { note: 'quote " and backslash \\ and tab \t' },
+    };
+    pipeline.record(tricky);
+    pipeline.record({ ...tricky, kind: "handshake", userAgent: null, path: null, details: null, durationMs: null });
+    await pipeline.stop(10_000);
+    await pool.end();
+    const rows = await query<Record<string, unknown>>(
+      db,
+      `select gateway_id, ts, last_ts, kind::text, decision::text, reason, origin, origin_normalized, remote_addr,
+              user_agent, path, subprotocol, policy_version, matched_pattern, count, close_code, duration_ms, details
+         from audit_event where tenant = 'copy-test' order by id`,
+    );
+    expect(rows).toEqual([
+      {
+        gateway_id: "gw-copy\ttest",
+        ts: new Date(ts),
+        last_ts: null,
+        kind: "close",
+        decision: "report_only",
+        reason: "origin_not_allowed",
+        origin: tricky.origin,
+        origin_normalized: null,
+        remote_addr: "::ffff:10.0.0.9",
+        // Postgres text cannot hold NUL: it is stored as U+FFFD, everything else as sent.
+        user_agent: tricky.userAgent!.replace("\u0000", "\uFFFD"),
+        path: "/p\\.",
+        subprotocol: "\\.",
+        policy_version: 7,
+        matched_pattern: "https://*.example.com",
+        count: 1,
+        close_code: 4000,
+        duration_ms: 2_147_483_647,
+        details: tricky.details,
+      },
+      expect.objectContaining({ kind: "handshake", user_agent: null, path: null, details: null, duration_ms: null }),
+    ]);
+  });
+
   it("buffers while Postgres blocks writes, counts and records what it had to drop", async () => {
     const metrics = createMetrics();
     const pool = createPool(db, { max: 2 });
@@ -239,12 +303,13 @@ describe("live stream", () => {
       expect(tail.lastId).toBe(idleAt);
 
       const client = await openStream(gw, { tenant: t.slug });
-      const [{ id: newest }] = await query<{ id: string }>(db, "select max(id)::text as id from audit_event");
+      const [latest] = await query<{ id: string }>(db, "select max(id)::text as id from audit_event");
+      const newest = latest!.id;
       expect(client.messages[0]).toEqual({ type: "hello", cursor: newest });
       expect(client.events).toEqual([]);
       await flood(`${gw.wsUrl}/t/${t.slug}/live`, ORIGIN, 3, 1);
       await eventually(() => client.events.length === 6, 10_000);
-      expect(client.events.every((e) => BigInt(e.id) > BigInt(newest!) && e.path === "/live")).toBe(true);
+      expect(client.events.every((e) => BigInt(e.id) > BigInt(newest) && e.path === "/live")).toBe(true);
       client.ws.close();
     } finally {
       tail.off("event", count);
