@@ -53,7 +53,7 @@ const REFUSED_ORIGIN = "https://refused.example";
 interface Target {
   key: string;
   label: string;
-  server: "gateway" | "bare";
+  server: "gateway" | "bare" | "bareAudit";
   origin: string;
   expect: number;
 }
@@ -69,6 +69,13 @@ const ALL_TARGETS: Target[] = [
     expect: 403,
   },
   { key: "bare-reject", label: "bare ws, verifyClient 403", server: "bare", origin: REFUSED_ORIGIN, expect: 403 },
+  {
+    key: "bare-audit",
+    label: "bare ws + audit trail only",
+    server: "bareAudit",
+    origin: ALLOWED_ORIGIN,
+    expect: 101,
+  },
 ];
 /** BENCH_ONLY=gw-accept,bare (keys above) runs a subset, e.g. while profiling. */
 const TARGETS = process.env.BENCH_ONLY
@@ -184,20 +191,26 @@ async function main(): Promise<void> {
   const bare = spawnBenchChild("bare-server.ts", {
     nodeFlags: process.env.BENCH_BARE_FLAGS?.split(" ").filter(Boolean),
   });
+  // The bare server plus the audit trail the SPEC requires (same pipeline, same database).
+  const bareAudit = spawnBenchChild("bare-server.ts", {
+    env: { AUDIT_DATABASE_URL: db.url },
+    nodeFlags: process.env.BENCH_BARE_AUDIT_FLAGS?.split(" ").filter(Boolean),
+  });
   const clients = Array.from({ length: CLIENTS }, () => spawnBenchChild("handshake-client.ts"));
-  const [gwReady, bareReady] = await Promise.all([
+  const [gwReady, bareReady, bareAuditReady] = await Promise.all([
     waitFor<{ port: number }>(gateway, "ready"),
     waitFor<{ port: number }>(bare, "ready"),
+    waitFor<{ port: number }>(bareAudit, "ready"),
     ...clients.map((c) => waitFor(c, "ready")),
   ]);
-  const ports = { gateway: gwReady.port, bare: bareReady.port };
-  const servers = { gateway, bare };
+  const ports = { gateway: gwReady.port, bare: bareReady.port, bareAudit: bareAuditReady.port };
+  const servers = { gateway, bare, bareAudit };
 
   for (const target of TARGETS) {
     const warm = await phase(target, ports, servers, clients, WARMUP_MS);
     if (warm.rate === 0)
       throw new Error(`${target.label}: no handshake completed (unexpected ${JSON.stringify(warm.unexpected)})`);
-    await auditDrained(gateway);
+    await Promise.all([auditDrained(gateway), auditDrained(bareAudit)]);
   }
   const auditBefore = (await auditDrained(gateway)).stats.audit!;
 
@@ -209,6 +222,7 @@ async function main(): Promise<void> {
       const result = await phase(target, ports, servers, clients, PHASE_MS);
       results.get(target.key)!.push(result);
       if (target.server === "gateway") drainMs.push((await auditDrained(gateway)).ms);
+      if (target.server === "bareAudit") await auditDrained(bareAudit);
       console.error(`  round ${round + 1} ${target.label}: ${fmt(result.rate)}/s`);
     }
   }
@@ -232,7 +246,10 @@ async function main(): Promise<void> {
       `| ${t.label} | ${fmt(s.mid.rate)} | ${fmt(s.min)}–${fmt(s.max)} | ${fmt(s.mid.serverCpuUsPerHandshake)} | ${["server", "clients", "postgres", "other"].map((k) => fmt(s.mid.cores[k] ?? Number.NaN, 2)).join(" / ")} | ${fmt(s.mid.p50, 2)} / ${fmt(s.mid.p99, 1)} | ${bad} |`,
     );
   }
-  if (TARGETS.length !== ALL_TARGETS.length) return;
+  if (TARGETS.length !== ALL_TARGETS.length) {
+    await Promise.all([stopChild(gateway), stopChild(bare), stopChild(bareAudit), ...clients.map((c) => stopChild(c))]);
+    return;
+  }
   const bareRate = summary("bare").mid.rate;
   const accepted = summary("gw-accept").mid.rate / bareRate;
   const rejected = summary("gw-reject").mid.rate / bareRate;
@@ -247,6 +264,11 @@ async function main(): Promise<void> {
   console.log(`ratio accepted: gateway ÷ bare = ${accepted.toFixed(2)} (per round: ${perRound("gw-accept")})`);
   console.log(`ratio rejected: gateway ÷ bare = ${rejected.toFixed(2)} (per round: ${perRound("gw-reject")})`);
   console.log(`extra: gateway rejected ÷ bare verifyClient 403 = ${rejectedVsBareReject.toFixed(2)}`);
+  const auditOnly = summary("bare-audit").mid.rate / bareRate;
+  console.log(
+    `extra: bare ws + audit trail only ÷ bare = ${auditOnly.toFixed(2)} (per round: ${perRound("bare-audit")}); ` +
+      `gateway accepted ÷ (bare ws + audit trail only) = ${(summary("gw-accept").mid.rate / summary("bare-audit").mid.rate).toFixed(2)}`,
+  );
   console.log(`goal: accepted ≥ 0.9 → ${accepted.toFixed(2)} ${verdict(accepted >= 0.9)}`);
   console.log(`goal: rejected ≥ 0.9 → ${rejected.toFixed(2)} ${verdict(rejected >= 0.9)}`);
   console.log(
@@ -254,7 +276,7 @@ async function main(): Promise<void> {
       `${fmt(audit.written - auditBefore.written)} written in ${fmt(audit.rows - auditBefore.rows)} rows, ` +
       `${fmt(audit.dropped - auditBefore.dropped)} dropped; queue drained ${fmt(median(drainMs))} ms (median) after a gateway phase`,
   );
-  await Promise.all([stopChild(gateway), stopChild(bare), ...clients.map((c) => stopChild(c))]);
+  await Promise.all([stopChild(gateway), stopChild(bare), stopChild(bareAudit), ...clients.map((c) => stopChild(c))]);
 }
 
 runBench(main, async () => {
