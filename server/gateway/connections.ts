@@ -70,7 +70,7 @@ export class ConnectionRegistry {
       onDrain: conn.onDrain,
     };
     this.open.add(tracked);
-    this.metrics.openConnections.inc({ tenant: tracked.tenant });
+    this.metrics.countOpenConnection(tracked.tenant, 1);
     // These listeners live as long as the connection: they reference `tracked` only (not
     // `conn`), and are anonymous because tsx (esbuild keepNames) gives every closure bound to
     // a name its own property array (~0.25 KiB per closure per connection).
@@ -82,7 +82,7 @@ export class ConnectionRegistry {
     });
     tracked.ws.once("close", () => {
       this.open.delete(tracked);
-      this.metrics.openConnections.dec({ tenant: tracked.tenant });
+      this.metrics.countOpenConnection(tracked.tenant, -1);
       release();
     });
     if (!this.sweeper) {

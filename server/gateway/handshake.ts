@@ -38,9 +38,26 @@ export interface HandshakeInfo {
   known: boolean;
 }
 
+/**
+ * Every line of request header `name` (given in lower case), in order; undefined when
+ * absent. Reads `rawHeaders` directly: `req.headersDistinct` would build the line list of
+ * every header of the request on each handshake, for the two this module needs.
+ */
+export function headerLines(req: IncomingMessage, name: string): string[] | undefined {
+  const raw = req.rawHeaders;
+  let lines: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length !== name.length || key.toLowerCase() !== name) continue;
+    if (lines) lines.push(raw[i + 1]!);
+    else lines = [raw[i + 1]!];
+  }
+  return lines;
+}
+
 /** Parses `Sec-WebSocket-Protocol` (all header lines); null when malformed. */
 export function parseSubprotocols(req: IncomingMessage): string[] | null {
-  const lines = req.headersDistinct["sec-websocket-protocol"];
+  const lines = headerLines(req, "sec-websocket-protocol");
   if (!lines) return [];
   const offered: string[] = [];
   for (const line of lines) {
@@ -96,60 +113,98 @@ export function handleTenantUpgrade(
   slug: string,
   rest: string,
 ): void {
+  const originLines = headerLines(req, "origin");
   const info: HandshakeInfo = {
     tenant: slug,
     rest,
     remoteAddr: clientAddress(req, ctx.trustProxy),
-    origin: req.headersDistinct.origin?.join(", ") ?? null,
+    origin: originLines?.join(", ") ?? null,
     userAgent: req.headers["user-agent"] ?? null,
     offeredSubprotocols: [],
     known: false,
   };
-  const reject = (reason: Reason, message: string, headers?: Record<string, string>, decision?: Decision) => {
-    const status = decision?.status ?? REASON_STATUS[reason];
-    record(ctx, info, "rejected", reason, decision);
-    abortHandshake(socket, status, reason, message, headers);
-  };
 
   // 1. Protocol.
   if (req.method !== "GET") {
-    return rejectWith(ctx, info, socket, 405, "bad_handshake", "WebSocket handshakes use GET", { Allow: "GET" });
+    return refuse(ctx, info, socket, "bad_handshake", "WebSocket handshakes use GET", {
+      status: 405,
+      headers: { Allow: "GET" },
+    });
   }
-  if (req.headers.upgrade?.toLowerCase() !== "websocket") return reject("bad_handshake", "Upgrade must be websocket");
+  if (req.headers.upgrade?.toLowerCase() !== "websocket") {
+    return refuse(ctx, info, socket, "bad_handshake", "Upgrade must be websocket");
+  }
   const key = req.headers["sec-websocket-key"];
-  if (typeof key !== "string" || !KEY_PATTERN.test(key.trim()))
-    return reject("bad_handshake", "missing or malformed Sec-WebSocket-Key");
+  if (typeof key !== "string" || !KEY_PATTERN.test(key.trim())) {
+    return refuse(ctx, info, socket, "bad_handshake", "missing or malformed Sec-WebSocket-Key");
+  }
   if (req.headers["sec-websocket-version"]?.trim() !== "13") {
-    return rejectWith(ctx, info, socket, 426, "bad_handshake", "unsupported WebSocket version (13 is required)", {
-      "Sec-WebSocket-Version": "13",
+    return refuse(ctx, info, socket, "bad_handshake", "unsupported WebSocket version (13 is required)", {
+      status: 426,
+      headers: { "Sec-WebSocket-Version": "13" },
     });
   }
   const offered = parseSubprotocols(req);
-  if (offered === null) return reject("bad_handshake", "malformed Sec-WebSocket-Protocol");
+  if (offered === null) return refuse(ctx, info, socket, "bad_handshake", "malformed Sec-WebSocket-Protocol");
   info.offeredSubprotocols = offered;
 
   // 2. Tenant.
-  if (ctx.stopping) return rejectWith(ctx, info, socket, 503, "upstream_unavailable", "gateway is shutting down");
-  if (!ctx.store.ready) return rejectWith(ctx, info, socket, 503, "upstream_unavailable", "policies not loaded yet");
+  if (ctx.stopping) {
+    return refuse(ctx, info, socket, "upstream_unavailable", "gateway is shutting down", { status: 503 });
+  }
+  if (!ctx.store.ready) {
+    return refuse(ctx, info, socket, "upstream_unavailable", "policies not loaded yet", { status: 503 });
+  }
   const runtime = ctx.store.get(slug);
-  if (!runtime) return reject("tenant_unknown", "unknown tenant");
+  if (!runtime) return refuse(ctx, info, socket, "tenant_unknown", "unknown tenant");
   info.known = true;
-  const limits = runtime.compiled.document.limits;
 
-  // 3. Rate, then 4. policy. (The limiter answers asynchronously.)
-  ctx.rateLimits.allow(slug, info.remoteAddr, limits.handshakesPerMinutePerIp).then(
-    (withinRate) => {
-      if (!withinRate) return reject("rate_limited", "too many handshakes from this address", { "Retry-After": "60" });
-      decideAndConnect(ctx, req, socket, head, info, runtime, reject);
-    },
-    (error: unknown) => {
-      ctx.logger.error({ err: (error as Error).message }, "rate limiter failed; refusing");
-      rejectWith(ctx, info, socket, 503, "rate_limited", "rate limiter unavailable");
-    },
-  );
+  // 3. Rate, then 4. policy and the rest.
+  void rateThenDecide(ctx, req, socket, head, info, runtime, originLines);
 }
 
-type Reject = (reason: Reason, message: string, headers?: Record<string, string>, decision?: Decision) => void;
+/** Refuses the handshake before any upgrade: one audit event, one HTTP answer. */
+function refuse(
+  ctx: GatewayContext,
+  info: HandshakeInfo,
+  socket: Duplex,
+  reason: Reason,
+  message: string,
+  options: { status?: number; headers?: Record<string, string>; decision?: Decision } = {},
+): void {
+  record(ctx, info, "rejected", reason, options.decision);
+  const status = options.status ?? options.decision?.status ?? REASON_STATUS[reason];
+  abortHandshake(socket, status, reason, message, options.headers);
+}
+
+/** 3. The per-IP handshake rate (the limiter answers asynchronously), then the decision. */
+async function rateThenDecide(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  info: HandshakeInfo,
+  runtime: TenantRuntime,
+  originLines: string[] | undefined,
+): Promise<void> {
+  let withinRate: boolean;
+  try {
+    withinRate = await ctx.rateLimits.allow(
+      info.tenant,
+      info.remoteAddr,
+      runtime.compiled.document.limits.handshakesPerMinutePerIp,
+    );
+  } catch (error) {
+    ctx.logger.error({ err: (error as Error).message }, "rate limiter failed; refusing");
+    return refuse(ctx, info, socket, "rate_limited", "rate limiter unavailable", { status: 503 });
+  }
+  if (!withinRate) {
+    return refuse(ctx, info, socket, "rate_limited", "too many handshakes from this address", {
+      headers: { "Retry-After": "60" },
+    });
+  }
+  decideAndConnect(ctx, req, socket, head, info, runtime, originLines);
+}
 
 function decideAndConnect(
   ctx: GatewayContext,
@@ -158,62 +213,41 @@ function decideAndConnect(
   head: Buffer,
   info: HandshakeInfo,
   runtime: TenantRuntime,
-  reject: Reject,
+  originLines: string[] | undefined,
 ): void {
   if (socket.destroyed) return;
-  const query = new URLSearchParams(info.rest.includes("?") ? info.rest.slice(info.rest.indexOf("?") + 1) : "");
+  const q = info.rest.indexOf("?");
   let decision: Decision;
   try {
     decision = decideHandshake(runtime.compiled, {
-      origin: req.headersDistinct.origin,
+      origin: originLines,
       hasCookie: Boolean(req.headers.cookie),
       hasAuthorization: Boolean(req.headers.authorization),
       offeredSubprotocols: info.offeredSubprotocols,
-      accessTokenParam: query.get("access_token"),
+      accessTokenParam: q === -1 ? null : new URLSearchParams(info.rest.slice(q + 1)).get("access_token"),
       now: Date.now(),
     });
   } catch (error) {
     // Fail closed: a bug in the engine must never let a handshake through.
     ctx.logger.error({ err: (error as Error).message, tenant: info.tenant }, "decision failed; refusing");
-    return reject("origin_malformed", "the gateway could not evaluate this handshake");
+    return refuse(ctx, info, socket, "origin_malformed", "the gateway could not evaluate this handshake");
   }
   if (!decision.allowed) {
-    const headers: Record<string, string> =
-      decision.status === 401 ? { "WWW-Authenticate": `Bearer realm="origingate", error="invalid_token"` } : {};
-    return reject(decision.reason, REASON_DESCRIPTIONS[decision.reason], headers, decision);
+    const headers: Record<string, string> | undefined =
+      decision.status === 401 ? { "WWW-Authenticate": `Bearer realm="origingate", error="invalid_token"` } : undefined;
+    return refuse(ctx, info, socket, decision.reason, REASON_DESCRIPTIONS[decision.reason], { headers, decision });
   }
 
   // 5. Concurrent connections.
   const limits = runtime.compiled.document.limits;
   const release = ctx.connections.reserve(info.tenant, limits.maxConnections);
-  if (!release) return reject("connection_limit", "the tenant has reached its connection limit");
-
-  // Browsers fail a handshake whose offered subprotocols get no answer. When neither the
-  // policy nor the upstream picked one, the echo target takes the first offered entry;
-  // a client that offered only its `bearer.<jwt>` entry gets that entry back (its own token).
-  const offered = info.offeredSubprotocols;
-  const firstBearer = offered.find((p) => p.startsWith("bearer.")) ?? null;
-  const answerFor = (chosen: string | null, echo: boolean) =>
-    chosen ??
-    (echo
-      ? (offered.find((p) => !p.startsWith("bearer.")) ?? firstBearer)
-      : offered.every((p) => p.startsWith("bearer."))
-        ? firstBearer
-        : null);
-  const accept = (chosenProtocol: string | null, upstream: WebSocket | null) => {
-    if (socket.destroyed) {
-      release();
-      upstream?.terminate();
-      return;
-    }
-    selectedProtocol.set(req, chosenProtocol ?? false);
-    serverFor(limits.maxMessageBytes).handleUpgrade(req, socket, head, (client) =>
-      serveAccepted(ctx, client, info, decision, chosenProtocol, upstream, release, limits.idleTimeoutSeconds),
-    );
-  };
+  if (!release) return refuse(ctx, info, socket, "connection_limit", "the tenant has reached its connection limit");
 
   // 6. Upstream first, then the client.
-  if (!runtime.upstreamUrl) return accept(answerFor(decision.selectedSubprotocol, true), null);
+  if (!runtime.upstreamUrl) {
+    const protocol = answerSubprotocol(info.offeredSubprotocols, decision.selectedSubprotocol, true);
+    return upgradeClient(ctx, req, socket, head, info, decision, limits, release, protocol, null);
+  }
   // Offered subprotocols the policy allows (all, when it lists none); never the token.
   const { requireSubprotocol, subprotocolSet } = runtime.compiled.settings;
   const forwarded = info.offeredSubprotocols.filter(
@@ -224,17 +258,59 @@ function decideAndConnect(
     forwardedFor: info.remoteAddr,
     tenant: info.tenant,
   }).then(
-    (upstream) => accept(answerFor(upstream.protocol || null, false), upstream),
+    (upstream) => {
+      const protocol = answerSubprotocol(info.offeredSubprotocols, upstream.protocol || null, false);
+      upgradeClient(ctx, req, socket, head, info, decision, limits, release, protocol, upstream);
+    },
     (error: Error) => {
       release();
       ctx.logger.warn({ tenant: info.tenant, err: error.message }, "upstream unavailable");
-      reject("upstream_unavailable", "the upstream service is unavailable", undefined, {
-        ...decision,
-        allowed: false,
-        reason: "upstream_unavailable",
-        status: REASON_STATUS.upstream_unavailable,
+      refuse(ctx, info, socket, "upstream_unavailable", "the upstream service is unavailable", {
+        decision: {
+          ...decision,
+          allowed: false,
+          reason: "upstream_unavailable",
+          status: REASON_STATUS.upstream_unavailable,
+        },
       });
     },
+  );
+}
+
+/**
+ * The subprotocol to answer. Browsers fail a handshake whose offered subprotocols get no
+ * answer: when neither the policy nor the upstream picked one (`chosen`), the echo target
+ * takes the first offered entry, and a client that offered only its `bearer.<jwt>` entry
+ * gets that entry back (its own token).
+ */
+function answerSubprotocol(offered: string[], chosen: string | null, echo: boolean): string | null {
+  if (chosen) return chosen;
+  const firstBearer = offered.find((p) => p.startsWith("bearer.")) ?? null;
+  if (echo) return offered.find((p) => !p.startsWith("bearer.")) ?? firstBearer;
+  return offered.every((p) => p.startsWith("bearer.")) ? firstBearer : null;
+}
+
+/** Completes the upgrade (ws) once everything allowed it; then serveAccepted. */
+function upgradeClient(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  info: HandshakeInfo,
+  decision: Decision,
+  limits: TenantRuntime["compiled"]["document"]["limits"],
+  release: () => void,
+  chosenProtocol: string | null,
+  upstream: WebSocket | null,
+): void {
+  if (socket.destroyed) {
+    release();
+    upstream?.terminate();
+    return;
+  }
+  selectedProtocol.set(req, chosenProtocol ?? false);
+  serverFor(limits.maxMessageBytes).handleUpgrade(req, socket, head, (client) =>
+    serveAccepted(ctx, client, info, decision, chosenProtocol, upstream, release, limits.idleTimeoutSeconds),
   );
 }
 
@@ -286,20 +362,6 @@ function closeOnDrain(upstream: WebSocket): () => void {
   return () => upstream.close(1001, "gateway shutting down");
 }
 
-/** Rejection with an explicit status (protocol errors, shutdown) — still via abortHandshake. */
-function rejectWith(
-  ctx: GatewayContext,
-  info: HandshakeInfo,
-  socket: Duplex,
-  status: number,
-  reason: Reason,
-  message: string,
-  headers?: Record<string, string>,
-): void {
-  record(ctx, info, "rejected", reason);
-  abortHandshake(socket, status, reason, message, headers);
-}
-
 function record(
   ctx: GatewayContext,
   info: HandshakeInfo,
@@ -310,7 +372,7 @@ function record(
 ): void {
   // Attacker-chosen slugs must not create metric series: unknown tenants share one label.
   const tenantLabel = info.known ? info.tenant : "_unknown";
-  if (!extra.kind) ctx.metrics.handshakes.inc({ tenant: tenantLabel, decision: decisionLabel, reason });
+  if (!extra.kind) ctx.metrics.countHandshake(tenantLabel, decisionLabel, reason);
   ctx.audit.record({
     ts: Date.now(),
     kind: extra.kind ?? "handshake",

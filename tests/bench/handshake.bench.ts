@@ -17,8 +17,15 @@
  * the figure; min–max is the spread. Server CPU time per handshake comes from the
  * server process's own cpuUsage().
  *
- * Goal (issue 4): gateway ÷ bare ≥ 0.9 on both paths. Extra (not the goal): the rejected
- * path against the bare server refusing the same origin the way ws's verifyClient does.
+ * Goal (issue 4): gateway ÷ bare ≥ 0.9 on both paths. Extras (not the goal): the rejected
+ * path against the bare server refusing the same origin the way ws's verifyClient does;
+ * and "bare ws + audit trail only" — the bare server plus exactly the audit trail SPEC §6
+ * requires of any gateway (every accepted handshake and every close through the gateway's
+ * own AuditPipeline into the same Postgres), i.e. the ceiling for the accepted path on
+ * this machine whatever the gateway's own code costs.
+ * Diagnosis only (never goal figures), BENCH_DIAG: "no-audit" / "no-audit-db" (gateway
+ * without audit, or without its Postgres writes; see gateway-process.ts),
+ * "bare-audit-no-db" (the audit-only server without its Postgres writes).
  * Run: DATABASE_URL=postgres://... npm run bench:handshake
  */
 import type { ChildProcess } from "node:child_process";
@@ -193,7 +200,10 @@ async function main(): Promise<void> {
   });
   // The bare server plus the audit trail the SPEC requires (same pipeline, same database).
   const bareAudit = spawnBenchChild("bare-server.ts", {
-    env: { AUDIT_DATABASE_URL: db.url },
+    env: {
+      AUDIT_DATABASE_URL: db.url,
+      ...(process.env.BENCH_DIAG === "bare-audit-no-db" ? { AUDIT_SKIP_WRITES: "1" } : {}),
+    },
     nodeFlags: process.env.BENCH_BARE_AUDIT_FLAGS?.split(" ").filter(Boolean),
   });
   const clients = Array.from({ length: CLIENTS }, () => spawnBenchChild("handshake-client.ts"));

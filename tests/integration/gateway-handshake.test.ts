@@ -94,15 +94,30 @@ describe("readiness and fleet record", () => {
     });
   });
 
-  it("exposes Prometheus metrics", async () => {
+  it("exposes Prometheus metrics with exact handshake and open-connection counts", async () => {
+    const scrape = async () => (await fetch(`${gw.httpUrl}/metrics`)).text();
+    /** The value of one series, 0 when absent. */
+    const value = (text: string, series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const refused = `origingate_handshakes_total{tenant="${open.slug}",decision="rejected",reason="origin_not_allowed"}`;
+    const accepted = `origingate_handshakes_total{tenant="${open.slug}",decision="accepted",reason="allowed"}`;
+    const openSeries = `origingate_open_connections{tenant="${open.slug}"}`;
+    const before = await scrape();
     await expectRefusal(url(open), { origin: "https://evil.example.net" });
-    const text = await (await fetch(`${gw.httpUrl}/metrics`)).text();
-    expect(text).toContain(
-      `origingate_handshakes_total{tenant="${open.slug}",decision="rejected",reason="origin_not_allowed"}`,
-    );
-    expect(text).toContain("origingate_policy_age_seconds");
-    expect(text).toContain("origingate_audit_queue_depth");
-    expect(text).toContain("origingate_open_connections");
+    await expectRefusal(url(open), { origin: "https://evil.example.net" });
+    const a = await handshake(url(open), { origin: "https://app.example.com" });
+    const b = await handshake(url(open), { origin: "https://app.example.com" });
+    const during = await scrape();
+    expect(value(during, refused) - value(before, refused)).toBe(2);
+    expect(value(during, accepted) - value(before, accepted)).toBe(2);
+    expect(value(during, openSeries) - value(before, openSeries)).toBe(2);
+    a.ws?.close();
+    b.ws?.close();
+    await eventually(async () => value(await scrape(), openSeries) === value(before, openSeries));
+    expect(during).toContain("origingate_policy_age_seconds");
+    expect(during).toContain("origingate_audit_queue_depth");
   });
 });
 
