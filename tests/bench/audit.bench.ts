@@ -1,6 +1,6 @@
 /**
  * bench:audit — events per second through the gateway's audit pipeline into Postgres
- * (server/audit/pipeline.ts: record() → folding → bounded queue → batched INSERT ... unnest,
+ * (server/audit/pipeline.ts: record() → folding → rows encoded into a bounded queue → COPY per batch,
  * one advisory lock and one NOTIFY per batch) against a raw COPY of the same rows into the
  * same table, same run.
  *
@@ -305,7 +305,7 @@ async function main(): Promise<void> {
   const c = best(copyRuns);
   const other = (runs: RunResult[], b: RunResult) => rate(runs.find((r) => r !== b) ?? b);
   console.log(
-    `| pipeline: record() → batched INSERT … unnest | ${fmt(p.events)} | ${fmt(p.rows)} | ${fmt(p.ms)} ms | ${fmt(rate(p))} | ${fmt(other(pipelineRuns, p))} | ${cores(p)} |`,
+    `| pipeline: record() → batched COPY | ${fmt(p.events)} | ${fmt(p.rows)} | ${fmt(p.ms)} ms | ${fmt(rate(p))} | ${fmt(other(pipelineRuns, p))} | ${cores(p)} |`,
   );
   console.log(
     `| raw COPY … FROM STDIN (same rows) | ${fmt(c.events)} | ${fmt(c.rows)} | ${fmt(c.ms)} ms | ${fmt(rate(c))} | ${fmt(other(copyRuns, c))} | ${cores(c)} |`,
