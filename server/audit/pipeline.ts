@@ -110,7 +110,8 @@ export function copyTime(epochMs: number | null): string {
   const second = Math.floor(whole / 1000);
   if (second !== isoSecond) {
     isoSecond = second;
-    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    const iso = new Date(second * 1000).toISOString(); // always ends in ".000Z"
+    isoPrefix = iso.slice(0, iso.length - 4);
   }
   const ms = whole - second * 1000;
   return `${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;

@@ -26,6 +26,9 @@ describe("copyTime", () => {
     );
     expect(copyTime(Date.parse("2026-11-22T01:02:03.007Z"))).toBe("2026-11-22T01:02:03.007Z");
     expect(copyTime(Date.parse("2026-11-22T01:02:03.070Z"))).toBe("2026-11-22T01:02:03.070Z");
+    for (const edge of [-1, -999, -1000, 253_402_300_800_000]) {
+      expect(copyTime(edge)).toBe(new Date(edge).toISOString()); // before 1970, after year 9999
+    }
     expect(copyTime(null)).toBe("\\N");
   });
 });
