@@ -1,95 +1,139 @@
 /**
  * Open client connections: per-tenant counts (for `maxConnections`), the ping/pong
- * heartbeat that terminates dead peers, and draining on shutdown.
+ * heartbeat that terminates dead peers, the close audit event, and draining on shutdown.
  *
  * A slot is reserved when a handshake passes the policy (before a possibly slow upstream
- * connect), so concurrent handshakes cannot overshoot the limit; it is released if the
- * upgrade does not happen, or when the connection closes.
+ * connect), so concurrent handshakes cannot overshoot the limit; it is given back with
+ * unreserve() if the upgrade does not happen, or when the connection closes.
  *
  * Heartbeat (ws README, "How to detect and close broken connections"): a sweep every 250 ms;
  * a connection silent for half its idle timeout is pinged, one silent (no frame, no pong)
  * for the whole idle timeout is terminated.
+ *
+ * Memory: everything the gateway keeps per connection is one `Connection` object, reached
+ * from its sockets through `GatewaySocket.connection`; the listeners are module-level
+ * functions that find it through `this` (the socket that emitted). A closure per listener
+ * would keep a scope object per connection alive, and bench:connections counts the gateway's
+ * heap per connection against a bare `ws` server.
  */
-import type { WebSocket } from "ws";
+import { WebSocket } from "ws";
 import type { Metrics } from "../admin/metrics";
+import type { AuditEventInput, AuditSink } from "../audit/types";
+import type { Logger } from "../log";
 
-export interface TrackedConnection {
-  tenant: string;
-  ws: WebSocket;
-  openedAt: number;
+/**
+ * The WebSocket class of every client and upstream socket of the gateway (ws lets a server
+ * use a subclass: `new WebSocketServer({ WebSocket: GatewaySocket })`), with an in-object
+ * slot pointing at the connection it belongs to.
+ */
+export class GatewaySocket extends WebSocket {
+  connection: Connection | null = null;
+}
+
+/** The connection a socket of the gateway belongs to (`this` in a module-level listener). */
+export function connectionOf(socket: WebSocket): Connection | null {
+  return (socket as GatewaySocket).connection ?? null;
+}
+
+/** One accepted client connection (and its upstream, when the tenant has one). */
+export class Connection {
   lastSeenAt: number;
-  pingSentAt: number;
-  idleTimeoutMs: number;
-  /** Called on shutdown before the close frame, e.g. to close the upstream too. */
-  onDrain?: () => void;
+  pingSentAt = 0;
+  /** Bytes handed to ws but not yet written, toward the client and toward the upstream. */
+  pendingToClient = 0;
+  pendingToUpstream = 0;
+  clientPaused = false;
+  upstreamPaused = false;
+
+  constructor(
+    readonly registry: ConnectionRegistry,
+    readonly client: GatewaySocket,
+    readonly upstream: GatewaySocket | null,
+    readonly openedAt: number,
+    readonly idleTimeoutMs: number,
+    /** The accepted handshake's audit event: the close event repeats its fields. */
+    readonly accepted: AuditEventInput,
+  ) {
+    this.lastSeenAt = openedAt;
+  }
+
+  get tenant(): string {
+    return this.accepted.tenant ?? "";
+  }
 }
 
 const SWEEP_MS = 250;
 
 export class ConnectionRegistry {
-  private readonly counts = new Map<string, number>();
-  private readonly open = new Set<TrackedConnection>();
+  /** Reserved slots per tenant: open connections plus upgrades in progress. */
+  private readonly slots = new Map<string, number>();
+  private readonly open = new Set<Connection>();
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly audit: AuditSink,
+    readonly logger: Logger,
+  ) {}
 
   get size(): number {
     return this.open.size;
   }
 
   count(tenant: string): number {
-    return this.counts.get(tenant) ?? 0;
+    return this.slots.get(tenant) ?? 0;
   }
 
-  /** Reserves a slot if the tenant is under `max`; returns a release function or null. */
-  reserve(tenant: string, max: number): (() => void) | null {
+  /** Reserves a slot if the tenant is under `max`; false when it is full. */
+  reserve(tenant: string, max: number): boolean {
     const n = this.count(tenant);
-    if (n >= max) return null;
-    this.counts.set(tenant, n + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = this.count(tenant) - 1;
-      if (left <= 0) this.counts.delete(tenant);
-      else this.counts.set(tenant, left);
-    };
+    if (n >= max) return false;
+    this.slots.set(tenant, n + 1);
+    return true;
   }
 
-  /** Starts tracking an upgraded connection; `release` frees its reserved slot on close. */
-  track(conn: Omit<TrackedConnection, "lastSeenAt" | "pingSentAt">, release: () => void): TrackedConnection {
-    // A plain literal, not `{ ...conn }`: V8 gave every spread copy its own hidden class
-    // (~0.35 KiB per connection of maps and out-of-object properties, bench:connections).
-    const tracked: TrackedConnection = {
-      tenant: conn.tenant,
-      ws: conn.ws,
-      openedAt: conn.openedAt,
-      lastSeenAt: Date.now(),
-      pingSentAt: 0,
-      idleTimeoutMs: conn.idleTimeoutMs,
-      onDrain: conn.onDrain,
-    };
-    this.open.add(tracked);
-    this.metrics.countOpenConnection(tracked.tenant, 1);
-    // These listeners live as long as the connection: they reference `tracked` only (not
-    // `conn`), and are anonymous because tsx (esbuild keepNames) gives every closure bound to
-    // a name its own property array (~0.25 KiB per closure per connection).
-    tracked.ws.on("pong", () => {
-      tracked.lastSeenAt = Date.now();
-    });
-    tracked.ws.on("message", () => {
-      tracked.lastSeenAt = Date.now();
-    });
-    tracked.ws.once("close", () => {
-      this.open.delete(tracked);
-      this.metrics.countOpenConnection(tracked.tenant, -1);
-      release();
-    });
+  /** Gives back a slot reserved for an upgrade that did not happen (or a closed connection). */
+  unreserve(tenant: string): void {
+    const left = this.count(tenant) - 1;
+    if (left <= 0) this.slots.delete(tenant);
+    else this.slots.set(tenant, left);
+  }
+
+  /** Starts tracking an upgraded client (its slot already reserved); the relay comes next. */
+  track(
+    client: GatewaySocket,
+    upstream: GatewaySocket | null,
+    idleTimeoutMs: number,
+    accepted: AuditEventInput,
+  ): Connection {
+    const connection = new Connection(this, client, upstream, Date.now(), idleTimeoutMs, accepted);
+    client.connection = connection;
+    if (upstream) upstream.connection = connection;
+    this.open.add(connection);
+    this.metrics.countOpenConnection(connection.tenant, 1);
+    client.on("pong", onClientPong);
+    client.once("close", onClientClose);
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
       this.sweeper.unref();
     }
-    return tracked;
+    return connection;
+  }
+
+  /** The client closed: bookkeeping, slot, metrics and the close audit event. */
+  closed(connection: Connection, code: number): void {
+    if (!this.open.delete(connection)) return;
+    this.unreserve(connection.tenant);
+    this.metrics.countOpenConnection(connection.tenant, -1);
+    const now = Date.now();
+    this.audit.record({
+      ...connection.accepted,
+      ts: now,
+      kind: "close",
+      reason: "allowed",
+      closeCode: code,
+      durationMs: now - connection.openedAt,
+    });
   }
 
   private sweep(): void {
@@ -97,10 +141,10 @@ export class ConnectionRegistry {
     for (const c of this.open) {
       const silentFor = now - c.lastSeenAt;
       if (silentFor >= c.idleTimeoutMs) {
-        c.ws.terminate();
+        c.client.terminate();
       } else if (silentFor >= c.idleTimeoutMs / 2 && now - c.pingSentAt >= c.idleTimeoutMs / 2) {
         c.pingSentAt = now;
-        c.ws.ping();
+        c.client.ping();
       }
     }
     if (this.open.size === 0 && this.sweeper) {
@@ -109,15 +153,15 @@ export class ConnectionRegistry {
     }
   }
 
-  /** Closes every connection with 1001 and waits (bounded) for them to go. */
+  /** Closes every connection (and its upstream) with 1001 and waits (bounded) for them to go. */
   async drain(timeoutMs: number): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     const all = [...this.open];
-    const closed = all.map((c) => new Promise<void>((resolve) => c.ws.once("close", () => resolve())));
+    const closed = all.map((c) => new Promise<void>((resolve) => c.client.once("close", () => resolve())));
     for (const c of all) {
-      c.onDrain?.();
-      c.ws.close(1001, "gateway shutting down");
+      c.upstream?.close(1001, "gateway shutting down");
+      c.client.close(1001, "gateway shutting down");
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -127,6 +171,16 @@ export class ConnectionRegistry {
       }),
     ]);
     clearTimeout(timer);
-    for (const c of this.open) c.ws.terminate();
+    for (const c of this.open) c.client.terminate();
   }
+}
+
+function onClientPong(this: WebSocket): void {
+  const connection = connectionOf(this);
+  if (connection) connection.lastSeenAt = Date.now();
+}
+
+function onClientClose(this: WebSocket, code: number): void {
+  const connection = connectionOf(this);
+  if (connection) connection.registry.closed(connection, code);
 }

@@ -82,6 +82,13 @@ export class Gateway {
     const logger = options.logger.child({ gatewayId: this.id });
     const pool = createPool(options.databaseUrl, { max: 6, applicationName: `origingate-gateway-${this.id}` });
     const metrics = createMetrics();
+    const audit = new AuditPipeline({
+      pool,
+      gatewayId: this.id,
+      logger: logger.child({ component: "audit" }),
+      metrics,
+      ...options.audit,
+    });
     const store = new PolicyStore({
       pool,
       connectionString: options.databaseUrl,
@@ -107,15 +114,9 @@ export class Gateway {
       metrics,
       // noServer: ws never sees a request we have not decided on (ws README, "Client authentication").
       wss: new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false }),
-      connections: new ConnectionRegistry(metrics),
+      connections: new ConnectionRegistry(metrics, audit, logger.child({ component: "relay" })),
       rateLimits: new RateLimits(),
-      audit: new AuditPipeline({
-        pool,
-        gatewayId: this.id,
-        logger: logger.child({ component: "audit" }),
-        metrics,
-        ...options.audit,
-      }),
+      audit,
       trustProxy: options.trustProxy ?? false,
       stopping: false,
       adminKey: null,

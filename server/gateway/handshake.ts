@@ -15,13 +15,14 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
-import { clip } from "../audit/types";
+import { WebSocketServer } from "ws";
+import { type AuditEventInput, clip } from "../audit/types";
 import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { abortHandshake } from "./abort-handshake";
+import { GatewaySocket } from "./connections";
 import type { GatewayContext } from "./gateway";
-import { connectUpstream, pipeConnections, serveEcho } from "./relay";
+import { connectUpstream, relay } from "./relay";
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 /** RFC 6455 / RFC 7230 token characters for a subprotocol name. */
@@ -97,6 +98,7 @@ function serverFor(maxPayload: number): WebSocketServer {
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload,
+      WebSocket: GatewaySocket,
       // The subprotocol was chosen by our decision (or by the upstream) before the upgrade.
       handleProtocols: (_offered, req) => selectedProtocol.get(req) ?? false,
     });
@@ -240,13 +242,14 @@ function decideAndConnect(
 
   // 5. Concurrent connections.
   const limits = runtime.compiled.document.limits;
-  const release = ctx.connections.reserve(info.tenant, limits.maxConnections);
-  if (!release) return refuse(ctx, info, socket, "connection_limit", "the tenant has reached its connection limit");
+  if (!ctx.connections.reserve(info.tenant, limits.maxConnections)) {
+    return refuse(ctx, info, socket, "connection_limit", "the tenant has reached its connection limit");
+  }
 
   // 6. Upstream first, then the client.
   if (!runtime.upstreamUrl) {
     const protocol = answerSubprotocol(info.offeredSubprotocols, decision.selectedSubprotocol, true);
-    return upgradeClient(ctx, req, socket, head, info, decision, limits, release, protocol, null);
+    return upgradeClient(ctx, req, socket, head, info, decision, limits, protocol, null);
   }
   // Offered subprotocols the policy allows (all, when it lists none); never the token.
   const { requireSubprotocol, subprotocolSet } = runtime.compiled.settings;
@@ -260,10 +263,10 @@ function decideAndConnect(
   }).then(
     (upstream) => {
       const protocol = answerSubprotocol(info.offeredSubprotocols, upstream.protocol || null, false);
-      upgradeClient(ctx, req, socket, head, info, decision, limits, release, protocol, upstream);
+      upgradeClient(ctx, req, socket, head, info, decision, limits, protocol, upstream);
     },
     (error: Error) => {
-      release();
+      ctx.connections.unreserve(info.tenant);
       ctx.logger.warn({ tenant: info.tenant, err: error.message }, "upstream unavailable");
       refuse(ctx, info, socket, "upstream_unavailable", "the upstream service is unavailable", {
         decision: {
@@ -290,7 +293,7 @@ function answerSubprotocol(offered: string[], chosen: string | null, echo: boole
   return offered.every((p) => p.startsWith("bearer.")) ? firstBearer : null;
 }
 
-/** Completes the upgrade (ws) once everything allowed it; then serveAccepted. */
+/** Completes the upgrade (ws) once everything allowed it, then tracks and relays. */
 function upgradeClient(
   ctx: GatewayContext,
   req: IncomingMessage,
@@ -299,83 +302,50 @@ function upgradeClient(
   info: HandshakeInfo,
   decision: Decision,
   limits: TenantRuntime["compiled"]["document"]["limits"],
-  release: () => void,
   chosenProtocol: string | null,
-  upstream: WebSocket | null,
+  upstream: GatewaySocket | null,
 ): void {
   if (socket.destroyed) {
-    release();
+    ctx.connections.unreserve(info.tenant);
     upstream?.terminate();
     return;
   }
   selectedProtocol.set(req, chosenProtocol ?? false);
-  serverFor(limits.maxMessageBytes).handleUpgrade(req, socket, head, (client) =>
-    serveAccepted(ctx, client, info, decision, chosenProtocol, upstream, release, limits.idleTimeoutSeconds),
-  );
-}
-
-/**
- * Everything that lives as long as an accepted connection: tracking, its two audit events
- * (accepted, then close) and the relay or echo. Module-level on purpose: a closure keeps
- * its whole enclosing scope alive, so listeners created inside decideAndConnect would pin
- * the handshake's IncomingMessage (headers and all), socket and head buffer for the life of
- * the connection (bench:connections measured ~3 KiB of heap per connection from that).
- */
-function serveAccepted(
-  ctx: GatewayContext,
-  client: WebSocket,
-  info: HandshakeInfo,
-  decision: Decision,
-  chosenProtocol: string | null,
-  upstream: WebSocket | null,
-  release: () => void,
-  idleTimeoutSeconds: number,
-): void {
-  const openedAt = Date.now();
-  const tracked = ctx.connections.track(
-    {
-      tenant: info.tenant,
-      ws: client,
-      openedAt,
-      idleTimeoutMs: idleTimeoutSeconds * 1000,
-      onDrain: upstream ? closeOnDrain(upstream) : undefined,
-    },
-    release,
-  );
-  record(ctx, info, decision.enforced ? "accepted" : "report_only", decision.wouldReject ?? "allowed", decision, {
-    subprotocol: chosenProtocol,
+  let upgraded = false;
+  serverFor(limits.maxMessageBytes).handleUpgrade(req, socket, head, (client) => {
+    upgraded = true;
+    const label = decision.enforced ? "accepted" : "report_only";
+    const accepted = record(ctx, info, label, decision.wouldReject ?? "allowed", decision, chosenProtocol);
+    const connection = ctx.connections.track(
+      client as GatewaySocket,
+      upstream,
+      limits.idleTimeoutSeconds * 1000,
+      accepted,
+    );
+    relay(connection);
   });
-  client.once("close", (code) => {
-    record(ctx, info, decision.enforced ? "accepted" : "report_only", "allowed", decision, {
-      kind: "close",
-      subprotocol: chosenProtocol,
-      closeCode: code,
-      durationMs: Date.now() - tracked.openedAt,
-    });
-  });
-  if (upstream) pipeConnections(client, upstream, ctx.logger);
-  else serveEcho(client);
+  // ws completes an upgrade synchronously, or drops a socket that is no longer writable
+  // without calling back: then the slot (and the upstream) must not leak.
+  if (!upgraded) {
+    ctx.connections.unreserve(info.tenant);
+    upstream?.terminate();
+  }
 }
 
-/** Closes the upstream too when the gateway drains (an unnamed closure: see serveAccepted). */
-function closeOnDrain(upstream: WebSocket): () => void {
-  return () => upstream.close(1001, "gateway shutting down");
-}
-
+/** Counts the handshake (metrics) and records its audit event; returns the event. */
 function record(
   ctx: GatewayContext,
   info: HandshakeInfo,
   decisionLabel: "accepted" | "rejected" | "report_only",
   reason: string,
   decision?: Decision,
-  extra: { kind?: "close"; subprotocol?: string | null; closeCode?: number; durationMs?: number } = {},
-): void {
+  subprotocol: string | null = null,
+): AuditEventInput {
   // Attacker-chosen slugs must not create metric series: unknown tenants share one label.
-  const tenantLabel = info.known ? info.tenant : "_unknown";
-  if (!extra.kind) ctx.metrics.countHandshake(tenantLabel, decisionLabel, reason);
-  ctx.audit.record({
+  ctx.metrics.countHandshake(info.known ? info.tenant : "_unknown", decisionLabel, reason);
+  const event: AuditEventInput = {
     ts: Date.now(),
-    kind: extra.kind ?? "handshake",
+    kind: "handshake",
     tenant: info.tenant,
     decision: decisionLabel,
     reason,
@@ -384,12 +354,14 @@ function record(
     remoteAddr: info.remoteAddr,
     userAgent: clip(info.userAgent, 256),
     path: clip(pathOnly(info.rest), 256),
-    subprotocol: redactBearer(extra.subprotocol ?? null),
+    subprotocol: redactBearer(subprotocol),
     policyVersion: decision?.policyVersion ?? null,
     matchedPattern: decision?.matchedPattern ?? null,
-    closeCode: extra.closeCode ?? null,
-    durationMs: extra.durationMs ?? null,
-  });
+    closeCode: null,
+    durationMs: null,
+  };
+  ctx.audit.record(event);
+  return event;
 }
 
 /** A `bearer.<jwt>` subprotocol is a credential: audit rows (and the live feed) never hold it. */

@@ -11,7 +11,7 @@
  * (1005, 1006, 1015) become 1000 / 1011.
  */
 import { WebSocket } from "ws";
-import type { Logger } from "../log";
+import { type Connection, connectionOf, GatewaySocket } from "./connections";
 
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
@@ -44,11 +44,11 @@ export function connectUpstream(
   rest: string,
   protocols: string[],
   options: UpstreamOptions,
-): Promise<WebSocket> {
+): Promise<GatewaySocket> {
   return new Promise((resolve, reject) => {
-    let upstream: WebSocket;
+    let upstream: GatewaySocket;
     try {
-      upstream = new WebSocket(upstreamTarget(upstreamUrl, rest), protocols, {
+      upstream = new GatewaySocket(upstreamTarget(upstreamUrl, rest), protocols, {
         handshakeTimeout: UPSTREAM_TIMEOUT_MS,
         perMessageDeflate: false,
         maxPayload: options.maxPayload,
@@ -83,46 +83,91 @@ function sendableCode(code: number): number {
   return code;
 }
 
-/** Forwards frames from `from` to `to`, pausing `from` while `to` is not draining. */
-function forward(from: WebSocket, to: WebSocket): void {
-  let pending = 0;
-  let paused = false;
-  from.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-    if (to.readyState !== WebSocket.OPEN) return;
-    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-    pending += size;
-    to.send(data, { binary: isBinary }, () => {
-      pending -= size;
-      if (paused && pending <= LOW_WATER) {
-        paused = false;
-        from.resume();
-      }
-    });
-    if (!paused && pending > HIGH_WATER) {
-      paused = true;
-      from.pause();
-    }
-  });
+/**
+ * Starts moving frames for an accepted connection: client ⇄ upstream, or client → client
+ * (echo). Listeners are module-level and find the connection through `this`
+ * (see connections.ts, "Memory").
+ */
+export function relay(connection: Connection): void {
+  const { client, upstream } = connection;
+  client.on("message", onClientMessage);
+  client.on("error", onClientError);
+  if (!upstream) return;
+  upstream.on("message", onUpstreamMessage);
+  upstream.on("error", onUpstreamError);
+  client.once("close", onClientCloseRelay);
+  upstream.once("close", onUpstreamClose);
 }
 
-export function pipeConnections(client: WebSocket, upstream: WebSocket, logger: Logger): void {
-  forward(client, upstream);
-  forward(upstream, client);
-  const closeOther = (other: WebSocket) => (code: number, reason: Buffer) => {
-    if (other.readyState === WebSocket.OPEN) other.close(sendableCode(code), reason.subarray(0, 123));
-    else if (other.readyState === WebSocket.CONNECTING) other.terminate();
-  };
-  client.once("close", closeOther(upstream));
-  upstream.once("close", closeOther(client));
-  const onError = (side: string, other: WebSocket) => (error: Error) => {
-    logger.debug({ side, err: error.message }, "relay error");
-    if (other.readyState === WebSocket.OPEN) other.close(1011, "peer error");
-  };
-  client.on("error", onError("client", upstream));
-  upstream.on("error", onError("upstream", client));
+type Frame = Buffer | ArrayBuffer | Buffer[];
+
+function onClientMessage(this: WebSocket, data: Frame, isBinary: boolean): void {
+  const c = connectionOf(this);
+  if (!c) return;
+  c.lastSeenAt = Date.now();
+  forward(c, c.client, c.upstream ?? c.client, data, isBinary);
 }
 
-export function serveEcho(client: WebSocket): void {
-  forward(client, client);
-  client.on("error", () => client.terminate());
+function onUpstreamMessage(this: WebSocket, data: Frame, isBinary: boolean): void {
+  const c = connectionOf(this);
+  if (c?.upstream) forward(c, c.upstream, c.client, data, isBinary);
+}
+
+/** Sends one frame from `from` to `to`, pausing `from` while `to` is not draining. */
+function forward(c: Connection, from: GatewaySocket, to: GatewaySocket, data: Frame, isBinary: boolean): void {
+  if (to.readyState !== WebSocket.OPEN) return;
+  const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+  const toClient = to === c.client;
+  const pending = toClient ? (c.pendingToClient += size) : (c.pendingToUpstream += size);
+  to.send(data, { binary: isBinary }, () => written(c, from, toClient, size));
+  const fromClient = from === c.client;
+  if (pending > HIGH_WATER && !(fromClient ? c.clientPaused : c.upstreamPaused)) {
+    if (fromClient) c.clientPaused = true;
+    else c.upstreamPaused = true;
+    from.pause();
+  }
+}
+
+/** ws wrote `size` bytes toward the client (or the upstream): resume the sender below LOW_WATER. */
+function written(c: Connection, from: GatewaySocket, toClient: boolean, size: number): void {
+  const pending = toClient ? (c.pendingToClient -= size) : (c.pendingToUpstream -= size);
+  if (pending > LOW_WATER) return;
+  if (from === c.client && c.clientPaused) {
+    c.clientPaused = false;
+    from.resume();
+  } else if (from !== c.client && c.upstreamPaused) {
+    c.upstreamPaused = false;
+    from.resume();
+  }
+}
+
+/** Closes the other side with this side's code (made sendable) and reason. */
+function closeOther(other: WebSocket | null, code: number, reason: Buffer): void {
+  if (!other) return;
+  if (other.readyState === WebSocket.OPEN) other.close(sendableCode(code), reason.subarray(0, 123));
+  else if (other.readyState === WebSocket.CONNECTING) other.terminate();
+}
+
+function onClientCloseRelay(this: WebSocket, code: number, reason: Buffer): void {
+  closeOther(connectionOf(this)?.upstream ?? null, code, reason);
+}
+
+function onUpstreamClose(this: WebSocket, code: number, reason: Buffer): void {
+  closeOther(connectionOf(this)?.client ?? null, code, reason);
+}
+
+function onClientError(this: WebSocket, error: Error): void {
+  const c = connectionOf(this);
+  if (!c?.upstream) {
+    this.terminate(); // echo: nothing else to tell
+    return;
+  }
+  c.registry.logger.debug({ side: "client", err: error.message }, "relay error");
+  if (c.upstream.readyState === WebSocket.OPEN) c.upstream.close(1011, "peer error");
+}
+
+function onUpstreamError(this: WebSocket, error: Error): void {
+  const c = connectionOf(this);
+  c?.registry.logger.debug({ side: "upstream", err: error.message }, "relay error");
+  if (c && c.client.readyState === WebSocket.OPEN) c.client.close(1011, "peer error");
 }
