@@ -162,7 +162,19 @@ export function handleTenantUpgrade(
   info.known = true;
 
   // 3. Rate, then 4. policy and the rest.
-  void rateThenDecide(ctx, req, socket, head, info, runtime, originLines);
+  void rateThenDecide({ ctx, req, socket, head, info, runtime, originLines });
+}
+
+/** A tenant handshake that passed the protocol and tenant checks, until it is refused or upgraded. */
+interface Attempt {
+  ctx: GatewayContext;
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  info: HandshakeInfo;
+  runtime: TenantRuntime;
+  /** The Origin header's lines, as sent (the decision parses them). */
+  originLines: string[] | undefined;
 }
 
 /** Refuses the handshake before any upgrade: one audit event, one HTTP answer. */
@@ -180,15 +192,8 @@ function refuse(
 }
 
 /** 3. The per-IP handshake rate (the limiter answers asynchronously), then the decision. */
-async function rateThenDecide(
-  ctx: GatewayContext,
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  info: HandshakeInfo,
-  runtime: TenantRuntime,
-  originLines: string[] | undefined,
-): Promise<void> {
+async function rateThenDecide(attempt: Attempt): Promise<void> {
+  const { ctx, info, socket, runtime } = attempt;
   let withinRate: boolean;
   try {
     withinRate = await ctx.rateLimits.allow(
@@ -205,18 +210,11 @@ async function rateThenDecide(
       headers: { "Retry-After": "60" },
     });
   }
-  decideAndConnect(ctx, req, socket, head, info, runtime, originLines);
+  decideAndConnect(attempt);
 }
 
-function decideAndConnect(
-  ctx: GatewayContext,
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  info: HandshakeInfo,
-  runtime: TenantRuntime,
-  originLines: string[] | undefined,
-): void {
+function decideAndConnect(attempt: Attempt): void {
+  const { ctx, req, socket, info, runtime, originLines } = attempt;
   if (socket.destroyed) return;
   const q = info.rest.indexOf("?");
   let decision: Decision;
@@ -249,7 +247,7 @@ function decideAndConnect(
   // 6. Upstream first, then the client.
   if (!runtime.upstreamUrl) {
     const protocol = answerSubprotocol(info.offeredSubprotocols, decision.selectedSubprotocol, true);
-    return upgradeClient(ctx, req, socket, head, info, decision, limits, protocol, null);
+    return upgradeClient(attempt, decision, protocol, null);
   }
   // Offered subprotocols the policy allows (all, when it lists none); never the token.
   const { requireSubprotocol, subprotocolSet } = runtime.compiled.settings;
@@ -263,7 +261,7 @@ function decideAndConnect(
   }).then(
     (upstream) => {
       const protocol = answerSubprotocol(info.offeredSubprotocols, upstream.protocol || null, false);
-      upgradeClient(ctx, req, socket, head, info, decision, limits, protocol, upstream);
+      upgradeClient(attempt, decision, protocol, upstream);
     },
     (error: Error) => {
       ctx.connections.unreserve(info.tenant);
@@ -295,16 +293,13 @@ function answerSubprotocol(offered: string[], chosen: string | null, echo: boole
 
 /** Completes the upgrade (ws) once everything allowed it, then tracks and relays. */
 function upgradeClient(
-  ctx: GatewayContext,
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  info: HandshakeInfo,
+  attempt: Attempt,
   decision: Decision,
-  limits: TenantRuntime["compiled"]["document"]["limits"],
   chosenProtocol: string | null,
   upstream: GatewaySocket | null,
 ): void {
+  const { ctx, req, socket, head, info } = attempt;
+  const limits = attempt.runtime.compiled.document.limits;
   if (socket.destroyed) {
     ctx.connections.unreserve(info.tenant);
     upstream?.terminate();
