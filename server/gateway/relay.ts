@@ -118,7 +118,7 @@ function forward(c: Connection, from: GatewaySocket, to: GatewaySocket, data: Fr
   if (to.readyState !== WebSocket.OPEN) return;
   const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
   const toClient = to === c.client;
-  const pending = toClient ? (c.pendingToClient += size) : (c.pendingToUpstream += size);
+  const pending = addPending(c, toClient, size);
   to.send(data, { binary: isBinary }, () => written(c, from, toClient, size));
   const fromClient = from === c.client;
   if (pending > HIGH_WATER && !(fromClient ? c.clientPaused : c.upstreamPaused)) {
@@ -128,9 +128,19 @@ function forward(c: Connection, from: GatewaySocket, to: GatewaySocket, data: Fr
   }
 }
 
+/** Adds `delta` to the bytes pending toward the client (or the upstream); returns the new total. */
+function addPending(c: Connection, toClient: boolean, delta: number): number {
+  if (toClient) {
+    c.pendingToClient += delta;
+    return c.pendingToClient;
+  }
+  c.pendingToUpstream += delta;
+  return c.pendingToUpstream;
+}
+
 /** ws wrote `size` bytes toward the client (or the upstream): resume the sender below LOW_WATER. */
 function written(c: Connection, from: GatewaySocket, toClient: boolean, size: number): void {
-  const pending = toClient ? (c.pendingToClient -= size) : (c.pendingToUpstream -= size);
+  const pending = addPending(c, toClient, -size);
   if (pending > LOW_WATER) return;
   if (from === c.client && c.clientPaused) {
     c.clientPaused = false;
