@@ -113,8 +113,13 @@ export class StreamHub {
         tail.release();
       });
       // The tail reads only while streams are open; wait until its position is current.
-      void tail.acquire().then(() => {
+      void tail.acquire().then((positioned) => {
         if (closed) return;
+        if (!positioned && after === null) {
+          // Without a resume point the stream starts at the newest event, which is unknown now.
+          ws.close(1011, "audit log unavailable; reconnect to resume");
+          return;
+        }
         const client: StreamClient = {
           ws,
           tenant: query.get("tenant") || undefined,

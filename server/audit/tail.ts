@@ -33,6 +33,8 @@ export class AuditTail extends EventEmitter<Events> {
   /** Open admin streams using the tail; it reads only while this is above 0. */
   private watchers = 0;
   private activating: Promise<void> | null = null;
+  /** False until `lastId` is known to be the newest row (or while an activation failed). */
+  private positioned = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -54,6 +56,7 @@ export class AuditTail extends EventEmitter<Events> {
 
   async start(): Promise<void> {
     this.lastId = await latestAuditId(this.pool);
+    this.positioned = true;
     this.listener.start();
     this.poller = setInterval(() => this.wake(), POLL_MS);
     this.poller.unref();
@@ -66,17 +69,23 @@ export class AuditTail extends EventEmitter<Events> {
   }
 
   /**
-   * One more watcher. Resolves once `lastId` is current: when the tail was idle it is moved
-   * to the newest row (after any read still in progress), without emitting older rows.
+   * One more watcher. Resolves once `lastId` is current: when the tail was idle (or has
+   * never found its position) it is moved to the newest row, after any read still in
+   * progress, without emitting older rows. Resolves false when Postgres could not say
+   * where the newest row is (the position is then unknown, and nothing is read).
    */
-  acquire(): Promise<void> {
+  async acquire(): Promise<boolean> {
     this.watchers += 1;
-    if (this.watchers === 1 && !this.activating) {
+    if ((this.watchers === 1 || !this.positioned) && !this.activating) {
+      this.positioned = false;
       this.activating = this.catchUp().finally(() => {
         this.activating = null;
+        // Batches committed while the position was being read: their wake-ups were skipped.
+        if (this.positioned) void this.wake();
       });
     }
-    return this.activating ?? Promise.resolve();
+    await this.activating;
+    return this.positioned;
   }
 
   release(): void {
@@ -87,15 +96,15 @@ export class AuditTail extends EventEmitter<Events> {
     await this.running;
     try {
       this.lastId = await latestAuditId(this.pool);
+      this.positioned = true;
     } catch (error) {
-      // Keep the old position: the stream's backfill reports the outage to its client.
       this.logger.warn({ err: (error as Error).message }, "audit tail could not find the newest event");
     }
   }
 
   /** Reads everything new now (coalesced with a read in progress); nothing without watchers. */
   wake(): Promise<void> {
-    if (this.watchers === 0 || this.activating) return this.activating ?? Promise.resolve();
+    if (this.watchers === 0 || !this.positioned || this.activating) return this.activating ?? Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running;
@@ -110,7 +119,7 @@ export class AuditTail extends EventEmitter<Events> {
     try {
       do {
         this.again = false;
-        if (this.watchers === 0) return;
+        if (this.watchers === 0 || !this.positioned) return;
         let page: AuditEvent[];
         do {
           page = await auditAfter(this.pool, this.lastId, PAGE);

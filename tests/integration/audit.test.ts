@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import { signAdminToken } from "../../server/admin/admin-token";
 import { createMetrics } from "../../server/admin/metrics";
 import { AuditPipeline } from "../../server/audit/pipeline";
-import type { AuditTail } from "../../server/audit/tail";
+import { AuditTail } from "../../server/audit/tail";
 import type { AuditEventInput } from "../../server/audit/types";
 import { type AuditEvent, auditAfter, searchAudit } from "../../server/db/audit-queries";
 import { createPool } from "../../server/db/pool";
@@ -313,6 +313,27 @@ describe("live stream", () => {
       client.ws.close();
     } finally {
       tail.off("event", count);
+    }
+  });
+
+  it("a tail that cannot reach Postgres says its position is unknown and reads nothing", async () => {
+    const pool = new pg.Pool({
+      connectionString: "postgres://postgres@127.0.0.1:1/none",
+      connectionTimeoutMillis: 500,
+    });
+    const tail = new AuditTail(
+      pool,
+      "postgres://postgres@127.0.0.1:1/none",
+      "gw-down",
+      createLogger({ name: "t", level: "silent" }),
+    );
+    try {
+      expect(await tail.acquire()).toBe(false);
+      await tail.wake(); // must not throw, must not read
+      expect(tail.lastId).toBe("0");
+    } finally {
+      tail.release();
+      await pool.end();
     }
   });
 
