@@ -20,7 +20,6 @@ import { auditExportChunks, exportAuditEvents } from "../../app/_lib/audit/expor
 import { getAuditStats } from "../../app/_lib/audit/get-audit-stats";
 import { STREAM_SUBPROTOCOL } from "../../app/_lib/audit/mint-stream-token";
 import { searchAuditEvents } from "../../app/_lib/audit/search-audit-events";
-import { AppError } from "../../app/_lib/errors";
 import { getPolicy } from "../../app/_lib/policy/get-policy";
 import { listRevisions } from "../../app/_lib/policy/list-revisions";
 import { savePolicy } from "../../app/_lib/policy/save-policy";
@@ -32,6 +31,7 @@ import type { AuditEvent } from "../../server/db/audit-queries";
 import { loadPolicy } from "../../server/db/policy-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
+import { rejection } from "../helpers/app-error";
 import { eventually, expectRefusal, handshake, startGateway } from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
 
@@ -106,16 +106,6 @@ async function newTenant(origins: Parameters<typeof doc>[0] = []): Promise<strin
   const s = slug("t");
   await createTenant({ db: prisma, input: { slug: s, name: s }, actor, document: doc(origins) });
   return s;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 async function zodRejection(promise: Promise<unknown>): Promise<Array<{ path: string; message: string }>> {

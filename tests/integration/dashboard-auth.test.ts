@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { completeSetup, setupAvailable } from "../../app/_lib/auth/complete-setup";
-import { AppError } from "../../app/_lib/errors";
+import type { AppError } from "../../app/_lib/errors";
 import { createApiToken } from "../../app/_lib/tokens/create-api-token";
 import { revokeApiToken } from "../../app/_lib/tokens/revoke-api-token";
 import { hashApiToken } from "../../app/_lib/tokens/token-format";
@@ -16,6 +16,7 @@ import { deleteUser } from "../../app/_lib/users/delete-user";
 import { updateUserRole } from "../../app/_lib/users/update-user-role";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { issueSetupTokenIfNeeded } from "../../server/db/setup-token";
+import { rejection } from "../helpers/app-error";
 import { createTestDatabase } from "../helpers/test-db";
 
 const PASSWORD = "integration-password";
@@ -32,16 +33,6 @@ async function issue(): Promise<string> {
   } finally {
     await client.end();
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
 }
 
 beforeAll(async () => {

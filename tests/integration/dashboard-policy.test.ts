@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../../app/_lib/errors";
+import type { AppError } from "../../app/_lib/errors";
 import { getPolicy } from "../../app/_lib/policy/get-policy";
 import { getRevision } from "../../app/_lib/policy/get-revision";
 import { listRevisions } from "../../app/_lib/policy/list-revisions";
@@ -19,6 +19,7 @@ import { rotateTenantSecret } from "../../app/_lib/tenants/rotate-tenant-secret"
 import { updateTenant } from "../../app/_lib/tenants/update-tenant";
 import { loadPolicy } from "../../server/db/policy-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { rejection } from "../helpers/app-error";
 import { createTestDatabase } from "../helpers/test-db";
 
 const actor = { id: null, label: "test@example.com" };
@@ -39,16 +40,6 @@ function doc(origins: Array<{ pattern: string; note?: string | null; expiresAt?:
     limits: { maxMessageBytes: 1048576, idleTimeoutSeconds: 60, maxConnections: 10000, handshakesPerMinutePerIp: 600 },
     ...extra,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 async function tenantId(s: string): Promise<string> {

@@ -6,8 +6,9 @@ import { absoluteTime, relativeTime } from "../../_client/format";
 import { type ApiTokenView, keys, tokensQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
+import { RoleField } from "../../_components/role-field";
 import { Empty, ErrorState, Loading } from "../../_components/status";
-import { ROLES, type Role } from "../../_lib/auth/permissions";
+import type { Role } from "../../_lib/auth/permissions";
 import { createApiTokenInput } from "../../_lib/tokens/api-token-input";
 
 export function TokensView() {
@@ -176,16 +177,7 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: { name: string; t
           <input name="name" required placeholder="ci-deploy" aria-invalid={!!error} />
           {error ? <span className="field-error">{error}</span> : null}
         </label>
-        <label className="field">
-          <span className="label">Role</span>
-          <select name="role" defaultValue="viewer">
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RoleField />
         <div className="field field-button">
           <button type="submit" className="btn btn-primary" disabled={create.isPending}>
             {create.isPending ? "Creating…" : "Create token"}

@@ -6,6 +6,7 @@ import { absoluteTime, relativeTime } from "../../_client/format";
 import { keys, type UserView, usersQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
+import { RoleField } from "../../_components/role-field";
 import { Empty, ErrorState, Loading } from "../../_components/status";
 import { ROLE_DESCRIPTIONS, ROLES, type Role } from "../../_lib/auth/permissions";
 import { createUserInput, MIN_PASSWORD } from "../../_lib/users/user-input";
@@ -188,16 +189,7 @@ function CreateUserForm() {
           />
           {errors.password ? <span className="field-error">{errors.password}</span> : null}
         </label>
-        <label className="field">
-          <span className="label">Role</span>
-          <select name="role" defaultValue="viewer">
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RoleField />
         <div className="field field-button">
           <button type="submit" className="btn btn-primary" disabled={create.isPending}>
             {create.isPending ? "Adding…" : "Add user"}
