@@ -162,7 +162,11 @@ export function handleTenantUpgrade(
   info.known = true;
 
   // 3. Rate, then 4. policy and the rest.
-  void rateThenDecide({ ctx, req, socket, head, info, runtime, originLines });
+  rateThenDecide({ ctx, req, socket, head, info, runtime, originLines }).catch((error: unknown) => {
+    // A bug past the decision: fail closed for this client, keep serving everyone else.
+    ctx.logger.error({ err: (error as Error).message, tenant: info.tenant }, "handshake failed; closing");
+    socket.destroy();
+  });
 }
 
 /** A tenant handshake that passed the protocol and tenant checks, until it is refused or upgraded. */

@@ -312,6 +312,26 @@ describe("every reason code and its status", () => {
   });
 });
 
+describe("failing closed", () => {
+  it("a fault after the decision closes that client without an upgrade; the gateway keeps serving", async () => {
+    const connections = gw.gateway.ctx.connections;
+    const reserve = connections.reserve;
+    connections.reserve = () => {
+      throw new Error("injected fault");
+    };
+    try {
+      await expect(handshake(url(open), { origin: "https://app.example.com" })).rejects.toThrow(
+        /socket hang up|ECONNRESET/,
+      );
+    } finally {
+      connections.reserve = reserve;
+    }
+    const after = await handshake(url(open), { origin: "https://app.example.com" });
+    expect(after.status).toBe(101);
+    after.ws!.close();
+  });
+});
+
 describe("malformed handshakes over raw TCP", () => {
   const path = () => `/t/${open.slug}/raw`;
   const ok = { Origin: "https://app.example.com" };
