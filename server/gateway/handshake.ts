@@ -214,10 +214,10 @@ async function rateThenDecide(attempt: Attempt): Promise<void> {
       headers: { "Retry-After": "60" },
     });
   }
-  decideAndConnect(attempt);
+  await decideAndConnect(attempt);
 }
 
-function decideAndConnect(attempt: Attempt): void {
+async function decideAndConnect(attempt: Attempt): Promise<void> {
   const { ctx, req, socket, info, runtime, originLines } = attempt;
   if (socket.destroyed) return;
   const q = info.rest.indexOf("?");
@@ -258,28 +258,36 @@ function decideAndConnect(attempt: Attempt): void {
   const forwarded = info.offeredSubprotocols.filter(
     (p) => !p.startsWith("bearer.") && (!requireSubprotocol || subprotocolSet.has(p)),
   );
-  connectUpstream(runtime.upstreamUrl, info.rest, forwarded, {
-    maxPayload: limits.maxMessageBytes,
-    forwardedFor: info.remoteAddr,
-    tenant: info.tenant,
-  }).then(
-    (upstream) => {
-      const protocol = answerSubprotocol(info.offeredSubprotocols, upstream.protocol || null, false);
-      upgradeClient(attempt, decision, protocol, upstream);
-    },
-    (error: Error) => {
-      ctx.connections.unreserve(info.tenant);
-      ctx.logger.warn({ tenant: info.tenant, err: error.message }, "upstream unavailable");
-      refuse(ctx, info, socket, "upstream_unavailable", "the upstream service is unavailable", {
-        decision: {
-          ...decision,
-          allowed: false,
-          reason: "upstream_unavailable",
-          status: REASON_STATUS.upstream_unavailable,
-        },
-      });
-    },
-  );
+  let upstream: GatewaySocket;
+  try {
+    upstream = await connectUpstream(runtime.upstreamUrl, info.rest, forwarded, {
+      maxPayload: limits.maxMessageBytes,
+      forwardedFor: info.remoteAddr,
+      tenant: info.tenant,
+    });
+  } catch (error) {
+    ctx.connections.unreserve(info.tenant);
+    ctx.logger.warn({ tenant: info.tenant, err: (error as Error).message }, "upstream unavailable");
+    return refuse(ctx, info, socket, "upstream_unavailable", "the upstream service is unavailable", {
+      decision: {
+        ...decision,
+        allowed: false,
+        reason: "upstream_unavailable",
+        status: REASON_STATUS.upstream_unavailable,
+      },
+    });
+  }
+  try {
+    upgradeClient(
+      attempt,
+      decision,
+      answerSubprotocol(info.offeredSubprotocols, upstream.protocol || null, false),
+      upstream,
+    );
+  } catch (error) {
+    upstream.terminate(); // the fault reaches handleTenantUpgrade's catch, which closes the client
+    throw error;
+  }
 }
 
 /**
