@@ -8,7 +8,7 @@
  *   3. handshake rate per client IP (429);
  *   4. the policy decision: origin, credentials, token, subprotocol (server/policy);
  *   5. concurrent connections per tenant (503);
- *   6. upstream reachable, when the tenant has one (502) — connected *before* the client is
+ *   6. upstream reachable, when the tenant has one (503) — connected *before* the client is
  *      upgraded, so a client never sees an upgrade that is then closed.
  * In report-only mode step 4 lets the connection through and the audit event says what
  * enforce would have done. Every handshake — accepted or not — is one audit event.

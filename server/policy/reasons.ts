@@ -50,9 +50,9 @@ export const REASON_STATUS: Record<Reason, number> = {
   bad_handshake: 400,
   rate_limited: 429,
   connection_limit: 503,
-  // 502: we are a proxy and the upstream failed; the gateway may use 503 when it knows the
-  // upstream is down for a while (e.g. circuit open).
-  upstream_unavailable: 502,
+  // 503 (SPEC §4.4: "503 limits/upstream"): the service behind the gateway cannot take the
+  // connection now; like the connection limit, the client may retry later.
+  upstream_unavailable: 503,
 };
 
 export const REASON_DESCRIPTIONS: Record<Reason, string> = {

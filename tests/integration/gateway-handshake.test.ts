@@ -176,7 +176,7 @@ describe("every reason code and its status", () => {
       protocols: () => ["chat.v3"],
     },
     { reason: "subprotocol_not_allowed", status: 403, tenant: () => protocols, origin: "https://app.example.com" },
-    { reason: "upstream_unavailable", status: 502, tenant: () => unreachable, origin: "https://app.example.com" },
+    { reason: "upstream_unavailable", status: 503, tenant: () => unreachable, origin: "https://app.example.com" },
   ];
 
   for (const c of cases) {

@@ -118,7 +118,7 @@ describe("proxy to an upstream ws server", () => {
     expect(await done).toEqual({ code: 4002, reason: "client leaves" });
   });
 
-  it("answers 502 upstream_unavailable before any upgrade when the upstream refuses", async () => {
+  it("answers 503 upstream_unavailable before any upgrade when the upstream refuses", async () => {
     const refusing = await createTenant(db, {
       upstreamUrl: `ws://127.0.0.1:${upstreamPort}/base`,
       policy: { origins: [ORIGIN], subprotocols: ["chat.v2"] },
@@ -126,7 +126,7 @@ describe("proxy to an upstream ws server", () => {
     // The upstream accepts only chat.v1: it answers chat.v2 with no protocol, which ws treats as a failure.
     await eventually(() => gw.gateway.ctx.store.get(refusing.slug));
     const outcome = await handshake(`${gw.wsUrl}/t/${refusing.slug}/x`, { origin: ORIGIN, protocols: ["chat.v2"] });
-    expect([outcome.status, outcome.reason]).toEqual([502, "upstream_unavailable"]);
+    expect([outcome.status, outcome.reason]).toEqual([503, "upstream_unavailable"]);
   });
 
   it("holds memory flat when the client reads slower than the upstream writes (backpressure)", async () => {

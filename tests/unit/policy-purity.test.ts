@@ -111,7 +111,7 @@ describe("reason codes (SPEC §4.4)", () => {
       bad_handshake: 400,
       rate_limited: 429,
       connection_limit: 503,
-      upstream_unavailable: 502,
+      upstream_unavailable: 503,
     });
   });
 
