@@ -1,4 +1,5 @@
 /** Small shared pieces: loading, error and empty states, forbidden, badges. */
+import type { UseQueryResult } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 
 export function Loading({ label = "Loading…" }: { label?: string }) {
@@ -30,6 +31,25 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
       {children ? <div className="muted">{children}</div> : null}
     </div>
   );
+}
+
+/**
+ * The states of a list query: loading, error (with retry), `empty` when the list has no
+ * items; `children` renders the items otherwise.
+ */
+export function QueryList<T>({
+  query,
+  empty,
+  children,
+}: {
+  query: UseQueryResult<T[]>;
+  empty: ReactNode;
+  children: (items: T[]) => ReactNode;
+}) {
+  if (query.isPending) return <Loading />;
+  if (query.isError) return <ErrorState error={query.error} onRetry={() => query.refetch()} />;
+  if (query.data.length === 0) return empty;
+  return children(query.data);
 }
 
 export function Forbidden({ what }: { what: string }) {

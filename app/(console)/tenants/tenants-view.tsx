@@ -8,7 +8,7 @@ import { absoluteTime, relativeTime } from "../../_client/format";
 import { keys, type TenantDetail, tenantsQuery } from "../../_client/queries";
 import { useCan } from "../../_client/session";
 import { useToast } from "../../_client/toast";
-import { Empty, ErrorState, Loading, ModeBadge, SyncBadge } from "../../_components/status";
+import { Empty, ModeBadge, QueryList, SyncBadge } from "../../_components/status";
 import { createTenantInput } from "../../_lib/tenants/tenant-input";
 
 export function TenantsView() {
@@ -55,54 +55,59 @@ export function TenantsView() {
           </span>
         ) : null}
       </div>
-      {tenants.isPending ? (
-        <Loading />
-      ) : tenants.isError ? (
-        <ErrorState error={tenants.error} onRetry={() => tenants.refetch()} />
-      ) : tenants.data.length === 0 ? (
-        <Empty title="No tenants yet">{canCreate ? "Create one with “New tenant”." : "An admin can create one."}</Empty>
-      ) : rows.length === 0 ? (
-        <Empty title="Nothing matches this search" />
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Tenant</th>
-                <th className="num">Origins</th>
-                <th>Mode</th>
-                <th className="num">Version</th>
-                <th>Gateways</th>
-                <th>Last change</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((t) => (
-                <tr key={t.slug}>
-                  <td>
-                    <Link href={`/tenants/${t.slug}`} className="strong-link">
-                      {t.name}
-                    </Link>
-                    <div className="mono small muted">{t.slug}</div>
-                  </td>
-                  <td className="num">{t.originCount}</td>
-                  <td>
-                    <ModeBadge mode={t.mode} />
-                  </td>
-                  <td className="num mono">v{t.version}</td>
-                  <td>
-                    <SyncBadge sync={t.sync} />
-                  </td>
-                  <td title={absoluteTime(t.policyUpdatedAt)}>
-                    {relativeTime(t.policyUpdatedAt)}
-                    {t.policyUpdatedBy ? <div className="small muted">{t.policyUpdatedBy}</div> : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryList
+        query={tenants}
+        empty={
+          <Empty title="No tenants yet">
+            {canCreate ? "Create one with “New tenant”." : "An admin can create one."}
+          </Empty>
+        }
+      >
+        {() =>
+          rows.length === 0 ? (
+            <Empty title="Nothing matches this search" />
+          ) : (
+            <div className="table-wrap">
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th>Tenant</th>
+                    <th className="num">Origins</th>
+                    <th>Mode</th>
+                    <th className="num">Version</th>
+                    <th>Gateways</th>
+                    <th>Last change</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((t) => (
+                    <tr key={t.slug}>
+                      <td>
+                        <Link href={`/tenants/${t.slug}`} className="strong-link">
+                          {t.name}
+                        </Link>
+                        <div className="mono small muted">{t.slug}</div>
+                      </td>
+                      <td className="num">{t.originCount}</td>
+                      <td>
+                        <ModeBadge mode={t.mode} />
+                      </td>
+                      <td className="num mono">v{t.version}</td>
+                      <td>
+                        <SyncBadge sync={t.sync} />
+                      </td>
+                      <td title={absoluteTime(t.policyUpdatedAt)}>
+                        {relativeTime(t.policyUpdatedAt)}
+                        {t.policyUpdatedBy ? <div className="small muted">{t.policyUpdatedBy}</div> : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryList>
     </div>
   );
 }

@@ -7,7 +7,7 @@ import { type ApiTokenView, keys, tokensQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
 import { RoleField } from "../../_components/role-field";
-import { Empty, ErrorState, Loading } from "../../_components/status";
+import { Empty, QueryList } from "../../_components/status";
 import type { Role } from "../../_lib/auth/permissions";
 import { createApiTokenInput } from "../../_lib/tokens/api-token-input";
 
@@ -69,69 +69,65 @@ export function TokensView() {
           </div>
         </div>
       ) : null}
-      {tokens.isPending ? (
-        <Loading />
-      ) : tokens.isError ? (
-        <ErrorState error={tokens.error} onRetry={() => tokens.refetch()} />
-      ) : tokens.data.length === 0 ? (
-        <Empty title="No API tokens" />
-      ) : (
-        <div className="table-wrap">
-          <table className="table" aria-label="API tokens">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Role</th>
-                <th>Token</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>Status</th>
-                <th aria-label="Actions" />
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.map((t) => (
-                <tr key={t.id} className={t.revokedAt ? "row-muted" : undefined}>
-                  <td className="strong">{t.name}</td>
-                  <td>
-                    <span className={`badge role-${t.role}`}>{t.role}</span>
-                  </td>
-                  <td className="mono">{t.prefix}…</td>
-                  <td title={absoluteTime(t.createdAt)}>
-                    {relativeTime(t.createdAt)}
-                    {t.createdBy ? <div className="small muted">{t.createdBy}</div> : null}
-                  </td>
-                  <td title={absoluteTime(t.lastUsedAt)}>
-                    {t.lastUsedAt ? relativeTime(t.lastUsedAt) : <span className="muted">never</span>}
-                  </td>
-                  <td>
-                    {t.revokedAt ? (
-                      <span className="badge badge-muted" title={absoluteTime(t.revokedAt)}>
-                        revoked
-                      </span>
-                    ) : (
-                      <span className="badge badge-ok">active</span>
-                    )}
-                  </td>
-                  <td>
-                    {t.revokedAt ? null : (
-                      <InlineConfirm
-                        confirming={revoking === t.id}
-                        onStart={() => setRevoking(t.id)}
-                        onCancel={() => setRevoking(null)}
-                        onConfirm={() => revoke.mutate(t.id)}
-                        label="Revoke…"
-                        ariaLabel={`Revoke ${t.name}`}
-                        confirmLabel="Confirm revoke"
-                      />
-                    )}
-                  </td>
+      <QueryList query={tokens} empty={<Empty title="No API tokens" />}>
+        {(items) => (
+          <div className="table-wrap">
+            <table className="table" aria-label="API tokens">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Role</th>
+                  <th>Token</th>
+                  <th>Created</th>
+                  <th>Last used</th>
+                  <th>Status</th>
+                  <th aria-label="Actions" />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {items.map((t) => (
+                  <tr key={t.id} className={t.revokedAt ? "row-muted" : undefined}>
+                    <td className="strong">{t.name}</td>
+                    <td>
+                      <span className={`badge role-${t.role}`}>{t.role}</span>
+                    </td>
+                    <td className="mono">{t.prefix}…</td>
+                    <td title={absoluteTime(t.createdAt)}>
+                      {relativeTime(t.createdAt)}
+                      {t.createdBy ? <div className="small muted">{t.createdBy}</div> : null}
+                    </td>
+                    <td title={absoluteTime(t.lastUsedAt)}>
+                      {t.lastUsedAt ? relativeTime(t.lastUsedAt) : <span className="muted">never</span>}
+                    </td>
+                    <td>
+                      {t.revokedAt ? (
+                        <span className="badge badge-muted" title={absoluteTime(t.revokedAt)}>
+                          revoked
+                        </span>
+                      ) : (
+                        <span className="badge badge-ok">active</span>
+                      )}
+                    </td>
+                    <td>
+                      {t.revokedAt ? null : (
+                        <InlineConfirm
+                          confirming={revoking === t.id}
+                          onStart={() => setRevoking(t.id)}
+                          onCancel={() => setRevoking(null)}
+                          onConfirm={() => revoke.mutate(t.id)}
+                          label="Revoke…"
+                          ariaLabel={`Revoke ${t.name}`}
+                          confirmLabel="Confirm revoke"
+                        />
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryList>
     </div>
   );
 }

@@ -7,7 +7,7 @@ import { keys, type UserView, usersQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
 import { RoleField } from "../../_components/role-field";
-import { Empty, ErrorState, Loading } from "../../_components/status";
+import { Empty, QueryList } from "../../_components/status";
 import { ROLE_DESCRIPTIONS, ROLES, type Role } from "../../_lib/auth/permissions";
 import { createUserInput, MIN_PASSWORD } from "../../_lib/users/user-input";
 
@@ -65,68 +65,64 @@ export function UsersView({ selfId }: { selfId: string }) {
           </li>
         ))}
       </ul>
-      {users.isPending ? (
-        <Loading />
-      ) : users.isError ? (
-        <ErrorState error={users.error} onRetry={() => users.refetch()} />
-      ) : users.data.length === 0 ? (
-        <Empty title="No users" />
-      ) : (
-        <div className="table-wrap">
-          <table className="table" aria-label="Users">
-            <thead>
-              <tr>
-                <th>User</th>
-                <th>Role</th>
-                <th>Created</th>
-                <th aria-label="Actions" />
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((u) => (
-                <tr key={u.id}>
-                  <td>
-                    <div className="strong">{u.email}</div>
-                    <div className="small muted">
-                      {u.name}
-                      {u.id === selfId ? " (you)" : ""}
-                    </div>
-                  </td>
-                  <td>
-                    <select
-                      aria-label={`Role of ${u.email}`}
-                      value={u.role}
-                      disabled={changeRole.isPending}
-                      onChange={(e) => changeRole.mutate({ id: u.id, role: e.target.value as Role })}
-                    >
-                      {ROLES.map((r) => (
-                        <option key={r} value={r}>
-                          {r}
-                        </option>
-                      ))}
-                    </select>
-                  </td>
-                  <td title={absoluteTime(u.createdAt)}>{relativeTime(u.createdAt)}</td>
-                  <td>
-                    {u.id === selfId ? null : (
-                      <InlineConfirm
-                        confirming={removing === u.id}
-                        onStart={() => setRemoving(u.id)}
-                        onCancel={() => setRemoving(null)}
-                        onConfirm={() => remove.mutate(u.id)}
-                        pending={remove.isPending}
-                        label="Remove…"
-                        ariaLabel={`Remove ${u.email}`}
-                        confirmLabel="Confirm removal"
-                      />
-                    )}
-                  </td>
+      <QueryList query={users} empty={<Empty title="No users" />}>
+        {(items) => (
+          <div className="table-wrap">
+            <table className="table" aria-label="Users">
+              <thead>
+                <tr>
+                  <th>User</th>
+                  <th>Role</th>
+                  <th>Created</th>
+                  <th aria-label="Actions" />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {items.map((u) => (
+                  <tr key={u.id}>
+                    <td>
+                      <div className="strong">{u.email}</div>
+                      <div className="small muted">
+                        {u.name}
+                        {u.id === selfId ? " (you)" : ""}
+                      </div>
+                    </td>
+                    <td>
+                      <select
+                        aria-label={`Role of ${u.email}`}
+                        value={u.role}
+                        disabled={changeRole.isPending}
+                        onChange={(e) => changeRole.mutate({ id: u.id, role: e.target.value as Role })}
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r} value={r}>
+                            {r}
+                          </option>
+                        ))}
+                      </select>
+                    </td>
+                    <td title={absoluteTime(u.createdAt)}>{relativeTime(u.createdAt)}</td>
+                    <td>
+                      {u.id === selfId ? null : (
+                        <InlineConfirm
+                          confirming={removing === u.id}
+                          onStart={() => setRemoving(u.id)}
+                          onCancel={() => setRemoving(null)}
+                          onConfirm={() => remove.mutate(u.id)}
+                          pending={remove.isPending}
+                          label="Remove…"
+                          ariaLabel={`Remove ${u.email}`}
+                          confirmLabel="Confirm removal"
+                        />
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryList>
     </div>
   );
 }
