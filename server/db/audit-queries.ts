@@ -9,6 +9,7 @@
  * commits later.
  */
 import { z } from "zod";
+import type { AuditDecision, AuditKind } from "../audit/types";
 
 /** Anything with pg's `query(text, values)`: a Pool, a Client, a PoolClient. */
 export interface Queryable {
@@ -20,9 +21,9 @@ export interface AuditEvent {
   ts: string;
   lastTs: string | null;
   gatewayId: string;
-  kind: "handshake" | "close" | "dropped" | "tester";
+  kind: AuditKind;
   tenant: string | null;
-  decision: "accepted" | "rejected" | "report_only";
+  decision: AuditDecision;
   reason: string;
   origin: string | null;
   originNormalized: string | null;

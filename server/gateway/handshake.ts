@@ -16,7 +16,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { type AuditEventInput, clip } from "../audit/types";
+import { type AuditDecision, type AuditEventInput, clip } from "../audit/types";
 import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { abortHandshake } from "./abort-handshake";
@@ -343,7 +343,7 @@ function upgradeClient(
 function record(
   ctx: GatewayContext,
   info: HandshakeInfo,
-  decisionLabel: "accepted" | "rejected" | "report_only",
+  decisionLabel: AuditDecision,
   reason: string,
   decision?: Decision,
   subprotocol: string | null = null,
