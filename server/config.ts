@@ -7,6 +7,7 @@
  * Defaults make `npm start` work with no configuration at all.
  */
 import { z } from "zod";
+import { parseTrustProxy } from "./net/client-address";
 
 const port = (name: string, fallback: number) =>
   z
@@ -116,8 +117,18 @@ const schema = z.object({
   AUDIT_QUEUE_MAX: positiveInt("AUDIT_QUEUE_MAX", 100_000, 10_000_000),
   AUDIT_FLUSH_MS: positiveInt("AUDIT_FLUSH_MS", 100, 60_000),
   AUDIT_FOLD_WINDOW_MS: positiveInt("AUDIT_FOLD_WINDOW_MS", 1000, 60_000),
-  /** Trust X-Forwarded-For for the client address (only behind a proxy you control). */
-  TRUST_PROXY: bool("TRUST_PROXY", false),
+  /** Which proxies' X-Forwarded-For entries to trust (server/net/client-address.ts). */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseTrustProxy(v);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Port of the embedded Postgres used when DATABASE_URL is unset. */
   EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
 });

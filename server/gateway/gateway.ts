@@ -23,6 +23,7 @@ import { AuditTail } from "../audit/tail";
 import { createPool } from "../db/pool";
 import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
 import type { Logger } from "../log";
+import { TRUST_NONE, type TrustProxy } from "../net/client-address";
 import { PolicyStore } from "../policy-store/policy-store";
 import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
 import { abortHandshake, REASON_HEADER } from "./abort-handshake";
@@ -39,7 +40,8 @@ export interface GatewayOptions {
   heartbeatIntervalMs?: number;
   handshakeTimeoutMs?: number;
   maxHeaderBytes?: number;
-  trustProxy?: boolean;
+  /** Whose X-Forwarded-For to believe (SPEC §5); none by default. */
+  trustProxy?: TrustProxy;
   /** Bound on waiting for connections to close on shutdown. */
   drainTimeoutMs?: number;
   audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number };
@@ -57,7 +59,7 @@ export interface GatewayContext {
   connections: ConnectionRegistry;
   rateLimits: RateLimits;
   audit: AuditPipeline;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   /** True once stop() began: new handshakes are refused. */
   stopping: boolean;
   /** HMAC key of dashboard-minted admin tokens (null until loaded from Postgres). */
@@ -117,7 +119,7 @@ export class Gateway {
       connections: new ConnectionRegistry(metrics, audit, logger.child({ component: "relay" })),
       rateLimits: new RateLimits(),
       audit,
-      trustProxy: options.trustProxy ?? false,
+      trustProxy: options.trustProxy ?? TRUST_NONE,
       stopping: false,
       adminKey: null,
     };

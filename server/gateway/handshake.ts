@@ -19,6 +19,7 @@ import { WebSocketServer } from "ws";
 import { type AuditDecision, type AuditEventInput, clip } from "../audit/types";
 import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
+import { clientAddress } from "../net/client-address";
 import { abortHandshake } from "./abort-handshake";
 import { GatewaySocket } from "./connections";
 import type { GatewayContext } from "./gateway";
@@ -71,14 +72,6 @@ export function parseSubprotocols(req: IncomingMessage): string[] | null {
   return offered;
 }
 
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers["x-forwarded-for"];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? "unknown";
-}
 
 /** `rest` without its query string: what audit events and logs may show. */
 function pathOnly(rest: string): string {
@@ -119,7 +112,7 @@ export function handleTenantUpgrade(
   const info: HandshakeInfo = {
     tenant: slug,
     rest,
-    remoteAddr: clientAddress(req, ctx.trustProxy),
+    remoteAddr: clientAddress(req.socket.remoteAddress, headerLines(req, "x-forwarded-for"), ctx.trustProxy),
     origin: originLines?.join(", ") ?? null,
     userAgent: req.headers["user-agent"] ?? null,
     offeredSubprotocols: [],
