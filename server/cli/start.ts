@@ -23,7 +23,7 @@ import { EMBEDDED_DATABASE, ensureDatabase, type PgServer, startEmbeddedPostgres
 import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
-import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
+import { ensureDashboardBuild, NEXT_SERVER, ROOT } from "./dashboard-build";
 import { removeLibrarySignalListeners } from "./signal-listeners";
 
 const DATA_DIR = path.join(ROOT, ".data");
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
   const gateway = run(process.execPath, [...tsx, path.join(ROOT, "server", "main.ts")], env, "gateway");
   const dashboard = run(
     process.execPath,
-    [NEXT_BIN, dev ? "dev" : "start", "--port", String(config.PORT)],
+    [NEXT_SERVER, ...(dev ? ["--dev"] : []), "--port", String(config.PORT)],
     { ...env, NODE_ENV: dev ? "development" : "production" },
     "dashboard",
   );

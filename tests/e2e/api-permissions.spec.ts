@@ -7,7 +7,8 @@
  * - policy writes: invalid -> 422 with nothing saved, stale If-Match -> 409, none -> 428;
  * - CSRF: a cookie-authenticated state change with a foreign or missing Origin -> 403 csrf,
  *   Bearer tokens exempt; bad and revoked tokens -> 401;
- * - sign-in: cookie attributes, public sign-up disabled, attempts rate-limited.
+ * - sign-in: cookie attributes, public sign-up disabled, guesses limited without locking the
+ *   account (tests/e2e/sign-in.spec.ts has the attacks in detail).
  */
 import { type APIRequestContext, expect, test } from "@playwright/test";
 import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
@@ -455,7 +456,9 @@ test.describe("sign-in", () => {
     await context.dispose();
   });
 
-  test("repeated sign-in attempts for one account are refused with 429, whatever address they come from", async () => {
+  test("wrong passwords from other addresses never lock the account: the right password still signs in", async () => {
+    // The old rule (10 attempts per account, then 429 for everyone, right password included)
+    // let anyone lock any user out. Failures now slow the addresses that make them.
     const user = await makeUser("viewer");
     const context = await anonymousContext();
     const statuses: number[] = [];
@@ -466,14 +469,12 @@ test.describe("sign-in", () => {
       });
       statuses.push(response.status());
     }
-    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-    expect(statuses.slice(10)).toEqual([429, 429]);
-    // Even the right password is refused while the account is throttled.
+    expect(statuses.every((s) => s === 401)).toBe(true);
     const right = await context.post("/api/auth/sign-in/email", {
       headers: { "X-Forwarded-For": "10.201.99.7" },
       data: { email: user.email, password: user.password },
     });
-    expect(right.status()).toBe(429);
+    expect(right.status()).toBe(200);
     await context.dispose();
   });
 

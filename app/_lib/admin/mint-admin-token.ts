@@ -7,31 +7,14 @@
  * The HMAC key is the deployment-wide `admin_token_key` setting (created by whichever
  * process needs it first), read once per process and kept in memory. Server-only.
  */
-import pg from "pg";
 import { type AdminScope, signAdminToken } from "../../../server/admin/admin-token";
-import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../../../server/db/settings";
+import { SETTING_ADMIN_TOKEN_KEY } from "../../../server/db/settings";
 import type { Principal } from "../auth/principal";
-import { databaseUrl } from "../db";
-
-const holder = globalThis as typeof globalThis & { __origingateAdminKey?: Promise<string> };
-
-function adminKey(): Promise<string> {
-  holder.__origingateAdminKey ??= (async () => {
-    const client = new pg.Client({ connectionString: databaseUrl() });
-    await client.connect();
-    try {
-      return await getOrCreateSetting(client, SETTING_ADMIN_TOKEN_KEY);
-    } finally {
-      await client.end();
-    }
-  })().catch((error: unknown) => {
-    // Not cached: the next request tries again.
-    holder.__origingateAdminKey = undefined;
-    throw error;
-  });
-  return holder.__origingateAdminKey;
-}
+import { deploymentSetting } from "../settings";
 
 export async function mintAdminToken(principal: Principal, scope: AdminScope): Promise<string> {
-  return signAdminToken({ sub: principal.id, role: principal.role, scope, name: principal.label }, await adminKey());
+  return signAdminToken(
+    { sub: principal.id, role: principal.role, scope, name: principal.label },
+    await deploymentSetting(SETTING_ADMIN_TOKEN_KEY),
+  );
 }

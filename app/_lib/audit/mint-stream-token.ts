@@ -9,9 +9,9 @@
  * here logs it. Server-only.
  */
 import { ADMIN_TOKEN_TTL_SECONDS } from "../../../server/admin/admin-token";
-import { loadConfig } from "../../../server/config";
 import { mintAdminToken } from "../admin/mint-admin-token";
 import type { Principal } from "../auth/principal";
+import { config } from "../config";
 
 /**
  * server/admin/stream.ts STREAM_PROTOCOL, repeated rather than imported: that module pulls
@@ -31,7 +31,7 @@ export async function mintStreamToken(options: { principal: Principal }): Promis
   const token = await mintAdminToken(options.principal, "stream");
   return {
     token,
-    url: `${loadConfig().gatewayPublicUrl}/admin/stream`,
+    url: `${config().gatewayPublicUrl}/admin/stream`,
     protocol: STREAM_SUBPROTOCOL,
     expiresInSeconds: ADMIN_TOKEN_TTL_SECONDS,
   };

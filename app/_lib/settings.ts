@@ -1,0 +1,31 @@
+/**
+ * Deployment-wide secrets kept in the `setting` table (server/db/settings.ts): the session
+ * signing secret when AUTH_SECRET is unset, the admin-token key. Read once per process and
+ * kept in memory (on globalThis, so Next's hot reload does not re-read them); a failed read
+ * (database down) is not cached, the next request tries again. Server-only.
+ */
+import pg from "pg";
+import { getOrCreateSetting } from "../../server/db/settings";
+import { databaseUrl } from "./db";
+
+const holder = globalThis as typeof globalThis & { __origingateSettings?: Map<string, Promise<string>> };
+
+export function deploymentSetting(key: string): Promise<string> {
+  holder.__origingateSettings ??= new Map();
+  const cache = holder.__origingateSettings;
+  let value = cache.get(key);
+  if (!value) {
+    value = (async () => {
+      const client = new pg.Client({ connectionString: databaseUrl() });
+      await client.connect();
+      try {
+        return await getOrCreateSetting(client, key);
+      } finally {
+        await client.end();
+      }
+    })();
+    cache.set(key, value);
+    value.catch(() => cache.delete(key));
+  }
+  return value;
+}
