@@ -129,6 +129,9 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  /** Admin stream (live audit feed): open streams per user or API token, and credential re-checks. */
+  ADMIN_STREAM_MAX_PER_USER: positiveInt("ADMIN_STREAM_MAX_PER_USER", 5, 200),
+  ADMIN_STREAM_RECHECK_MS: positiveInt("ADMIN_STREAM_RECHECK_MS", 5000, 600_000),
   /** Port of the embedded Postgres used when DATABASE_URL is unset. */
   EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
 });

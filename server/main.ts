@@ -24,6 +24,7 @@ const gateway = new Gateway({
   maxHeaderBytes: config.MAX_HEADER_BYTES,
   trustProxy: config.TRUST_PROXY,
   dashboardUrl: config.dashboardUrl,
+  adminStream: { maxPerPrincipal: config.ADMIN_STREAM_MAX_PER_USER, recheckMs: config.ADMIN_STREAM_RECHECK_MS },
   audit: {
     queueMax: config.AUDIT_QUEUE_MAX,
     flushMs: config.AUDIT_FLUSH_MS,

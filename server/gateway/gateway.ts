@@ -47,6 +47,8 @@ export interface GatewayOptions {
   audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
+  /** Admin stream: streams per user or API token, and how often their credentials are re-checked. */
+  adminStream?: { maxPerPrincipal?: number; recheckMs?: number };
 }
 
 export interface GatewayContext {
@@ -130,6 +132,7 @@ export class Gateway {
       logger: logger.child({ component: "admin-stream" }),
       dashboardOrigin: new URL(options.dashboardUrl).origin,
       adminKey: () => this.ctx.adminKey,
+      ...options.adminStream,
     });
     this.instance = new InstanceRecorder({
       pool,

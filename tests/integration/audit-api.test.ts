@@ -456,6 +456,7 @@ describe("stream token (POST /api/v1/audit/stream-token)", () => {
           name: "V",
           role: "viewer",
           label: "v@example.com",
+          sessionId: "s1",
         },
       });
       expect(grant.url).toBe("wss://gateway.example.test/admin/stream");
@@ -464,7 +465,16 @@ describe("stream token (POST /api/v1/audit/stream-token)", () => {
       const key = await getOrCreateSetting(pool, SETTING_ADMIN_TOKEN_KEY);
       expect(verifyAdminToken(grant.token, key, "stream")).toEqual({
         ok: true,
-        claims: { sub: "u1", role: "viewer", scope: "stream", name: "v@example.com" },
+        claims: {
+          sub: "u1",
+          kind: "user",
+          sid: "s1",
+          role: "viewer",
+          scope: "stream",
+          name: "v@example.com",
+          jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+          exp: expect.any(Number),
+        },
       });
       expect(verifyAdminToken(grant.token, key, "tester").ok).toBe(false);
     } finally {

@@ -4,8 +4,9 @@
  *
  * The browser offers the token as a `bearer.<token>` subprotocol entry next to
  * `og-admin.v1` (server/admin/stream.ts) — never in the URL, so it stays out of access
- * logs and history. The gateway checks it at the handshake only, so the page asks for a
- * fresh one before every (re)connect. The token is in the response body only; nothing
+ * logs and history. The gateway accepts it once (single use across the fleet), and keeps
+ * checking the session or API token behind it while the stream is open; the page asks for
+ * a fresh one before every (re)connect. The token is in the response body only; nothing
  * here logs it. Server-only.
  */
 import { ADMIN_TOKEN_TTL_SECONDS } from "../../../server/admin/admin-token";

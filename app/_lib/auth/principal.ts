@@ -11,7 +11,7 @@ import { getAuth } from "./auth";
 import { isRole, type Role } from "./permissions";
 
 export type Principal =
-  | { kind: "user"; id: string; email: string; name: string; role: Role; label: string }
+  | { kind: "user"; id: string; email: string; name: string; role: Role; label: string; sessionId: string }
   | { kind: "token"; id: string; name: string; role: Role; label: string };
 
 export type Authentication = { principal: Principal; via: "cookie" | "bearer" } | null;
@@ -46,5 +46,6 @@ export async function sessionUser(headers: Headers): Promise<Extract<Principal, 
     name: session.user.name,
     role: isRole(role) ? role : "viewer",
     label: session.user.email,
+    sessionId: session.session.id,
   };
 }
