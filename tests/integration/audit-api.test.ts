@@ -14,7 +14,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZodError } from "zod";
 import { allowAuditOrigin } from "../../app/_lib/audit/allow-audit-origin";
-import { AUDIT_CSV_COLUMNS, csvCell } from "../../app/_lib/audit/audit-csv";
+import { AUDIT_CSV_COLUMNS } from "../../app/_lib/audit/audit-csv";
+import { csvCell } from "../../app/_lib/export/csv";
 import { auditExportQuery } from "../../app/_lib/audit/audit-filter-input";
 import { auditExportChunks, exportAuditEvents } from "../../app/_lib/audit/export-audit-events";
 import { getAuditStats } from "../../app/_lib/audit/get-audit-stats";
@@ -360,7 +361,7 @@ describe("export (GET /api/v1/audit/export)", () => {
     expect(byId.get(ids[2])![col("path")]).toBe('/say "hi"');
     expect(byId.get(ids[3])![col("userAgent")]).toBe("'@SUM(1+1)*cmd|' /C calc'!A0");
     expect(byId.get(ids[3])![col("path")]).toBe("/multi\r\nline");
-    expect(byId.get(ids[4])![col("userAgent")]).toBe("'\t=1+1");
+    expect(byId.get(ids[4])![col("userAgent")]).toBe("'\t'=1+1");
     expect(JSON.parse(byId.get(ids[4])![col("details")]!)).toEqual({ note: '=1+1, "quoted"' });
     // Numbers stay numbers; nothing else gets a quote mark.
     expect(byId.get(ids[1])![col("count")]).toBe("1");
