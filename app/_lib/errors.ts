@@ -20,6 +20,7 @@ export type AppErrorCode =
   | "rate_limited"
   | "setup_unavailable"
   | "bad_request"
+  | "payload_too_large"
   | "internal";
 
 const DEFAULT_STATUS: Record<AppErrorCode, number> = {
@@ -35,6 +36,7 @@ const DEFAULT_STATUS: Record<AppErrorCode, number> = {
   rate_limited: 429,
   setup_unavailable: 410,
   bad_request: 400,
+  payload_too_large: 413,
   internal: 500,
 };
 

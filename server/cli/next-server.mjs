@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
  * The dashboard's HTTP server: Next.js (the production build, or dev mode with --dev) behind
- * a plain node:http server. It replaces `next start` / `next dev` for one reason: a Next
- * route handler never sees the TCP peer's address, and Next only fills X-Forwarded-For with
- * it when the client sent none — so a client could name its own address and escape the
- * sign-in limits. Here every request gets `X-OriginGate-Peer: <socket remote address>`,
- * overwriting whatever the client sent under that name; the dashboard derives the client
- * address from it and X-Forwarded-For under the TRUST_PROXY rule
- * (app/_lib/auth/request-address.ts, server/net/client-address.ts).
+ * a plain node:http server. It replaces `next start` / `next dev` for two things Next does
+ * not do by itself:
+ *
+ *  - the client's address: a Next route handler never sees the TCP peer, and Next only fills
+ *    X-Forwarded-For with it when the client sent none — so a client could name its own
+ *    address and escape the sign-in limits. Every request gets `X-OriginGate-Peer: <socket
+ *    remote address>`, overwriting whatever the client sent under that name; the dashboard
+ *    derives the client address from it and X-Forwarded-For under the TRUST_PROXY rule
+ *    (app/_lib/auth/request-address.ts, server/net/client-address.ts);
+ *  - a path that is not valid percent-encoded UTF-8 (`/api/v1/tenants/%ff`) made Next's
+ *    router fail with a 500; it is answered 400 here, in the API's error shape under /api/.
  *
  * Usage: node server/cli/next-server.mjs [--dev] [--port N]   (port default: $PORT or 3000)
  * Plain JavaScript with no project imports, so Next runs without a TypeScript loader.
@@ -35,7 +39,27 @@ const app = next({ dev, dir: root, hostname: "localhost", port });
 const handle = app.getRequestHandler();
 await app.prepare();
 
+/** True when the path part of `url` does not decode (bad percent-encoding or UTF-8). */
+function undecodablePath(url) {
+  try {
+    decodeURIComponent((url ?? "/").split("?")[0]);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 const server = http.createServer((req, res) => {
+  if (undecodablePath(req.url)) {
+    const api = (req.url ?? "").startsWith("/api/");
+    const message = "The path is not valid percent-encoded UTF-8";
+    res.writeHead(400, {
+      "Content-Type": api ? "application/json" : "text/plain; charset=utf-8",
+      "Cache-Control": "no-store",
+    });
+    res.end(api ? JSON.stringify({ error: { code: "bad_request", message } }) : `${message}\n`);
+    return;
+  }
   req.headers[PEER_HEADER] = req.socket.remoteAddress ?? "unknown";
   void handle(req, res);
 });

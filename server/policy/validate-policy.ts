@@ -339,7 +339,9 @@ function validateLimits(limits: unknown, error: (path: string, message: string) 
     return;
   }
   for (const key of Object.keys(limits)) {
-    if (!(key in POLICY_LIMIT_RANGES)) error(`limits.${key}`, `unknown limit "${key}"`);
+    // Own keys only: `"__proto__" in {}` and `"constructor" in {}` are true, and JSON.parse
+    // creates own keys of those names, which must be refused like any other unknown key.
+    if (!Object.hasOwn(POLICY_LIMIT_RANGES, key)) error(`limits.${key}`, `unknown limit "${key}"`);
   }
   for (const [key, range] of Object.entries(POLICY_LIMIT_RANGES)) {
     const value = limits[key];
