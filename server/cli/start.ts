@@ -23,10 +23,10 @@ import { EMBEDDED_DATABASE, ensureDatabase, type PgServer, startEmbeddedPostgres
 import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
-import { ensureDashboardBuild, NEXT_SERVER, ROOT } from "./dashboard-build";
+import { ensureDashboardBuild, NEXT_SERVER } from "./dashboard-build";
+import { DATA_DIR, EMBEDDED_PG_DIR, ROOT } from "./paths";
 import { removeLibrarySignalListeners } from "./signal-listeners";
 
-const DATA_DIR = path.join(ROOT, ".data");
 const LOCK_FILE = path.join(DATA_DIR, "origingate.lock");
 const dev = process.argv.includes("--dev");
 const say = (line: string) => console.log(`[origingate] ${line}`);
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     say(`starting embedded Postgres (data in .data/pg, port ${config.EMBEDDED_PG_PORT})…`);
     try {
       database = await startEmbeddedPostgres({
-        dataDir: path.join(DATA_DIR, "pg"),
+        dataDir: EMBEDDED_PG_DIR,
         port: config.EMBEDDED_PG_PORT,
         persistent: true,
       });
