@@ -382,11 +382,16 @@ test.describe("CSRF and credentials", () => {
     const token = await makeToken("viewer");
     const context = await tokenContext(token);
     expect((await context.get("/api/v1/tenants")).status()).toBe(200);
-    const [used] = await sql<{ id: string; last_used_at: Date | null }>(
-      "select id, last_used_at from api_token where prefix = $1",
-      [token.slice(0, 10)],
-    );
-    expect(used?.last_used_at).not.toBeNull();
+    const lastUse = async () =>
+      (
+        await sql<{ id: string; last_used_at: Date | null }>(
+          "select id, last_used_at from api_token where prefix = $1",
+          [token.slice(0, 10)],
+        )
+      )[0];
+    // Recorded off the request path (app/_lib/tokens/verify-api-token.ts): it lands shortly after.
+    await expect.poll(async () => (await lastUse())?.last_used_at ?? null).not.toBeNull();
+    const used = await lastUse();
     const admin = await tokenContext(await makeToken("admin"));
     expect((await admin.delete(`/api/v1/tokens/${used?.id}`)).status()).toBe(204);
     const revoked = await context.get("/api/v1/tenants");
