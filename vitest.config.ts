@@ -1,4 +1,9 @@
+import path from "node:path";
 import { defineConfig } from "vitest/config";
+
+// app/_lib's server modules import "server-only", which throws outside a React server
+// environment; Next.js resolves it for its own server, tests resolve it to its empty module.
+const serverOnly = { "server-only": path.resolve(import.meta.dirname, "node_modules/server-only/empty.js") };
 
 // Two tiers run by vitest: `unit` (pure, no I/O) and `integration` (real Postgres, real
 // sockets). The e2e tier is Playwright (playwright.config.ts).
@@ -6,6 +11,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve: { alias: serverOnly },
         test: {
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
@@ -13,6 +19,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias: serverOnly },
         test: {
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],

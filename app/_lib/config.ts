@@ -3,6 +3,7 @@
  * (server/config.ts), then reused by every request. A bad value throws ConfigError with one
  * readable line on first use. Server-only.
  */
+import "server-only";
 import { type Config, loadConfig } from "../../server/config";
 
 let parsed: Config | undefined;

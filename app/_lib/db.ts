@@ -3,6 +3,7 @@
  * does not open a new pool on every edit. Server-only.
  */
 
+import "server-only";
 import { createPrisma, type PrismaClient, type PrismaTypes } from "../../server/db/prisma";
 import { config } from "./config";
 

@@ -7,6 +7,8 @@
  * `handleApiError` (app/_lib/api/handle-api-error.ts).
  */
 
+import "server-only";
+
 export type AppErrorCode =
   | "unauthorized"
   | "forbidden"

@@ -1,5 +1,6 @@
 /** The dashboard's structured logger (one per process). Never pass secrets, cookies or tokens. */
 
+import "server-only";
 import { createLogger, type Logger } from "../../server/log";
 import { config } from "./config";
 

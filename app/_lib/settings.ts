@@ -4,6 +4,7 @@
  * kept in memory (on globalThis, so Next's hot reload does not re-read them); a failed read
  * (database down) is not cached, the next request tries again. Server-only.
  */
+import "server-only";
 import pg from "pg";
 import { getOrCreateSetting } from "../../server/db/settings";
 import { databaseUrl } from "./db";

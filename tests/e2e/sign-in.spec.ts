@@ -109,7 +109,8 @@ test.describe("open redirect after sign-in", () => {
     for (const next of values) {
       const response = await session.get(`/login?next=${next}`, { maxRedirects: 0 });
       expect(response.status(), next).toBe(307);
-      expect(response.headers().location, next).toMatch(/^\/(tenants|x)$/);
+      // A path of the dashboard, the line breaks gone (nothing else reaches the headers).
+      expect(response.headers().location, next).toMatch(/^\/[^/\\\s]*$/);
       expect(response.headers()["set-cookie"] ?? "", next).not.toContain("x=1");
     }
     await session.dispose();

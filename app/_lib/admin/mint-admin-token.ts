@@ -9,6 +9,7 @@
  * The HMAC key is the deployment-wide `admin_token_key` setting (created by whichever
  * process needs it first), read once per process and kept in memory. Server-only.
  */
+import "server-only";
 import { type AdminScope, signAdminToken } from "../../../server/admin/admin-token";
 import { SETTING_ADMIN_TOKEN_KEY } from "../../../server/db/settings";
 import type { Principal } from "../auth/principal";

@@ -6,6 +6,7 @@
  * handleApiError. Handlers stay a few lines: parse input, call one domain function, reply.
  */
 
+import "server-only";
 import { assertSameOrigin, isStateChanging } from "../auth/csrf";
 import { can, type Permission } from "../auth/permissions";
 import { authenticate, type Principal } from "../auth/principal";

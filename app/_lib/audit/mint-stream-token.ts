@@ -9,6 +9,7 @@
  * a fresh one before every (re)connect. The token is in the response body only; nothing
  * here logs it. Server-only.
  */
+import "server-only";
 import { ADMIN_TOKEN_TTL_SECONDS } from "../../../server/admin/admin-token";
 import { mintAdminToken } from "../admin/mint-admin-token";
 import type { Principal } from "../auth/principal";

@@ -14,6 +14,7 @@
  * out (sign-in-limits.ts, sign-in-guard.ts; the hooks below).
  */
 
+import "server-only";
 import { betterAuth } from "better-auth";
 import { prismaAdapter } from "better-auth/adapters/prisma";
 import { APIError, createAuthMiddleware, isAPIError } from "better-auth/api";

@@ -5,6 +5,7 @@
  * included, so a missing Origin is refused too. Bearer-token requests are exempt (a
  * browser never attaches a token by itself). SameSite=Lax cookies are the second layer.
  */
+import "server-only";
 import { config } from "../config";
 import { AppError } from "../errors";
 

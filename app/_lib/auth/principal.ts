@@ -4,6 +4,7 @@
  * an invalid token is refused, never silently replaced by the cookie.
  */
 
+import "server-only";
 import { getPrisma } from "../db";
 import { AppError } from "../errors";
 import { verifyApiToken } from "../tokens/verify-api-token";

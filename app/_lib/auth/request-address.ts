@@ -10,6 +10,7 @@
  * is unknown and every client shares one address: limits then apply to everyone together
  * (fail closed), and a warning is logged once. Server-only.
  */
+import "server-only";
 import { clientAddress } from "../../../server/net/client-address";
 import { config } from "../config";
 import { log } from "../log";

@@ -14,6 +14,7 @@
  * Keys hold a SHA-256 of the e-mail, never the e-mail itself. Rows that remember nothing any
  * more are pruned at most once a minute per process. Server-only.
  */
+import "server-only";
 import { createHash } from "node:crypto";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { log } from "../log";

@@ -7,6 +7,7 @@
  * version; when it does not, `behindSince` is when that latest version was saved (the
  * moment from which this gateway has been stale).
  */
+import "server-only";
 import { z } from "zod";
 import { config } from "../config";
 import type { Db } from "../db";

@@ -14,6 +14,7 @@
  * rolled-back save notifies nobody.
  */
 
+import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
 import type { PolicyDocument } from "../../../server/policy/types";
 import { normalizePolicyDocument, validatePolicy } from "../../../server/policy/validate-policy";

@@ -4,6 +4,7 @@
  * origins, credentials forbidden, missing Origin rejected) unless a document is given
  * (the first-run demo seed). The token secret is generated here and never returned.
  */
+import "server-only";
 import type { z } from "zod";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { newSecret } from "../../../server/db/settings";

@@ -1,4 +1,5 @@
 /** Tenants with what the list shows: origin count, mode, version, gateway sync status. */
+import "server-only";
 import { modeFromDb } from "../../../server/db/policy-queries";
 import type { PolicyMode } from "../../../server/policy/types";
 import type { Db } from "../db";

@@ -3,6 +3,7 @@
  * one — the only time it ever leaves the server. Tokens signed with the old secret stop
  * working as soon as gateways reload (the tenant trigger bumps the policy generation).
  */
+import "server-only";
 import { newSecret } from "../../../server/db/settings";
 import type { Db } from "../db";
 import { findTenant } from "./find-tenant";

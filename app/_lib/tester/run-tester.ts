@@ -12,6 +12,7 @@
  * Server-only.
  */
 
+import "server-only";
 import { handshakeInputSchema, scanInputSchema } from "../../../server/tester/input";
 import { mintAdminToken } from "../admin/mint-admin-token";
 import type { Principal } from "../auth/principal";

@@ -7,6 +7,7 @@
  * does not cost a database write per request. A failed write is logged and retried on the
  * next use.
  */
+import "server-only";
 import type { Role } from "../auth/permissions";
 import type { Db } from "../db";
 import { log } from "../log";
