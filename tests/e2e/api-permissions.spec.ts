@@ -3,7 +3,9 @@
  *
  * - a permission matrix: every /api/v1 endpoint x (no credentials, viewer, editor, admin)
  *   x (session cookie, API token): 401 without credentials, 403 for an insufficient role,
- *   success for a sufficient one — table-driven, one row per endpoint;
+ *   success for a sufficient one — table-driven, one row per endpoint. That it is every
+ *   endpoint, each through apiRoute and with the least role its declared permission allows,
+ *   is checked by tests/unit/api-routes.test.ts, which fails when a route has no row here;
  * - policy writes: invalid -> 422 with nothing saved, stale If-Match -> 409, none -> 428;
  * - CSRF: a cookie-authenticated state change with a foreign or missing Origin -> 403 csrf,
  *   Bearer tokens exempt; bad and revoked tokens -> 401;
@@ -201,6 +203,99 @@ const ENDPOINTS: Endpoint[] = [
     min: "admin",
     ok: 204,
     prepare: async () => ({ path: `/api/v1/users/${(await makeUser("viewer")).id}` }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>/endpoints",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/endpoints` }),
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/endpoints",
+    method: "POST",
+    min: "admin",
+    ok: 201,
+    prepare: async () => ({
+      path: `/api/v1/tenants/${shared}/endpoints`,
+      body: { url: `wss://${unique("ws")}.example.com/socket`, label: "matrix" },
+    }),
+  },
+  {
+    name: "DELETE /api/v1/tenants/<slug>/endpoints/<id>",
+    method: "DELETE",
+    min: "admin",
+    ok: 204,
+    prepare: async () => {
+      const [row] = await sql<{ id: string }>(
+        `insert into tester_endpoint (id, tenant_id, url, label)
+         select gen_random_uuid(), id, $2, 'matrix' from tenant where slug = $1 returning id`,
+        [shared, `wss://${unique("gone")}.example.com/socket`],
+      );
+      return { path: `/api/v1/tenants/${shared}/endpoints/${row?.id}` };
+    },
+  },
+  {
+    name: "POST /api/v1/tester/handshake",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({
+      path: "/api/v1/tester/handshake",
+      body: { tenant: shared, path: "/matrix", origin: "https://shared.example.com" },
+    }),
+  },
+  {
+    name: "POST /api/v1/tester/scan",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/tester/scan", body: { tenant: shared } }),
+  },
+  {
+    name: "GET /api/v1/audit",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/audit" }),
+  },
+  {
+    name: "GET /api/v1/audit/stats",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/audit/stats?window=hour" }),
+  },
+  {
+    name: "GET /api/v1/audit/export",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/audit/export?format=ndjson&tenant=${shared}` }),
+  },
+  {
+    name: "POST /api/v1/audit/stream-token",
+    method: "POST",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/audit/stream-token" }),
+  },
+  {
+    name: "POST /api/v1/audit/<id>/allow",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => {
+      // A refusal of its own (each allowed call adds its origin to a fresh tenant).
+      const slug = await makeTenant(["https://kept.example.com"]);
+      const origin = `https://${unique("refused")}.example.com`;
+      const [row] = await sql<{ id: string }>(
+        `insert into audit_event (gateway_id, kind, tenant, decision, reason, origin, origin_normalized, policy_version)
+         values ('gw-matrix', 'handshake', $1, 'rejected', 'origin_not_allowed', $2, $2, 1) returning id::text as id`,
+        [slug, origin],
+      );
+      return { path: `/api/v1/audit/${row?.id}/allow`, body: {} };
+    },
   },
 ];
 
