@@ -30,7 +30,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { AuditTail } from "../audit/tail";
-import { type AdminPrincipal, livePrincipals, principalKey, useAdminToken } from "../db/admin-queries";
+import { type AdminPrincipal, consumeAdminToken, livePrincipals, principalKey } from "../db/admin-queries";
 import { type AuditEvent, auditAfter } from "../db/audit-queries";
 import { abortHandshake } from "../gateway/abort-handshake";
 import { parseSubprotocols } from "../gateway/handshake";
@@ -175,7 +175,7 @@ export class StreamHub {
     claims: VerifiedAdminClaims,
     principal: AdminPrincipal,
   ): Promise<{ status: number; reason: string; message: string } | null> {
-    if (!(await useAdminToken(this.options.pool, claims.jti, claims.exp))) {
+    if (!(await consumeAdminToken(this.options.pool, claims.jti, claims.exp))) {
       return { status: 401, reason: "token_invalid", message: "this token was used already; get a fresh one" };
     }
     const live = await livePrincipals(this.options.pool, [principal]);

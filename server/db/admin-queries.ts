@@ -1,7 +1,7 @@
 /**
  * The gateway's queries behind admin-stream tokens (server/admin/stream.ts):
  *
- * - `useAdminToken`: records a token's `jti` in `admin_token_use`; true only for the first
+ * - `consumeAdminToken`: records a token's `jti` in `admin_token_use`; true only for the first
  *   use, whichever gateway of the fleet sees it (the primary key decides). Rows expire with
  *   their token plus a margin and are pruned by the same statement, so the table stays as
  *   small as the number of tokens minted in the last few minutes.
@@ -15,7 +15,7 @@ import type { AdminPrincipalKind } from "../admin/admin-token";
 const PRUNE_MARGIN_SECONDS = 300;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function useAdminToken(pool: pg.Pool, jti: string, expiresAtSeconds: number): Promise<boolean> {
+export async function consumeAdminToken(pool: pg.Pool, jti: string, expiresAtSeconds: number): Promise<boolean> {
   const { rows } = await pool.query<{ fresh: boolean }>(
     `with pruned as (
        delete from admin_token_use where expires_at < now() - make_interval(secs => $3)
