@@ -469,11 +469,14 @@ export class AuditPipeline implements AuditSink {
       if (this.lines.length > 0 || this.hasUnreported()) await new Promise((r) => setTimeout(r, 100));
     }
     this.stopped = true;
-    if (this.lines.length > 0) {
+    if (this.lines.length > 0 || this.hasUnreported()) {
       const lost = this.counts.reduce((n, c) => n + c, 0);
       this.options.metrics.auditDropped.inc(lost);
       this.totals.dropped += lost;
-      this.options.logger.error({ lost }, "audit events could not be written before shutdown");
+      this.options.logger.error(
+        { lost, droppedUnreported: { ...this.unreported } },
+        "audit events could not be written before shutdown",
+      );
     }
   }
 }

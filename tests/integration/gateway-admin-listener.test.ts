@@ -161,7 +161,12 @@ describe("npm run gateway", () => {
         child.stderr.on("data", (d: Buffer) => {
           stderr += d.toString();
         });
-        child.once("exit", (code) => resolve({ code, stderr }));
+        // A gateway that starts after all (it should not) is stopped, not left behind.
+        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        child.once("exit", (code) => {
+          clearTimeout(timer);
+          resolve({ code, stderr });
+        });
       });
     expect(await run({ ADMIN_HOST: "127.0.0.1" })).toEqual({
       code: 2,
