@@ -110,85 +110,67 @@ const bool = (name: string, fallback: boolean) =>
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-const schema = z
-  .object({
-    DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"]),
-    PORT: port("PORT", 3000),
-    GATEWAY_PORT: port("GATEWAY_PORT", 8080),
-    GATEWAY_HOST: z.string().optional().default("0.0.0.0"),
-    /**
-     * The admin listener (`/healthz`, `/readyz`, `/metrics` move there from the public port):
-     * on when ADMIN_PORT is set; ADMIN_HOST defaults to loopback.
-     */
-    ADMIN_PORT: optionalPort("ADMIN_PORT"),
-    ADMIN_HOST: host("ADMIN_HOST"),
-    /** Where browsers reach the dashboard; the origin the admin stream and CSRF checks accept. */
-    DASHBOARD_URL: url("DASHBOARD_URL", ["http:", "https:"]),
-    /** Where browsers reach the gateway (the live audit stream). */
-    GATEWAY_PUBLIC_URL: url("GATEWAY_PUBLIC_URL", ["ws:", "wss:"]),
-    /** Where the dashboard's server reaches the gateway's admin endpoints (tester). */
-    GATEWAY_INTERNAL_URL: url("GATEWAY_INTERNAL_URL", ["http:", "https:"]),
-    AUTH_SECRET: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || v === "" || v.length >= 32, {
-        message:
-          "AUTH_SECRET must be at least 32 characters (or unset: a secret is generated and kept in the database)",
-      }),
-    LOG_LEVEL: z
-      .string()
-      .optional()
-      .default("info")
-      .refine((v): v is (typeof LOG_LEVELS)[number] => (LOG_LEVELS as readonly string[]).includes(v), {
-        message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`,
-      }),
-    GATEWAY_ID: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || /^[A-Za-z0-9._-]{1,64}$/.test(v), {
-        message: "GATEWAY_ID must be 1-64 characters of letters, digits, '.', '_' or '-'",
-      }),
-    /** Seconds between full version comparisons against Postgres (heals lost notifications). */
-    RECONCILE_INTERVAL_MS: positiveInt("RECONCILE_INTERVAL_MS", 3000, 600_000),
-    HEARTBEAT_INTERVAL_MS: positiveInt("HEARTBEAT_INTERVAL_MS", 5000, 600_000),
-    /** Handshake header timeout and maximum header size, against slow or oversized handshakes. */
-    HANDSHAKE_TIMEOUT_MS: positiveInt("HANDSHAKE_TIMEOUT_MS", 10_000, 120_000),
-    MAX_HEADER_BYTES: positiveInt("MAX_HEADER_BYTES", 16_384, 1_048_576),
-    /** Audit pipeline: in-memory bound, flush interval, fold window. */
-    AUDIT_QUEUE_MAX: positiveInt("AUDIT_QUEUE_MAX", 100_000, 10_000_000),
-    AUDIT_FLUSH_MS: positiveInt("AUDIT_FLUSH_MS", 100, 60_000),
-    AUDIT_FOLD_WINDOW_MS: positiveInt("AUDIT_FOLD_WINDOW_MS", 1000, 60_000),
-    /** Which proxies' X-Forwarded-For entries to trust (server/net/client-address.ts). */
-    TRUST_PROXY: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        try {
-          return parseTrustProxy(v);
-        } catch (error) {
-          ctx.addIssue({ code: "custom", message: (error as Error).message });
-          return z.NEVER;
-        }
-      }),
-    /** Port of the embedded Postgres used when DATABASE_URL is unset. */
-    EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
-  })
-  .superRefine((c, ctx) => {
-    if (c.ADMIN_HOST !== undefined && c.ADMIN_PORT === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["ADMIN_HOST"],
-        message: "ADMIN_HOST is set but ADMIN_PORT is not: the admin listener needs a port (set both, or neither)",
-      });
-    }
-    if (c.ADMIN_PORT !== undefined && c.ADMIN_PORT === c.GATEWAY_PORT) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["ADMIN_PORT"],
-        message: `ADMIN_PORT must differ from GATEWAY_PORT (both are ${c.ADMIN_PORT})`,
-      });
-    }
-  });
+const schema = z.object({
+  DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"]),
+  PORT: port("PORT", 3000),
+  GATEWAY_PORT: port("GATEWAY_PORT", 8080),
+  GATEWAY_HOST: z.string().optional().default("0.0.0.0"),
+  /**
+   * The admin listener (`/healthz`, `/readyz`, `/metrics` move there from the public port):
+   * on when ADMIN_PORT is set; ADMIN_HOST defaults to loopback.
+   */
+  ADMIN_PORT: optionalPort("ADMIN_PORT"),
+  ADMIN_HOST: host("ADMIN_HOST"),
+  /** Where browsers reach the dashboard; the origin the admin stream and CSRF checks accept. */
+  DASHBOARD_URL: url("DASHBOARD_URL", ["http:", "https:"]),
+  /** Where browsers reach the gateway (the live audit stream). */
+  GATEWAY_PUBLIC_URL: url("GATEWAY_PUBLIC_URL", ["ws:", "wss:"]),
+  /** Where the dashboard's server reaches the gateway's admin endpoints (tester). */
+  GATEWAY_INTERNAL_URL: url("GATEWAY_INTERNAL_URL", ["http:", "https:"]),
+  AUTH_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || v.length >= 32, {
+      message: "AUTH_SECRET must be at least 32 characters (or unset: a secret is generated and kept in the database)",
+    }),
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .default("info")
+    .refine((v): v is (typeof LOG_LEVELS)[number] => (LOG_LEVELS as readonly string[]).includes(v), {
+      message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`,
+    }),
+  GATEWAY_ID: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^[A-Za-z0-9._-]{1,64}$/.test(v), {
+      message: "GATEWAY_ID must be 1-64 characters of letters, digits, '.', '_' or '-'",
+    }),
+  /** Seconds between full version comparisons against Postgres (heals lost notifications). */
+  RECONCILE_INTERVAL_MS: positiveInt("RECONCILE_INTERVAL_MS", 3000, 600_000),
+  HEARTBEAT_INTERVAL_MS: positiveInt("HEARTBEAT_INTERVAL_MS", 5000, 600_000),
+  /** Handshake header timeout and maximum header size, against slow or oversized handshakes. */
+  HANDSHAKE_TIMEOUT_MS: positiveInt("HANDSHAKE_TIMEOUT_MS", 10_000, 120_000),
+  MAX_HEADER_BYTES: positiveInt("MAX_HEADER_BYTES", 16_384, 1_048_576),
+  /** Audit pipeline: in-memory bound, flush interval, fold window. */
+  AUDIT_QUEUE_MAX: positiveInt("AUDIT_QUEUE_MAX", 100_000, 10_000_000),
+  AUDIT_FLUSH_MS: positiveInt("AUDIT_FLUSH_MS", 100, 60_000),
+  AUDIT_FOLD_WINDOW_MS: positiveInt("AUDIT_FOLD_WINDOW_MS", 1000, 60_000),
+  /** Which proxies' X-Forwarded-For entries to trust (server/net/client-address.ts). */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseTrustProxy(v);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Port of the embedded Postgres used when DATABASE_URL is unset. */
+  EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
+});
 
 export type Config = z.output<typeof schema> & {
   /** The admin listener, when ADMIN_PORT is set (ADMIN_HOST defaults to 127.0.0.1). */
@@ -214,6 +196,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const c = result.data;
+  if (c.ADMIN_HOST !== undefined && c.ADMIN_PORT === undefined) {
+    throw new ConfigError(
+      "Invalid configuration: ADMIN_HOST is set but ADMIN_PORT is not: the admin listener needs a port (set both, or neither)",
+    );
+  }
+  if (c.ADMIN_PORT !== undefined && c.ADMIN_PORT === c.GATEWAY_PORT) {
+    throw new ConfigError(`Invalid configuration: ADMIN_PORT must differ from GATEWAY_PORT (both are ${c.ADMIN_PORT})`);
+  }
   return {
     ...c,
     admin: c.ADMIN_PORT === undefined ? null : { host: c.ADMIN_HOST ?? "127.0.0.1", port: c.ADMIN_PORT },
