@@ -90,9 +90,10 @@ export function copyTime(epochMs: number | null): string {
  * given already encoded (it is the same for every row of a pipeline).
  */
 export function encodeRow(gatewayId: string, e: AuditEventInput, count: number, lastTs: number | null): string {
-  return `${gatewayId}\t${copyTime(e.ts)}\t${copyTime(lastTs)}\t${copyText(e.kind)}\t${copyText(e.tenant)}\t${copyText(
-    e.decision,
-  )}\t${copyText(e.reason)}\t${copyText(e.origin)}\t${copyText(e.originNormalized)}\t${copyText(
+  // kind and decision are enum labels (no escaping needed; a bogus one is refused by Postgres and isolated).
+  return `${gatewayId}\t${copyTime(e.ts)}\t${copyTime(lastTs)}\t${e.kind}\t${copyText(e.tenant)}\t${
+    e.decision ?? "\\N"
+  }\t${copyText(e.reason)}\t${copyText(e.origin)}\t${copyText(e.originNormalized)}\t${copyText(
     e.remoteAddr,
   )}\t${copyText(e.userAgent)}\t${copyText(e.path)}\t${copyText(e.subprotocol)}\t${copyInt(
     e.policyVersion,
