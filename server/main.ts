@@ -24,6 +24,7 @@ const gateway = new Gateway({
   maxHeaderBytes: config.MAX_HEADER_BYTES,
   trustProxy: config.TRUST_PROXY,
   dashboardUrl: config.dashboardUrl,
+  admin: config.admin ?? undefined,
   audit: {
     queueMax: config.AUDIT_QUEUE_MAX,
     flushMs: config.AUDIT_FLUSH_MS,
@@ -37,7 +38,9 @@ try {
   const e = error as NodeJS.ErrnoException;
   console.error(
     e.code === "EADDRINUSE"
-      ? `Port ${config.GATEWAY_PORT} is already in use (GATEWAY_PORT). Is another gateway running?`
+      ? `Port ${(e as { port?: number }).port ?? config.GATEWAY_PORT} is already in use (${
+          config.admin && (e as { port?: number }).port === config.admin.port ? "ADMIN_PORT" : "GATEWAY_PORT"
+        }). Is another gateway running?`
       : `Gateway failed to start: ${e.message}`,
   );
   process.exit(1);

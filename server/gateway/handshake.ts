@@ -16,7 +16,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { type AuditDecision, type AuditEventInput, clip } from "../audit/types";
+import type { AuditDecision, AuditEventInput } from "../audit/types";
+import { clip } from "../clip";
 import { clientAddress } from "../net/client-address";
 import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";

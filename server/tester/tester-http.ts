@@ -22,7 +22,7 @@ import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ZodError } from "zod";
 import { type AdminClaims, verifyAdminToken } from "../admin/admin-token";
-import { clip } from "../audit/types";
+import { clip } from "../clip";
 import type { GatewayContext } from "../gateway/gateway";
 import { parseOrigin } from "../policy/parse-origin";
 import { TesterError } from "./errors";
