@@ -52,6 +52,32 @@ export function createMetrics() {
     if (tally) tally.value += delta;
     else openTally.set(tenant, { labels: { tenant }, value: delta });
   };
+  /** Where the rate limiters' sizes are read at scrape time (set once by the gateway). */
+  let rateLimitSizes: (() => { unverifiedKeys: number; tenantKeys: number; maxKeys: number }) | null = null;
+  const rateLimiterKeys = new Gauge({
+    name: "origingate_rate_limiter_keys",
+    help: "Address counters held by the handshake rate limiters (limiter: unverified = unknown slugs and malformed handshakes, tenant = per-tenant budgets); each stays at or below origingate_rate_limiter_max_keys",
+    labelNames: ["limiter"] as const,
+    registers: [registry],
+    collect() {
+      if (!rateLimitSizes) return;
+      const sizes = rateLimitSizes();
+      this.set({ limiter: "unverified" }, sizes.unverifiedKeys);
+      this.set({ limiter: "tenant" }, sizes.tenantKeys);
+    },
+  });
+  const rateLimiterMaxKeys = new Gauge({
+    name: "origingate_rate_limiter_max_keys",
+    help: "Bound on the address counters of each handshake rate limiter",
+    registers: [registry],
+    collect() {
+      if (rateLimitSizes) this.set(rateLimitSizes().maxKeys);
+    },
+  });
+  /** Reports the rate limiters' sizes at every scrape. */
+  const observeRateLimits = (sizes: NonNullable<typeof rateLimitSizes>): void => {
+    rateLimitSizes = sizes;
+  };
   const policyReloads = new Counter({
     name: "origingate_policy_reloads_total",
     help: "Policy (re)loads applied, by tenant",
@@ -101,6 +127,9 @@ export function createMetrics() {
     countHandshake,
     openConnections,
     countOpenConnection,
+    rateLimiterKeys,
+    rateLimiterMaxKeys,
+    observeRateLimits,
     policyReloads,
     policyReloadSeconds,
     policyAge,

@@ -125,15 +125,7 @@ export class ConnectionRegistry {
     if (!this.open.delete(connection)) return;
     this.unreserve(connection.tenant);
     this.metrics.countOpenConnection(connection.tenant, -1);
-    const now = Date.now();
-    this.audit.record({
-      ...connection.accepted,
-      ts: now,
-      kind: "close",
-      reason: "allowed",
-      closeCode: code,
-      durationMs: now - connection.openedAt,
-    });
+    this.audit.record(closeEvent(connection.accepted, code, connection.openedAt, Date.now()));
   }
 
   private sweep(): void {
@@ -173,6 +165,11 @@ export class ConnectionRegistry {
     clearTimeout(timer);
     for (const c of this.open) c.client.terminate();
   }
+}
+
+/** The audit event of a connection's close: the accepted handshake's fields, the code and duration. */
+export function closeEvent(accepted: AuditEventInput, code: number, openedAt: number, now: number): AuditEventInput {
+  return { ...accepted, ts: now, kind: "close", reason: "allowed", closeCode: code, durationMs: now - openedAt };
 }
 
 function onClientPong(this: WebSocket): void {

@@ -16,6 +16,7 @@ export {
   compilePolicy,
   type SkippedEntry,
 } from "./compile-policy";
+export { HTTP_TOKEN } from "./http-token";
 export { parseExpiry } from "./parse-expiry";
 export { type ParsedOrigin, parseOrigin } from "./parse-origin";
 export { type ParsedPattern, type PatternResult, parsePattern } from "./parse-pattern";
