@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { signHandshakeToken } from "../../server/policy";
 import { createTenant, query, type TenantFixture } from "../helpers/fixtures";
-import { eventually, rawRequest, startGateway, type TestGateway, upgradeRequest } from "../helpers/gateway";
+import { eventually, startGateway, type TestGateway, upgradeRequest } from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
 import { callTester } from "./tester-helpers";
 
