@@ -5,11 +5,11 @@
  * saved). Every row shows validatePolicy's errors and warnings for it.
  */
 import { type FormEvent, useId, useMemo, useState } from "react";
+import type { PolicyOriginEntry } from "@/server/policy/browser";
 import { parsePattern } from "@/server/policy/browser";
 import { absoluteTime, isoToLocalInput, localInputToIso, relativeTime } from "../../../_client/format";
 import { useCan } from "../../../_client/session";
 import { Empty } from "../../../_components/status";
-import type { StoredOriginEntry } from "../../../_lib/policy/document";
 import type { PolicyEditor } from "./use-policy-editor";
 
 const PAGE = 200;
@@ -55,8 +55,8 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
 
   if (!draft || !base) return null;
 
-  const add = (entries: StoredOriginEntry[]) => editor.update((d) => ({ ...d, origins: [...d.origins, ...entries] }));
-  const setEntry = (index: number, change: Partial<StoredOriginEntry>) =>
+  const add = (entries: PolicyOriginEntry[]) => editor.update((d) => ({ ...d, origins: [...d.origins, ...entries] }));
+  const setEntry = (index: number, change: Partial<PolicyOriginEntry>) =>
     editor.update((d) => ({ ...d, origins: d.origins.map((o, i) => (i === index ? { ...o, ...change } : o)) }));
   const remove = (index: number) => editor.update((d) => ({ ...d, origins: d.origins.filter((_, i) => i !== index) }));
   const now = Date.now();
@@ -253,7 +253,7 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
   );
 }
 
-function AddOriginForm({ existing, onAdd }: { existing: Set<string>; onAdd: (entry: StoredOriginEntry) => void }) {
+function AddOriginForm({ existing, onAdd }: { existing: Set<string>; onAdd: (entry: PolicyOriginEntry) => void }) {
   const id = useId();
   const [pattern, setPattern] = useState("");
   const [note, setNote] = useState("");
@@ -353,13 +353,13 @@ interface LineResult {
   message: string;
 }
 
-function BulkPaste({ existing, onAdd }: { existing: Set<string>; onAdd: (entries: StoredOriginEntry[]) => void }) {
+function BulkPaste({ existing, onAdd }: { existing: Set<string>; onAdd: (entries: PolicyOriginEntry[]) => void }) {
   const [text, setText] = useState("");
   const [results, setResults] = useState<LineResult[] | null>(null);
 
   function run() {
     const seen = new Set(existing);
-    const entries: StoredOriginEntry[] = [];
+    const entries: PolicyOriginEntry[] = [];
     const out: LineResult[] = [];
     text.split(/\r?\n/).forEach((raw, i) => {
       const line = raw.trim();
