@@ -24,6 +24,7 @@ export {
   defaultPolicyDocument,
   documentLeaves,
   fieldTitle,
+  HTTP_TOKEN,
   joinPolicyDocument,
   leafValue,
   MAX_NOTE_LENGTH,
@@ -42,7 +43,6 @@ export {
   policyDocumentSchema,
   policySettings,
 } from "./document";
-export { HTTP_TOKEN } from "./http-token";
 export { parseExpiry } from "./parse-expiry";
 export { type ParsedOrigin, parseOrigin } from "./parse-origin";
 export { type ParsedPattern, type PatternResult, parsePattern } from "./parse-pattern";

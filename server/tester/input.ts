@@ -21,7 +21,7 @@
  */
 import { z } from "zod";
 import { checkRest } from "../gateway/upstream-path";
-import { HTTP_TOKEN } from "../policy/http-token";
+import { HTTP_TOKEN } from "../policy/document";
 
 /** Printable ASCII and tab: what may go into a header value unchanged. */
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
