@@ -128,7 +128,10 @@ export class Gateway {
       stopping: false,
       adminKey: null,
     };
-    metrics.observeRateLimits(() => this.ctx.rateLimits.sizes());
+    metrics.observe({
+      rateLimitSizes: () => this.ctx.rateLimits.sizes(),
+      connectionAddressCounters: () => this.ctx.connections.addressCounters,
+    });
     this.tail = new AuditTail(pool, options.databaseUrl, this.id, logger.child({ component: "audit-tail" }));
     this.stream = new StreamHub({
       tail: this.tail,

@@ -12,7 +12,8 @@
  *   4. tenant known (404 tenant_unknown; counted against the budget of step 2);
  *   5. handshake rate per client address for this tenant (429 rate_limited);
  *   6. the policy decision: origin, credentials, token, subprotocol (server/policy);
- *   7. concurrent connections per tenant (503 connection_limit);
+ *   7. concurrent connections: the tenant's `maxConnections` and one client address's
+ *      share of them, `maxConnectionsPerIp` (503 connection_limit);
  *   8. upstream reachable, when the tenant has one (503 upstream_unavailable) — connected
  *      *before* the client is upgraded, so a client never sees an upgrade that is then closed.
  * In report-only mode step 6 lets the connection through and the audit event says what
@@ -211,11 +212,14 @@ function admit(a: Attempt): Promise<void> | undefined {
     return refuse(a, decision.reason, REASON_DESCRIPTIONS[decision.reason], { headers, decision });
   }
 
-  // 7. Concurrent connections.
-  if (!ctx.connections.reserve(runtime.slug, limits.maxConnections)) {
-    return refuse(a, "connection_limit", "the tenant has reached its connection limit", {
-      decision: refusal(decision, "connection_limit"),
-    });
+  // 7. Concurrent connections: the tenant's, and this address's share of them.
+  const reserved = ctx.connections.reserve(runtime.slug, a.remoteAddr, limits);
+  if (reserved !== "reserved") {
+    const message =
+      reserved === "tenant_full"
+        ? "the tenant has reached its connection limit"
+        : "this client address holds its share of the tenant's connections (maxConnectionsPerIp)";
+    return refuse(a, "connection_limit", message, { decision: refusal(decision, "connection_limit") });
   }
   a.reserved = true;
 
@@ -383,7 +387,7 @@ function failClosed(a: Attempt, error: unknown): void {
 function release(a: Attempt): void {
   if (a.reserved) {
     a.reserved = false;
-    a.ctx.connections.unreserve(a.runtime!.slug);
+    a.ctx.connections.unreserve(a.runtime!.slug, a.remoteAddr);
   }
   if (a.upstream) {
     a.upstream.terminate();

@@ -78,7 +78,8 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   token_invalid:
     "The presented token has a bad signature, an algorithm other than HS256, the wrong audience, or is expired or not yet valid; or several tokens were presented (ambiguous).",
   subprotocol_not_allowed: "The client offered none of the subprotocols the policy allows.",
-  connection_limit: "The tenant already has its maximum number of concurrent connections.",
+  connection_limit:
+    "The tenant already has its maximum number of concurrent connections, or this client address holds its share of them (maxConnectionsPerIp).",
   rate_limited:
     "This client address opened too many handshakes in the last minute (to this tenant, or to slugs that name no tenant).",
   bad_handshake:

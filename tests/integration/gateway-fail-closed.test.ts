@@ -98,6 +98,7 @@ describe("a fault after the slot was reserved (issue 12 item 3)", () => {
       store.get = get;
     }
     expect(gw.gateway.ctx.connections.count(single.slug)).toBe(0);
+    expect(gw.gateway.ctx.connections.addressCounters).toBe(0);
     const next = await handshake(url(single), { origin: ORIGIN, headers: { "User-Agent": "fault-1" } });
     expect(next.status).toBe(101);
     next.ws!.close();
@@ -127,6 +128,7 @@ describe("a fault after the slot was reserved (issue 12 item 3)", () => {
     }
     await eventually(() => upstream.clients.size === before);
     expect(connections.count(proxied.slug)).toBe(0);
+    expect(connections.addressCounters).toBe(0);
     const next = await handshake(url(proxied), { origin: ORIGIN, headers: { "User-Agent": "fault-2" } });
     expect(next.status).toBe(101);
     next.ws!.close();
