@@ -19,7 +19,9 @@
  *                   ambiguous: layers that pick the first or the last value would disagree
  *                   on which one counts); none → token_missing; bad signature, alg other
  *                   than HS256, missing/expired `exp`, future `nbf`, audience other than the
- *                   tenant slug (30 s leeway), or no tenant secret → token_invalid.
+ *                   tenant slug (30 s leeway), or no tenant secret → token_invalid; with
+ *                   `limits.maxTokenLifetimeSeconds` set, also a token without `iat`, with
+ *                   a future `iat`, or living longer (`exp - iat`) → token_invalid.
  *   4. subprotocol  policy list non-empty → the first offered name (client order) that is
  *                   in the list is selected; `bearer.*` entries never count and are never
  *                   selected (echoing one would leak the token into response headers);
@@ -376,8 +378,17 @@ function judgeToken(
     return { ok: false, reason: "token_invalid", message: "this tenant has no token secret, so no token can be valid" };
   }
   const jwt = candidates.values().next().value ?? "";
-  const verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now);
+  const maxLifetimeSeconds = compiled.document?.limits?.maxTokenLifetimeSeconds ?? null;
+  const verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now, {
+    maxLifetimeSeconds,
+  });
   if (!verified.ok) return { ok: false, reason: "token_invalid", message: `invalid token: ${verified.message}` };
+  if (!explain) return pass(false, "");
   const subject = typeof verified.claims.sub === "string" ? ` (sub ${verified.claims.sub})` : "";
-  return pass(explain, `valid token for tenant ${compiled.tenant}${subject}`);
+  const { exp, iat } = verified.claims as { exp: number; iat?: number };
+  const lifetime =
+    maxLifetimeSeconds === null
+      ? ""
+      : `; lifetime ${exp - (iat as number)} s, within the policy's maximum of ${maxLifetimeSeconds} s`;
+  return pass(true, `valid token for tenant ${compiled.tenant}${subject}${lifetime}`);
 }

@@ -76,7 +76,7 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   token_missing:
     "The policy requires a token and none was presented (as a bearer.<jwt> subprotocol or an access_token parameter).",
   token_invalid:
-    "The presented token has a bad signature, an algorithm other than HS256, the wrong audience, or is expired or not yet valid; or several tokens were presented (ambiguous).",
+    "The presented token has a bad signature, an algorithm other than HS256, the wrong audience, is expired or not yet valid, or lives longer than the policy's maximum; or several tokens were presented (ambiguous).",
   subprotocol_not_allowed: "The client offered none of the subprotocols the policy allows.",
   connection_limit:
     "The tenant already has its maximum number of concurrent connections, or this client address holds its share of them (maxConnectionsPerIp).",

@@ -139,6 +139,18 @@ const SCENARIOS: Scenario[] = [
   ["allowed: access_token given once, as a list", tokenPolicy, { accessTokenParam: [token()] }, "allowed"],
   ["token_missing: an empty list of access_token values", tokenPolicy, { accessTokenParam: [] }, "token_missing"],
   [
+    "token_invalid: longer than limits.maxTokenLifetimeSeconds",
+    () => policy({ token: "required", limits: { ...defaultPolicyDocument().limits, maxTokenLifetimeSeconds: 60 } }),
+    { accessTokenParam: token() },
+    "token_invalid",
+  ],
+  [
+    "allowed: within limits.maxTokenLifetimeSeconds",
+    () => policy({ token: "required", limits: { ...defaultPolicyDocument().limits, maxTokenLifetimeSeconds: 600 } }),
+    { accessTokenParam: signHandshakeToken({ aud: "acme", iat: NOW / 1000, exp: NOW / 1000 + 600 }, SECRET) },
+    "allowed",
+  ],
+  [
     "token_invalid: tenant has no secret",
     () => policy({ token: "required" }, null),
     { accessTokenParam: token() },
