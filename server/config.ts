@@ -156,6 +156,11 @@ const schema = z.object({
   AUDIT_QUEUE_MAX: positiveInt("AUDIT_QUEUE_MAX", 100_000, 10_000_000),
   AUDIT_FLUSH_MS: positiveInt("AUDIT_FLUSH_MS", 100, 60_000),
   AUDIT_FOLD_WINDOW_MS: positiveInt("AUDIT_FOLD_WINDOW_MS", 1000, 60_000),
+  /**
+   * Handshakes per minute per client address that name no tenant (or are malformed),
+   * counted before the tenant lookup (server/gateway/limits.ts).
+   */
+  UNKNOWN_TENANT_RATE_PER_MIN: positiveInt("UNKNOWN_TENANT_RATE_PER_MIN", 600, 1_000_000),
   /** Which proxies' X-Forwarded-For entries to trust (server/net/client-address.ts). */
   TRUST_PROXY: z
     .string()

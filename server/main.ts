@@ -23,6 +23,7 @@ const gateway = new Gateway({
   handshakeTimeoutMs: config.HANDSHAKE_TIMEOUT_MS,
   maxHeaderBytes: config.MAX_HEADER_BYTES,
   trustProxy: config.TRUST_PROXY,
+  rateLimits: { unknownTenantPerMinute: config.UNKNOWN_TENANT_RATE_PER_MIN },
   dashboardUrl: config.dashboardUrl,
   admin: config.admin ?? undefined,
   audit: {

@@ -20,6 +20,12 @@ interface Tally<L> {
   value: number;
 }
 
+/** What the gateway reports about its bounded structures, read at scrape time. */
+export interface GatewayStateSource {
+  rateLimitSizes(): { unverifiedKeys: number; tenantKeys: number; maxKeys: number };
+  connectionAddressCounters(): number;
+}
+
 export function createMetrics() {
   const registry = new Registry();
   const handshakeTally = new Map<string, Tally<{ tenant: string; decision: string; reason: string }>>();
@@ -58,6 +64,40 @@ export function createMetrics() {
     const tally = openTally.get(tenant);
     if (tally) tally.value += delta;
     else openTally.set(tenant, { labels: { tenant }, value: delta });
+  };
+  /** Where the gateway's bounded structures are read at scrape time (set once by the gateway). */
+  let state: GatewayStateSource | null = null;
+  const rateLimiterKeys = new Gauge({
+    name: "origingate_rate_limiter_keys",
+    help: "Address counters held by the handshake rate limiters (limiter: unverified = unknown slugs and malformed handshakes, tenant = per-tenant budgets); each stays at or below origingate_rate_limiter_max_keys",
+    labelNames: ["limiter"] as const,
+    registers: [registry],
+    collect() {
+      if (!state) return;
+      const sizes = state.rateLimitSizes();
+      this.set({ limiter: "unverified" }, sizes.unverifiedKeys);
+      this.set({ limiter: "tenant" }, sizes.tenantKeys);
+    },
+  });
+  const rateLimiterMaxKeys = new Gauge({
+    name: "origingate_rate_limiter_max_keys",
+    help: "Bound on the address counters of each handshake rate limiter",
+    registers: [registry],
+    collect() {
+      if (state) this.set(state.rateLimitSizes().maxKeys);
+    },
+  });
+  const connectionAddressCounters = new Gauge({
+    name: "origingate_connection_address_counters",
+    help: "Per-(tenant, client address) connection counters (maxConnectionsPerIp); never more than the reserved connection slots",
+    registers: [registry],
+    collect() {
+      if (state) this.set(state.connectionAddressCounters());
+    },
+  });
+  /** Reports the gateway's bounded structures at every scrape. */
+  const observe = (source: GatewayStateSource): void => {
+    state = source;
   };
   const policyReloads = new Counter({
     name: "origingate_policy_reloads_total",
@@ -119,6 +159,10 @@ export function createMetrics() {
     countHandshake,
     openConnections,
     countOpenConnection,
+    rateLimiterKeys,
+    rateLimiterMaxKeys,
+    connectionAddressCounters,
+    observe,
     policyReloads,
     policyReloadSeconds,
     policyAge,

@@ -86,7 +86,7 @@ export class StreamHub {
       return abortHandshake(socket, 400, "bad_handshake", `offer the ${STREAM_PROTOCOL} subprotocol`);
     }
     const key = this.options.adminKey();
-    if (!key) return abortHandshake(socket, 503, "upstream_unavailable", "admin key not loaded yet");
+    if (!key) return abortHandshake(socket, 503, "gateway_unavailable", "admin key not loaded yet");
     const bearer = offered.find((p) => p.startsWith("bearer."));
     if (!bearer) return abortHandshake(socket, 401, "token_missing", "an admin token is required");
     const verified = verifyAdminToken(bearer.slice("bearer.".length), key, "stream");

@@ -19,7 +19,6 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type pg from "pg";
-import { WebSocketServer } from "ws";
 import { type Exposure, healthRoutes } from "../admin/health";
 import { InstanceRecorder } from "../admin/instance";
 import { createMetrics, type Metrics } from "../admin/metrics";
@@ -36,7 +35,8 @@ import { abortHandshake, REASON_HEADER } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
 import { handleTenantUpgrade } from "./handshake";
 import { type HttpRoute, routeRequest } from "./http-routes";
-import { RateLimits } from "./limits";
+import { type RateLimitOptions, RateLimits } from "./limits";
+import { UpgradeServers } from "./upgrade-servers";
 
 export interface GatewayOptions {
   databaseUrl: string;
@@ -49,6 +49,8 @@ export interface GatewayOptions {
   maxHeaderBytes?: number;
   /** Whose X-Forwarded-For to believe (SPEC §5); none by default. */
   trustProxy?: TrustProxy;
+  /** Handshake budgets and their memory bound (server/gateway/limits.ts). */
+  rateLimits?: RateLimitOptions;
   /** Bound on waiting for connections to close on shutdown. */
   drainTimeoutMs?: number;
   audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number; stallAfterMs?: number };
@@ -67,7 +69,8 @@ export interface GatewayContext {
   pool: pg.Pool;
   store: PolicyStore;
   metrics: Metrics;
-  wss: WebSocketServer;
+  /** The ws servers that complete upgrades, one per message size limit (bounded). */
+  upgrades: UpgradeServers;
   connections: ConnectionRegistry;
   rateLimits: RateLimits;
   audit: AuditPipeline;
@@ -117,7 +120,10 @@ export class Gateway {
       metrics.policyReloads.inc({ tenant: slug });
       metrics.policyReloadSeconds.observe(latencyMs / 1000);
       if (runtime) metrics.policyVersion.set({ tenant: slug }, runtime.version);
-      else metrics.policyVersion.remove({ tenant: slug });
+      else {
+        metrics.policyVersion.remove({ tenant: slug });
+        this.ctx.rateLimits.forget(slug); // a removed tenant's per-address counters go with it
+      }
       logger.info(
         { tenant: slug, version: runtime?.version ?? null, latencyMs: Math.round(latencyMs) },
         "policy loaded",
@@ -129,15 +135,18 @@ export class Gateway {
       pool,
       store,
       metrics,
-      // noServer: ws never sees a request we have not decided on (ws README, "Client authentication").
-      wss: new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false }),
+      upgrades: new UpgradeServers(),
       connections: new ConnectionRegistry(metrics, audit, logger.child({ component: "relay" })),
-      rateLimits: new RateLimits(),
+      rateLimits: new RateLimits(options.rateLimits),
       audit,
       trustProxy: options.trustProxy ?? TRUST_NONE,
       stopping: false,
       adminKey: null,
     };
+    metrics.observe({
+      rateLimitSizes: () => this.ctx.rateLimits.sizes(),
+      connectionAddressCounters: () => this.ctx.connections.addressCounters,
+    });
     this.tail = new AuditTail(pool, options.databaseUrl, this.id, logger.child({ component: "audit-tail" }));
     this.stream = new StreamHub({
       tail: this.tail,
@@ -295,7 +304,8 @@ export class Gateway {
       this.stream.handleUpgrade(req, socket, head);
       return;
     }
-    abortHandshake(socket, 404, "tenant_unknown", "no such endpoint");
+    // Not a tenant endpoint at all: a bad handshake target, not an unknown tenant (404).
+    abortHandshake(socket, 404, "bad_handshake", "no such endpoint");
   }
 }
 

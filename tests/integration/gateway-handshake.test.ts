@@ -298,7 +298,9 @@ describe("every reason code and its status", () => {
     expect(statuses).toEqual([101, 403, 101, 429]);
     const limitedOutcome = await expectRefusal(url(rated), { origin: "https://app.example.com" });
     expect(limitedOutcome.reason).toBe("rate_limited");
-    expect(limitedOutcome.headers["retry-after"]).toBe("60");
+    // Seconds until the tenant's window ends: at most the 60 s window, at least 1.
+    const retryAfter = Number(limitedOutcome.headers["retry-after"]);
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
   });
 
   it("report-only lets a refused origin through and records what enforce would have done", async () => {
@@ -318,16 +320,15 @@ describe("every reason code and its status", () => {
 });
 
 describe("failing closed", () => {
-  it("a fault after the decision closes that client without an upgrade; the gateway keeps serving", async () => {
+  it("a fault after the decision refuses that client with 503 gateway_unavailable; the gateway keeps serving", async () => {
     const connections = gw.gateway.ctx.connections;
     const reserve = connections.reserve;
     connections.reserve = () => {
       throw new Error("injected fault");
     };
     try {
-      await expect(handshake(url(open), { origin: "https://app.example.com" })).rejects.toThrow(
-        /socket hang up|ECONNRESET/,
-      );
+      const outcome = await expectRefusal(url(open), { origin: "https://app.example.com" });
+      expect([outcome.status, outcome.reason]).toEqual([503, "gateway_unavailable"]);
     } finally {
       connections.reserve = reserve;
     }

@@ -97,6 +97,7 @@ describe("reason codes (SPEC §4.4)", () => {
       "rate_limited",
       "bad_handshake",
       "upstream_unavailable",
+      "gateway_unavailable",
     ]);
   });
 
@@ -116,6 +117,7 @@ describe("reason codes (SPEC §4.4)", () => {
       rate_limited: 429,
       connection_limit: 503,
       upstream_unavailable: 503,
+      gateway_unavailable: 503,
     });
   });
 
