@@ -24,6 +24,8 @@ describe("server/policy stays pure and browser-safe", () => {
       "types.ts",
       "reasons.ts",
       "parse-origin.ts",
+      "parse-host.ts",
+      "punycode.ts",
       "parse-pattern.ts",
       "validate-policy.ts",
       "compile-policy.ts",
