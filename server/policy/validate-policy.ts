@@ -5,8 +5,10 @@
  * severity: `error` blocks saving, `warning` is shown but allowed.
  *
  * Errors: wrong shape or types, unknown fields (a typo must not silently fall back to a
- * default), out-of-range limits, invalid patterns, duplicates after normalisation, `*` with
- * `credentials: allow`, invalid subprotocol tokens (RFC 6455 / RFC 7230 `token`), a
+ * default), out-of-range limits, invalid patterns, duplicates after normalisation,
+ * `credentials: allow` with `*`, `null` or a wildcard whose subtree holds public suffixes
+ * (`https://*.amazonaws.com`; the rule is credential-rules.ts, shared with the gateway),
+ * invalid subprotocol tokens (RFC 6455 / RFC 7230 `token`), a
  * subprotocol starting with `bearer.` (reserved for tokens), notes too long, `expiresAt`
  * that is not an ISO 8601 date-time with an offset.
  *
@@ -29,6 +31,7 @@
  * Also exports `normalizePolicyDocument`, the stored form: patterns normalised, expiries in
  * `toISOString()` form, unknown fields dropped, user order kept. Browser-safe, pure.
  */
+import { credentialsRisk } from "./credential-rules";
 import { parseExpiry } from "./parse-expiry";
 import { type ParsedPattern, parsePattern } from "./parse-pattern";
 import type { PolicyDocument, PolicyOriginEntry } from "./types";
@@ -213,14 +216,14 @@ function warnAboutBreadth(
 ): void {
   const path = `origins[${entry.index}].pattern`;
   const pattern = entry.pattern;
+  const risk = credentialsAllowed ? credentialsRisk(pattern) : null;
+  if (risk !== null) {
+    error(path, risk);
+    return;
+  }
   switch (pattern.kind) {
     case "any":
-      if (credentialsAllowed) {
-        error(
-          path,
-          '"*" cannot be combined with credentials: allow — any website could open the socket with your users\' cookies (the same rule forbids Access-Control-Allow-Origin: * with credentials). List the origins, or set credentials: forbid',
-        );
-      } else if (!tokenRequired) {
+      if (!tokenRequired) {
         warn(path, '"*" lets every website connect; keep it only for public data, or set token: required');
       } else {
         warn(path, '"*" lets every website attempt a connection; only the token protects this socket');
@@ -230,7 +233,7 @@ function warnAboutBreadth(
       if (!tokenRequired) {
         warn(
           path,
-          `"null" is the origin of sandboxed iframes, file:// pages and some redirects: any website can produce it with <iframe sandbox>, so it is almost as broad as "*"${credentialsAllowed ? " — and credentials are allowed" : ""}; set token: required or remove it`,
+          `"null" is the origin of sandboxed iframes, file:// pages and some redirects: any website can produce it with <iframe sandbox>, so it is almost as broad as "*"; set token: required or remove it`,
         );
       }
       return;
