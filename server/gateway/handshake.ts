@@ -17,9 +17,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { type AuditDecision, type AuditEventInput, clip } from "../audit/types";
+import { clientAddress } from "../net/client-address";
 import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
-import { clientAddress } from "../net/client-address";
 import { abortHandshake } from "./abort-handshake";
 import { GatewaySocket } from "./connections";
 import type { GatewayContext } from "./gateway";
@@ -71,7 +71,6 @@ export function parseSubprotocols(req: IncomingMessage): string[] | null {
   }
   return offered;
 }
-
 
 /** `rest` without its query string: what audit events and logs may show. */
 function pathOnly(rest: string): string {

@@ -253,6 +253,12 @@ export class PolicyStore extends EventEmitter<Events> {
 
   private install(row: TenantPolicyRow, loadedAt = this.now()): TenantRuntime {
     const now = this.now();
+    if (row.invalid) {
+      this.options.logger.error(
+        { tenant: row.slug, version: row.version, err: row.invalid },
+        "stored policy does not fit the schema; refusing every browser for this tenant until it is saved again",
+      );
+    }
     const compiled = compilePolicy(row.document, now, {
       version: row.version,
       tenant: row.slug,

@@ -35,10 +35,10 @@
  */
 
 import { credentialsRisk } from "./credential-rules";
+import type { CompilableDocument } from "./document";
 import { parseExpiry } from "./parse-expiry";
 import type { ParsedOrigin } from "./parse-origin";
 import { type ParsedPattern, parsePattern } from "./parse-pattern";
-import type { PolicyDocument } from "./types";
 
 export interface CompileOptions {
   version: number;
@@ -79,7 +79,7 @@ export interface CompiledSettings {
 export interface CompiledPolicy {
   version: number;
   tenant: string;
-  document: PolicyDocument;
+  document: CompilableDocument;
   /** Epoch ms of the earliest future expiry (recompile then), or null. */
   nextExpiryAt: number | null;
   compiledAt: number;
@@ -104,7 +104,7 @@ interface MatchTarget {
   expiresAt: number | null;
 }
 
-export function compilePolicy(document: PolicyDocument, now: number, options: CompileOptions): CompiledPolicy {
+export function compilePolicy(document: CompilableDocument, now: number, options: CompileOptions): CompiledPolicy {
   const exact = new Map<string, MatchTarget>();
   // Keyed scheme → host, and scheme → port → suffix: the same keys as "scheme|host" and
   // "scheme|port|suffix", nested so a lookup never has to build a key string.
@@ -243,7 +243,7 @@ function keepLongestLived(map: Map<string, MatchTarget>, key: string, target: Ma
   map.set(key, longestLived(map.get(key) ?? null, target));
 }
 
-function resolveSettings(document: PolicyDocument): CompiledSettings {
+function resolveSettings(document: CompilableDocument): CompiledSettings {
   const listed: unknown[] = Array.isArray(document?.subprotocols) ? document.subprotocols : [];
   const subprotocols = listed.filter(
     (name): name is string => typeof name === "string" && name !== "" && !name.toLowerCase().startsWith("bearer."),

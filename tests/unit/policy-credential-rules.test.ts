@@ -28,7 +28,11 @@ import { PUBLIC_SUFFIX_PARENTS } from "../../server/policy/public-suffix-parents
 const NOW = Date.UTC(2030, 0, 1);
 
 function document(patterns: string[], credentials: "allow" | "forbid"): PolicyDocument {
-  return { ...defaultPolicyDocument(), origins: patterns.map((pattern) => ({ pattern })), credentials };
+  return {
+    ...defaultPolicyDocument(),
+    origins: patterns.map((pattern) => ({ pattern, note: null, expiresAt: null })),
+    credentials,
+  };
 }
 
 function errorsAt(doc: PolicyDocument, path: string): string[] {

@@ -10,13 +10,13 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  type CompilableDocument,
   type CompiledPolicy,
   compilePolicy,
   type Decision,
   decideHandshake,
   defaultPolicyDocument,
   type HandshakeRequest,
-  type PolicyDocument,
   REASON_STATUS,
   type Reason,
   signHandshakeToken,
@@ -26,8 +26,8 @@ import {
 const NOW = Date.UTC(2030, 0, 1);
 const SECRET = "acme-secret";
 
-function policy(overrides: Partial<PolicyDocument> = {}, tokenSecret: string | null = SECRET): CompiledPolicy {
-  const document: PolicyDocument = {
+function policy(overrides: Partial<CompilableDocument> = {}, tokenSecret: string | null = SECRET): CompiledPolicy {
+  const document: CompilableDocument = {
     ...defaultPolicyDocument(),
     origins: [{ pattern: "https://app.example.com" }, { pattern: "https://*.example.org" }],
     ...overrides,

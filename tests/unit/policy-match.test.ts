@@ -10,22 +10,22 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  type CompilableDocument,
   type CompiledPolicy,
   compilePolicy,
   defaultPolicyDocument,
-  type PolicyDocument,
-  type PolicyOriginEntry,
+  type PolicyOriginInput,
   parseOrigin,
 } from "../../server/policy";
 
 const NOW = Date.UTC(2030, 0, 1);
 
 function compile(
-  origins: Array<string | PolicyOriginEntry>,
+  origins: Array<string | PolicyOriginInput>,
   now = NOW,
-  extra: Partial<PolicyDocument> = {},
+  extra: Partial<CompilableDocument> = {},
 ): CompiledPolicy {
-  const document: PolicyDocument = {
+  const document: CompilableDocument = {
     ...defaultPolicyDocument(),
     ...extra,
     origins: origins.map((entry) => (typeof entry === "string" ? { pattern: entry } : entry)),
@@ -233,7 +233,7 @@ describe("compilePolicy fails closed on a bad document", () => {
 
   it("does not throw on garbage and resolves unknown switches to the restrictive side", () => {
     const garbage = { mode: "loose", credentials: "maybe", token: 1, missingOrigin: "sure", origins: "nope" };
-    const compiled = compilePolicy(garbage as unknown as PolicyDocument, NOW, { version: 1, tenant: "t" });
+    const compiled = compilePolicy(garbage as unknown as CompilableDocument, NOW, { version: 1, tenant: "t" });
     expect(compiled.settings).toMatchObject({
       enforce: true,
       forbidCredentials: true,

@@ -22,9 +22,9 @@
  */
 import type { PrismaClient } from "../../../server/db/prisma";
 import { compilePolicy } from "../../../server/policy/compile-policy";
+import type { PolicyDocument } from "../../../server/policy/document";
 import { parseOrigin } from "../../../server/policy/parse-origin";
 import { REASON_DESCRIPTIONS, REASONS, type Reason } from "../../../server/policy/reasons";
-import type { PolicyDocument } from "../../../server/policy/types";
 import { AppError, notFound, validationError } from "../errors";
 import { getPolicy } from "../policy/get-policy";
 import { type Actor, type PolicyWarning, savePolicy } from "../policy/save-policy";

@@ -4,9 +4,9 @@
  * rules (a pattern that is now refused makes the rollback a 422, nothing saved).
  */
 import type { PrismaClient } from "../../../server/db/prisma";
+import { parsePolicyDocument } from "../../../server/policy/document";
 import { notFound } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
-import { parseStoredDocument } from "./document";
 import { type Actor, type SavePolicyResult, savePolicy } from "./save-policy";
 
 export async function rollbackPolicy(options: {
@@ -27,7 +27,7 @@ export async function rollbackPolicy(options: {
     db: options.db,
     slug: options.slug,
     expectedVersion: options.expectedVersion ?? "current",
-    document: parseStoredDocument(revision.document),
+    document: parsePolicyDocument(revision.document),
     actor: options.actor,
     comment: options.comment?.trim() ? options.comment : `Rollback to version ${options.toVersion}`,
     rollbackOf: options.toVersion,

@@ -15,22 +15,13 @@
  */
 
 import type { PrismaClient } from "../../../server/db/prisma";
-import type { PolicyDocument } from "../../../server/policy/types";
+import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
 import { normalizePolicyDocument, validatePolicy } from "../../../server/policy/validate-policy";
 import type { Db } from "../db";
 import { AppError, validationError } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
 import { diffDocuments, type PolicyDiff } from "./diff-documents";
-import {
-  ORIGIN_ORDER,
-  parseStoredDocument,
-  policyColumns,
-  type StoredPolicyDocument,
-  toJsonValue,
-  toPolicyDocument,
-  toStoredDocument,
-  type VersionedPolicyDocument,
-} from "./document";
+import { ORIGIN_ORDER, policyColumns, toJsonValue, toPolicyDocument, type VersionedPolicyDocument } from "./document";
 
 export interface PolicyWarning {
   path: string;
@@ -77,7 +68,7 @@ export const MAX_COMMENT_LENGTH = 500;
 export function checkPolicyDocument(
   document: unknown,
   now: Date,
-): { document: StoredPolicyDocument; warnings: PolicyWarning[] } {
+): { document: PolicyDocument; warnings: PolicyWarning[] } {
   const issues = validatePolicy(document, now);
   const errors = issues.filter((i) => i.severity === "error").map(({ path, message }) => ({ path, message }));
   const warnings = issues.filter((i) => i.severity === "warning").map(({ path, message }) => ({ path, message }));
@@ -88,8 +79,8 @@ export function checkPolicyDocument(
       { warnings },
     );
   }
-  // validatePolicy accepted it, so it has the document's shape.
-  return { document: toStoredDocument(normalizePolicyDocument(document as PolicyDocument)), warnings };
+  // validatePolicy accepted it, so it fits the schema.
+  return { document: normalizePolicyDocument(document), warnings };
 }
 
 export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicyResult> {
@@ -140,7 +131,7 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
 }
 
 /** Replaces the tenant's allowlist with the document's, touching only what differs. */
-async function applyOrigins(tx: Db, tenantId: string, document: StoredPolicyDocument, actor: string, now: Date) {
+async function applyOrigins(tx: Db, tenantId: string, document: PolicyDocument, actor: string, now: Date) {
   const existing = await tx.allowedOrigin.findMany({
     where: { tenantId },
     select: { id: true, pattern: true, note: true, expiresAt: true },
@@ -174,10 +165,7 @@ async function applyOrigins(tx: Db, tenantId: string, document: StoredPolicyDocu
   }
 }
 
-export async function readPolicy(
-  db: Db,
-  tenantId: string,
-): Promise<{ version: number; document: StoredPolicyDocument }> {
+export async function readPolicy(db: Db, tenantId: string): Promise<{ version: number; document: PolicyDocument }> {
   const policy = await db.policy.findUnique({ where: { tenantId } });
   if (!policy) throw new AppError("not_found", "This tenant has no policy");
   const origins = await db.allowedOrigin.findMany({
@@ -204,7 +192,7 @@ async function versionConflict(tx: Db, tenantId: string, expected: number, curre
     currentVersion,
     current: { ...current.document, version: currentVersion },
     changedSince: since.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
-    diff: diffDocuments(base ? parseStoredDocument(base.document) : null, current.document),
+    diff: diffDocuments(base ? parsePolicyDocument(base.document) : null, current.document),
   };
   return new AppError(
     "version_conflict",
