@@ -12,10 +12,14 @@
  * spawn (workers, gateways, `next`, migrations: all through `process.execPath`) runs on it
  * too. `--also-tiers` picks which tiers (default: the same as the first run). The summary
  * lists every tier of every run with its Node version, and the last line sums them all.
+ *
+ * Each e2e run gets ports the kernel just handed out as free (E2E_PORT, E2E_GATEWAY_PORT,
+ * unless set): on a shared machine a random pick can land on a port in use.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
+import { freePort } from "../server/net/free-port";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const OUT = path.join(ROOT, "test-results");
@@ -39,8 +43,12 @@ interface TierResult {
   crashed: boolean;
 }
 
-function run(runtime: Runtime, args: string[]): number {
-  const env = { ...process.env, PATH: `${path.dirname(runtime.node)}${path.delimiter}${process.env.PATH ?? ""}` };
+function run(runtime: Runtime, args: string[], extraEnv: Record<string, string> = {}): number {
+  const env = {
+    ...process.env,
+    ...extraEnv,
+    PATH: `${path.dirname(runtime.node)}${path.delimiter}${process.env.PATH ?? ""}`,
+  };
   const result = spawnSync(runtime.node, args, { cwd: ROOT, stdio: "inherit", env });
   return result.status ?? 1;
 }
@@ -80,11 +88,15 @@ function vitestTier(project: string, runtime: Runtime): TierResult {
   };
 }
 
-function e2eTier(runtime: Runtime): TierResult {
+async function e2eTier(runtime: Runtime): Promise<TierResult> {
   const file = path.join(OUT, "e2e-results.json");
   rmSync(file, { force: true });
+  const ports = {
+    E2E_PORT: process.env.E2E_PORT ?? String(await freePort()),
+    E2E_GATEWAY_PORT: process.env.E2E_GATEWAY_PORT ?? String(await freePort()),
+  };
   const started = Date.now();
-  const code = run(runtime, [PLAYWRIGHT, "test"]);
+  const code = run(runtime, [PLAYWRIGHT, "test"], ports);
   const seconds = (Date.now() - started) / 1000;
   const base = { name: "e2e", runtime: runtime.version, seconds };
   if (!existsSync(file)) return { ...base, passed: 0, failed: 1, skipped: 0, crashed: true };
@@ -97,7 +109,7 @@ function e2eTier(runtime: Runtime): TierResult {
   return { ...base, passed: expected + flaky, failed: unexpected + setupFailed, skipped, crashed: false };
 }
 
-function runTier(tier: Tier, runtime: Runtime): TierResult {
+async function runTier(tier: Tier, runtime: Runtime): Promise<TierResult> {
   return tier === "e2e" ? e2eTier(runtime) : vitestTier(tier, runtime);
 }
 
@@ -137,7 +149,7 @@ if (!existsSync(path.join(ROOT, "server", "db", "generated", "client.ts"))) {
 
 const results: TierResult[] = [];
 const machine: Runtime = { node: process.execPath, version: process.version };
-for (const tier of tiers) results.push(runTier(tier, machine));
+for (const tier of tiers) results.push(await runTier(tier, machine));
 if (also) {
   const version = versionOf(also.node);
   if (version === null) {
@@ -145,7 +157,7 @@ if (also) {
     results.push({ name: "runtime", runtime: also.node, passed: 0, failed: 1, skipped: 0, seconds: 0, crashed: true });
   } else {
     console.log(`\n== the same tiers again on Node.js ${version} (${also.node}): ${also.tiers.join(", ")} ==`);
-    for (const tier of also.tiers) results.push(runTier(tier, { node: also.node, version }));
+    for (const tier of also.tiers) results.push(await runTier(tier, { node: also.node, version }));
   }
 }
 
