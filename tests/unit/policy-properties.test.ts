@@ -256,8 +256,10 @@ describe("the compiled matcher agrees with a naive reference matcher", () => {
 
 describe("wildcards", () => {
   it("never match their own apex nor a host that merely ends with the same characters", () => {
+    // An xn-- prefix would be a punycode label, valid or not: the origin corpus covers those.
+    const prefixLabel = fc.stringMatching(/^[a-z0-9-]{1,12}$/).filter((text) => !text.startsWith("xn--"));
     fc.assert(
-      fc.property(wildcardPattern, fc.stringMatching(/^[a-z0-9-]{1,12}$/), (pattern, prefix) => {
+      fc.property(wildcardPattern, prefixLabel, (pattern, prefix) => {
         const parsed = parsePattern(pattern);
         fc.pre(parsed.ok && parsed.value.kind === "wildcard");
         if (!parsed.ok || parsed.value.kind !== "wildcard") return;
