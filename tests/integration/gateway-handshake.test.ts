@@ -62,15 +62,20 @@ const token = (t: TenantFixture, claims: Record<string, unknown> = {}) =>
   signHandshakeToken({ aud: t.slug, exp: Math.floor(Date.now() / 1000) + 60, ...claims }, t.tokenSecret);
 
 describe("readiness and fleet record", () => {
-  it("answers /readyz 200 once policies are loaded, and /healthz ok", async () => {
+  it("answers /readyz 200 once policies are loaded, and /healthz ok once it also listens", async () => {
     const ready = await fetch(`${gw.httpUrl}/readyz`);
     expect(ready.status).toBe(200);
-    const health = (await (await fetch(`${gw.httpUrl}/healthz`)).json()) as {
-      status: string;
-      policySource: string;
-      audit: { status: string };
-      policy: { status: string; tenants?: number };
-    };
+    // Ready means loaded; the LISTEN connection comes up just after, and until it does
+    // /healthz rightly says degraded (on Node 24 this test used to run inside that window).
+    const health = await eventually(async () => {
+      const body = (await (await fetch(`${gw.httpUrl}/healthz`)).json()) as {
+        status: string;
+        policySource: string;
+        audit: { status: string };
+        policy: { status: string; tenants?: number };
+      };
+      return body.status === "ok" ? body : null;
+    });
     expect(health).toMatchObject({ status: "ok", policySource: "postgres", audit: { status: "ok" } });
     expect(health.policy.status).toBe("ok");
     // The public port shows no tenant count (tests/integration/gateway-admin-listener.test.ts).
