@@ -8,10 +8,12 @@ const serverOnly = { "server-only": path.resolve(import.meta.dirname, "node_modu
 // Two tiers run by vitest: `unit` (pure, no I/O) and `integration` (real Postgres, real
 // sockets). The e2e tier is Playwright (playwright.config.ts).
 export default defineConfig({
+  // The `@/` alias of tsconfig.json, for modules of app/ that tests import.
+  resolve: { alias: { "@": path.resolve(import.meta.dirname), ...serverOnly } },
   test: {
     projects: [
       {
-        resolve: { alias: serverOnly },
+        extends: true,
         test: {
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
@@ -19,7 +21,7 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias: serverOnly },
+        extends: true,
         test: {
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],

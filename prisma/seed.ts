@@ -7,7 +7,7 @@
 import { AppError } from "../app/_lib/errors";
 import { createTenant } from "../app/_lib/tenants/create-tenant";
 import type { PrismaClient } from "../server/db/prisma";
-import { defaultPolicyDocument } from "../server/policy/types";
+import { defaultPolicyDocument } from "../server/policy/document";
 
 const SEEDED = "demo_seeded";
 

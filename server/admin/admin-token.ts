@@ -10,7 +10,7 @@
  * Claims: `sub` (user or API-token id), `kind` (`user` | `token`), `sid` (the session a user
  * signed in with), `role`, `scope`, `name` (what audit rows show) and a random `jti`. A stream
  * token must name its principal (kind, and sid for a user): the gateway uses the jti once
- * (admin-token-use.ts) and re-checks that session or API token while the stream is open.
+ * (server/db/admin-queries.ts) and re-checks that session or API token while the stream is open.
  */
 import { randomBytes } from "node:crypto";
 import { signHandshakeToken, verifyHandshakeToken } from "../policy/token";

@@ -30,6 +30,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { AuditTail } from "../audit/tail";
+import type { AuditDecision } from "../audit/types";
 import { type AdminPrincipal, consumeAdminToken, livePrincipals, principalKey } from "../db/admin-queries";
 import { type AuditEvent, auditAfter } from "../db/audit-queries";
 import { abortHandshake } from "../gateway/abort-handshake";
@@ -51,7 +52,7 @@ interface StreamClient {
   /** When the principal was last found valid (epoch ms). */
   verifiedAt: number;
   tenant?: string;
-  decision?: AuditEvent["decision"];
+  decision?: AuditDecision;
   cursor: bigint;
   mode: "backfill" | "live" | "lagging";
   missed: number;
@@ -231,7 +232,7 @@ export class StreamHub {
           principal,
           verifiedAt: Date.now(),
           tenant: query.get("tenant") || undefined,
-          decision: decision as AuditEvent["decision"] | undefined,
+          decision: decision as AuditDecision | undefined,
           cursor: BigInt(after ?? tail.lastId),
           mode: "backfill",
           missed: 0,

@@ -23,8 +23,9 @@ export interface AuditEvent {
   gatewayId: string;
   kind: AuditKind;
   tenant: string | null;
-  decision: AuditDecision;
-  reason: string;
+  /** Null on a `dropped` row (no decision, no reason; the cause is in details). */
+  decision: AuditDecision | null;
+  reason: string | null;
   origin: string | null;
   originNormalized: string | null;
   remoteAddr: string | null;
@@ -56,7 +57,7 @@ interface AuditRow {
   kind: AuditEvent["kind"];
   tenant: string | null;
   decision: AuditEvent["decision"];
-  reason: string;
+  reason: string | null;
   origin: string | null;
   origin_normalized: string | null;
   remote_addr: string | null;
@@ -187,7 +188,7 @@ export async function auditAfter(
   db: Queryable,
   afterId: string,
   limit: number,
-  filter: { tenant?: string; decision?: AuditEvent["decision"] } = {},
+  filter: { tenant?: string; decision?: AuditDecision } = {},
 ): Promise<AuditEvent[]> {
   const values: unknown[] = [];
   const where = auditWhere(filter, values);

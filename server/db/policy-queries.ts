@@ -1,10 +1,14 @@
 /**
  * Reading policies with plain SQL — the gateway's hot reload path. The dashboard reads the
- * same rows through Prisma; both convert with `toPolicyDocument` so the document a gateway
- * enforces is exactly the one the API returns.
+ * same rows through Prisma; both build the document with `joinPolicyDocument` (the one
+ * definition in server/policy/document.ts), so the document a gateway enforces is exactly
+ * the one the API returns.
+ *
+ * Stored form: the policy row's `settings` JSON holds every field but the allowlist; the
+ * allowlist is `allowed_origin`, ordered by created_at then pattern.
  */
 import type pg from "pg";
-import type { PolicyDocument } from "../policy/types";
+import { defaultPolicyDocument, joinPolicyDocument, type PolicyDocument } from "../policy/document";
 
 export interface TenantPolicyRow {
   tenantId: string;
@@ -15,6 +19,8 @@ export interface TenantPolicyRow {
   generation: number;
   updatedAt: Date;
   document: PolicyDocument;
+  /** Set when the stored JSON does not fit the schema: `document` is then the default (refuse all). */
+  invalid: string | null;
 }
 
 /** Version stamp used to reconcile: any write to the policy bumps one of the two. */
@@ -26,9 +32,7 @@ export interface PolicyStamp {
 
 const SELECT_POLICIES = `
   select t.id as tenant_id, t.slug, t.upstream_url, t.token_secret,
-         p.version, p.generation, p.updated_at, p.mode, p.credentials, p.token, p.missing_origin,
-         p.subprotocols, p.max_message_bytes, p.idle_timeout_seconds, p.max_connections,
-         p.handshakes_per_minute_per_ip,
+         p.version, p.generation, p.updated_at, p.settings,
          coalesce((select json_agg(json_build_object('pattern', o.pattern, 'note', o.note, 'expiresAt', o.expires_at)
                                    order by o.created_at, o.pattern)
                      from allowed_origin o where o.tenant_id = t.id), '[]'::json) as origins
@@ -42,28 +46,25 @@ interface RawRow {
   version: number;
   generation: number;
   updated_at: Date;
-  mode: string;
-  credentials: string;
-  token: string;
-  missing_origin: string;
-  subprotocols: string[];
-  max_message_bytes: number;
-  idle_timeout_seconds: number;
-  max_connections: number;
-  handshakes_per_minute_per_ip: number;
-  origins: Array<{ pattern: string; note: string | null; expiresAt: string | null }>;
+  settings: unknown;
+  origins: unknown[];
 }
 
-/** Database enum values to the document's (SPEC §10 spells report-only with a dash). */
-export function modeFromDb(mode: string): PolicyDocument["mode"] {
-  return mode === "report_only" ? "report-only" : "enforce";
-}
-
-export function modeToDb(mode: PolicyDocument["mode"]): "enforce" | "report_only" {
-  return mode === "report-only" ? "report_only" : "enforce";
-}
-
+/**
+ * A row as the gateway enforces it. The stored JSON was validated when it was saved; if it
+ * no longer fits the schema (a hand-written SQL change, say), the tenant gets the default
+ * document, which refuses every browser (fail closed), and `invalid` says why — one bad
+ * row never stops the other tenants from loading.
+ */
 function toRow(r: RawRow): TenantPolicyRow {
+  let document: PolicyDocument;
+  let invalid: string | null = null;
+  try {
+    document = joinPolicyDocument(r.settings, r.origins);
+  } catch (error) {
+    document = defaultPolicyDocument();
+    invalid = error instanceof Error ? error.message.slice(0, 500) : "invalid stored policy";
+  }
   return {
     tenantId: r.tenant_id,
     slug: r.slug,
@@ -72,24 +73,8 @@ function toRow(r: RawRow): TenantPolicyRow {
     version: r.version,
     generation: r.generation,
     updatedAt: r.updated_at,
-    document: {
-      mode: modeFromDb(r.mode),
-      origins: r.origins.map((o) => ({
-        pattern: o.pattern,
-        note: o.note,
-        expiresAt: o.expiresAt ? new Date(o.expiresAt).toISOString() : null,
-      })),
-      credentials: r.credentials === "allow" ? "allow" : "forbid",
-      token: r.token === "required" ? "required" : "off",
-      missingOrigin: r.missing_origin === "allow" ? "allow" : "reject",
-      subprotocols: r.subprotocols,
-      limits: {
-        maxMessageBytes: r.max_message_bytes,
-        idleTimeoutSeconds: r.idle_timeout_seconds,
-        maxConnections: r.max_connections,
-        handshakesPerMinutePerIp: r.handshakes_per_minute_per_ip,
-      },
-    },
+    document,
+    invalid,
   };
 }
 

@@ -4,7 +4,7 @@
  *
  * Why a second entry point: `index.ts` also exports `decideHandshake`/`explainHandshake`,
  * which verify tokens with `node:crypto` (token.ts) and cannot be bundled for the browser.
- * Everything re-exported here imports only `tldts` and the WHATWG `URL` global; a unit
+ * Everything re-exported here imports only `tldts`, `zod` and the WHATWG `URL` global; a unit
  * test (tests/unit/policy-purity.test.ts) walks this file's import graph to keep it so.
  */
 export { type BypassVariant, bypassVariants } from "./bypass-variants";
@@ -16,26 +16,36 @@ export {
   compilePolicy,
   type SkippedEntry,
 } from "./compile-policy";
-export { parseExpiry } from "./parse-expiry";
-export { type ParsedOrigin, parseOrigin } from "./parse-origin";
-export { type ParsedPattern, type PatternResult, parsePattern } from "./parse-pattern";
-export { REASON_DESCRIPTIONS, REASON_STATUS, REASONS, type Reason } from "./reasons";
 export {
+  type CompilableDocument,
+  type CorsPolicy,
   DEFAULT_LIMITS,
+  type DocumentLeaf,
   defaultPolicyDocument,
-  type ExplainStep,
-  type PolicyDocument,
-  type PolicyLimits,
-  type PolicyMode,
-  type PolicyOriginEntry,
-} from "./types";
-export {
+  documentLeaves,
+  fieldTitle,
+  HTTP_TOKEN,
+  joinPolicyDocument,
+  leafValue,
   MAX_NOTE_LENGTH,
   MAX_POLICY_ORIGINS,
   MAX_SUBPROTOCOL_LENGTH,
   MAX_SUBPROTOCOLS,
-  normalizePolicyDocument,
   POLICY_LIMIT_RANGES,
-  type PolicyIssue,
-  validatePolicy,
-} from "./validate-policy";
+  type PolicyDocument,
+  type PolicyDocumentInput,
+  type PolicyLimits,
+  type PolicyMode,
+  type PolicyOriginEntry,
+  type PolicyOriginInput,
+  type PolicySettings,
+  parsePolicyDocument,
+  policyDocumentSchema,
+  policySettings,
+} from "./document";
+export { parseExpiry } from "./parse-expiry";
+export { type ParsedOrigin, parseOrigin } from "./parse-origin";
+export { type ParsedPattern, type PatternResult, parsePattern } from "./parse-pattern";
+export { REASON_DESCRIPTIONS, REASON_STATUS, REASONS, type Reason } from "./reasons";
+export type { ExplainStep } from "./types";
+export { normalizePolicyDocument, type PolicyIssue, validatePolicy } from "./validate-policy";

@@ -20,6 +20,12 @@
  * unknown setting value falls to the restrictive side (unknown mode → enforce, unknown
  * credentials → forbid, unknown token → required, unknown missingOrigin → reject).
  *
+ * Credentials: with `credentials: allow`, an entry that must never admit credentials (`*`,
+ * `null`, a wildcard over public suffixes: credential-rules.ts) is listed in
+ * `credentialsWithheld`, and decideHandshake refuses a Cookie/Authorization-bearing
+ * handshake it admits (credentials_forbidden), as `forbid` would. validatePolicy refuses to
+ * save such a policy; this is the gateway's fail-closed answer when one arrives anyway.
+ *
  * Expiry: entries with `expiresAt <= now` are left out; `nextExpiryAt` says when to
  * recompile. Because a gateway may recompile late, `match(origin, now)` also re-checks each
  * candidate's expiry against the handshake's own time, so access lapses to the
@@ -28,10 +34,11 @@
  * Browser-safe, pure (time comes in as a parameter).
  */
 
+import { credentialsRisk } from "./credential-rules";
+import type { CompilableDocument } from "./document";
 import { parseExpiry } from "./parse-expiry";
 import type { ParsedOrigin } from "./parse-origin";
 import { type ParsedPattern, parsePattern } from "./parse-pattern";
-import type { PolicyDocument } from "./types";
 
 export interface CompileOptions {
   version: number;
@@ -72,7 +79,7 @@ export interface CompiledSettings {
 export interface CompiledPolicy {
   version: number;
   tenant: string;
-  document: PolicyDocument;
+  document: CompilableDocument;
   /** Epoch ms of the earliest future expiry (recompile then), or null. */
   nextExpiryAt: number | null;
   compiledAt: number;
@@ -81,6 +88,11 @@ export interface CompiledPolicy {
   /** "null" when the opaque origin is allowed (a live `null` entry), else null. */
   matchNull(now?: number): string | null;
   settings: CompiledSettings;
+  /**
+   * Normalised patterns that never admit credentials even though the document says
+   * `credentials: allow`, each with the reason (empty unless credentials are allowed).
+   */
+  credentialsWithheld: ReadonlyMap<string, string>;
   /** Secret that signs handshake tokens; null when the tenant has none (tokens then fail). */
   tokenSecret: string | null;
   entries: readonly CompiledEntry[];
@@ -92,7 +104,7 @@ interface MatchTarget {
   expiresAt: number | null;
 }
 
-export function compilePolicy(document: PolicyDocument, now: number, options: CompileOptions): CompiledPolicy {
+export function compilePolicy(document: CompilableDocument, now: number, options: CompileOptions): CompiledPolicy {
   const exact = new Map<string, MatchTarget>();
   // Keyed scheme → host, and scheme → port → suffix: the same keys as "scheme|host" and
   // "scheme|port|suffix", nested so a lookup never has to build a key string.
@@ -102,6 +114,8 @@ export function compilePolicy(document: PolicyDocument, now: number, options: Co
   let nullOrigin: MatchTarget | null = null;
   const entries: CompiledEntry[] = [];
   const skipped: SkippedEntry[] = [];
+  const credentialsWithheld = new Map<string, string>();
+  const credentialsAllowed = document?.credentials === "allow";
   let nextExpiryAt: number | null = null;
 
   const origins: readonly unknown[] = Array.isArray(document?.origins) ? document.origins : [];
@@ -129,6 +143,8 @@ export function compilePolicy(document: PolicyDocument, now: number, options: Co
       }
       const note = typeof entry.note === "string" ? entry.note : null;
       entries.push({ index, pattern: parsed.value, expiresAt, note });
+      const risk = credentialsAllowed ? credentialsRisk(parsed.value) : null;
+      if (risk !== null) credentialsWithheld.set(parsed.value.pattern, risk);
       // Written as !(now < expiresAt) so that a NaN `now` leaves the entry out (fail closed).
       if (expiresAt !== null && !(now < expiresAt)) continue;
       if (expiresAt !== null && (nextExpiryAt === null || expiresAt < nextExpiryAt)) nextExpiryAt = expiresAt;
@@ -194,6 +210,7 @@ export function compilePolicy(document: PolicyDocument, now: number, options: Co
     match,
     matchNull,
     settings,
+    credentialsWithheld,
     tokenSecret: typeof secret === "string" && secret !== "" ? secret : null,
     entries,
     skipped,
@@ -226,7 +243,7 @@ function keepLongestLived(map: Map<string, MatchTarget>, key: string, target: Ma
   map.set(key, longestLived(map.get(key) ?? null, target));
 }
 
-function resolveSettings(document: PolicyDocument): CompiledSettings {
+function resolveSettings(document: CompilableDocument): CompiledSettings {
   const listed: unknown[] = Array.isArray(document?.subprotocols) ? document.subprotocols : [];
   const subprotocols = listed.filter(
     (name): name is string => typeof name === "string" && name !== "" && !name.toLowerCase().startsWith("bearer."),

@@ -4,11 +4,15 @@
  * (`origins[3].pattern`, `limits.maxConnections`), a message that says how to fix it, and a
  * severity: `error` blocks saving, `warning` is shown but allowed.
  *
- * Errors: wrong shape or types, unknown fields (a typo must not silently fall back to a
- * default), out-of-range limits, invalid patterns, duplicates after normalisation, `*` with
- * `credentials: allow`, invalid subprotocol tokens (RFC 6455 / RFC 7230 `token`), a
- * subprotocol starting with `bearer.` (reserved for tokens), notes too long, `expiresAt`
- * that is not an ISO 8601 date-time with an offset.
+ * Structure comes from the one definition of the document (document.ts): wrong shapes or
+ * types, unknown fields (a typo must not silently fall back to a default), out-of-range
+ * limits, invalid subprotocol or header tokens, notes too long, `expiresAt` that is not an
+ * ISO 8601 date-time with an offset. A field left out takes its (restrictive) default.
+ * Semantic errors are checked here: invalid patterns, duplicates after normalisation,
+ * `credentials: allow` with `*`, `null` or a wildcard whose subtree holds public suffixes
+ * (`https://*.amazonaws.com`; the rule is credential-rules.ts, shared with the gateway),
+ * CORS methods and headers browsers forbid (SPEC §4.6, the Fetch standard; jub0bs/cors
+ * refuses the same configurations up front).
  *
  * Warnings (judgment, documented here):
  * - `*`: every website may connect; acceptable only for public data or with a token.
@@ -26,12 +30,21 @@
  *   (the allowlist is then the only CSWSH defence); `mode: report-only` (nothing enforced).
  * - entries already expired (only when `now` is given; this module never reads the clock).
  *
- * Also exports `normalizePolicyDocument`, the stored form: patterns normalised, expiries in
- * `toISOString()` form, unknown fields dropped, user order kept. Browser-safe, pure.
+ * Also exports `normalizePolicyDocument`, the stored form: the schema's canonical document
+ * with patterns normalised and CORS names in canonical case, user order kept.
+ * Browser-safe, pure.
  */
+import type { z } from "zod";
+import { credentialsRisk } from "./credential-rules";
+import {
+  MAX_POLICY_ORIGINS,
+  POLICY_LIMIT_RANGES,
+  type PolicyDocument,
+  parsePolicyDocument,
+  policyDocumentSchema,
+} from "./document";
 import { parseExpiry } from "./parse-expiry";
 import { type ParsedPattern, parsePattern } from "./parse-pattern";
-import type { PolicyDocument, PolicyOriginEntry } from "./types";
 
 export interface PolicyIssue {
   path: string;
@@ -39,36 +52,38 @@ export interface PolicyIssue {
   severity: "error" | "warning";
 }
 
-export const POLICY_LIMIT_RANGES = {
-  // ws's own default maxPayload is 100 MiB; nothing sane needs more per message.
-  maxMessageBytes: { min: 1, max: 104_857_600 },
-  // One day; idle connections longer than that should reconnect.
-  idleTimeoutSeconds: { min: 1, max: 86_400 },
-  maxConnections: { min: 1, max: 1_000_000 },
-  handshakesPerMinutePerIp: { min: 1, max: 1_000_000 },
-} as const;
-
-export const MAX_POLICY_ORIGINS = 100_000;
-export const MAX_NOTE_LENGTH = 500;
-export const MAX_SUBPROTOCOLS = 64;
-export const MAX_SUBPROTOCOL_LENGTH = 128;
-
-const DOCUMENT_FIELDS = ["mode", "origins", "credentials", "token", "missingOrigin", "subprotocols", "limits"] as const;
-// The API returns `version` with the document; tolerate it coming back (the API layer
-// checks it against If-Match), but nothing else unknown.
-const TOLERATED_FIELDS = new Set<string>([...DOCUMENT_FIELDS, "version"]);
-const ENTRY_FIELDS = new Set(["pattern", "note", "expiresAt"]);
-/** RFC 7230 tchar: what RFC 6455 allows in a Sec-WebSocket-Protocol value. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const LOOPBACK_IPV4 = /^127\.[0-9]+\.[0-9]+\.[0-9]+$/;
 
-type Enumerated = { path: "mode" | "credentials" | "token" | "missingOrigin"; values: readonly string[] };
-const ENUMERATED: readonly Enumerated[] = [
-  { path: "mode", values: ["enforce", "report-only"] },
-  { path: "credentials", values: ["forbid", "allow"] },
-  { path: "token", values: ["off", "required"] },
-  { path: "missingOrigin", values: ["reject", "allow"] },
-];
+/** Methods the Fetch standard forbids in requests (compared case-insensitively). */
+const FORBIDDEN_METHODS = new Set(["connect", "trace", "track"]);
+/** Fetch's "forbidden request-header" names: a page can never send them, so allowing them is a mistake. */
+const FORBIDDEN_REQUEST_HEADERS = new Set([
+  "accept-charset",
+  "accept-encoding",
+  "access-control-request-headers",
+  "access-control-request-method",
+  "connection",
+  "content-length",
+  "cookie",
+  "cookie2",
+  "date",
+  "dnt",
+  "expect",
+  "host",
+  "keep-alive",
+  "origin",
+  "referer",
+  "set-cookie",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "via",
+]);
+/** Response headers a browser never exposes to a page (Fetch: "forbidden response-header name"). */
+const FORBIDDEN_RESPONSE_HEADERS = new Set(["set-cookie", "set-cookie2"]);
+/** Fetch's "normalize a method": these six are upper-cased by browsers; any other is case-sensitive. */
+const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 
 interface ValidEntry {
   index: number;
@@ -76,39 +91,34 @@ interface ValidEntry {
   expiresAt: number | null;
 }
 
+type Report = (path: string, message: string) => void;
+
 export function validatePolicy(document: unknown, now?: Date): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
-  const error = (path: string, message: string) => issues.push({ path, message, severity: "error" });
-  const warn = (path: string, message: string) => issues.push({ path, message, severity: "warning" });
+  const error: Report = (path, message) => issues.push({ path, message, severity: "error" });
+  const warn: Report = (path, message) => issues.push({ path, message, severity: "warning" });
   const nowMs = now instanceof Date && !Number.isNaN(now.getTime()) ? now.getTime() : null;
 
   if (!isRecord(document)) {
     error("", "the policy must be a JSON object");
     return issues;
   }
-  for (const key of Object.keys(document)) {
-    if (!TOLERATED_FIELDS.has(key)) error(key, `unknown field "${key}" (expected ${DOCUMENT_FIELDS.join(", ")})`);
-  }
-  for (const { path, values } of ENUMERATED) {
-    const value = document[path];
-    if (value === undefined) error(path, `required: one of ${values.map((v) => `"${v}"`).join(", ")}`);
-    else if (typeof value !== "string" || !values.includes(value)) {
-      error(path, `must be one of ${values.map((v) => `"${v}"`).join(", ")} (got ${JSON.stringify(value)})`);
-    }
-  }
-  const credentialsAllowed = document.credentials === "allow";
-  const tokenRequired = document.token === "required";
+  const body = withoutVersion(document);
+  const parsed = policyDocumentSchema.safeParse(body, { reportInput: true });
+  if (!parsed.success) for (const issue of parsed.error.issues) reportSchemaIssue(issue, error);
 
-  const entries = validateOrigins(document.origins, nowMs, error, warn);
+  // Semantic checks read the raw input defensively: a field of the wrong shape has already
+  // been reported above, and is skipped here.
+  const credentialsAllowed = body.credentials === "allow";
+  const tokenRequired = body.token === "required";
+  const entries = validateOrigins(body.origins, nowMs, error, warn);
   for (const entry of entries) {
     warnAboutBreadth(entry, credentialsAllowed, tokenRequired, error, warn);
   }
   warnAboutRedundancy(entries, nowMs, warn);
+  if (isRecord(body.cors)) validateCors(body.cors, credentialsAllowed, error);
 
-  validateSubprotocols(document.subprotocols, error);
-  validateLimits(document.limits, error);
-
-  if (document.missingOrigin === "allow" && !tokenRequired) {
+  if (body.missingOrigin === "allow" && !tokenRequired) {
     warn(
       "missingOrigin",
       "clients without an Origin header are let in without any proof of identity; set token: required so non-browser clients must present a token",
@@ -120,7 +130,7 @@ export function validatePolicy(document: unknown, now?: Date): PolicyIssue[] {
       "cookies and Authorization headers are accepted and no token is required: the origin allowlist is the only protection against cross-site WebSocket hijacking, so keep it tight",
     );
   }
-  if (document.mode === "report-only") {
+  if (body.mode === "report-only") {
     warn(
       "mode",
       "report-only: nothing is enforced; rejections are only logged. Switch to enforce when the log is clean",
@@ -129,62 +139,110 @@ export function validatePolicy(document: unknown, now?: Date): PolicyIssue[] {
   return issues;
 }
 
-function validateOrigins(
-  origins: unknown,
-  nowMs: number | null,
-  error: (path: string, message: string) => void,
-  warn: (path: string, message: string) => void,
-): ValidEntry[] {
-  if (origins === undefined) {
-    error("origins", "required: a list of { pattern, note?, expiresAt? } (may be empty)");
-    return [];
+/**
+ * The API returns `version` with the document; it may come back (the API layer checks it
+ * against If-Match), so it is not an unknown field.
+ */
+function withoutVersion(document: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.hasOwn(document, "version")) return document;
+  const { version: _version, ...rest } = document;
+  return rest;
+}
+
+/** `origins[3].pattern` from zod's ["origins", 3, "pattern"]. */
+function issuePath(path: readonly PropertyKey[]): string {
+  let text = "";
+  for (const key of path) {
+    if (typeof key === "number") text += `[${key}]`;
+    else text += text === "" ? String(key) : `.${String(key)}`;
   }
-  if (!Array.isArray(origins)) {
-    error("origins", "must be a list of { pattern, note?, expiresAt? }");
-    return [];
+  return text;
+}
+
+/** One schema issue in the API's words (what is wrong, what is expected, what was sent). */
+function reportSchemaIssue(issue: z.core.$ZodIssue, error: Report): void {
+  const path = issuePath(issue.path);
+  const got = issue.input === undefined ? "" : ` (got ${JSON.stringify(issue.input)?.slice(0, 80)})`;
+  switch (issue.code) {
+    case "unrecognized_keys":
+      for (const key of issue.keys) {
+        const expected = expectedKeys(issue.path);
+        error(issuePath([...issue.path, key]), `unknown field "${key}"${expected ? ` (expected ${expected})` : ""}`);
+      }
+      return;
+    case "invalid_value":
+      error(path, `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}${got}`);
+      return;
+    case "invalid_type":
+      if (!issue.message.startsWith("Invalid"))
+        error(path, `${issue.message}${got}`); // the schema's own words
+      else if (issue.expected === "int" || issue.expected === "number") error(path, `must be an integer${got}`);
+      else if (issue.expected === "array") error(path, `must be a list${got}`);
+      else if (issue.expected === "object") error(path, `must be an object${got}`);
+      else error(path, `must be ${issue.expected === "string" ? "a string" : `of type ${issue.expected}`}${got}`);
+      return;
+    case "too_small":
+    case "too_big": {
+      const bound = issue.code === "too_small" ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
+      const range = rangeAt(issue.path);
+      if (issue.origin === "array") {
+        error(path, `too many entries (${(issue.input as unknown[] | undefined)?.length ?? "?"}); ${bound}`);
+      } else if (issue.origin === "string" && !issue.message.startsWith("Too")) {
+        error(path, issue.message); // the schema's own words
+      } else if (issue.origin === "string" && issue.code === "too_big") {
+        error(path, `is ${String(issue.input ?? "").length} characters long; ${bound}`);
+      } else if (issue.origin === "string") {
+        error(path, issue.message);
+      } else {
+        error(path, `must be ${range ? `from ${range.min} to ${range.max}` : bound}${got}`);
+      }
+      return;
+    }
+    default:
+      // Custom and format messages are written for users already ("is not a valid ...").
+      error(
+        path,
+        issue.message.startsWith("is ") && typeof issue.input === "string"
+          ? `"${issue.input}" ${issue.message}`
+          : issue.message,
+      );
   }
-  if (origins.length > MAX_POLICY_ORIGINS) {
-    error("origins", `too many entries (${origins.length}); at most ${MAX_POLICY_ORIGINS}`);
-    return [];
+}
+
+function rangeAt(path: readonly PropertyKey[]): { min: number; max: number } | undefined {
+  if (path.length !== 2 || path[0] !== "limits") return undefined;
+  return (POLICY_LIMIT_RANGES as Record<string, { min: number; max: number }>)[String(path[1])];
+}
+
+/** The field names the schema allows at a path (for "unknown field" messages). */
+function expectedKeys(path: readonly PropertyKey[]): string | null {
+  const reference = parsePolicyDocument({ origins: [{ pattern: "x" }] });
+  let node: unknown = reference;
+  for (const key of path) {
+    if (typeof key === "number") node = Array.isArray(node) ? node[0] : undefined;
+    else node = isRecord(node) ? node[key as string] : undefined;
   }
+  return isRecord(node) ? Object.keys(node).join(", ") : null;
+}
+
+/** Patterns, duplicates after normalisation and expired entries (shapes are the schema's job). */
+function validateOrigins(origins: unknown, nowMs: number | null, error: Report, warn: Report): ValidEntry[] {
+  if (!Array.isArray(origins) || origins.length > MAX_POLICY_ORIGINS) return [];
   const valid: ValidEntry[] = [];
   const firstIndexByPattern = new Map<string, number>();
   origins.forEach((entry: unknown, index) => {
+    if (!isRecord(entry) || typeof entry.pattern !== "string") return;
     const path = `origins[${index}]`;
-    if (!isRecord(entry)) {
-      error(path, "must be an object { pattern, note?, expiresAt? }");
-      return;
-    }
-    for (const key of Object.keys(entry)) {
-      if (!ENTRY_FIELDS.has(key)) error(`${path}.${key}`, `unknown field "${key}" (expected pattern, note, expiresAt)`);
-    }
-    const { note, expiresAt } = entry;
-    if (note !== undefined && note !== null) {
-      if (typeof note !== "string") error(`${path}.note`, "must be a string or null");
-      else if (note.length > MAX_NOTE_LENGTH) {
-        error(`${path}.note`, `is ${note.length} characters long; at most ${MAX_NOTE_LENGTH}`);
-      }
-    }
     let expiry: number | null = null;
-    let expiryValid = true;
-    if (expiresAt !== undefined && expiresAt !== null) {
-      expiry = parseExpiry(expiresAt);
-      if (expiry === null) {
-        expiryValid = false;
-        error(
-          `${path}.expiresAt`,
-          `must be an ISO 8601 date-time with a time zone, e.g. 2030-01-31T18:00:00Z (got ${JSON.stringify(expiresAt)})`,
-        );
-      } else if (nowMs !== null && expiry <= nowMs) {
+    if (entry.expiresAt !== undefined && entry.expiresAt !== null) {
+      expiry = parseExpiry(entry.expiresAt);
+      if (expiry === null) return; // reported by the schema
+      if (nowMs !== null && expiry <= nowMs) {
         warn(
           `${path}.expiresAt`,
           `expired at ${new Date(expiry).toISOString()}: it no longer allows anything; remove or extend it`,
         );
       }
-    }
-    if (typeof entry.pattern !== "string") {
-      error(`${path}.pattern`, "required: a string such as https://app.example.com");
-      return;
     }
     const parsed = parsePattern(entry.pattern);
     if (!parsed.ok) {
@@ -199,28 +257,66 @@ function validateOrigins(
       return;
     }
     firstIndexByPattern.set(normalized, index);
-    if (expiryValid) valid.push({ index, pattern: parsed.value, expiresAt: expiry });
+    valid.push({ index, pattern: parsed.value, expiresAt: expiry });
   });
   return valid;
+}
+
+/**
+ * CORS rules browsers would reject or that are unsafe (SPEC §4.6): forbidden methods and
+ * request headers, `*` wildcards with credentials (browsers ignore them then, and a
+ * configuration that only works without cookies should say so).
+ */
+function validateCors(cors: Record<string, unknown>, credentialsAllowed: boolean, error: Report): void {
+  const names = (key: string): Array<{ name: string; path: string }> =>
+    Array.isArray(cors[key])
+      ? (cors[key] as unknown[]).flatMap((name, index) =>
+          typeof name === "string" ? [{ name, path: `cors.${key}[${index}]` }] : [],
+        )
+      : [];
+  const wildcard = (path: string, what: string) => {
+    if (credentialsAllowed) {
+      error(
+        path,
+        `"*" in ${what} is ignored by browsers when credentials are allowed (Fetch): list the names, or set credentials: forbid`,
+      );
+    }
+  };
+  for (const { name, path } of names("methods")) {
+    if (FORBIDDEN_METHODS.has(name.toLowerCase())) {
+      error(path, `${name} is a forbidden method: browsers never send it, so it cannot be allowed`);
+    } else if (name === "*") wildcard(path, "methods");
+  }
+  for (const { name, path } of names("allowHeaders")) {
+    const lower = name.toLowerCase();
+    if (FORBIDDEN_REQUEST_HEADERS.has(lower) || lower.startsWith("proxy-") || lower.startsWith("sec-")) {
+      error(path, `${name} is a forbidden request header: pages cannot set it, so it cannot be allowed`);
+    } else if (name === "*") wildcard(path, "allowHeaders");
+  }
+  for (const { name, path } of names("exposeHeaders")) {
+    if (FORBIDDEN_RESPONSE_HEADERS.has(name.toLowerCase())) {
+      error(path, `${name} is never exposed to pages by browsers`);
+    } else if (name === "*") wildcard(path, "exposeHeaders");
+  }
 }
 
 function warnAboutBreadth(
   entry: ValidEntry,
   credentialsAllowed: boolean,
   tokenRequired: boolean,
-  error: (path: string, message: string) => void,
-  warn: (path: string, message: string) => void,
+  error: Report,
+  warn: Report,
 ): void {
   const path = `origins[${entry.index}].pattern`;
   const pattern = entry.pattern;
+  const risk = credentialsAllowed ? credentialsRisk(pattern) : null;
+  if (risk !== null) {
+    error(path, risk);
+    return;
+  }
   switch (pattern.kind) {
     case "any":
-      if (credentialsAllowed) {
-        error(
-          path,
-          '"*" cannot be combined with credentials: allow — any website could open the socket with your users\' cookies (the same rule forbids Access-Control-Allow-Origin: * with credentials). List the origins, or set credentials: forbid',
-        );
-      } else if (!tokenRequired) {
+      if (!tokenRequired) {
         warn(path, '"*" lets every website connect; keep it only for public data, or set token: required');
       } else {
         warn(path, '"*" lets every website attempt a connection; only the token protects this socket');
@@ -230,7 +326,7 @@ function warnAboutBreadth(
       if (!tokenRequired) {
         warn(
           path,
-          `"null" is the origin of sandboxed iframes, file:// pages and some redirects: any website can produce it with <iframe sandbox>, so it is almost as broad as "*"${credentialsAllowed ? " — and credentials are allowed" : ""}; set token: required or remove it`,
+          `"null" is the origin of sandboxed iframes, file:// pages and some redirects: any website can produce it with <iframe sandbox>, so it is almost as broad as "*"; set token: required or remove it`,
         );
       }
       return;
@@ -261,11 +357,7 @@ function warnAboutBreadth(
  * 100k-entry list validates quickly. A coverer only makes an entry redundant if it lives at
  * least as long (no expiry, or expires no earlier) and has not already expired.
  */
-function warnAboutRedundancy(
-  entries: readonly ValidEntry[],
-  nowMs: number | null,
-  warn: (path: string, message: string) => void,
-): void {
+function warnAboutRedundancy(entries: readonly ValidEntry[], nowMs: number | null, warn: Report): void {
   const live = (entry: ValidEntry) => entry.expiresAt === null || nowMs === null || nowMs < entry.expiresAt;
   const wildcards = new Map<string, ValidEntry>();
   const anyPorts = new Map<string, ValidEntry>();
@@ -306,54 +398,6 @@ function warnAboutRedundancy(
   }
 }
 
-function validateSubprotocols(subprotocols: unknown, error: (path: string, message: string) => void): void {
-  if (subprotocols === undefined) {
-    error("subprotocols", "required: a list of subprotocol names (may be empty)");
-    return;
-  }
-  if (!Array.isArray(subprotocols)) {
-    error("subprotocols", "must be a list of subprotocol names");
-    return;
-  }
-  if (subprotocols.length > MAX_SUBPROTOCOLS) error("subprotocols", `at most ${MAX_SUBPROTOCOLS} subprotocols`);
-  const seen = new Set<string>();
-  subprotocols.forEach((name: unknown, index) => {
-    const path = `subprotocols[${index}]`;
-    if (typeof name !== "string" || name === "") error(path, "must be a non-empty string");
-    else if (name.length > MAX_SUBPROTOCOL_LENGTH) error(path, `longer than ${MAX_SUBPROTOCOL_LENGTH} characters`);
-    else if (!TOKEN.test(name)) {
-      error(
-        path,
-        `"${name}" is not a valid subprotocol name: letters, digits and !#$%&'*+-.^_\`|~ only (no spaces, commas, slashes)`,
-      );
-    } else if (name.toLowerCase().startsWith("bearer.")) {
-      error(path, '"bearer." is reserved: clients send their token as a bearer.<jwt> subprotocol');
-    } else if (seen.has(name)) error(path, `"${name}" is listed twice`);
-    else seen.add(name);
-  });
-}
-
-function validateLimits(limits: unknown, error: (path: string, message: string) => void): void {
-  if (!isRecord(limits)) {
-    error("limits", `required: an object with ${Object.keys(POLICY_LIMIT_RANGES).join(", ")}`);
-    return;
-  }
-  for (const key of Object.keys(limits)) {
-    // Own keys only: `"__proto__" in {}` and `"constructor" in {}` are true, and JSON.parse
-    // creates own keys of those names, which must be refused like any other unknown key.
-    if (!Object.hasOwn(POLICY_LIMIT_RANGES, key)) error(`limits.${key}`, `unknown limit "${key}"`);
-  }
-  for (const [key, range] of Object.entries(POLICY_LIMIT_RANGES)) {
-    const value = limits[key];
-    const path = `limits.${key}`;
-    if (value === undefined) error(path, `required: an integer from ${range.min} to ${range.max}`);
-    else if (typeof value !== "number" || !Number.isInteger(value))
-      error(path, `must be an integer (got ${JSON.stringify(value)})`);
-    else if (value < range.min || value > range.max)
-      error(path, `must be from ${range.min} to ${range.max} (got ${value})`);
-  }
-}
-
 function isLoopbackHost(host: string): boolean {
   const name = host.endsWith(".") ? host.slice(0, -1) : host;
   return name === "localhost" || name.endsWith(".localhost") || name === "[::1]" || LOOPBACK_IPV4.test(name);
@@ -363,28 +407,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
+/**
+ * The stored form of a document that validatePolicy accepted: the schema's canonical
+ * document (defaults filled in, notes and expiries canonical) with patterns normalised,
+ * header names in lower case and the six standard methods in upper case (as browsers send
+ * them); user order kept. Throws on a document that does not fit the schema.
+ */
+export function normalizePolicyDocument(document: unknown): PolicyDocument {
+  const doc = parsePolicyDocument(isRecord(document) ? withoutVersion(document) : document);
   return {
-    mode: doc.mode,
+    ...doc,
     origins: doc.origins.map((entry) => {
       const parsed = parsePattern(entry.pattern);
-      const normalized: PolicyOriginEntry = { pattern: parsed.ok ? parsed.value.pattern : entry.pattern };
-      if (entry.note !== undefined) normalized.note = entry.note;
-      if (entry.expiresAt !== undefined) {
-        const expiry = parseExpiry(entry.expiresAt);
-        normalized.expiresAt = expiry === null ? entry.expiresAt : new Date(expiry).toISOString();
-      }
-      return normalized;
+      return { ...entry, pattern: parsed.ok ? parsed.value.pattern : entry.pattern };
     }),
-    credentials: doc.credentials,
-    token: doc.token,
-    missingOrigin: doc.missingOrigin,
-    subprotocols: [...doc.subprotocols],
-    limits: {
-      maxMessageBytes: doc.limits.maxMessageBytes,
-      idleTimeoutSeconds: doc.limits.idleTimeoutSeconds,
-      maxConnections: doc.limits.maxConnections,
-      handshakesPerMinutePerIp: doc.limits.handshakesPerMinutePerIp,
+    cors: {
+      ...doc.cors,
+      methods: doc.cors.methods.map((m) => (NORMALIZED_METHODS.has(m.toUpperCase()) ? m.toUpperCase() : m)),
+      allowHeaders: doc.cors.allowHeaders.map((h) => h.toLowerCase()),
+      exposeHeaders: doc.cors.exposeHeaders.map((h) => h.toLowerCase()),
     },
   };
 }

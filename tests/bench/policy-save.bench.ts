@@ -20,10 +20,11 @@
  * Run: npm run bench:policy-save
  */
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { policyColumns, type StoredPolicyDocument, toJsonValue } from "../../app/_lib/policy/document";
+import { policyColumns, toJsonValue } from "../../app/_lib/policy/document";
 import { checkPolicyDocument, readPolicy, savePolicy } from "../../app/_lib/policy/save-policy";
 import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import type { PolicyDocument } from "../../server/policy/document";
 import { benchDatabase, machineLine } from "./kit";
 
 const SIZES = [10_000, 50_000, 100_000];
@@ -74,7 +75,7 @@ async function rowWiseSave(db: PrismaClient, slug: string, raw: unknown): Promis
 async function rowWiseOrigins(
   tx: Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0],
   tenantId: string,
-  doc: StoredPolicyDocument,
+  doc: PolicyDocument,
   now: Date,
 ) {
   const existing = await tx.allowedOrigin.findMany({

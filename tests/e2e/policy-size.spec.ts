@@ -13,7 +13,7 @@
  */
 import { expect, test } from "@playwright/test";
 import { MAX_POLICY_BODY_BYTES } from "../../app/_lib/policy/save-policy";
-import { MAX_POLICY_ORIGINS } from "../../server/policy/validate-policy";
+import { MAX_POLICY_ORIGINS } from "../../server/policy/document";
 import { makeTenant, makeToken, policyVersion, sql, tokenContext } from "./support";
 
 const document = (count: number) => ({

@@ -5,8 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import type { PolicyDocument } from "../../server/policy";
-import { defaultPolicyDocument } from "../../server/policy";
+import { defaultPolicyDocument, type PolicyDocument, parsePolicyDocument, policySettings } from "../../server/policy";
 
 export interface TenantFixture {
   id: string;
@@ -23,40 +22,26 @@ export function uniqueSlug(prefix = "t"): string {
   return `${prefix}-${randomBytes(4).toString("hex")}`;
 }
 
+/** The full document for some changes (the schema fills in notes, expiries and defaults). */
 function documentFrom(changes: PolicyChanges, base = defaultPolicyDocument()): PolicyDocument {
-  return {
+  return parsePolicyDocument({
     ...base,
     ...changes,
     origins: (changes.origins ?? base.origins).map((o) => (typeof o === "string" ? { pattern: o } : o)),
     limits: { ...base.limits, ...changes.limits },
-  } as PolicyDocument;
+  });
 }
 
 async function writePolicy(db: pg.Client, tenantId: string, doc: PolicyDocument, version: number): Promise<void> {
   await db.query(
-    `update policy set version = $2, mode = $3, credentials = $4, token = $5, missing_origin = $6, subprotocols = $7,
-            max_message_bytes = $8, idle_timeout_seconds = $9, max_connections = $10, handshakes_per_minute_per_ip = $11,
-            updated_at = now(), updated_by = 'test'
-      where tenant_id = $1`,
-    [
-      tenantId,
-      version,
-      doc.mode === "report-only" ? "report_only" : "enforce",
-      doc.credentials,
-      doc.token,
-      doc.missingOrigin,
-      doc.subprotocols,
-      doc.limits.maxMessageBytes,
-      doc.limits.idleTimeoutSeconds,
-      doc.limits.maxConnections,
-      doc.limits.handshakesPerMinutePerIp,
-    ],
+    "update policy set version = $2, settings = $3, updated_at = now(), updated_by = 'test' where tenant_id = $1",
+    [tenantId, version, JSON.stringify(policySettings(doc))],
   );
   await db.query("delete from allowed_origin where tenant_id = $1", [tenantId]);
   for (const o of doc.origins) {
     await db.query(
       "insert into allowed_origin (id, tenant_id, pattern, note, expires_at) values (gen_random_uuid(), $1, $2, $3, $4)",
-      [tenantId, o.pattern, o.note ?? null, o.expiresAt ?? null],
+      [tenantId, o.pattern, o.note, o.expiresAt],
     );
   }
   await db.query(

@@ -9,7 +9,7 @@ import { savePolicy } from "../../app/_lib/policy/save-policy";
 import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { listTenants } from "../../app/_lib/tenants/list-tenants";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
-import { defaultPolicyDocument } from "../../server/policy/types";
+import { defaultPolicyDocument } from "../../server/policy/document";
 import { createTestDatabase } from "../helpers/test-db";
 
 let db: PrismaClient;

@@ -19,6 +19,7 @@ import { rotateTenantSecret } from "../../app/_lib/tenants/rotate-tenant-secret"
 import { updateTenant } from "../../app/_lib/tenants/update-tenant";
 import { loadPolicy } from "../../server/db/policy-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { defaultPolicyDocument } from "../../server/policy/document";
 import { rejection } from "../helpers/app-error";
 import { createTestDatabase } from "../helpers/test-db";
 
@@ -29,6 +30,7 @@ let pool: pg.Pool;
 let counter = 0;
 const slug = () => `t-${Date.now().toString(36)}-${++counter}`;
 
+/** A document in the round-1 shape (no cors, no newer limits): it must keep saving as it did. */
 function doc(origins: Array<{ pattern: string; note?: string | null; expiresAt?: string | null }>, extra: object = {}) {
   return {
     mode: "enforce",
@@ -63,7 +65,7 @@ describe("createTenant", () => {
     const s = slug();
     await createTenant({ db, input: { slug: s, name: "Payments" }, actor });
     const policy = await getPolicy({ db, slug: s });
-    expect(policy).toEqual({ version: 1, ...doc([]) });
+    expect(policy).toEqual({ version: 1, ...defaultPolicyDocument() });
     const { revisions } = await listRevisions({ db, slug: s });
     expect(revisions).toHaveLength(1);
     expect(revisions[0]).toMatchObject({ version: 1, author: actor.label, rollbackOf: null });
@@ -292,7 +294,10 @@ describe("savePolicy", () => {
     try {
       await rejection(savePolicy({ db, slug: s, expectedVersion: 1, document: doc([{ pattern: "nope" }]), actor }));
       await rejection(savePolicy({ db, slug: s, expectedVersion: 7, document: doc([]), actor }));
-      await new Promise((r) => setTimeout(r, 200));
+      // Notifications arrive in commit order: once this marker is in, a notification from
+      // the refused saves would have arrived too.
+      await pool.query("select pg_notify('policy_changed', 'marker')");
+      while (!heard.includes("marker")) await new Promise((r) => setTimeout(r, 10));
       expect(heard.filter((p) => p === id)).toHaveLength(0);
       await savePolicy({
         db,

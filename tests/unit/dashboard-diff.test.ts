@@ -9,27 +9,19 @@ import { can, ROLE_PERMISSIONS, ROLES } from "../../app/_lib/auth/permissions";
 import { AppError } from "../../app/_lib/errors";
 import { applyDiff } from "../../app/_lib/policy/apply-diff";
 import { diffDocuments, isEmptyDiff } from "../../app/_lib/policy/diff-documents";
-import type { StoredPolicyDocument } from "../../app/_lib/policy/document";
 import { createTenantInput, updateTenantInput } from "../../app/_lib/tenants/tenant-input";
+import { defaultPolicyDocument, type PolicyDocument } from "../../server/policy/document";
 
-function doc(
-  patterns: Array<string | [string, string | null, string | null]>,
-  extra: Partial<StoredPolicyDocument> = {},
-) {
+function doc(patterns: Array<string | [string, string | null, string | null]>, extra: Partial<PolicyDocument> = {}) {
   return {
-    mode: "enforce",
+    ...defaultPolicyDocument(),
     origins: patterns.map((p) =>
       typeof p === "string"
         ? { pattern: p, note: null, expiresAt: null }
         : { pattern: p[0], note: p[1], expiresAt: p[2] },
     ),
-    credentials: "forbid",
-    token: "off",
-    missingOrigin: "reject",
-    subprotocols: [],
-    limits: { maxMessageBytes: 1048576, idleTimeoutSeconds: 60, maxConnections: 10000, handshakesPerMinutePerIp: 600 },
     ...extra,
-  } satisfies StoredPolicyDocument as StoredPolicyDocument;
+  };
 }
 
 describe("diffDocuments", () => {
@@ -66,7 +58,7 @@ describe("diffDocuments", () => {
         mode: "report-only",
         token: "required",
         subprotocols: ["chat"],
-        limits: { maxMessageBytes: 10, idleTimeoutSeconds: 60, maxConnections: 5, handshakesPerMinutePerIp: 600 },
+        limits: { ...defaultPolicyDocument().limits, maxMessageBytes: 10, maxConnections: 5 },
       }),
     );
     expect(diff.fields.map((f) => f.path)).toEqual([

@@ -2,7 +2,7 @@
  * Structural rules of server/policy (ARCHITECTURE §1, §4), checked on the source text so a
  * later edit cannot quietly break them:
  * - pure: no database, sockets, framework, file system or clock reads;
- * - browser-safe except token.ts: only `tldts` and relative imports, and the browser entry
+ * - browser-safe except token.ts: only `tldts`, `zod` and relative imports, and the browser entry
  *   point's import graph never reaches token.ts (node:crypto);
  * - every module starts with a header comment; no `any`.
  * Also the reason-code contract of reasons.ts.
@@ -22,8 +22,11 @@ describe("server/policy stays pure and browser-safe", () => {
   it("has the expected modules", () => {
     for (const name of [
       "types.ts",
+      "document.ts",
       "reasons.ts",
       "parse-origin.ts",
+      "parse-host.ts",
+      "punycode.ts",
       "parse-pattern.ts",
       "validate-policy.ts",
       "compile-policy.ts",
@@ -38,10 +41,13 @@ describe("server/policy stays pure and browser-safe", () => {
     }
   });
 
-  it.each(files)("%s imports only tldts, relative modules (and node:crypto in token.ts)", (name) => {
+  it.each(files)("%s imports only tldts, zod, relative modules (and node:crypto in token.ts)", (name) => {
     for (const specifier of importsOf(name)) {
       const allowed =
-        specifier.startsWith("./") || specifier === "tldts" || (name === "token.ts" && specifier === "node:crypto");
+        specifier.startsWith("./") ||
+        specifier === "tldts" ||
+        specifier === "zod" ||
+        (name === "token.ts" && specifier === "node:crypto");
       expect(allowed, `${name} imports ${specifier}`).toBe(true);
     }
   });
@@ -93,6 +99,7 @@ describe("reason codes (SPEC §4.4)", () => {
       "rate_limited",
       "bad_handshake",
       "upstream_unavailable",
+      "gateway_unavailable",
     ]);
   });
 
@@ -112,6 +119,7 @@ describe("reason codes (SPEC §4.4)", () => {
       rate_limited: 429,
       connection_limit: 503,
       upstream_unavailable: 503,
+      gateway_unavailable: 503,
     });
   });
 

@@ -58,7 +58,7 @@ export function EventTable({
               {e.kind !== "handshake" ? <span className="badge badge-muted">{e.kind}</span> : null}
             </td>
             <td className="mono small" title={reasonDescription(e.reason)}>
-              {e.reason}
+              {e.reason ?? <span className="muted">—</span>}
               {e.kind === "close" ? (
                 <span className="muted">
                   {" "}

@@ -23,9 +23,9 @@
 import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { compilePolicy } from "../../../server/policy/compile-policy";
+import type { PolicyDocument } from "../../../server/policy/document";
 import { parseOrigin } from "../../../server/policy/parse-origin";
 import { REASON_DESCRIPTIONS, REASONS, type Reason } from "../../../server/policy/reasons";
-import type { PolicyDocument } from "../../../server/policy/types";
 import { AppError, notFound, validationError } from "../errors";
 import { getPolicy } from "../policy/get-policy";
 import { type Actor, type PolicyWarning, savePolicy } from "../policy/save-policy";
@@ -54,8 +54,9 @@ export interface AllowOriginResult {
 
 interface EventFacts {
   kind: string;
-  decision: string;
-  reason: string;
+  /** Null on a `dropped` row (refused above: not a handshake). */
+  decision: string | null;
+  reason: string | null;
   tenant: string | null;
   origin: string | null;
   originNormalized: string | null;
@@ -174,7 +175,7 @@ function allowable(event: EventFacts, eventId: string): { tenant: string; origin
 }
 
 function whyNotOrigin(event: EventFacts): string {
-  const reason = event.reason;
+  const reason = event.reason ?? "no reason";
   switch (reason) {
     case "origin_missing":
       return "it was refused because it sent no Origin header, so there is no origin to allow (clients without one are governed by the tenant's missing-Origin setting)";

@@ -1,14 +1,15 @@
 /**
  * applyDiff: replays a set of changes (from diffDocuments) onto another document — how the
  * editor re-applies a user's pending edits on top of a version someone else saved
- * meanwhile. Origins are matched by pattern; a field change sets the field to its new value.
- * Pure and browser-safe.
+ * meanwhile. Origins are matched by pattern; a field change sets the leaf at its path to
+ * the new value (any leaf of the document: no field list to keep in step). Paths that the
+ * target's document does not have (a diff from a newer schema) are ignored. Pure and
+ * browser-safe.
  */
-import type { PolicyLimits } from "../../../server/policy/types";
+import { leafValue, type PolicyDocument } from "../../../server/policy/browser";
 import type { PolicyDiff } from "./diff-documents";
-import type { StoredPolicyDocument } from "./document";
 
-export function applyDiff(target: StoredPolicyDocument, diff: PolicyDiff): StoredPolicyDocument {
+export function applyDiff(target: PolicyDocument, diff: PolicyDiff): PolicyDocument {
   const removed = new Set(diff.origins.removed.map((o) => o.pattern));
   const changed = new Map(diff.origins.changed.map((c) => [c.pattern, c.after]));
   const origins = target.origins
@@ -23,26 +24,16 @@ export function applyDiff(target: StoredPolicyDocument, diff: PolicyDiff): Store
     if (index === undefined) origins.push({ ...entry });
     else origins[index] = { ...entry };
   }
-  const result: StoredPolicyDocument = {
-    ...target,
-    origins,
-    subprotocols: [...target.subprotocols],
-    limits: { ...target.limits },
-  };
+  // A deep copy of everything but the allowlist, then each changed leaf set in place.
+  const { origins: _origins, ...settings } = target;
+  const result = { ...structuredClone(settings), origins } as PolicyDocument;
   for (const field of diff.fields) {
-    if (field.path.startsWith("limits.")) {
-      const key = field.path.slice("limits.".length) as keyof PolicyLimits;
-      if (typeof field.after === "number") result.limits[key] = field.after;
-    } else if (field.path === "subprotocols" && Array.isArray(field.after)) {
-      result.subprotocols = field.after.map(String);
-    } else if (
-      field.path === "mode" ||
-      field.path === "credentials" ||
-      field.path === "token" ||
-      field.path === "missingOrigin"
-    ) {
-      (result as unknown as Record<string, unknown>)[field.path] = field.after;
-    }
+    if (leafValue(result, field.path) === undefined) continue;
+    const keys = field.path.split(".");
+    const last = keys.pop() as string;
+    let parent = result as unknown as Record<string, unknown>;
+    for (const key of keys) parent = parent[key] as Record<string, unknown>;
+    parent[last] = structuredClone(field.after);
   }
   return result;
 }

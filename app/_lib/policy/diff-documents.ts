@@ -1,11 +1,12 @@
 /**
  * diffDocuments: what changed between two policy documents — allowlist entries added,
  * removed and changed (note or expiry; matched by normalised pattern, so order does not
- * matter) and every other field that changed. Pure and browser-safe: the API's revision
- * endpoint and the history page's "compare any two revisions" use this one function.
+ * matter) and every other field that changed. The fields are not listed here: every leaf
+ * of the document (server/policy/document.ts `documentLeaves`) is compared, so a field
+ * added to the schema shows up in diffs by itself. Pure and browser-safe: the API's
+ * revision endpoint and the history page's "compare any two revisions" use this one function.
  */
-import type { PolicyLimits } from "../../../server/policy/types";
-import type { StoredOriginEntry, StoredPolicyDocument } from "./document";
+import { documentLeaves, leafValue, type PolicyDocument, type PolicyOriginEntry } from "../../../server/policy/browser";
 
 export interface OriginChange {
   pattern: string;
@@ -14,25 +15,18 @@ export interface OriginChange {
 }
 
 export interface FieldChange {
+  /** A leaf path such as `limits.maxConnections` or `cors.methods`. */
   path: string;
   before: unknown;
   after: unknown;
 }
 
 export interface PolicyDiff {
-  origins: { added: StoredOriginEntry[]; removed: StoredOriginEntry[]; changed: OriginChange[] };
+  origins: { added: PolicyOriginEntry[]; removed: PolicyOriginEntry[]; changed: OriginChange[] };
   fields: FieldChange[];
 }
 
-const SCALAR_FIELDS = ["mode", "credentials", "token", "missingOrigin"] as const;
-const LIMIT_FIELDS: ReadonlyArray<keyof PolicyLimits> = [
-  "maxMessageBytes",
-  "idleTimeoutSeconds",
-  "maxConnections",
-  "handshakesPerMinutePerIp",
-];
-
-export function diffDocuments(before: StoredPolicyDocument | null, after: StoredPolicyDocument): PolicyDiff {
+export function diffDocuments(before: PolicyDocument | null, after: PolicyDocument): PolicyDiff {
   const oldByPattern = new Map((before?.origins ?? []).map((o) => [o.pattern, o]));
   const newByPattern = new Map(after.origins.map((o) => [o.pattern, o]));
   const added = after.origins.filter((o) => !oldByPattern.has(o.pattern));
@@ -41,26 +35,19 @@ export function diffDocuments(before: StoredPolicyDocument | null, after: Stored
   for (const entry of after.origins) {
     const old = oldByPattern.get(entry.pattern);
     if (!old) continue;
-    if ((old.note ?? null) !== (entry.note ?? null) || !sameInstant(old.expiresAt, entry.expiresAt)) {
+    if (old.note !== entry.note || !sameInstant(old.expiresAt, entry.expiresAt)) {
       changed.push({
         pattern: entry.pattern,
-        before: { note: old.note ?? null, expiresAt: old.expiresAt ?? null },
-        after: { note: entry.note ?? null, expiresAt: entry.expiresAt ?? null },
+        before: { note: old.note, expiresAt: old.expiresAt },
+        after: { note: entry.note, expiresAt: entry.expiresAt },
       });
     }
   }
   const fields: FieldChange[] = [];
-  for (const key of SCALAR_FIELDS) {
-    if (!before || before[key] !== after[key])
-      fields.push({ path: key, before: before?.[key] ?? null, after: after[key] });
-  }
-  const oldSub = before?.subprotocols ?? [];
-  if (!before || oldSub.join("\n") !== after.subprotocols.join("\n")) {
-    fields.push({ path: "subprotocols", before: before ? oldSub : null, after: after.subprotocols });
-  }
-  for (const key of LIMIT_FIELDS) {
-    if (!before || before.limits[key] !== after.limits[key]) {
-      fields.push({ path: `limits.${key}`, before: before?.limits[key] ?? null, after: after.limits[key] });
+  for (const { path, value } of documentLeaves(after)) {
+    const previous = before ? leafValue(before, path) : undefined;
+    if (!before || !sameValue(previous, value)) {
+      fields.push({ path, before: before ? (previous ?? null) : null, after: value });
     }
   }
   return { origins: { added, removed, changed }, fields };
@@ -75,7 +62,12 @@ export function isEmptyDiff(diff: PolicyDiff): boolean {
   );
 }
 
-function sameInstant(a: string | null | undefined, b: string | null | undefined): boolean {
-  if (!a || !b) return (a ?? null) === (b ?? null);
+/** Leaves are scalars, null or lists of scalars: compared by their JSON text. */
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sameInstant(a: string | null, b: string | null): boolean {
+  if (!a || !b) return a === b;
   return new Date(a).getTime() === new Date(b).getTime();
 }

@@ -3,11 +3,11 @@
  * previous revision (SPEC §10); `against` compares with any other revision instead.
  */
 import "server-only";
+import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
 import type { Db } from "../db";
 import { notFound } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
 import { diffDocuments, type PolicyDiff } from "./diff-documents";
-import { parseStoredDocument, type StoredPolicyDocument } from "./document";
 
 export interface RevisionDetail {
   version: number;
@@ -15,7 +15,7 @@ export interface RevisionDetail {
   comment: string | null;
   rollbackOf: number | null;
   createdAt: string;
-  document: StoredPolicyDocument;
+  document: PolicyDocument;
   /** The version this diff is computed against (null: this is the first revision). */
   diffAgainst: number | null;
   /** Changes from `diffAgainst` to this revision. */
@@ -43,7 +43,7 @@ export async function getRevision(options: {
           orderBy: { version: "desc" },
         });
   if (options.against !== undefined && !base) throw notFound(`Revision ${options.against} of "${options.slug}"`);
-  const document = parseStoredDocument(row.document);
+  const document = parsePolicyDocument(row.document);
   return {
     version: row.version,
     author: row.author,
@@ -52,6 +52,6 @@ export async function getRevision(options: {
     createdAt: row.createdAt.toISOString(),
     document,
     diffAgainst: base?.version ?? null,
-    diff: diffDocuments(base ? parseStoredDocument(base.document) : null, document),
+    diff: diffDocuments(base ? parsePolicyDocument(base.document) : null, document),
   };
 }

@@ -5,9 +5,9 @@
  */
 import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
+import { parsePolicyDocument } from "../../../server/policy/document";
 import { notFound } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
-import { parseStoredDocument } from "./document";
 import { type Actor, type SavePolicyResult, savePolicy } from "./save-policy";
 
 export async function rollbackPolicy(options: {
@@ -28,7 +28,7 @@ export async function rollbackPolicy(options: {
     db: options.db,
     slug: options.slug,
     expectedVersion: options.expectedVersion ?? "current",
-    document: parseStoredDocument(revision.document),
+    document: parsePolicyDocument(revision.document),
     actor: options.actor,
     comment: options.comment?.trim() ? options.comment : `Rollback to version ${options.toVersion}`,
     rollbackOf: options.toVersion,

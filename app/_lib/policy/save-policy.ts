@@ -16,22 +16,13 @@
 
 import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
-import type { PolicyDocument } from "../../../server/policy/types";
+import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
 import { normalizePolicyDocument, validatePolicy } from "../../../server/policy/validate-policy";
 import type { Db } from "../db";
 import { AppError, validationError } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
 import { diffDocuments, type PolicyDiff } from "./diff-documents";
-import {
-  ORIGIN_ORDER,
-  parseStoredDocument,
-  policyColumns,
-  type StoredPolicyDocument,
-  toJsonValue,
-  toPolicyDocument,
-  toStoredDocument,
-  type VersionedPolicyDocument,
-} from "./document";
+import { ORIGIN_ORDER, policyColumns, toJsonValue, toPolicyDocument, type VersionedPolicyDocument } from "./document";
 
 export interface PolicyWarning {
   path: string;
@@ -84,7 +75,7 @@ export const MAX_POLICY_BODY_BYTES = 16 * 1024 * 1024;
 export function checkPolicyDocument(
   document: unknown,
   now: Date,
-): { document: StoredPolicyDocument; warnings: PolicyWarning[] } {
+): { document: PolicyDocument; warnings: PolicyWarning[] } {
   const issues = validatePolicy(document, now);
   const errors = issues.filter((i) => i.severity === "error").map(({ path, message }) => ({ path, message }));
   const warnings = issues.filter((i) => i.severity === "warning").map(({ path, message }) => ({ path, message }));
@@ -95,8 +86,8 @@ export function checkPolicyDocument(
       { warnings },
     );
   }
-  // validatePolicy accepted it, so it has the document's shape.
-  return { document: toStoredDocument(normalizePolicyDocument(document as PolicyDocument)), warnings };
+  // validatePolicy accepted it, so it fits the schema.
+  return { document: normalizePolicyDocument(document), warnings };
 }
 
 export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicyResult> {
@@ -154,7 +145,7 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
  * this process's CPU per row) made a 50,000-entry save take minutes and starved every other
  * request of the dashboard meanwhile; see tests/bench/RESULTS.md, bench:policy-save.
  */
-async function applyOrigins(tx: Db, tenantId: string, document: StoredPolicyDocument, actor: string, now: Date) {
+async function applyOrigins(tx: Db, tenantId: string, document: PolicyDocument, actor: string, now: Date) {
   const existing = await tx.$queryRaw<
     Array<{ id: string; pattern: string; note: string | null; expires_at: Date | null }>
   >`
@@ -189,10 +180,7 @@ async function applyOrigins(tx: Db, tenantId: string, document: StoredPolicyDocu
   }
 }
 
-export async function readPolicy(
-  db: Db,
-  tenantId: string,
-): Promise<{ version: number; document: StoredPolicyDocument }> {
+export async function readPolicy(db: Db, tenantId: string): Promise<{ version: number; document: PolicyDocument }> {
   const policy = await db.policy.findUnique({ where: { tenantId } });
   if (!policy) throw new AppError("not_found", "This tenant has no policy");
   const origins = await db.allowedOrigin.findMany({
@@ -219,7 +207,7 @@ async function versionConflict(tx: Db, tenantId: string, expected: number, curre
     currentVersion,
     current: { ...current.document, version: currentVersion },
     changedSince: since.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
-    diff: diffDocuments(base ? parseStoredDocument(base.document) : null, current.document),
+    diff: diffDocuments(base ? parsePolicyDocument(base.document) : null, current.document),
   };
   return new AppError(
     "version_conflict",

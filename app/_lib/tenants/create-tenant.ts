@@ -8,7 +8,7 @@ import "server-only";
 import type { z } from "zod";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { newSecret } from "../../../server/db/settings";
-import { defaultPolicyDocument } from "../../../server/policy/types";
+import { defaultPolicyDocument } from "../../../server/policy/document";
 import { AppError } from "../errors";
 import { policyColumns, toJsonValue } from "../policy/document";
 import { type Actor, checkPolicyDocument, readPolicy } from "../policy/save-policy";

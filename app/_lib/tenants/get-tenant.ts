@@ -1,5 +1,6 @@
 /** One tenant's settings and policy summary (never its token secret). */
 import "server-only";
+import { joinPolicyDocument } from "../../../server/policy/document";
 import type { Db } from "../db";
 import { listGateways, syncByTenant } from "../gateways/list-gateways";
 import { findTenant } from "./find-tenant";
@@ -31,7 +32,7 @@ export async function getTenant(options: { db: Db; slug: string }): Promise<Tena
     updatedAt: tenant.updatedAt.toISOString(),
     tokenSecretRotatedAt: tenant.tokenSecretRotatedAt.toISOString(),
     originCount,
-    mode: policy?.mode === "report_only" ? "report-only" : "enforce",
+    mode: joinPolicyDocument(policy?.settings, []).mode,
     version,
     policyUpdatedAt: updatedAt,
     policyUpdatedBy: policy?.updatedBy ?? null,

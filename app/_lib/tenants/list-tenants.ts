@@ -1,7 +1,6 @@
 /** Tenants with what the list shows: origin count, mode, version, gateway sync status. */
 import "server-only";
-import { modeFromDb } from "../../../server/db/policy-queries";
-import type { PolicyMode } from "../../../server/policy/types";
+import { joinPolicyDocument, type PolicyMode } from "../../../server/policy/document";
 import type { Db } from "../db";
 import { listGateways, syncByTenant } from "../gateways/list-gateways";
 
@@ -28,7 +27,7 @@ export async function listTenants(options: { db: Db }): Promise<TenantSummary[]>
         name: true,
         upstreamUrl: true,
         createdAt: true,
-        policy: { select: { version: true, mode: true, updatedAt: true, updatedBy: true } },
+        policy: { select: { version: true, settings: true, updatedAt: true, updatedBy: true } },
         _count: { select: { origins: true } },
       },
     }),
@@ -45,7 +44,7 @@ export async function listTenants(options: { db: Db }): Promise<TenantSummary[]>
     upstreamUrl: t.upstreamUrl,
     createdAt: t.createdAt.toISOString(),
     originCount: t._count.origins,
-    mode: modeFromDb(t.policy.mode),
+    mode: joinPolicyDocument(t.policy.settings, []).mode,
     version: t.policy.version,
     policyUpdatedAt: t.policy.updatedAt.toISOString(),
     policyUpdatedBy: t.policy.updatedBy,

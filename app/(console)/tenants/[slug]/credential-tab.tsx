@@ -4,10 +4,8 @@
  * what breaks when it is set wrong; validatePolicy's errors and warnings appear beside it.
  */
 import { type ReactNode, useState } from "react";
-import type { PolicyLimits } from "@/server/policy/browser";
-import { POLICY_LIMIT_RANGES } from "@/server/policy/browser";
+import { fieldTitle, POLICY_LIMIT_RANGES, type PolicyDocument, type PolicyLimits } from "@/server/policy/browser";
 import { useCan } from "../../../_client/session";
-import type { StoredPolicyDocument } from "../../../_lib/policy/document";
 import type { PolicyEditor } from "./use-policy-editor";
 
 type Choice<V extends string> = { value: V; label: string; help: string };
@@ -16,7 +14,7 @@ interface SwitchSpec<K extends "mode" | "credentials" | "token" | "missingOrigin
   field: K;
   title: string;
   protects: string;
-  choices: Array<Choice<StoredPolicyDocument[K]>>;
+  choices: Array<Choice<PolicyDocument[K]>>;
 }
 
 const SWITCHES = [
@@ -82,30 +80,45 @@ const SWITCHES = [
   } satisfies SwitchSpec<"missingOrigin">,
 ] as const;
 
-const LIMITS: Array<{ key: keyof PolicyLimits; label: string; help: string; unit: string }> = [
+/**
+ * What each limit protects and what breaks when it is wrong. Keyed by the document's own
+ * limit names (the label and range come from the schema), so a new limit does not compile
+ * until it has its explanation here.
+ */
+const LIMIT_HELP: Record<keyof PolicyLimits, string> = {
+  maxMessageBytes:
+    "Larger messages close the connection with 1009. Too low breaks clients sending big frames; too high lets one client use lots of memory.",
+  idleTimeoutSeconds:
+    "Connections that answer no ping for this long are terminated. Too low drops clients on slow networks.",
+  maxConnections:
+    "Per gateway, for this tenant. Beyond it new handshakes get 503 connection_limit. Protects the upstream from floods.",
+  maxConnectionsPerIp:
+    "One client address's share of the tenant's connections (503 connection_limit beyond), so one address cannot hold every slot. Too low breaks many users behind one NAT.",
+  handshakesPerMinutePerIp:
+    "Beyond it 429 rate_limited. Too low breaks many users behind one NAT; too high lets one address hammer the gateway.",
+  requestsPerMinutePerIp:
+    "HTTP and SSE requests through the gateway and forward-auth decisions, per client address (429 beyond).",
+  maxTokenLifetimeSeconds:
+    "When set, a handshake token must carry iat, and one issued for longer than this is refused (token_invalid). Empty = no maximum.",
+};
+const LIMIT_KEYS = Object.keys(POLICY_LIMIT_RANGES) as Array<keyof PolicyLimits>;
+
+/** The CORS lists (SPEC §4.6), with what each one does. */
+const CORS_LISTS: Array<{ key: "methods" | "allowHeaders" | "exposeHeaders"; help: string; placeholder: string }> = [
   {
-    key: "maxMessageBytes",
-    label: "Max message size",
-    unit: "bytes",
-    help: "Larger messages close the connection with 1009. Too low breaks clients sending big frames; too high lets one client use lots of memory.",
+    key: "methods",
+    help: "Methods a cross-origin page may use (preflight Access-Control-Allow-Methods). Compared case-sensitively; CONNECT, TRACE and TRACK are never allowed.",
+    placeholder: "PUT",
   },
   {
-    key: "idleTimeoutSeconds",
-    label: "Idle timeout",
-    unit: "seconds",
-    help: "Connections that answer no ping for this long are terminated. Too low drops clients on slow networks.",
+    key: "allowHeaders",
+    help: "Request headers a page may send cross-origin. Authorization only when named; forbidden headers (Cookie, Host, Sec-*) are refused.",
+    placeholder: "X-Requested-With",
   },
   {
-    key: "maxConnections",
-    label: "Max concurrent connections (per gateway, this tenant)",
-    unit: "connections",
-    help: "Beyond it new handshakes get 503 connection_limit. Protects the upstream from floods.",
-  },
-  {
-    key: "handshakesPerMinutePerIp",
-    label: "Handshakes per minute per client IP",
-    unit: "per minute",
-    help: "Beyond it 429 rate_limited. Too low breaks many users behind one NAT; too high lets one address hammer the gateway.",
+    key: "exposeHeaders",
+    help: "Response headers a page may read beyond the CORS-safelisted ones.",
+    placeholder: "X-Request-Id",
   },
 ];
 
@@ -189,13 +202,13 @@ export function CredentialTab({ editor }: { editor: PolicyEditor }) {
 
       <Section title="Limits" changed={[...changed].some((p) => p.startsWith("limits."))}>
         <div className="grid-2">
-          {LIMITS.map((limit) => {
-            const range = POLICY_LIMIT_RANGES[limit.key];
+          {LIMIT_KEYS.map((key) => {
+            const range = POLICY_LIMIT_RANGES[key];
+            const value = draft.limits[key];
+            const nullable = key === "maxTokenLifetimeSeconds";
             return (
-              <label key={limit.key} className="field">
-                <span className="label">
-                  {limit.label} ({limit.unit})
-                </span>
+              <label key={key} className="field">
+                <span className="label">{fieldTitle(`limits.${key}`)}</span>
                 <input
                   type="number"
                   inputMode="numeric"
@@ -203,21 +216,72 @@ export function CredentialTab({ editor }: { editor: PolicyEditor }) {
                   max={range.max}
                   step={1}
                   disabled={!canWrite}
-                  value={Number.isFinite(draft.limits[limit.key]) ? draft.limits[limit.key] : ""}
+                  placeholder={nullable ? "no maximum" : undefined}
+                  value={value !== null && Number.isFinite(value) ? value : ""}
                   onChange={(e) =>
                     editor.update((d) => ({
                       ...d,
-                      limits: { ...d.limits, [limit.key]: e.target.value === "" ? Number.NaN : Number(e.target.value) },
+                      limits: {
+                        ...d.limits,
+                        [key]: e.target.value === "" ? (nullable ? null : Number.NaN) : Number(e.target.value),
+                      },
                     }))
                   }
                 />
                 <span className="small muted">
-                  {limit.help} Range {range.min.toLocaleString()}–{range.max.toLocaleString()}.
+                  {LIMIT_HELP[key]} Range {range.min.toLocaleString()}–{range.max.toLocaleString()}.
                 </span>
-                <Issues editor={editor} path={`limits.${limit.key}`} />
+                <Issues editor={editor} path={`limits.${key}`} />
               </label>
             );
           })}
+        </div>
+      </Section>
+
+      <Section title="CORS for HTTP and SSE" changed={[...changed].some((p) => p.startsWith("cors."))}>
+        <p className="small muted">
+          The same allowlist and credentials switch answer CORS for plain HTTP and Server-Sent Events through the
+          gateway and forward auth. A request from an origin that is not allowed is refused before it reaches your
+          service; a preflight is answered by OriginGate itself.
+        </p>
+        <div className="grid-2">
+          {CORS_LISTS.map((list) => (
+            <div key={list.key} className="field">
+              <span className="label">{fieldTitle(`cors.${list.key}`)}</span>
+              <span className="small muted">{list.help}</span>
+              <NameList
+                editor={editor}
+                path={`cors.${list.key}`}
+                label={fieldTitle(`cors.${list.key}`)}
+                placeholder={list.placeholder}
+                values={draft.cors[list.key]}
+                onChange={(values) => editor.update((d) => ({ ...d, cors: { ...d.cors, [list.key]: values } }))}
+                disabled={!canWrite}
+              />
+            </div>
+          ))}
+          <label className="field">
+            <span className="label">{fieldTitle("cors.maxAgeSeconds")}</span>
+            <input
+              type="number"
+              inputMode="numeric"
+              min={0}
+              max={86_400}
+              step={1}
+              disabled={!canWrite}
+              value={Number.isFinite(draft.cors.maxAgeSeconds) ? draft.cors.maxAgeSeconds : ""}
+              onChange={(e) =>
+                editor.update((d) => ({
+                  ...d,
+                  cors: { ...d.cors, maxAgeSeconds: e.target.value === "" ? Number.NaN : Number(e.target.value) },
+                }))
+              }
+            />
+            <span className="small muted">
+              How long a browser may cache a preflight answer (Access-Control-Max-Age); at most one day.
+            </span>
+            <Issues editor={editor} path="cors.maxAgeSeconds" />
+          </label>
         </div>
       </Section>
     </div>
@@ -225,22 +289,47 @@ export function CredentialTab({ editor }: { editor: PolicyEditor }) {
 }
 
 function Subprotocols({ editor, disabled }: { editor: PolicyEditor; disabled: boolean }) {
+  return (
+    <NameList
+      editor={editor}
+      path="subprotocols"
+      label="Allowed subprotocols"
+      placeholder="graphql-transport-ws"
+      values={editor.draft?.subprotocols ?? []}
+      onChange={(subprotocols) => editor.update((d) => ({ ...d, subprotocols }))}
+      disabled={disabled}
+      emptyText="none (no requirement)"
+    />
+  );
+}
+
+/** An editable list of names (subprotocols, CORS methods and headers) with each entry's issues. */
+function NameList(props: {
+  editor: PolicyEditor;
+  path: string;
+  label: string;
+  placeholder: string;
+  values: readonly string[];
+  onChange: (values: string[]) => void;
+  disabled: boolean;
+  emptyText?: string;
+}) {
+  const { editor, path, values, disabled } = props;
   const [value, setValue] = useState("");
-  const list = editor.draft?.subprotocols ?? [];
   function add() {
     const names = value
       .split(/[\s,]+/)
       .map((v) => v.trim())
       .filter(Boolean);
     if (names.length === 0) return;
-    editor.update((d) => ({ ...d, subprotocols: [...d.subprotocols, ...names] }));
+    props.onChange([...values, ...names]);
     setValue("");
   }
   return (
     <div>
-      <ul className="chips" aria-label="Allowed subprotocols">
-        {list.length === 0 ? <li className="muted small">none (no requirement)</li> : null}
-        {list.map((name, index) => (
+      <ul className="chips" aria-label={props.label}>
+        {values.length === 0 ? <li className="muted small">{props.emptyText ?? "none"}</li> : null}
+        {values.map((name, index) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: a draft may hold the same name twice (flagged by validation)
           <li key={`${name}-${index}`} className="chip">
             <code>{name}</code>
@@ -248,27 +337,25 @@ function Subprotocols({ editor, disabled }: { editor: PolicyEditor; disabled: bo
               <button
                 type="button"
                 className="chip-remove"
-                aria-label={`Remove subprotocol ${name}`}
-                onClick={() =>
-                  editor.update((d) => ({ ...d, subprotocols: d.subprotocols.filter((_, i) => i !== index) }))
-                }
+                aria-label={`Remove ${name} from ${props.label}`}
+                onClick={() => props.onChange(values.filter((_, i) => i !== index))}
               >
                 ×
               </button>
             ) : null}
-            <Issues editor={editor} path={`subprotocols[${index}]`} />
+            <Issues editor={editor} path={`${path}[${index}]`} />
           </li>
         ))}
       </ul>
       {!disabled ? (
         <div className="form-row">
           <label className="field grow">
-            <span className="label">Add subprotocol(s)</span>
+            <span className="label">Add to {props.label.toLowerCase()}</span>
             <input
               className="mono"
               value={value}
               onChange={(e) => setValue(e.target.value)}
-              placeholder="graphql-transport-ws"
+              placeholder={props.placeholder}
               onKeyDown={(e) => {
                 if (e.key === "Enter") {
                   e.preventDefault();
@@ -284,7 +371,7 @@ function Subprotocols({ editor, disabled }: { editor: PolicyEditor; disabled: bo
           </div>
         </div>
       ) : null}
-      <Issues editor={editor} path="subprotocols" />
+      <Issues editor={editor} path={path} />
     </div>
   );
 }

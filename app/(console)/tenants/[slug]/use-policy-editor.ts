@@ -7,6 +7,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useDeferredValue, useEffect, useMemo, useState } from "react";
+import type { PolicyDocument } from "@/server/policy/browser";
 import { type PolicyIssue, validatePolicy } from "@/server/policy/browser";
 import { ApiError, api } from "../../../_client/api-client";
 import { policySaved } from "../../../_client/mutations";
@@ -14,10 +15,9 @@ import { keys, policyQuery, type VersionedPolicyDocument } from "../../../_clien
 import { useToast } from "../../../_client/toast";
 import { applyDiff } from "../../../_lib/policy/apply-diff";
 import { diffDocuments, isEmptyDiff, type PolicyDiff } from "../../../_lib/policy/diff-documents";
-import type { StoredPolicyDocument } from "../../../_lib/policy/document";
 import type { VersionConflictDetails } from "../../../_lib/policy/save-policy";
 
-export function withoutVersion(doc: VersionedPolicyDocument): StoredPolicyDocument {
+export function withoutVersion(doc: VersionedPolicyDocument): PolicyDocument {
   const { version: _version, ...rest } = doc;
   return rest;
 }
@@ -27,10 +27,10 @@ export interface PolicyEditor {
   error: unknown;
   refetch: () => void;
   base: VersionedPolicyDocument | null;
-  draft: StoredPolicyDocument | null;
+  draft: PolicyDocument | null;
   /** A newer version exists on the server than the one being edited. */
   newerVersion: number | null;
-  update: (change: (draft: StoredPolicyDocument) => StoredPolicyDocument) => void;
+  update: (change: (draft: PolicyDocument) => PolicyDocument) => void;
   pending: PolicyDiff | null;
   dirty: boolean;
   issues: PolicyIssue[];
@@ -52,7 +52,7 @@ export function usePolicyEditor(slug: string): PolicyEditor {
   const toast = useToast();
   const policy = useQuery(policyQuery(slug));
   const [base, setBase] = useState<VersionedPolicyDocument | null>(null);
-  const [draft, setDraft] = useState<StoredPolicyDocument | null>(null);
+  const [draft, setDraft] = useState<PolicyDocument | null>(null);
   const [comment, setComment] = useState("");
   const [conflict, setConflict] = useState<VersionConflictDetails | null>(null);
 
@@ -92,7 +92,7 @@ export function usePolicyEditor(slug: string): PolicyEditor {
   );
 
   const saveMutation = useMutation({
-    mutationFn: (vars: { draft: StoredPolicyDocument; version: number; comment: string }) =>
+    mutationFn: (vars: { draft: PolicyDocument; version: number; comment: string }) =>
       api<VersionedPolicyDocument & { warnings: Array<{ path: string; message: string }> }>(
         `/api/v1/tenants/${encodeURIComponent(slug)}/policy${vars.comment.trim() ? `?comment=${encodeURIComponent(vars.comment.trim())}` : ""}`,
         { method: "PUT", headers: { "If-Match": `"${vars.version}"` }, body: vars.draft },
