@@ -52,6 +52,14 @@ export function createMetrics() {
     if (tally) tally.value += delta;
     else openTally.set(tenant, { labels: { tenant }, value: delta });
   };
+  const revocations = new Counter({
+    name: "origingate_connections_revoked_total",
+    help: "Open connections closed by the gateway (1008) because the policy changed or the token expired, by tenant and reason",
+    labelNames: ["tenant", "reason"] as const,
+    registers: [registry],
+  });
+  /** An open connection closed for the policy (policy_revoked) or its token (token_expired). */
+  const countRevocation = (tenant: string, reason: string): void => revocations.inc({ tenant, reason });
   const policyReloads = new Counter({
     name: "origingate_policy_reloads_total",
     help: "Policy (re)loads applied, by tenant",
@@ -101,6 +109,8 @@ export function createMetrics() {
     countHandshake,
     openConnections,
     countOpenConnection,
+    revocations,
+    countRevocation,
     policyReloads,
     policyReloadSeconds,
     policyAge,

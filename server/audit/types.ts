@@ -3,7 +3,9 @@
  * Column-for-column with `audit_event` (prisma/schema.prisma). Never put a token, cookie or
  * query string in here: `path` is the path only.
  */
-export type AuditKind = "handshake" | "close" | "dropped" | "tester";
+/** Event kinds (SPEC §6), as the `audit_kind` enum has them. Browser-safe (no imports here). */
+export const AUDIT_KINDS = ["handshake", "close", "revoked", "dropped", "tester"] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
 export type AuditDecision = "accepted" | "rejected" | "report_only";
 
 export interface AuditEventInput {

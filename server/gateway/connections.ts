@@ -8,7 +8,15 @@
  *
  * Heartbeat (ws README, "How to detect and close broken connections"): a sweep every 250 ms;
  * a connection silent for half its idle timeout is pinged, one silent (no frame, no pong)
- * for the whole idle timeout is terminated.
+ * for the whole idle timeout is terminated. The same sweep closes connections whose token
+ * expired (a shared tick instead of a timer per connection).
+ *
+ * Open connections follow the policy (SPEC §4.5, verdicts in revocation.ts): `reevaluate`
+ * re-judges a tenant's connections when its enforced policy changes, and `track` re-judges
+ * a connection that was decided under a policy replaced while it was being upgraded. A
+ * connection the gateway closes (1008 policy_revoked / token_expired, both sides in proxy
+ * mode, through ws's close(): a close frame after the frames already queued) gets one audit
+ * event of kind `revoked`, which is its close record.
  *
  * Memory: everything the gateway keeps per connection is one `Connection` object, reached
  * from its sockets through `GatewaySocket.connection`; the listeners are module-level
@@ -20,6 +28,8 @@ import { WebSocket } from "ws";
 import type { Metrics } from "../admin/metrics";
 import type { AuditEventInput, AuditSink } from "../audit/types";
 import type { Logger } from "../log";
+import type { CompiledPolicy } from "../policy";
+import { type HandshakeFacts, judgeOpenConnection, type Verdict } from "./revocation";
 
 /**
  * The WebSocket class of every client and upstream socket of the gateway (ws lets a server
@@ -35,6 +45,16 @@ export function connectionOf(socket: WebSocket): Connection | null {
   return (socket as GatewaySocket).connection ?? null;
 }
 
+/** What a connection was admitted on, kept to judge it again (SPEC §4.5). */
+export interface Admission {
+  /** The handshake's facts as the engine judged them. */
+  facts: HandshakeFacts;
+  /** The compiled policy that admitted it. */
+  policy: CompiledPolicy;
+  /** Epoch ms at which the admitting token expires; Infinity when no token admitted it. */
+  tokenValidUntil: number;
+}
+
 /** One accepted client connection (and its upstream, when the tenant has one). */
 export class Connection {
   lastSeenAt: number;
@@ -44,6 +64,14 @@ export class Connection {
   pendingToUpstream = 0;
   clientPaused = false;
   upstreamPaused = false;
+  readonly facts: HandshakeFacts;
+  /** The compiled policy that last judged this connection. */
+  policy: CompiledPolicy;
+  readonly tokenValidUntil: number;
+  /** Set when the gateway closes it for the policy: its `revoked` event is its close record. */
+  revoked = false;
+  /** Report-only: the refusal already reported for it (one event per cause, not per change). */
+  reportedCause: string | null = null;
 
   constructor(
     readonly registry: ConnectionRegistry,
@@ -53,8 +81,12 @@ export class Connection {
     readonly idleTimeoutMs: number,
     /** The accepted handshake's audit event: the close event repeats its fields. */
     readonly accepted: AuditEventInput,
+    admission: Admission,
   ) {
     this.lastSeenAt = openedAt;
+    this.facts = admission.facts;
+    this.policy = admission.policy;
+    this.tokenValidUntil = admission.tokenValidUntil;
   }
 
   get tenant(): string {
@@ -63,17 +95,26 @@ export class Connection {
 }
 
 const SWEEP_MS = 250;
+/** Connections judged per event-loop turn when a big tenant's policy changes. */
+const REEVALUATE_CHUNK = 1000;
+/** RFC 6455 7.4.1: a policy violation. */
+const POLICY_VIOLATION = 1008;
 
 export class ConnectionRegistry {
   /** Reserved slots per tenant: open connections plus upgrades in progress. */
   private readonly slots = new Map<string, number>();
   private readonly open = new Set<Connection>();
+  private readonly byTenant = new Map<string, Set<Connection>>();
+  /** Per tenant, the pass of re-evaluation in progress (a newer change supersedes it). */
+  private readonly passes = new Map<string, object>();
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly metrics: Metrics,
     private readonly audit: AuditSink,
     readonly logger: Logger,
+    /** The compiled policy enforced for a tenant now (null: none). */
+    private readonly currentPolicy: (tenant: string) => CompiledPolicy | null = () => null,
   ) {}
 
   get size(): number {
@@ -105,26 +146,43 @@ export class ConnectionRegistry {
     upstream: GatewaySocket | null,
     idleTimeoutMs: number,
     accepted: AuditEventInput,
+    admission: Admission,
   ): Connection {
-    const connection = new Connection(this, client, upstream, Date.now(), idleTimeoutMs, accepted);
+    const connection = new Connection(this, client, upstream, Date.now(), idleTimeoutMs, accepted, admission);
     client.connection = connection;
     if (upstream) upstream.connection = connection;
     this.open.add(connection);
-    this.metrics.countOpenConnection(connection.tenant, 1);
+    const tenant = connection.tenant;
+    let ofTenant = this.byTenant.get(tenant);
+    if (!ofTenant) {
+      ofTenant = new Set();
+      this.byTenant.set(tenant, ofTenant);
+    }
+    ofTenant.add(connection);
+    this.metrics.countOpenConnection(tenant, 1);
     client.on("pong", onClientPong);
     client.once("close", onClientClose);
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
       this.sweeper.unref();
     }
+    // Decided under a policy that was replaced while the upgrade (or upstream connect) ran:
+    // the re-evaluation of that change did not see this connection yet.
+    const current = this.currentPolicy(tenant);
+    if (current !== admission.policy) this.judge(connection, current, Date.now());
     return connection;
   }
 
   /** The client closed: bookkeeping, slot, metrics and the close audit event. */
   closed(connection: Connection, code: number): void {
     if (!this.open.delete(connection)) return;
-    this.unreserve(connection.tenant);
-    this.metrics.countOpenConnection(connection.tenant, -1);
+    const tenant = connection.tenant;
+    const ofTenant = this.byTenant.get(tenant);
+    if (ofTenant?.delete(connection) && ofTenant.size === 0) this.byTenant.delete(tenant);
+    this.unreserve(tenant);
+    this.metrics.countOpenConnection(tenant, -1);
+    // A connection the gateway revoked was recorded then (kind `revoked`, code 1008).
+    if (connection.revoked) return;
     const now = Date.now();
     this.audit.record({
       ...connection.accepted,
@@ -136,9 +194,114 @@ export class ConnectionRegistry {
     });
   }
 
+  /** Open connections of `tenant` (tests, diagnostics). */
+  openCount(tenant: string): number {
+    return this.byTenant.get(tenant)?.size ?? 0;
+  }
+
+  /**
+   * The policy enforced for `tenant` changed (null: the tenant is gone): judges its open
+   * connections again, a chunk per event-loop turn; a newer change restarts the pass.
+   */
+  reevaluate(tenant: string, policy: CompiledPolicy | null): void {
+    const ofTenant = this.byTenant.get(tenant);
+    if (!ofTenant || ofTenant.size === 0) return;
+    const pass = {};
+    this.passes.set(tenant, pass);
+    const pending = [...ofTenant];
+    const step = (from: number) => {
+      if (this.passes.get(tenant) !== pass) return;
+      const now = Date.now();
+      const end = Math.min(pending.length, from + REEVALUATE_CHUNK);
+      for (let i = from; i < end; i++) this.judge(pending[i]!, policy, now);
+      if (end < pending.length) setImmediate(step, end);
+      else this.passes.delete(tenant);
+    };
+    step(0);
+  }
+
+  /** Applies the verdict on one open connection under `policy`. */
+  private judge(c: Connection, policy: CompiledPolicy | null, now: number): void {
+    if (c.revoked || !this.open.has(c)) return;
+    let verdict: Verdict;
+    try {
+      verdict = judgeOpenConnection(c.facts, c.tokenValidUntil, policy, now);
+    } catch (error) {
+      // Fail closed: a connection that cannot be judged is not kept on trust.
+      this.logger.error({ err: (error as Error).message, tenant: c.tenant }, "re-evaluation failed; closing");
+      verdict = { action: "close", reason: "policy_revoked", cause: null, policyVersion: policy?.version ?? null };
+    }
+    if (policy) c.policy = policy;
+    if (verdict.action === "keep") {
+      c.reportedCause = null;
+    } else if (verdict.action === "report") {
+      if (c.reportedCause === verdict.cause) return;
+      c.reportedCause = verdict.cause;
+      this.recordRevocation(
+        c,
+        now,
+        "report_only",
+        verdict.cause === "token_expired" ? "token_expired" : "policy_revoked",
+        {
+          cause: verdict.cause,
+          policyVersion: verdict.policyVersion,
+          wouldClose: true,
+        },
+      );
+    } else {
+      this.revoke(c, now, verdict.reason, { cause: verdict.cause, policyVersion: verdict.policyVersion });
+    }
+  }
+
+  /** Closes `c` for the policy (1008 with the reason code), both sides, with its audit event. */
+  private revoke(
+    c: Connection,
+    now: number,
+    reason: "policy_revoked" | "token_expired",
+    details: { cause: string | null; policyVersion: number | null },
+  ): void {
+    if (c.revoked) return;
+    c.revoked = true;
+    this.recordRevocation(c, now, "rejected", reason, details);
+    this.metrics.countRevocation(c.tenant, reason);
+    const upstream = c.upstream;
+    if (upstream?.readyState === WebSocket.OPEN) upstream.close(POLICY_VIOLATION, reason);
+    else if (upstream?.readyState === WebSocket.CONNECTING) upstream.terminate();
+    if (c.client.readyState === WebSocket.OPEN) c.client.close(POLICY_VIOLATION, reason);
+  }
+
+  private recordRevocation(
+    c: Connection,
+    now: number,
+    decision: "rejected" | "report_only",
+    reason: "policy_revoked" | "token_expired",
+    details: { cause: string | null; policyVersion: number | null; wouldClose?: boolean },
+  ): void {
+    this.audit.record({
+      ...c.accepted,
+      ts: now,
+      kind: "revoked",
+      decision,
+      reason,
+      policyVersion: details.policyVersion,
+      matchedPattern: null,
+      closeCode: decision === "rejected" ? POLICY_VIOLATION : null,
+      durationMs: now - c.openedAt,
+      details: {
+        cause: details.cause,
+        admittedVersion: c.accepted.policyVersion,
+        ...(details.wouldClose ? { wouldClose: true } : {}),
+      },
+    });
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const c of this.open) {
+      if (now >= c.tokenValidUntil && !c.revoked) {
+        this.judge(c, this.currentPolicy(c.tenant), now);
+        if (c.revoked) continue;
+      }
       const silentFor = now - c.lastSeenAt;
       if (silentFor >= c.idleTimeoutMs) {
         c.client.terminate();

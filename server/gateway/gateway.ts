@@ -21,10 +21,12 @@ import { StreamHub } from "../admin/stream";
 import { AuditPipeline } from "../audit/pipeline";
 import { AuditTail } from "../audit/tail";
 import { createPool } from "../db/pool";
-import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
+import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
 import type { Logger } from "../log";
 import { TRUST_NONE, type TrustProxy } from "../net/client-address";
 import { PolicyStore } from "../policy-store/policy-store";
+import { PolicySnapshotFile } from "../policy-store/snapshot";
+import type { SecretBox } from "../secrets/secret-box";
 import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
 import { abortHandshake, REASON_HEADER } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
@@ -47,6 +49,10 @@ export interface GatewayOptions {
   audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
+  /** SECRETS_KEY: opens sealed token secrets and seals the snapshot; null = none. */
+  secrets?: SecretBox | null;
+  /** Last-known-good policy snapshot file (needs `secrets`); null/undefined = none. */
+  snapshotPath?: string | null;
 }
 
 export interface GatewayContext {
@@ -97,12 +103,25 @@ export class Gateway {
       gatewayId: this.id,
       logger: logger.child({ component: "policy-store" }),
       reconcileIntervalMs: options.reconcileIntervalMs ?? 3000,
+      secrets: options.secrets ?? null,
+      snapshot:
+        options.secrets && options.snapshotPath ? new PolicySnapshotFile(options.snapshotPath, options.secrets) : null,
+    });
+    const connections = new ConnectionRegistry(
+      metrics,
+      audit,
+      logger.child({ component: "relay" }),
+      (tenant) => store.get(tenant)?.compiled ?? null,
+    );
+    // SPEC §4.5: whatever changed the enforced policy, open connections are judged again.
+    store.on("applied", (slug, runtime) => {
+      if (runtime) metrics.policyVersion.set({ tenant: slug }, runtime.version);
+      else metrics.policyVersion.remove({ tenant: slug });
+      connections.reevaluate(slug, runtime?.compiled ?? null);
     });
     store.on("reload", (slug, runtime, latencyMs) => {
       metrics.policyReloads.inc({ tenant: slug });
       metrics.policyReloadSeconds.observe(latencyMs / 1000);
-      if (runtime) metrics.policyVersion.set({ tenant: slug }, runtime.version);
-      else metrics.policyVersion.remove({ tenant: slug });
       logger.info(
         { tenant: slug, version: runtime?.version ?? null, latencyMs: Math.round(latencyMs) },
         "policy loaded",
@@ -116,7 +135,7 @@ export class Gateway {
       metrics,
       // noServer: ws never sees a request we have not decided on (ws README, "Client authentication").
       wss: new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false }),
-      connections: new ConnectionRegistry(metrics, audit, logger.child({ component: "relay" })),
+      connections,
       rateLimits: new RateLimits(),
       audit,
       trustProxy: options.trustProxy ?? TRUST_NONE,
@@ -178,7 +197,11 @@ export class Gateway {
   private async startAdmin(): Promise<void> {
     for (let attempt = 0; !this.ctx.stopping; attempt++) {
       try {
-        this.ctx.adminKey = await getOrCreateSetting(this.ctx.pool, SETTING_ADMIN_TOKEN_KEY);
+        this.ctx.adminKey = await getOrCreateSecretSetting(
+          this.ctx.pool,
+          SETTING_ADMIN_TOKEN_KEY,
+          this.options.secrets ?? null,
+        );
         await this.tail.start();
         return;
       } catch (error) {
@@ -225,6 +248,7 @@ export class Gateway {
       const store = this.ctx.store.health();
       const body = {
         status: store.status === "ok" ? "ok" : store.status,
+        policySource: store.policySource,
         gatewayId: this.id,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
         policy: store,

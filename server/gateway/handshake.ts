@@ -17,9 +17,16 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { type AuditDecision, type AuditEventInput, clip } from "../audit/types";
-import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
-import type { TenantRuntime } from "../policy-store/policy-store";
 import { clientAddress } from "../net/client-address";
+import {
+  type Decision,
+  decideHandshake,
+  type HandshakeRequest,
+  REASON_DESCRIPTIONS,
+  REASON_STATUS,
+  type Reason,
+} from "../policy";
+import type { TenantRuntime } from "../policy-store/policy-store";
 import { abortHandshake } from "./abort-handshake";
 import { GatewaySocket } from "./connections";
 import type { GatewayContext } from "./gateway";
@@ -71,7 +78,6 @@ export function parseSubprotocols(req: IncomingMessage): string[] | null {
   }
   return offered;
 }
-
 
 /** `rest` without its query string: what audit events and logs may show. */
 function pathOnly(rest: string): string {
@@ -172,6 +178,8 @@ interface Attempt {
   runtime: TenantRuntime;
   /** The Origin header's lines, as sent (the decision parses them). */
   originLines: string[] | undefined;
+  /** What the decision judged: kept with the connection to judge it again (SPEC §4.5). */
+  facts?: HandshakeRequest;
 }
 
 /** Refuses the handshake before any upgrade: one audit event, one HTTP answer. */
@@ -216,14 +224,15 @@ async function decideAndConnect(attempt: Attempt): Promise<void> {
   const q = info.rest.indexOf("?");
   let decision: Decision;
   try {
-    decision = decideHandshake(runtime.compiled, {
+    attempt.facts = {
       origin: originLines,
       hasCookie: Boolean(req.headers.cookie),
       hasAuthorization: Boolean(req.headers.authorization),
       offeredSubprotocols: info.offeredSubprotocols,
       accessTokenParam: q === -1 ? null : new URLSearchParams(info.rest.slice(q + 1)).get("access_token"),
       now: Date.now(),
-    });
+    };
+    decision = decideHandshake(runtime.compiled, attempt.facts);
   } catch (error) {
     // Fail closed: a bug in the engine must never let a handshake through.
     ctx.logger.error({ err: (error as Error).message, tenant: info.tenant }, "decision failed; refusing");
@@ -321,6 +330,11 @@ function upgradeClient(
       upstream,
       limits.idleTimeoutSeconds * 1000,
       accepted,
+      {
+        facts: attempt.facts!,
+        policy: attempt.runtime.compiled,
+        tokenValidUntil: decision.tokenValidUntil ?? Number.POSITIVE_INFINITY,
+      },
     );
     relay(connection);
   });

@@ -17,7 +17,8 @@
  *   3. token        `token: required` → exactly one token (several different ones are
  *                   refused as ambiguous); none → token_missing; bad signature, alg other
  *                   than HS256, missing/expired `exp`, future `nbf`, audience other than the
- *                   tenant slug (30 s leeway), or no tenant secret → token_invalid.
+ *                   tenant slug (30 s leeway), or no tenant secret → token_invalid. During a
+ *                   secret rotation's overlap the previous secret verifies too.
  *   4. subprotocol  policy list non-empty → the first offered name (client order) that is
  *                   in the list is selected; `bearer.*` entries never count and are never
  *                   selected (echoing one would leak the token into response headers);
@@ -66,13 +67,19 @@ export interface Decision {
   normalizedOrigin: string | null;
   /** Why a check failed, in words (never contains the token); for logs and the tester. */
   detail?: string;
+  /**
+   * Set when a valid token admitted the handshake: epoch ms from which that token is
+   * expired (`exp` plus the verifier's leeway). The gateway closes the connection then
+   * (token_expired, SPEC §4.5).
+   */
+  tokenValidUntil?: number;
 }
 
 const BEARER_PREFIX = "bearer.";
 
 type CheckName = ExplainStep["check"];
 type Failure = { ok: false; reason: Reason; message: string; internal?: boolean };
-type CheckResult = { ok: true; message: string } | Failure;
+type CheckResult = { ok: true; message: string; tokenValidUntil?: number } | Failure;
 
 /** The token carried in the first `bearer.<jwt>` subprotocol entry, or null. */
 export function tokenFromSubprotocols(offered: readonly string[]): string | null {
@@ -141,6 +148,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
 
   // 3. Token.
   const offered: readonly unknown[] = Array.isArray(request.offeredSubprotocols) ? request.offeredSubprotocols : [];
+  let tokenValidUntil: number | undefined;
   if (failure) skip(trace, "token");
   else {
     try {
@@ -148,6 +156,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     } catch {
       result = internalFailure("token", "token_invalid");
     }
+    if (result.ok) tokenValidUntil = result.tokenValidUntil;
     failure = note(trace, "token", result);
   }
 
@@ -170,7 +179,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
       outcome: "info",
       message: settings.enforce ? "enforce: the handshake is accepted" : "report-only: accepted; every check passed",
     });
-    return {
+    const accepted: Decision = {
       allowed: true,
       reason: "allowed",
       status: REASON_STATUS.allowed,
@@ -180,6 +189,8 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
       selectedSubprotocol,
       normalizedOrigin,
     };
+    if (tokenValidUntil !== undefined) accepted.tokenValidUntil = tokenValidUntil;
+    return accepted;
   }
   if (settings.enforce || failure.internal) {
     trace?.push({
@@ -206,7 +217,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     outcome: "info",
     message: `report-only: let through, but enforce would have refused it with ${failure.reason}`,
   });
-  return {
+  const reportOnly: Decision = {
     allowed: true,
     reason: failure.reason,
     status: REASON_STATUS.allowed,
@@ -218,6 +229,8 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     normalizedOrigin,
     detail: failure.message,
   };
+  if (tokenValidUntil !== undefined) reportOnly.tokenValidUntil = tokenValidUntil;
+  return reportOnly;
 }
 
 /** Pass messages are only built when someone reads them (the hot path skips the strings). */
@@ -354,8 +367,26 @@ function judgeToken(
     return { ok: false, reason: "token_invalid", message: "this tenant has no token secret, so no token can be valid" };
   }
   const jwt = candidates.values().next().value ?? "";
-  const verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now);
+  let verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now);
+  let withPrevious = false;
+  // During a rotation's overlap the replaced secret still verifies (SPEC §7), to the
+  // millisecond of its end whatever the time of compilation.
+  const previousUntil = compiled.previousTokenSecretUntil;
+  if (!verified.ok && compiled.previousTokenSecret !== null && previousUntil !== null && request.now < previousUntil) {
+    const older = verifyHandshakeToken(jwt, compiled.previousTokenSecret, compiled.tenant, request.now);
+    if (older.ok) {
+      verified = older;
+      withPrevious = true;
+    }
+  }
   if (!verified.ok) return { ok: false, reason: "token_invalid", message: `invalid token: ${verified.message}` };
   const subject = typeof verified.claims.sub === "string" ? ` (sub ${verified.claims.sub})` : "";
-  return pass(explain, `valid token for tenant ${compiled.tenant}${subject}`);
+  const secretNote = withPrevious
+    ? ` (signed with the previous secret, accepted until ${new Date(previousUntil ?? 0).toISOString()})`
+    : "";
+  return {
+    ok: true,
+    message: explain ? `valid token for tenant ${compiled.tenant}${subject}${secretNote}` : "",
+    tokenValidUntil: verified.validUntil,
+  };
 }

@@ -22,6 +22,9 @@ export const REASONS = [
   "rate_limited",
   "bad_handshake",
   "upstream_unavailable",
+  // Close reasons of open connections (SPEC §4.5): close code 1008 with this reason.
+  "policy_revoked",
+  "token_expired",
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
@@ -53,6 +56,11 @@ export const REASON_STATUS: Record<Reason, number> = {
   // 503 (SPEC §4.4: "503 limits/upstream"): the service behind the gateway cannot take the
   // connection now; like the connection limit, the client may retry later.
   upstream_unavailable: 503,
+  // Never answered over HTTP: these close an open connection (close code 1008, SPEC §4.5).
+  // The status is what the same client would get by connecting again: refused by the
+  // policy (403), or asked for a new token (401).
+  policy_revoked: 403,
+  token_expired: 401,
 };
 
 export const REASON_DESCRIPTIONS: Record<Reason, string> = {
@@ -74,4 +82,7 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   rate_limited: "This client address opened too many handshakes in the last minute.",
   bad_handshake: "The upgrade request is not a valid WebSocket handshake (for example a missing or malformed key).",
   upstream_unavailable: "The tenant's upstream server could not be reached.",
+  policy_revoked:
+    "An open connection was closed (1008) because the tenant's policy changed and now refuses it, or the tenant was deleted.",
+  token_expired: "An open connection was closed (1008) because the token it was admitted with expired.",
 };

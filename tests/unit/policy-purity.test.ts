@@ -93,6 +93,8 @@ describe("reason codes (SPEC §4.4)", () => {
       "rate_limited",
       "bad_handshake",
       "upstream_unavailable",
+      "policy_revoked",
+      "token_expired",
     ]);
   });
 
@@ -112,6 +114,8 @@ describe("reason codes (SPEC §4.4)", () => {
       rate_limited: 429,
       connection_limit: 503,
       upstream_unavailable: 503,
+      policy_revoked: 403,
+      token_expired: 401,
     });
   });
 
