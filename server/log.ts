@@ -18,6 +18,8 @@ export function createLogger(options: { level?: string; name: string; base?: Rec
         "*.authorization",
         "*.tokenSecret",
         "*.token_secret",
+        "*.previousTokenSecret",
+        "*.previous_token_secret",
         "*.password",
         "headers.cookie",
         "headers.authorization",
