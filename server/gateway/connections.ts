@@ -53,6 +53,8 @@ export interface Admission {
   policy: CompiledPolicy;
   /** Epoch ms at which the admitting token expires; Infinity when no token admitted it. */
   tokenValidUntil: number;
+  /** Report-only: what enforce would have refused it with (its handshake event says so). */
+  wouldReject: string | null;
 }
 
 /** One accepted client connection (and its upstream, when the tenant has one). */
@@ -87,6 +89,7 @@ export class Connection {
     this.facts = admission.facts;
     this.policy = admission.policy;
     this.tokenValidUntil = admission.tokenValidUntil;
+    this.reportedCause = admission.wouldReject;
   }
 
   get tenant(): string {

@@ -334,6 +334,7 @@ function upgradeClient(
         facts: attempt.facts!,
         policy: attempt.runtime.compiled,
         tokenValidUntil: decision.tokenValidUntil ?? Number.POSITIVE_INFINITY,
+        wouldReject: decision.wouldReject ?? null,
       },
     );
     relay(connection);

@@ -199,6 +199,20 @@ describe("report-only, mode switches and limits", () => {
     expect(revoked.map((r) => r.decision)).toEqual(["report_only", "rejected"]);
   });
 
+  it("report-only does not report again what the handshake event already said", async () => {
+    const tenant = await createTenant(db, { policy: { mode: "report-only", origins: [B] } });
+    const ws = await open(tenant.slug, A); // admitted although enforce would refuse it
+    const version = await updatePolicy(db, tenant.id, { mode: "report-only", origins: [B, "https://c.example.com"] });
+    await enforced(tenant.slug, version);
+    await expectEcho(ws);
+    ws.close();
+    const rows = await auditRows(tenant.slug);
+    expect(rows.map((r) => [r.kind, r.decision, r.reason])).toEqual([
+      ["handshake", "report_only", "origin_not_allowed"],
+      ["close", "report_only", "allowed"],
+    ]);
+  });
+
   it("lowering limits closes nothing", async () => {
     const tenant = await createTenant(db, { policy: { origins: [A] } });
     const sockets = [await open(tenant.slug, A), await open(tenant.slug, A)];
