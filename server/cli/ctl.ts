@@ -30,7 +30,7 @@ import { embeddedDatabaseUrl } from "../db/pg-server";
 import { createPrisma, type PrismaClient } from "../db/prisma";
 import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
 import { generateSecretsKey } from "../secrets/secret-box";
-import { secretBoxForCli } from "../secrets/secrets-key";
+import { secretBoxForCli } from "../secrets/secrets-key-file";
 
 const USAGE = `Usage: npm run ctl -- <command> [options]
 

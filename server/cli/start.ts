@@ -27,7 +27,7 @@ import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
 import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
 import { SecretBox } from "../secrets/secret-box";
-import { ensureSecretsKeyFile } from "../secrets/secrets-key";
+import { ensureSecretsKeyFile } from "../secrets/secrets-key-file";
 import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
 import { removeLibrarySignalListeners } from "./signal-listeners";
 
