@@ -66,14 +66,18 @@ export class Connection {
   pendingToUpstream = 0;
   clientPaused = false;
   upstreamPaused = false;
-  readonly facts: HandshakeFacts;
-  /** The compiled policy that last judged this connection. */
-  policy: CompiledPolicy;
-  readonly tokenValidUntil: number;
-  /** Set when the gateway closes it for the policy: its `revoked` event is its close record. */
-  revoked = false;
-  /** Report-only: the refusal already reported for it (one event per cause, not per change). */
-  reportedCause: string | null = null;
+  /**
+   * The handshake's facts, kept only when they cannot be rebuilt from `accepted` (see
+   * factsOf): most connections carry no Cookie, Authorization, subprotocol or token, and
+   * their Origin is the one in the audit event — then null, and nothing more is kept.
+   */
+  readonly facts: HandshakeFacts | null;
+  /**
+   * What the gateway last said about it: null (nothing), a refusal reported in report-only
+   * (one event per cause, not per change), or REVOKED once it closed it (its `revoked`
+   * event is then its close record). One field for both: bench:connections counts bytes.
+   */
+  verdict: string | null;
 
   constructor(
     readonly registry: ConnectionRegistry,
@@ -86,15 +90,44 @@ export class Connection {
     admission: Admission,
   ) {
     this.lastSeenAt = openedAt;
-    this.facts = admission.facts;
-    this.policy = admission.policy;
-    this.tokenValidUntil = admission.tokenValidUntil;
-    this.reportedCause = admission.wouldReject;
+    this.facts = derivable(admission.facts, accepted) ? null : admission.facts;
+    this.verdict = admission.wouldReject;
   }
 
   get tenant(): string {
     return this.accepted.tenant ?? "";
   }
+
+  get revoked(): boolean {
+    return this.verdict === REVOKED;
+  }
+}
+
+/** `Connection.verdict` of a connection the gateway closed for the policy or its token. */
+const REVOKED = "\u0000revoked";
+const NO_SUBPROTOCOLS: readonly string[] = Object.freeze([]);
+
+/** True when `facts` are exactly what factsOf rebuilds from the accepted event alone. */
+function derivable(facts: HandshakeFacts, accepted: AuditEventInput): boolean {
+  if (facts.hasCookie || facts.hasAuthorization) return false;
+  if (facts.offeredSubprotocols.length > 0 || facts.accessTokenParam != null) return false;
+  const origin = facts.origin;
+  if (origin === undefined) return accepted.origin === null;
+  const single = typeof origin === "string" ? origin : origin.length === 1 ? origin[0] : undefined;
+  return single !== undefined && single === accepted.origin;
+}
+
+/** The facts a connection's handshake was judged on (SPEC §4.5). */
+function factsOf(c: Connection): HandshakeFacts {
+  return (
+    c.facts ?? {
+      origin: c.accepted.origin ?? undefined,
+      hasCookie: false,
+      hasAuthorization: false,
+      offeredSubprotocols: NO_SUBPROTOCOLS,
+      accessTokenParam: null,
+    }
+  );
 }
 
 const SWEEP_MS = 250;
@@ -107,7 +140,8 @@ export class ConnectionRegistry {
   /** Reserved slots per tenant: open connections plus upgrades in progress. */
   private readonly slots = new Map<string, number>();
   private readonly open = new Set<Connection>();
-  private readonly byTenant = new Map<string, Set<Connection>>();
+  /** Connections admitted with a token, and when that token expires (epoch ms). */
+  private readonly tokenExpiry = new Map<Connection, number>();
   /** Per tenant, the pass of re-evaluation in progress (a newer change supersedes it). */
   private readonly passes = new Map<string, object>();
   private sweeper: NodeJS.Timeout | null = null;
@@ -156,12 +190,7 @@ export class ConnectionRegistry {
     if (upstream) upstream.connection = connection;
     this.open.add(connection);
     const tenant = connection.tenant;
-    let ofTenant = this.byTenant.get(tenant);
-    if (!ofTenant) {
-      ofTenant = new Set();
-      this.byTenant.set(tenant, ofTenant);
-    }
-    ofTenant.add(connection);
+    if (Number.isFinite(admission.tokenValidUntil)) this.tokenExpiry.set(connection, admission.tokenValidUntil);
     this.metrics.countOpenConnection(tenant, 1);
     client.on("pong", onClientPong);
     client.once("close", onClientClose);
@@ -180,8 +209,7 @@ export class ConnectionRegistry {
   closed(connection: Connection, code: number): void {
     if (!this.open.delete(connection)) return;
     const tenant = connection.tenant;
-    const ofTenant = this.byTenant.get(tenant);
-    if (ofTenant?.delete(connection) && ofTenant.size === 0) this.byTenant.delete(tenant);
+    this.tokenExpiry.delete(connection);
     this.unreserve(tenant);
     this.metrics.countOpenConnection(tenant, -1);
     // A connection the gateway revoked was recorded then (kind `revoked`, code 1008).
@@ -199,28 +227,40 @@ export class ConnectionRegistry {
 
   /** Open connections of `tenant` (tests, diagnostics). */
   openCount(tenant: string): number {
-    return this.byTenant.get(tenant)?.size ?? 0;
+    let n = 0;
+    for (const c of this.open) if (c.tenant === tenant) n += 1;
+    return n;
   }
 
   /**
    * The policy enforced for `tenant` changed (null: the tenant is gone): judges its open
-   * connections again, a chunk per event-loop turn; a newer change restarts the pass.
+   * connections again, REEVALUATE_CHUNK open connections per event-loop turn; a newer
+   * change of the tenant restarts the pass.
+   *
+   * It walks every open connection, not an index per tenant: an index costs bytes on each
+   * connection (bench:connections), a walk costs well under a millisecond per 10,000
+   * connections once per policy change. The Set's live iterator also visits connections
+   * opened during the pass.
    */
   reevaluate(tenant: string, policy: CompiledPolicy | null): void {
-    const ofTenant = this.byTenant.get(tenant);
-    if (!ofTenant || ofTenant.size === 0) return;
+    if (this.open.size === 0 || this.count(tenant) === 0) return;
     const pass = {};
     this.passes.set(tenant, pass);
-    const pending = [...ofTenant];
-    const step = (from: number) => {
+    const walk = this.open.values();
+    const step = () => {
       if (this.passes.get(tenant) !== pass) return;
       const now = Date.now();
-      const end = Math.min(pending.length, from + REEVALUATE_CHUNK);
-      for (let i = from; i < end; i++) this.judge(pending[i]!, policy, now);
-      if (end < pending.length) setImmediate(step, end);
-      else this.passes.delete(tenant);
+      for (let i = 0; i < REEVALUATE_CHUNK; i++) {
+        const next = walk.next();
+        if (next.done) {
+          this.passes.delete(tenant);
+          return;
+        }
+        if (next.value.tenant === tenant) this.judge(next.value, policy, now);
+      }
+      setImmediate(step);
     };
-    step(0);
+    step();
   }
 
   /** Applies the verdict on one open connection under `policy`. */
@@ -228,18 +268,17 @@ export class ConnectionRegistry {
     if (c.revoked || !this.open.has(c)) return;
     let verdict: Verdict;
     try {
-      verdict = judgeOpenConnection(c.facts, c.tokenValidUntil, policy, now);
+      verdict = judgeOpenConnection(factsOf(c), this.tokenExpiry.get(c) ?? Number.POSITIVE_INFINITY, policy, now);
     } catch (error) {
       // Fail closed: a connection that cannot be judged is not kept on trust.
       this.logger.error({ err: (error as Error).message, tenant: c.tenant }, "re-evaluation failed; closing");
       verdict = { action: "close", reason: "policy_revoked", cause: null, policyVersion: policy?.version ?? null };
     }
-    if (policy) c.policy = policy;
     if (verdict.action === "keep") {
-      c.reportedCause = null;
+      c.verdict = null;
     } else if (verdict.action === "report") {
-      if (c.reportedCause === verdict.cause) return;
-      c.reportedCause = verdict.cause;
+      if (c.verdict === verdict.cause) return;
+      c.verdict = verdict.cause;
       this.recordRevocation(
         c,
         now,
@@ -264,7 +303,7 @@ export class ConnectionRegistry {
     details: { cause: string | null; policyVersion: number | null },
   ): void {
     if (c.revoked) return;
-    c.revoked = true;
+    c.verdict = REVOKED;
     this.recordRevocation(c, now, "rejected", reason, details);
     this.metrics.countRevocation(c.tenant, reason);
     const upstream = c.upstream;
@@ -300,11 +339,11 @@ export class ConnectionRegistry {
 
   private sweep(): void {
     const now = Date.now();
+    // Tokens first (a shared tick, no timer per connection): judged again once expired.
+    for (const [c, validUntil] of this.tokenExpiry) {
+      if (now >= validUntil && !c.revoked) this.judge(c, this.currentPolicy(c.tenant), now);
+    }
     for (const c of this.open) {
-      if (now >= c.tokenValidUntil && !c.revoked) {
-        this.judge(c, this.currentPolicy(c.tenant), now);
-        if (c.revoked) continue;
-      }
       const silentFor = now - c.lastSeenAt;
       if (silentFor >= c.idleTimeoutMs) {
         c.client.terminate();
