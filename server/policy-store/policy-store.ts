@@ -363,7 +363,14 @@ export class PolicyStore extends EventEmitter<Events> {
     if (this.tombstones.has(row.tenantId)) return false;
     const heldSlug = this.slugById.get(row.tenantId);
     const held = heldSlug === undefined ? undefined : this.bySlug.get(heldSlug);
-    // A snapshot's policies give way to anything read from Postgres.
+    // A snapshot's policies give way to anything read from Postgres; the very same version
+    // is only marked as confirmed (nothing to recompile, no open connection to judge again).
+    if (held?.source === "snapshot" && heldSlug === row.slug && !isNewer(row, held) && !isNewer(held, row)) {
+      held.source = source;
+      held.row = row;
+      held.installedSeq = ++this.seq;
+      return false;
+    }
     if (held && held.source === "postgres" && !isNewer(row, held)) return false;
     const occupant = this.bySlug.get(row.slug);
     if (occupant && occupant.tenantId !== row.tenantId && occupant.source === "postgres") {

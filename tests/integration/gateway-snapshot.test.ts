@@ -20,7 +20,7 @@ import { PolicySnapshotFile } from "../../server/policy-store/snapshot";
 import { generateSecretsKey, SecretBox } from "../../server/secrets/secret-box";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { createTenant, query, type TenantFixture, updatePolicy } from "../helpers/fixtures";
-import { eventually, expectRefusal, handshake, nextMessage, startGateway } from "../helpers/gateway";
+import { closed, eventually, expectRefusal, handshake, nextMessage, startGateway } from "../helpers/gateway";
 import { TcpProxy } from "../helpers/tcp-proxy";
 import { createTestDatabase } from "../helpers/test-db";
 
@@ -126,19 +126,29 @@ describe("a gateway restarted during a Postgres outage", () => {
       );
       const withToken = await handshake(`${ws}/t/${tokened.slug}/x`, { origin: A, protocols: [`bearer.${jwt}`] });
       expect(withToken.status).toBe(101);
-      withToken.ws!.close();
       expect((await expectRefusal(`${ws}/t/${tokened.slug}/x`, { origin: A })).reason).toBe("token_missing");
+
+      // Connections opened on the snapshot's policies follow what Postgres says when it returns.
+      const onOpen = await handshake(`${ws}/t/${open.slug}/x`, { origin: A });
+      expect(onOpen.status).toBe(101);
+      const onOpenClosed = closed(onOpen.ws!);
 
       // Meanwhile, in Postgres: one tenant changes, one is deleted. Then Postgres returns.
       await updatePolicy(db, open.id, { origins: [B] });
       await query(db, "delete from tenant where id = $1", [doomed.id]);
       await proxy.start();
+      expect(await onOpenClosed).toEqual({ code: 1008, reason: "policy_revoked" });
       await eventually(async () => (await health(port)).policySource === "postgres", 20_000);
       await eventually(async () => (await health(port)).status === "ok", 20_000);
       await eventually(async () => (await expectRefusal(`${ws}/t/${doomed.slug}/x`, { origin: A })).status === 404);
       const now = await handshake(`${ws}/t/${open.slug}/x`, { origin: B });
       expect(now.status).toBe(101);
       now.ws!.close();
+      // Unchanged in Postgres: the connection opened on the snapshot stays open.
+      const stillHere = nextMessage(withToken.ws!);
+      withToken.ws!.send("unchanged policy");
+      expect((await stillHere).data.toString()).toBe("unchanged policy");
+      withToken.ws!.close();
       // And it follows changes again.
       await updatePolicy(db, open.id, { origins: [A] });
       await eventually(async () => {
