@@ -9,6 +9,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { parseTrustProxy } from "./net/client-address";
+import { parseSecretsKey } from "./secrets/secret-box";
 
 const port = (name: string, fallback: number) =>
   z
@@ -176,6 +177,42 @@ const schema = z.object({
   /** Admin stream (live audit feed): open streams per user or API token, and credential re-checks. */
   ADMIN_STREAM_MAX_PER_USER: positiveInt("ADMIN_STREAM_MAX_PER_USER", 5, 200),
   ADMIN_STREAM_RECHECK_MS: positiveInt("ADMIN_STREAM_RECHECK_MS", 5000, 600_000),
+  /**
+   * Key that encrypts secrets at rest and the gateway's policy snapshot (server/secrets/).
+   * `npm start` generates one into .data/secrets.key when unset; a fleet sets it everywhere.
+   */
+  SECRETS_KEY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      try {
+        parseSecretsKey(v);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+      return v.trim();
+    }),
+  /** Older keys, comma-separated, still accepted for reading during a key rotation. */
+  SECRETS_KEY_PREVIOUS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      try {
+        for (const k of v.split(",").filter((s) => s.trim() !== "")) parseSecretsKey(k, "SECRETS_KEY_PREVIOUS");
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+      return v;
+    }),
+  /** Where the gateway keeps its encrypted last-known-good policies (default under .data/). */
+  POLICY_SNAPSHOT_PATH: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim())),
   /** Port of the embedded Postgres used when DATABASE_URL is unset. */
   EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
 });

@@ -10,9 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { ROOT } from "./paths";
-
-export { ROOT };
+export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
 /** The dashboard's server: Next.js plus the peer-address stamp the sign-in limits need. */
 export const NEXT_SERVER = path.join(ROOT, "server", "cli", "next-server.mjs");

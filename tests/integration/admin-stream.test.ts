@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type WebSocket from "ws";
 import { createPool } from "../../server/db/pool";
-import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
+import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import {
   anotherSession,
   apiTokenPrincipal,
@@ -34,7 +35,7 @@ beforeAll(async () => {
   gw = await startGateway(db, { dashboardUrl: DASHBOARD, adminStream: { recheckMs: 200 } });
   gw2 = await startGateway(db, { dashboardUrl: DASHBOARD, adminStream: { recheckMs: 200 } });
   const pool = createPool(db);
-  key = await getOrCreateSetting(pool, SETTING_ADMIN_TOKEN_KEY);
+  key = await getOrCreateSecretSetting(pool, SETTING_ADMIN_TOKEN_KEY, configuredSecretBox());
   await pool.end();
 });
 

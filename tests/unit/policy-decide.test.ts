@@ -208,7 +208,16 @@ describe("decideHandshake: every reason the engine decides is reachable", () => 
   });
 
   it("covers every engine reason (the others are decided by the gateway)", () => {
-    const gatewayOnly = ["tenant_unknown", "connection_limit", "rate_limited", "bad_handshake", "upstream_unavailable"];
+    const gatewayOnly = [
+      "tenant_unknown",
+      "connection_limit",
+      "rate_limited",
+      "bad_handshake",
+      "upstream_unavailable",
+      // Closes of open connections (SPEC §4.5), decided by the gateway from a re-evaluation.
+      "policy_revoked",
+      "token_expired",
+    ];
     const reached = new Set(
       SCENARIOS.map(([, compiled, overrides]) => decideHandshake(compiled(), request(overrides)).reason),
     );

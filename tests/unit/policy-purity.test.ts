@@ -100,6 +100,8 @@ describe("reason codes (SPEC §4.4)", () => {
       "bad_handshake",
       "upstream_unavailable",
       "gateway_unavailable",
+      "policy_revoked",
+      "token_expired",
     ]);
   });
 
@@ -120,6 +122,8 @@ describe("reason codes (SPEC §4.4)", () => {
       connection_limit: 503,
       upstream_unavailable: 503,
       gateway_unavailable: 503,
+      policy_revoked: 403,
+      token_expired: 401,
     });
   });
 
