@@ -4,8 +4,14 @@
  * apply the migrations to one scratch database, the schema's own `diff(empty -> schema)`
  * script to another, and compare the two catalogs.
  *
- * Postgres-side extras that Prisma cannot express (triggers, functions, partial indexes)
- * exist only on the migrations side by design; they are listed but not counted as drift.
+ * Postgres-side extras that Prisma cannot express (triggers, functions, partial indexes,
+ * expression and trigram indexes) exist only on the migrations side by design; they are
+ * listed but not counted as drift.
+ *
+ * Partitioned tables (`audit_event`, SPEC §6): the parent is compared like any table (its
+ * columns, keys and indexes must match schema.prisma); its partitions are not compared at
+ * all (they are rows of the parent's shape, created and dropped at run time), and the
+ * partitioning itself is listed as an extra.
  */
 import { readFile } from "node:fs/promises";
 import pg from "pg";
@@ -37,20 +43,36 @@ const CATALOG_QUERIES: Array<[kind: string, sql: string]> = [
                       'len=' || coalesce(character_maximum_length::text, '-'),
                       'prec=' || coalesce(datetime_precision::text, numeric_precision::text, '-')) as value
        from information_schema.columns
-      where table_schema = 'public' and table_name <> '_prisma_migrations'`,
+      where table_schema = 'public' and table_name <> '_prisma_migrations'
+        and table_name not in (select relname from pg_class where relispartition)`,
   ],
   [
     "constraint",
     `select cl.relname || '.' || c.conname as key, pg_get_constraintdef(c.oid) as value
        from pg_constraint c join pg_class cl on cl.oid = c.conrelid join pg_namespace n on n.oid = cl.relnamespace
-      where n.nspname = 'public' and cl.relname <> '_prisma_migrations'`,
+      where n.nspname = 'public' and cl.relname <> '_prisma_migrations' and not cl.relispartition`,
   ],
   [
     "index",
-    `select indexname as key, indexdef as value from pg_indexes
-      where schemaname = 'public' and tablename <> '_prisma_migrations'`,
+    // A partitioned table's index reads `ON ONLY <table>`; the plain table's `ON <table>`.
+    `select indexname as key, replace(indexdef, ' ON ONLY ', ' ON ') as value from pg_indexes
+      where schemaname = 'public' and tablename <> '_prisma_migrations'
+        and tablename not in (select relname from pg_class where relispartition)`,
+  ],
+  [
+    "partitioning",
+    `select c.relname as key, pg_get_partkeydef(c.oid) as value from pg_class c
+       join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'p'`,
   ],
 ];
+
+/**
+ * An index only the migrations have that schema.prisma cannot declare: partial (WHERE), on an
+ * expression, or with an operator class (pg_trgm's gin_trgm_ops).
+ */
+export function isPostgresSideIndex(indexdef: string): boolean {
+  return / WHERE /.test(indexdef) || /\(\(/.test(indexdef) || /_ops\b/.test(indexdef);
+}
 
 async function readCatalog(url: string): Promise<Catalog> {
   const client = new pg.Client({ connectionString: url });
@@ -69,7 +91,7 @@ async function readCatalog(url: string): Promise<Catalog> {
 
 export interface DriftReport {
   differences: string[];
-  /** Postgres-side pieces only the migrations have (partial indexes): expected. */
+  /** Postgres-side pieces only the migrations have (partial and trigram indexes, partitioning): expected. */
   extras: string[];
   /** The latest migration's snapshot differs from schema.prisma (a migration is missing). */
   snapshotBehind: boolean;
@@ -115,7 +137,8 @@ export async function checkDrift(
     }
     for (const [key, value] of m) {
       if (s.has(key)) continue;
-      if (key.startsWith("index ") && / WHERE /.test(value)) extras.push(`${key} (${value})`);
+      if ((key.startsWith("index ") && isPostgresSideIndex(value)) || key.startsWith("partitioning "))
+        extras.push(`${key} (${value})`);
       else differences.push(`only in migrations: ${key} (${value})`);
     }
     return { differences, extras, snapshotBehind };
