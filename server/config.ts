@@ -158,6 +158,11 @@ const schema = z.object({
   AUDIT_FLUSH_MS: positiveInt("AUDIT_FLUSH_MS", 100, 60_000),
   AUDIT_FOLD_WINDOW_MS: positiveInt("AUDIT_FOLD_WINDOW_MS", 1000, 60_000),
   /**
+   * Days of audit history kept: older daily partitions are dropped whole (server/audit/partitions.ts).
+   * Every process that keeps partitions (each gateway, `ctl audit:partitions`) should use the same value.
+   */
+  AUDIT_RETENTION_DAYS: positiveInt("AUDIT_RETENTION_DAYS", 30, 36_500),
+  /**
    * Handshakes per minute per client address that name no tenant (or are malformed),
    * counted before the tenant lookup (server/gateway/limits.ts).
    */

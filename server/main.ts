@@ -45,6 +45,7 @@ const gateway = new Gateway({
     queueMax: config.AUDIT_QUEUE_MAX,
     flushMs: config.AUDIT_FLUSH_MS,
     foldWindowMs: config.AUDIT_FOLD_WINDOW_MS,
+    retentionDays: config.AUDIT_RETENTION_DAYS,
   },
 });
 

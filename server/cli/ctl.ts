@@ -11,6 +11,8 @@
  *   secrets:encrypt    seal every secret at rest with SECRETS_KEY (plaintext rows, and rows
  *                      sealed with a key of SECRETS_KEY_PREVIOUS during a key rotation)
  *   secrets:new-key    print a new random key for SECRETS_KEY
+ *   audit:partitions   one pass of audit partition upkeep now (partitions ahead, retention
+ *                      AUDIT_RETENTION_DAYS; gateways do it at start and hourly), and the list
  *
  * Database: DATABASE_URL, or the embedded Postgres of a running `npm start` (no
  * DATABASE_URL). Output meant for scripts goes to stdout, messages to stderr.
@@ -25,9 +27,11 @@ import { listApiTokens } from "../../app/_lib/tokens/list-api-tokens";
 import { revokeApiToken } from "../../app/_lib/tokens/revoke-api-token";
 import { createUser } from "../../app/_lib/users/create-user";
 import { listUsers } from "../../app/_lib/users/list-users";
+import { listAuditPartitions, maintainAuditPartitions } from "../audit/partitions";
 import { loadConfigOrExit, redact } from "../config";
 import { EMBEDDED_PG_DIR } from "../data-dir";
 import { embeddedDatabaseUrl, readEmbeddedPassword } from "../db/pg-server";
+import { createPool } from "../db/pool";
 import { createPrisma, type PrismaClient } from "../db/prisma";
 import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
 import { generateSecretsKey } from "../secrets/secret-box";
@@ -42,6 +46,7 @@ const USAGE = `Usage: npm run ctl -- <command> [options]
   token:revoke --id ID
   secrets:encrypt    (re-)encrypt every secret at rest with SECRETS_KEY
   secrets:new-key    print a new key for SECRETS_KEY
+  audit:partitions   create audit partitions ahead, drop those past AUDIT_RETENTION_DAYS, list them
 
 Uses DATABASE_URL, or the embedded database of a running \`npm start\`.`;
 
@@ -118,6 +123,35 @@ const COMMANDS: Record<string, Command> = {
       );
     } finally {
       await client.end();
+    }
+  },
+  "audit:partitions": async (_db, args, url) => {
+    parseArgs({ args, options: {}, strict: true });
+    const retentionDays = loadConfigOrExit().AUDIT_RETENTION_DAYS;
+    const pool = createPool(url, { max: 1, applicationName: "origingate-ctl" });
+    try {
+      const pass = await maintainAuditPartitions({ pool, retentionDays });
+      if (!pass.ran) throw new AppError("conflict", "another process is maintaining the audit partitions right now");
+      console.error(
+        `retention ${retentionDays} days: created ${pass.created.length}, dropped ${pass.dropped.length} partition(s)` +
+          `${pass.defaultRowsExpired ? `, ${pass.defaultRowsExpired} expired row(s) left with the old default partition` : ""}.`,
+      );
+      for (const error of pass.errors) console.error(`not done (retried on the next pass): ${error}`);
+      const { rows } = await pool.query<{ name: string; rows: string }>(
+        `select c.relname as name, c.reltuples::bigint::text as rows from pg_inherits i join pg_class c on c.oid = i.inhrelid
+          where i.inhparent = 'audit_event'::regclass`,
+      );
+      const estimate = new Map(rows.map((r) => [r.name, r.rows]));
+      for (const p of await listAuditPartitions(pool)) {
+        const range =
+          p.from === null
+            ? "default (out-of-range timestamps)"
+            : `${new Date(p.from).toISOString()} .. ${new Date(p.to ?? 0).toISOString()}`;
+        console.log(`${p.name}\t${range}\t~${Math.max(0, Number(estimate.get(p.name) ?? 0))} rows`);
+      }
+      if (pass.errors.length > 0) process.exitCode = 1;
+    } finally {
+      await pool.end();
     }
   },
 };

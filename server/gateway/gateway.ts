@@ -23,6 +23,7 @@ import { type Exposure, healthRoutes } from "../admin/health";
 import { InstanceRecorder } from "../admin/instance";
 import { createMetrics, type Metrics } from "../admin/metrics";
 import { StreamHub } from "../admin/stream";
+import { AuditPartitionKeeper } from "../audit/partitions";
 import { AuditPipeline } from "../audit/pipeline";
 import { AuditTail } from "../audit/tail";
 import { createPool } from "../db/pool";
@@ -55,7 +56,14 @@ export interface GatewayOptions {
   rateLimits?: RateLimitOptions;
   /** Bound on waiting for connections to close on shutdown. */
   drainTimeoutMs?: number;
-  audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number; stallAfterMs?: number };
+  audit?: {
+    queueMax?: number;
+    flushMs?: number;
+    foldWindowMs?: number;
+    stallAfterMs?: number;
+    /** AUDIT_RETENTION_DAYS: this gateway keeps the audit partitions (null/undefined: it does not). */
+    retentionDays?: number | null;
+  };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
   /** Admin stream: streams per user or API token, and how often their credentials are re-checked. */
@@ -104,19 +112,26 @@ export class Gateway {
   private readonly tail: AuditTail;
   private readonly stream: StreamHub;
   private adminStart: Promise<void> | null = null;
+  private readonly partitions: AuditPartitionKeeper | null;
 
   constructor(private readonly options: GatewayOptions) {
     this.id = options.gatewayId ?? `gw-${randomUUID().slice(0, 8)}`;
     const logger = options.logger.child({ gatewayId: this.id });
     const pool = createPool(options.databaseUrl, { max: 6, applicationName: `origingate-gateway-${this.id}` });
     const metrics = createMetrics();
+    const { retentionDays, ...pipelineOptions } = options.audit ?? {};
     const audit = new AuditPipeline({
       pool,
       gatewayId: this.id,
       logger: logger.child({ component: "audit" }),
       metrics,
-      ...options.audit,
+      ...pipelineOptions,
     });
+    // Partitions ahead and retention: every gateway tries; one at a time does it (advisory lock).
+    this.partitions =
+      retentionDays == null
+        ? null
+        : new AuditPartitionKeeper({ pool, retentionDays, logger: logger.child({ component: "audit-partitions" }) });
     const store = new PolicyStore({
       pool,
       connectionString: options.databaseUrl,
@@ -257,6 +272,7 @@ export class Gateway {
     this.storeStart = this.ctx.store.start().then(() => this.instance.beat());
     this.adminStart = this.startAdmin();
     void this.instance.start();
+    this.partitions?.start();
     const address = this.server.address() as AddressInfo;
     this.ctx.logger.info({ port: address.port }, "gateway listening");
     return address;
@@ -306,6 +322,7 @@ export class Gateway {
     await this.stream.stop();
     await closed;
     await this.ctx.audit.stop();
+    await this.partitions?.stop();
     await this.tail.stop();
     await this.ctx.store.stop();
     await this.instance.stop();

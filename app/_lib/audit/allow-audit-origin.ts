@@ -70,7 +70,8 @@ export async function allowAuditOrigin(options: {
   now?: Date;
 }): Promise<AllowOriginResult> {
   const id = eventIdParam(options.eventId);
-  const event = await options.db.auditEvent.findUnique({
+  // The key is (id, ts) (audit_event is partitioned by ts); the id alone is unique by its sequence.
+  const event = await options.db.auditEvent.findFirst({
     where: { id },
     select: { kind: true, decision: true, reason: true, tenant: true, origin: true, originNormalized: true },
   });
