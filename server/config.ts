@@ -162,6 +162,8 @@ const schema = z.object({
    * Every process that keeps partitions (each gateway, `ctl audit:partitions`) should use the same value.
    */
   AUDIT_RETENTION_DAYS: positiveInt("AUDIT_RETENTION_DAYS", 30, 36_500),
+  /** Audit events a gateway holds per SIEM destination while it is unreachable (server/siem/); beyond, dropped and counted. */
+  SIEM_QUEUE_MAX: positiveInt("SIEM_QUEUE_MAX", 50_000, 1_000_000),
   /**
    * Handshakes per minute per client address that name no tenant (or are malformed),
    * counted before the tenant lookup (server/gateway/limits.ts).

@@ -47,6 +47,7 @@ const gateway = new Gateway({
     foldWindowMs: config.AUDIT_FOLD_WINDOW_MS,
     retentionDays: config.AUDIT_RETENTION_DAYS,
   },
+  siem: { queueMax: config.SIEM_QUEUE_MAX },
 });
 
 try {

@@ -5,15 +5,18 @@
  * `/healthz` always answers 200 (a degraded gateway is alive and enforcing) with
  *   { status: "ok" | "degraded" | "starting", policySource: "postgres" | "snapshot",
  *     audit: { status: "ok" | "stalled" | "dropping", queueDepth, oldestPendingMs },
+ *     siem: { status: "off" | "ok" | "buffering" | "dropping", destinations, queueDepth, dropped },
  *     gatewayId, uptimeSeconds, connections, policy: { status, listening, policyAgeSeconds } }
  * `starting` until the policies are loaded; then `degraded` while Postgres is away (the
- * policy store says so) or the audit pipeline is not `ok` (server/audit/pipeline.ts defines
- * `stalled` and `dropping`); else `ok`.
+ * policy store says so), the audit pipeline is not `ok` (server/audit/pipeline.ts defines
+ * `stalled` and `dropping`) or the SIEM export is `dropping` (server/siem/siem-exporter.ts);
+ * else `ok`.
  * `/readyz` answers 200 once the policies are loaded and until stop() begins, else 503.
  *
  * Exposure: on the public port (`public`) nothing internal is shown — no database error
- * text, no tenant count, no slug. On the admin listener (`internal`) `/healthz` adds
- * `policy.lastError`, `policy.tenants`, the audit pipeline's last error and totals, and
+ * text, no tenant count, no slug, no SIEM destination name. On the admin listener (`internal`)
+ * `/healthz` adds `policy.lastError`, `policy.tenants`, the audit pipeline's last error and
+ * totals, `siem.perDestination` (name, kind, status, counts, last error), and
  * `/readyz` the tenant count. `/metrics` carries per-tenant series (slugs as labels), which
  * is why a deployment that exposes the gateway puts it on the admin listener.
  */
@@ -21,6 +24,7 @@ import type http from "node:http";
 import type { AuditPipeline } from "../audit/pipeline";
 import type { HttpRoute } from "../gateway/http-routes";
 import type { PolicyStore } from "../policy-store/policy-store";
+import type { SiemExporter } from "../siem/siem-exporter";
 import type { Metrics } from "./metrics";
 
 export type Exposure = "public" | "internal";
@@ -31,6 +35,7 @@ export interface HealthSources {
   startedAt: number;
   store: Pick<PolicyStore, "health" | "ready" | "policyAgeSeconds">;
   audit: Pick<AuditPipeline, "health" | "healthDetail">;
+  siem: Pick<SiemExporter, "health" | "healthDetail">;
   metrics: Metrics;
   openConnections(): number;
   stopping(): boolean;
@@ -59,16 +64,18 @@ export function healthRoutes(sources: HealthSources, exposure: Exposure): HttpRo
 export function healthBody(sources: HealthSources, exposure: Exposure, now = Date.now()) {
   const policy = sources.store.health();
   const audit = exposure === "internal" ? sources.audit.healthDetail(now) : sources.audit.health(now);
+  const siem = exposure === "internal" ? sources.siem.healthDetail(now) : sources.siem.health(now);
   const status =
     policy.status === "starting"
       ? "starting"
-      : policy.status === "degraded" || audit.status !== "ok"
+      : policy.status === "degraded" || audit.status !== "ok" || siem.status === "dropping"
         ? "degraded"
         : "ok";
   return {
     status,
     policySource: policy.policySource,
     audit,
+    siem,
     gatewayId: sources.gatewayId,
     uptimeSeconds: Math.round((now - sources.startedAt) / 1000),
     connections: sources.openConnections(),

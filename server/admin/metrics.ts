@@ -161,6 +161,32 @@ export function createMetrics() {
     help: "Audit rows written to Postgres (after folding)",
     registers: [registry],
   });
+  // SIEM export (server/siem/): per destination; the label is the destination's name, which an
+  // admin chose (at most MAX_SIEM_DESTINATIONS of them): bounded series.
+  const siemExported = new Counter({
+    name: "origingate_siem_events_exported_total",
+    help: "Audit events delivered to a SIEM destination (syslog: accepted by the TCP peer and not resent; webhook: answered 2xx)",
+    labelNames: ["destination"] as const,
+    registers: [registry],
+  });
+  const siemDropped = new Counter({
+    name: "origingate_siem_events_dropped_total",
+    help: "Audit events not exported to a SIEM destination because its bounded buffer was full (the destination gets a gap notice with the number)",
+    labelNames: ["destination"] as const,
+    registers: [registry],
+  });
+  const siemResent = new Counter({
+    name: "origingate_siem_events_resent_total",
+    help: "Audit events sent again to a syslog destination after its connection broke (at-least-once: the receiver may see them twice, same MSGID)",
+    labelNames: ["destination"] as const,
+    registers: [registry],
+  });
+  const siemQueueDepth = new Gauge({
+    name: "origingate_siem_queue_depth",
+    help: "Audit events waiting in memory for a SIEM destination",
+    labelNames: ["destination"] as const,
+    registers: [registry],
+  });
   return {
     registry,
     handshakes,
@@ -183,6 +209,10 @@ export function createMetrics() {
     auditRows,
     auditRowsRefused,
     auditOldestPending,
+    siemExported,
+    siemDropped,
+    siemResent,
+    siemQueueDepth,
   };
 }
 

@@ -39,6 +39,14 @@
  * write failed (Postgres unavailable) or the oldest pending row has waited longer than
  * `stallAfterMs` (default: 10 × flush interval, at least 2 s); otherwise `ok`.
  *
+ * Committed batches: `onCommitted(listener)` hears every batch after its transaction
+ * committed, in commit order, with the ids Postgres gave its rows (the SIEM export,
+ * server/siem/, streams exactly what is durable, once per gateway). Ids are known without a
+ * read back: the batch's transaction takes one `nextval` of the id sequence right after the
+ * lock and reads `currval` after the COPY; when the difference is the row count, every id in
+ * between is one of its rows, in COPY order (nobody else took a value in between, whoever
+ * they are); otherwise its rows' ids are read back by gateway id after the commit.
+ *
  * stop() flushes what it can.
  */
 import { finished } from "node:stream/promises";
@@ -76,6 +84,13 @@ export type DropCause = "queue_full" | "refused";
 
 export type AuditStatus = "ok" | "stalled" | "dropping";
 
+/**
+ * A committed batch: its rows as COPY text lines (COPY_COLUMNS order, server/audit/copy-row.ts,
+ * one per line, newline included) and `ids()`, the id of each row, ascending (computed when
+ * asked: a listener with nothing to do never pays for it). Called in commit order.
+ */
+export type CommittedListener = (batch: { ids(): string[]; payload: string }) => void;
+
 /** What /healthz shows of the pipeline (public: no error text). */
 export interface AuditHealth {
   status: AuditStatus;
@@ -104,6 +119,8 @@ export interface AuditPipelineOptions {
 }
 
 type InsertResult = { ok: true } | { ok: false; refused: boolean; error: Error };
+
+const ID_SEQUENCE = "audit_event_id_seq";
 
 /** The `dropped` rows owed, as they were when a batch was put together. */
 interface DropReport {
@@ -134,6 +151,7 @@ export class AuditPipeline implements AuditSink {
   readonly flushMs: number;
   readonly foldWindowMs: number;
   readonly stallAfterMs: number;
+  private readonly committedListeners: CommittedListener[] = [];
   /** Totals, for tests and health. `clipped`: rows Postgres refused that were stored hard-clipped. */
   readonly totals = { recorded: 0, written: 0, dropped: 0, rows: 0, clipped: 0 };
 
@@ -143,6 +161,15 @@ export class AuditPipeline implements AuditSink {
     this.foldWindowMs = options.foldWindowMs ?? 1000;
     this.stallAfterMs = options.stallAfterMs ?? Math.max(2000, 10 * this.flushMs);
     this.gatewayIdText = copyText(clip(options.gatewayId, TEXT_LIMITS.gatewayId));
+  }
+
+  /** Hears every committed batch with its ids (see the module header); returns the unsubscribe. */
+  onCommitted(listener: CommittedListener): () => void {
+    this.committedListeners.push(listener);
+    return () => {
+      const i = this.committedListeners.indexOf(listener);
+      if (i >= 0) this.committedListeners.splice(i, 1);
+    };
   }
 
   /** Rows waiting to be written. */
@@ -261,7 +288,7 @@ export class AuditPipeline implements AuditSink {
       // Rows stay queued until they are settled (written, or dropped and counted).
       const rows = Math.min(BATCH_ROWS, this.lines.length);
       const report = this.dropReport();
-      const result = await this.insert(this.head(rows) + report.payload);
+      const result = await this.insert(this.head(rows) + report.payload, rows + report.rows);
       if (result.ok) {
         this.written(rows);
         this.reported(report);
@@ -299,7 +326,7 @@ export class AuditPipeline implements AuditSink {
     while (pending.length > 0) {
       const size = pending.pop()!;
       if (size === 0) continue;
-      const result = await this.insert(this.head(size));
+      const result = await this.insert(this.head(size), size);
       if (result.ok) {
         this.written(size);
       } else if (!result.refused) {
@@ -324,7 +351,7 @@ export class AuditPipeline implements AuditSink {
     let cause = describeError(error);
     const clipped = hardClipRow(this.lines[0]!, cause);
     if (clipped !== null) {
-      const result = await this.insert(clipped);
+      const result = await this.insert(clipped, 1);
       if (result.ok) {
         this.written(1);
         this.totals.clipped += 1;
@@ -367,7 +394,7 @@ export class AuditPipeline implements AuditSink {
 
   /** The `dropped` rows after a split, on their own. False when Postgres is unavailable. */
   private async writeReport(report: DropReport): Promise<boolean> {
-    const result = await this.insert(report.payload);
+    const result = await this.insert(report.payload, report.rows);
     if (!result.ok && !result.refused) {
       this.unavailable(result.error);
       return false;
@@ -425,10 +452,12 @@ export class AuditPipeline implements AuditSink {
   }
 
   /**
-   * One batch, one transaction: the fleet-wide advisory lock (commit order = id order),
-   * COPY of the rows, and one NOTIFY delivered at commit. Three round trips per batch.
+   * One batch, one transaction: the fleet-wide advisory lock (commit order = id order) and a
+   * `nextval` (the id before the batch's), COPY of the rows, then one NOTIFY delivered at
+   * commit, `currval` (the batch's last id) and the commit. Three round trips per batch.
+   * `rows` is the number of lines in `payload`.
    */
-  private async insert(payload: string): Promise<InsertResult> {
+  private async insert(payload: string, rows: number): Promise<InsertResult> {
     let client: pg.PoolClient;
     try {
       client = await this.options.pool.connect();
@@ -436,16 +465,26 @@ export class AuditPipeline implements AuditSink {
       return { ok: false, refused: false, error: error as Error };
     }
     let broken: Error | undefined;
+    let ids: (() => string[]) | null = null;
     try {
-      await client.query(`begin; select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
+      const opened = (await client.query(
+        `begin; select pg_advisory_xact_lock(${AUDIT_LOCK_KEY}), nextval('${ID_SEQUENCE}')::text as before`,
+      )) as unknown as pg.QueryResult[];
       const copy = client.query(copyFrom(COPY_SQL));
       copy.end(payload);
       await finished(copy);
       // One wake-up per batch for every gateway's live-stream tail (delivered at commit).
-      await client.query(
-        `select pg_notify('${AUDIT_CHANNEL}', ${client.escapeLiteral(this.options.gatewayId)}); commit`,
-      );
-      return { ok: true };
+      const closed = (await client.query(
+        `select pg_notify('${AUDIT_CHANNEL}', ${client.escapeLiteral(this.options.gatewayId)}), currval('${ID_SEQUENCE}')::text as last; commit`,
+      )) as unknown as pg.QueryResult[];
+      if (this.committedListeners.length > 0) {
+        const before = BigInt((opened[1]!.rows[0] as { before: string }).before);
+        const last = BigInt((closed[0]!.rows[0] as { last: string }).last);
+        ids = await this.batchIds(client, before, last, rows).catch((error: Error) => {
+          this.options.logger.error({ err: error.message, rows }, "ids of a committed audit batch unknown");
+          return null;
+        });
+      }
     } catch (error) {
       await client.query("rollback").catch((rollbackError: Error) => {
         broken = rollbackError;
@@ -454,6 +493,39 @@ export class AuditPipeline implements AuditSink {
     } finally {
       // A connection that could not even roll back is discarded, not returned to the pool.
       client.release(broken);
+    }
+    if (ids) this.committed(ids, payload);
+    return { ok: true };
+  }
+
+  /**
+   * The ids of the committed batch's `rows` rows, ascending: (before, last] when that range
+   * holds exactly `rows` values (then all of them are this batch's), else read back (ids are
+   * unique; the gateway id tells ours from rows others committed in that range meanwhile).
+   */
+  private async batchIds(client: pg.PoolClient, before: bigint, last: bigint, rows: number): Promise<() => string[]> {
+    if (last - before === BigInt(rows)) {
+      return () => {
+        const ids: string[] = new Array(rows);
+        for (let i = 0; i < rows; i++) ids[i] = String(before + 1n + BigInt(i));
+        return ids;
+      };
+    }
+    const { rows: found } = await client.query<{ id: string }>(
+      "select id::text as id from audit_event where id > $1 and id <= $2 and gateway_id = $3 order by audit_event.id",
+      [String(before), String(last), clip(this.options.gatewayId, TEXT_LIMITS.gatewayId)],
+    );
+    const ids = found.map((r) => r.id);
+    return () => ids;
+  }
+
+  private committed(ids: () => string[], payload: string): void {
+    for (const listener of this.committedListeners) {
+      try {
+        listener({ ids, payload });
+      } catch (error) {
+        this.options.logger.error({ err: (error as Error).message }, "a committed-batch listener failed");
+      }
     }
   }
 

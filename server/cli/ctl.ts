@@ -119,7 +119,7 @@ const COMMANDS: Record<string, Command> = {
     try {
       const sealed = await encryptSecretsAtRest(client, secrets);
       console.error(
-        `sealed ${sealed.tenantSecrets} token secret(s) and ${sealed.settings} setting(s) with key ${secrets.keyId}; every secret at rest now uses it.`,
+        `sealed ${sealed.tenantSecrets} token secret(s), ${sealed.settings} setting(s) and ${sealed.siemSecrets} SIEM webhook secret(s) with key ${secrets.keyId}; every secret at rest now uses it.`,
       );
     } finally {
       await client.end();

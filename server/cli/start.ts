@@ -197,8 +197,10 @@ async function main(): Promise<void> {
   let setupToken: string | null;
   try {
     const sealed = await encryptSecretsAtRest(db, secrets);
-    if (sealed.tenantSecrets + sealed.settings > 0) {
-      say(`encrypted ${sealed.tenantSecrets} token secret(s) and ${sealed.settings} setting(s) with the secrets key`);
+    if (sealed.tenantSecrets + sealed.settings + sealed.siemSecrets > 0) {
+      say(
+        `encrypted ${sealed.tenantSecrets} token secret(s), ${sealed.settings} setting(s) and ${sealed.siemSecrets} SIEM webhook secret(s) with the secrets key`,
+      );
     }
     const prisma = createPrisma(databaseUrl);
     try {

@@ -114,6 +114,17 @@ export const auditFilterSchema = z
     kind: z.enum(AUDIT_KINDS).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
+    /**
+     * Origins (the same value as `origin` compares) containing this text, case-insensitively.
+     * At least 3 characters: the trigram index (pg_trgm) that serves it needs one trigram.
+     */
+    originContains: z
+      .string()
+      .min(3, "must be at least 3 characters (shorter text matches almost every origin)")
+      .max(512)
+      .optional(),
+    /** Origins starting with this text, case-insensitively (e.g. `https://app.`). */
+    originPrefix: z.string().min(1).max(512).optional(),
     since: isoDate.optional(),
     until: isoDate.optional(),
     /** Continue after this page (the `nextCursor` of the previous one). */
@@ -125,6 +136,14 @@ export const auditFilterSchema = z
   .strict();
 
 export type AuditFilter = z.input<typeof auditFilterSchema>;
+
+/** The origin every origin filter compares: normalized, or as sent when it could not be normalized. */
+const ORIGIN_EXPRESSION = "coalesce(origin_normalized, origin)";
+
+/** `text` as a LIKE pattern matching itself (`%`, `_` and the escape character `\` escaped). */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 /** WHERE clause for the filters (without cursor), with its parameters. */
 export function auditWhere(
@@ -140,7 +159,11 @@ export function auditWhere(
   if (f.decision) add((p) => `decision = ${p}::audit_decision`, f.decision);
   if (f.reason) add((p) => `reason = ${p}`, f.reason);
   if (f.kind) add((p) => `kind = ${p}::audit_kind`, f.kind);
-  if (f.origin) add((p) => `(origin_normalized = ${p} or (origin_normalized is null and origin = ${p}))`, f.origin);
+  // One expression for every origin filter, the one the trigram index is built on
+  // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
+  if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);
+  if (f.originContains) add((p) => `${ORIGIN_EXPRESSION} ilike ${p}`, `%${escapeLike(f.originContains)}%`);
+  if (f.originPrefix) add((p) => `${ORIGIN_EXPRESSION} ilike ${p}`, `${escapeLike(f.originPrefix)}%`);
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
   if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);
   return where;

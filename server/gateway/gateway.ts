@@ -30,9 +30,11 @@ import { createPool } from "../db/pool";
 import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
 import type { Logger } from "../log";
 import { TRUST_NONE, type TrustProxy } from "../net/client-address";
+import type { Resolver } from "../net/pinned-lookup";
 import { PolicyStore } from "../policy-store/policy-store";
 import { PolicySnapshotFile } from "../policy-store/snapshot";
 import type { SecretBox } from "../secrets/secret-box";
+import { SiemExporter } from "../siem/siem-exporter";
 import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
 import { abortHandshake, REASON_HEADER } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
@@ -77,6 +79,8 @@ export interface GatewayOptions {
   secrets?: SecretBox | null;
   /** Last-known-good policy snapshot file (needs `secrets`); null/undefined = none. */
   snapshotPath?: string | null;
+  /** SIEM export (server/siem/): events held per destination, destination reload interval, DNS (tests). */
+  siem?: { queueMax?: number; reloadMs?: number; resolver?: Resolver };
 }
 
 export interface GatewayContext {
@@ -113,6 +117,8 @@ export class Gateway {
   private readonly stream: StreamHub;
   private adminStart: Promise<void> | null = null;
   private readonly partitions: AuditPartitionKeeper | null;
+  /** Streams the audit batches this gateway commits to the SIEM destinations. */
+  readonly siem: SiemExporter;
 
   constructor(private readonly options: GatewayOptions) {
     this.id = options.gatewayId ?? `gw-${randomUUID().slice(0, 8)}`;
@@ -126,6 +132,14 @@ export class Gateway {
       logger: logger.child({ component: "audit" }),
       metrics,
       ...pipelineOptions,
+    });
+    this.siem = new SiemExporter(audit, {
+      pool,
+      gatewayId: this.id,
+      logger: logger.child({ component: "siem" }),
+      metrics,
+      secrets: options.secrets ?? null,
+      ...options.siem,
     });
     // Partitions ahead and retention: every gateway tries; one at a time does it (advisory lock).
     this.partitions =
@@ -246,6 +260,7 @@ export class Gateway {
         startedAt: this.startedAt,
         store: this.ctx.store,
         audit: this.ctx.audit,
+        siem: this.siem,
         metrics: this.ctx.metrics,
         openConnections: () => this.ctx.connections.size,
         stopping: () => this.ctx.stopping,
@@ -273,6 +288,7 @@ export class Gateway {
     this.adminStart = this.startAdmin();
     void this.instance.start();
     this.partitions?.start();
+    this.siem.start();
     const address = this.server.address() as AddressInfo;
     this.ctx.logger.info({ port: address.port }, "gateway listening");
     return address;
@@ -322,6 +338,7 @@ export class Gateway {
     await this.stream.stop();
     await closed;
     await this.ctx.audit.stop();
+    await this.siem.stop();
     await this.partitions?.stop();
     await this.tail.stop();
     await this.ctx.store.stop();

@@ -1,6 +1,7 @@
 /**
  * Seals every secret at rest with the current SECRETS_KEY: tenant token secrets (current and
- * previous) and the secret settings (auth secret, admin-token key). Plaintext rows (written
+ * previous), the secret settings (auth secret, admin-token key) and the signing secrets of
+ * SIEM webhook destinations. Plaintext rows (written
  * before a key was configured) and rows sealed with an older key (SECRETS_KEY_PREVIOUS,
  * during a key rotation) are re-sealed; rows already sealed with the current key are left
  * alone, so running it again changes nothing.
@@ -18,9 +19,10 @@ import { openTokenSecret, sealTokenSecret } from "./tenant-token-secret";
 export async function encryptSecretsAtRest(
   db: pg.Client | pg.PoolClient,
   secrets: SecretBox,
-): Promise<{ tenantSecrets: number; settings: number }> {
+): Promise<{ tenantSecrets: number; settings: number; siemSecrets: number }> {
   let tenantSecrets = 0;
   let settings = 0;
+  let siemSecrets = 0;
   await db.query("begin");
   try {
     const tenants = await db.query<{
@@ -67,10 +69,25 @@ export async function encryptSecretsAtRest(
       await db.query("update setting set value = $2 where key = $1", [s.key, secrets.seal(clear, context)]);
       settings += 1;
     }
+    const destinations = await db.query<{ id: string; name: string; secret: string }>(
+      "select id, name, secret from siem_destination where secret is not null for update",
+    );
+    for (const d of destinations.rows) {
+      if (secrets.isCurrent(d.secret)) continue;
+      const context = secretContext.siemDestinationSecret(d.id);
+      let clear: string;
+      try {
+        clear = secrets.open(d.secret, context);
+      } catch (error) {
+        throw new Error(`SIEM destination ${d.name}: its secret cannot be decrypted (${(error as Error).message})`);
+      }
+      await db.query("update siem_destination set secret = $2 where id = $1", [d.id, secrets.seal(clear, context)]);
+      siemSecrets += 1;
+    }
     await db.query("commit");
   } catch (error) {
     await db.query("rollback").catch(() => {});
     throw error;
   }
-  return { tenantSecrets, settings };
+  return { tenantSecrets, settings, siemSecrets };
 }

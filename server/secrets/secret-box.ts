@@ -136,5 +136,6 @@ export class SecretBox {
 export const secretContext = {
   tenantTokenSecret: (tenantId: string) => `tenant-token-secret:${tenantId}`,
   setting: (key: string) => `setting:${key}`,
+  siemDestinationSecret: (destinationId: string) => `siem-destination-secret:${destinationId}`,
   policySnapshot: "policy-snapshot:v1",
 } as const;

@@ -1,15 +1,24 @@
 /**
  * bench:audit-query — the audit history query (`searchAudit` in server/db/audit-queries.ts:
- * filters, newest first, keyset on id, page size 50) on ROWS generated events, keyset
- * against OFFSET at page 1, 100 and 10,000 (offset 0, 4,950 and 499,950 rows).
+ * filters, newest first, keyset on (ts, id), page size 50) on ROWS generated events (default
+ * 10 million) in the partitioned `audit_event` (one partition per day), keyset against OFFSET
+ * at page 1, 100 and 10,000 (offset 0, 4,950 and 499,950 rows); and the audit page's overview
+ * (`auditTimeline`, `topRejectedOrigins`: the last hour and the last day, all tenants and the
+ * largest one).
+ *
+ * Disk: the generated table needs about DISK_BYTES_PER_ROW per event. When the Postgres data
+ * directory is on this machine, its free space is checked first (statfs, as `df` reports it)
+ * and the bench stops before loading anything when it is short, saying how much it needs.
  *
  * Data (generated in SQL with generate_series, seeded, ids ascending with time over 30
  * days): 20 tenants with a skewed spread (the largest ~38 % of rows), 70 % accepted
  * (handshake and close), 27 % rejected (origin_not_allowed most, then origin_missing,
  * rate_limited, credentials_forbidden, token_invalid, connection_limit, origin_malformed),
  * 3 % report-only; allowed origins per tenant, a long tail of attacker origins; folded
- * rejection counts. Secondary indexes are dropped for the load and recreated from their
- * own definitions (pg_indexes), then ANALYZE — the same indexes the migrations create.
+ * rejection counts; a few rows of the rare kinds (revoked, tester, dropped). The partitions
+ * of the 31 days are made first (`audit_event_create_partition`, as the upkeep does).
+ * Secondary indexes are dropped for the load (in chunks of CHUNK rows) and recreated from
+ * their own definitions (pg_indexes), then ANALYZE — the same indexes the migrations create.
  *
  * Method: for each filter and depth, the keyset cursor is the (ts, id) of the last row of the
  * previous page (found untimed); each query runs RUNS times and the median wall time of
@@ -17,20 +26,26 @@
  * same SQL with OFFSET and the same mapping for the comparison). A keyset page over 50 ms
  * gets its plan printed (EXPLAIN ANALYZE) so the missing index can be named.
  *
- * Goal (issue 6): every keyset page under 50 ms.
- * Run: DATABASE_URL=postgres://... npm run bench:audit-query
+ * Goal (issues 6, 15): every keyset page and every overview query under 50 ms.
+ * Run: DATABASE_URL=postgres://... npm run bench:audit-query   (BENCH_ROWS=2000000 for a smaller run)
  */
+import { existsSync, statfsSync } from "node:fs";
 import pg from "pg";
 import {
   AUDIT_COLUMNS,
   type AuditFilter,
   auditFilterSchema,
+  auditTimeline,
   auditWhere,
   searchAudit,
+  topRejectedOrigins,
 } from "../../server/db/audit-queries";
 import { type BenchDatabase, benchDatabase, fmt, machineLine, median, runBench, verdict } from "./kit";
 
-const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
+const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
+const CHUNK = 1_000_000;
+/** Heap, indexes and WAL per generated event, with a margin (measured: ~560 B at 10 M rows). */
+const DISK_BYTES_PER_ROW = 1000;
 const PAGE = 50;
 const DEPTHS = [1, 100, 10_000];
 const RUNS = 5;
@@ -76,12 +91,13 @@ from (
       select ts, gw, r2, r3, r4, r5,
              'tenant-' || floor(r0 * r0 * r0 * r0 * 20)::int as tenant,
              (case when r1 < 0.70 then 'accepted' when r1 < 0.97 then 'rejected' else 'report_only' end)::audit_decision as decision,
-             (case when r1 < 0.32 then 'close' else 'handshake' end)::audit_kind as kind
+             (case when r1 < 0.32 then 'close' when r2 < 0.0001 then 'revoked' when r2 > 0.9999 then 'dropped'
+                   when r3 < 0.0001 then 'tester' else 'handshake' end)::audit_kind as kind
       from (
         select now() - interval '30 days' + g * (interval '30 days' / $1) as ts,
                'gw-' || (g % 3) as gw,
                random() as r0, random() as r1, random() as r2, random() as r3, random() as r4, random() as r5
-        from generate_series(1, $1::int) as g
+        from generate_series($2::int, $3::int) as g
       ) raw
     ) picked
   ) reasoned
@@ -98,12 +114,27 @@ function cases(now: number): Case[] {
   return [
     { label: "no filter", filter: {} },
     { label: "tenant (largest)", filter: { tenant: "tenant-0" } },
+    { label: "tenant (smallest)", filter: { tenant: "tenant-19" } },
     { label: "decision = rejected", filter: { decision: "rejected" } },
+    { label: "decision = report_only", filter: { decision: "report_only" } },
+    { label: "decision = accepted", filter: { decision: "accepted" } },
     { label: "tenant + decision = rejected", filter: { tenant: "tenant-0", decision: "rejected" } },
     { label: "tenant + reason = token_invalid (rare)", filter: { tenant: "tenant-3", reason: "token_invalid" } },
+    { label: "reason = origin_malformed", filter: { reason: "origin_malformed" } },
     { label: "origin (frequent attacker)", filter: { origin: "https://evil0.example.net" } },
+    { label: "origin (allowed, one tenant's app)", filter: { origin: "https://app3.tenant-2.example.com" } },
     { label: "origin (rare, malformed as sent)", filter: { origin: "null-ish origin 7" } },
+    { label: "origin (no such origin)", filter: { origin: "https://never.example.org" } },
+    { label: "originContains (frequent: evil0.)", filter: { originContains: "evil0." } },
+    { label: "originContains (rare: evil4321)", filter: { originContains: "evil4321" } },
+    { label: "originContains (tenant-7.example)", filter: { originContains: "tenant-7.example" } },
+    { label: "originContains (matches nothing)", filter: { originContains: "zzqx-nothing" } },
+    { label: "originPrefix (https://evil12)", filter: { originPrefix: "https://evil12" } },
+    { label: "originPrefix (null-ish, malformed)", filter: { originPrefix: "null-ish origin 1" } },
+    { label: "tenant + originContains", filter: { tenant: "tenant-1", originContains: "evil3" } },
     { label: "kind = close", filter: { kind: "close" } },
+    { label: "kind = dropped (rare)", filter: { kind: "dropped" } },
+    { label: "kind = tester (rare)", filter: { kind: "tester" } },
     {
       label: "tenant + one day, 10 days ago",
       filter: {
@@ -115,6 +146,14 @@ function cases(now: number): Case[] {
     {
       label: "reason = rate_limited + last 24 h",
       filter: { reason: "rate_limited", since: new Date(now - day).toISOString() },
+    },
+    {
+      label: "originContains + one day, 20 days ago",
+      filter: {
+        originContains: "evil2",
+        since: new Date(now - 20 * day).toISOString(),
+        until: new Date(now - 19 * day).toISOString(),
+      },
     },
   ];
 }
@@ -140,17 +179,26 @@ async function main(): Promise<void> {
   console.log(`bench:audit-query — ${machineLine(db.postgresVersion)}`);
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
 
+  if (!(await enoughDisk(pool))) return;
   const loadStarted = performance.now();
+  // The 31 days' partitions, as the upkeep makes them (the migration made yesterday..+7 only).
+  await pool.query(
+    "select audit_event_create_partition((now() at time zone 'UTC')::date + g) from generate_series(-31, 0) as g",
+  );
   const { rows: indexes } = await pool.query<{ name: string; def: string }>(
-    "select indexname as name, indexdef as def from pg_indexes where tablename = 'audit_event' and indexname <> 'audit_event_pkey'",
+    "select indexname as name, replace(indexdef, ' ON ONLY ', ' ON ') as def from pg_indexes where tablename = 'audit_event' and indexname <> 'audit_event_pkey'",
   );
   for (const index of indexes) await pool.query(`drop index "${index.name}"`);
   const client = await pool.connect();
   try {
     await client.query("select setseed(0.42)");
     await client.query("set work_mem = '256MB'");
-    await client.query(GENERATE, [ROWS]);
-    await client.query("set maintenance_work_mem = '256MB'");
+    for (let first = 1; first <= ROWS; first += CHUNK) {
+      await client.query(GENERATE, [ROWS, first, Math.min(ROWS, first + CHUNK - 1)]);
+      process.stderr.write(`  generated ${fmt(Math.min(ROWS, first + CHUNK - 1))} rows\r`);
+    }
+    process.stderr.write("\n");
+    await client.query("set maintenance_work_mem = '512MB'");
     for (const index of indexes) await client.query(index.def);
     // Diagnosis: BENCH_EXTRA_SQL="create index ..." tries an index the migrations do not have.
     if (process.env.BENCH_EXTRA_SQL) {
@@ -162,11 +210,19 @@ async function main(): Promise<void> {
   }
   await pool.query("vacuum analyze audit_event");
   const loadMs = performance.now() - loadStarted;
-  const { rows: sizes } = await pool.query<{ rows: string; size: string }>(
-    "select count(*)::text as rows, pg_size_pretty(pg_total_relation_size('audit_event')) as size from audit_event",
+  const { rows: sizes } = await pool.query<{ rows: string; size: string; partitions: number }>(
+    `select (select count(*) from audit_event)::text as rows,
+            pg_size_pretty((select sum(pg_total_relation_size(inhrelid)) from pg_inherits where inhparent = 'audit_event'::regclass)::bigint) as size,
+            (select count(*)::int from pg_inherits where inhparent = 'audit_event'::regclass) as partitions`,
+  );
+  const { rows: indexSizes } = await pool.query<{ name: string; size: string }>(
+    `select p.relname as name, pg_size_pretty(sum(pg_relation_size(c.oid))::bigint) as size
+       from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
+      where p.relkind = 'I' and p.relname like 'audit_event%' group by p.relname order by sum(pg_relation_size(c.oid)) desc`,
   );
   console.log(
-    `${fmt(Number(sizes[0]!.rows))} events generated and indexed in ${fmt(loadMs / 1000, 1)} s (table + ${indexes.length} secondary indexes: ${sizes[0]!.size}); ` +
+    `${fmt(Number(sizes[0]!.rows))} events generated and indexed in ${fmt(loadMs / 1000, 1)} s in ${sizes[0]!.partitions} partitions ` +
+      `(table + primary key + ${indexes.length} secondary indexes: ${sizes[0]!.size}; ${indexSizes.map((i) => `${i.name.replace(/^audit_event_/, "")} ${i.size}`).join(", ")}); ` +
       `page size ${PAGE}; median of ${RUNS} runs (${DEEP_OFFSET_RUNS} for OFFSET at page 10,000)\n`,
   );
 
@@ -237,12 +293,74 @@ async function main(): Promise<void> {
   }
   console.log("\n(times in ms; n/a = fewer matching rows than the page's offset)");
   console.log(`goal: every keyset page < 50 ms → worst ${fmt(worstKeyset, 1)} ms ${verdict(worstKeyset < 50)}`);
+
+  // The overview: what GET /api/v1/audit/stats runs (app/_lib/audit/get-audit-stats.ts).
+  console.log("\n| overview query | window | tenant | ms (median) |");
+  console.log("|---|---|---|---:|");
+  let worstOverview = 0;
+  for (const [window, seconds, bucketSeconds] of [
+    ["hour", 3600, 60],
+    ["day", 86_400, 1800],
+  ] as const) {
+    for (const tenant of [undefined, "tenant-0"]) {
+      const since = new Date(now - seconds * 1000);
+      const until = new Date(now + bucketSeconds * 1000);
+      const queries: Array<[string, () => Promise<unknown>]> = [
+        ["timeline", () => auditTimeline(pool, { tenant, since, until, bucketSeconds })],
+        ["top rejected origins", () => topRejectedOrigins(pool, { tenant, since, limit: 10 })],
+      ];
+      for (const [label, run] of queries) {
+        const ms = await timed(run, RUNS);
+        worstOverview = Math.max(worstOverview, ms);
+        console.log(`| ${label} | ${window} | ${tenant ?? "all"} | ${fmt(ms, 1)} |`);
+        if (ms >= 50) slow.push({ label: `${label}, ${window}, ${tenant ?? "all"}`, depth: 0, ms, plan: "" });
+      }
+    }
+  }
+  console.log(`goal: every overview query < 50 ms → worst ${fmt(worstOverview, 1)} ms ${verdict(worstOverview < 50)}`);
   for (const s of slow) {
-    console.log(`\nslow keyset page: ${s.label}, page ${fmt(s.depth)} (${fmt(s.ms, 1)} ms); plan:\n${s.plan}`);
+    if (s.depth === 0) console.log(`\nslow overview query: ${s.label} (${fmt(s.ms, 1)} ms)`);
+    else console.log(`\nslow keyset page: ${s.label}, page ${fmt(s.depth)} (${fmt(s.ms, 1)} ms); plan:\n${s.plan}`);
   }
   await pool.end();
 }
 
 runBench(main, async () => {
-  await db?.drop();
+  // Diagnosis: BENCH_KEEP_DB=1 keeps the generated database (its URL is printed) for EXPLAIN by hand.
+  if (process.env.BENCH_KEEP_DB === "1" && db) console.log(`kept database: ${db.url}`);
+  else await db?.drop();
 });
+
+/**
+ * False (after saying so) when the Postgres data directory is on this machine and has less
+ * free space than the load needs; true otherwise (a remote server's disk cannot be checked
+ * from here: said, not guessed).
+ */
+async function enoughDisk(pool: pg.Pool): Promise<boolean> {
+  const need = ROWS * DISK_BYTES_PER_ROW;
+  const gib = (n: number) => `${fmt(n / 2 ** 30, 1)} GiB`;
+  let dir: string | null = null;
+  try {
+    const { rows } = await pool.query<{ dir: string }>("select current_setting('data_directory') as dir");
+    dir = rows[0]?.dir ?? null;
+  } catch {
+    // not allowed to read it (not a superuser): cannot check
+  }
+  if (!dir || !existsSync(dir)) {
+    console.log(
+      `disk: the Postgres data directory is not on this machine (or not readable); the load needs about ${gib(need)} there — not checked`,
+    );
+    return true;
+  }
+  const fs = statfsSync(dir);
+  const free = fs.bavail * fs.bsize;
+  console.log(`disk: ${gib(free)} free under ${dir} (df); the load needs about ${gib(need)}`);
+  if (free < need) {
+    console.log(
+      `NOT RUN: not enough free disk for ${fmt(ROWS)} events (${gib(need)} needed, ${gib(free)} free). ` +
+        "Free some space or run with a smaller BENCH_ROWS.",
+    );
+    return false;
+  }
+  return true;
+}

@@ -207,6 +207,46 @@ const ENDPOINTS: Endpoint[] = [
     prepare: async () => ({ path: `/api/v1/users/${(await makeUser("viewer")).id}` }),
   },
   {
+    name: "GET /api/v1/siem-destinations",
+    method: "GET",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/siem-destinations" }),
+  },
+  {
+    name: "POST /api/v1/siem-destinations",
+    method: "POST",
+    min: "admin",
+    ok: 201,
+    prepare: async () => ({
+      path: "/api/v1/siem-destinations",
+      // A literal address (allowed even when internal, SPEC §5.2), disabled: no gateway sends there.
+      body: {
+        name: (await freshMatrixDestination(false)).name,
+        kind: "syslog",
+        url: "tcp://192.0.2.10:6514",
+        enabled: false,
+      },
+    }),
+  },
+  {
+    name: "PATCH /api/v1/siem-destinations/<id>",
+    method: "PATCH",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({
+      path: `/api/v1/siem-destinations/${(await freshMatrixDestination(true)).id}`,
+      body: { url: "tcp://192.0.2.11:6514" },
+    }),
+  },
+  {
+    name: "DELETE /api/v1/siem-destinations/<id>",
+    method: "DELETE",
+    min: "admin",
+    ok: 204,
+    prepare: async () => ({ path: `/api/v1/siem-destinations/${(await freshMatrixDestination(true)).id}` }),
+  },
+  {
     name: "GET /api/v1/tenants/<slug>/endpoints",
     method: "GET",
     min: "viewer",
@@ -300,6 +340,22 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
 ];
+
+/**
+ * A name for a new matrix destination (and, with `insert`, the row itself, disabled): the
+ * earlier matrix rows are removed first so the destination cap is never reached.
+ */
+async function freshMatrixDestination(insert: boolean): Promise<{ id: string; name: string }> {
+  await sql("delete from siem_destination where name like 'matrix-%'");
+  const name = unique("matrix");
+  if (!insert) return { id: "", name };
+  const [row] = await sql<{ id: string }>(
+    `insert into siem_destination (id, name, kind, url, enabled, updated_at)
+     values (gen_random_uuid(), $1, 'syslog', 'tcp://192.0.2.10:6514', false, now()) returning id`,
+    [name],
+  );
+  return { id: row!.id, name };
+}
 
 function call(context: APIRequestContext, method: Endpoint["method"], prepared: Prepared) {
   return context.fetch(prepared.path, {

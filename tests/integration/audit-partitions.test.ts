@@ -17,15 +17,15 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetrics } from "../../server/admin/metrics";
 import {
-  AUDIT_PARTITION_LOCK_KEY,
   AHEAD_DAYS,
+  AUDIT_PARTITION_LOCK_KEY,
   listAuditPartitions,
   maintainAuditPartitions,
 } from "../../server/audit/partitions";
 import { AuditPipeline } from "../../server/audit/pipeline";
 import { auditAfter, latestAuditId, searchAudit } from "../../server/db/audit-queries";
-import { createPool } from "../../server/db/pool";
 import { createScratchDatabase, databaseName, dropDatabase } from "../../server/db/pg-server";
+import { createPool } from "../../server/db/pool";
 import { applyMigrations, readMigrations } from "../../server/db/schema-engine";
 import { createLogger } from "../../server/log";
 import { migrateThrough } from "../helpers/migrations";
@@ -224,11 +224,7 @@ describe("audit partition upkeep", () => {
     const { rows } = await pool.query<{ part: string }>(
       "select tableoid::regclass::text as part from audit_event where tenant = 'writer' order by ts",
     );
-    expect(rows.map((r) => r.part)).toEqual([
-      "audit_event_default",
-      partitionName(Date.now()),
-      "audit_event_default",
-    ]);
+    expect(rows.map((r) => r.part)).toEqual(["audit_event_default", partitionName(Date.now()), "audit_event_default"]);
   });
 
   it("creates partitions ahead, moves rows out of the default partition, drops whole expired partitions", async () => {
@@ -302,6 +298,4 @@ describe("audit partition upkeep", () => {
       await holder.end();
     }
   });
-
-
 });

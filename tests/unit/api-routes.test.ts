@@ -126,6 +126,7 @@ describe("app/_lib", () => {
     "tokens/api-token-input.ts",
     "users/user-input.ts",
     "tester/endpoint-input.ts",
+    "siem/siem-destination-input.ts",
     "policy/apply-diff.ts",
     "policy/diff-documents.ts",
     "policy/document.ts",
