@@ -80,7 +80,7 @@ export interface GatewayOptions {
   /** Last-known-good policy snapshot file (needs `secrets`); null/undefined = none. */
   snapshotPath?: string | null;
   /** SIEM export (server/siem/): events held per destination, destination reload interval, DNS (tests). */
-  siem?: { queueMax?: number; reloadMs?: number; resolver?: Resolver };
+  siem?: { queueMax?: number; reloadMs?: number; backoffMaxMs?: number; resolver?: Resolver };
 }
 
 export interface GatewayContext {

@@ -60,6 +60,8 @@ export interface SiemExporterOptions {
   /** Events held per destination (SIEM_QUEUE_MAX). */
   queueMax?: number;
   reloadMs?: number;
+  /** Longest wait between delivery attempts to a failing destination (default 30 s). */
+  backoffMaxMs?: number;
   /** DNS for destination names (tests); the system resolver by default. */
   resolver?: Resolver;
 }
@@ -190,6 +192,7 @@ export class SiemExporter {
       logger: this.options.logger,
       metrics: this.options.metrics,
       queueMax: this.queueMax,
+      backoffMaxMs: this.options.backoffMaxMs,
     };
     return config.kind === "syslog"
       ? new SyslogSink(config, options, this.options.resolver)

@@ -62,6 +62,8 @@ export interface SinkOptions {
   metrics: Metrics;
   queueMax: number;
   batchMax?: number;
+  /** Longest wait between delivery attempts (default BACKOFF_MAX_MS). */
+  backoffMaxMs?: number;
 }
 
 export abstract class SiemSink {
@@ -152,6 +154,7 @@ export abstract class SiemSink {
     if (this.delivering || this.timer || this.queue.length === 0) return;
     this.delivering = this.deliverHead().finally(() => {
       this.delivering = null;
+      this.kick(); // whatever was queued meanwhile (or a gap notice) goes next
     });
   }
 
@@ -163,7 +166,10 @@ export abstract class SiemSink {
     } catch (error) {
       this.failures += 1;
       this.lastError = clip((error as Error).message, 200) as string;
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.failures - 1, 10));
+      const delay = Math.min(
+        this.options.backoffMaxMs ?? BACKOFF_MAX_MS,
+        BACKOFF_MIN_MS * 2 ** Math.min(this.failures - 1, 10),
+      );
       if (this.failures === 1 || this.failures % 10 === 0) {
         this.options.logger.warn(
           { destination: this.config.name, err: this.lastError, queued: this.queue.length, retryInMs: delay },
@@ -186,7 +192,6 @@ export abstract class SiemSink {
     this.onSent(messages, events);
     this.reportGap();
     this.depthChanged();
-    this.kick();
   }
 
   /** Sent messages and the events each stands for: exported now (a subclass may wait). */
