@@ -15,7 +15,9 @@
  *  4. the default partition is trimmed the same way, by replacing it: when it holds rows older
  *     than the retention (a gateway clock far behind, rows from before the conversion), a new
  *     default partition takes the rows that are still kept (timestamps further ahead than the
- *     created partitions) and the old one is dropped whole.
+ *     created partitions) and the old one is dropped whole;
+ *  5. the audit summary's rows older than the retention are deleted (small derived tables,
+ *     server/audit/summary.ts; audit_event itself is never DELETEd from).
  * Every statement that needs a lock on the table waits at most LOCK_TIMEOUT (a long export
  * holding the table must not make audit writes queue behind a DROP); what could not be done
  * is retried on the next pass. Each step is its own transaction.
@@ -25,6 +27,7 @@
  */
 import type pg from "pg";
 import type { Logger } from "../log";
+import { expireAuditSummary } from "./summary";
 
 /** Arbitrary constant: the advisory lock of partition upkeep (distinct from the audit writer's). */
 export const AUDIT_PARTITION_LOCK_KEY = 0x0a0d18;
@@ -138,6 +141,7 @@ export async function maintainAuditPartitions(options: {
       await step("trim the default partition", async () => {
         pass.defaultRowsExpired = await replaceDefaultPartition(client, new Date(cutoff));
       });
+      await step("expire the audit summary", () => expireAuditSummary(client, new Date(cutoff)));
     } finally {
       await client
         .query("reset lock_timeout; select pg_advisory_unlock($1)", [AUDIT_PARTITION_LOCK_KEY])

@@ -7,6 +7,10 @@
  * Stream: `id > cursor`, oldest first. Ids are assigned in commit order (server/audit/
  * pipeline.ts takes an advisory lock per batch), so the stream never skips a row that
  * commits later.
+ *
+ * The overview (timeline, top rejected origins) and origin substring/prefix search read the
+ * audit summary (server/audit/summary.ts) for the events up to its watermark and audit_event
+ * for the few after it: exact, and cheap at tens of millions of events.
  */
 import { z } from "zod";
 import { AUDIT_KINDS, type AuditDecision, type AuditKind } from "../audit/types";
@@ -138,17 +142,51 @@ export const auditFilterSchema = z
 export type AuditFilter = z.input<typeof auditFilterSchema>;
 
 /** The origin every origin filter compares: normalized, or as sent when it could not be normalized. */
-const ORIGIN_EXPRESSION = "coalesce(origin_normalized, origin)";
+export const ORIGIN_EXPRESSION = "coalesce(origin_normalized, origin)";
+/** The audit summary's watermark (server/audit/summary.ts), read in the same statement as the rows. */
+export const SUMMARY_WATERMARK = "(select last_id from audit_summary_state where id = 1)";
+/**
+ * Substring and prefix search look the origins up in audit_origin first; when more than this
+ * many distinct origins match, the pattern is broad and is applied to the events directly.
+ */
+const MAX_MATCHED_ORIGINS = 1000;
+
+/** The origins of audit_origin a substring/prefix filter matches, or null when too many (or none asked). */
+export async function matchedOrigins(
+  db: Queryable,
+  f: { originContains?: string; originPrefix?: string },
+): Promise<string[] | null> {
+  const patterns = originPatterns(f);
+  if (patterns.length === 0) return null;
+  const { rows } = await db.query<{ origin: string }>(
+    `select origin from audit_origin where ${patterns.map((_, i) => `origin ilike $${i + 1}`).join(" and ")}
+      limit ${MAX_MATCHED_ORIGINS + 1}`,
+    patterns,
+  );
+  return rows.length > MAX_MATCHED_ORIGINS ? null : rows.map((r) => r.origin);
+}
+
+function originPatterns(f: { originContains?: string; originPrefix?: string }): string[] {
+  const patterns: string[] = [];
+  if (f.originContains) patterns.push(`%${escapeLike(f.originContains)}%`);
+  if (f.originPrefix) patterns.push(`${escapeLike(f.originPrefix)}%`);
+  return patterns;
+}
 
 /** `text` as a LIKE pattern matching itself (`%`, `_` and the escape character `\` escaped). */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/** WHERE clause for the filters (without cursor), with its parameters. */
+/**
+ * WHERE clause for the filters (without cursor), with its parameters. `origins`: what
+ * matchedOrigins() found for originContains/originPrefix (omitted or null: the patterns are
+ * applied to the events directly).
+ */
 export function auditWhere(
   f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "beforeId" | "limit">,
   values: unknown[],
+  origins: string[] | null = null,
 ): string[] {
   const where: string[] = [];
   const add = (sql: (p: string) => string, value: unknown) => {
@@ -162,8 +200,23 @@ export function auditWhere(
   // One expression for every origin filter, the one the trigram index is built on
   // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);
-  if (f.originContains) add((p) => `${ORIGIN_EXPRESSION} ilike ${p}`, `%${escapeLike(f.originContains)}%`);
-  if (f.originPrefix) add((p) => `${ORIGIN_EXPRESSION} ilike ${p}`, `${escapeLike(f.originPrefix)}%`);
+  const patterns = originPatterns(f);
+  if (patterns.length > 0) {
+    const matches = patterns.map((pattern) => {
+      values.push(pattern);
+      return `${ORIGIN_EXPRESSION} ilike $${values.length}`;
+    });
+    if (origins === null) {
+      where.push(...matches);
+    } else {
+      // The summarized events by their exact origins (an index range each); the events after
+      // the summary's watermark (not in audit_origin yet) by the patterns themselves.
+      values.push(origins);
+      where.push(
+        `(${ORIGIN_EXPRESSION} = any($${values.length}::text[]) or (id > ${SUMMARY_WATERMARK} and ${matches.join(" and ")}))`,
+      );
+    }
+  }
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
   if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);
   return where;
@@ -182,7 +235,7 @@ export async function searchAudit(
 ): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const f = auditFilterSchema.parse(filter);
   const values: unknown[] = [];
-  const where = auditWhere(f, values);
+  const where = auditWhere(f, values, await matchedOrigins(db, f));
   if (f.cursor) {
     const [ms, id] = f.cursor.split("_");
     values.push(ms, id);
@@ -230,20 +283,42 @@ export async function latestAuditId(db: Queryable): Promise<string> {
   return rows[0]?.id ?? "0";
 }
 
-/** Accepted vs rejected handshakes per time bucket (folded counts included). */
+/** Summary buckets are 5 minutes (server/audit/summary.ts): coarser timelines aligned on them read it. */
+const SUMMARY_BUCKET_SECONDS = 300;
+
+/**
+ * Accepted vs rejected handshakes per time bucket (UTC epoch multiples of bucketSeconds;
+ * folded counts included). Windows whose buckets are multiples of the summary's 5 minutes
+ * read audit_count up to the watermark plus the events after it; finer ones (the last hour
+ * by minute) read the events.
+ */
 export async function auditTimeline(
   db: Queryable,
   options: { tenant?: string; since: Date; until: Date; bucketSeconds: number },
 ): Promise<Array<{ bucket: string; accepted: number; rejected: number; reportOnly: number }>> {
   const values: unknown[] = [options.since.toISOString(), options.until.toISOString(), options.bucketSeconds];
   const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
+  const bin = (column: string) => `date_bin($3 * interval '1 second', ${column}, 'epoch'::timestamptz)`;
+  const fromSummary =
+    options.bucketSeconds % SUMMARY_BUCKET_SECONDS === 0 &&
+    options.since.getTime() % (SUMMARY_BUCKET_SECONDS * 1000) === 0;
+  const events = (extra: string) => `
+    select ${bin("ts")} as bucket, decision, sum(count) as n from audit_event
+     where kind = 'handshake' and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter} ${extra}
+     group by 1, 2`;
+  const parts = fromSummary
+    ? `select ${bin("bucket")} as bucket, decision, sum(count) as n from audit_count
+        where all_tenants = ${options.tenant ? "false" : "true"} and tenant = ${options.tenant ? `$${values.length}` : "''"}
+          and kind = 'handshake' and bucket >= $1::timestamptz and bucket < $2::timestamptz
+        group by 1, 2
+       union all ${events(`and id > ${SUMMARY_WATERMARK}`)}`
+    : events("");
   const { rows } = await db.query<{ bucket: Date; accepted: number; rejected: number; report_only: number }>(
-    `select to_timestamp(floor(extract(epoch from ts) / $3) * $3) as bucket,
-            coalesce(sum(count) filter (where decision = 'accepted'), 0)::int as accepted,
-            coalesce(sum(count) filter (where decision = 'rejected'), 0)::int as rejected,
-            coalesce(sum(count) filter (where decision = 'report_only'), 0)::int as report_only
-       from audit_event
-      where kind = 'handshake' and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter}
+    `select bucket,
+            coalesce(sum(n) filter (where decision = 'accepted'), 0)::int as accepted,
+            coalesce(sum(n) filter (where decision = 'rejected'), 0)::int as rejected,
+            coalesce(sum(n) filter (where decision = 'report_only'), 0)::int as report_only
+       from (${parts}) as counted
       group by 1 order by 1`,
     values,
   );
@@ -255,31 +330,45 @@ export async function auditTimeline(
   }));
 }
 
-/** The origins refused most often since `since` (folded counts included). */
+/**
+ * The origins refused most often since `since` (folded counts included): the summary's whole
+ * hours after `since` (audit_rejected_origin, up to the watermark), plus the events of the
+ * partial first hour up to the watermark and every event after the watermark.
+ */
 export async function topRejectedOrigins(
   db: Queryable,
   options: { tenant?: string; since: Date; limit: number },
 ): Promise<Array<{ origin: string; tenant: string | null; count: number; lastSeen: string; reasons: string[] }>> {
-  const values: unknown[] = [options.since.toISOString(), options.limit];
+  const hour = 3_600_000;
+  const firstWholeHour = new Date(Math.ceil(options.since.getTime() / hour) * hour);
+  const values: unknown[] = [options.since.toISOString(), firstWholeHour.toISOString(), options.limit];
   const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
-  // Served by the partial index audit_event_rejected_origin_ts_idx (migration extras).
+  const summaryTenant = options.tenant ? `and tenant = $${values.length}` : "";
+  const events = (range: string) => `
+    select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant, coalesce(reason, '') as reason,
+           count::bigint as n, coalesce(last_ts, ts) as last_seen
+      from audit_event where decision = 'rejected' and kind = 'handshake' ${range} ${tenantFilter}`;
   const { rows } = await db.query<{
     origin: string;
-    tenant: string | null;
+    tenant: string;
     count: number;
     last_seen: Date;
     reasons: string[];
   }>(
-    `select coalesce(origin_normalized, origin, '(none)') as origin, tenant, sum(count)::int as count,
-            max(coalesce(last_ts, ts)) as last_seen, array_agg(distinct reason) as reasons
-       from audit_event
-      where decision = 'rejected' and kind = 'handshake' and ts >= $1::timestamptz ${tenantFilter}
-      group by 1, 2 order by 3 desc, 1 limit $2`,
+    `select origin, tenant, sum(n)::int as count, max(last_seen) as last_seen,
+            array_agg(distinct reason order by reason) as reasons
+       from (
+         select origin, tenant, reason, count as n, last_seen from audit_rejected_origin
+          where bucket >= $2::timestamptz ${summaryTenant}
+         union all ${events(`and ts >= $1::timestamptz and ts < $2::timestamptz and id <= ${SUMMARY_WATERMARK}`)}
+         union all ${events(`and ts >= $1::timestamptz and id > ${SUMMARY_WATERMARK}`)}
+       ) as refused
+      group by 1, 2 order by 3 desc, 1, 2 limit $3`,
     values,
   );
   return rows.map((r) => ({
     origin: r.origin,
-    tenant: r.tenant,
+    tenant: r.tenant === "" ? null : r.tenant,
     count: r.count,
     lastSeen: r.last_seen.toISOString(),
     reasons: r.reasons,

@@ -71,7 +71,8 @@ const CATALOG_QUERIES: Array<[kind: string, sql: string]> = [
  * expression, or with an operator class (pg_trgm's gin_trgm_ops).
  */
 export function isPostgresSideIndex(indexdef: string): boolean {
-  return / WHERE /.test(indexdef) || /\(\(/.test(indexdef) || /_ops\b/.test(indexdef);
+  const columns = / USING \w+ \((.*)\)$/.exec(indexdef.split(" WHERE ")[0] ?? "")?.[1] ?? "";
+  return / WHERE /.test(indexdef) || columns.includes("(") || /_ops\b/.test(columns);
 }
 
 async function readCatalog(url: string): Promise<Catalog> {

@@ -25,6 +25,7 @@ import { createMetrics, type Metrics } from "../admin/metrics";
 import { StreamHub } from "../admin/stream";
 import { AuditPartitionKeeper } from "../audit/partitions";
 import { AuditPipeline } from "../audit/pipeline";
+import { AuditSummaryKeeper } from "../audit/summary";
 import { AuditTail } from "../audit/tail";
 import { createPool } from "../db/pool";
 import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
@@ -65,6 +66,8 @@ export interface GatewayOptions {
     stallAfterMs?: number;
     /** AUDIT_RETENTION_DAYS: this gateway keeps the audit partitions (null/undefined: it does not). */
     retentionDays?: number | null;
+    /** How often this gateway brings the audit summary up to date (default 5 s). */
+    summaryIntervalMs?: number;
   };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
@@ -117,6 +120,8 @@ export class Gateway {
   private readonly stream: StreamHub;
   private adminStart: Promise<void> | null = null;
   private readonly partitions: AuditPartitionKeeper | null;
+  /** Keeps the audit summary (overview, origin search) up to date: every gateway tries, one at a time does it. */
+  readonly summary: AuditSummaryKeeper;
   /** Streams the audit batches this gateway commits to the SIEM destinations. */
   readonly siem: SiemExporter;
 
@@ -125,13 +130,18 @@ export class Gateway {
     const logger = options.logger.child({ gatewayId: this.id });
     const pool = createPool(options.databaseUrl, { max: 6, applicationName: `origingate-gateway-${this.id}` });
     const metrics = createMetrics();
-    const { retentionDays, ...pipelineOptions } = options.audit ?? {};
+    const { retentionDays, summaryIntervalMs: _summaryIntervalMs, ...pipelineOptions } = options.audit ?? {};
     const audit = new AuditPipeline({
       pool,
       gatewayId: this.id,
       logger: logger.child({ component: "audit" }),
       metrics,
       ...pipelineOptions,
+    });
+    this.summary = new AuditSummaryKeeper({
+      pool,
+      logger: logger.child({ component: "audit-summary" }),
+      intervalMs: options.audit?.summaryIntervalMs,
     });
     this.siem = new SiemExporter(audit, {
       pool,
@@ -288,6 +298,7 @@ export class Gateway {
     this.adminStart = this.startAdmin();
     void this.instance.start();
     this.partitions?.start();
+    this.summary.start();
     this.siem.start();
     const address = this.server.address() as AddressInfo;
     this.ctx.logger.info({ port: address.port }, "gateway listening");
@@ -339,6 +350,7 @@ export class Gateway {
     await closed;
     await this.ctx.audit.stop();
     await this.siem.stop();
+    await this.summary.stop();
     await this.partitions?.stop();
     await this.tail.stop();
     await this.ctx.store.stop();

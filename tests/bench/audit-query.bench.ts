@@ -31,16 +31,29 @@
  */
 import { existsSync, statfsSync } from "node:fs";
 import pg from "pg";
+import { summarizeAudit } from "../../server/audit/summary";
 import {
   AUDIT_COLUMNS,
   type AuditFilter,
   auditFilterSchema,
   auditTimeline,
   auditWhere,
+  matchedOrigins,
   searchAudit,
   topRejectedOrigins,
 } from "../../server/db/audit-queries";
-import { type BenchDatabase, benchDatabase, fmt, machineLine, median, runBench, verdict } from "./kit";
+import { databaseName } from "../../server/db/pg-server";
+import {
+  type BenchDatabase,
+  benchDatabase,
+  cpuBreakdown,
+  cpuSnapshot,
+  fmt,
+  machineLine,
+  median,
+  runBench,
+  verdict,
+} from "./kit";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const CHUNK = 1_000_000;
@@ -158,10 +171,11 @@ function cases(now: number): Case[] {
   ];
 }
 
-function filterSql(filter: Case["filter"]): { where: string[]; values: unknown[] } {
+/** The WHERE clause searchAudit builds for a filter (origin patterns resolved through audit_origin as it does). */
+async function filterSql(pool: pg.Pool, filter: Case["filter"]): Promise<{ where: string[]; values: unknown[] }> {
   const values: unknown[] = [];
   const f = auditFilterSchema.parse(filter);
-  return { where: auditWhere(f, values), values };
+  return { where: auditWhere(f, values, await matchedOrigins(pool, f)), values };
 }
 
 async function timed(fn: () => Promise<unknown>, runs: number): Promise<number> {
@@ -175,55 +189,41 @@ async function timed(fn: () => Promise<unknown>, runs: number): Promise<number> 
 }
 
 async function main(): Promise<void> {
-  db = await benchDatabase("auditq");
+  // Diagnosis: BENCH_REUSE_DB=<url of a database a kept run loaded> skips the load.
+  const reuse = process.env.BENCH_REUSE_DB;
+  db = reuse
+    ? { url: reuse, postgresVersion: "(reused database)", drop: async () => {} }
+    : await benchDatabase("auditq");
   console.log(`bench:audit-query — ${machineLine(db.postgresVersion)}`);
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
 
-  if (!(await enoughDisk(pool))) return;
-  const loadStarted = performance.now();
-  // The 31 days' partitions, as the upkeep makes them (the migration made yesterday..+7 only).
-  await pool.query(
-    "select audit_event_create_partition((now() at time zone 'UTC')::date + g) from generate_series(-31, 0) as g",
-  );
-  const { rows: indexes } = await pool.query<{ name: string; def: string }>(
-    "select indexname as name, replace(indexdef, ' ON ONLY ', ' ON ') as def from pg_indexes where tablename = 'audit_event' and indexname <> 'audit_event_pkey'",
-  );
-  for (const index of indexes) await pool.query(`drop index "${index.name}"`);
-  const client = await pool.connect();
-  try {
-    await client.query("select setseed(0.42)");
-    await client.query("set work_mem = '256MB'");
-    for (let first = 1; first <= ROWS; first += CHUNK) {
-      await client.query(GENERATE, [ROWS, first, Math.min(ROWS, first + CHUNK - 1)]);
-      process.stderr.write(`  generated ${fmt(Math.min(ROWS, first + CHUNK - 1))} rows\r`);
-    }
-    process.stderr.write("\n");
-    await client.query("set maintenance_work_mem = '512MB'");
-    for (const index of indexes) await client.query(index.def);
-    // Diagnosis: BENCH_EXTRA_SQL="create index ..." tries an index the migrations do not have.
-    if (process.env.BENCH_EXTRA_SQL) {
-      await client.query(process.env.BENCH_EXTRA_SQL);
-      console.log(`extra (diagnosis, not in the migrations): ${process.env.BENCH_EXTRA_SQL}`);
-    }
-  } finally {
-    client.release();
+  if (!reuse) {
+    if (!(await enoughDisk(pool))) return;
+    await load(pool);
   }
-  await pool.query("vacuum analyze audit_event");
-  const loadMs = performance.now() - loadStarted;
-  const { rows: sizes } = await pool.query<{ rows: string; size: string; partitions: number }>(
-    `select (select count(*) from audit_event)::text as rows,
-            pg_size_pretty((select sum(pg_total_relation_size(inhrelid)) from pg_inherits where inhparent = 'audit_event'::regclass)::bigint) as size,
-            (select count(*)::int from pg_inherits where inhparent = 'audit_event'::regclass) as partitions`,
+  // The summary (server/audit/summary.ts) catches up with the generated events, as the
+  // gateways' passes do with live ones; its cost per event is what it adds to Postgres' work.
+  const summaryStarted = performance.now();
+  const cpuBefore = cpuSnapshot();
+  let summarized = 0;
+  for (;;) {
+    const pass = await summarizeAudit({ pool, maxRows: 500_000, budgetMs: 60_000 });
+    summarized += pass.rows;
+    if (!pass.behind) break;
+  }
+  const summaryMs = performance.now() - summaryStarted;
+  const summaryCores = cpuBreakdown(cpuBefore, cpuSnapshot(), {}, databaseName(db.url));
+  await pool.query("vacuum analyze audit_count, audit_rejected_origin, audit_origin");
+  const { rows: summarySizes } = await pool.query<{ counts: string; rejected: string; origins: string; size: string }>(
+    `select (select count(*) from audit_count)::text as counts, (select count(*) from audit_rejected_origin)::text as rejected,
+            (select count(*) from audit_origin)::text as origins,
+            pg_size_pretty(pg_total_relation_size('audit_count') + pg_total_relation_size('audit_rejected_origin') + pg_total_relation_size('audit_origin')) as size`,
   );
-  const { rows: indexSizes } = await pool.query<{ name: string; size: string }>(
-    `select p.relname as name, pg_size_pretty(sum(pg_relation_size(c.oid))::bigint) as size
-       from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
-      where p.relkind = 'I' and p.relname like 'audit_event%' group by p.relname order by sum(pg_relation_size(c.oid)) desc`,
-  );
+  const s = summarySizes[0]!;
   console.log(
-    `${fmt(Number(sizes[0]!.rows))} events generated and indexed in ${fmt(loadMs / 1000, 1)} s in ${sizes[0]!.partitions} partitions ` +
-      `(table + primary key + ${indexes.length} secondary indexes: ${sizes[0]!.size}; ${indexSizes.map((i) => `${i.name.replace(/^audit_event_/, "")} ${i.size}`).join(", ")}); ` +
-      `page size ${PAGE}; median of ${RUNS} runs (${DEEP_OFFSET_RUNS} for OFFSET at page 10,000)\n`,
+    `summary: ${fmt(summarized)} events summarized in ${fmt(summaryMs / 1000, 1)} s ` +
+      `(${fmt(summarized ? ((summaryCores.postgres ?? 0) * summaryMs * 1000) / summarized : 0, 2)} µs of Postgres CPU per event); ` +
+      `${fmt(Number(s.counts))} count rows, ${fmt(Number(s.rejected))} rejected-origin rows, ${fmt(Number(s.origins))} origins (${s.size})\n`,
   );
 
   // Sanity (a real error, not a figure): page 1 is the newest events, by time then id.
@@ -243,7 +243,7 @@ async function main(): Promise<void> {
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
   let worstKeyset = 0;
   for (const c of cases(now)) {
-    const { where, values } = filterSql(c.filter);
+    const { where, values } = await filterSql(pool, c.filter);
     const whereSql = where.length ? `where ${where.join(" and ")}` : "";
     const { rows: countRows } = await pool.query<{ n: string }>(
       `select count(*)::text as n from audit_event ${whereSql}`,
@@ -363,4 +363,53 @@ async function enoughDisk(pool: pg.Pool): Promise<boolean> {
     return false;
   }
   return true;
+}
+
+/** Generates ROWS events into the migrated database (indexes dropped for the load and rebuilt), and says what it made. */
+async function load(pool: pg.Pool): Promise<void> {
+  const loadStarted = performance.now();
+  // The 31 days' partitions, as the upkeep makes them (the migration made yesterday..+7 only).
+  await pool.query(
+    "select audit_event_create_partition((now() at time zone 'UTC')::date + g) from generate_series(-31, 0) as g",
+  );
+  const { rows: indexes } = await pool.query<{ name: string; def: string }>(
+    "select indexname as name, replace(indexdef, ' ON ONLY ', ' ON ') as def from pg_indexes where tablename = 'audit_event' and indexname <> 'audit_event_pkey'",
+  );
+  for (const index of indexes) await pool.query(`drop index "${index.name}"`);
+  const client = await pool.connect();
+  try {
+    await client.query("select setseed(0.42)");
+    await client.query("set work_mem = '256MB'");
+    for (let first = 1; first <= ROWS; first += CHUNK) {
+      await client.query(GENERATE, [ROWS, first, Math.min(ROWS, first + CHUNK - 1)]);
+      process.stderr.write(`  generated ${fmt(Math.min(ROWS, first + CHUNK - 1))} rows\r`);
+    }
+    process.stderr.write("\n");
+    await client.query("set maintenance_work_mem = '512MB'");
+    for (const index of indexes) await client.query(index.def);
+    // Diagnosis: BENCH_EXTRA_SQL="create index ..." tries an index the migrations do not have.
+    if (process.env.BENCH_EXTRA_SQL) {
+      await client.query(process.env.BENCH_EXTRA_SQL);
+      console.log(`extra (diagnosis, not in the migrations): ${process.env.BENCH_EXTRA_SQL}`);
+    }
+  } finally {
+    client.release();
+  }
+  await pool.query("vacuum analyze audit_event");
+  const loadMs = performance.now() - loadStarted;
+  const { rows: sizes } = await pool.query<{ rows: string; size: string; partitions: number }>(
+    `select (select count(*) from audit_event)::text as rows,
+            pg_size_pretty((select sum(pg_total_relation_size(inhrelid)) from pg_inherits where inhparent = 'audit_event'::regclass)::bigint) as size,
+            (select count(*)::int from pg_inherits where inhparent = 'audit_event'::regclass) as partitions`,
+  );
+  const { rows: indexSizes } = await pool.query<{ name: string; size: string }>(
+    `select p.relname as name, pg_size_pretty(sum(pg_relation_size(c.oid))::bigint) as size
+       from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
+      where p.relkind = 'I' and p.relname like 'audit_event%' group by p.relname order by sum(pg_relation_size(c.oid)) desc`,
+  );
+  console.log(
+    `${fmt(Number(sizes[0]!.rows))} events generated and indexed in ${fmt(loadMs / 1000, 1)} s in ${sizes[0]!.partitions} partitions ` +
+      `(table + primary key + ${indexes.length} secondary indexes: ${sizes[0]!.size}; ${indexSizes.map((i) => `${i.name.replace(/^audit_event_/, "")} ${i.size}`).join(", ")}); ` +
+      `page size ${PAGE}; median of ${RUNS} runs (${DEEP_OFFSET_RUNS} for OFFSET at page 10,000)`,
+  );
 }

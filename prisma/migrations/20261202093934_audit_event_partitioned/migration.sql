@@ -122,9 +122,8 @@ CREATE INDEX "audit_event_reason_ts_id_idx" ON "audit_event" ("reason", "ts", "i
 -- kind = revoked | tester | dropped (rare kinds; handshake and close are most rows)
 CREATE INDEX "audit_event_rare_kind_ts_id_idx" ON "audit_event" ("kind", "ts", "id")
   WHERE kind IN ('revoked', 'tester', 'dropped');
--- Origin search (exact, prefix, substring) on the origin as normalized, or as sent when it
--- was malformed: one trigram index (pg_trgm, trusted: the database owner may create it).
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX "audit_event_origin_trgm_idx" ON "audit_event"
-  USING gin ((coalesce(origin_normalized, origin)) gin_trgm_ops);
+-- origin = <exact>, on the origin as normalized, or as sent when it was malformed (one
+-- expression for both; it replaces the two origin indexes above). Substring and prefix search
+-- find their origins in the small audit_origin table first (migration `audit_summary`).
+CREATE INDEX "audit_event_origin_ts_id_idx" ON "audit_event" ((coalesce(origin_normalized, origin)), "ts", "id");
 ANALYZE audit_event;
