@@ -3,7 +3,7 @@
  * events (SPEC §6 "history stays fast at tens of millions of rows").
  *
  *  - audit_count: events per 5-minute bucket, tenant, kind and decision (and all tenants);
- *  - audit_rejected_origin: refused handshakes per hour, tenant, origin and reason;
+ *  - audit_rejected_origin: refused handshakes per hour, tenant and origin (with their reasons);
  *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed).
  *
  * Exact at every moment, without a write on the audit hot path: the summary covers exactly
@@ -46,13 +46,14 @@ with batch as materialized (
   on conflict (all_tenants, tenant, bucket, kind, decision) do update set count = audit_count.count + excluded.count
   returning 1
 ), rejected as (
-  insert into audit_rejected_origin (bucket, tenant, origin, reason, count, last_seen)
-  select date_bin('1 hour', ts, 'epoch'), tenant, coalesce(origin, '(none)'), coalesce(reason, ''), sum(count),
-         max(coalesce(last_ts, ts))
-    from batch where decision = 'rejected' and kind = 'handshake' group by 1, 2, 3, 4
-  on conflict (bucket, tenant, origin, reason) do update
+  insert into audit_rejected_origin (tenant, origin, bucket, count, last_seen, reasons)
+  select tenant, coalesce(origin, '(none)'), date_bin('1 hour', ts, 'epoch'), sum(count), max(coalesce(last_ts, ts)),
+         array_agg(distinct coalesce(reason, '') order by coalesce(reason, ''))
+    from batch where decision = 'rejected' and kind = 'handshake' group by 1, 2, 3
+  on conflict (tenant, origin, bucket) do update
     set count = audit_rejected_origin.count + excluded.count,
-        last_seen = greatest(audit_rejected_origin.last_seen, excluded.last_seen)
+        last_seen = greatest(audit_rejected_origin.last_seen, excluded.last_seen),
+        reasons = (select array_agg(distinct r order by r) from unnest(audit_rejected_origin.reasons || excluded.reasons) as r)
   returning 1
 ), origins as (
   insert into audit_origin (origin, last_seen, events)

@@ -20,6 +20,43 @@ export interface Queryable {
   query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
 }
 
+interface PoolLike extends Queryable {
+  totalCount: number;
+  connect(): Promise<Queryable & { release(error?: Error | boolean): void }>;
+}
+
+/**
+ * Runs `read` with the audit summary's watermark, in one snapshot with it: on a pool, inside a
+ * REPEATABLE READ READ ONLY transaction (so a summary pass committing meanwhile can neither
+ * hide events nor count them twice); on a single client, as it is (the caller owns it). The
+ * watermark is passed as a value, so the planner sees it (a subquery would be estimated blind).
+ */
+export async function withSummaryWatermark<T>(
+  db: Queryable,
+  read: (q: Queryable, watermark: string) => Promise<T>,
+): Promise<T> {
+  const watermarkOf = async (q: Queryable) =>
+    (await q.query<{ w: string }>("select last_id::text as w from audit_summary_state where id = 1")).rows[0]?.w ?? "0";
+  if (typeof (db as PoolLike).totalCount !== "number") return read(db, await watermarkOf(db));
+  const client = await (db as PoolLike).connect();
+  let broken: Error | undefined;
+  try {
+    await client.query("begin isolation level repeatable read read only");
+    try {
+      const result = await read(client, await watermarkOf(client));
+      await client.query("commit");
+      return result;
+    } catch (error) {
+      await client.query("rollback").catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
 export interface AuditEvent {
   id: string;
   ts: string;
@@ -143,8 +180,6 @@ export type AuditFilter = z.input<typeof auditFilterSchema>;
 
 /** The origin every origin filter compares: normalized, or as sent when it could not be normalized. */
 export const ORIGIN_EXPRESSION = "coalesce(origin_normalized, origin)";
-/** The audit summary's watermark (server/audit/summary.ts), read in the same statement as the rows. */
-export const SUMMARY_WATERMARK = "(select last_id from audit_summary_state where id = 1)";
 /**
  * Substring and prefix search look the origins up in audit_origin first; when more than this
  * many distinct origins match, the pattern is broad and is applied to the events directly.
@@ -179,14 +214,22 @@ export function escapeLike(text: string): string {
 }
 
 /**
- * WHERE clause for the filters (without cursor), with its parameters. `origins`: what
- * matchedOrigins() found for originContains/originPrefix (omitted or null: the patterns are
- * applied to the events directly).
+ * How an origin substring/prefix filter is applied: to the events directly (`patterns`), or
+ * split at the summary's watermark (`summarized`: the events up to it whose exact origin is
+ * one audit_origin matched; `recent`: the events after it, by the patterns).
+ */
+export type OriginSearch =
+  | { mode: "patterns" }
+  | { mode: "summarized" | "recent"; origins: string[]; watermark: string };
+
+/**
+ * WHERE clause for the filters (without cursor), with its parameters. `search` says how
+ * originContains/originPrefix apply (default: the patterns, on the events directly).
  */
 export function auditWhere(
   f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "beforeId" | "limit">,
   values: unknown[],
-  origins: string[] | null = null,
+  search: OriginSearch = { mode: "patterns" },
 ): string[] {
   const where: string[] = [];
   const add = (sql: (p: string) => string, value: unknown) => {
@@ -201,21 +244,12 @@ export function auditWhere(
   // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);
   const patterns = originPatterns(f);
-  if (patterns.length > 0) {
-    const matches = patterns.map((pattern) => {
-      values.push(pattern);
-      return `${ORIGIN_EXPRESSION} ilike $${values.length}`;
-    });
-    if (origins === null) {
-      where.push(...matches);
-    } else {
-      // The summarized events by their exact origins (an index range each); the events after
-      // the summary's watermark (not in audit_origin yet) by the patterns themselves.
-      values.push(origins);
-      where.push(
-        `(${ORIGIN_EXPRESSION} = any($${values.length}::text[]) or (id > ${SUMMARY_WATERMARK} and ${matches.join(" and ")}))`,
-      );
-    }
+  if (patterns.length > 0 && search.mode === "summarized") {
+    add((p) => `${ORIGIN_EXPRESSION} = any(${p}::text[])`, search.origins);
+    add((p) => `id <= ${p}::bigint`, search.watermark);
+  } else if (patterns.length > 0) {
+    for (const pattern of patterns) add((p) => `${ORIGIN_EXPRESSION} ilike ${p}`, pattern);
+    if (search.mode === "recent") add((p) => `id > ${p}::bigint`, search.watermark);
   }
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
   if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);
@@ -234,25 +268,47 @@ export async function searchAudit(
   filter: AuditFilter,
 ): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const f = auditFilterSchema.parse(filter);
-  const values: unknown[] = [];
-  const where = auditWhere(f, values, await matchedOrigins(db, f));
-  if (f.cursor) {
-    const [ms, id] = f.cursor.split("_");
-    values.push(ms, id);
-    where.push(
-      `(ts, id) < ('epoch'::timestamptz + $${values.length - 1}::bigint * interval '1 millisecond', $${values.length}::bigint)`,
-    );
-  }
-  if (f.beforeId) {
-    values.push(f.beforeId);
-    where.push(`id < $${values.length}::bigint`);
-  }
-  values.push(f.limit + 1);
-  const { rows } = await db.query<AuditRow>(
-    `select ${AUDIT_COLUMNS} from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
-      order by ts desc, audit_event.id desc limit $${values.length}`,
-    values,
-  );
+  if (originPatterns(f).length === 0) return historyPage(db, f, [{ mode: "patterns" }]);
+  // Substring/prefix: the matching origins from audit_origin, then the events by exact origin
+  // (indexed) up to the summary's watermark, and by the patterns after it — two disjoint parts.
+  return withSummaryWatermark(db, async (q, watermark) => {
+    const origins = await matchedOrigins(q, f);
+    if (origins === null) return historyPage(q, f, [{ mode: "patterns" }]);
+    return historyPage(q, f, [
+      { mode: "summarized", origins, watermark },
+      { mode: "recent", origins, watermark },
+    ]);
+  });
+}
+
+/** One page, newest first: the union of `parts` (each a disjoint way to apply the origin search). */
+async function historyPage(
+  db: Queryable,
+  f: z.output<typeof auditFilterSchema>,
+  parts: OriginSearch[],
+): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+  const values: unknown[] = [f.limit + 1];
+  const selects = parts.map((search) => {
+    const where = auditWhere(f, values, search);
+    if (f.cursor) {
+      const [ms, id] = f.cursor.split("_");
+      values.push(ms, id);
+      where.push(
+        `(ts, id) < ('epoch'::timestamptz + $${values.length - 1}::bigint * interval '1 millisecond', $${values.length}::bigint)`,
+      );
+    }
+    if (f.beforeId) {
+      values.push(f.beforeId);
+      where.push(`id < $${values.length}::bigint`);
+    }
+    return `select ${AUDIT_COLUMNS}, audit_event.id as sort_id from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
+      order by ts desc, audit_event.id desc limit $1`;
+  });
+  const sql =
+    selects.length === 1
+      ? selects[0]!
+      : `select * from (${selects.map((q) => `(${q})`).join(" union all ")}) as hits order by ts desc, sort_id desc limit $1`;
+  const { rows } = await db.query<AuditRow>(sql, values);
   const more = rows.length > f.limit;
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
@@ -296,23 +352,34 @@ export async function auditTimeline(
   db: Queryable,
   options: { tenant?: string; since: Date; until: Date; bucketSeconds: number },
 ): Promise<Array<{ bucket: string; accepted: number; rejected: number; reportOnly: number }>> {
-  const values: unknown[] = [options.since.toISOString(), options.until.toISOString(), options.bucketSeconds];
-  const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
-  const bin = (column: string) => `date_bin($3 * interval '1 second', ${column}, 'epoch'::timestamptz)`;
   const fromSummary =
     options.bucketSeconds % SUMMARY_BUCKET_SECONDS === 0 &&
     options.since.getTime() % (SUMMARY_BUCKET_SECONDS * 1000) === 0;
+  if (!fromSummary) return timelineQuery(db, options, null);
+  return withSummaryWatermark(db, (q, watermark) => timelineQuery(q, options, watermark));
+}
+
+async function timelineQuery(
+  db: Queryable,
+  options: { tenant?: string; since: Date; until: Date; bucketSeconds: number },
+  watermark: string | null,
+): Promise<Array<{ bucket: string; accepted: number; rejected: number; reportOnly: number }>> {
+  const values: unknown[] = [options.since.toISOString(), options.until.toISOString(), options.bucketSeconds];
+  const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
+  const tenantParam = values.length;
+  const bin = (column: string) => `date_bin($3 * interval '1 second', ${column}, 'epoch'::timestamptz)`;
   const events = (extra: string) => `
     select ${bin("ts")} as bucket, decision, sum(count) as n from audit_event
      where kind = 'handshake' and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter} ${extra}
      group by 1, 2`;
-  const parts = fromSummary
-    ? `select ${bin("bucket")} as bucket, decision, sum(count) as n from audit_count
-        where all_tenants = ${options.tenant ? "false" : "true"} and tenant = ${options.tenant ? `$${values.length}` : "''"}
-          and kind = 'handshake' and bucket >= $1::timestamptz and bucket < $2::timestamptz
-        group by 1, 2
-       union all ${events(`and id > ${SUMMARY_WATERMARK}`)}`
-    : events("");
+  const parts =
+    watermark === null
+      ? events("")
+      : `select ${bin("bucket")} as bucket, decision, sum(count) as n from audit_count
+          where all_tenants = ${options.tenant ? "false" : "true"} and tenant = ${options.tenant ? `$${tenantParam}` : "''"}
+            and kind = 'handshake' and bucket >= $1::timestamptz and bucket < $2::timestamptz
+          group by 1, 2
+         union all ${events(`and id > $${values.push(watermark)}::bigint`)}`;
   const { rows } = await db.query<{ bucket: Date; accepted: number; rejected: number; report_only: number }>(
     `select bucket,
             coalesce(sum(n) filter (where decision = 'accepted'), 0)::int as accepted,
@@ -330,47 +397,165 @@ export async function auditTimeline(
   }));
 }
 
+export interface RejectedOriginCount {
+  origin: string;
+  tenant: string | null;
+  count: number;
+  lastSeen: string;
+  reasons: string[];
+}
+
+interface RejectedTotal {
+  origin: string;
+  /** '' for events that named no tenant. */
+  tenant: string;
+  count: string;
+  last_seen: Date;
+}
+
+/** Per-hour candidates tried before falling back to aggregating every summarized hour. */
+const TOP_CANDIDATES_PER_HOUR = [64, 1024];
+const HOUR_MS = 3_600_000;
+
 /**
- * The origins refused most often since `since` (folded counts included): the summary's whole
- * hours after `since` (audit_rejected_origin, up to the watermark), plus the events of the
- * partial first hour up to the watermark and every event after the watermark.
+ * The origins refused most often since `since` (folded counts included), exactly; ties by
+ * origin, then tenant (byte order).
+ *
+ * Sources: the summary's whole hours from the first hour boundary after `since`
+ * (audit_rejected_origin, events up to the watermark), plus the events themselves for the
+ * partial first hour (up to the watermark) and for everything after the watermark.
+ *
+ * Aggregating every summarized row of a day is still tens of thousands of rows, so the hours
+ * are read top-down (the threshold algorithm): each hour's M largest rows, with every origin
+ * of the events read directly, are the candidates; their exact totals are read; the top
+ * `limit` are final once the last of them is larger than the sum of each hour's M-th largest
+ * count — the most any origin outside the candidates can have. Otherwise M grows, and at last
+ * every summarized row is aggregated.
  */
 export async function topRejectedOrigins(
   db: Queryable,
   options: { tenant?: string; since: Date; limit: number },
-): Promise<Array<{ origin: string; tenant: string | null; count: number; lastSeen: string; reasons: string[] }>> {
-  const hour = 3_600_000;
-  const firstWholeHour = new Date(Math.ceil(options.since.getTime() / hour) * hour);
-  const values: unknown[] = [options.since.toISOString(), firstWholeHour.toISOString(), options.limit];
-  const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
-  const summaryTenant = options.tenant ? `and tenant = $${values.length}` : "";
-  const events = (range: string) => `
-    select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant, coalesce(reason, '') as reason,
-           count::bigint as n, coalesce(last_ts, ts) as last_seen
-      from audit_event where decision = 'rejected' and kind = 'handshake' ${range} ${tenantFilter}`;
-  const { rows } = await db.query<{
-    origin: string;
-    tenant: string;
-    count: number;
-    last_seen: Date;
-    reasons: string[];
-  }>(
-    `select origin, tenant, sum(n)::int as count, max(last_seen) as last_seen,
-            array_agg(distinct reason order by reason) as reasons
-       from (
-         select origin, tenant, reason, count as n, last_seen from audit_rejected_origin
-          where bucket >= $2::timestamptz ${summaryTenant}
-         union all ${events(`and ts >= $1::timestamptz and ts < $2::timestamptz and id <= ${SUMMARY_WATERMARK}`)}
-         union all ${events(`and ts >= $1::timestamptz and id > ${SUMMARY_WATERMARK}`)}
-       ) as refused
-      group by 1, 2 order by 3 desc, 1, 2 limit $3`,
+): Promise<RejectedOriginCount[]> {
+  return withSummaryWatermark(db, async (q, watermark) => {
+    const firstWholeHour = new Date(Math.ceil(options.since.getTime() / HOUR_MS) * HOUR_MS).toISOString();
+    const values: unknown[] = [options.since.toISOString(), firstWholeHour, watermark];
+    const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
+    const direct = `decision = 'rejected' and kind = 'handshake' ${tenantFilter}
+          and ((ts >= $1::timestamptz and ts < $2::timestamptz and id <= $3::bigint) or (ts >= $1::timestamptz and id > $3::bigint))`;
+    const { rows: raw } = await q.query<RejectedTotal>(
+      `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant, sum(count)::text as count,
+              max(coalesce(last_ts, ts)) as last_seen
+         from audit_event where ${direct} group by 1, 2`,
+      values,
+    );
+    let top: Array<{ key: RejectedTotal; total: bigint }> = [];
+    for (const perHour of [...TOP_CANDIDATES_PER_HOUR, null]) {
+      const summarized = await summarizedTotals(q, firstWholeHour, options.tenant, perHour, raw);
+      top = addUp(summarized.rows, raw).slice(0, options.limit);
+      const boundary = top.at(-1);
+      const conclusive =
+        summarized.threshold === 0n ||
+        (top.length === options.limit && boundary !== undefined && boundary.total > summarized.threshold);
+      if (conclusive) break;
+    }
+    if (top.length === 0) return [];
+    // The reasons of the final few, from both sources.
+    const { rows: reasons } = await q.query<{ tenant: string; origin: string; reasons: string[] }>(
+      `select c.tenant, c.origin, array(
+          select distinct r from (
+            select unnest(x.reasons) as r from audit_rejected_origin x
+             where x.tenant = c.tenant and x.origin = c.origin and x.bucket >= $2::timestamptz
+            union all
+            select coalesce(reason, '') from audit_event
+             where ${direct} and coalesce(tenant, '') = c.tenant
+               and coalesce(${ORIGIN_EXPRESSION}, '(none)') = c.origin
+          ) as all_reasons order by 1) as reasons
+         from unnest($${values.length + 1}::text[], $${values.length + 2}::text[]) as c(tenant, origin)`,
+      [...values, top.map((t) => t.key.tenant), top.map((t) => t.key.origin)],
+    );
+    const reasonsOf = new Map(reasons.map((r) => [`${r.tenant}\u0000${r.origin}`, r.reasons]));
+    return top.map(({ key, total }) => ({
+      origin: key.origin,
+      tenant: key.tenant === "" ? null : key.tenant,
+      count: Number(total),
+      lastSeen: key.last_seen.toISOString(),
+      reasons: reasonsOf.get(`${key.tenant}\u0000${key.origin}`) ?? [],
+    }));
+  });
+}
+
+/**
+ * Summarized totals (whole hours from `firstWholeHour`) of the candidates — each summarized
+ * hour's `perHour` largest rows and the `raw` keys — or of every key when perHour is null;
+ * and the threshold: the sum of each hour's perHour-th largest count (0: every row was read).
+ */
+async function summarizedTotals(
+  q: Queryable,
+  firstWholeHour: string,
+  tenant: string | undefined,
+  perHour: number | null,
+  raw: RejectedTotal[],
+): Promise<{ rows: RejectedTotal[]; threshold: bigint }> {
+  const values: unknown[] = [firstWholeHour];
+  const tenantFilter = tenant ? `and tenant = $${values.push(tenant)}` : "";
+  if (perHour === null) {
+    const { rows } = await q.query<RejectedTotal>(
+      `select origin, tenant, sum(count)::text as count, max(last_seen) as last_seen
+         from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter} group by 1, 2`,
+      values,
+    );
+    return { rows, threshold: 0n };
+  }
+  const limit = `$${values.push(perHour)}`;
+  // The summarized hours (a skip scan of the index), and each one's largest rows.
+  const { rows: tops } = await q.query<{ origin: string; tenant: string; count: string; full: boolean }>(
+    `with recursive hours as (
+       (select bucket from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter} order by bucket limit 1)
+       union all
+       select (select bucket from audit_rejected_origin where bucket > h.bucket ${tenantFilter} order by bucket limit 1)
+         from hours h where h.bucket is not null
+     )
+     select t.origin, t.tenant, t.count::text as count, t.rank = ${limit} as full
+       from hours h,
+            lateral (select origin, tenant, count, row_number() over (order by count desc) as rank
+                       from audit_rejected_origin where bucket = h.bucket ${tenantFilter}
+                      order by count desc limit ${limit}) as t
+      where h.bucket is not null`,
     values,
   );
-  return rows.map((r) => ({
-    origin: r.origin,
-    tenant: r.tenant === "" ? null : r.tenant,
-    count: r.count,
-    lastSeen: r.last_seen.toISOString(),
-    reasons: r.reasons,
-  }));
+  let threshold = 0n;
+  for (const t of tops) if (t.full) threshold += BigInt(t.count);
+  const keys = new Map<string, { origin: string; tenant: string }>();
+  for (const r of [...tops, ...raw]) keys.set(`${r.tenant}\u0000${r.origin}`, { origin: r.origin, tenant: r.tenant });
+  const candidates = [...keys.values()];
+  const { rows } = await q.query<RejectedTotal>(
+    `select c.origin, c.tenant, sum(s.count)::text as count, max(s.last_seen) as last_seen
+       from unnest($2::text[], $3::text[]) as c(tenant, origin)
+       join audit_rejected_origin s on s.tenant = c.tenant and s.origin = c.origin and s.bucket >= $1::timestamptz
+      group by 1, 2`,
+    [firstWholeHour, candidates.map((c) => c.tenant), candidates.map((c) => c.origin)],
+  );
+  return { rows, threshold };
+}
+
+/** Summarized and direct totals added up per (tenant, origin), largest first, ties by origin then tenant. */
+function addUp(summarized: RejectedTotal[], raw: RejectedTotal[]): Array<{ key: RejectedTotal; total: bigint }> {
+  const byKey = new Map<string, { key: RejectedTotal; total: bigint }>();
+  for (const r of [...summarized, ...raw]) {
+    const id = `${r.tenant}\u0000${r.origin}`;
+    const entry = byKey.get(id);
+    if (!entry) {
+      byKey.set(id, { key: { ...r }, total: BigInt(r.count) });
+      continue;
+    }
+    entry.total += BigInt(r.count);
+    if (r.last_seen > entry.key.last_seen) entry.key.last_seen = r.last_seen;
+  }
+  const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...byKey.values()].sort(
+    (a, b) =>
+      (a.total === b.total ? 0 : b.total > a.total ? 1 : -1) ||
+      byteOrder(a.key.origin, b.key.origin) ||
+      byteOrder(a.key.tenant, b.key.tenant),
+  );
 }

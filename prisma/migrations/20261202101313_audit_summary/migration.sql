@@ -21,14 +21,14 @@ CREATE TABLE "audit_count" (
 
 -- CreateTable
 CREATE TABLE "audit_rejected_origin" (
-    "bucket" TIMESTAMPTZ(3) NOT NULL,
     "tenant" TEXT NOT NULL,
     "origin" TEXT NOT NULL,
-    "reason" TEXT NOT NULL,
+    "bucket" TIMESTAMPTZ(3) NOT NULL,
     "count" BIGINT NOT NULL,
     "last_seen" TIMESTAMPTZ(3) NOT NULL,
+    "reasons" TEXT[],
 
-    CONSTRAINT "audit_rejected_origin_pkey" PRIMARY KEY ("bucket","tenant","origin","reason")
+    CONSTRAINT "audit_rejected_origin_pkey" PRIMARY KEY ("tenant","origin","bucket")
 );
 
 -- CreateTable
@@ -41,7 +41,10 @@ CREATE TABLE "audit_origin" (
 );
 
 -- CreateIndex
-CREATE INDEX "audit_rejected_origin_tenant_bucket_idx" ON "audit_rejected_origin"("tenant", "bucket");
+CREATE INDEX "audit_rejected_origin_bucket_count_idx" ON "audit_rejected_origin"("bucket", "count" DESC);
+
+-- CreateIndex
+CREATE INDEX "audit_rejected_origin_tenant_bucket_count_idx" ON "audit_rejected_origin"("tenant", "bucket", "count" DESC);
 
 -- CreateIndex
 CREATE INDEX "audit_origin_last_seen_idx" ON "audit_origin"("last_seen");
