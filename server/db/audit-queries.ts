@@ -339,6 +339,31 @@ export async function latestAuditId(db: Queryable): Promise<string> {
   return rows[0]?.id ?? "0";
 }
 
+/** The overview's windows (`GET /api/v1/audit/stats?window=`): their length and bucket size. */
+export const OVERVIEW_WINDOWS = {
+  hour: { seconds: 3600, bucketSeconds: 60 },
+  day: { seconds: 86_400, bucketSeconds: 1800 },
+} as const;
+
+/**
+ * The timeline's buckets of a window at `now`: aligned like the query's (UTC epoch multiples of
+ * the bucket size), the last one holding `now`; and where the top-rejected list starts (`now`
+ * minus the window).
+ */
+export function overviewWindow(window: keyof typeof OVERVIEW_WINDOWS, now: Date) {
+  const { seconds, bucketSeconds } = OVERVIEW_WINDOWS[window];
+  const step = bucketSeconds * 1000;
+  const lastStart = Math.floor(now.getTime() / step) * step;
+  const buckets = seconds / bucketSeconds;
+  return {
+    bucketSeconds,
+    buckets,
+    since: new Date(lastStart - (buckets - 1) * step),
+    until: new Date(lastStart + step),
+    topSince: new Date(now.getTime() - seconds * 1000),
+  };
+}
+
 /** Summary buckets are 5 minutes (server/audit/summary.ts): coarser timelines aligned on them read it. */
 const SUMMARY_BUCKET_SECONDS = 300;
 
@@ -426,11 +451,11 @@ const HOUR_MS = 3_600_000;
  * partial first hour (up to the watermark) and for everything after the watermark.
  *
  * Aggregating every summarized row of a day is still tens of thousands of rows, so the hours
- * are read top-down (the threshold algorithm): each hour's M largest rows, with every origin
+ * are read top-down (the threshold algorithm): each hour's M largest rows, and the M largest
  * of the events read directly, are the candidates; their exact totals are read; the top
  * `limit` are final once the last of them is larger than the sum of each hour's M-th largest
- * count — the most any origin outside the candidates can have. Otherwise M grows, and at last
- * every summarized row is aggregated.
+ * count and the events' (M+1)-th — the most any origin outside the candidates can have.
+ * Otherwise M grows, and at last every summarized row is aggregated.
  */
 export async function topRejectedOrigins(
   db: Queryable,
@@ -442,16 +467,18 @@ export async function topRejectedOrigins(
     const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
     const direct = `decision = 'rejected' and kind = 'handshake' ${tenantFilter}
           and ((ts >= $1::timestamptz and ts < $2::timestamptz and id <= $3::bigint) or (ts >= $1::timestamptz and id > $3::bigint))`;
-    const { rows: raw } = await q.query<RejectedTotal>(
+    const { rows: raw } = await q.query<RejectedTotal & { reasons: string[] }>(
       `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant, sum(count)::text as count,
-              max(coalesce(last_ts, ts)) as last_seen
+              max(coalesce(last_ts, ts)) as last_seen, array_agg(distinct coalesce(reason, '')) as reasons
          from audit_event where ${direct} group by 1, 2`,
       values,
     );
     let top: Array<{ key: RejectedTotal; total: bigint }> = [];
     for (const perHour of [...TOP_CANDIDATES_PER_HOUR, null]) {
       const summarized = await summarizedTotals(q, firstWholeHour, options.tenant, perHour, raw);
-      top = addUp(summarized.rows, raw).slice(0, options.limit);
+      const candidates = summarized.candidates;
+      const rawOfCandidates = candidates ? raw.filter((r) => candidates.has(`${r.tenant}\u0000${r.origin}`)) : raw;
+      top = addUp(summarized.rows, rawOfCandidates).slice(0, options.limit);
       const boundary = top.at(-1);
       const conclusive =
         summarized.threshold === 0n ||
@@ -459,35 +486,36 @@ export async function topRejectedOrigins(
       if (conclusive) break;
     }
     if (top.length === 0) return [];
-    // The reasons of the final few, from both sources.
+    // The reasons of the final few: the summary's, and those of the events read directly.
     const { rows: reasons } = await q.query<{ tenant: string; origin: string; reasons: string[] }>(
       `select c.tenant, c.origin, array(
-          select distinct r from (
-            select unnest(x.reasons) as r from audit_rejected_origin x
-             where x.tenant = c.tenant and x.origin = c.origin and x.bucket >= $2::timestamptz
-            union all
-            select coalesce(reason, '') from audit_event
-             where ${direct} and coalesce(tenant, '') = c.tenant
-               and coalesce(${ORIGIN_EXPRESSION}, '(none)') = c.origin
-          ) as all_reasons order by 1) as reasons
-         from unnest($${values.length + 1}::text[], $${values.length + 2}::text[]) as c(tenant, origin)`,
-      [...values, top.map((t) => t.key.tenant), top.map((t) => t.key.origin)],
+          select distinct unnest(x.reasons) from audit_rejected_origin x
+           where x.tenant = c.tenant and x.origin = c.origin and x.bucket >= $1::timestamptz) as reasons
+         from unnest($2::text[], $3::text[]) as c(tenant, origin)`,
+      [firstWholeHour, top.map((t) => t.key.tenant), top.map((t) => t.key.origin)],
     );
-    const reasonsOf = new Map(reasons.map((r) => [`${r.tenant}\u0000${r.origin}`, r.reasons]));
+    const reasonsOf = new Map<string, Set<string>>();
+    for (const r of [...reasons, ...raw]) {
+      const key = `${r.tenant}\u0000${r.origin}`;
+      const set = reasonsOf.get(key) ?? new Set<string>();
+      for (const reason of r.reasons ?? []) set.add(reason);
+      reasonsOf.set(key, set);
+    }
     return top.map(({ key, total }) => ({
       origin: key.origin,
       tenant: key.tenant === "" ? null : key.tenant,
       count: Number(total),
       lastSeen: key.last_seen.toISOString(),
-      reasons: reasonsOf.get(`${key.tenant}\u0000${key.origin}`) ?? [],
+      reasons: [...(reasonsOf.get(`${key.tenant}\u0000${key.origin}`) ?? [])].sort(),
     }));
   });
 }
 
 /**
  * Summarized totals (whole hours from `firstWholeHour`) of the candidates — each summarized
- * hour's `perHour` largest rows and the `raw` keys — or of every key when perHour is null;
- * and the threshold: the sum of each hour's perHour-th largest count (0: every row was read).
+ * hour's `perHour` largest rows and the `perHour` largest `raw` keys — or of every key when
+ * perHour is null; and the threshold: the sum of each hour's perHour-th largest count and the
+ * largest raw count left out (0: every row was read); and the candidates' keys (null: all).
  */
 async function summarizedTotals(
   q: Queryable,
@@ -495,7 +523,7 @@ async function summarizedTotals(
   tenant: string | undefined,
   perHour: number | null,
   raw: RejectedTotal[],
-): Promise<{ rows: RejectedTotal[]; threshold: bigint }> {
+): Promise<{ rows: RejectedTotal[]; threshold: bigint; candidates: Set<string> | null }> {
   const values: unknown[] = [firstWholeHour];
   const tenantFilter = tenant ? `and tenant = $${values.push(tenant)}` : "";
   if (perHour === null) {
@@ -504,7 +532,7 @@ async function summarizedTotals(
          from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter} group by 1, 2`,
       values,
     );
-    return { rows, threshold: 0n };
+    return { rows, threshold: 0n, candidates: null };
   }
   const limit = `$${values.push(perHour)}`;
   // The summarized hours (a skip scan of the index), and each one's largest rows.
@@ -525,17 +553,25 @@ async function summarizedTotals(
   );
   let threshold = 0n;
   for (const t of tops) if (t.full) threshold += BigInt(t.count);
+  // The events read directly: their `perHour` largest keys join the candidates; any other key
+  // has at most the largest count left out on top of the threshold.
+  const rawByCount = [...raw].sort((a, b) => Number(BigInt(b.count) - BigInt(a.count)));
+  const rawLeftOut = rawByCount[perHour];
+  if (rawLeftOut) threshold += BigInt(rawLeftOut.count);
   const keys = new Map<string, { origin: string; tenant: string }>();
-  for (const r of [...tops, ...raw]) keys.set(`${r.tenant}\u0000${r.origin}`, { origin: r.origin, tenant: r.tenant });
+  for (const r of [...tops, ...rawByCount.slice(0, perHour)])
+    keys.set(`${r.tenant}\u0000${r.origin}`, { origin: r.origin, tenant: r.tenant });
   const candidates = [...keys.values()];
   const { rows } = await q.query<RejectedTotal>(
-    `select c.origin, c.tenant, sum(s.count)::text as count, max(s.last_seen) as last_seen
-       from unnest($2::text[], $3::text[]) as c(tenant, origin)
-       join audit_rejected_origin s on s.tenant = c.tenant and s.origin = c.origin and s.bucket >= $1::timestamptz
-      group by 1, 2`,
+    // One index range per candidate (the key is (tenant, origin, bucket)).
+    `select c.origin, c.tenant, t.count, t.last_seen
+       from unnest($2::text[], $3::text[]) as c(tenant, origin),
+            lateral (select sum(s.count)::text as count, max(s.last_seen) as last_seen from audit_rejected_origin s
+                      where s.tenant = c.tenant and s.origin = c.origin and s.bucket >= $1::timestamptz) as t
+      where t.count is not null`,
     [firstWholeHour, candidates.map((c) => c.tenant), candidates.map((c) => c.origin)],
   );
-  return { rows, threshold };
+  return { rows, threshold, candidates: new Set(keys.keys()) };
 }
 
 /** Summarized and direct totals added up per (tenant, origin), largest first, ties by origin then tenant. */

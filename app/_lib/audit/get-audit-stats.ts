@@ -5,13 +5,16 @@
  * most often over the same window. Folded rows count with their exact `count`.
  */
 import "server-only";
-import { auditTimeline, type Queryable, topRejectedOrigins } from "../../../server/db/audit-queries";
+import {
+  auditTimeline,
+  OVERVIEW_WINDOWS,
+  overviewWindow,
+  type Queryable,
+  topRejectedOrigins,
+} from "../../../server/db/audit-queries";
 import type { AuditWindow } from "./audit-filter-input";
 
-export const WINDOWS: Record<AuditWindow, { seconds: number; bucketSeconds: number }> = {
-  hour: { seconds: 3600, bucketSeconds: 60 },
-  day: { seconds: 86_400, bucketSeconds: 1800 },
-};
+export const WINDOWS: Record<AuditWindow, { seconds: number; bucketSeconds: number }> = OVERVIEW_WINDOWS;
 
 export interface AuditBucket {
   /** Start of the bucket (ISO). */
@@ -45,21 +48,11 @@ export async function getAuditStats(options: {
   now?: Date;
   topLimit?: number;
 }): Promise<AuditStats> {
-  const { seconds, bucketSeconds } = WINDOWS[options.window];
-  const now = options.now ?? new Date();
+  const { bucketSeconds, buckets, since, until, topSince } = overviewWindow(options.window, options.now ?? new Date());
   const step = bucketSeconds * 1000;
-  // Buckets aligned like the query's (epoch multiples); the last one holds `now`.
-  const lastStart = Math.floor(now.getTime() / step) * step;
-  const buckets = seconds / bucketSeconds;
-  const since = new Date(lastStart - (buckets - 1) * step);
-  const until = new Date(lastStart + step);
   const [rows, topRejected] = await Promise.all([
     auditTimeline(options.db, { tenant: options.tenant, since, until, bucketSeconds }),
-    topRejectedOrigins(options.db, {
-      tenant: options.tenant,
-      since: new Date(now.getTime() - seconds * 1000),
-      limit: options.topLimit ?? 10,
-    }),
+    topRejectedOrigins(options.db, { tenant: options.tenant, since: topSince, limit: options.topLimit ?? 10 }),
   ]);
   const byStart = new Map(rows.map((r) => [Date.parse(r.bucket), r]));
   const timeline: AuditBucket[] = [];
