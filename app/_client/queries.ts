@@ -12,6 +12,7 @@ import type { Fleet } from "../_lib/gateways/get-fleet";
 import type { VersionedPolicyDocument } from "../_lib/policy/document";
 import type { RevisionDetail } from "../_lib/policy/get-revision";
 import type { RevisionSummary } from "../_lib/policy/list-revisions";
+import type { SiemDestinationView } from "../_lib/siem/list-siem-destinations";
 import type { TenantDetail } from "../_lib/tenants/get-tenant";
 import type { TenantSummary } from "../_lib/tenants/list-tenants";
 import type { ApiTokenView } from "../_lib/tokens/create-api-token";
@@ -28,6 +29,7 @@ export const keys = {
   fleet: () => ["fleet"] as const,
   users: () => ["users"] as const,
   tokens: () => ["tokens"] as const,
+  siemDestinations: () => ["siem-destinations"] as const,
   endpoints: (slug: string) => ["tenants", "endpoints", slug] as const,
   auditHistory: (filter: AuditHistoryFilter) => ["audit", "history", auditFilterKey(filter)] as const,
   auditStats: (tenant: string | null, window: AuditWindow) => ["audit", "stats", tenant, window] as const,
@@ -126,6 +128,12 @@ export const usersQuery = () =>
 
 export const tokensQuery = () =>
   queryOptions({ queryKey: keys.tokens(), queryFn: ({ signal }) => api<ApiTokenView[]>("/api/v1/tokens", { signal }) });
+
+export const siemDestinationsQuery = () =>
+  queryOptions({
+    queryKey: keys.siemDestinations(),
+    queryFn: ({ signal }) => api<SiemDestinationView[]>("/api/v1/siem-destinations", { signal }),
+  });
 
 export const auditHistoryQuery = (filter: AuditHistoryFilter) =>
   infiniteQueryOptions({

@@ -14,6 +14,7 @@ const NAV: Array<{ href: string; label: string; permission: Permission }> = [
   { href: "/tester", label: "Tester", permission: "tester.run" },
   { href: "/users", label: "Users", permission: "users.manage" },
   { href: "/tokens", label: "API tokens", permission: "tokens.manage" },
+  { href: "/siem", label: "SIEM export", permission: "siem.manage" },
 ];
 
 export function AppShell({ children }: { children: ReactNode }) {
