@@ -19,6 +19,13 @@
  * Also: a folded flood (FLOOD identical rejections: same tenant, origin, reason, client),
  * timed to the last row committed, with the exact count checked.
  *
+ * Schemas (issue 15, index trimming): the same runs against three databases in the same run —
+ * "before": migrated up to the migration before `audit_event_partitioned` (one table, its nine
+ * indexes); "after": every migration (daily partitions, the trimmed indexes); "key only": the
+ * same partitioned table with every secondary index dropped (the floor). Reported per schema:
+ * events/s and Postgres CPU per row (µs; from /proc, the database's backends and the server's
+ * own processes, so other databases' background work on a shared machine can add to it).
+ *
  * Goal (issue 6): ≥ 20,000 events/s and ≥ 0.5 × raw COPY.
  * Run: DATABASE_URL=postgres://... npm run bench:audit
  */
@@ -29,7 +36,9 @@ import { createMetrics } from "../../server/admin/metrics";
 import { AuditPipeline } from "../../server/audit/pipeline";
 import type { AuditEventInput } from "../../server/audit/types";
 import { databaseName } from "../../server/db/pg-server";
+import { readMigrations } from "../../server/db/schema-engine";
 import { createLogger } from "../../server/log";
+import { migrateThrough } from "../helpers/migrations";
 import {
   type BenchDatabase,
   benchDatabase,
@@ -46,7 +55,7 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 150_000);
 const FLOOD = 200_000;
 const CHUNK = 1_000;
 
-let db: BenchDatabase | null = null;
+const databases: BenchDatabase[] = [];
 
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -164,7 +173,12 @@ async function checkTable(pool: pg.Pool, gatewayId: string): Promise<{ rows: num
   return { rows: Number(rows[0]!.rows), events: Number(rows[0]!.events ?? 0) };
 }
 
-async function runPipeline(pool: pg.Pool, events: AuditEventInput[], gatewayId: string): Promise<RunResult> {
+async function runPipeline(
+  pool: pg.Pool,
+  events: AuditEventInput[],
+  gatewayId: string,
+  dbName: string,
+): Promise<RunResult> {
   const pipeline = new AuditPipeline({
     pool,
     gatewayId,
@@ -184,7 +198,7 @@ async function runPipeline(pool: pg.Pool, events: AuditEventInput[], gatewayId: 
     await sleep(1);
   }
   const ms = performance.now() - started;
-  const cores = cpuBreakdown(cpuBefore, cpuSnapshot(), { bench: [process.pid] }, databaseName(db!.url));
+  const cores = cpuBreakdown(cpuBefore, cpuSnapshot(), { bench: [process.pid] }, dbName);
   await pipeline.stop();
   if (pipeline.totals.dropped > 0) throw new Error(`pipeline dropped ${pipeline.totals.dropped} events`);
   const check = await checkTable(pool, gatewayId);
@@ -193,7 +207,12 @@ async function runPipeline(pool: pg.Pool, events: AuditEventInput[], gatewayId: 
   return { ms, rows: check.rows, events: check.events, cores };
 }
 
-async function runCopy(pool: pg.Pool, events: AuditEventInput[], gatewayId: string): Promise<RunResult> {
+async function runCopy(
+  pool: pg.Pool,
+  events: AuditEventInput[],
+  gatewayId: string,
+  dbName: string,
+): Promise<RunResult> {
   const client = await pool.connect();
   try {
     const cpuBefore = cpuSnapshot();
@@ -216,7 +235,7 @@ async function runCopy(pool: pg.Pool, events: AuditEventInput[], gatewayId: stri
     stream.end(buffer);
     await finished(stream);
     const ms = performance.now() - started;
-    const cores = cpuBreakdown(cpuBefore, cpuSnapshot(), { bench: [process.pid] }, databaseName(db!.url));
+    const cores = cpuBreakdown(cpuBefore, cpuSnapshot(), { bench: [process.pid] }, dbName);
     const check = await checkTable(pool, gatewayId);
     if (check.events !== events.length) throw new Error(`COPY wrote ${check.events} rows, expected ${events.length}`);
     return { ms, rows: check.rows, events: check.events, cores };
@@ -225,7 +244,7 @@ async function runCopy(pool: pg.Pool, events: AuditEventInput[], gatewayId: stri
   }
 }
 
-async function runFlood(pool: pg.Pool, gatewayId: string): Promise<RunResult> {
+async function runFlood(pool: pg.Pool, gatewayId: string, dbName: string): Promise<RunResult> {
   const pipeline = new AuditPipeline({
     pool,
     gatewayId,
@@ -261,54 +280,93 @@ async function runFlood(pool: pg.Pool, gatewayId: string): Promise<RunResult> {
     await sleep(1);
   }
   const ms = performance.now() - started;
-  const cores = cpuBreakdown(cpuBefore, cpuSnapshot(), { bench: [process.pid] }, databaseName(db!.url));
+  const cores = cpuBreakdown(cpuBefore, cpuSnapshot(), { bench: [process.pid] }, dbName);
   await pipeline.stop();
   const check = await checkTable(pool, gatewayId);
   if (check.events !== FLOOD) throw new Error(`flood: ${check.events} events counted, expected ${FLOOD}`);
   return { ms, rows: check.rows, events: check.events, cores };
 }
 
+interface Schema {
+  label: string;
+  url: string;
+  pool: pg.Pool;
+  pipelineRuns: RunResult[];
+  copyRuns: RunResult[];
+}
+
+/** The migrations up to (not including) `audit_event_partitioned`, as an older release left the table. */
+async function migrateBeforePartitioning(url: string): Promise<void> {
+  const folders = await readMigrations();
+  const index = folders.findIndex((f) => f.name.endsWith("_audit_event_partitioned"));
+  await migrateThrough(url, folders[index - 1]!.name);
+}
+
 async function main(): Promise<void> {
-  db = await benchDatabase("audit");
-  console.log(`bench:audit — ${machineLine(db.postgresVersion)}`);
+  const after = await benchDatabase("audit");
+  databases.push(after);
+  const before = await benchDatabase("audit_before", migrateBeforePartitioning);
+  databases.push(before);
+  const keyOnly = await benchDatabase("audit_keyonly");
+  databases.push(keyOnly);
+  console.log(`bench:audit — ${machineLine(after.postgresVersion)}`);
   console.log(
     `${fmt(EVENTS)} distinct events (50 % accepted, 30 % close, 20 % rejected with distinct origin+client), 20 tenants; ` +
       `pipeline defaults (batch 5,000 rows, flush 100 ms, queue bound 100,000); table truncated before each run\n`,
   );
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const schemas: Schema[] = [
+    { label: "after: partitioned by day, trimmed indexes", url: after.url },
+    { label: "before: one table, its nine indexes", url: before.url },
+    { label: "key only: partitioned, primary key alone", url: keyOnly.url },
+  ].map((s) => ({ ...s, pool: new pg.Pool({ connectionString: s.url, max: 4 }), pipelineRuns: [], copyRuns: [] }));
+  const keyOnlyPool = schemas[2]!.pool;
+  const { rows: secondary } = await keyOnlyPool.query<{ name: string }>(
+    "select indexname as name from pg_indexes where tablename = 'audit_event' and indexname <> 'audit_event_pkey'",
+  );
+  for (const index of secondary) await keyOnlyPool.query(`drop index "${index.name}"`);
+  for (const s of schemas) {
+    const { rows } = await s.pool.query<{ n: number }>(
+      "select count(*)::int as n from pg_indexes where tablename = 'audit_event'",
+    );
+    s.label += ` (${rows[0]!.n} indexes on audit_event)`;
+  }
   const events = workload(EVENTS);
 
   // Warm-up (JIT, plan caches, table and index pages).
-  await runPipeline(pool, events.slice(0, 20_000), "warm-pipeline");
-  await runCopy(pool, events.slice(0, 20_000), "warm-copy");
-
-  const pipelineRuns: RunResult[] = [];
-  const copyRuns: RunResult[] = [];
-  for (let round = 0; round < 2; round++) {
-    await pool.query("truncate audit_event");
-    pipelineRuns.push(await runPipeline(pool, events, `pipeline-${round}`));
-    await pool.query("truncate audit_event");
-    copyRuns.push(await runCopy(pool, events, `copy-${round}`));
+  for (const s of schemas) {
+    await runPipeline(s.pool, events.slice(0, 20_000), "warm-pipeline", databaseName(s.url));
+    await runCopy(s.pool, events.slice(0, 20_000), "warm-copy", databaseName(s.url));
   }
-  await pool.query("truncate audit_event");
-  const flood = await runFlood(pool, "flood");
+  for (let round = 0; round < 2; round++) {
+    for (const s of schemas) {
+      await s.pool.query("truncate audit_event");
+      s.pipelineRuns.push(await runPipeline(s.pool, events, `pipeline-${round}`, databaseName(s.url)));
+      await s.pool.query("truncate audit_event");
+      s.copyRuns.push(await runCopy(s.pool, events, `copy-${round}`, databaseName(s.url)));
+    }
+  }
+  const current = schemas[0]!;
+  await current.pool.query("truncate audit_event");
+  const flood = await runFlood(current.pool, "flood", databaseName(current.url));
 
   const rate = (r: RunResult) => r.events / (r.ms / 1000);
   const best = (runs: RunResult[]) => runs.reduce((a, b) => (rate(b) > rate(a) ? b : a));
   const cores = (r: RunResult) =>
     `${fmt(r.cores.bench ?? 0, 2)} / ${fmt(r.cores.postgres ?? 0, 2)} / ${fmt(r.cores.other ?? 0, 2)}`;
+  const pgMicros = (r: RunResult) => ((r.cores.postgres ?? 0) * r.ms * 1000) / r.rows;
+  console.log(`schema: ${current.label}`);
   console.log(
     "| path | events | rows written | time (best run) | events/s (best) | events/s (other run) | cores: bench process / postgres / other |",
   );
   console.log("|---|---:|---:|---:|---:|---:|---:|");
-  const p = best(pipelineRuns);
-  const c = best(copyRuns);
+  const p = best(current.pipelineRuns);
+  const c = best(current.copyRuns);
   const other = (runs: RunResult[], b: RunResult) => rate(runs.find((r) => r !== b) ?? b);
   console.log(
-    `| pipeline: record() → batched COPY | ${fmt(p.events)} | ${fmt(p.rows)} | ${fmt(p.ms)} ms | ${fmt(rate(p))} | ${fmt(other(pipelineRuns, p))} | ${cores(p)} |`,
+    `| pipeline: record() → batched COPY | ${fmt(p.events)} | ${fmt(p.rows)} | ${fmt(p.ms)} ms | ${fmt(rate(p))} | ${fmt(other(current.pipelineRuns, p))} | ${cores(p)} |`,
   );
   console.log(
-    `| raw COPY … FROM STDIN (same rows) | ${fmt(c.events)} | ${fmt(c.rows)} | ${fmt(c.ms)} ms | ${fmt(rate(c))} | ${fmt(other(copyRuns, c))} | ${cores(c)} |`,
+    `| raw COPY … FROM STDIN (same rows) | ${fmt(c.events)} | ${fmt(c.rows)} | ${fmt(c.ms)} ms | ${fmt(rate(c))} | ${fmt(other(current.copyRuns, c))} | ${cores(c)} |`,
   );
   console.log(
     `| pipeline, folded flood (identical rejections) | ${fmt(flood.events)} | ${fmt(flood.rows)} | ${fmt(flood.ms)} ms | ${fmt(rate(flood))} | — | ${cores(flood)} |`,
@@ -321,9 +379,24 @@ async function main(): Promise<void> {
   );
   console.log(`goal: ≥ 20,000 events/s → ${fmt(rate(p))} ${verdict(rate(p) >= 20_000)}`);
   console.log(`goal: ≥ 0.5 × raw COPY → ${ratio.toFixed(2)} ${verdict(ratio >= 0.5)}`);
-  await pool.end();
+
+  console.log(
+    "\nWrite cost per schema (same events, same run; best of 2 runs each; Postgres µs = its CPU per row written):\n",
+  );
+  console.log(
+    "| schema | pipeline events/s | raw COPY events/s | Postgres µs/row, pipeline | Postgres µs/row, raw COPY |",
+  );
+  console.log("|---|---:|---:|---:|---:|");
+  for (const s of schemas) {
+    const sp = best(s.pipelineRuns);
+    const sc = best(s.copyRuns);
+    console.log(
+      `| ${s.label} | ${fmt(rate(sp))} | ${fmt(rate(sc))} | ${fmt(Math.min(...s.pipelineRuns.map(pgMicros)), 1)} | ${fmt(Math.min(...s.copyRuns.map(pgMicros)), 1)} |`,
+    );
+  }
+  for (const s of schemas) await s.pool.end();
 }
 
 runBench(main, async () => {
-  await db?.drop();
+  for (const d of databases) await d.drop();
 });

@@ -23,12 +23,18 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-/** A new migrated database on DATABASE_URL's server (or an embedded one when unset). */
-export async function benchDatabase(prefix: string): Promise<BenchDatabase> {
+/**
+ * A new migrated database on DATABASE_URL's server (or an embedded one when unset). `migrate`
+ * replaces applying every migration (e.g. a bench comparing with an older schema).
+ */
+export async function benchDatabase(
+  prefix: string,
+  migrate: (url: string) => Promise<unknown> = applyMigrations,
+): Promise<BenchDatabase> {
   const server = await scratchServer();
   const url = await createScratchDatabase(server.adminUrl, `og_bench_${prefix}`);
   try {
-    await applyMigrations(url);
+    await migrate(url);
   } catch (error) {
     await dropDatabase(server.adminUrl, databaseName(url)).catch(() => {});
     await server.stop();
