@@ -7,6 +7,7 @@
  * Defaults make `npm start` work with no configuration at all.
  */
 import { isIP } from "node:net";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { parseTrustProxy } from "./net/client-address";
 import { parseSecretsKey } from "./secrets/secret-box";
@@ -115,7 +116,13 @@ const schema = z.object({
   DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"]),
   PORT: port("PORT", 3000),
   GATEWAY_PORT: port("GATEWAY_PORT", 8080),
-  GATEWAY_HOST: z.string().optional().default("0.0.0.0"),
+  GATEWAY_HOST: z
+    .string()
+    .optional()
+    .default("0.0.0.0")
+    .refine((v) => isIP(v) !== 0 || /^[A-Za-z0-9.-]{1,253}$/.test(v), {
+      message: "GATEWAY_HOST must be an IP address or a host name to bind to",
+    }),
   /**
    * The admin listener (`/healthz`, `/readyz`, `/metrics` move there from the public port):
    * on when ADMIN_PORT is set; ADMIN_HOST defaults to loopback.
@@ -147,7 +154,7 @@ const schema = z.object({
     .refine((v) => v === undefined || /^[A-Za-z0-9._-]{1,64}$/.test(v), {
       message: "GATEWAY_ID must be 1-64 characters of letters, digits, '.', '_' or '-'",
     }),
-  /** Seconds between full version comparisons against Postgres (heals lost notifications). */
+  /** Milliseconds between full version comparisons against Postgres (heals lost notifications). */
   RECONCILE_INTERVAL_MS: positiveInt("RECONCILE_INTERVAL_MS", 3000, 600_000),
   HEARTBEAT_INTERVAL_MS: positiveInt("HEARTBEAT_INTERVAL_MS", 5000, 600_000),
   /** Handshake header timeout and maximum header size, against slow or oversized handshakes. */
