@@ -7,7 +7,6 @@
  * Defaults make `npm start` work with no configuration at all.
  */
 import { isIP } from "node:net";
-import { isIP } from "node:net";
 import { z } from "zod";
 import { parseTrustProxy } from "./net/client-address";
 import { parseSecretsKey } from "./secrets/secret-box";
