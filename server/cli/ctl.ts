@@ -5,13 +5,15 @@
  *
  *   user:create  --email E --password P --role admin|editor|viewer [--name N]
  *   user:list
- *   token:create --name N --role admin|editor|viewer     prints the token once, on stdout
+ *   token:create --name N --role admin|editor|viewer [--policy-as-code]   prints the token once, on stdout
  *   token:list
  *   token:revoke --id ID
+ *   policy:*     policy as code, through the HTTP API (policy-commands.ts; no database)
  *
  * Database: DATABASE_URL, or the embedded Postgres of a running `npm start` (no
  * DATABASE_URL). Output meant for scripts goes to stdout, messages to stderr.
- * Exit codes: 0 done, 1 refused or failed, 2 usage error.
+ * Exit codes: 0 done, 1 refused or failed, 2 usage error; policy:* commands have their own
+ * (0 same, 2 differences, 1 error, usage errors included).
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -25,16 +27,19 @@ import { listUsers } from "../../app/_lib/users/list-users";
 import { loadConfigOrExit, redact } from "../config";
 import { embeddedDatabaseUrl } from "../db/pg-server";
 import { createPrisma, type PrismaClient } from "../db/prisma";
+import { isPolicyCommand, POLICY_USAGE, runPolicyCommand } from "./policy-commands";
 
 const USAGE = `Usage: npm run ctl -- <command> [options]
 
   user:create  --email E --password P --role admin|editor|viewer [--name N]
   user:list
-  token:create --name N --role admin|editor|viewer   (prints the token once)
+  token:create --name N --role admin|editor|viewer [--policy-as-code]   (prints the token once)
   token:list
   token:revoke --id ID
 
-Uses DATABASE_URL, or the embedded database of a running \`npm start\`.`;
+Uses DATABASE_URL, or the embedded database of a running \`npm start\`.
+
+${POLICY_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -75,20 +80,30 @@ const COMMANDS: Record<string, Command> = {
   "token:create": async (db, args) => {
     const { values } = parseArgs({
       args,
-      options: { name: { type: "string" }, role: { type: "string" } },
+      options: { name: { type: "string" }, role: { type: "string" }, "policy-as-code": { type: "boolean" } },
       strict: true,
     });
     const { token, apiToken } = await createApiToken({
       db,
-      input: { name: required(values, "name"), role: required(values, "role") as "viewer" },
+      input: {
+        name: required(values, "name"),
+        role: required(values, "role") as "viewer",
+        policyAsCode: values["policy-as-code"] === true,
+      },
       createdById: null,
     });
-    console.error(`created API token "${apiToken.name}" (${apiToken.role}, id ${apiToken.id}). It is shown this once:`);
+    const scope = apiToken.policyAsCode ? ", policy as code" : "";
+    console.error(
+      `created API token "${apiToken.name}" (${apiToken.role}${scope}, id ${apiToken.id}). It is shown this once:`,
+    );
     console.log(token);
   },
   "token:list": async (db) => {
     for (const t of await listApiTokens({ db })) {
-      console.log(`${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${t.revokedAt ? "revoked" : "active "}  ${t.name}`);
+      const scope = t.policyAsCode ? "  (policy as code)" : "";
+      console.log(
+        `${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${t.revokedAt ? "revoked" : "active "}  ${t.name}${scope}`,
+      );
     }
   },
   "token:revoke": async (db, args) => {
@@ -111,6 +126,8 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return name ? 0 : 2;
   }
+  // Policy as code talks to the HTTP API only: no database, no probe.
+  if (isPolicyCommand(name)) return runPolicyCommand(name, args);
   const command = COMMANDS[name];
   if (!command) {
     console.error(`Unknown command "${name}".\n\n${USAGE}`);

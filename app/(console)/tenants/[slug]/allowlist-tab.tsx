@@ -8,7 +8,6 @@ import { type FormEvent, useId, useMemo, useState } from "react";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
 import { parsePattern } from "@/server/policy/browser";
 import { absoluteTime, isoToLocalInput, localInputToIso, relativeTime } from "../../../_client/format";
-import { useCan } from "../../../_client/session";
 import { Empty } from "../../../_components/status";
 import type { PolicyEditor } from "./use-policy-editor";
 
@@ -32,7 +31,7 @@ function kindLabel(pattern: string): string {
 }
 
 export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
-  const canWrite = useCan("policy.write");
+  const canWrite = editor.writable;
   const [search, setSearch] = useState("");
   const [limit, setLimit] = useState(PAGE);
   const [bulkOpen, setBulkOpen] = useState(false);
@@ -78,9 +77,9 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
           </div>
           {bulkOpen ? <BulkPaste existing={draftPatterns} onAdd={add} /> : null}
         </div>
-      ) : (
+      ) : editor.readOnly === "role" ? (
         <p className="callout callout-info">Read-only: your role can view this policy but not change it.</p>
-      )}
+      ) : null}
 
       <div className="toolbar">
         <label className="field field-inline">

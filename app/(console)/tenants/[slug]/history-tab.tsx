@@ -8,7 +8,6 @@ import { useEffect, useState } from "react";
 import { api } from "../../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../../_client/format";
 import { keys, revisionQuery, revisionsQuery, type VersionedPolicyDocument } from "../../../_client/queries";
-import { useCan } from "../../../_client/session";
 import { useToast } from "../../../_client/toast";
 import { DiffView } from "../../../_components/diff-view";
 import { Empty, ErrorState, Loading, ModeBadge } from "../../../_components/status";
@@ -17,13 +16,16 @@ export function HistoryTab({
   slug,
   currentVersion,
   editorDirty,
+  writable,
 }: {
   slug: string;
   currentVersion: number;
   editorDirty: boolean;
+  /** May roll back: the role allows it and the tenant is not managed by code. */
+  writable: boolean;
 }) {
   const revisions = useQuery(revisionsQuery(slug));
-  const canWrite = useCan("policy.write");
+  const canWrite = writable;
   const [from, setFrom] = useState<number | null>(null);
   const [to, setTo] = useState<number | null>(null);
   const [rollbackTarget, setRollbackTarget] = useState<number | null>(null);
@@ -170,13 +172,14 @@ function RollbackConfirm({
   const preview = useQuery(revisionQuery(slug, version, currentVersion));
   const rollback = useMutation({
     mutationFn: () =>
-      api<VersionedPolicyDocument & { warnings: unknown[] }>(
+      api<VersionedPolicyDocument & { changed: boolean; warnings: unknown[] }>(
         `/api/v1/tenants/${encodeURIComponent(slug)}/revisions/${version}/rollback`,
         { method: "POST", headers: { "If-Match": `"${currentVersion}"` }, body: { comment: comment.trim() || null } },
       ),
-    onSuccess: async ({ warnings: _warnings, ...saved }) => {
+    onSuccess: async ({ warnings: _warnings, changed, ...saved }) => {
       queryClient.setQueryData(keys.policy(slug), saved);
-      toast.success(`Rolled back: version ${saved.version} restores version ${version}`);
+      if (changed) toast.success(`Rolled back: version ${saved.version} restores version ${version}`);
+      else toast.info(`Nothing to roll back: version ${saved.version} already equals version ${version}`);
       onClose();
       await Promise.all([
         queryClient.invalidateQueries({ queryKey: keys.revisions(slug), exact: true }),

@@ -13,12 +13,13 @@ export const GET = apiRoute<Params>({ permission: "policy.read" }, async ({ para
   return Response.json(policy, { headers: { ETag: etag(policy.version) } });
 });
 
-// PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422
+// PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422,
+// managed by code -> 409 managed_by_code (unless a policy-as-code token); the same document again -> 200, `changed: false`
 export const PUT = apiRoute<Params>({ permission: "policy.write" }, async ({ request, params, principal }) => {
   const expectedVersion = requireIfMatch(request);
   const document = await readJson(request);
   const comment = new URL(request.url).searchParams.get("comment");
-  const { policy, warnings } = await savePolicy({
+  const { policy, warnings, changed } = await savePolicy({
     db: getPrisma(),
     slug: params.slug,
     expectedVersion,
@@ -26,5 +27,5 @@ export const PUT = apiRoute<Params>({ permission: "policy.write" }, async ({ req
     actor: actorOf(principal),
     comment,
   });
-  return Response.json({ ...policy, warnings }, { headers: { ETag: etag(policy.version) } });
+  return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
 });

@@ -1,4 +1,5 @@
-// POST /api/v1/tenants/<slug>/revisions/<version>/rollback - new revision restoring <version> (optional If-Match, { comment? })
+// POST /api/v1/tenants/<slug>/revisions/<version>/rollback - new revision restoring <version> (optional If-Match, { comment? });
+// `changed: false` (no revision) when the current policy already equals <version>
 
 import { z } from "zod";
 import { actorOf } from "@/app/_lib/api/actor";
@@ -14,7 +15,7 @@ export const POST = apiRoute<{ slug: string; version: string }>(
   { permission: "policy.write" },
   async ({ request, params, principal }) => {
     const { comment } = body.parse(await readJson(request));
-    const { policy, warnings } = await rollbackPolicy({
+    const { policy, warnings, changed } = await rollbackPolicy({
       db: getPrisma(),
       slug: params.slug,
       toVersion: versionParam(params.version),
@@ -22,6 +23,6 @@ export const POST = apiRoute<{ slug: string; version: string }>(
       actor: actorOf(principal),
       comment,
     });
-    return Response.json({ ...policy, warnings }, { headers: { ETag: etag(policy.version) } });
+    return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
   },
 );
