@@ -140,7 +140,12 @@ describe("API tokens", () => {
     expect(row.prefix).toBe(token.slice(0, 10));
     expect(row.lastUsedAt).toBeNull();
 
-    expect(await verifyApiToken({ db, token })).toEqual({ id: apiToken.id, name: "ci deploy", role: "editor", policyAsCode: false });
+    expect(await verifyApiToken({ db, token })).toEqual({
+      id: apiToken.id,
+      name: "ci deploy",
+      role: "editor",
+      policyAsCode: false,
+    });
     expect((await db.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt).not.toBeNull();
     // Change the last character (to a different one, whatever it was).
     const tampered = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
