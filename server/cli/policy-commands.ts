@@ -215,7 +215,7 @@ async function compare(ctx: Context, mode: "plan" | "drift"): Promise<number> {
       ctx.out(
         same
           ? `${file.tenant}: in sync: the server (version ${server.version}) equals ${loaded.path}`
-          : `${file.tenant}: DRIFT: the server (version ${server.version}) differs from ${loaded.path} (${diffSummary(diff)} to make it equal)`,
+          : `${file.tenant}: DRIFT: the server (version ${server.version}) differs from ${loaded.path}; applying the file would change ${diffSummary(diff)}`,
       );
     } else {
       await printPlan(ctx, client, loaded.path, file, server, diff);
@@ -274,7 +274,11 @@ async function apply(ctx: Context): Promise<number> {
       if (rest.length > 0) ctx.err(`not applied: ${rest.map((p) => p.loaded.file.tenant).join(", ")}`);
       return EXIT.error;
     }
-    for (const w of saved.warnings) ctx.err(`warning: ${loaded.path}: spec.${w.path}: ${w.message}`);
+    // The server validates with the same engine: print only what the local check did not.
+    const shown = new Set(loaded.warnings.map((w) => `${w.path}\n${w.message}`));
+    for (const w of saved.warnings) {
+      if (!shown.has(`spec.${w.path}\n${w.message}`)) ctx.err(`warning: ${loaded.path}: spec.${w.path}: ${w.message}`);
+    }
     ctx.out(
       saved.changed
         ? `${file.tenant}: applied ${loaded.path} as version ${saved.version} (${diffSummary(diff, "done")})`
@@ -402,10 +406,11 @@ async function printPlan(
   ctx.out(`${tenant}: ${file} (metadata.version ${version}) against ${client.baseUrl} (version ${server.version}):`);
   for (const line of formatDiff(diff)) ctx.out(`  ${line}`);
   if (server.version !== version) {
-    ctx.out(
-      `  The server moved on (version ${server.version}): applying this file as it is would also undo versions ${version + 1}–${server.version}.`,
-    );
-    ctx.out(`  policy:apply will refuse it: pull again (policy:pull), redo your edit, then plan.`);
+    const since =
+      server.version === version + 1 ? `version ${server.version}` : `versions ${version + 1}–${server.version}`;
+    ctx.out(`  The server moved on: applying this file as it is would also undo ${since}:`);
+    for (const line of await newerRevisions(client, tenant, version)) ctx.out(`  ${line}`);
+    ctx.out(`  policy:apply will refuse it: pull again (policy:pull --tenant ${tenant}), redo your edit, then plan.`);
     return;
   }
   try {
@@ -449,14 +454,20 @@ async function staleMessage(client: ApiClient, loaded: Loaded, serverVersion: nu
     `${loaded.path}: refused: the server moved on. The file is based on version ${file.version} of ${file.tenant}; ` +
       `the server is at version ${serverVersion}. Nothing was changed.`,
   ];
-  const revisions = await client.recentRevisions(file.tenant, 5).catch(() => []);
-  for (const r of revisions.filter((r) => r.version > file.version)) {
-    lines.push(
-      `  version ${r.version} by ${r.author} at ${r.createdAt}${r.comment ? `: ${JSON.stringify(r.comment)}` : ""}`,
-    );
-  }
+  for (const line of await newerRevisions(client, file.tenant, file.version)) lines.push(line);
   lines.push(`  Pull again (policy:pull --tenant ${file.tenant}), redo your edit, plan and apply.`);
   return lines.join("\n");
+}
+
+/** One line per revision saved after `version` (the newest five at most): who moved the server on. */
+async function newerRevisions(client: ApiClient, tenant: string, version: number): Promise<string[]> {
+  const revisions = await client.recentRevisions(tenant, 5).catch(() => []);
+  return revisions
+    .filter((r) => r.version > version)
+    .map(
+      (r) =>
+        `  version ${r.version} by ${r.author} at ${r.createdAt}${r.comment ? `: ${JSON.stringify(r.comment)}` : ""}`,
+    );
 }
 
 function currentVersionOf(error: ApiRequestError): number | undefined {

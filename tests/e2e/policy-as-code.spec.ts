@@ -273,7 +273,7 @@ test.describe("ctl policy:* through the API", () => {
     const before = await serverPolicy(token, slug);
     const plan = await ctl(token, "policy:plan", "--file", file);
     expect(plan.code).toBe(1);
-    expect(plan.out).toContain("The server moved on (version 2)");
+    expect(plan.out).toContain("The server moved on: applying this file as it is would also undo version 2:");
     const apply = await ctl(token, "policy:apply", "--file", file);
     expect(apply.code).toBe(1);
     expect(apply.err).toContain("refused: the server moved on. The file is based on version 1");
