@@ -488,6 +488,7 @@ test.describe("managed by code", () => {
     const repo = "https://git.example.com/acme/policies";
     await sql("update tenant set managed_by = $2 where slug = $1", [slug, repo]);
     await signInUI(page, await makeUser("admin"));
+    await expect(page.getByRole("row").filter({ hasText: slug }).getByTitle(`Managed by code: ${repo}`)).toBeVisible();
     await page.goto(`/tenants/${slug}`);
 
     const banner = page.getByTestId("managed-by-code");
