@@ -75,7 +75,10 @@ export function processIo(): CommandIo {
   };
 }
 
+/** A usage mistake: printed with the usage text. */
 class CommandError extends Error {}
+/** A failure that is not about usage (an unreadable directory, a bad answer): printed alone. */
+class Failure extends Error {}
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -131,6 +134,10 @@ export async function runPolicyCommand(name: string, args: string[], io: Command
       ctx.err(`${name}: ${describeApiError(error)}`);
       return EXIT.error;
     }
+    if (error instanceof Failure) {
+      ctx.err(`${name}: ${error.message}`);
+      return EXIT.error;
+    }
     ctx.err(`${name} failed: ${(error as Error).message ?? String(error)}`);
     return EXIT.error;
   }
@@ -160,7 +167,7 @@ async function pull(ctx: Context): Promise<number> {
   const tenants = await client.listTenants();
   for (const { slug } of tenants) {
     // Slugs are checked by the client's schema; re-checked here because they become paths.
-    if (!SLUG_PATTERN.test(slug)) throw new CommandError(`the server listed a tenant "${slug}" that is not a slug`);
+    if (!SLUG_PATTERN.test(slug)) throw new Failure(`the server listed a tenant "${slug}" that is not a slug`);
     const file = path.join(directory, `${slug}.yaml`);
     await writeAtomically(file, await pulledYaml(client, slug));
     ctx.err(`wrote ${file}`);
@@ -237,8 +244,15 @@ async function apply(ctx: Context): Promise<number> {
   const planned: Array<{ loaded: Loaded; server: { version: number; document: PolicyDocument }; diff: PolicyDiff }> =
     [];
   for (const loaded of files as Loaded[]) {
-    const server = await client.getPolicy(loaded.file.tenant);
-    planned.push({ loaded, server, diff: diffDocuments(server.document, loaded.file.spec) });
+    try {
+      const server = await client.getPolicy(loaded.file.tenant);
+      planned.push({ loaded, server, diff: diffDocuments(server.document, loaded.file.spec) });
+    } catch (error) {
+      if (!(error instanceof ApiRequestError)) throw error;
+      ctx.err(`${loaded.path}: ${describeApiError(error)}`);
+      ctx.err("nothing applied.");
+      return EXIT.error;
+    }
   }
   const stale = planned.filter((p) => !isEmptyDiff(p.diff) && p.server.version !== p.loaded.file.version);
   if (stale.length > 0) {
@@ -326,9 +340,9 @@ async function loadFiles(ctx: Context): Promise<LoadResult[]> {
   if ((file === undefined) === (dir === undefined)) throw new CommandError("give --file F or --dir D");
   if (file !== undefined) return [await loadFile(ctx, file)];
   const names = await yamlFiles(dir as string).catch((error: NodeJS.ErrnoException) => {
-    throw new CommandError(`cannot read the directory ${dir}: ${error.code ?? error.message}`);
+    throw new Failure(`cannot read the directory ${dir}: ${error.code ?? error.message}`);
   });
-  if (names.length === 0) throw new CommandError(`no *.yaml files in ${dir}`);
+  if (names.length === 0) throw new Failure(`no *.yaml files in ${dir}`);
   const results: LoadResult[] = [];
   for (const name of names) {
     const loaded = await loadFile(ctx, path.join(dir as string, name));
@@ -484,7 +498,7 @@ async function noteUnfiledTenants(ctx: Context, client: ApiClient, files: LoadRe
 function apiClient(ctx: Context): ApiClient {
   const token = ctx.io.env.OG_API_TOKEN;
   if (!token) {
-    throw new CommandError(
+    throw new Failure(
       "OG_API_TOKEN is not set: create a token (npm run ctl -- token:create --name ci --role editor --policy-as-code) and export it",
     );
   }
