@@ -9,7 +9,7 @@
  * commits later.
  */
 import { z } from "zod";
-import type { AuditDecision, AuditKind } from "../audit/types";
+import { AUDIT_KINDS, type AuditDecision, type AuditKind } from "../audit/types";
 
 /** Anything with pg's `query(text, values)`: a Pool, a Client, a PoolClient. */
 export interface Queryable {
@@ -23,8 +23,9 @@ export interface AuditEvent {
   gatewayId: string;
   kind: AuditKind;
   tenant: string | null;
-  decision: AuditDecision;
-  reason: string;
+  /** Null on a `dropped` row (no decision, no reason; the cause is in details). */
+  decision: AuditDecision | null;
+  reason: string | null;
   origin: string | null;
   originNormalized: string | null;
   remoteAddr: string | null;
@@ -56,7 +57,7 @@ interface AuditRow {
   kind: AuditEvent["kind"];
   tenant: string | null;
   decision: AuditEvent["decision"];
-  reason: string;
+  reason: string | null;
   origin: string | null;
   origin_normalized: string | null;
   remote_addr: string | null;
@@ -110,7 +111,7 @@ export const auditFilterSchema = z
       .string()
       .regex(/^[a-z_]{1,40}$/, "must be a reason code")
       .optional(),
-    kind: z.enum(["handshake", "close", "dropped", "tester"]).optional(),
+    kind: z.enum(AUDIT_KINDS).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
     since: isoDate.optional(),
@@ -187,7 +188,7 @@ export async function auditAfter(
   db: Queryable,
   afterId: string,
   limit: number,
-  filter: { tenant?: string; decision?: AuditEvent["decision"] } = {},
+  filter: { tenant?: string; decision?: AuditDecision } = {},
 ): Promise<AuditEvent[]> {
   const values: unknown[] = [];
   const where = auditWhere(filter, values);

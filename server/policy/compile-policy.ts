@@ -20,14 +20,22 @@
  * unknown setting value falls to the restrictive side (unknown mode → enforce, unknown
  * credentials → forbid, unknown token → required, unknown missingOrigin → reject).
  *
- * Expiry: entries with `expiresAt <= now` are left out; `nextExpiryAt` says when to
- * recompile. Because a gateway may recompile late, `match(origin, now)` also re-checks each
+ * Credentials: with `credentials: allow`, an entry that must never admit credentials (`*`,
+ * `null`, a wildcard over public suffixes: credential-rules.ts) is listed in
+ * `credentialsWithheld`, and decideHandshake refuses a Cookie/Authorization-bearing
+ * handshake it admits (credentials_forbidden), as `forbid` would. validatePolicy refuses to
+ * save such a policy; this is the gateway's fail-closed answer when one arrives anyway.
+ *
+ * Expiry: entries with `expiresAt <= now` are left out (and so is a previous token secret
+ * whose rotation overlap has ended); `nextExpiryAt` says when to recompile. Because a
+ * gateway may recompile late, `match(origin, now)` also re-checks each
  * candidate's expiry against the handshake's own time, so access lapses to the
  * millisecond regardless. A non-finite `now` counts every expiring entry as expired.
  *
  * Browser-safe, pure (time comes in as a parameter).
  */
 
+import { credentialsRisk } from "./credential-rules";
 import type { CompilableDocument } from "./document";
 import { parseExpiry } from "./parse-expiry";
 import type { ParsedOrigin } from "./parse-origin";
@@ -38,6 +46,12 @@ export interface CompileOptions {
   /** Tenant slug; also the audience every handshake token must name. */
   tenant: string;
   tokenSecret?: string | null;
+  /**
+   * The secret a rotation replaced, valid until `previousTokenSecretUntil` (epoch ms; the
+   * rotation's overlap window). Ignored without an end, and once it has passed.
+   */
+  previousTokenSecret?: string | null;
+  previousTokenSecretUntil?: number | null;
 }
 
 /** One well-formed allowlist entry, expired or not (explanations look at all of them). */
@@ -81,8 +95,20 @@ export interface CompiledPolicy {
   /** "null" when the opaque origin is allowed (a live `null` entry), else null. */
   matchNull(now?: number): string | null;
   settings: CompiledSettings;
+  /**
+   * Normalised patterns that never admit credentials even though the document says
+   * `credentials: allow`, each with the reason (empty unless credentials are allowed).
+   */
+  credentialsWithheld: ReadonlyMap<string, string>;
   /** Secret that signs handshake tokens; null when the tenant has none (tokens then fail). */
   tokenSecret: string | null;
+  /**
+   * The previous secret while a rotation's overlap lasts (tokens signed with it still
+   * verify until `previousTokenSecretUntil`), else null. Its end is part of `nextExpiryAt`,
+   * so the gateway recompiles — and re-evaluates open connections — when the overlap ends.
+   */
+  previousTokenSecret: string | null;
+  previousTokenSecretUntil: number | null;
   entries: readonly CompiledEntry[];
   skipped: readonly SkippedEntry[];
 }
@@ -102,6 +128,8 @@ export function compilePolicy(document: CompilableDocument, now: number, options
   let nullOrigin: MatchTarget | null = null;
   const entries: CompiledEntry[] = [];
   const skipped: SkippedEntry[] = [];
+  const credentialsWithheld = new Map<string, string>();
+  const credentialsAllowed = document?.credentials === "allow";
   let nextExpiryAt: number | null = null;
 
   const origins: readonly unknown[] = Array.isArray(document?.origins) ? document.origins : [];
@@ -129,6 +157,8 @@ export function compilePolicy(document: CompilableDocument, now: number, options
       }
       const note = typeof entry.note === "string" ? entry.note : null;
       entries.push({ index, pattern: parsed.value, expiresAt, note });
+      const risk = credentialsAllowed ? credentialsRisk(parsed.value) : null;
+      if (risk !== null) credentialsWithheld.set(parsed.value.pattern, risk);
       // Written as !(now < expiresAt) so that a NaN `now` leaves the entry out (fail closed).
       if (expiresAt !== null && !(now < expiresAt)) continue;
       if (expiresAt !== null && (nextExpiryAt === null || expiresAt < nextExpiryAt)) nextExpiryAt = expiresAt;
@@ -185,6 +215,16 @@ export function compilePolicy(document: CompilableDocument, now: number, options
   }
 
   const secret = options?.tokenSecret;
+  const previous = options?.previousTokenSecret;
+  const previousUntil = options?.previousTokenSecretUntil;
+  // Same fail-closed comparison as entries: a NaN `now` or end leaves the previous secret out.
+  const previousLive =
+    typeof previous === "string" &&
+    previous !== "" &&
+    typeof previousUntil === "number" &&
+    Number.isFinite(previousUntil) &&
+    now < previousUntil;
+  if (previousLive && (nextExpiryAt === null || previousUntil < nextExpiryAt)) nextExpiryAt = previousUntil;
   return {
     version: options?.version,
     tenant: options?.tenant,
@@ -194,7 +234,10 @@ export function compilePolicy(document: CompilableDocument, now: number, options
     match,
     matchNull,
     settings,
+    credentialsWithheld,
     tokenSecret: typeof secret === "string" && secret !== "" ? secret : null,
+    previousTokenSecret: previousLive ? previous : null,
+    previousTokenSecretUntil: previousLive ? previousUntil : null,
     entries,
     skipped,
   };

@@ -22,6 +22,10 @@ export const REASONS = [
   "rate_limited",
   "bad_handshake",
   "upstream_unavailable",
+  "gateway_unavailable",
+  // Close reasons of open connections (SPEC §4.5): close code 1008 with this reason.
+  "policy_revoked",
+  "token_expired",
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
@@ -45,14 +49,26 @@ export const REASON_STATUS: Record<Reason, number> = {
   token_missing: 401,
   token_invalid: 401,
   tenant_unknown: 404,
-  // 400: a broken Sec-WebSocket-Key or similar. (A wrong Sec-WebSocket-Version is 426,
-  // answered by the gateway with `Sec-WebSocket-Version: 13`; it has no reason code.)
+  // 400: a broken Sec-WebSocket-Key or similar, or a path the gateway refuses to forward
+  // (dot segments, encoded slashes: SPEC §5). The gateway answers some bad handshakes with
+  // a more precise status under the same code: 405 (not GET), 426 (wrong version, with
+  // `Sec-WebSocket-Version: 13`) and 404 (an upgrade to a path that is no endpoint at all).
   bad_handshake: 400,
   rate_limited: 429,
   connection_limit: 503,
   // 503 (SPEC §4.4: "503 limits/upstream"): the service behind the gateway cannot take the
   // connection now; like the connection limit, the client may retry later.
   upstream_unavailable: 503,
+  // 503, and never borrowed from another code (SPEC §4.4): the gateway itself cannot decide
+  // right now (policies not loaded yet, shutting down) or hit an internal fault (a bug, a
+  // failed limiter) and fails closed. The client may retry; nothing about its request,
+  // the tenant's policy or the upstream is implied.
+  gateway_unavailable: 503,
+  // Never answered over HTTP: these close an open connection (close code 1008, SPEC §4.5).
+  // The status is what the same client would get by connecting again: refused by the
+  // policy (403), or asked for a new token (401).
+  policy_revoked: 403,
+  token_expired: 401,
 };
 
 export const REASON_DESCRIPTIONS: Record<Reason, string> = {
@@ -68,10 +84,18 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   token_missing:
     "The policy requires a token and none was presented (as a bearer.<jwt> subprotocol or an access_token parameter).",
   token_invalid:
-    "The presented token has a bad signature, an algorithm other than HS256, the wrong audience, or is expired or not yet valid.",
+    "The presented token has a bad signature, an algorithm other than HS256, the wrong audience, is expired or not yet valid, or lives longer than the policy's maximum; or several tokens were presented (ambiguous).",
   subprotocol_not_allowed: "The client offered none of the subprotocols the policy allows.",
-  connection_limit: "The tenant already has its maximum number of concurrent connections.",
-  rate_limited: "This client address opened too many handshakes in the last minute.",
-  bad_handshake: "The upgrade request is not a valid WebSocket handshake (for example a missing or malformed key).",
+  connection_limit:
+    "The tenant already has its maximum number of concurrent connections, or this client address holds its share of them (maxConnectionsPerIp).",
+  rate_limited:
+    "This client address opened too many handshakes in the last minute (to this tenant, or to slugs that name no tenant).",
+  bad_handshake:
+    "The upgrade request is not a valid WebSocket handshake (for example a missing or malformed key), or its path would leave the endpoint (dot segments, encoded slashes, backslashes).",
   upstream_unavailable: "The tenant's upstream server could not be reached.",
+  gateway_unavailable:
+    "The gateway could not decide: it is starting or stopping, or an internal fault made it refuse (it fails closed).",
+  policy_revoked:
+    "An open connection was closed (1008) because the tenant's policy changed and now refuses it, or the tenant was deleted.",
+  token_expired: "An open connection was closed (1008) because the token it was admitted with expired.",
 };

@@ -10,7 +10,12 @@
  * - Signature: HMAC-SHA256 with the tenant's secret, compared in constant time against the
  *   canonical base64url encoding (non-canonical encodings of a valid MAC are refused too).
  * - `exp` is required; `nbf` and `iat`, when present, must be numbers; a leeway of 30 s
- *   absorbs clock skew between the token issuer and the gateway.
+ *   absorbs clock skew between the token issuer and the gateway. A valid token's
+ *   `validUntil` (exp + leeway) is when an open connection admitted with it is closed
+ *   (token_expired, SPEC §4.5): the same instant a new handshake with it starts failing.
+ * - With a maximum lifetime (the policy's `limits.maxTokenLifetimeSeconds`): `iat` is
+ *   required, may not lie in the future (beyond the leeway: a future `iat` would stretch
+ *   the real lifetime past the maximum), and `exp - iat` may not exceed the maximum.
  * - `aud` (string or array) must contain the tenant slug, so a token for one tenant can
  *   never open another tenant's socket.
  * - Messages never contain the token or the secret.
@@ -20,7 +25,14 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-export type TokenVerification = { ok: true; claims: Record<string, unknown> } | { ok: false; message: string };
+export type TokenVerification =
+  | {
+      ok: true;
+      claims: Record<string, unknown>;
+      /** Epoch ms from which this token is refused as expired (`exp` plus the leeway). */
+      validUntil: number;
+    }
+  | { ok: false; message: string };
 
 const LEEWAY_SECONDS = 30;
 /** Far above any sane handshake token; bounds the HMAC and JSON work an attacker can cause. */
@@ -31,7 +43,18 @@ function invalid(message: string): TokenVerification {
   return { ok: false, message };
 }
 
-export function verifyHandshakeToken(jwt: string, secret: string, audience: string, now: number): TokenVerification {
+export interface VerifyOptions {
+  /** The longest lifetime (`exp - iat`, seconds) accepted; null/undefined: no maximum. */
+  maxLifetimeSeconds?: number | null;
+}
+
+export function verifyHandshakeToken(
+  jwt: string,
+  secret: string,
+  audience: string,
+  now: number,
+  options: VerifyOptions = {},
+): TokenVerification {
   try {
     if (typeof secret !== "string" || secret === "") return invalid("no token secret is configured for this tenant");
     if (typeof audience !== "string" || audience === "")
@@ -73,11 +96,26 @@ export function verifyHandshakeToken(jwt: string, secret: string, audience: stri
     }
     if (iat !== undefined && (typeof iat !== "number" || !Number.isFinite(iat)))
       return invalid("iat claim must be a number");
+    const maxLifetime = options?.maxLifetimeSeconds;
+    if (maxLifetime !== undefined && maxLifetime !== null) {
+      if (typeof maxLifetime !== "number" || !Number.isFinite(maxLifetime))
+        return invalid("no valid maximum token lifetime to check against");
+      if (iat === undefined)
+        return invalid(`iat (issued at) claim is required: the policy limits tokens to ${maxLifetime} s`);
+      const issuedAt = iat as number;
+      if (now < (issuedAt - LEEWAY_SECONDS) * 1000)
+        return invalid(`token is issued in the future (${isoSeconds(issuedAt)})`);
+      if (exp - issuedAt > maxLifetime) {
+        return invalid(
+          `token lives ${exp - issuedAt} s (iat ${isoSeconds(issuedAt)} to exp ${isoSeconds(exp)}), more than the policy's maximum of ${maxLifetime} s`,
+        );
+      }
+    }
     const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : null;
     if (!audiences || audiences.length === 0) return invalid("aud (audience) claim is required");
     if (!audiences.includes(audience))
       return invalid(`audience ${JSON.stringify(aud)} does not include this tenant "${audience}"`);
-    return { ok: true, claims };
+    return { ok: true, claims, validUntil: (exp + LEEWAY_SECONDS) * 1000 };
   } catch {
     // Defensive: nothing above should throw, but a verifier must never fail open.
     return invalid("token could not be verified");

@@ -11,6 +11,8 @@
  */
 import { type APIRequestContext, expect, test } from "@playwright/test";
 import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
+import { openTokenSecret } from "../../server/secrets/tenant-token-secret";
 import {
   anonymousContext,
   baseURL,
@@ -287,6 +289,23 @@ test.describe("policy writes", () => {
     );
   });
 
+  test("credentials: allow with a wildcard over public suffixes or with null is a 422 (SPEC §4.3)", async () => {
+    const slug = await makeTenant(["https://a.example.com"]);
+    const editor = principals.find((p) => p.role === "editor" && p.via === "token")!.context;
+    const before = await (await editor.get(`/api/v1/tenants/${slug}/policy`)).json();
+    const response = await editor.put(`/api/v1/tenants/${slug}/policy`, {
+      headers: { "If-Match": `"${before.version}"` },
+      data: { ...validDocument(["https://*.amazonaws.com", "null"]), credentials: "allow" },
+    });
+    expect(response.status()).toBe(422);
+    const body = await response.json();
+    expect(body.error.details).toEqual([
+      { path: "origins[0].pattern", message: expect.stringContaining("s3.amazonaws.com") },
+      { path: "origins[1].pattern", message: expect.stringContaining("sandboxed iframe") },
+    ]);
+    expect(await (await editor.get(`/api/v1/tenants/${slug}/policy`)).json()).toEqual(before);
+  });
+
   test("a stale If-Match is a 409 with the current version; a missing one is a 428", async () => {
     const slug = await makeTenant();
     const editor = principals.find((p) => p.role === "editor" && p.via === "cookie")!.context;
@@ -418,14 +437,26 @@ test.describe("CSRF and credentials", () => {
   test("the secret of a tenant is never returned except by rotation", async () => {
     const slug = await makeTenant();
     const admin = await tokenContext(await makeToken("admin"));
-    const [before] = await sql<{ token_secret: string }>("select token_secret from tenant where slug = $1", [slug]);
+    const [before] = await sql<{ id: string; token_secret: string }>(
+      "select id, token_secret from tenant where slug = $1",
+      [slug],
+    );
+    const beforeSecret = openTokenSecret(configuredSecretBox(), before!.id, before!.token_secret);
     for (const path of [`/api/v1/tenants/${slug}`, "/api/v1/tenants", `/api/v1/tenants/${slug}/policy`]) {
-      expect(await (await admin.get(path)).text()).not.toContain(before?.token_secret);
+      const text = await (await admin.get(path)).text();
+      expect(text).not.toContain(beforeSecret);
+      expect(text).not.toContain(before?.token_secret);
     }
     const rotated = await (await admin.post(`/api/v1/tenants/${slug}/rotate-secret`)).json();
     const [after] = await sql<{ token_secret: string }>("select token_secret from tenant where slug = $1", [slug]);
-    expect(rotated.tokenSecret).toBe(after?.token_secret);
-    expect(rotated.tokenSecret).not.toBe(before?.token_secret);
+    // Sealed at rest (SECRETS_KEY): the row never holds the secret in the clear.
+    expect(after?.token_secret).not.toContain(rotated.tokenSecret);
+    expect(openTokenSecret(configuredSecretBox(), before!.id, after!.token_secret)).toBe(rotated.tokenSecret);
+    expect(rotated.tokenSecret).not.toBe(beforeSecret);
+    expect(rotated.previousSecretValidUntil).toEqual(expect.any(String));
+    const tooLong = await admin.post(`/api/v1/tenants/${slug}/rotate-secret`, { data: { overlapSeconds: 86_401 } });
+    expect(tooLong.status()).toBe(422);
+    expect((await tooLong.json()).error.details[0].path).toBe("overlapSeconds");
     await admin.dispose();
   });
 });

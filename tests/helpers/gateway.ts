@@ -6,12 +6,15 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
 import net from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { freePort } from "../../server/db/pg-server";
 import { Gateway, type GatewayOptions } from "../../server/gateway/gateway";
 import { createLogger } from "../../server/log";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -32,6 +35,7 @@ export async function startGateway(databaseUrl: string, options: Partial<Gateway
     heartbeatIntervalMs: 500,
     dashboardUrl: "http://localhost:3000",
     drainTimeoutMs: 1000,
+    secrets: configuredSecretBox(),
     ...options,
   });
   const { port } = await gateway.start(0);
@@ -51,13 +55,20 @@ export interface ProcessGateway {
   port: number;
   wsUrl: string;
   httpUrl: string;
+  /** Where /healthz, /readyz and /metrics are: the admin listener when ADMIN_PORT is given, else httpUrl. */
+  healthUrl: string;
   stop(): Promise<void>;
 }
 
-/** A gateway as its own process (`npm run gateway`), ready when /readyz answers 200. */
+/**
+ * A gateway as its own process (`npm run gateway`), ready when /readyz answers 200 (on the
+ * admin listener when `env.ADMIN_PORT` is set).
+ */
 export async function spawnGateway(databaseUrl: string, env: Record<string, string> = {}): Promise<ProcessGateway> {
   const port = await freePort();
   const id = `gw-test-${randomBytes(3).toString("hex")}`;
+  // Its last-known-good snapshot goes to a temporary file, never into the checkout's .data/.
+  const snapshotPath = path.join(tmpdir(), `og-policy-snapshot-${id}.enc`);
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: ROOT,
     env: {
@@ -69,16 +80,18 @@ export async function spawnGateway(databaseUrl: string, env: Record<string, stri
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
       RECONCILE_INTERVAL_MS: "1000",
       HEARTBEAT_INTERVAL_MS: "500",
+      POLICY_SNAPSHOT_PATH: snapshotPath,
       ...env,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const httpUrl = `http://127.0.0.1:${port}`;
+  const healthUrl = env.ADMIN_PORT ? `http://${env.ADMIN_HOST ?? "127.0.0.1"}:${env.ADMIN_PORT}` : httpUrl;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway process exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${httpUrl}/readyz`)).status === 200) break;
+      if ((await fetch(`${healthUrl}/readyz`)).status === 200) break;
     } catch {
       // not listening yet
     }
@@ -94,10 +107,13 @@ export async function spawnGateway(databaseUrl: string, env: Record<string, stri
     port,
     wsUrl: `ws://127.0.0.1:${port}`,
     httpUrl,
+    healthUrl,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+      if (!env.POLICY_SNAPSHOT_PATH) await rm(snapshotPath, { force: true });
     },
   };
 }

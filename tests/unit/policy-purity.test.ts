@@ -25,6 +25,8 @@ describe("server/policy stays pure and browser-safe", () => {
       "document.ts",
       "reasons.ts",
       "parse-origin.ts",
+      "parse-host.ts",
+      "punycode.ts",
       "parse-pattern.ts",
       "validate-policy.ts",
       "compile-policy.ts",
@@ -97,6 +99,9 @@ describe("reason codes (SPEC §4.4)", () => {
       "rate_limited",
       "bad_handshake",
       "upstream_unavailable",
+      "gateway_unavailable",
+      "policy_revoked",
+      "token_expired",
     ]);
   });
 
@@ -116,6 +121,9 @@ describe("reason codes (SPEC §4.4)", () => {
       rate_limited: 429,
       connection_limit: 503,
       upstream_unavailable: 503,
+      gateway_unavailable: 503,
+      policy_revoked: 403,
+      token_expired: 401,
     });
   });
 

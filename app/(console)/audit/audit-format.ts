@@ -3,14 +3,16 @@
  * (the engine's own, plus the audit-only codes), durations, and the client's mirror of the
  * "allow this origin" eligibility (the API decides; this only decides what to offer).
  */
+import { AUDIT_KINDS } from "../../../server/audit/types";
 import type { AuditEvent } from "../../../server/db/audit-queries";
 import { REASON_DESCRIPTIONS, REASONS } from "../../../server/policy/browser";
 
 export const DECISIONS = ["accepted", "rejected", "report_only"] as const;
-export const KINDS = ["handshake", "close", "tester", "dropped"] as const;
+export const KINDS = AUDIT_KINDS;
 
 /** Reason codes that only audit rows carry (not handshake decisions). */
 const AUDIT_REASONS: Record<string, string> = {
+  // Rows written before dropped rows lost their borrowed reason (they now have none).
   audit_dropped:
     "Events the gateway had to drop (its buffer was full while Postgres was unavailable); count says how many.",
   tester_handshake: "A handshake run from the dashboard's tester.",
@@ -20,17 +22,21 @@ const AUDIT_REASONS: Record<string, string> = {
 
 export const REASON_OPTIONS: string[] = [...REASONS, ...Object.keys(AUDIT_REASONS)];
 
-export function reasonDescription(reason: string): string {
+export function reasonDescription(reason: string | null): string {
+  if (reason === null) return "";
   return (REASON_DESCRIPTIONS as Record<string, string>)[reason] ?? AUDIT_REASONS[reason] ?? "";
 }
 
-export function decisionClass(decision: string): string {
+/** A `dropped` row has no decision (null): shown as such, never as a rejection. */
+export function decisionClass(decision: string | null): string {
+  if (decision === null) return "badge badge-muted";
   if (decision === "accepted") return "badge badge-ok";
   if (decision === "rejected") return "badge badge-error";
   return "badge badge-warn";
 }
 
-export function decisionLabel(decision: string): string {
+export function decisionLabel(decision: string | null): string {
+  if (decision === null) return "no decision";
   return decision === "report_only" ? "report-only" : decision;
 }
 

@@ -58,8 +58,8 @@ export function EventTable({
               {e.kind !== "handshake" ? <span className="badge badge-muted">{e.kind}</span> : null}
             </td>
             <td className="mono small" title={reasonDescription(e.reason)}>
-              {e.reason}
-              {e.kind === "close" ? (
+              {e.reason ?? <span className="muted">—</span>}
+              {e.kind === "close" || e.kind === "revoked" ? (
                 <span className="muted">
                   {" "}
                   · {e.closeCode ?? "—"} · {formatMs(e.durationMs)}
