@@ -174,6 +174,9 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  /** Admin stream (live audit feed): open streams per user or API token, and credential re-checks. */
+  ADMIN_STREAM_MAX_PER_USER: positiveInt("ADMIN_STREAM_MAX_PER_USER", 5, 200),
+  ADMIN_STREAM_RECHECK_MS: positiveInt("ADMIN_STREAM_RECHECK_MS", 5000, 600_000),
   /**
    * Key that encrypts secrets at rest and the gateway's policy snapshot (server/secrets/).
    * `npm start` generates one into .data/secrets.key when unset; a fleet sets it everywhere.

@@ -35,6 +35,7 @@ const gateway = new Gateway({
   trustProxy: config.TRUST_PROXY,
   rateLimits: { unknownTenantPerMinute: config.UNKNOWN_TENANT_RATE_PER_MIN },
   dashboardUrl: config.dashboardUrl,
+  adminStream: { maxPerPrincipal: config.ADMIN_STREAM_MAX_PER_USER, recheckMs: config.ADMIN_STREAM_RECHECK_MS },
   admin: config.admin ?? undefined,
   secrets,
   // One file per gateway id (an unset GATEWAY_ID shares `default`).

@@ -58,6 +58,8 @@ export interface GatewayOptions {
   audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number; stallAfterMs?: number };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
+  /** Admin stream: streams per user or API token, and how often their credentials are re-checked. */
+  adminStream?: { maxPerPrincipal?: number; recheckMs?: number };
   /**
    * A separate listener for `/healthz`, `/readyz` and `/metrics` (`ADMIN_HOST`/`ADMIN_PORT`);
    * the public port then no longer serves them. Port 0 = any free port.
@@ -173,6 +175,7 @@ export class Gateway {
       logger: logger.child({ component: "admin-stream" }),
       dashboardOrigin: new URL(options.dashboardUrl).origin,
       adminKey: () => this.ctx.adminKey,
+      ...options.adminStream,
     });
     this.instance = new InstanceRecorder({
       pool,

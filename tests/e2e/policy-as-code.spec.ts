@@ -71,7 +71,7 @@ function ctlProcess(token: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
       process.execPath,
-      ["--import", "tsx", "server/cli/ctl.ts", ...args],
+      ["--conditions=react-server", "--import", "tsx", "server/cli/ctl.ts", ...args],
       {
         cwd: ROOT,
         // No DATABASE_URL: the policy commands need the API only.

@@ -9,6 +9,7 @@
  * (PATCH /api/v1/tenants/<slug>, which updates that row) waits for this save to commit,
  * or this save sees the new mark.
  */
+import "server-only";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import type { Actor } from "./save-policy";

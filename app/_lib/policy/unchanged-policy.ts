@@ -7,13 +7,14 @@
  * `ctl policy:apply` of an unchanged file changes nothing.
  *
  * Cheap first: the settings column and the entry count decide most saves without reading
- * the allowlist; only a save that could be a no-op reads it.
+ * the allowlist; only a save that could be a no-op reads it, in one plain query (Prisma's
+ * row mapping costs too much at 50,000 entries; see applyOrigins in save-policy.ts).
  */
-
+import "server-only";
 import { diffDocuments, isEmptyDiff } from "../../../server/policy/diff-documents";
 import { type PolicyDocument, policySettings } from "../../../server/policy/document";
 import type { Db } from "../db";
-import { ORIGIN_ORDER, toPolicyDocument } from "./document";
+import { toPolicyDocument } from "./document";
 
 /** The stored document when it equals `document`, otherwise null. */
 export async function unchangedPolicy(
@@ -27,11 +28,12 @@ export async function unchangedPolicy(
   const settingsDiff = diffDocuments({ ...settings, origins: [] }, { ...policySettings(document), origins: [] });
   if (!isEmptyDiff(settingsDiff)) return null;
   if ((await tx.allowedOrigin.count({ where: { tenantId } })) !== document.origins.length) return null;
-  const origins = await tx.allowedOrigin.findMany({
-    where: { tenantId },
-    orderBy: ORIGIN_ORDER,
-    select: { pattern: true, note: true, expiresAt: true },
-  });
-  const current = toPolicyDocument(policy, origins);
+  const rows = await tx.$queryRaw<Array<{ pattern: string; note: string | null; expires_at: Date | null }>>`
+    select pattern, note, expires_at from allowed_origin where tenant_id = ${tenantId}::uuid
+     order by created_at, pattern`;
+  const current = toPolicyDocument(
+    policy,
+    rows.map((r) => ({ pattern: r.pattern, note: r.note, expiresAt: r.expires_at })),
+  );
   return isEmptyDiff(diffDocuments(current, document)) ? current : null;
 }

@@ -2,6 +2,7 @@
  * Renames a tenant, sets its upstream URL, and/or marks it as managed by code (or removes
  * the mark; admins only, like every tenant setting). The slug is immutable.
  */
+import "server-only";
 import type { z } from "zod";
 import type { Db } from "../db";
 import { findTenant } from "./find-tenant";

@@ -11,10 +11,12 @@
  *    signed in; a 401 would send the browser back to the login page for nothing.
  * Server-only.
  */
-import { loadConfig } from "../../../server/config";
+
+import "server-only";
 import { handshakeInputSchema, scanInputSchema } from "../../../server/tester/input";
 import { mintAdminToken } from "../admin/mint-admin-token";
 import type { Principal } from "../auth/principal";
+import { config } from "../config";
 import { log } from "../log";
 
 /** A scan stops itself after 25 s on the gateway; allow for the answer to travel. */
@@ -36,7 +38,7 @@ export async function runTester(options: {
 }): Promise<TesterReply> {
   const input =
     options.run === "handshake" ? handshakeInputSchema.parse(options.input) : scanInputSchema.parse(options.input);
-  const gateway = loadConfig().gatewayInternalUrl;
+  const gateway = config().gatewayInternalUrl;
   const token = await mintAdminToken(options.principal, "tester");
   let response: Response;
   try {
