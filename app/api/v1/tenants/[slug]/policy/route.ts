@@ -1,6 +1,7 @@
 import { actorOf } from "@/app/_lib/api/actor";
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, requireIfMatch } from "@/app/_lib/api/if-match";
+import { policySaveQuery, queryObject } from "@/app/_lib/api/params";
 import { getPrisma } from "@/app/_lib/db";
 import { getPolicy } from "@/app/_lib/policy/get-policy";
 import { MAX_POLICY_BODY_BYTES, savePolicy } from "@/app/_lib/policy/save-policy";
@@ -19,7 +20,7 @@ export const GET = apiRoute<Params>({ permission: "policy.read" }, async ({ para
 export const PUT = apiRoute<Params>({ permission: "policy.write" }, async ({ request, params, principal }) => {
   const expectedVersion = requireIfMatch(request);
   const document = await readJson(request, { maxBytes: MAX_POLICY_BODY_BYTES });
-  const comment = new URL(request.url).searchParams.get("comment");
+  const { comment } = policySaveQuery.parse(queryObject(request));
   const { policy, warnings, changed } = await savePolicy({
     db: getPrisma(),
     slug: params.slug,
