@@ -62,6 +62,13 @@ let shared: string;
 const ENDPOINTS: Endpoint[] = [
   { name: "GET /api/v1/me", method: "GET", min: "viewer", ok: 200, prepare: async () => ({ path: "/api/v1/me" }) },
   {
+    name: "GET /api/v1/openapi.json",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/openapi.json" }),
+  },
+  {
     name: "GET /api/v1/tenants",
     method: "GET",
     min: "viewer",
