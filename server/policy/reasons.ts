@@ -22,6 +22,10 @@ export const REASONS = [
   "rate_limited",
   "bad_handshake",
   "upstream_unavailable",
+  // HTTP and SSE (CORS, SPEC §4.6).
+  "cors_method_not_allowed",
+  "cors_header_not_allowed",
+  "bad_request",
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
@@ -53,6 +57,14 @@ export const REASON_STATUS: Record<Reason, number> = {
   // 503 (SPEC §4.4: "503 limits/upstream"): the service behind the gateway cannot take the
   // connection now; like the connection limit, the client may retry later.
   upstream_unavailable: 503,
+  // CORS refusals are policy refusals like an origin that is not allowed: 403 (SPEC §4.6).
+  cors_method_not_allowed: 403,
+  cors_header_not_allowed: 403,
+  // 400: an HTTP request the gateway will not forward as it is (a path that would leave the
+  // upstream's base, SPEC §5), or a forward-auth subrequest without a usable original
+  // method or URI. Forward auth answers it with 403 instead (SPEC §5.1: a proxy turns
+  // statuses other than 2xx/401/403 into errors), under the same code.
+  bad_request: 400,
 };
 
 export const REASON_DESCRIPTIONS: Record<Reason, string> = {
@@ -74,4 +86,10 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   rate_limited: "This client address opened too many handshakes in the last minute.",
   bad_handshake: "The upgrade request is not a valid WebSocket handshake (for example a missing or malformed key).",
   upstream_unavailable: "The tenant's upstream server could not be reached.",
+  cors_method_not_allowed:
+    "The HTTP request's method (or a preflight's Access-Control-Request-Method) is not in the policy's cors.methods (compared case-sensitively).",
+  cors_header_not_allowed:
+    "A preflight's Access-Control-Request-Headers names a header that is not in the policy's cors.allowHeaders (Authorization only when named).",
+  bad_request:
+    "The HTTP request cannot be forwarded as it is: its path would leave the upstream's base (dot segments, encoded slashes), or a forward-auth subrequest lacked a usable original method or URI.",
 };

@@ -31,6 +31,8 @@ describe("server/policy stays pure and browser-safe", () => {
       "decide-handshake.ts",
       "explain-handshake.ts",
       "bypass-variants.ts",
+      "compile-cors.ts",
+      "decide-cors.ts",
       "token.ts",
       "index.ts",
       "browser.ts",
@@ -74,6 +76,7 @@ describe("server/policy stays pure and browser-safe", () => {
     expect(reached.has("decide-handshake.ts")).toBe(false);
     expect(reached).toContain("validate-policy.ts");
     expect(reached).toContain("compile-policy.ts");
+    expect(reached).toContain("decide-cors.ts");
     // And only decide-handshake.ts (plus the server entry point) imports token.ts.
     const importers = files.filter((name) => importsOf(name).includes("./token"));
     expect(importers.sort()).toEqual(["decide-handshake.ts", "index.ts"]);
@@ -97,6 +100,9 @@ describe("reason codes (SPEC §4.4)", () => {
       "rate_limited",
       "bad_handshake",
       "upstream_unavailable",
+      "cors_method_not_allowed",
+      "cors_header_not_allowed",
+      "bad_request",
     ]);
   });
 
@@ -116,6 +122,9 @@ describe("reason codes (SPEC §4.4)", () => {
       rate_limited: 429,
       connection_limit: 503,
       upstream_unavailable: 503,
+      cors_method_not_allowed: 403,
+      cors_header_not_allowed: 403,
+      bad_request: 400,
     });
   });
 
