@@ -129,6 +129,9 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  /** HTTP/SSE proxying (SPEC §4.6): request body bound (413 beyond) and upstream silence bound (503). */
+  HTTP_MAX_BODY_BYTES: positiveInt("HTTP_MAX_BODY_BYTES", 10 * 1024 * 1024, 1024 * 1024 * 1024),
+  HTTP_UPSTREAM_TIMEOUT_MS: positiveInt("HTTP_UPSTREAM_TIMEOUT_MS", 30_000, 600_000),
   /** Port of the embedded Postgres used when DATABASE_URL is unset. */
   EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
 });

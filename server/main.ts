@@ -24,6 +24,7 @@ const gateway = new Gateway({
   maxHeaderBytes: config.MAX_HEADER_BYTES,
   trustProxy: config.TRUST_PROXY,
   dashboardUrl: config.dashboardUrl,
+  http: { maxBodyBytes: config.HTTP_MAX_BODY_BYTES, upstreamTimeoutMs: config.HTTP_UPSTREAM_TIMEOUT_MS },
   audit: {
     queueMax: config.AUDIT_QUEUE_MAX,
     flushMs: config.AUDIT_FLUSH_MS,

@@ -2,9 +2,12 @@
  * Audit pipeline of one gateway: record() is O(1) and never blocks a handshake; events are
  * folded, queued in memory (bounded) and written to Postgres in batches.
  *
- * Folding: the first rejection of a kind (same tenant, origin, reason, client address)
- * is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW ms are
- * counted into one more row written when the window closes. Counts are exact.
+ * Folding: the first rejection of a kind (same kind, via, tenant, origin, reason, client
+ * address) is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW
+ * ms are counted into one more row written when the window closes. Counts are exact.
+ * HTTP-side decisions (kinds `http` and `preflight`) and every forward-auth decision fold
+ * whatever their outcome, accepted included (SPEC §5.1: a proxy asks on every request); a
+ * WebSocket handshake accepted by the gateway itself is a connection and is never folded.
  *
  * Writing: each row is encoded for COPY's text format when it is queued (the queue holds
  * strings, not event objects); one batch in flight at a time, flushed when BATCH_ROWS rows
@@ -59,6 +62,7 @@ export const COPY_COLUMNS = [
   "ts",
   "last_ts",
   "kind",
+  "via",
   "tenant",
   "decision",
   "reason",
@@ -119,7 +123,7 @@ export function copyTime(epochMs: number | null): string {
 
 /** One row of `COPY audit_event (COPY_COLUMNS) FROM STDIN`, newline included. */
 export function encodeRow(gatewayId: string, e: AuditEventInput, count: number, lastTs: number | null): string {
-  return `${gatewayId}\t${copyTime(e.ts)}\t${copyTime(lastTs)}\t${e.kind}\t${copyText(e.tenant)}\t${e.decision}\t${copyText(
+  return `${gatewayId}\t${copyTime(e.ts)}\t${copyTime(lastTs)}\t${e.kind}\t${e.via ?? "gateway"}\t${copyText(e.tenant)}\t${e.decision}\t${copyText(
     e.reason,
   )}\t${copyText(e.origin)}\t${copyText(e.originNormalized)}\t${copyText(e.remoteAddr)}\t${copyText(
     e.userAgent,
@@ -128,6 +132,13 @@ export function encodeRow(gatewayId: string, e: AuditEventInput, count: number, 
   )}\t${copyInt(count)}\t${copyInt(e.closeCode)}\t${copyInt(e.durationMs)}\t${copyText(
     e.details ? JSON.stringify(e.details) : null,
   )}\n`;
+}
+
+/** Events that fold with identical ones (see the module header). */
+function folds(event: AuditEventInput): boolean {
+  if (event.kind === "http" || event.kind === "preflight") return true;
+  if (event.kind !== "handshake") return false;
+  return event.decision === "rejected" || event.via === "forward_auth";
 }
 
 export class AuditPipeline implements AuditSink {
@@ -164,8 +175,8 @@ export class AuditPipeline implements AuditSink {
   record(event: AuditEventInput): void {
     const count = event.count ?? 1;
     this.totals.recorded += count;
-    if (event.decision === "rejected" && event.kind === "handshake") {
-      const key = `${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}`;
+    if (folds(event)) {
+      const key = `${event.kind}\u0000${event.via}\u0000${event.decision}\u0000${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}`;
       const fold = this.folds.get(key);
       if (fold && event.ts - fold.startedAt < this.foldWindowMs) {
         if (fold.repeat) {

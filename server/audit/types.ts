@@ -3,8 +3,10 @@
  * Column-for-column with `audit_event` (prisma/schema.prisma). Never put a token, cookie or
  * query string in here: `path` is the path only.
  */
-export type AuditKind = "handshake" | "close" | "dropped" | "tester";
+export type AuditKind = "handshake" | "close" | "dropped" | "tester" | "http" | "preflight";
 export type AuditDecision = "accepted" | "rejected" | "report_only";
+/** How the request reached the decision: through the gateway itself, or a proxy's forward-auth subrequest. */
+export type AuditVia = "gateway" | "forward_auth";
 
 export interface AuditEventInput {
   /** Epoch ms of the event. */
@@ -24,6 +26,8 @@ export interface AuditEventInput {
   closeCode?: number | null;
   durationMs?: number | null;
   details?: Record<string, unknown> | null;
+  /** `gateway` unless set. */
+  via?: AuditVia;
   /** How many identical events this one stands for (folding); 1 unless set. */
   count?: number;
 }

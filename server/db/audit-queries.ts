@@ -9,7 +9,7 @@
  * commits later.
  */
 import { z } from "zod";
-import type { AuditDecision, AuditKind } from "../audit/types";
+import type { AuditDecision, AuditKind, AuditVia } from "../audit/types";
 
 /** Anything with pg's `query(text, values)`: a Pool, a Client, a PoolClient. */
 export interface Queryable {
@@ -22,6 +22,8 @@ export interface AuditEvent {
   lastTs: string | null;
   gatewayId: string;
   kind: AuditKind;
+  /** How the request reached the decision: the gateway itself or a proxy's forward-auth subrequest. */
+  via: AuditVia;
   tenant: string | null;
   decision: AuditDecision;
   reason: string;
@@ -44,7 +46,7 @@ export interface AuditEvent {
  * by that text output column ("9" after "10"), not by the bigint column, and could not use
  * the primary key: always write `order by audit_event.id`.
  */
-export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, tenant, decision, reason, origin,
+export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, via, tenant, decision, reason, origin,
   origin_normalized, remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
   close_code, duration_ms, details`;
 
@@ -54,6 +56,7 @@ interface AuditRow {
   last_ts: Date | null;
   gateway_id: string;
   kind: AuditEvent["kind"];
+  via: AuditEvent["via"];
   tenant: string | null;
   decision: AuditEvent["decision"];
   reason: string;
@@ -78,6 +81,7 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     lastTs: r.last_ts ? r.last_ts.toISOString() : null,
     gatewayId: r.gateway_id,
     kind: r.kind,
+    via: r.via,
     tenant: r.tenant,
     decision: r.decision,
     reason: r.reason,
@@ -110,7 +114,9 @@ export const auditFilterSchema = z
       .string()
       .regex(/^[a-z_]{1,40}$/, "must be a reason code")
       .optional(),
-    kind: z.enum(["handshake", "close", "dropped", "tester"]).optional(),
+    kind: z.enum(["handshake", "close", "dropped", "tester", "http", "preflight"]).optional(),
+    /** How the request came: `gateway` or `forward_auth`. */
+    via: z.enum(["gateway", "forward_auth"]).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
     since: isoDate.optional(),
@@ -139,6 +145,7 @@ export function auditWhere(
   if (f.decision) add((p) => `decision = ${p}::audit_decision`, f.decision);
   if (f.reason) add((p) => `reason = ${p}`, f.reason);
   if (f.kind) add((p) => `kind = ${p}::audit_kind`, f.kind);
+  if (f.via) add((p) => `via = ${p}::audit_via`, f.via);
   if (f.origin) add((p) => `(origin_normalized = ${p} or (origin_normalized is null and origin = ${p}))`, f.origin);
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
   if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);

@@ -26,9 +26,17 @@ import type { Logger } from "../log";
 import { TRUST_NONE, type TrustProxy } from "../net/client-address";
 import { PolicyStore } from "../policy-store/policy-store";
 import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
-import { abortHandshake, REASON_HEADER } from "./abort-handshake";
+import { abortHandshake } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
+import { AUTHZ_PREFIX, answerForwardAuth } from "./forward-auth";
 import { handleTenantUpgrade } from "./handshake";
+import {
+  DEFAULT_HTTP_MAX_BODY_BYTES,
+  DEFAULT_HTTP_UPSTREAM_TIMEOUT_MS,
+  type HttpProxyLimits,
+  handleTenantHttp,
+} from "./http-proxy";
+import { sendReply, sendReplyOnSocket } from "./http-reply";
 import { RateLimits } from "./limits";
 
 export interface GatewayOptions {
@@ -47,6 +55,8 @@ export interface GatewayOptions {
   audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
+  /** HTTP/SSE proxying: HTTP_MAX_BODY_BYTES, HTTP_UPSTREAM_TIMEOUT_MS. */
+  http?: Partial<HttpProxyLimits>;
 }
 
 export interface GatewayContext {
@@ -60,6 +70,8 @@ export interface GatewayContext {
   rateLimits: RateLimits;
   audit: AuditPipeline;
   trustProxy: TrustProxy;
+  /** Request body and upstream timeout bounds of HTTP/SSE proxying. */
+  httpLimits: HttpProxyLimits;
   /** True once stop() began: new handshakes are refused. */
   stopping: boolean;
   /** HMAC key of dashboard-minted admin tokens (null until loaded from Postgres). */
@@ -120,6 +132,10 @@ export class Gateway {
       rateLimits: new RateLimits(),
       audit,
       trustProxy: options.trustProxy ?? TRUST_NONE,
+      httpLimits: {
+        maxBodyBytes: options.http?.maxBodyBytes ?? DEFAULT_HTTP_MAX_BODY_BYTES,
+        upstreamTimeoutMs: options.http?.upstreamTimeoutMs ?? DEFAULT_HTTP_UPSTREAM_TIMEOUT_MS,
+      },
       stopping: false,
       adminKey: null,
     };
@@ -216,7 +232,16 @@ export class Gateway {
   }
 
   private async handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path.startsWith(AUTHZ_PREFIX)) {
+      sendReply(res, await answerForwardAuth(this.ctx, req));
+      return;
+    }
+    const tenantMatch = TENANT_PATH.exec(req.url ?? "/");
+    if (tenantMatch) {
+      handleTenantHttp(this.ctx, req, res, decodeSlug(tenantMatch[1] ?? ""), tenantMatch[2] ?? "");
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD" && !path?.startsWith("/admin/")) {
       res.writeHead(405, { Allow: "GET, HEAD" }).end();
       return;
@@ -252,18 +277,17 @@ export class Gateway {
       await handleTesterHttp(this.ctx, req, res, this.server.address() as AddressInfo);
       return;
     }
-    if (TENANT_PATH.test(path ?? "")) {
-      // A plain HTTP request to a WebSocket endpoint: say what is expected.
-      res.writeHead(426, { Upgrade: "websocket", [REASON_HEADER]: "bad_handshake", "Content-Type": "text/plain" });
-      res.end("This is a WebSocket endpoint: send a WebSocket handshake (Upgrade: websocket).\n");
-      return;
-    }
     res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ error: { code: "not_found" } }));
   }
 
   private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
     const url = req.url ?? "/";
+    if (url.startsWith(AUTHZ_PREFIX)) {
+      // A forward-auth subrequest that carries upgrade headers (Caddy's does): plain HTTP.
+      void answerForwardAuth(this.ctx, req).then((reply) => sendReplyOnSocket(socket, reply));
+      return;
+    }
     const tenantMatch = TENANT_PATH.exec(url);
     if (tenantMatch) {
       handleTenantUpgrade(this.ctx, req, socket, head, decodeSlug(tenantMatch[1] ?? ""), tenantMatch[2] ?? "");

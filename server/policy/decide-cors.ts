@@ -73,8 +73,8 @@ export const FORWARD_STATUS = 200;
 const MAX_HEADER_NAME = 256;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const OWS = /^[ \t]+|[ \t]+$/g;
-/** Stands in for a refusal whose cause was an internal fault (fail closed). */
-const INTERNAL_FAULT: Reason = "origin_malformed";
+/** A refusal whose cause was an internal fault (fail closed; SPEC §4.4: never another code). */
+const INTERNAL_FAULT: Reason = "gateway_unavailable";
 
 export interface CorsRequest {
   /** The request method as sent (not case-normalised: methods are case-sensitive). */
@@ -146,7 +146,7 @@ function evaluateCors(compiled: CompiledPolicy, request: CorsRequest, trace: Exp
       cors: request?.origin !== undefined,
       allowed: false,
       reason: INTERNAL_FAULT,
-      status: 403,
+      status: REASON_STATUS[INTERNAL_FAULT],
       enforced: true,
       matchedPattern: null,
       policyVersion: typeof compiled?.version === "number" ? compiled.version : -1,

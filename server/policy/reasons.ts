@@ -22,6 +22,7 @@ export const REASONS = [
   "rate_limited",
   "bad_handshake",
   "upstream_unavailable",
+  "gateway_unavailable",
   // HTTP and SSE (CORS, SPEC §4.6).
   "cors_method_not_allowed",
   "cors_header_not_allowed",
@@ -57,6 +58,11 @@ export const REASON_STATUS: Record<Reason, number> = {
   // 503 (SPEC §4.4: "503 limits/upstream"): the service behind the gateway cannot take the
   // connection now; like the connection limit, the client may retry later.
   upstream_unavailable: 503,
+  // 503, and never borrowed from another code (SPEC §4.4): the gateway itself cannot decide
+  // right now (policies not loaded yet, shutting down) or hit an internal fault (a bug, a
+  // failed limiter) and fails closed. The client may retry; nothing about its request,
+  // the tenant's policy or the upstream is implied.
+  gateway_unavailable: 503,
   // CORS refusals are policy refusals like an origin that is not allowed: 403 (SPEC §4.6).
   cors_method_not_allowed: 403,
   cors_header_not_allowed: 403,
@@ -86,6 +92,8 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   rate_limited: "This client address opened too many handshakes in the last minute.",
   bad_handshake: "The upgrade request is not a valid WebSocket handshake (for example a missing or malformed key).",
   upstream_unavailable: "The tenant's upstream server could not be reached.",
+  gateway_unavailable:
+    "The gateway could not decide: it is starting or stopping, or an internal fault made it refuse (it fails closed).",
   cors_method_not_allowed:
     "The HTTP request's method (or a preflight's Access-Control-Request-Method) is not in the policy's cors.methods (compared case-sensitively).",
   cors_header_not_allowed:

@@ -460,6 +460,8 @@ describe("decideCors: reasons, statuses and the exact headers", () => {
     } as CompiledPolicy;
     const decision = decideCors(broken, actual());
     expect(decision.allowed).toBe(false);
+    expect(decision.reason).toBe("gateway_unavailable");
+    expect(decision.status).toBe(503);
     expect(decision.enforced).toBe(true);
     expect(decision.headers).toEqual({ [VARY]: VARY_ACTUAL });
   });
