@@ -269,7 +269,8 @@ function forward(
   decision: CorsDecision,
   target: URL,
 ): void {
-  const headers = endToEndHeaders(req.rawHeaders, REQUEST_DROP, REQUEST_DROP_PREFIXES);
+  // A flat header list keeps the client's lines as they were, but Node then adds no Host.
+  const headers = ["Host", target.host, ...endToEndHeaders(req.rawHeaders, REQUEST_DROP, REQUEST_DROP_PREFIXES)];
   const contentLength = req.headers["content-length"];
   if (contentLength !== undefined) headers.push("Content-Length", contentLength);
   headers.push(
