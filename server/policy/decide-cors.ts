@@ -229,9 +229,10 @@ function evaluate(
     }
   }
 
-  // The grant: what the policy allows, whatever the mode.
-  const originAllowed = origin.failure === null;
-  if (originAllowed) grant(headers, compiled, request, preflight, matchedPattern, failure === null);
+  // The grant: what the policy allows. An enforced refusal carries none (only Vary).
+  if (origin.failure === null && (failure === null || !settings.enforce)) {
+    grant(headers, compiled, request, preflight, matchedPattern, failure === null);
+  }
 
   if (failure === null) {
     trace?.push({
@@ -289,8 +290,9 @@ function evaluate(
 const SKIPPED = "not evaluated: an earlier check failed";
 
 /**
- * The grant headers for an allowed origin. A preflight whose method or headers failed (in
- * report-only) still names the origin but lists only the policy's methods and headers.
+ * The grant headers for an allowed origin. In report-only, a preflight whose method or
+ * headers failed still names the origin but lists only the policy's methods and headers
+ * (and no Max-Age), so the browser's own check refuses what the policy refuses.
  */
 function grant(
   headers: CorsHeaders,
