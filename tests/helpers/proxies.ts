@@ -87,7 +87,7 @@ export async function startProxy(kind: ProxyKind, target: ProxyTarget): Promise<
     case "caddy": {
       config = renderDeployConfig("caddy/Caddyfile", values);
       // Test scaffolding only: no admin endpoint (parallel runs would share :2019), no HTTPS.
-      writeFileSync(path.join(dir, "Caddyfile"), `{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n\n${config}`);
+      writeFileSync(path.join(dir, "Caddyfile"), `{\n\tadmin off\n\tauto_https off\n}\n\n${config}`);
       command = "caddy";
       args = ["run", "--config", path.join(dir, "Caddyfile"), "--adapter", "caddyfile"];
       break;

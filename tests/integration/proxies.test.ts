@@ -26,7 +26,12 @@ const EVIL = "https://evil.example.net";
 const POLICY = {
   origins: [APP],
   credentials: "allow" as const,
-  cors: { methods: ["GET", "HEAD", "POST", "PUT"], allowHeaders: ["x-trace-id"], exposeHeaders: ["x-total"], maxAgeSeconds: 321 },
+  cors: {
+    methods: ["GET", "HEAD", "POST", "PUT"],
+    allowHeaders: ["x-trace-id"],
+    exposeHeaders: ["x-total"],
+    maxAgeSeconds: 321,
+  },
 };
 
 let db: string;
@@ -100,7 +105,11 @@ describe.each<ProxyKind>(["nginx", "caddy", "haproxy"])("%s in front of a ws + H
   beforeAll(async () => {
     tenant = await createTenant(db, { policy: POLICY });
     await eventually(() => gw.gateway.ctx.store.get(tenant.slug));
-    proxy = await startProxy(kind, { gateway: `127.0.0.1:${gw.port}`, upstream: `127.0.0.1:${upstream.port}`, tenant: tenant.slug });
+    proxy = await startProxy(kind, {
+      gateway: `127.0.0.1:${gw.port}`,
+      upstream: `127.0.0.1:${upstream.port}`,
+      tenant: tenant.slug,
+    });
   });
 
   afterAll(async () => {
@@ -108,7 +117,9 @@ describe.each<ProxyKind>(["nginx", "caddy", "haproxy"])("%s in front of a ws + H
   });
 
   it("an allowed origin passes, with the policy's CORS headers (the application's own dropped)", async () => {
-    const answer = await request(proxy.httpUrl, `${tag}/cors-reflect?q=1`, { headers: { Origin: APP, Cookie: "sid=1" } });
+    const answer = await request(proxy.httpUrl, `${tag}/cors-reflect?q=1`, {
+      headers: { Origin: APP, Cookie: "sid=1" },
+    });
     expect(answer.status, proxy.log()).toBe(200);
     expect(answer.headers["access-control-allow-origin"]).toBe(APP);
     expect(answer.headers["access-control-allow-credentials"]).toBe("true");
@@ -128,6 +139,17 @@ describe.each<ProxyKind>(["nginx", "caddy", "haproxy"])("%s in front of a ws + H
     expect(answer.status).toBe(403);
     expect(answer.headers["access-control-allow-origin"]).toBeUndefined();
     expect(upstream.count(`${tag}/refused`)).toBe(before);
+  });
+
+  it("an allowed POST reaches the application with its whole body (the subrequest does not consume it)", async () => {
+    const body = "x".repeat(100_000);
+    const answer = await request(proxy.httpUrl, `${tag}/post-body`, {
+      method: "POST",
+      headers: { Origin: APP, "Content-Type": "text/plain" },
+      body,
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ method: "POST", bodyBytes: body.length });
   });
 
   it("a request without Origin passes without CORS headers", async () => {
@@ -151,7 +173,13 @@ describe.each<ProxyKind>(["nginx", "caddy", "haproxy"])("%s in front of a ws + H
 
   it("SSE: an allowed origin streams events as written; a refused one never opens a stream", async () => {
     const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
-      http.get(`${proxy.httpUrl}${tag}/events/sse`, { headers: { Origin: APP, Accept: "text/event-stream" }, agent: false }, resolve).on("error", reject),
+      http
+        .get(
+          `${proxy.httpUrl}${tag}/events/sse`,
+          { headers: { Origin: APP, Accept: "text/event-stream" }, agent: false },
+          resolve,
+        )
+        .on("error", reject),
     );
     expect(res.statusCode).toBe(200);
     expect(res.headers["access-control-allow-origin"]).toBe(APP);
@@ -182,7 +210,11 @@ describe.each<ProxyKind>(["nginx", "caddy", "haproxy"])("%s in front of a ws + H
     expect(ok.headers["access-control-max-age"]).toBe("321");
     const refused = await request(proxy.httpUrl, `${tag}/api`, {
       method: "OPTIONS",
-      headers: { Origin: APP, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "x-not-listed" },
+      headers: {
+        Origin: APP,
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "x-not-listed",
+      },
     });
     expect(refused.status).toBe(403);
     expect(refused.headers["access-control-allow-origin"]).toBeUndefined();
@@ -215,6 +247,8 @@ describe.each<ProxyKind>(["nginx", "caddy", "haproxy"])("%s in front of a ws + H
     const socket = await openSocket(`${proxy.wsUrl}${tag}/after-change-socket`, APP);
     expect(socket.status).toBe(403);
     await updatePolicy(db, tenant.id, POLICY);
-    await eventually(async () => (await request(proxy.httpUrl, `${tag}/restored`, { headers: { Origin: APP } })).status === 200);
+    await eventually(
+      async () => (await request(proxy.httpUrl, `${tag}/restored`, { headers: { Origin: APP } })).status === 200,
+    );
   });
 });
