@@ -1,11 +1,15 @@
+import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Two tiers run by vitest: `unit` (pure, no I/O) and `integration` (real Postgres, real
 // sockets). The e2e tier is Playwright (playwright.config.ts).
 export default defineConfig({
+  // The `@/` alias of tsconfig.json, for modules of app/ that tests import.
+  resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
@@ -13,6 +17,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],

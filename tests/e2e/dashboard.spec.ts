@@ -316,6 +316,8 @@ test("admins manage users and API tokens", async ({ page }) => {
   await expect(
     page.getByRole("table", { name: "API tokens" }).getByRole("row", { name: new RegExp(name) }),
   ).toContainText("revoked");
+  // The row turns "revoked" optimistically; the toast comes once the server has committed.
+  await expect(page.getByText("Token revoked")).toBeVisible();
   const after = await page.request.get("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
   expect(after.status()).toBe(401);
 });

@@ -294,7 +294,10 @@ describe("savePolicy", () => {
     try {
       await rejection(savePolicy({ db, slug: s, expectedVersion: 1, document: doc([{ pattern: "nope" }]), actor }));
       await rejection(savePolicy({ db, slug: s, expectedVersion: 7, document: doc([]), actor }));
-      await new Promise((r) => setTimeout(r, 200));
+      // Notifications arrive in commit order: once this marker is in, a notification from
+      // the refused saves would have arrived too.
+      await pool.query("select pg_notify('policy_changed', 'marker')");
+      while (!heard.includes("marker")) await new Promise((r) => setTimeout(r, 10));
       expect(heard.filter((p) => p === id)).toHaveLength(0);
       await savePolicy({
         db,

@@ -77,9 +77,11 @@ describe("migrations", () => {
         ]);
       }
       await db.query("commit");
-      await new Promise((r) => setTimeout(r, 200));
+      // Notifications arrive in commit order: once this marker is in, everything before it is.
+      await db.query("select pg_notify('policy_changed', 'marker')");
+      while (!received.includes("marker")) await new Promise((r) => setTimeout(r, 10));
       // One notification for the policy insert, one for the transaction of three inserts.
-      expect(received).toEqual([id, id]);
+      expect(received).toEqual([id, id, "marker"]);
       const gen = await db.query<{ generation: number }>("select generation from policy where tenant_id = $1", [id]);
       expect(gen.rows[0]!.generation).toBe(3);
       await db.query("update tenant set upstream_url = 'ws://127.0.0.1:1' where id = $1", [id]);

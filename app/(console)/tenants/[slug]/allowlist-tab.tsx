@@ -4,32 +4,17 @@
  * bulk paste (a result per line), search, inline note and expiry, remove (with undo until
  * saved). Every row shows validatePolicy's errors and warnings for it.
  */
-import { type FormEvent, useId, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
-import { parsePattern } from "@/server/policy/browser";
 import { absoluteTime, isoToLocalInput, localInputToIso, relativeTime } from "../../../_client/format";
 import { useCan } from "../../../_client/session";
 import { Empty } from "../../../_components/status";
+import { AddOriginForm } from "./add-origin-form";
+import { BulkPaste } from "./bulk-paste";
+import { kindLabel } from "./pattern-kind";
 import type { PolicyEditor } from "./use-policy-editor";
 
 const PAGE = 200;
-
-function kindLabel(pattern: string): string {
-  const parsed = parsePattern(pattern);
-  if (!parsed.ok) return "invalid";
-  switch (parsed.value.kind) {
-    case "exact":
-      return "exact";
-    case "wildcard":
-      return "subdomains";
-    case "any-port":
-      return "any port";
-    case "any":
-      return "any origin";
-    case "null":
-      return "null origin";
-  }
-}
 
 export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
   const canWrite = useCan("policy.write");
@@ -248,210 +233,6 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
             ))}
           </ul>
         </div>
-      ) : null}
-    </div>
-  );
-}
-
-function AddOriginForm({ existing, onAdd }: { existing: Set<string>; onAdd: (entry: PolicyOriginEntry) => void }) {
-  const id = useId();
-  const [pattern, setPattern] = useState("");
-  const [note, setNote] = useState("");
-  const [expires, setExpires] = useState("");
-  const [refused, setRefused] = useState<string | null>(null);
-  const [added, setAdded] = useState<string | null>(null);
-  const parsed = pattern.trim() ? parsePattern(pattern) : null;
-  const duplicate = parsed?.ok && existing.has(parsed.value.pattern);
-
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setAdded(null);
-    if (!parsed) {
-      setRefused("Type a pattern first.");
-      return;
-    }
-    if (!parsed.ok) {
-      setRefused(parsed.message);
-      return;
-    }
-    if (duplicate) {
-      setRefused(`${parsed.value.pattern} is already in the allowlist.`);
-      return;
-    }
-    onAdd({ pattern: parsed.value.pattern, note: note.trim() || null, expiresAt: localInputToIso(expires) });
-    setAdded(parsed.value.pattern);
-    setRefused(null);
-    setPattern("");
-    setNote("");
-    setExpires("");
-  }
-
-  let feedback: { kind: "error" | "ok" | "hint"; text: string };
-  if (refused && (!parsed?.ok || duplicate)) feedback = { kind: "error", text: refused };
-  else if (parsed && !parsed.ok) feedback = { kind: "error", text: parsed.message };
-  else if (duplicate && parsed?.ok)
-    feedback = { kind: "error", text: `${parsed.value.pattern} is already in the allowlist.` };
-  else if (parsed?.ok && parsed.normalizedFrom !== undefined)
-    feedback = { kind: "ok", text: `Will be stored as ${parsed.value.pattern}` };
-  else if (parsed?.ok) feedback = { kind: "ok", text: `Valid: ${kindLabel(parsed.value.pattern)}` };
-  else if (added) feedback = { kind: "ok", text: `Added ${added} — not saved yet.` };
-  else
-    feedback = {
-      kind: "hint",
-      text: "e.g. https://app.example.com · https://*.example.com · http://localhost:* · null · *",
-    };
-
-  return (
-    <form className="form add-origin" onSubmit={submit} aria-label="Add an origin">
-      <div className="form-row">
-        <label className="field grow">
-          <span className="label">Origin pattern</span>
-          <input
-            className="mono"
-            value={pattern}
-            onChange={(e) => {
-              setPattern(e.target.value);
-              setRefused(null);
-            }}
-            placeholder="https://app.example.com"
-            spellCheck={false}
-            autoComplete="off"
-            aria-invalid={feedback.kind === "error"}
-            aria-describedby={`${id}-feedback`}
-          />
-        </label>
-        <label className="field">
-          <span className="label">Note</span>
-          <input value={note} onChange={(e) => setNote(e.target.value)} maxLength={500} placeholder="who / why" />
-        </label>
-        <label className="field">
-          <span className="label">Expires (optional)</span>
-          <input type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} />
-        </label>
-        <div className="field field-button">
-          <button type="submit" className="btn btn-primary">
-            Add
-          </button>
-        </div>
-      </div>
-      <div
-        id={`${id}-feedback`}
-        className={feedback.kind === "error" ? "field-error" : feedback.kind === "ok" ? "field-ok" : "field-hint"}
-        role={feedback.kind === "error" ? "alert" : undefined}
-        data-testid="pattern-feedback"
-      >
-        {feedback.text}
-      </div>
-    </form>
-  );
-}
-
-interface LineResult {
-  line: number;
-  input: string;
-  status: "added" | "normalized" | "duplicate" | "refused";
-  message: string;
-}
-
-function BulkPaste({ existing, onAdd }: { existing: Set<string>; onAdd: (entries: PolicyOriginEntry[]) => void }) {
-  const [text, setText] = useState("");
-  const [results, setResults] = useState<LineResult[] | null>(null);
-
-  function run() {
-    const seen = new Set(existing);
-    const entries: PolicyOriginEntry[] = [];
-    const out: LineResult[] = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === "" || line.startsWith("#")) return;
-      const space = line.search(/\s/);
-      const patternText = space < 0 ? line : line.slice(0, space);
-      const note = space < 0 ? null : line.slice(space).trim() || null;
-      const parsed = parsePattern(patternText);
-      if (!parsed.ok) {
-        out.push({ line: i + 1, input: patternText, status: "refused", message: parsed.message });
-        return;
-      }
-      const normalized = parsed.value.pattern;
-      if (seen.has(normalized)) {
-        out.push({
-          line: i + 1,
-          input: patternText,
-          status: "duplicate",
-          message: `${normalized} is already in the list`,
-        });
-        return;
-      }
-      seen.add(normalized);
-      entries.push({ pattern: normalized, note, expiresAt: null });
-      out.push(
-        normalized === patternText
-          ? { line: i + 1, input: patternText, status: "added", message: "added" }
-          : { line: i + 1, input: patternText, status: "normalized", message: `added, normalised to ${normalized}` },
-      );
-    });
-    if (entries.length > 0) onAdd(entries);
-    setResults(out);
-    if (entries.length > 0) setText("");
-  }
-
-  const counts = results
-    ? {
-        added: results.filter((r) => r.status === "added" || r.status === "normalized").length,
-        refused: results.filter((r) => r.status === "refused").length,
-        duplicate: results.filter((r) => r.status === "duplicate").length,
-      }
-    : null;
-
-  return (
-    <div className="bulk">
-      <label className="field">
-        <span className="label">
-          One pattern per line; text after the pattern (separated by a space) becomes its note; # starts a comment
-        </span>
-        <textarea
-          className="mono"
-          rows={6}
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          placeholder={"https://app.example.com  main app\nhttps://*.staging.example.com\nhttp://localhost:*"}
-          spellCheck={false}
-        />
-      </label>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={run} disabled={text.trim() === ""}>
-          Add lines
-        </button>
-        {counts ? (
-          <span className="small" role="status">
-            {counts.added} added, {counts.duplicate} duplicate, {counts.refused} refused (not saved yet)
-          </span>
-        ) : null}
-      </div>
-      {results && results.length > 0 ? (
-        <table className="table table-compact" aria-label="Bulk paste results">
-          <thead>
-            <tr>
-              <th className="num">Line</th>
-              <th>Input</th>
-              <th>Result</th>
-            </tr>
-          </thead>
-          <tbody>
-            {results.map((r) => (
-              <tr
-                key={r.line}
-                className={r.status === "refused" ? "row-error" : r.status === "duplicate" ? "row-warn" : undefined}
-              >
-                <td className="num">{r.line}</td>
-                <td className="mono">{r.input}</td>
-                <td className={r.status === "refused" ? "field-error" : undefined}>
-                  {r.status === "refused" ? `refused: ${r.message}` : r.message}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
       ) : null}
     </div>
   );
