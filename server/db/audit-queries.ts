@@ -213,7 +213,7 @@ export async function latestAuditId(db: Queryable): Promise<string> {
   return rows[0]?.id ?? "0";
 }
 
-/** Accepted vs rejected handshakes per time bucket (folded counts included). */
+/** Accepted vs rejected decisions (handshakes and HTTP requests, any via) per time bucket (folded counts included). */
 export async function auditTimeline(
   db: Queryable,
   options: { tenant?: string; since: Date; until: Date; bucketSeconds: number },
@@ -226,7 +226,7 @@ export async function auditTimeline(
             coalesce(sum(count) filter (where decision = 'rejected'), 0)::int as rejected,
             coalesce(sum(count) filter (where decision = 'report_only'), 0)::int as report_only
        from audit_event
-      where kind = 'handshake' and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter}
+      where kind in ('handshake', 'http', 'preflight') and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter}
       group by 1 order by 1`,
     values,
   );
@@ -238,7 +238,7 @@ export async function auditTimeline(
   }));
 }
 
-/** The origins refused most often since `since` (folded counts included). */
+/** The origins refused most often since `since`, handshakes and HTTP requests alike (folded counts included). */
 export async function topRejectedOrigins(
   db: Queryable,
   options: { tenant?: string; since: Date; limit: number },
@@ -256,7 +256,7 @@ export async function topRejectedOrigins(
     `select coalesce(origin_normalized, origin, '(none)') as origin, tenant, sum(count)::int as count,
             max(coalesce(last_ts, ts)) as last_seen, array_agg(distinct reason) as reasons
        from audit_event
-      where decision = 'rejected' and kind = 'handshake' and ts >= $1::timestamptz ${tenantFilter}
+      where decision = 'rejected' and kind in ('handshake', 'http', 'preflight') and ts >= $1::timestamptz ${tenantFilter}
       group by 1, 2 order by 3 desc, 1 limit $2`,
     values,
   );

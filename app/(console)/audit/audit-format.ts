@@ -7,7 +7,13 @@ import type { AuditEvent } from "../../../server/db/audit-queries";
 import { REASON_DESCRIPTIONS, REASONS } from "../../../server/policy/browser";
 
 export const DECISIONS = ["accepted", "rejected", "report_only"] as const;
-export const KINDS = ["handshake", "close", "tester", "dropped"] as const;
+export const KINDS = ["handshake", "http", "preflight", "close", "tester", "dropped"] as const;
+/** How a decision was reached: the gateway itself, or a proxy's forward-auth subrequest. */
+export const VIAS = ["gateway", "forward_auth"] as const;
+
+export function viaLabel(via: string): string {
+  return via === "forward_auth" ? "forward auth" : via;
+}
 
 /** Reason codes that only audit rows carry (not handshake decisions). */
 const AUDIT_REASONS: Record<string, string> = {
@@ -61,7 +67,7 @@ export function localDateTime(iso: string | null): string {
 /** Mirrors the API's guard (app/_lib/audit/allow-audit-origin.ts): what the button is offered for. */
 export function canAllowOrigin(event: AuditEvent): boolean {
   return (
-    event.kind === "handshake" &&
+    (event.kind === "handshake" || event.kind === "http" || event.kind === "preflight") &&
     event.decision !== "accepted" &&
     event.reason === "origin_not_allowed" &&
     event.originNormalized !== null &&

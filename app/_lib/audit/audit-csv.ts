@@ -13,6 +13,7 @@ export const AUDIT_CSV_COLUMNS = [
   "lastTs",
   "gatewayId",
   "kind",
+  "via",
   "tenant",
   "decision",
   "reason",

@@ -17,3 +17,12 @@ ALTER TYPE "audit_kind" ADD VALUE 'preflight';
 
 -- AlterTable
 ALTER TABLE "audit_event" ADD COLUMN     "via" "audit_via" NOT NULL DEFAULT 'gateway';
+
+-- ---------------------------------------------------------------------------------------
+-- Postgres-side pieces: "top rejected origins" now counts HTTP requests and preflights as
+-- well as handshakes, so its partial index no longer names one kind (a predicate on the new
+-- enum values could not be used in the migration that adds them).
+-- ---------------------------------------------------------------------------------------
+DROP INDEX "audit_event_rejected_origin_ts_idx";
+CREATE INDEX "audit_event_rejected_origin_ts_idx" ON "audit_event" ("origin_normalized", "ts")
+  WHERE decision = 'rejected';
