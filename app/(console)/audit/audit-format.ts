@@ -21,6 +21,8 @@ const AUDIT_REASONS: Record<string, string> = {
     "Events the gateway had to drop (its buffer was full while Postgres was unavailable); count says how many.",
   tester_handshake: "A handshake run from the dashboard's tester.",
   tester_scan: "A bypass scan run from the dashboard's tester.",
+  tester_cors: "An HTTP/CORS request run from the dashboard's tester.",
+  tester_cors_scan: "A CORS scan run from the dashboard's tester.",
   tester_target_refused: "A tester run refused before it started (target not allowed).",
 };
 
