@@ -53,17 +53,19 @@ beforeAll(async () => {
   });
   external = await createTenant(db, { policy: { origins: [APP] } });
   // The Gin SSE bug: whatever Origin comes is reflected, with credentials, and no Vary.
-  reflecting = await corsServer((origin): Record<string, string> =>
-    origin ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true" } : {},
+  reflecting = await corsServer(
+    (origin): Record<string, string> =>
+      origin ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true" } : {},
   );
   wildcard = await corsServer(() => ({
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Credentials": "true",
   }));
-  correct = await corsServer((origin): Record<string, string> =>
-    origin === APP
-      ? { "Access-Control-Allow-Origin": APP, "Access-Control-Allow-Credentials": "true", Vary: "Origin" }
-      : { Vary: "Origin" },
+  correct = await corsServer(
+    (origin): Record<string, string> =>
+      origin === APP
+        ? { "Access-Control-Allow-Origin": APP, "Access-Control-Allow-Credentials": "true", Vary: "Origin" }
+        : { Vary: "Origin" },
   );
   await registerEndpoint(db, external.id, reflecting, "reflecting");
   // Registered in its WebSocket form: one registration covers both testers.
