@@ -34,20 +34,17 @@
  * its response (preflights included: the shipped proxy configurations answer them
  * themselves from this answer, so a preflight never reaches the upstream).
  *
+ * Every answer is bodiless (Content-Length: 0): its headers say everything, and a proxy
+ * that reads only the head of a refusal (nginx auth_request) can then keep its connection
+ * to the gateway alive instead of closing it on every refused request.
+ *
  * Audit: one event per subrequest (kind `handshake`, `http` or `preflight`, via
  * `forward_auth`); the pipeline folds identical ones, accepted included (a proxy asks on
  * every request). An internal fault is a 403 `gateway_unavailable` (fail closed).
  */
 import type { IncomingMessage } from "node:http";
 import { clientAddress } from "../net/client-address";
-import {
-  type CorsDecision,
-  type Decision,
-  decideCors,
-  decideHandshake,
-  REASON_DESCRIPTIONS,
-  type Reason,
-} from "../policy";
+import { type CorsDecision, type Decision, decideCors, decideHandshake, type Reason } from "../policy";
 import { HTTP_TOKEN } from "../policy/document";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import type { GatewayContext } from "./gateway";
@@ -94,7 +91,7 @@ export async function answerForwardAuth(ctx: GatewayContext, req: IncomingMessag
   } catch (error) {
     ctx.logger.error({ err: (error as Error).message }, "forward auth failed; refusing (fail closed)");
     recordRequest(ctx, facts, "rejected", "gateway_unavailable");
-    return refusal("gateway_unavailable", "internal error: refused (fail closed)", null);
+    return refusal("gateway_unavailable", null);
   }
 }
 
@@ -104,14 +101,15 @@ async function decide(ctx: GatewayContext, req: IncomingMessage, facts: RequestF
     return {
       status: 503,
       headers: { [DECISION_HEADER]: "rejected", [REASON_HEADER]: "gateway_unavailable", "Retry-After": "1" },
-      body: "the gateway is not ready\n",
+      body: "",
     };
   }
   const original = readOriginal(req);
   if (!original.ok) {
     facts.slug = original.slug;
     recordRequest(ctx, facts, "rejected", "bad_request");
-    return refusal("bad_request", original.message, null);
+    ctx.logger.debug({ tenant: original.slug, why: original.message }, "forward auth: unusable subrequest");
+    return refusal("bad_request", null);
   }
   facts.slug = original.value.slug;
   facts.method = original.value.method;
@@ -126,7 +124,7 @@ async function decide(ctx: GatewayContext, req: IncomingMessage, facts: RequestF
   const runtime = ctx.store.get(original.value.slug);
   if (!runtime) {
     recordRequest(ctx, facts, "rejected", "tenant_unknown");
-    return refusal("tenant_unknown", "unknown tenant", null);
+    return refusal("tenant_unknown", null);
   }
   facts.slug = runtime.slug;
   facts.known = true;
@@ -145,13 +143,14 @@ async function decideHandshakeRequest(
   const problem = handshakeProblem(req, original);
   if (problem) {
     recordRequest(ctx, facts, "rejected", "bad_handshake");
-    return refusal("bad_handshake", problem, runtime.version);
+    ctx.logger.debug({ tenant: runtime.slug, why: problem }, "forward auth: not a valid handshake");
+    return refusal("bad_handshake", runtime.version);
   }
   const offered = parseSubprotocols(req) ?? [];
   const limits = runtime.compiled.document.limits;
   if (!(await requestRateAllowed(ctx, runtime.slug, "handshake", facts.remoteAddr, limits.handshakesPerMinutePerIp))) {
     recordRequest(ctx, facts, "rejected", "rate_limited");
-    return refusal("rate_limited", "too many handshakes from this address", runtime.version);
+    return refusal("rate_limited", runtime.version);
   }
   const decision: Decision = decideHandshake(runtime.compiled, {
     origin: headerLines(req, "origin"),
@@ -175,7 +174,7 @@ async function decideHttpRequest(
   const limits = runtime.compiled.document.limits;
   if (!(await requestRateAllowed(ctx, runtime.slug, "http", facts.remoteAddr, limits.requestsPerMinutePerIp))) {
     recordRequest(ctx, facts, "rejected", "rate_limited");
-    return refusal("rate_limited", "too many requests from this address", runtime.version);
+    return refusal("rate_limited", runtime.version);
   }
   const decision: CorsDecision = decideCors(runtime.compiled, {
     method: original.method,
@@ -203,15 +202,14 @@ function answer(
     [REASON_HEADER]: reason,
     [POLICY_VERSION_HEADER]: String(decision.policyVersion),
   };
-  if (decision.allowed) return { status: 200, headers, body: "" };
-  return { status: authzStatus(decision.reason), headers, body: `${REASON_DESCRIPTIONS[decision.reason]}\n` };
+  return { status: decision.allowed ? 200 : authzStatus(decision.reason), headers, body: "" };
 }
 
 /** A refusal before any decision of the policy (no CORS grant). */
-function refusal(reason: Reason, message: string, policyVersion: number | null): Reply {
+function refusal(reason: Reason, policyVersion: number | null): Reply {
   const headers: Record<string, string> = { [DECISION_HEADER]: "rejected", [REASON_HEADER]: reason };
   if (policyVersion !== null) headers[POLICY_VERSION_HEADER] = String(policyVersion);
-  return { status: authzStatus(reason), headers, body: `${message}\n` };
+  return { status: authzStatus(reason), headers, body: "" };
 }
 
 /** SPEC §5.1: 401 for a token the client can fix, 403 for everything else. */

@@ -110,6 +110,9 @@ describe("Traefik forwardAuth shape (GET + X-Forwarded-*)", () => {
     expect(answer.headers["x-origingate-reason"]).toBe("origin_not_allowed");
     expect(answer.headers["x-origingate-decision"]).toBe("rejected");
     expect(answer.headers["access-control-allow-origin"]).toBeUndefined();
+    // Bodiless, so nginx (which reads only the head) can keep its connection to the gateway.
+    expect(answer.headers["content-length"]).toBe("0");
+    expect(answer.body).toBe("");
   });
 
   it("a WebSocket handshake is recognised by Sec-WebSocket-Key (Traefik strips Upgrade)", async () => {
