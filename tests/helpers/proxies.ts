@@ -10,7 +10,7 @@
  * removes its directory.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -53,6 +53,8 @@ export function renderDeployConfig(file: string, values: Record<string, string>)
 export async function startProxy(kind: ProxyKind, target: ProxyTarget): Promise<RunningProxy> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), `og-${kind}-`));
+  // Run as root (CI), nginx's workers drop to an unprivileged user: they must reach the directory.
+  chmodSync(dir, 0o755);
   const values = { LISTEN: String(port), GATEWAY: target.gateway, UPSTREAM: target.upstream, TENANT: target.tenant };
   let command: string;
   let args: string[];
