@@ -6,6 +6,7 @@
  *   Invalid configuration: GATEWAY_PORT must be an integer from 0 to 65535 (got "80a").
  * Defaults make `npm start` work with no configuration at all.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { parseTrustProxy } from "./net/client-address";
 
@@ -35,6 +36,38 @@ const positiveInt = (name: string, fallback: number, max = Number.MAX_SAFE_INTEG
         return z.NEVER;
       }
       return n;
+    });
+
+/** An optional port that must be a real one when set (1-65535). */
+const optionalPort = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1 || n > 65535) {
+        ctx.addIssue({ code: "custom", message: `${name} must be an integer from 1 to 65535 (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/** A bind address: an IP address or a host name. */
+const host = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      if (
+        isIP(v) === 0 &&
+        !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(v)
+      ) {
+        ctx.addIssue({ code: "custom", message: `${name} must be an IP address or a host name (got "${v}")` });
+        return z.NEVER;
+      }
+      return v;
     });
 
 const url = (name: string, protocols: string[]) =>
@@ -82,6 +115,12 @@ const schema = z.object({
   PORT: port("PORT", 3000),
   GATEWAY_PORT: port("GATEWAY_PORT", 8080),
   GATEWAY_HOST: z.string().optional().default("0.0.0.0"),
+  /**
+   * The admin listener (`/healthz`, `/readyz`, `/metrics` move there from the public port):
+   * on when ADMIN_PORT is set; ADMIN_HOST defaults to loopback.
+   */
+  ADMIN_PORT: optionalPort("ADMIN_PORT"),
+  ADMIN_HOST: host("ADMIN_HOST"),
   /** Where browsers reach the dashboard; the origin the admin stream and CSRF checks accept. */
   DASHBOARD_URL: url("DASHBOARD_URL", ["http:", "https:"]),
   /** Where browsers reach the gateway (the live audit stream). */
@@ -117,6 +156,11 @@ const schema = z.object({
   AUDIT_QUEUE_MAX: positiveInt("AUDIT_QUEUE_MAX", 100_000, 10_000_000),
   AUDIT_FLUSH_MS: positiveInt("AUDIT_FLUSH_MS", 100, 60_000),
   AUDIT_FOLD_WINDOW_MS: positiveInt("AUDIT_FOLD_WINDOW_MS", 1000, 60_000),
+  /**
+   * Handshakes per minute per client address that name no tenant (or are malformed),
+   * counted before the tenant lookup (server/gateway/limits.ts).
+   */
+  UNKNOWN_TENANT_RATE_PER_MIN: positiveInt("UNKNOWN_TENANT_RATE_PER_MIN", 600, 1_000_000),
   /** Which proxies' X-Forwarded-For entries to trust (server/net/client-address.ts). */
   TRUST_PROXY: z
     .string()
@@ -137,6 +181,8 @@ const schema = z.object({
 });
 
 export type Config = z.output<typeof schema> & {
+  /** The admin listener, when ADMIN_PORT is set (ADMIN_HOST defaults to 127.0.0.1). */
+  admin: { host: string; port: number } | null;
   dashboardUrl: string;
   gatewayPublicUrl: string;
   gatewayInternalUrl: string;
@@ -158,8 +204,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const c = result.data;
+  if (c.ADMIN_HOST !== undefined && c.ADMIN_PORT === undefined) {
+    throw new ConfigError(
+      "Invalid configuration: ADMIN_HOST is set but ADMIN_PORT is not: the admin listener needs a port (set both, or neither)",
+    );
+  }
+  if (c.ADMIN_PORT !== undefined && c.ADMIN_PORT === c.GATEWAY_PORT) {
+    throw new ConfigError(`Invalid configuration: ADMIN_PORT must differ from GATEWAY_PORT (both are ${c.ADMIN_PORT})`);
+  }
   return {
     ...c,
+    admin: c.ADMIN_PORT === undefined ? null : { host: c.ADMIN_HOST ?? "127.0.0.1", port: c.ADMIN_PORT },
     dashboardUrl: c.DASHBOARD_URL ?? `http://localhost:${c.PORT}`,
     gatewayPublicUrl: c.GATEWAY_PUBLIC_URL ?? `ws://localhost:${c.GATEWAY_PORT}`,
     gatewayInternalUrl: c.GATEWAY_INTERNAL_URL ?? `http://127.0.0.1:${c.GATEWAY_PORT}`,

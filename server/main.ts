@@ -23,8 +23,10 @@ const gateway = new Gateway({
   handshakeTimeoutMs: config.HANDSHAKE_TIMEOUT_MS,
   maxHeaderBytes: config.MAX_HEADER_BYTES,
   trustProxy: config.TRUST_PROXY,
+  rateLimits: { unknownTenantPerMinute: config.UNKNOWN_TENANT_RATE_PER_MIN },
   dashboardUrl: config.dashboardUrl,
   http: { maxBodyBytes: config.HTTP_MAX_BODY_BYTES, upstreamTimeoutMs: config.HTTP_UPSTREAM_TIMEOUT_MS },
+  admin: config.admin ?? undefined,
   audit: {
     queueMax: config.AUDIT_QUEUE_MAX,
     flushMs: config.AUDIT_FLUSH_MS,
@@ -38,7 +40,9 @@ try {
   const e = error as NodeJS.ErrnoException;
   console.error(
     e.code === "EADDRINUSE"
-      ? `Port ${config.GATEWAY_PORT} is already in use (GATEWAY_PORT). Is another gateway running?`
+      ? `Port ${(e as { port?: number }).port ?? config.GATEWAY_PORT} is already in use (${
+          config.admin && (e as { port?: number }).port === config.admin.port ? "ADMIN_PORT" : "GATEWAY_PORT"
+        }). Is another gateway running?`
       : `Gateway failed to start: ${e.message}`,
   );
   process.exit(1);

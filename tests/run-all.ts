@@ -3,17 +3,39 @@
  * sockets), end-to-end (Playwright in Chromium) — then one summary whose last line is
  * `N passed, N failed`. A tier that crashes before reporting counts as one failure.
  * Exit code 0 only when nothing failed.
+ *
+ *   node --import tsx tests/run-all.ts [unit|integration|e2e ...] [--also-on <node> [--also-tiers t,t]]
+ *
+ * `--also-on <node>` runs tiers a second time with another Node.js binary (CI: Node 24 LTS
+ * from the npm registry, .ci/run), after the run on this one: the tier runners (vitest,
+ * Playwright) are started with that binary and its directory leads PATH, so everything they
+ * spawn (workers, gateways, `next`, migrations: all through `process.execPath`) runs on it
+ * too. `--also-tiers` picks which tiers (default: the same as the first run). The summary
+ * lists every tier of every run with its Node version, and the last line sums them all.
+ *
+ * Each e2e run gets ports the kernel just handed out as free (E2E_PORT, E2E_GATEWAY_PORT,
+ * unless set): on a shared machine a random pick can land on a port in use.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
+import { freePort } from "../server/net/free-port";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const OUT = path.join(ROOT, "test-results");
-const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
+const VITEST = path.join(ROOT, "node_modules", "vitest", "vitest.mjs");
+const PLAYWRIGHT = path.join(ROOT, "node_modules", "@playwright", "test", "cli.js");
+const TIERS = ["unit", "integration", "e2e"] as const;
+type Tier = (typeof TIERS)[number];
+
+interface Runtime {
+  node: string;
+  version: string;
+}
 
 interface TierResult {
   name: string;
+  runtime: string;
   passed: number;
   failed: number;
   skipped: number;
@@ -21,16 +43,22 @@ interface TierResult {
   crashed: boolean;
 }
 
-function run(command: string, args: string[]): number {
-  const result = spawnSync(command, args, { cwd: ROOT, stdio: "inherit", env: process.env });
+function run(runtime: Runtime, args: string[], extraEnv: Record<string, string> = {}): number {
+  const env = {
+    ...process.env,
+    ...extraEnv,
+    PATH: `${path.dirname(runtime.node)}${path.delimiter}${process.env.PATH ?? ""}`,
+  };
+  const result = spawnSync(runtime.node, args, { cwd: ROOT, stdio: "inherit", env });
   return result.status ?? 1;
 }
 
-function vitestTier(project: string): TierResult {
+function vitestTier(project: string, runtime: Runtime): TierResult {
   const file = path.join(OUT, `${project}.json`);
   rmSync(file, { force: true });
   const started = Date.now();
-  const code = run(bin("vitest"), [
+  const code = run(runtime, [
+    VITEST,
     "run",
     "--project",
     project,
@@ -39,7 +67,8 @@ function vitestTier(project: string): TierResult {
     `--outputFile.json=${file}`,
   ]);
   const seconds = (Date.now() - started) / 1000;
-  if (!existsSync(file)) return { name: project, passed: 0, failed: 1, skipped: 0, seconds, crashed: true };
+  const base = { name: project, runtime: runtime.version, seconds };
+  if (!existsSync(file)) return { ...base, passed: 0, failed: 1, skipped: 0, crashed: true };
   const report = JSON.parse(readFileSync(file, "utf8")) as {
     numPassedTests: number;
     numFailedTests: number;
@@ -51,48 +80,91 @@ function vitestTier(project: string): TierResult {
   const failed =
     report.numFailedTests + (report.numFailedTests === 0 && code !== 0 ? Math.max(1, report.numFailedTestSuites) : 0);
   return {
-    name: project,
+    ...base,
     passed: report.numPassedTests,
     failed,
     skipped: report.numPendingTests + report.numTodoTests,
-    seconds,
     crashed: false,
   };
 }
 
-function e2eTier(): TierResult {
+async function e2eTier(runtime: Runtime): Promise<TierResult> {
   const file = path.join(OUT, "e2e-results.json");
   rmSync(file, { force: true });
+  const ports = {
+    E2E_PORT: process.env.E2E_PORT ?? String(await freePort()),
+    E2E_GATEWAY_PORT: process.env.E2E_GATEWAY_PORT ?? String(await freePort()),
+  };
   const started = Date.now();
-  const code = run(bin("playwright"), ["test"]);
+  const code = run(runtime, [PLAYWRIGHT, "test"], ports);
   const seconds = (Date.now() - started) / 1000;
-  if (!existsSync(file)) return { name: "e2e", passed: 0, failed: 1, skipped: 0, seconds, crashed: true };
+  const base = { name: "e2e", runtime: runtime.version, seconds };
+  if (!existsSync(file)) return { ...base, passed: 0, failed: 1, skipped: 0, crashed: true };
   const report = JSON.parse(readFileSync(file, "utf8")) as {
     stats: { expected: number; unexpected: number; flaky: number; skipped: number };
     errors?: unknown[];
   };
   const { expected, unexpected, flaky, skipped } = report.stats;
   const setupFailed = code !== 0 && unexpected === 0 ? 1 : 0;
-  return { name: "e2e", passed: expected + flaky, failed: unexpected + setupFailed, skipped, seconds, crashed: false };
+  return { ...base, passed: expected + flaky, failed: unexpected + setupFailed, skipped, crashed: false };
 }
 
+async function runTier(tier: Tier, runtime: Runtime): Promise<TierResult> {
+  return tier === "e2e" ? e2eTier(runtime) : vitestTier(tier, runtime);
+}
+
+/** `node --version` of a binary, or null when it does not run. */
+function versionOf(node: string): string | null {
+  const result = spawnSync(node, ["--version"], { encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim() : null;
+}
+
+function parseArguments(argv: string[]): { tiers: Tier[]; also: { node: string; tiers: Tier[] } | null } {
+  const tiers: Tier[] = [];
+  let alsoOn: string | null = null;
+  let alsoTiers: Tier[] | null = null;
+  const asTier = (name: string): Tier => {
+    if (!(TIERS as readonly string[]).includes(name)) throw new Error(`unknown tier "${name}" (${TIERS.join(", ")})`);
+    return name as Tier;
+  };
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    if (argument === "--also-on") alsoOn = argv[++index] ?? "";
+    else if (argument === "--also-tiers") alsoTiers = (argv[++index] ?? "").split(",").filter(Boolean).map(asTier);
+    else tiers.push(asTier(argument));
+  }
+  const selected = tiers.length === 0 ? [...TIERS] : tiers;
+  if (alsoOn === null) return { tiers: selected, also: null };
+  return { tiers: selected, also: { node: path.resolve(alsoOn), tiers: alsoTiers ?? selected } };
+}
+
+const { tiers, also } = parseArguments(process.argv.slice(2));
 mkdirSync(OUT, { recursive: true });
 if (!existsSync(path.join(ROOT, "server", "db", "generated", "client.ts"))) {
-  run(process.execPath, [path.join(ROOT, "server", "cli", "generate-client.mjs")]);
+  spawnSync(process.execPath, [path.join(ROOT, "server", "cli", "generate-client.mjs")], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
 }
 
-const only = process.argv.slice(2);
-const tiers: Array<[string, () => TierResult]> = [
-  ["unit", () => vitestTier("unit")],
-  ["integration", () => vitestTier("integration")],
-  ["e2e", e2eTier],
-];
-const results = tiers.filter(([name]) => only.length === 0 || only.includes(name)).map(([, tier]) => tier());
+const results: TierResult[] = [];
+const machine: Runtime = { node: process.execPath, version: process.version };
+for (const tier of tiers) results.push(await runTier(tier, machine));
+if (also) {
+  const version = versionOf(also.node);
+  if (version === null) {
+    console.error(`\n--also-on ${also.node}: that Node.js binary does not run`);
+    results.push({ name: "runtime", runtime: also.node, passed: 0, failed: 1, skipped: 0, seconds: 0, crashed: true });
+  } else {
+    console.log(`\n== the same tiers again on Node.js ${version} (${also.node}): ${also.tiers.join(", ")} ==`);
+    for (const tier of also.tiers) results.push(await runTier(tier, { node: also.node, version }));
+  }
+}
 
 console.log("\nTest summary");
 for (const r of results) {
   console.log(
-    `  ${r.name.padEnd(12)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ${String(r.skipped).padStart(3)} skipped  ${r.seconds.toFixed(0)}s${r.crashed ? "  (crashed before reporting)" : ""}`,
+    `  ${r.name.padEnd(12)} ${r.runtime.padEnd(10)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ${String(r.skipped).padStart(3)} skipped  ${r.seconds.toFixed(0)}s${r.crashed ? "  (crashed before reporting)" : ""}`,
   );
 }
 const passed = results.reduce((n, r) => n + r.passed, 0);

@@ -7,12 +7,23 @@
  * countOpenConnection(), and copied into prom-client when /metrics is scraped (`collect`):
  * prom-client validates and hashes the label object on every inc(), which is a measurable
  * part of a handshake's cost (bench:handshake), while a scrape comes every few seconds.
+ *
+ * Label values are bounded (SPEC §5): the `tenant` label is clipped here, whoever counts,
+ * and callers label only known tenants (unknown slugs share one label), so an attacker can
+ * neither lengthen nor multiply series.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { clip, TEXT_LIMITS } from "../clip";
 
 interface Tally<L> {
   labels: L;
   value: number;
+}
+
+/** What the gateway reports about its bounded structures, read at scrape time. */
+export interface GatewayStateSource {
+  rateLimitSizes(): { unverifiedKeys: number; tenantKeys: number; maxKeys: number };
+  connectionAddressCounters(): number;
 }
 
 export function createMetrics() {
@@ -42,7 +53,8 @@ export function createMetrics() {
     },
   });
   /** One handshake decided (the caller keeps `tenant` to known tenants: bounded series). */
-  const countHandshake = (tenant: string, decision: string, reason: string): void => {
+  const countHandshake = (tenantLabel: string, decision: string, reason: string): void => {
+    const tenant = clip(tenantLabel, TEXT_LIMITS.tenant) as string;
     const key = `${tenant}\u0000${decision}\u0000${reason}`;
     const tally = handshakeTally.get(key);
     if (tally) tally.value += 1;
@@ -66,10 +78,45 @@ export function createMetrics() {
     else requestTally.set(key, { labels: { tenant, via, kind, decision, reason }, value: 1 });
   };
   /** A client connection of `tenant` opened (+1) or closed (-1). */
-  const countOpenConnection = (tenant: string, delta: 1 | -1): void => {
+  const countOpenConnection = (tenantLabel: string, delta: 1 | -1): void => {
+    const tenant = clip(tenantLabel, TEXT_LIMITS.tenant) as string;
     const tally = openTally.get(tenant);
     if (tally) tally.value += delta;
     else openTally.set(tenant, { labels: { tenant }, value: delta });
+  };
+  /** Where the gateway's bounded structures are read at scrape time (set once by the gateway). */
+  let state: GatewayStateSource | null = null;
+  const rateLimiterKeys = new Gauge({
+    name: "origingate_rate_limiter_keys",
+    help: "Address counters held by the handshake rate limiters (limiter: unverified = unknown slugs and malformed handshakes, tenant = per-tenant budgets); each stays at or below origingate_rate_limiter_max_keys",
+    labelNames: ["limiter"] as const,
+    registers: [registry],
+    collect() {
+      if (!state) return;
+      const sizes = state.rateLimitSizes();
+      this.set({ limiter: "unverified" }, sizes.unverifiedKeys);
+      this.set({ limiter: "tenant" }, sizes.tenantKeys);
+    },
+  });
+  const rateLimiterMaxKeys = new Gauge({
+    name: "origingate_rate_limiter_max_keys",
+    help: "Bound on the address counters of each handshake rate limiter",
+    registers: [registry],
+    collect() {
+      if (state) this.set(state.rateLimitSizes().maxKeys);
+    },
+  });
+  const connectionAddressCounters = new Gauge({
+    name: "origingate_connection_address_counters",
+    help: "Per-(tenant, client address) connection counters (maxConnectionsPerIp); never more than the reserved connection slots",
+    registers: [registry],
+    collect() {
+      if (state) this.set(state.connectionAddressCounters());
+    },
+  });
+  /** Reports the gateway's bounded structures at every scrape. */
+  const observe = (source: GatewayStateSource): void => {
+    state = source;
   };
   const policyReloads = new Counter({
     name: "origingate_policy_reloads_total",
@@ -106,7 +153,18 @@ export function createMetrics() {
   });
   const auditDropped = new Counter({
     name: "origingate_audit_events_dropped_total",
-    help: "Audit events dropped because the in-memory buffer was full (Postgres down too long)",
+    help: "Audit events dropped: the in-memory buffer was full (Postgres down too long), or Postgres refused the row even clipped",
+    registers: [registry],
+  });
+  const auditRowsRefused = new Counter({
+    name: "origingate_audit_rows_refused_total",
+    help: "Audit rows Postgres refused on their own (after a refused batch was split): stored clipped, or dropped",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const auditOldestPending = new Gauge({
+    name: "origingate_audit_oldest_pending_seconds",
+    help: "How long the oldest audit row waiting to be written has waited (0 when none is)",
     registers: [registry],
   });
   const auditRows = new Counter({
@@ -122,6 +180,10 @@ export function createMetrics() {
     countRequest,
     openConnections,
     countOpenConnection,
+    rateLimiterKeys,
+    rateLimiterMaxKeys,
+    connectionAddressCounters,
+    observe,
     policyReloads,
     policyReloadSeconds,
     policyAge,
@@ -130,6 +192,8 @@ export function createMetrics() {
     auditWritten,
     auditDropped,
     auditRows,
+    auditRowsRefused,
+    auditOldestPending,
   };
 }
 

@@ -21,6 +21,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { AuditTail } from "../audit/tail";
+import type { AuditDecision } from "../audit/types";
 import { type AuditEvent, auditAfter } from "../db/audit-queries";
 import { abortHandshake } from "../gateway/abort-handshake";
 import { parseSubprotocols } from "../gateway/handshake";
@@ -38,7 +39,7 @@ const DECISIONS = new Set(["accepted", "rejected", "report_only"]);
 interface StreamClient {
   ws: WebSocket;
   tenant?: string;
-  decision?: AuditEvent["decision"];
+  decision?: AuditDecision;
   cursor: bigint;
   mode: "backfill" | "live" | "lagging";
   missed: number;
@@ -85,7 +86,7 @@ export class StreamHub {
       return abortHandshake(socket, 400, "bad_handshake", `offer the ${STREAM_PROTOCOL} subprotocol`);
     }
     const key = this.options.adminKey();
-    if (!key) return abortHandshake(socket, 503, "upstream_unavailable", "admin key not loaded yet");
+    if (!key) return abortHandshake(socket, 503, "gateway_unavailable", "admin key not loaded yet");
     const bearer = offered.find((p) => p.startsWith("bearer."));
     if (!bearer) return abortHandshake(socket, 401, "token_missing", "an admin token is required");
     const verified = verifyAdminToken(bearer.slice("bearer.".length), key, "stream");
@@ -123,7 +124,7 @@ export class StreamHub {
         const client: StreamClient = {
           ws,
           tenant: query.get("tenant") || undefined,
-          decision: decision as AuditEvent["decision"] | undefined,
+          decision: decision as AuditDecision | undefined,
           cursor: BigInt(after ?? tail.lastId),
           mode: "backfill",
           missed: 0,

@@ -1,6 +1,10 @@
 /**
  * Audit pipeline of one gateway: record() is O(1) and never blocks a handshake; events are
- * folded, queued in memory (bounded) and written to Postgres in batches.
+ * bounded, folded, queued in memory (bounded) and written to Postgres in batches.
+ *
+ * Bounding: record() clips every value of the event to its fixed length before anything
+ * else (server/audit/bound-event.ts, SPEC §5), so the fold keys, the queue and the rows are
+ * bounded whatever a client sent.
  *
  * Folding: the first rejection of a kind (same kind, via, tenant, origin, reason, client
  * address) is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW
@@ -10,24 +14,44 @@
  * WebSocket handshake accepted by the gateway itself is a connection and is never folded.
  *
  * Writing: each row is encoded for COPY's text format when it is queued (the queue holds
- * strings, not event objects); one batch in flight at a time, flushed when BATCH_ROWS rows
- * are waiting or FLUSH_MS after the first one, as one `COPY audit_event FROM STDIN`
- * (pg-copy-streams) and one NOTIFY per batch (never per event) to wake the live-stream
- * tails. COPY costs Postgres and the gateway far less per row than a multi-row INSERT of
- * parameter arrays (bench:audit, bench:handshake). Batches take a transaction-scoped
- * advisory lock so that ids are assigned in commit order across the fleet: a reader that
- * saw id N can never later find a row N-1 appear (no gaps on resume).
+ * strings, not event objects; server/audit/copy-row.ts); one batch in flight at a time,
+ * flushed when BATCH_ROWS rows are waiting or FLUSH_MS after the first one, as one
+ * `COPY audit_event FROM STDIN` (pg-copy-streams) and one NOTIFY per batch (never per
+ * event) to wake the live-stream tails. COPY costs Postgres and the gateway far less per row
+ * than a multi-row INSERT of parameter arrays (bench:audit, bench:handshake). Batches take a
+ * transaction-scoped advisory lock so that ids are assigned in commit order across the
+ * fleet: a reader that saw id N can never later find a row N-1 appear (no gaps on resume).
  *
- * Failure: a failed batch stays at the head of the queue and is retried with backoff;
- * meanwhile events keep queueing up to QUEUE_MAX rows. Past the bound, events are dropped,
- * counted (metrics) and, once Postgres answers again, recorded as a `dropped` row with the
- * exact number — never silent. stop() flushes what it can.
+ * Failure, two kinds (SPEC §6), told apart by the SQLSTATE of the error:
+ *  - Postgres is unavailable (no connection, shutdown, a missing table, anything that is
+ *    not about the rows): the batch stays at the head of the queue and is retried with
+ *    backoff; meanwhile events keep queueing up to QUEUE_MAX rows. Past the bound, events are
+ *    dropped, counted (metrics) and, once Postgres answers again, recorded as a `dropped`
+ *    row with the exact number — never silent.
+ *  - Postgres refused the data (SQLSTATE class 22 data exception, 23 integrity violation,
+ *    54000 e.g. an index entry too large): the batch is split in halves, recursively, until
+ *    the refused rows are isolated; every other row is written. A refused single row is
+ *    tried once more with every text column cut to HARD_CLIP_TEXT and the cause in its
+ *    details; if Postgres refuses that too, it is dropped, counted and recorded in a
+ *    `dropped` row with the cause. One row can never hold up the rest of the trail.
+ * Rows are settled strictly in queue order, so whatever was written is always a prefix of
+ * the queue and an outage in the middle of a split loses nothing.
+ *
+ * Health (`health()`, reported by /healthz): `dropping` while an event was dropped in the
+ * last DROPPING_HOLD_MS; otherwise `stalled` while rows are pending and either the last
+ * write failed (Postgres unavailable) or the oldest pending row has waited longer than
+ * `stallAfterMs` (default: 10 × flush interval, at least 2 s); otherwise `ok`.
+ *
+ * stop() flushes what it can.
  */
 import { finished } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Metrics } from "../admin/metrics";
+import { clip, TEXT_LIMITS } from "../clip";
 import type { Logger } from "../log";
+import { boundEvent } from "./bound-event";
+import { COPY_SQL, copyText, encodeRow, hardClipRow } from "./copy-row";
 import type { AuditEventInput, AuditSink } from "./types";
 
 export const AUDIT_CHANNEL = "audit_events";
@@ -35,6 +59,10 @@ export const AUDIT_CHANNEL = "audit_events";
 const AUDIT_LOCK_KEY = 0x0a0d17;
 const BATCH_ROWS = 5000;
 const MAX_FOLD_KEYS = 50_000;
+/** How long /healthz keeps saying `dropping` after the last dropped event. */
+export const DROPPING_HOLD_MS = 60_000;
+/** Bound of an error text kept for health and written into a `dropped` row. */
+const MAX_ERROR_TEXT = 200;
 
 interface QueuedEvent extends AuditEventInput {
   count: number;
@@ -46,6 +74,26 @@ interface FoldWindow {
   repeat: QueuedEvent | null;
 }
 
+/** Why events were dropped: the buffer was full, or Postgres refused them even clipped. */
+export type DropCause = "queue_full" | "refused";
+
+export type AuditStatus = "ok" | "stalled" | "dropping";
+
+/** What /healthz shows of the pipeline (public: no error text). */
+export interface AuditHealth {
+  status: AuditStatus;
+  /** Rows waiting to be written. */
+  queueDepth: number;
+  /** How long the oldest of them has been waiting (0 when none is). */
+  oldestPendingMs: number;
+}
+
+/** What the admin listener's /healthz adds (internal: may hold database error text). */
+export interface AuditHealthDetail extends AuditHealth {
+  lastError: string | null;
+  totals: AuditPipeline["totals"];
+}
+
 export interface AuditPipelineOptions {
   pool: pg.Pool;
   gatewayId: string;
@@ -54,84 +102,17 @@ export interface AuditPipelineOptions {
   queueMax?: number;
   flushMs?: number;
   foldWindowMs?: number;
+  /** A pending row older than this makes the pipeline `stalled` (default max(2 s, 10 × flushMs)). */
+  stallAfterMs?: number;
 }
 
-/** audit_event columns, in the order encodeRow() writes them (COPY text format). */
-export const COPY_COLUMNS = [
-  "gateway_id",
-  "ts",
-  "last_ts",
-  "kind",
-  "via",
-  "tenant",
-  "decision",
-  "reason",
-  "origin",
-  "origin_normalized",
-  "remote_addr",
-  "user_agent",
-  "path",
-  "subprotocol",
-  "policy_version",
-  "matched_pattern",
-  "count",
-  "close_code",
-  "duration_ms",
-  "details",
-] as const;
+type InsertResult = { ok: true } | { ok: false; refused: boolean; error: Error };
 
-const COPY_SQL = `copy audit_event (${COPY_COLUMNS.join(", ")}) from stdin`;
-const INT_MAX = 2_147_483_647;
-const SPECIAL = /[\\\n\r\t\0]/;
-const SPECIAL_ALL = /[\\\n\r\t\0]/g;
-const ESCAPES: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\uFFFD" };
-
-/**
- * A text value in COPY's text format: `\N` for null; backslash, newline, carriage return and
- * tab escaped. Postgres text cannot hold NUL, so a NUL becomes U+FFFD (one bad byte must not
- * make a whole batch fail on every retry).
- */
-export function copyText(value: string | null | undefined): string {
-  if (value == null) return "\\N";
-  return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPES[c] ?? c) : value;
-}
-
-/** An int column; clamped to the column's range (a connection open for > 24 days, say). */
-function copyInt(value: number | null | undefined): string {
-  return value == null ? "\\N" : String(Math.min(INT_MAX, Math.max(-INT_MAX, Math.trunc(value))));
-}
-
-let isoSecond = Number.NaN;
-let isoPrefix = "";
-
-/**
- * `Date#toISOString()` of an epoch-ms time, or `\N`. Rows come in bursts within the same
- * second, so the "YYYY-MM-DDTHH:MM:SS." part is formatted once per second and reused.
- */
-export function copyTime(epochMs: number | null): string {
-  if (epochMs === null) return "\\N";
-  const whole = Math.trunc(epochMs);
-  const second = Math.floor(whole / 1000);
-  if (second !== isoSecond) {
-    isoSecond = second;
-    const iso = new Date(second * 1000).toISOString(); // always ends in ".000Z"
-    isoPrefix = iso.slice(0, iso.length - 4);
-  }
-  const ms = whole - second * 1000;
-  return `${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;
-}
-
-/** One row of `COPY audit_event (COPY_COLUMNS) FROM STDIN`, newline included. */
-export function encodeRow(gatewayId: string, e: AuditEventInput, count: number, lastTs: number | null): string {
-  return `${gatewayId}\t${copyTime(e.ts)}\t${copyTime(lastTs)}\t${e.kind}\t${e.via ?? "gateway"}\t${copyText(e.tenant)}\t${e.decision}\t${copyText(
-    e.reason,
-  )}\t${copyText(e.origin)}\t${copyText(e.originNormalized)}\t${copyText(e.remoteAddr)}\t${copyText(
-    e.userAgent,
-  )}\t${copyText(e.path)}\t${copyText(e.subprotocol)}\t${copyInt(e.policyVersion)}\t${copyText(
-    e.matchedPattern,
-  )}\t${copyInt(count)}\t${copyInt(e.closeCode)}\t${copyInt(e.durationMs)}\t${copyText(
-    e.details ? JSON.stringify(e.details) : null,
-  )}\n`;
+/** The `dropped` rows owed, as they were when a batch was put together. */
+interface DropReport {
+  payload: string;
+  rows: number;
+  counts: Record<DropCause, number>;
 }
 
 /** Events that fold with identical ones (see the module header). */
@@ -142,29 +123,36 @@ function folds(event: AuditEventInput): boolean {
 }
 
 export class AuditPipeline implements AuditSink {
-  /** Rows waiting to be written, already encoded for COPY, and the events each stands for. */
+  /** Rows waiting to be written, already encoded for COPY; the events each stands for; when each was queued. */
   private lines: string[] = [];
   private counts: number[] = [];
+  private queuedAt: number[] = [];
   private readonly folds = new Map<string, FoldWindow>();
   private flushTimer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private failures = 0;
   private retryAt = 0;
-  /** Dropped since the last `dropped` row was written. */
-  private droppedUnreported = 0;
+  /** Dropped since the last `dropped` rows were written, by cause. */
+  private readonly unreported: Record<DropCause, number> = { queue_full: 0, refused: 0 };
+  /** Postgres' last refusal of a row that then had to be dropped (goes into the `dropped` row). */
+  private lastRefusal: string | null = null;
+  private lastDropAt = Number.NEGATIVE_INFINITY;
+  private lastError: string | null = null;
   private stopped = false;
   private readonly gatewayIdText: string;
   readonly queueMax: number;
   readonly flushMs: number;
   readonly foldWindowMs: number;
-  /** Totals, for tests and health. */
-  readonly totals = { recorded: 0, written: 0, dropped: 0, rows: 0 };
+  readonly stallAfterMs: number;
+  /** Totals, for tests and health. `clipped`: rows Postgres refused that were stored hard-clipped. */
+  readonly totals = { recorded: 0, written: 0, dropped: 0, rows: 0, clipped: 0 };
 
   constructor(private readonly options: AuditPipelineOptions) {
     this.queueMax = options.queueMax ?? 100_000;
     this.flushMs = options.flushMs ?? 100;
     this.foldWindowMs = options.foldWindowMs ?? 1000;
-    this.gatewayIdText = copyText(options.gatewayId);
+    this.stallAfterMs = options.stallAfterMs ?? Math.max(2000, 10 * this.flushMs);
+    this.gatewayIdText = copyText(clip(options.gatewayId, TEXT_LIMITS.gatewayId));
   }
 
   /** Rows waiting to be written. */
@@ -172,7 +160,8 @@ export class AuditPipeline implements AuditSink {
     return this.lines.length;
   }
 
-  record(event: AuditEventInput): void {
+  record(input: AuditEventInput): void {
+    const event = boundEvent(input);
     const count = event.count ?? 1;
     this.totals.recorded += count;
     if (folds(event)) {
@@ -195,16 +184,42 @@ export class AuditPipeline implements AuditSink {
     this.schedule();
   }
 
+  /** The pipeline's state for /healthz (see the module header for the statuses). */
+  health(now = Date.now()): AuditHealth {
+    const queueDepth = this.lines.length;
+    const oldestPendingMs = queueDepth > 0 ? Math.max(0, now - this.queuedAt[0]!) : 0;
+    let status: AuditStatus = "ok";
+    if (now - this.lastDropAt < DROPPING_HOLD_MS) status = "dropping";
+    else if (queueDepth > 0 && (this.failures > 0 || oldestPendingMs > this.stallAfterMs)) status = "stalled";
+    return { status, queueDepth, oldestPendingMs };
+  }
+
+  /** health() plus the last write error and the totals (admin listener only). */
+  healthDetail(now = Date.now()): AuditHealthDetail {
+    return { ...this.health(now), lastError: this.lastError, totals: { ...this.totals } };
+  }
+
   /** Encodes the row now: the queue holds one string per row, not the event objects. */
   private enqueue(event: AuditEventInput, count: number, lastTs: number | null): void {
     if (this.lines.length >= this.queueMax) {
-      this.droppedUnreported += count;
-      this.totals.dropped += count;
-      this.options.metrics.auditDropped.inc(count);
+      this.drop("queue_full", count);
       return;
     }
     this.lines.push(encodeRow(this.gatewayIdText, event, count, lastTs));
     this.counts.push(count);
+    this.queuedAt.push(Date.now());
+  }
+
+  /** Counts `count` events as dropped; they are reported in a `dropped` row when Postgres takes one. */
+  private drop(cause: DropCause, count: number): void {
+    this.unreported[cause] += count;
+    this.totals.dropped += count;
+    this.lastDropAt = Date.now();
+    this.options.metrics.auditDropped.inc(count);
+  }
+
+  private hasUnreported(): boolean {
+    return this.unreported.queue_full > 0 || this.unreported.refused > 0;
   }
 
   /** Moves fold windows that have closed into the queue. */
@@ -239,57 +254,197 @@ export class AuditPipeline implements AuditSink {
   async flush(all = false): Promise<void> {
     if (this.writing) return this.writing;
     this.closeFolds(Date.now(), all);
-    if (this.lines.length === 0 && this.droppedUnreported === 0) {
+    if (this.lines.length === 0 && !this.hasUnreported()) {
       // Only open fold windows left: come back when they close.
       if (this.folds.size > 0) this.schedule();
       return;
     }
     this.writing = this.writeBatches().finally(() => {
       this.writing = null;
-      if (this.lines.length > 0 || this.folds.size > 0) this.schedule();
+      if (this.lines.length > 0 || this.folds.size > 0 || this.hasUnreported()) this.schedule();
     });
     return this.writing;
   }
 
   private async writeBatches(): Promise<void> {
-    while (this.lines.length > 0 || this.droppedUnreported > 0) {
-      // Rows stay queued until their batch has committed (a failed batch is retried whole).
+    while (this.lines.length > 0 || this.hasUnreported()) {
+      // Rows stay queued until they are settled (written, or dropped and counted).
       const rows = Math.min(BATCH_ROWS, this.lines.length);
-      const dropped = this.droppedUnreported;
-      let payload = this.lines.slice(0, rows).join("");
-      if (dropped > 0) payload += encodeRow(this.gatewayIdText, droppedRecord(dropped), dropped, null);
-      try {
-        await this.insert(payload);
-      } catch (error) {
-        this.failures += 1;
-        const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
-        this.retryAt = Date.now() + delay;
-        this.options.logger.warn(
-          { err: (error as Error).message, queued: this.lines.length, retryInMs: delay },
-          "audit write failed; buffering",
-        );
+      const report = this.dropReport();
+      const result = await this.insert(this.head(rows) + report.payload);
+      if (result.ok) {
+        this.written(rows);
+        this.reported(report);
+      } else if (!result.refused) {
+        this.unavailable(result.error);
         return;
+      } else {
+        // Postgres refused something in this batch: find it, write everything else.
+        if (rows > 0 && !(await this.isolate(rows, result.error))) return;
+        if (report.rows > 0 && !(await this.writeReport(report))) return;
       }
-      this.failures = 0;
-      this.retryAt = 0;
-      this.lines.splice(0, rows);
-      const events = this.counts.splice(0, rows).reduce((n, c) => n + c, 0);
-      this.droppedUnreported -= dropped;
-      this.totals.written += events;
-      this.totals.rows += rows;
-      this.options.metrics.auditWritten.inc(events);
-      this.options.metrics.auditRows.inc(rows + (dropped > 0 ? 1 : 0));
-      this.options.metrics.auditQueueDepth.set(this.lines.length);
       if (this.stopped && this.lines.length === 0) break;
     }
+  }
+
+  /** The first `rows` queued rows as one COPY payload. */
+  private head(rows: number): string {
+    return rows === 1 ? this.lines[0]! : this.lines.slice(0, rows).join("");
+  }
+
+  /**
+   * Postgres refused the batch of the first `rows` queued rows for their data: splits it in
+   * halves, recursively, left to right, writing every half it accepts, until the refused
+   * rows are alone; each of those is settled by settleRefusedRow. False when Postgres became
+   * unavailable meanwhile (the rows not settled yet stay at the head of the queue).
+   */
+  private async isolate(rows: number, error: Error): Promise<boolean> {
+    this.options.logger.warn(
+      { err: describeError(error), rows },
+      "audit batch refused by Postgres; splitting it to isolate the refused rows",
+    );
+    if (rows === 1) return this.settleRefusedRow(error);
+    // Segment sizes still to write, each starting at the queue head; the last one is next.
+    const pending = [rows - Math.ceil(rows / 2), Math.ceil(rows / 2)];
+    while (pending.length > 0) {
+      const size = pending.pop()!;
+      if (size === 0) continue;
+      const result = await this.insert(this.head(size));
+      if (result.ok) {
+        this.written(size);
+      } else if (!result.refused) {
+        this.unavailable(result.error);
+        return false;
+      } else if (size === 1) {
+        if (!(await this.settleRefusedRow(result.error))) return false;
+      } else {
+        const left = Math.ceil(size / 2);
+        pending.push(size - left, left);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The row at the head of the queue was refused on its own: store it with every text
+   * column clipped hard and the cause in its details or, if Postgres refuses that too, drop
+   * it and count it with the cause. False when Postgres became unavailable meanwhile.
+   */
+  private async settleRefusedRow(error: Error): Promise<boolean> {
+    let cause = describeError(error);
+    const clipped = hardClipRow(this.lines[0]!, cause);
+    if (clipped !== null) {
+      const result = await this.insert(clipped);
+      if (result.ok) {
+        this.written(1);
+        this.totals.clipped += 1;
+        this.options.metrics.auditRowsRefused.inc({ outcome: "clipped" });
+        this.options.logger.warn({ err: cause }, "audit row refused by Postgres; stored clipped");
+        return true;
+      }
+      if (!result.refused) {
+        this.unavailable(result.error);
+        return false;
+      }
+      cause = describeError(result.error);
+    }
+    const count = this.counts[0]!;
+    this.settle(1);
+    this.lastRefusal = cause;
+    this.drop("refused", count);
+    this.options.metrics.auditRowsRefused.inc({ outcome: "dropped" });
+    this.options.logger.error({ err: cause, events: count }, "audit row refused by Postgres even clipped; dropped");
+    return true;
+  }
+
+  /** The `dropped` rows owed now, one per cause. */
+  private dropReport(): DropReport {
+    const counts = { ...this.unreported };
+    let payload = "";
+    let rows = 0;
+    for (const cause of ["queue_full", "refused"] as const) {
+      if (counts[cause] === 0) continue;
+      payload += encodeRow(
+        this.gatewayIdText,
+        droppedRecord(cause, counts[cause], this.lastRefusal),
+        counts[cause],
+        null,
+      );
+      rows += 1;
+    }
+    return { payload, rows, counts };
+  }
+
+  /** The `dropped` rows after a split, on their own. False when Postgres is unavailable. */
+  private async writeReport(report: DropReport): Promise<boolean> {
+    const result = await this.insert(report.payload);
+    if (!result.ok && !result.refused) {
+      this.unavailable(result.error);
+      return false;
+    }
+    if (!result.ok) {
+      // Rows built here, bounded: only a broken table refuses them. They stay counted (metrics).
+      this.options.logger.error(
+        { err: describeError(result.error), dropped: report.counts },
+        "the dropped-events rows were refused by Postgres; the drops stay counted in metrics only",
+      );
+    }
+    this.reported(report);
+    return true;
+  }
+
+  private reported(report: DropReport): void {
+    if (report.rows === 0) return;
+    this.unreported.queue_full -= report.counts.queue_full;
+    this.unreported.refused -= report.counts.refused;
+    this.options.metrics.auditRows.inc(report.rows);
+  }
+
+  /** The first `rows` queued rows are in Postgres. */
+  private written(rows: number): void {
+    const events = this.settle(rows);
+    this.failures = 0;
+    this.retryAt = 0;
+    this.lastError = null;
+    this.totals.written += events;
+    this.totals.rows += rows;
+    this.options.metrics.auditWritten.inc(events);
+    this.options.metrics.auditRows.inc(rows);
+  }
+
+  /** Removes the first `rows` rows from the queue; returns how many events they stood for. */
+  private settle(rows: number): number {
+    this.lines.splice(0, rows);
+    this.queuedAt.splice(0, rows);
+    let events = 0;
+    for (const c of this.counts.splice(0, rows)) events += c;
+    this.options.metrics.auditQueueDepth.set(this.lines.length);
+    return events;
+  }
+
+  /** Postgres is unavailable: keep everything and retry with backoff. */
+  private unavailable(error: Error): void {
+    this.failures += 1;
+    const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
+    this.retryAt = Date.now() + delay;
+    this.lastError = describeError(error);
+    this.options.logger.warn(
+      { err: this.lastError, queued: this.lines.length, retryInMs: delay },
+      "audit write failed; buffering",
+    );
   }
 
   /**
    * One batch, one transaction: the fleet-wide advisory lock (commit order = id order),
    * COPY of the rows, and one NOTIFY delivered at commit. Three round trips per batch.
    */
-  private async insert(payload: string): Promise<void> {
-    const client = await this.options.pool.connect();
+  private async insert(payload: string): Promise<InsertResult> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.options.pool.connect();
+    } catch (error) {
+      return { ok: false, refused: false, error: error as Error };
+    }
     let broken: Error | undefined;
     try {
       await client.query(`begin; select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
@@ -300,11 +455,12 @@ export class AuditPipeline implements AuditSink {
       await client.query(
         `select pg_notify('${AUDIT_CHANNEL}', ${client.escapeLiteral(this.options.gatewayId)}); commit`,
       );
+      return { ok: true };
     } catch (error) {
       await client.query("rollback").catch((rollbackError: Error) => {
         broken = rollbackError;
       });
-      throw error;
+      return { ok: false, refused: broken === undefined && isRefusal(error), error: error as Error };
     } finally {
       // A connection that could not even roll back is discarded, not returned to the pool.
       client.release(broken);
@@ -317,28 +473,52 @@ export class AuditPipeline implements AuditSink {
     this.flushTimer = null;
     const deadline = Date.now() + timeoutMs;
     this.closeFolds(Date.now(), true);
-    while ((this.lines.length > 0 || this.droppedUnreported > 0) && Date.now() < deadline) {
+    while ((this.lines.length > 0 || this.hasUnreported()) && Date.now() < deadline) {
       this.retryAt = 0;
       await this.flush(true);
-      if (this.lines.length > 0) await new Promise((r) => setTimeout(r, 100));
+      if (this.lines.length > 0 || this.hasUnreported()) await new Promise((r) => setTimeout(r, 100));
     }
     this.stopped = true;
-    if (this.lines.length > 0) {
+    if (this.lines.length > 0 || this.hasUnreported()) {
       const lost = this.counts.reduce((n, c) => n + c, 0);
       this.options.metrics.auditDropped.inc(lost);
       this.totals.dropped += lost;
-      this.options.logger.error({ lost }, "audit events could not be written before shutdown");
+      this.options.logger.error(
+        { lost, droppedUnreported: { ...this.unreported } },
+        "audit events could not be written before shutdown",
+      );
     }
   }
 }
 
-function droppedRecord(count: number): AuditEventInput {
+/**
+ * True when Postgres refused the rows themselves — SQLSTATE class 22 (data exception), 23
+ * (integrity constraint violation) or 54000 (program limit, e.g. an index entry too large)
+ * — rather than being unavailable. Anything else (no SQLSTATE: a network error; 08
+ * connection, 57 shutdown, 53 resources, 42 a missing table or privilege) concerns every
+ * row alike and is retried, never split.
+ */
+export function isRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  return code.startsWith("22") || code.startsWith("23") || code === "54000";
+}
+
+/** `<SQLSTATE> <message>`, bounded: for logs, the admin health and `dropped` rows. */
+function describeError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return clip(typeof code === "string" ? `${code} ${message}` : message, MAX_ERROR_TEXT) as string;
+}
+
+/** A `dropped` row (SPEC §6): no decision, no reason; the cause in its details. */
+function droppedRecord(cause: DropCause, count: number, refusal: string | null): AuditEventInput {
   return {
     ts: Date.now(),
     kind: "dropped",
     tenant: null,
-    decision: "rejected",
-    reason: "audit_dropped",
+    decision: null,
+    reason: null,
     origin: null,
     originNormalized: null,
     remoteAddr: null,
@@ -348,6 +528,9 @@ function droppedRecord(count: number): AuditEventInput {
     policyVersion: null,
     matchedPattern: null,
     count,
-    details: { note: "events dropped: the in-memory audit buffer was full while Postgres was unavailable" },
+    details:
+      cause === "queue_full"
+        ? { cause, note: "the in-memory audit buffer was full while Postgres was unavailable or too slow" }
+        : { cause, error: refusal, note: "Postgres refused these rows even with every text column clipped" },
   };
 }

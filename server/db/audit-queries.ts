@@ -25,8 +25,9 @@ export interface AuditEvent {
   /** How the request reached the decision: the gateway itself or a proxy's forward-auth subrequest. */
   via: AuditVia;
   tenant: string | null;
-  decision: AuditDecision;
-  reason: string;
+  /** Null on a `dropped` row (no decision, no reason; the cause is in details). */
+  decision: AuditDecision | null;
+  reason: string | null;
   origin: string | null;
   originNormalized: string | null;
   remoteAddr: string | null;
@@ -59,7 +60,7 @@ interface AuditRow {
   via: AuditEvent["via"];
   tenant: string | null;
   decision: AuditEvent["decision"];
-  reason: string;
+  reason: string | null;
   origin: string | null;
   origin_normalized: string | null;
   remote_addr: string | null;
@@ -194,7 +195,7 @@ export async function auditAfter(
   db: Queryable,
   afterId: string,
   limit: number,
-  filter: { tenant?: string; decision?: AuditEvent["decision"] } = {},
+  filter: { tenant?: string; decision?: AuditDecision } = {},
 ): Promise<AuditEvent[]> {
   const values: unknown[] = [];
   const where = auditWhere(filter, values);

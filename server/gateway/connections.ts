@@ -4,7 +4,11 @@
  *
  * A slot is reserved when a handshake passes the policy (before a possibly slow upstream
  * connect), so concurrent handshakes cannot overshoot the limit; it is given back with
- * unreserve() if the upgrade does not happen, or when the connection closes.
+ * unreserve() if the upgrade does not happen, or when the connection closes. A slot counts
+ * against the tenant (`limits.maxConnections`) and against the client address's share of
+ * it (`limits.maxConnectionsPerIp`, SPEC §5), so one address cannot hold every slot. The
+ * per-address counters exist only while an address holds slots (deleted at zero), so
+ * there are never more of them than reserved slots.
  *
  * Heartbeat (ws README, "How to detect and close broken connections"): a sweep every 250 ms;
  * a connection silent for half its idle timeout is pinged, one silent (no frame, no pong)
@@ -67,6 +71,8 @@ const SWEEP_MS = 250;
 export class ConnectionRegistry {
   /** Reserved slots per tenant: open connections plus upgrades in progress. */
   private readonly slots = new Map<string, number>();
+  /** Reserved slots per (tenant, client address); an entry is deleted when it reaches zero. */
+  private readonly slotsByAddress = new Map<string, number>();
   private readonly open = new Set<Connection>();
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -84,19 +90,40 @@ export class ConnectionRegistry {
     return this.slots.get(tenant) ?? 0;
   }
 
-  /** Reserves a slot if the tenant is under `max`; false when it is full. */
-  reserve(tenant: string, max: number): boolean {
+  /** Per-address counters held now (at most one per reserved slot). */
+  get addressCounters(): number {
+    return this.slotsByAddress.size;
+  }
+
+  /**
+   * Reserves a slot for `address` if the tenant is under `limits.maxConnections` and the
+   * address under `limits.maxConnectionsPerIp`; otherwise reserves nothing and says which
+   * limit is reached.
+   */
+  reserve(
+    tenant: string,
+    address: string,
+    limits: { maxConnections: number; maxConnectionsPerIp: number },
+  ): "reserved" | "tenant_full" | "address_full" {
     const n = this.count(tenant);
-    if (n >= max) return false;
+    if (n >= limits.maxConnections) return "tenant_full";
+    const key = addressKey(tenant, address);
+    const held = this.slotsByAddress.get(key) ?? 0;
+    if (held >= limits.maxConnectionsPerIp) return "address_full";
     this.slots.set(tenant, n + 1);
-    return true;
+    this.slotsByAddress.set(key, held + 1);
+    return "reserved";
   }
 
   /** Gives back a slot reserved for an upgrade that did not happen (or a closed connection). */
-  unreserve(tenant: string): void {
+  unreserve(tenant: string, address: string): void {
     const left = this.count(tenant) - 1;
     if (left <= 0) this.slots.delete(tenant);
     else this.slots.set(tenant, left);
+    const key = addressKey(tenant, address);
+    const held = (this.slotsByAddress.get(key) ?? 0) - 1;
+    if (held <= 0) this.slotsByAddress.delete(key);
+    else this.slotsByAddress.set(key, held);
   }
 
   /** Starts tracking an upgraded client (its slot already reserved); the relay comes next. */
@@ -123,17 +150,9 @@ export class ConnectionRegistry {
   /** The client closed: bookkeeping, slot, metrics and the close audit event. */
   closed(connection: Connection, code: number): void {
     if (!this.open.delete(connection)) return;
-    this.unreserve(connection.tenant);
+    this.unreserve(connection.tenant, connection.accepted.remoteAddr ?? "");
     this.metrics.countOpenConnection(connection.tenant, -1);
-    const now = Date.now();
-    this.audit.record({
-      ...connection.accepted,
-      ts: now,
-      kind: "close",
-      reason: "allowed",
-      closeCode: code,
-      durationMs: now - connection.openedAt,
-    });
+    this.audit.record(closeEvent(connection.accepted, code, connection.openedAt, Date.now()));
   }
 
   private sweep(): void {
@@ -173,6 +192,15 @@ export class ConnectionRegistry {
     clearTimeout(timer);
     for (const c of this.open) c.client.terminate();
   }
+}
+
+function addressKey(tenant: string, address: string): string {
+  return `${tenant}\u0000${address}`;
+}
+
+/** The audit event of a connection's close: the accepted handshake's fields, the code and duration. */
+export function closeEvent(accepted: AuditEventInput, code: number, openedAt: number, now: number): AuditEventInput {
+  return { ...accepted, ts: now, kind: "close", reason: "allowed", closeCode: code, durationMs: now - openedAt };
 }
 
 function onClientPong(this: WebSocket): void {

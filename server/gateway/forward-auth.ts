@@ -23,8 +23,11 @@
  * same way, as plain HTTP (gateway.ts routes it here from its `upgrade` event).
  *
  * Order of checks: gateway ready (503 — the only 5xx, so proxies fail closed while a
- * gateway starts or stops), original method and URI (bad_request), tenant (tenant_unknown),
- * the handshake's own shape (bad_handshake), rate (rate_limited), the decision.
+ * gateway starts or stops), the client address's budget of unverified requests before
+ * anything about the slug is looked at (rate_limited; limits.ts, UNKNOWN_TENANT_RATE_PER_MIN,
+ * shared with handshakes), original method and URI (bad_request), tenant (tenant_unknown),
+ * the handshake's own shape (bad_handshake) — these three counted against that budget —,
+ * the tenant's rate (rate_limited), the decision.
  *
  * Answer: 200 allow; 401 for token_missing/token_invalid; 403 for every other refusal
  * (rate_limited and tenant_unknown included: nginx turns any other status into a 500;
@@ -52,6 +55,7 @@ import { headerLines, parseSubprotocols } from "./handshake";
 import { type DecisionFacts, decisionLabel, decisionReason, type RequestFacts, recordRequest } from "./http-audit";
 import { DECISION_HEADER, POLICY_VERSION_HEADER, REASON_HEADER, type Reply } from "./http-reply";
 import { requestRateAllowed } from "./request-rate";
+import { accessTokenValues } from "./upstream-path";
 
 export const AUTHZ_PREFIX = "/authz/";
 /** `/authz/<slug>`, then optionally `/<original path>`, then optionally `?query`. */
@@ -70,7 +74,7 @@ interface Original {
 }
 
 /** Decides one authorization subrequest; never throws (a fault is a 403). */
-export async function answerForwardAuth(ctx: GatewayContext, req: IncomingMessage): Promise<Reply> {
+export function answerForwardAuth(ctx: GatewayContext, req: IncomingMessage): Reply {
   const facts: RequestFacts = {
     kind: "http",
     via: "forward_auth",
@@ -87,7 +91,7 @@ export async function answerForwardAuth(ctx: GatewayContext, req: IncomingMessag
     facts.origin = headerLines(req, "origin")?.join(", ") ?? null;
     facts.userAgent = req.headers["user-agent"] ?? null;
     if (req.headers["sec-websocket-key"] !== undefined) facts.kind = "handshake";
-    return await decide(ctx, req, facts);
+    return decide(ctx, req, facts);
   } catch (error) {
     ctx.logger.error({ err: (error as Error).message }, "forward auth failed; refusing (fail closed)");
     recordRequest(ctx, facts, "rejected", "gateway_unavailable");
@@ -95,7 +99,7 @@ export async function answerForwardAuth(ctx: GatewayContext, req: IncomingMessag
   }
 }
 
-async function decide(ctx: GatewayContext, req: IncomingMessage, facts: RequestFacts): Promise<Reply> {
+function decide(ctx: GatewayContext, req: IncomingMessage, facts: RequestFacts): Reply {
   if (ctx.stopping || !ctx.store.ready) {
     recordRequest(ctx, facts, "rejected", "gateway_unavailable");
     return {
@@ -104,8 +108,14 @@ async function decide(ctx: GatewayContext, req: IncomingMessage, facts: RequestF
       body: "",
     };
   }
+  if (!ctx.rateLimits.addressAllowed(facts.remoteAddr)) {
+    // Refused before the slug is looked at: the event names no tenant.
+    recordRequest(ctx, facts, "rejected", "rate_limited");
+    return refusal("rate_limited", null);
+  }
   const original = readOriginal(req);
   if (!original.ok) {
+    ctx.rateLimits.countUnverified(facts.remoteAddr);
     facts.slug = original.slug;
     recordRequest(ctx, facts, "rejected", "bad_request");
     ctx.logger.debug({ tenant: original.slug, why: original.message }, "forward auth: unusable subrequest");
@@ -123,6 +133,7 @@ async function decide(ctx: GatewayContext, req: IncomingMessage, facts: RequestF
   }
   const runtime = ctx.store.get(original.value.slug);
   if (!runtime) {
+    ctx.rateLimits.countUnverified(facts.remoteAddr);
     recordRequest(ctx, facts, "rejected", "tenant_unknown");
     return refusal("tenant_unknown", null);
   }
@@ -133,22 +144,23 @@ async function decide(ctx: GatewayContext, req: IncomingMessage, facts: RequestF
     : decideHttpRequest(ctx, req, facts, runtime, original.value);
 }
 
-async function decideHandshakeRequest(
+function decideHandshakeRequest(
   ctx: GatewayContext,
   req: IncomingMessage,
   facts: RequestFacts,
   runtime: TenantRuntime,
   original: Original,
-): Promise<Reply> {
+): Reply {
   const problem = handshakeProblem(req, original);
   if (problem) {
+    ctx.rateLimits.countUnverified(facts.remoteAddr);
     recordRequest(ctx, facts, "rejected", "bad_handshake");
     ctx.logger.debug({ tenant: runtime.slug, why: problem }, "forward auth: not a valid handshake");
     return refusal("bad_handshake", runtime.version);
   }
   const offered = parseSubprotocols(req) ?? [];
   const limits = runtime.compiled.document.limits;
-  if (!(await requestRateAllowed(ctx, runtime.slug, "handshake", facts.remoteAddr, limits.handshakesPerMinutePerIp))) {
+  if (!requestRateAllowed(ctx, runtime.slug, "handshake", facts.remoteAddr, limits.handshakesPerMinutePerIp)) {
     recordRequest(ctx, facts, "rejected", "rate_limited");
     return refusal("rate_limited", runtime.version);
   }
@@ -157,22 +169,23 @@ async function decideHandshakeRequest(
     hasCookie: Boolean(req.headers.cookie),
     hasAuthorization: Boolean(req.headers.authorization),
     offeredSubprotocols: offered,
-    accessTokenParam: accessToken(original.uri)[0] ?? null,
+    // Every value: a repeated access_token is refused as ambiguous by the decision.
+    accessTokenParam: accessTokenValues(original.uri),
     now: Date.now(),
   });
   facts.subprotocol = decision.selectedSubprotocol;
   return answer(ctx, facts, decision, {});
 }
 
-async function decideHttpRequest(
+function decideHttpRequest(
   ctx: GatewayContext,
   req: IncomingMessage,
   facts: RequestFacts,
   runtime: TenantRuntime,
   original: Original,
-): Promise<Reply> {
+): Reply {
   const limits = runtime.compiled.document.limits;
-  if (!(await requestRateAllowed(ctx, runtime.slug, "http", facts.remoteAddr, limits.requestsPerMinutePerIp))) {
+  if (!requestRateAllowed(ctx, runtime.slug, "http", facts.remoteAddr, limits.requestsPerMinutePerIp)) {
     recordRequest(ctx, facts, "rejected", "rate_limited");
     return refusal("rate_limited", runtime.version);
   }
@@ -267,12 +280,6 @@ function handshakeProblem(req: IncomingMessage, original: Original): string | nu
   if (version !== undefined && version.trim() !== "13") return "unsupported WebSocket version (13 is required)";
   if (parseSubprotocols(req) === null) return "malformed Sec-WebSocket-Protocol";
   return null;
-}
-
-/** Every `access_token` value of the original URI's query (a repeated one is ambiguous). */
-function accessToken(uri: string): string[] {
-  const q = uri.indexOf("?");
-  return q === -1 ? [] : new URLSearchParams(uri.slice(q + 1)).getAll("access_token");
 }
 
 function decodeSlug(raw: string): string {

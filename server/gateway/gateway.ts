@@ -1,20 +1,27 @@
 /**
- * One gateway: an HTTP server whose `upgrade` event is the enforcement point.
+ * One gateway: an HTTP server whose `upgrade` event is the enforcement point, and, when
+ * configured (`ADMIN_HOST`/`ADMIN_PORT`), a second listener for operations.
  *
- * Routes: `/t/<slug>/<rest>` (tenant WebSocket endpoint, see handshake.ts), `/admin/...`
- * (admin stream and tester), `/healthz`, `/readyz`, `/metrics`.
+ * Public port — upgrades: `/t/<slug>/<rest>` (tenant WebSocket endpoint, handshake.ts),
+ * `/admin/stream` (live audit feed), `/authz/...` (a forward-auth subrequest that carries
+ * upgrade headers, answered as plain HTTP); plain HTTP (route table below):
+ * `/admin/tester/...`, `/t/...` (HTTP/SSE to the tenant's upstream with the CORS decision,
+ * http-proxy.ts; 426 without an upstream), `/authz/...` (forward auth, forward-auth.ts), and
+ * `/healthz`, `/readyz`, `/metrics` unless the admin listener serves them. Admin listener: `/healthz`, `/readyz`, `/metrics` only, with the
+ * internal detail the public answers leave out (server/admin/health.ts); no upgrades.
  *
  * Lifecycle: start() listens at once (so /healthz answers while policies load) and loads
  * policies in the background; `/readyz` answers 503 until they are loaded. stop() stops
  * accepting, closes client connections with 1001 (going away), waits for them to drain
- * (bounded), flushes the audit queue, marks the instance stopped and closes the pools.
+ * (bounded), flushes the audit queue (the closes included), marks the instance stopped and
+ * closes the pools; the admin listener closes last, so `/readyz` says 503 while draining.
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type pg from "pg";
-import { WebSocketServer } from "ws";
+import { type Exposure, healthRoutes } from "../admin/health";
 import { InstanceRecorder } from "../admin/instance";
 import { createMetrics, type Metrics } from "../admin/metrics";
 import { StreamHub } from "../admin/stream";
@@ -37,7 +44,9 @@ import {
   handleTenantHttp,
 } from "./http-proxy";
 import { sendReply, sendReplyOnSocket } from "./http-reply";
-import { RateLimits } from "./limits";
+import { type HttpRoute, routeRequest } from "./http-routes";
+import { type RateLimitOptions, RateLimits } from "./limits";
+import { UpgradeServers } from "./upgrade-servers";
 
 export interface GatewayOptions {
   databaseUrl: string;
@@ -50,13 +59,20 @@ export interface GatewayOptions {
   maxHeaderBytes?: number;
   /** Whose X-Forwarded-For to believe (SPEC §5); none by default. */
   trustProxy?: TrustProxy;
+  /** Handshake budgets and their memory bound (server/gateway/limits.ts). */
+  rateLimits?: RateLimitOptions;
   /** Bound on waiting for connections to close on shutdown. */
   drainTimeoutMs?: number;
-  audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number };
+  audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number; stallAfterMs?: number };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
   /** HTTP/SSE proxying: HTTP_MAX_BODY_BYTES, HTTP_UPSTREAM_TIMEOUT_MS. */
   http?: Partial<HttpProxyLimits>;
+  /**
+   * A separate listener for `/healthz`, `/readyz` and `/metrics` (`ADMIN_HOST`/`ADMIN_PORT`);
+   * the public port then no longer serves them. Port 0 = any free port.
+   */
+  admin?: { host?: string; port: number };
 }
 
 export interface GatewayContext {
@@ -65,7 +81,8 @@ export interface GatewayContext {
   pool: pg.Pool;
   store: PolicyStore;
   metrics: Metrics;
-  wss: WebSocketServer;
+  /** The ws servers that complete upgrades, one per message size limit (bounded). */
+  upgrades: UpgradeServers;
   connections: ConnectionRegistry;
   rateLimits: RateLimits;
   audit: AuditPipeline;
@@ -84,6 +101,8 @@ export class Gateway {
   readonly id: string;
   readonly ctx: GatewayContext;
   private readonly server: http.Server;
+  /** The admin listener (`options.admin`), or null. */
+  private readonly adminServer: http.Server | null;
   private readonly instance: InstanceRecorder;
   private readonly startedAt = Date.now();
   private storeStart: Promise<void> | null = null;
@@ -114,7 +133,10 @@ export class Gateway {
       metrics.policyReloads.inc({ tenant: slug });
       metrics.policyReloadSeconds.observe(latencyMs / 1000);
       if (runtime) metrics.policyVersion.set({ tenant: slug }, runtime.version);
-      else metrics.policyVersion.remove({ tenant: slug });
+      else {
+        metrics.policyVersion.remove({ tenant: slug });
+        this.ctx.rateLimits.forget(slug); // a removed tenant's per-address counters go with it
+      }
       logger.info(
         { tenant: slug, version: runtime?.version ?? null, latencyMs: Math.round(latencyMs) },
         "policy loaded",
@@ -126,10 +148,9 @@ export class Gateway {
       pool,
       store,
       metrics,
-      // noServer: ws never sees a request we have not decided on (ws README, "Client authentication").
-      wss: new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false }),
+      upgrades: new UpgradeServers(),
       connections: new ConnectionRegistry(metrics, audit, logger.child({ component: "relay" })),
-      rateLimits: new RateLimits(),
+      rateLimits: new RateLimits(options.rateLimits),
       audit,
       trustProxy: options.trustProxy ?? TRUST_NONE,
       httpLimits: {
@@ -139,6 +160,10 @@ export class Gateway {
       stopping: false,
       adminKey: null,
     };
+    metrics.observe({
+      rateLimitSizes: () => this.ctx.rateLimits.sizes(),
+      connectionAddressCounters: () => this.ctx.connections.addressCounters,
+    });
     this.tail = new AuditTail(pool, options.databaseUrl, this.id, logger.child({ component: "audit-tail" }));
     this.stream = new StreamHub({
       tail: this.tail,
@@ -154,34 +179,79 @@ export class Gateway {
       logger,
       snapshot: () => ({ enforcedVersions: store.enforcedVersions(), status: store.health().status }),
     });
-    this.server = http.createServer(
+    const publicRoutes: HttpRoute[] = [
+      ...(options.admin ? [] : this.healthRoutes("public")),
       {
-        maxHeaderSize: options.maxHeaderBytes ?? 16_384,
-        headersTimeout: options.handshakeTimeoutMs ?? 10_000,
+        path: TESTER_PATH_PREFIX,
+        methods: "any",
+        handle: (req, res) => handleTesterHttp(this.ctx, req, res, this.server.address() as AddressInfo),
+      },
+      // Plain HTTP to a tenant: proxied with the CORS decision (or 426 without an upstream).
+      { path: "/t/", methods: "any", handle: (req, res) => this.handleTenantRequest(req, res) },
+      // Forward auth: proxies' authorization subrequests, any method.
+      { path: AUTHZ_PREFIX, methods: "any", handle: (req, res) => sendReply(res, answerForwardAuth(this.ctx, req)) },
+    ];
+    this.server = this.createListener(publicRoutes);
+    this.server.on("upgrade", (req, socket, head) => this.handleUpgrade(req, socket, head));
+    this.adminServer = options.admin ? this.createListener(this.healthRoutes("internal")) : null;
+    // The admin listener serves no WebSocket endpoint.
+    this.adminServer?.on("upgrade", (_req, socket: Duplex) => {
+      socket.on("error", () => socket.destroy());
+      abortHandshake(socket, 404, "bad_handshake", "no WebSocket endpoint on the admin listener");
+    });
+  }
+
+  /** An HTTP server with the gateway's limits, answering plain requests from `routes`. */
+  private createListener(routes: readonly HttpRoute[]): http.Server {
+    const server = http.createServer(
+      {
+        maxHeaderSize: this.options.maxHeaderBytes ?? 16_384,
+        headersTimeout: this.options.handshakeTimeoutMs ?? 10_000,
         requestTimeout: 30_000,
         // How often Node checks those timeouts (default 30 s would let slow heads linger).
-        connectionsCheckingInterval: Math.min(1000, options.handshakeTimeoutMs ?? 10_000),
+        connectionsCheckingInterval: Math.min(1000, this.options.handshakeTimeoutMs ?? 10_000),
       },
-      (req, res) => void this.handleRequest(req, res),
+      (req, res) => void routeRequest(routes, req, res, this.ctx.logger),
     );
-    this.server.on("upgrade", (req, socket, head) => this.handleUpgrade(req, socket, head));
     // Oversized or malformed request heads: answer with a status, never hang.
-    this.server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
       const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
       abortHandshake(socket, status, "bad_handshake", `${error.code ?? "bad request"}`);
     });
+    return server;
   }
 
-  /** Listens on `port` (0 = any) and starts loading policies in the background. */
+  private healthRoutes(exposure: Exposure): HttpRoute[] {
+    return healthRoutes(
+      {
+        gatewayId: this.id,
+        startedAt: this.startedAt,
+        store: this.ctx.store,
+        audit: this.ctx.audit,
+        metrics: this.ctx.metrics,
+        openConnections: () => this.ctx.connections.size,
+        stopping: () => this.ctx.stopping,
+      },
+      exposure,
+    );
+  }
+
+  /**
+   * Listens on `port` (0 = any), and on the admin listener's port when there is one, and
+   * starts loading policies in the background.
+   */
   async start(port: number): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, this.options.host ?? "0.0.0.0", () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(this.server, port, this.options.host ?? "0.0.0.0");
+    if (this.adminServer && this.options.admin) {
+      try {
+        await listen(this.adminServer, this.options.admin.port, this.options.admin.host ?? "127.0.0.1");
+      } catch (error) {
+        this.server.close();
+        throw error;
+      }
+      this.ctx.logger.info({ port: this.adminPort }, "admin listener listening");
+    }
     this.storeStart = this.ctx.store.start().then(() => this.instance.beat());
     this.adminStart = this.startAdmin();
     void this.instance.start();
@@ -214,6 +284,12 @@ export class Gateway {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /** The admin listener's port, or null without one. */
+  get adminPort(): number | null {
+    const address = this.adminServer?.address();
+    return address && typeof address === "object" ? address.port : null;
+  }
+
   async stop(): Promise<void> {
     if (this.ctx.stopping) return;
     this.ctx.stopping = true;
@@ -228,56 +304,17 @@ export class Gateway {
     await this.ctx.store.stop();
     await this.instance.stop();
     await this.ctx.pool.end().catch(() => {});
+    if (this.adminServer) {
+      const adminClosed = new Promise<void>((resolve) => this.adminServer?.close(() => resolve()));
+      this.adminServer.closeAllConnections();
+      await adminClosed;
+    }
     this.ctx.logger.info("gateway stopped");
   }
 
-  private async handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
-    if (path.startsWith(AUTHZ_PREFIX)) {
-      sendReply(res, await answerForwardAuth(this.ctx, req));
-      return;
-    }
-    const tenantMatch = TENANT_PATH.exec(req.url ?? "/");
-    if (tenantMatch) {
-      handleTenantHttp(this.ctx, req, res, decodeSlug(tenantMatch[1] ?? ""), tenantMatch[2] ?? "");
-      return;
-    }
-    if (req.method !== "GET" && req.method !== "HEAD" && !path?.startsWith("/admin/")) {
-      res.writeHead(405, { Allow: "GET, HEAD" }).end();
-      return;
-    }
-    if (path === "/healthz") {
-      const store = this.ctx.store.health();
-      const body = {
-        status: store.status === "ok" ? "ok" : store.status,
-        gatewayId: this.id,
-        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-        policy: store,
-        connections: this.ctx.connections.size,
-      };
-      // Degraded still answers 200: the gateway is alive and enforcing its last policies.
-      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
-      res.end(JSON.stringify(body));
-      return;
-    }
-    if (path === "/readyz") {
-      const ready = this.ctx.store.ready && !this.ctx.stopping;
-      res.writeHead(ready ? 200 : 503, { "Content-Type": "application/json", "Cache-Control": "no-store" });
-      res.end(JSON.stringify({ ready, tenants: this.ctx.store.health().tenants }));
-      return;
-    }
-    if (path === "/metrics") {
-      this.ctx.metrics.policyAge.set(this.ctx.store.policyAgeSeconds());
-      this.ctx.metrics.auditQueueDepth.set(this.ctx.audit.depth);
-      res.writeHead(200, { "Content-Type": this.ctx.metrics.registry.contentType });
-      res.end(await this.ctx.metrics.registry.metrics());
-      return;
-    }
-    if (path?.startsWith(TESTER_PATH_PREFIX)) {
-      await handleTesterHttp(this.ctx, req, res, this.server.address() as AddressInfo);
-      return;
-    }
-    res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ error: { code: "not_found" } }));
+  private handleTenantRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const match = TENANT_PATH.exec(req.url ?? "/");
+    handleTenantHttp(this.ctx, req, res, decodeSlug(match?.[1] ?? ""), match?.[2] ?? "");
   }
 
   private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -285,7 +322,7 @@ export class Gateway {
     const url = req.url ?? "/";
     if (url.startsWith(AUTHZ_PREFIX)) {
       // A forward-auth subrequest that carries upgrade headers (Caddy's does): plain HTTP.
-      void answerForwardAuth(this.ctx, req).then((reply) => sendReplyOnSocket(socket, reply));
+      sendReplyOnSocket(socket, answerForwardAuth(this.ctx, req));
       return;
     }
     const tenantMatch = TENANT_PATH.exec(url);
@@ -297,8 +334,19 @@ export class Gateway {
       this.stream.handleUpgrade(req, socket, head);
       return;
     }
-    abortHandshake(socket, 404, "tenant_unknown", "no such endpoint");
+    // Not a tenant endpoint at all: a bad handshake target, not an unknown tenant (404).
+    abortHandshake(socket, 404, "bad_handshake", "no such endpoint");
   }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
 }
 
 function decodeSlug(raw: string): string {

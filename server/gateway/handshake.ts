@@ -1,44 +1,55 @@
 /**
  * Enforcement of one tenant handshake (`/t/<slug>/<rest>`), before any upgrade.
  *
- * Order of checks (the first failure answers, through abortHandshake):
- *   1. protocol: GET, `Upgrade: websocket`, a valid `Sec-WebSocket-Key` (400), version 13
- *      (426 + `Sec-WebSocket-Version: 13`), a parsable `Sec-WebSocket-Protocol` (400);
- *   2. tenant known (404) and policies loaded (503);
- *   3. handshake rate per client IP (429);
- *   4. the policy decision: origin, credentials, token, subprotocol (server/policy);
- *   5. concurrent connections per tenant (503);
- *   6. upstream reachable, when the tenant has one (503) — connected *before* the client is
- *      upgraded, so a client never sees an upgrade that is then closed.
- * In report-only mode step 4 lets the connection through and the audit event says what
- * enforce would have done. Every handshake — accepted or not — is one audit event.
+ * Order of checks (the first failure answers, through refuse() and abortHandshake):
+ *   1. the gateway itself: ready and not stopping (503 gateway_unavailable);
+ *   2. the client address's budget of unverified handshakes, before anything about the
+ *      slug is looked at (429 rate_limited; limits.ts, `UNKNOWN_TENANT_RATE_PER_MIN`);
+ *   3. protocol: GET (405), `Upgrade: websocket`, a valid `Sec-WebSocket-Key` (400),
+ *      version 13 (426 + `Sec-WebSocket-Version: 13`), a parsable `Sec-WebSocket-Protocol`
+ *      (400), and a path that stays under the endpoint (400; upstream-path.ts) — all
+ *      `bad_handshake`, each counted against the budget of step 2;
+ *   4. tenant known (404 tenant_unknown; counted against the budget of step 2);
+ *   5. handshake rate per client address for this tenant (429 rate_limited);
+ *   6. the policy decision: origin, credentials, token, subprotocol (server/policy);
+ *   7. concurrent connections: the tenant's `maxConnections` and one client address's
+ *      share of them, `maxConnectionsPerIp` (503 connection_limit);
+ *   8. upstream reachable, when the tenant has one (503 upstream_unavailable) — connected
+ *      *before* the client is upgraded, so a client never sees an upgrade that is then closed.
+ * In report-only mode step 6 lets the connection through and the audit event says what
+ * enforce would have done.
+ *
+ * Audit: every handshake is exactly one audit event, whatever its exit — a refusal, an
+ * upgrade, or a fault. An upgraded connection later adds its close event (connections.ts);
+ * a client that went away between the decision and the upgrade gets its accepted event and
+ * a close event with 1006, as if it had connected and dropped at once.
+ *
+ * Fail closed: a fault anywhere (a bug, a limiter or registry that throws, in the
+ * synchronous part or after the upstream connect) refuses that client with 503
+ * gateway_unavailable, audited once, and gives back what the attempt held — a reserved
+ * connection slot, a connected upstream — so nothing leaks; everyone else is served on.
+ *
+ * Untrusted input: a slug that names no loaded tenant never reaches a metric label
+ * (`_unknown`) or a log line, and is clipped in its audit row; the address budget keeps
+ * such rows to UNKNOWN_TENANT_RATE_PER_MIN per address and minute, and its own refusals
+ * name no tenant (the slug was not looked at), so they fold into one row per window.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer } from "ws";
-import { type AuditDecision, type AuditEventInput, clip } from "../audit/types";
+import type { AuditDecision, AuditEventInput } from "../audit/types";
+import { clip } from "../clip";
 import { clientAddress } from "../net/client-address";
-import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
+import { type Decision, decideHandshake, HTTP_TOKEN, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { abortHandshake } from "./abort-handshake";
-import { GatewaySocket } from "./connections";
+import { type Connection, closeEvent, type GatewaySocket } from "./connections";
 import type { GatewayContext } from "./gateway";
 import { connectUpstream, relay } from "./relay";
+import { accessTokenValues, checkRest, upstreamTarget } from "./upstream-path";
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
-/** RFC 6455 / RFC 7230 token characters for a subprotocol name. */
-const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-export interface HandshakeInfo {
-  tenant: string;
-  rest: string;
-  remoteAddr: string;
-  origin: string | null;
-  userAgent: string | null;
-  offeredSubprotocols: string[];
-  /** Set once the slug names a loaded tenant; metrics label only known tenants. */
-  known: boolean;
-}
+/** The metric label of handshakes that did not name a loaded tenant (never the slug itself). */
+const UNKNOWN_TENANT_LABEL = "_unknown";
 
 /**
  * Every line of request header `name` (given in lower case), in order; undefined when
@@ -65,7 +76,7 @@ export function parseSubprotocols(req: IncomingMessage): string[] | null {
   for (const line of lines) {
     for (const part of line.split(",")) {
       const name = part.trim();
-      if (!TOKEN_PATTERN.test(name) || offered.includes(name)) return null;
+      if (!HTTP_TOKEN.test(name) || offered.includes(name)) return null;
       offered.push(name);
     }
   }
@@ -78,25 +89,36 @@ function pathOnly(rest: string): string {
   return q === -1 ? rest : rest.slice(0, q);
 }
 
-/** WebSocketServers per maximum message size: ws applies maxPayload per server. */
-const serversByMaxPayload = new Map<number, WebSocketServer>();
-const selectedProtocol = new WeakMap<IncomingMessage, string | false>();
-
-function serverFor(maxPayload: number): WebSocketServer {
-  let wss = serversByMaxPayload.get(maxPayload);
-  if (!wss) {
-    wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload,
-      WebSocket: GatewaySocket,
-      // The subprotocol was chosen by our decision (or by the upstream) before the upgrade.
-      handleProtocols: (_offered, req) => selectedProtocol.get(req) ?? false,
-    });
-    serversByMaxPayload.set(maxPayload, wss);
-  }
-  return wss;
+/**
+ * One handshake from its first byte until it is refused or handed to a Connection, and
+ * what it holds meanwhile (so that every exit can give it back).
+ */
+interface Attempt {
+  ctx: GatewayContext;
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  /** The slug as requested; `tenant` once it named a loaded tenant. */
+  slug: string;
+  rest: string;
+  remoteAddr: string;
+  /** The Origin header's lines, as sent (the decision parses them). */
+  originLines: string[] | undefined;
+  offeredSubprotocols: string[];
+  /** The loaded tenant the slug names (null until step 4 found it). */
+  runtime: TenantRuntime | null;
+  /** False for a refusal decided before the slug was looked at: its audit row names no tenant. */
+  slugLookedAt: boolean;
+  /** A connection slot is reserved for this attempt (until a Connection takes it over). */
+  reserved: boolean;
+  /** The connected upstream (until a Connection takes it over). */
+  upstream: GatewaySocket | null;
+  /** The handshake's audit event was recorded. */
+  recorded: boolean;
+  /** The client socket ws upgraded (set in ws's callback). */
+  client: GatewaySocket | null;
+  /** The Connection that took over slot and upstream. */
+  connection: Connection | null;
 }
 
 export function handleTenantUpgrade(
@@ -107,179 +129,159 @@ export function handleTenantUpgrade(
   slug: string,
   rest: string,
 ): void {
-  const originLines = headerLines(req, "origin");
-  const info: HandshakeInfo = {
-    tenant: slug,
+  const attempt: Attempt = {
+    ctx,
+    req,
+    socket,
+    head,
+    slug,
     rest,
-    remoteAddr: clientAddress(req.socket.remoteAddress, headerLines(req, "x-forwarded-for"), ctx.trustProxy),
-    origin: originLines?.join(", ") ?? null,
-    userAgent: req.headers["user-agent"] ?? null,
+    remoteAddr: req.socket.remoteAddress ?? "unknown",
+    originLines: undefined,
     offeredSubprotocols: [],
-    known: false,
+    runtime: null,
+    slugLookedAt: true,
+    reserved: false,
+    upstream: null,
+    recorded: false,
+    client: null,
+    connection: null,
   };
+  try {
+    attempt.remoteAddr = clientAddress(req.socket.remoteAddress, headerLines(req, "x-forwarded-for"), ctx.trustProxy);
+    attempt.originLines = headerLines(req, "origin");
+    const pending = admit(attempt);
+    pending?.catch((error: unknown) => failClosed(attempt, error));
+  } catch (error) {
+    failClosed(attempt, error);
+  }
+}
 
-  // 1. Protocol.
-  if (req.method !== "GET") {
-    return refuse(ctx, info, socket, "bad_handshake", "WebSocket handshakes use GET", {
-      status: 405,
-      headers: { Allow: "GET" },
+/** Steps 1–7, synchronously; the upstream connect (step 8) is the only asynchronous part. */
+function admit(a: Attempt): Promise<void> | undefined {
+  const { ctx, req } = a;
+
+  // 1. The gateway itself.
+  if (ctx.stopping) return refuse(a, "gateway_unavailable", "the gateway is shutting down");
+  if (!ctx.store.ready) return refuse(a, "gateway_unavailable", "policies are not loaded yet");
+
+  // 2. The address's budget of handshakes that named no tenant (or were malformed).
+  if (!ctx.rateLimits.addressAllowed(a.remoteAddr)) {
+    a.slugLookedAt = false;
+    return refuse(a, "rate_limited", "too many handshakes to unknown tenants from this address", {
+      headers: { "Retry-After": String(ctx.rateLimits.retryAfterSeconds(null)) },
     });
   }
-  if (req.headers.upgrade?.toLowerCase() !== "websocket") {
-    return refuse(ctx, info, socket, "bad_handshake", "Upgrade must be websocket");
+
+  // 3. Protocol.
+  const problem = protocolProblem(a);
+  if (problem) {
+    ctx.rateLimits.countUnverified(a.remoteAddr);
+    return refuse(a, "bad_handshake", problem.message, problem);
   }
-  const key = req.headers["sec-websocket-key"];
-  if (typeof key !== "string" || !KEY_PATTERN.test(key.trim())) {
-    return refuse(ctx, info, socket, "bad_handshake", "missing or malformed Sec-WebSocket-Key");
+
+  // 4. Tenant.
+  const runtime = ctx.store.get(a.slug);
+  if (!runtime) {
+    ctx.rateLimits.countUnverified(a.remoteAddr);
+    return refuse(a, "tenant_unknown", "unknown tenant");
   }
-  if (req.headers["sec-websocket-version"]?.trim() !== "13") {
-    return refuse(ctx, info, socket, "bad_handshake", "unsupported WebSocket version (13 is required)", {
-      status: 426,
-      headers: { "Sec-WebSocket-Version": "13" },
+  a.runtime = runtime;
+  const limits = runtime.compiled.document.limits;
+
+  // 5. The tenant's handshake rate per address.
+  if (!ctx.rateLimits.allowTenant(runtime.slug, a.remoteAddr, limits.handshakesPerMinutePerIp)) {
+    return refuse(a, "rate_limited", "too many handshakes from this address", {
+      headers: { "Retry-After": String(ctx.rateLimits.retryAfterSeconds(runtime.slug)) },
     });
   }
-  const offered = parseSubprotocols(req);
-  if (offered === null) return refuse(ctx, info, socket, "bad_handshake", "malformed Sec-WebSocket-Protocol");
-  info.offeredSubprotocols = offered;
 
-  // 2. Tenant.
-  if (ctx.stopping) {
-    return refuse(ctx, info, socket, "upstream_unavailable", "gateway is shutting down", { status: 503 });
-  }
-  if (!ctx.store.ready) {
-    return refuse(ctx, info, socket, "upstream_unavailable", "policies not loaded yet", { status: 503 });
-  }
-  const runtime = ctx.store.get(slug);
-  if (!runtime) return refuse(ctx, info, socket, "tenant_unknown", "unknown tenant");
-  info.known = true;
-
-  // 3. Rate, then 4. policy and the rest.
-  rateThenDecide({ ctx, req, socket, head, info, runtime, originLines }).catch((error: unknown) => {
-    // A bug past the decision: fail closed for this client, keep serving everyone else.
-    ctx.logger.error({ err: (error as Error).message, tenant: info.tenant }, "handshake failed; closing");
-    socket.destroy();
+  // 6. The policy.
+  const decision = decideHandshake(runtime.compiled, {
+    origin: a.originLines,
+    hasCookie: Boolean(req.headers.cookie),
+    hasAuthorization: Boolean(req.headers.authorization),
+    offeredSubprotocols: a.offeredSubprotocols,
+    accessTokenParam: accessTokenValues(a.rest),
+    now: Date.now(),
   });
-}
-
-/** A tenant handshake that passed the protocol and tenant checks, until it is refused or upgraded. */
-interface Attempt {
-  ctx: GatewayContext;
-  req: IncomingMessage;
-  socket: Duplex;
-  head: Buffer;
-  info: HandshakeInfo;
-  runtime: TenantRuntime;
-  /** The Origin header's lines, as sent (the decision parses them). */
-  originLines: string[] | undefined;
-}
-
-/** Refuses the handshake before any upgrade: one audit event, one HTTP answer. */
-function refuse(
-  ctx: GatewayContext,
-  info: HandshakeInfo,
-  socket: Duplex,
-  reason: Reason,
-  message: string,
-  options: { status?: number; headers?: Record<string, string>; decision?: Decision } = {},
-): void {
-  record(ctx, info, "rejected", reason, options.decision);
-  const status = options.status ?? options.decision?.status ?? REASON_STATUS[reason];
-  abortHandshake(socket, status, reason, message, options.headers);
-}
-
-/** 3. The per-IP handshake rate (the limiter answers asynchronously), then the decision. */
-async function rateThenDecide(attempt: Attempt): Promise<void> {
-  const { ctx, info, socket, runtime } = attempt;
-  let withinRate: boolean;
-  try {
-    withinRate = await ctx.rateLimits.allow(
-      info.tenant,
-      info.remoteAddr,
-      runtime.compiled.document.limits.handshakesPerMinutePerIp,
-    );
-  } catch (error) {
-    ctx.logger.error({ err: (error as Error).message }, "rate limiter failed; refusing");
-    return refuse(ctx, info, socket, "rate_limited", "rate limiter unavailable", { status: 503 });
-  }
-  if (!withinRate) {
-    return refuse(ctx, info, socket, "rate_limited", "too many handshakes from this address", {
-      headers: { "Retry-After": "60" },
-    });
-  }
-  await decideAndConnect(attempt);
-}
-
-async function decideAndConnect(attempt: Attempt): Promise<void> {
-  const { ctx, req, socket, info, runtime, originLines } = attempt;
-  if (socket.destroyed) return;
-  const q = info.rest.indexOf("?");
-  let decision: Decision;
-  try {
-    decision = decideHandshake(runtime.compiled, {
-      origin: originLines,
-      hasCookie: Boolean(req.headers.cookie),
-      hasAuthorization: Boolean(req.headers.authorization),
-      offeredSubprotocols: info.offeredSubprotocols,
-      accessTokenParam: q === -1 ? null : new URLSearchParams(info.rest.slice(q + 1)).get("access_token"),
-      now: Date.now(),
-    });
-  } catch (error) {
-    // Fail closed: a bug in the engine must never let a handshake through.
-    ctx.logger.error({ err: (error as Error).message, tenant: info.tenant }, "decision failed; refusing");
-    return refuse(ctx, info, socket, "origin_malformed", "the gateway could not evaluate this handshake");
-  }
   if (!decision.allowed) {
     const headers: Record<string, string> | undefined =
       decision.status === 401 ? { "WWW-Authenticate": `Bearer realm="origingate", error="invalid_token"` } : undefined;
-    return refuse(ctx, info, socket, decision.reason, REASON_DESCRIPTIONS[decision.reason], { headers, decision });
+    return refuse(a, decision.reason, REASON_DESCRIPTIONS[decision.reason], { headers, decision });
   }
 
-  // 5. Concurrent connections.
-  const limits = runtime.compiled.document.limits;
-  if (!ctx.connections.reserve(info.tenant, limits.maxConnections)) {
-    return refuse(ctx, info, socket, "connection_limit", "the tenant has reached its connection limit");
+  // 7. Concurrent connections: the tenant's, and this address's share of them.
+  const reserved = ctx.connections.reserve(runtime.slug, a.remoteAddr, limits);
+  if (reserved !== "reserved") {
+    const message =
+      reserved === "tenant_full"
+        ? "the tenant has reached its connection limit"
+        : "this client address holds its share of the tenant's connections (maxConnectionsPerIp)";
+    return refuse(a, "connection_limit", message, { decision: refusal(decision, "connection_limit") });
   }
+  a.reserved = true;
 
-  // 6. Upstream first, then the client.
+  // 8. Upstream first, then the client.
   if (!runtime.upstreamUrl) {
-    const protocol = answerSubprotocol(info.offeredSubprotocols, decision.selectedSubprotocol, true);
-    return upgradeClient(attempt, decision, protocol, null);
+    upgradeClient(a, decision, answerSubprotocol(a.offeredSubprotocols, decision.selectedSubprotocol, true));
+    return undefined;
   }
+  return connectThenUpgrade(a, runtime, decision);
+}
+
+/** Step 3: what is wrong with the request as a WebSocket handshake to this endpoint, or null. */
+function protocolProblem(a: Attempt): { message: string; status?: number; headers?: Record<string, string> } | null {
+  const { req } = a;
+  if (req.method !== "GET") return { message: "WebSocket handshakes use GET", status: 405, headers: { Allow: "GET" } };
+  if (req.headers.upgrade?.toLowerCase() !== "websocket") return { message: "Upgrade must be websocket" };
+  const key = req.headers["sec-websocket-key"];
+  if (typeof key !== "string" || !KEY_PATTERN.test(key.trim())) {
+    return { message: "missing or malformed Sec-WebSocket-Key" };
+  }
+  if (req.headers["sec-websocket-version"]?.trim() !== "13") {
+    return {
+      message: "unsupported WebSocket version (13 is required)",
+      status: 426,
+      headers: { "Sec-WebSocket-Version": "13" },
+    };
+  }
+  const offered = parseSubprotocols(req);
+  if (offered === null) return { message: "malformed Sec-WebSocket-Protocol" };
+  a.offeredSubprotocols = offered;
+  const path = checkRest(a.rest);
+  if (!path.ok) return { message: path.message };
+  return null;
+}
+
+/** Step 8 for a tenant with an upstream: connect it, then upgrade the client. */
+async function connectThenUpgrade(a: Attempt, runtime: TenantRuntime, decision: Decision): Promise<void> {
+  const upstreamUrl = runtime.upstreamUrl!;
+  const target = upstreamTarget(upstreamUrl, a.rest);
+  if (!target.ok) return refuse(a, "bad_handshake", target.message);
   // Offered subprotocols the policy allows (all, when it lists none); never the token.
   const { requireSubprotocol, subprotocolSet } = runtime.compiled.settings;
-  const forwarded = info.offeredSubprotocols.filter(
+  const forwarded = a.offeredSubprotocols.filter(
     (p) => !p.startsWith("bearer.") && (!requireSubprotocol || subprotocolSet.has(p)),
   );
-  let upstream: GatewaySocket;
   try {
-    upstream = await connectUpstream(runtime.upstreamUrl, info.rest, forwarded, {
-      maxPayload: limits.maxMessageBytes,
-      forwardedFor: info.remoteAddr,
-      tenant: info.tenant,
+    a.upstream = await connectUpstream(target.url, forwarded, {
+      maxPayload: runtime.compiled.document.limits.maxMessageBytes,
+      forwardedFor: a.remoteAddr,
+      tenant: runtime.slug,
     });
   } catch (error) {
-    ctx.connections.unreserve(info.tenant);
-    ctx.logger.warn({ tenant: info.tenant, err: (error as Error).message }, "upstream unavailable");
-    return refuse(ctx, info, socket, "upstream_unavailable", "the upstream service is unavailable", {
-      decision: {
-        ...decision,
-        allowed: false,
-        reason: "upstream_unavailable",
-        status: REASON_STATUS.upstream_unavailable,
-      },
+    a.ctx.logger.warn({ tenant: runtime.slug, err: (error as Error).message }, "upstream unavailable");
+    return refuse(a, "upstream_unavailable", "the upstream service is unavailable", {
+      decision: refusal(decision, "upstream_unavailable"),
     });
   }
-  try {
-    upgradeClient(
-      attempt,
-      decision,
-      answerSubprotocol(info.offeredSubprotocols, upstream.protocol || null, false),
-      upstream,
-    );
-  } catch (error) {
-    upstream.terminate(); // the fault reaches handleTenantUpgrade's catch, which closes the client
-    throw error;
-  }
+  upgradeClient(a, decision, answerSubprotocol(a.offeredSubprotocols, a.upstream.protocol || null, false));
+}
+
+/** The decision, turned into a refusal by a later step (the audit row keeps its pattern and version). */
+function refusal(decision: Decision, reason: Reason): Decision {
+  return { ...decision, allowed: false, reason, status: REASON_STATUS[reason] };
 }
 
 /**
@@ -295,72 +297,139 @@ function answerSubprotocol(offered: string[], chosen: string | null, echo: boole
   return offered.every((p) => p.startsWith("bearer.")) ? firstBearer : null;
 }
 
-/** Completes the upgrade (ws) once everything allowed it, then tracks and relays. */
-function upgradeClient(
-  attempt: Attempt,
-  decision: Decision,
-  chosenProtocol: string | null,
-  upstream: GatewaySocket | null,
-): void {
-  const { ctx, req, socket, head, info } = attempt;
-  const limits = attempt.runtime.compiled.document.limits;
-  if (socket.destroyed) {
-    ctx.connections.unreserve(info.tenant);
-    upstream?.terminate();
-    return;
-  }
-  selectedProtocol.set(req, chosenProtocol ?? false);
-  let upgraded = false;
-  serverFor(limits.maxMessageBytes).handleUpgrade(req, socket, head, (client) => {
-    upgraded = true;
-    const label = decision.enforced ? "accepted" : "report_only";
-    const accepted = record(ctx, info, label, decision.wouldReject ?? "allowed", decision, chosenProtocol);
-    const connection = ctx.connections.track(
-      client as GatewaySocket,
-      upstream,
-      limits.idleTimeoutSeconds * 1000,
-      accepted,
+/** Completes the upgrade (ws) once everything allowed it; the Connection takes over slot and upstream. */
+function upgradeClient(a: Attempt, decision: Decision, protocol: string | null): void {
+  const { ctx, runtime } = a;
+  const limits = runtime!.compiled.document.limits;
+  if (a.socket.destroyed) return abandoned(a, decision, protocol);
+  ctx.upgrades.upgrade(a.req, a.socket, a.head, limits.maxMessageBytes, protocol, (client) => {
+    a.client = client;
+    const accepted = auditEvent(
+      a,
+      decision.enforced ? "accepted" : "report_only",
+      decision.wouldReject ?? "allowed",
+      decision,
+      protocol,
     );
-    relay(connection);
+    a.connection = ctx.connections.track(client, a.upstream, limits.idleTimeoutSeconds * 1000, accepted);
+    a.reserved = false;
+    a.upstream = null;
+    record(a, accepted);
+    relay(a.connection);
   });
   // ws completes an upgrade synchronously, or drops a socket that is no longer writable
   // without calling back: then the slot (and the upstream) must not leak.
-  if (!upgraded) {
-    ctx.connections.unreserve(info.tenant);
-    upstream?.terminate();
+  if (!a.client) abandoned(a, decision, protocol);
+}
+
+/**
+ * The client went away between the decision and the upgrade: the decision is recorded as
+ * made, with a close event (1006, no close frame) right after it, and what was held is
+ * given back.
+ */
+function abandoned(a: Attempt, decision: Decision, protocol: string | null): void {
+  const now = Date.now();
+  const accepted = auditEvent(
+    a,
+    decision.enforced ? "accepted" : "report_only",
+    decision.wouldReject ?? "allowed",
+    decision,
+    protocol,
+  );
+  record(a, accepted);
+  a.ctx.audit.record(closeEvent(accepted, 1006, now, now));
+  release(a);
+  a.socket.destroy();
+}
+
+/** Refuses the handshake before any upgrade: its audit event (once), what it held given back, one HTTP answer. */
+function refuse(
+  a: Attempt,
+  reason: Reason,
+  message: string,
+  options: { status?: number; headers?: Record<string, string>; decision?: Decision } = {},
+): undefined {
+  if (!a.recorded) record(a, auditEvent(a, "rejected", reason, options.decision));
+  release(a);
+  abortHandshake(
+    a.socket,
+    options.status ?? options.decision?.status ?? REASON_STATUS[reason],
+    reason,
+    message,
+    options.headers,
+  );
+  return undefined;
+}
+
+/** A fault somewhere in the attempt: refuse that client (or close it, once upgraded) and give everything back. */
+function failClosed(a: Attempt, error: unknown): void {
+  try {
+    a.ctx.logger.error(
+      { err: error instanceof Error ? error.message : String(error), tenant: a.runtime?.slug },
+      "handshake failed; refusing (fail closed)",
+    );
+    if (a.connection) {
+      // Tracked: its close (connections.ts) gives back the slot and records the close event.
+      a.connection.client.terminate();
+      return;
+    }
+    if (!a.recorded) record(a, auditEvent(a, "rejected", "gateway_unavailable"));
+    release(a);
+    if (a.client) a.client.terminate();
+    else abortHandshake(a.socket, REASON_STATUS.gateway_unavailable, "gateway_unavailable", "internal error");
+  } catch {
+    a.socket.destroy(); // last resort: never leave the client hanging, never throw from here
   }
 }
 
-/** Counts the handshake (metrics) and records its audit event; returns the event. */
-function record(
-  ctx: GatewayContext,
-  info: HandshakeInfo,
+/** Gives back what the attempt holds and no Connection took over. */
+function release(a: Attempt): void {
+  if (a.reserved) {
+    a.reserved = false;
+    a.ctx.connections.unreserve(a.runtime!.slug, a.remoteAddr);
+  }
+  if (a.upstream) {
+    a.upstream.terminate();
+    a.upstream = null;
+  }
+}
+
+/** The handshake's audit event (not yet recorded). */
+function auditEvent(
+  a: Attempt,
   decisionLabel: AuditDecision,
   reason: string,
   decision?: Decision,
   subprotocol: string | null = null,
-): AuditEventInput {
-  // Attacker-chosen slugs must not create metric series: unknown tenants share one label.
-  ctx.metrics.countHandshake(info.known ? info.tenant : "_unknown", decisionLabel, reason);
-  const event: AuditEventInput = {
+): HandshakeEvent {
+  return {
     ts: Date.now(),
     kind: "handshake",
-    tenant: info.tenant,
+    tenant: a.runtime ? a.runtime.slug : a.slugLookedAt ? a.slug : null,
     decision: decisionLabel,
     reason,
-    origin: clip(info.origin),
+    origin: clip(a.originLines?.join(", ")),
     originNormalized: decision?.normalizedOrigin ?? null,
-    remoteAddr: info.remoteAddr,
-    userAgent: clip(info.userAgent, 256),
-    path: clip(pathOnly(info.rest), 256),
+    remoteAddr: a.remoteAddr,
+    userAgent: clip(a.req.headers["user-agent"], 256),
+    path: clip(pathOnly(a.rest), 256),
     subprotocol: redactBearer(subprotocol),
     policyVersion: decision?.policyVersion ?? null,
     matchedPattern: decision?.matchedPattern ?? null,
     closeCode: null,
     durationMs: null,
   };
-  ctx.audit.record(event);
-  return event;
+}
+
+/** A handshake's audit event always has a decision and a reason (only `dropped` rows lack them). */
+type HandshakeEvent = AuditEventInput & { decision: AuditDecision; reason: string };
+
+/** Counts the handshake (metrics) and records its audit event, once per attempt. */
+function record(a: Attempt, event: HandshakeEvent): void {
+  a.recorded = true;
+  // Attacker-chosen slugs must not create metric series: unknown tenants share one label.
+  a.ctx.metrics.countHandshake(a.runtime?.slug ?? UNKNOWN_TENANT_LABEL, event.decision, event.reason);
+  a.ctx.audit.record(event);
 }
 
 /** A `bearer.<jwt>` subprotocol is a credential: audit rows (and the live feed) never hold it. */

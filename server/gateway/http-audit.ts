@@ -4,23 +4,21 @@
  * `forward_auth`). One event per request, like a handshake; the pipeline folds identical
  * ones (SPEC §5.1, §6).
  *
- * Untrusted text (slug, origin, path, user agent) is clipped here before it is queued; the
- * path never carries its query (tokens travel there), and a bearer subprotocol is never
- * recorded (its name is the token).
+ * Untrusted text (slug, origin, path, user agent) is clipped by the audit pipeline itself
+ * (server/audit/bound-event.ts); here the path loses its query (tokens travel there), and a
+ * bearer subprotocol is never recorded (its name is the token).
  */
-import { type AuditDecision, type AuditEventInput, type AuditKind, type AuditVia, clip } from "../audit/types";
+import type { AuditDecision, AuditEventInput, AuditKind, AuditVia } from "../audit/types";
 import type { Reason } from "../policy";
 import type { GatewayContext } from "./gateway";
 
-/** A slug is at most 63 characters; an unknown one is clipped to this in its audit row. */
-const MAX_SLUG_SHOWN = 64;
 /** The metric label of requests that did not name a loaded tenant (never the slug itself). */
 export const UNKNOWN_TENANT_LABEL = "_unknown";
 
 export interface RequestFacts {
   kind: Extract<AuditKind, "http" | "preflight" | "handshake">;
   via: AuditVia;
-  /** The slug as requested. */
+  /** The slug as requested ("" when it was not looked at: the event then names no tenant). */
   slug: string;
   /** True once the slug named a loaded tenant. */
   known: boolean;
@@ -70,20 +68,20 @@ export function requestEvent(
     ts: Date.now(),
     kind: facts.kind,
     via: facts.via,
-    tenant: clip(facts.slug, MAX_SLUG_SHOWN),
+    tenant: facts.slug === "" ? null : facts.slug,
     decision: label,
     reason,
-    origin: clip(facts.origin),
+    origin: facts.origin,
     originNormalized: decision?.normalizedOrigin ?? null,
     remoteAddr: facts.remoteAddr,
-    userAgent: clip(facts.userAgent, 256),
-    path: clip(path, 256),
+    userAgent: facts.userAgent,
+    path,
     subprotocol,
     policyVersion: decision?.policyVersion ?? null,
     matchedPattern: decision?.matchedPattern ?? null,
     closeCode: null,
     durationMs: null,
-    details: facts.method === null ? null : { method: clip(facts.method, 32) },
+    details: facts.method === null ? null : { method: facts.method },
   };
 }
 

@@ -5,10 +5,14 @@
  * (`ws:` → `http:`, `wss:` → `https:`), streamed both ways without buffering.
  *
  * Order of checks (the first failure answers, with `X-OriginGate-Reason`):
- *   1. the gateway is ready and not stopping (503 gateway_unavailable);
+ *   1. the gateway is ready and not stopping (503 gateway_unavailable), and the client
+ *      address has not spent its budget of unverified requests (429 rate_limited; limits.ts,
+ *      UNKNOWN_TENANT_RATE_PER_MIN, shared with handshakes), before the slug is looked at;
  *   2. tenant known (404 tenant_unknown); a tenant without an upstream answers 426 (its
  *      endpoint is WebSocket-only: send a handshake);
- *   3. the path stays under the upstream's base (400 bad_request);
+ *   3. the path stays under the upstream's base (400 bad_request; upstream-path.ts, the
+ *      rule WebSocket upstreams follow) — an unknown tenant and a refused path count
+ *      against the budget of step 1;
  *   4. the tenant's request rate per client address, `limits.requestsPerMinutePerIp` (429);
  *   5. the CORS decision: a preflight is answered here (204 or 403) and never forwarded;
  *      an actual request whose Origin (or method) the policy refuses gets 403 before
@@ -56,8 +60,8 @@ import { headerLines } from "./handshake";
 import { endToEndHeaders } from "./hop-by-hop";
 import { decisionLabel, decisionReason, type RequestFacts, recordRequest } from "./http-audit";
 import { DECISION_HEADER, REASON_HEADER, type Reply, sendReply } from "./http-reply";
-import { upstreamTarget } from "./relay";
 import { requestRateAllowed } from "./request-rate";
+import { upstreamTarget } from "./upstream-path";
 
 export const DEFAULT_HTTP_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_HTTP_UPSTREAM_TIMEOUT_MS = 30_000;
@@ -110,23 +114,25 @@ export function handleTenantHttp(
     path: rest,
     method: req.method ?? null,
   };
-  proxy(ctx, req, res, facts, rest).catch((error: unknown) => {
+  try {
+    proxy(ctx, req, res, facts, rest);
+  } catch (error) {
     ctx.logger.error(
       { err: (error as Error).message, tenant: facts.known ? facts.slug : undefined },
       "HTTP request failed; refusing (fail closed)",
     );
     if (!res.headersSent) refuse(ctx, res, facts, "gateway_unavailable", "internal error");
     else res.destroy();
-  });
+  }
 }
 
-async function proxy(
+function proxy(
   ctx: GatewayContext,
   req: IncomingMessage,
   res: ServerResponse,
   facts: RequestFacts,
   rest: string,
-): Promise<void> {
+): void {
   facts.remoteAddr = clientAddress(req.socket.remoteAddress, headerLines(req, "x-forwarded-for"), ctx.trustProxy);
   const originLines = headerLines(req, "origin");
   facts.origin = originLines?.join(", ") ?? null;
@@ -137,22 +143,37 @@ async function proxy(
   // 1. The gateway itself.
   if (ctx.stopping || !ctx.store.ready)
     return refuse(ctx, res, facts, "gateway_unavailable", "the gateway is not ready");
+  if (!ctx.rateLimits.addressAllowed(facts.remoteAddr)) {
+    facts.slug = ""; // not looked at: the event names no tenant
+    return refuse(ctx, res, facts, "rate_limited", "too many requests to unknown tenants from this address", {
+      "Retry-After": String(ctx.rateLimits.retryAfterSeconds(null)),
+    });
+  }
 
   // 2. Tenant.
   const runtime = ctx.store.get(facts.slug);
-  if (!runtime) return refuse(ctx, res, facts, "tenant_unknown", "unknown tenant");
+  if (!runtime) {
+    ctx.rateLimits.countUnverified(facts.remoteAddr);
+    return refuse(ctx, res, facts, "tenant_unknown", "unknown tenant");
+  }
   facts.slug = runtime.slug;
   facts.known = true;
   if (!runtime.upstreamUrl) return answerWebSocketOnly(res);
 
   // 3. Path.
-  const target = httpUpstreamUrl(upstreamTarget(runtime.upstreamUrl, rest));
-  if (target === null) return refuse(ctx, res, facts, "bad_request", "the path cannot be forwarded");
+  const joined = upstreamTarget(runtime.upstreamUrl, rest);
+  const target = joined.ok ? httpUpstreamUrl(joined.url) : null;
+  if (target === null) {
+    ctx.rateLimits.countUnverified(facts.remoteAddr);
+    return refuse(ctx, res, facts, "bad_request", joined.ok ? "the upstream URL has no HTTP form" : joined.message);
+  }
 
   // 4. Rate.
   const limits = runtime.compiled.document.limits;
-  if (!(await requestRateAllowed(ctx, runtime.slug, "http", facts.remoteAddr, limits.requestsPerMinutePerIp))) {
-    return refuse(ctx, res, facts, "rate_limited", "too many requests from this address", { "Retry-After": "60" });
+  if (!requestRateAllowed(ctx, runtime.slug, "http", facts.remoteAddr, limits.requestsPerMinutePerIp)) {
+    return refuse(ctx, res, facts, "rate_limited", "too many requests from this address", {
+      "Retry-After": String(ctx.rateLimits.retryAfterSeconds(runtime.slug, true)),
+    });
   }
 
   // 5. CORS.
@@ -181,9 +202,8 @@ function answerWebSocketOnly(res: ServerResponse): void {
   res.end("This is a WebSocket endpoint: send a WebSocket handshake (Upgrade: websocket).\n");
 }
 
-/** `upstreamTarget`'s URL in its http(s) form, or null when the path was refused. */
-function httpUpstreamUrl(target: string | null): URL | null {
-  if (target === null) return null;
+/** The joined upstream URL in its http(s) form (ws: → http:, wss: → https:), or null. */
+function httpUpstreamUrl(target: string): URL | null {
   const url = new URL(target);
   if (url.protocol === "ws:") url.protocol = "http:";
   else if (url.protocol === "wss:") url.protocol = "https:";

@@ -24,31 +24,14 @@ export interface UpstreamOptions {
 }
 
 /**
- * `<upstream>/<rest>` with the client's query kept but any `access_token` removed (the
- * token is for the gateway; it must not travel further). `rest` is what follows the slug:
- * "", "/path..." or "?query".
+ * Opens the upstream connection to `target` (already confined under the upstream's base
+ * path by upstream-path.ts); resolves when it is open, rejects on any failure.
  */
-export function upstreamTarget(upstreamUrl: string, rest: string): string {
-  const q = rest.indexOf("?");
-  const params = new URLSearchParams(q === -1 ? "" : rest.slice(q + 1));
-  params.delete("access_token");
-  const target = new URL(upstreamUrl);
-  target.pathname = target.pathname.replace(/\/+$/, "") + (q === -1 ? rest : rest.slice(0, q));
-  for (const [name, value] of params) target.searchParams.append(name, value);
-  return target.toString();
-}
-
-/** Opens the upstream connection; resolves when it is open, rejects on any failure. */
-export function connectUpstream(
-  upstreamUrl: string,
-  rest: string,
-  protocols: string[],
-  options: UpstreamOptions,
-): Promise<GatewaySocket> {
+export function connectUpstream(target: string, protocols: string[], options: UpstreamOptions): Promise<GatewaySocket> {
   return new Promise((resolve, reject) => {
     let upstream: GatewaySocket;
     try {
-      upstream = new GatewaySocket(upstreamTarget(upstreamUrl, rest), protocols, {
+      upstream = new GatewaySocket(target, protocols, {
         handshakeTimeout: UPSTREAM_TIMEOUT_MS,
         perMessageDeflate: false,
         maxPayload: options.maxPayload,

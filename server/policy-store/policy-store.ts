@@ -51,8 +51,12 @@ export interface PolicyStoreOptions {
   now?: () => number;
 }
 
+/** Where the enforced policies came from: Postgres, or the last-known-good snapshot (SPEC §5). */
+export type PolicySource = "postgres" | "snapshot";
+
 export interface PolicyStoreHealth {
   status: "ok" | "degraded" | "starting";
+  source: PolicySource;
   listening: boolean;
   /** Seconds since policies were last confirmed current against Postgres. */
   policyAgeSeconds: number | null;
@@ -149,10 +153,16 @@ export class PolicyStore extends EventEmitter<Events> {
     return versions;
   }
 
+  /** Where the enforced policies came from (only Postgres until snapshots are loaded at start). */
+  get source(): PolicySource {
+    return "postgres";
+  }
+
   health(): PolicyStoreHealth {
     const degraded = !this.listener.connected || this.lastError !== null;
     return {
       status: !this.ready ? "starting" : degraded ? "degraded" : "ok",
+      source: this.source,
       listening: this.listener.connected,
       policyAgeSeconds: this.lastSyncAt === null ? null : Math.max(0, (this.now() - this.lastSyncAt) / 1000),
       lastError: this.lastError,

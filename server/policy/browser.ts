@@ -46,6 +46,7 @@ export {
   defaultPolicyDocument,
   documentLeaves,
   fieldTitle,
+  HTTP_TOKEN,
   joinPolicyDocument,
   leafValue,
   MAX_NOTE_LENGTH,

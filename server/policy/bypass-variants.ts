@@ -16,6 +16,7 @@
  *
  * Browser-safe, pure.
  */
+import { hostToAscii } from "./parse-host";
 import { parseOrigin } from "./parse-origin";
 import { parsePattern } from "./parse-pattern";
 
@@ -156,8 +157,10 @@ function addHostVariants(variants: VariantList, target: Target): void {
     if (!host.endsWith(".")) variants.add("trailing dot (a different host)", originOf(scheme, `${host}.`, port));
     const homoglyph = homoglyphHost(host, target.protectedSuffix);
     if (homoglyph) {
-      const canonical = parseOrigin(originOf(scheme, homoglyph, port));
-      if (canonical.kind === "origin") variants.add(`IDN homoglyph (${homoglyph})`, canonical.origin);
+      // Sent the way a browser would: in punycode.
+      const ascii = hostToAscii(homoglyph);
+      const canonical = ascii.ok ? parseOrigin(originOf(scheme, ascii.ascii, port)) : null;
+      if (canonical?.kind === "origin") variants.add(`IDN homoglyph (${homoglyph})`, canonical.origin);
     }
   }
 }

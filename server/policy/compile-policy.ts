@@ -20,6 +20,12 @@
  * unknown setting value falls to the restrictive side (unknown mode → enforce, unknown
  * credentials → forbid, unknown token → required, unknown missingOrigin → reject).
  *
+ * Credentials: with `credentials: allow`, an entry that must never admit credentials (`*`,
+ * `null`, a wildcard over public suffixes: credential-rules.ts) is listed in
+ * `credentialsWithheld`, and decideHandshake refuses a Cookie/Authorization-bearing
+ * handshake it admits (credentials_forbidden), as `forbid` would. validatePolicy refuses to
+ * save such a policy; this is the gateway's fail-closed answer when one arrives anyway.
+ *
  * Expiry: entries with `expiresAt <= now` are left out; `nextExpiryAt` says when to
  * recompile. Because a gateway may recompile late, `match(origin, now)` also re-checks each
  * candidate's expiry against the handshake's own time, so access lapses to the
@@ -29,6 +35,7 @@
  */
 
 import { type CompiledCors, compileCors } from "./compile-cors";
+import { credentialsRisk } from "./credential-rules";
 import type { CompilableDocument } from "./document";
 import { parseExpiry } from "./parse-expiry";
 import type { ParsedOrigin } from "./parse-origin";
@@ -84,6 +91,11 @@ export interface CompiledPolicy {
   /** "null" when the opaque origin is allowed (a live `null` entry), else null. */
   matchNull(now?: number): string | null;
   settings: CompiledSettings;
+  /**
+   * Normalised patterns that never admit credentials even though the document says
+   * `credentials: allow`, each with the reason (empty unless credentials are allowed).
+   */
+  credentialsWithheld: ReadonlyMap<string, string>;
   /** Secret that signs handshake tokens; null when the tenant has none (tokens then fail). */
   tokenSecret: string | null;
   entries: readonly CompiledEntry[];
@@ -105,6 +117,8 @@ export function compilePolicy(document: CompilableDocument, now: number, options
   let nullOrigin: MatchTarget | null = null;
   const entries: CompiledEntry[] = [];
   const skipped: SkippedEntry[] = [];
+  const credentialsWithheld = new Map<string, string>();
+  const credentialsAllowed = document?.credentials === "allow";
   let nextExpiryAt: number | null = null;
 
   const origins: readonly unknown[] = Array.isArray(document?.origins) ? document.origins : [];
@@ -132,6 +146,8 @@ export function compilePolicy(document: CompilableDocument, now: number, options
       }
       const note = typeof entry.note === "string" ? entry.note : null;
       entries.push({ index, pattern: parsed.value, expiresAt, note });
+      const risk = credentialsAllowed ? credentialsRisk(parsed.value) : null;
+      if (risk !== null) credentialsWithheld.set(parsed.value.pattern, risk);
       // Written as !(now < expiresAt) so that a NaN `now` leaves the entry out (fail closed).
       if (expiresAt !== null && !(now < expiresAt)) continue;
       if (expiresAt !== null && (nextExpiryAt === null || expiresAt < nextExpiryAt)) nextExpiryAt = expiresAt;
@@ -197,6 +213,7 @@ export function compilePolicy(document: CompilableDocument, now: number, options
     match,
     matchNull,
     settings,
+    credentialsWithheld,
     tokenSecret: typeof secret === "string" && secret !== "" ? secret : null,
     entries,
     skipped,

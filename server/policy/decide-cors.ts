@@ -34,7 +34,7 @@
  *   - an allowed CORS request: `Access-Control-Allow-Origin` = the Origin as sent (a `*`
  *     pattern with credentials forbidden: `*`); `Access-Control-Allow-Credentials: true`
  *     exactly when credentials are `allow` and the pattern that matched is neither `*` nor
- *     `null`; actual requests add `Access-Control-Expose-Headers` when the policy lists
+ *     `null` nor one compilePolicy withholds credentials from (`credentialsWithheld`); actual requests add `Access-Control-Expose-Headers` when the policy lists
  *     any; preflights add `Access-Control-Allow-Methods`, `Access-Control-Allow-Headers`
  *     (only what the policy lists) and `Access-Control-Max-Age` and answer 204;
  *   - a refusal carries no grant at all (only Vary) and is 403 with the reason.
@@ -305,7 +305,17 @@ function grant(
   const cors = compiled.settings.cors;
   const wildcard = matchedPattern === "*";
   headers[ACAO] = wildcard ? "*" : singleLine(request.origin);
-  if (!compiled.settings.forbidCredentials && !wildcard && matchedPattern !== "null") headers[ACAC] = "true";
+  // Never for `*` or `null`, nor for an entry compilePolicy withholds credentials from
+  // (a wildcard over public suffixes: credential-rules.ts), whatever the switch says.
+  if (
+    !compiled.settings.forbidCredentials &&
+    matchedPattern !== null &&
+    !wildcard &&
+    matchedPattern !== "null" &&
+    !compiled.credentialsWithheld.has(matchedPattern)
+  ) {
+    headers[ACAC] = "true";
+  }
   if (!preflight) {
     if (cors.exposeHeadersValue !== null) headers[ACEH] = cors.exposeHeadersValue;
     return;

@@ -11,13 +11,20 @@
  *                   Origin comes first so a cross-site page learns nothing else (e.g.
  *                   whether its token would have been valid).
  *   2. credentials  `credentials: forbid` and a Cookie or Authorization header present →
- *                   credentials_forbidden. The token never travels in Authorization (only
+ *                   credentials_forbidden; so too under `credentials: allow` when the
+ *                   matching entry may never admit credentials (`*`, `null`, a wildcard
+ *                   over public suffixes: compilePolicy's `credentialsWithheld`, a policy
+ *                   that should not have been saved). The token never travels in Authorization (only
  *                   as a `bearer.<jwt>` subprotocol or `access_token` parameter), so an
  *                   Authorization header is always an ambient credential here.
- *   3. token        `token: required` → exactly one token (several different ones are
- *                   refused as ambiguous); none → token_missing; bad signature, alg other
+ *   3. token        `token: required` → exactly one token (several different ones, or an
+ *                   `access_token` parameter given more than once, are refused as
+ *                   ambiguous: layers that pick the first or the last value would disagree
+ *                   on which one counts); none → token_missing; bad signature, alg other
  *                   than HS256, missing/expired `exp`, future `nbf`, audience other than the
- *                   tenant slug (30 s leeway), or no tenant secret → token_invalid.
+ *                   tenant slug (30 s leeway), or no tenant secret → token_invalid; with
+ *                   `limits.maxTokenLifetimeSeconds` set, also a token without `iat`, with
+ *                   a future `iat`, or living longer (`exp - iat`) → token_invalid.
  *   4. subprotocol  policy list non-empty → the first offered name (client order) that is
  *                   in the list is selected; `bearer.*` entries never count and are never
  *                   selected (echoing one would leak the token into response headers);
@@ -28,9 +35,11 @@
  * <failing code> }`, so audit rows say what enforce would have done. A fully passing
  * handshake has reason "allowed", no wouldReject, and `enforced: false` as well.
  *
- * Fail closed: an exception inside a check becomes a refusal with the code of that check
- * (origin_malformed, token_invalid, ...) and is enforced even in report-only mode —
- * report-only relaxes the policy, never the engine's own integrity. A caller that omits
+ * Fail closed: an exception inside a check (or anywhere in the evaluation) is an internal
+ * fault, refused with `gateway_unavailable` (503; SPEC §4.4: a code is never borrowed for
+ * another condition, so a fault is not reported as, say, a malformed origin) and enforced
+ * even in report-only mode — report-only relaxes the policy, never the engine's own
+ * integrity. The trace names the check that failed. A caller that omits
  * `hasCookie`/`hasAuthorization` is treated as having sent them.
  */
 import type { CompiledPolicy, CompiledSettings } from "./compile-policy";
@@ -45,8 +54,12 @@ export interface HandshakeRequest {
   hasAuthorization: boolean;
   /** As offered in Sec-WebSocket-Protocol, order kept. */
   offeredSubprotocols: readonly string[];
-  /** From `?access_token=`; null/undefined when absent. */
-  accessTokenParam?: string | null;
+  /**
+   * Every value of the `access_token` query parameter, in order (callers pass all of them,
+   * never just the first: a repeated parameter is refused as ambiguous). A string is one
+   * value; null/undefined or an empty list when absent.
+   */
+  accessTokenParam?: string | readonly string[] | null;
   /** Epoch ms. */
   now: number;
 }
@@ -99,11 +112,11 @@ export function evaluateHandshake(
   try {
     return evaluate(compiled, request, trace);
   } catch {
-    trace?.push({ check: "origin", outcome: "fail", message: "internal error while deciding: refused (fail closed)" });
+    trace?.push({ check: "mode", outcome: "fail", message: "internal error while deciding: refused (fail closed)" });
     return {
       allowed: false,
-      reason: "origin_malformed",
-      status: REASON_STATUS.origin_malformed,
+      reason: "gateway_unavailable",
+      status: REASON_STATUS.gateway_unavailable,
       matchedPattern: null,
       enforced: true,
       policyVersion: typeof compiled?.version === "number" ? compiled.version : -1,
@@ -130,14 +143,17 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     matchedPattern = outcome.matchedPattern;
     result = outcome.result;
   } catch {
-    result = internalFailure("origin", "origin_malformed");
+    result = internalFailure("origin");
   }
   failure = note(trace, "origin", result);
   const normalizedOrigin = parsed.kind === "origin" ? parsed.origin : parsed.kind === "null" ? "null" : null;
 
   // 2. Ambient credentials.
   if (failure) skip(trace, "credentials");
-  else failure = note(trace, "credentials", judgeCredentials(settings, request, explain));
+  else {
+    const withheld = matchedPattern === null ? undefined : compiled.credentialsWithheld.get(matchedPattern);
+    failure = note(trace, "credentials", judgeCredentials(settings, request, explain, matchedPattern, withheld));
+  }
 
   // 3. Token.
   const offered: readonly unknown[] = Array.isArray(request.offeredSubprotocols) ? request.offeredSubprotocols : [];
@@ -146,7 +162,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     try {
       result = judgeToken(compiled, request, offered, explain);
     } catch {
-      result = internalFailure("token", "token_invalid");
+      result = internalFailure("token");
     }
     failure = note(trace, "token", result);
   }
@@ -238,20 +254,43 @@ function skip(trace: ExplainStep[] | null, check: CheckName): void {
   trace?.push({ check, outcome: "skip", message: SKIPPED });
 }
 
-function internalFailure(check: CheckName, reason: Reason): Failure {
-  return { ok: false, reason, message: `internal error in the ${check} check: refused`, internal: true };
+function internalFailure(check: CheckName): Failure {
+  return {
+    ok: false,
+    reason: "gateway_unavailable",
+    message: `internal error in the ${check} check: refused (fail closed)`,
+    internal: true,
+  };
 }
 
-function judgeCredentials(settings: CompiledSettings, request: HandshakeRequest, explain: boolean): CheckResult {
-  if (!settings.forbidCredentials) return pass(explain, "credentials: allow — cookies and Authorization are accepted");
+function judgeCredentials(
+  settings: CompiledSettings,
+  request: HandshakeRequest,
+  explain: boolean,
+  matchedPattern: string | null,
+  withheld: string | undefined,
+): CheckResult {
+  if (!settings.forbidCredentials && withheld === undefined) {
+    return pass(explain, "credentials: allow — cookies and Authorization are accepted");
+  }
   const cookie = request.hasCookie !== false;
   const authorization = request.hasAuthorization !== false;
-  if (!cookie && !authorization) return pass(explain, "no Cookie or Authorization header (credentials: forbid)");
+  if (!cookie && !authorization) {
+    return pass(
+      explain,
+      withheld === undefined
+        ? "no Cookie or Authorization header (credentials: forbid)"
+        : `no Cookie or Authorization header (credentials: allow does not extend to ${matchedPattern})`,
+    );
+  }
   const sent = cookie && authorization ? "Cookie and Authorization" : cookie ? "Cookie" : "Authorization";
   return {
     ok: false,
     reason: "credentials_forbidden",
-    message: `${sent} header present but the policy forbids ambient credentials; send a token instead`,
+    message:
+      withheld === undefined
+        ? `${sent} header present but the policy forbids ambient credentials; send a token instead`
+        : `${sent} header present, and credentials: allow never extends to ${matchedPattern}: ${withheld}`,
   };
 }
 
@@ -339,7 +378,16 @@ function judgeToken(
     if (typeof name === "string" && name.startsWith(BEARER_PREFIX)) candidates.add(name.slice(BEARER_PREFIX.length));
   }
   const param = request.accessTokenParam;
-  if (param !== undefined && param !== null) candidates.add(String(param));
+  const params: readonly unknown[] =
+    param === undefined || param === null ? [] : Array.isArray(param) ? param : [param];
+  if (params.length > 1) {
+    return {
+      ok: false,
+      reason: "token_invalid",
+      message: `the access_token parameter appears ${params.length} times (ambiguous); send exactly one`,
+    };
+  }
+  for (const value of params) candidates.add(String(value));
   if (candidates.size === 0) {
     return {
       ok: false,
@@ -354,8 +402,17 @@ function judgeToken(
     return { ok: false, reason: "token_invalid", message: "this tenant has no token secret, so no token can be valid" };
   }
   const jwt = candidates.values().next().value ?? "";
-  const verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now);
+  const maxLifetimeSeconds = compiled.document?.limits?.maxTokenLifetimeSeconds ?? null;
+  const verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now, {
+    maxLifetimeSeconds,
+  });
   if (!verified.ok) return { ok: false, reason: "token_invalid", message: `invalid token: ${verified.message}` };
+  if (!explain) return pass(false, "");
   const subject = typeof verified.claims.sub === "string" ? ` (sub ${verified.claims.sub})` : "";
-  return pass(explain, `valid token for tenant ${compiled.tenant}${subject}`);
+  const { exp, iat } = verified.claims as { exp: number; iat?: number };
+  const lifetime =
+    maxLifetimeSeconds === null
+      ? ""
+      : `; lifetime ${exp - (iat as number)} s, within the policy's maximum of ${maxLifetimeSeconds} s`;
+  return pass(true, `valid token for tenant ${compiled.tenant}${subject}${lifetime}`);
 }

@@ -5,19 +5,26 @@
  *
  * Invariants (the matcher relies on them):
  * - A `kind: "origin"` result is exactly `scheme://host[:port]`: scheme lower-case; host
- *   lower-case ASCII (IDN in punycode, IPv4 in dotted decimal, IPv6 compressed in
- *   brackets), made only of `[a-z0-9_-]` labels separated by single dots, with at most
- *   one trailing dot (kept: `example.com.` is a different host); port `null` when absent
- *   or equal to the scheme's default (80/443 for http/ws and https/wss).
+ *   lower-case ASCII as `parseHost` accepts it (a domain of `[a-z0-9_-]` labels with at
+ *   most one trailing dot, kept: `example.com.` is a different host; dotted-decimal IPv4;
+ *   compressed IPv6 in brackets); port `null` when absent or equal to the scheme's
+ *   default (80/443 for http/ws and https/wss).
  * - `parseOrigin(x.origin)` returns `x` again (canonical form is a fixed point).
- * - Strict: anything a browser would never send as an Origin (path, query, fragment,
- *   userinfo, percent-encoding, backslash, whitespace, control or invisible characters,
- *   several values) is malformed rather than "repaired", so no two parsers can disagree
- *   about which host a value names.
+ * - The value must be an origin as a browser serializes it (Fetch `serialized-origin`).
+ *   Letter case and a default port are the only differences forgiven; anything a URL
+ *   parser would otherwise rewrite or strip — a path, query, fragment, userinfo,
+ *   percent-encoding, backslash, whitespace, control or invisible characters, several
+ *   values, a non-ASCII (un-punycoded) host, an IPv4 address in a numeric/short/hex/octal
+ *   form or with a trailing dot, an uncompressed IPv6 address, invalid punycode — is
+ *   malformed rather than "repaired", so no two parsers can disagree about which host a
+ *   value names, and the audit trail keeps what the client really sent.
+ * - Runtime-independent: no WHATWG URL parser and no Unicode tables are consulted (their
+ *   answers differ between Node.js versions, issue 20); every rule is in parse-host.ts and
+ *   punycode.ts. tests/unit/policy-origin-corpus.test.ts pins the verdicts.
  *
- * Browser-safe: uses only the WHATWG `URL` global (for IDNA and IP canonicalisation, i.e.
- * the browser's own host parser). Pure and allocation-light: it runs on every handshake.
+ * Browser-safe and pure. Allocation-light: it runs on every handshake.
  */
+import { parseHost } from "./parse-host";
 
 export type ParsedOrigin =
   | { kind: "origin"; origin: string; scheme: string; host: string; port: number | null }
@@ -27,8 +34,6 @@ export type ParsedOrigin =
 
 /** Longer than any origin a browser can produce (hosts are ≤ 253 characters). */
 const MAX_ORIGIN_LENGTH = 2048;
-const MAX_HOST_LENGTH = 253;
-const MAX_LABEL_LENGTH = 63;
 
 /** WHATWG "special" schemes and their default ports; other schemes have none. */
 const DEFAULT_PORTS: ReadonlyMap<string, number> = new Map([
@@ -43,13 +48,7 @@ const DEFAULT_PORTS: ReadonlyMap<string, number> = new Map([
 const SCHEME_AND_REST = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s;
 /** Control (Cc), invisible format (Cf: soft hyphen, zero-width, bidi marks, BOM) and any space (Z, \s). */
 const WHITESPACE_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Z}\s]/u;
-/** Canonical domain or IPv4 after the WHATWG host parser: non-empty labels, optional trailing dot. */
-const CANONICAL_NAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?$/;
 const DIGITS = /^[0-9]+$/;
-const DOT = 0x2e;
-const LOWER_LDH_NAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?$/;
-/** WHATWG "ends in a number": decimal digits, or 0x with hex digits (possibly none). */
-const NUMERIC_LABEL = /^(?:[0-9]+|0[xX][0-9a-fA-F]*)$/;
 const STRUCTURAL_CHARACTER = /[/?#@\\%]/;
 
 const MISSING: ParsedOrigin = Object.freeze({ kind: "missing" });
@@ -113,8 +112,9 @@ export function parseOrigin(header: string | readonly string[] | undefined | nul
     port = portNumber === DEFAULT_PORTS.get(scheme) ? null : portNumber;
   }
 
-  const host = canonicalHost(hostText);
-  if (typeof host !== "string") return malformed(host.message);
+  const parsedHost = parseHost(hostText);
+  if (!parsedHost.ok) return malformed(parsedHost.message);
+  const host = parsedHost.host;
 
   const origin = port === null ? `${scheme}://${host}` : `${scheme}://${host}:${port}`;
   return { kind: "origin", origin, scheme, host, port };
@@ -141,57 +141,4 @@ function findStructuralProblem(authority: string): string | null {
     default:
       return "contains percent-encoding; a host is never percent-encoded in an Origin";
   }
-}
-
-/**
- * The browser's host parser (WHATWG URL: lower-casing, IDNA to punycode, IPv4/IPv6
- * canonicalisation), then our stricter character and DNS-length rules. The input has no
- * '/', '?', '#', '@', '\', '%', ':' (outside IPv6 brackets) or whitespace by now, so the
- * URL parser cannot read it as anything but a host.
- */
-function canonicalHost(hostText: string): string | { message: string } {
-  let host: string;
-  if (isAlreadyCanonicalName(hostText)) {
-    // What the URL parser would return unchanged; skipping it halves the cost of a
-    // handshake's origin parsing. (A property test checks the two agree.)
-    host = hostText;
-  } else {
-    try {
-      host = new URL(`http://${hostText}`).hostname;
-    } catch {
-      return { message: `invalid host "${hostText}"` };
-    }
-  }
-  if (host.startsWith("[")) return host;
-  if (!CANONICAL_NAME.test(host)) {
-    return { message: `host "${hostText}" contains characters that are not allowed in a host name` };
-  }
-  const length = host.endsWith(".") ? host.length - 1 : host.length;
-  if (length > MAX_HOST_LENGTH) return { message: `host is longer than ${MAX_HOST_LENGTH} characters` };
-  // Label lengths by scanning (split() would allocate an array on every handshake).
-  let labelStart = 0;
-  for (let index = 0; index <= length; index++) {
-    if (index === length || host.charCodeAt(index) === DOT) {
-      if (index - labelStart > MAX_LABEL_LENGTH) {
-        return {
-          message: `host label "${host.slice(labelStart, index)}" is longer than ${MAX_LABEL_LENGTH} characters`,
-        };
-      }
-      labelStart = index + 1;
-    }
-  }
-  return host;
-}
-
-/**
- * True for the common case the WHATWG host parser leaves untouched: lower-case letters,
- * digits and hyphens in non-empty dot-separated labels, no punycode label (`xn--` labels
- * are validated by IDNA), and a last label that is not a number (`123`, `0x1f` would make
- * the whole host an IPv4 address).
- */
-function isAlreadyCanonicalName(hostText: string): boolean {
-  if (!LOWER_LDH_NAME.test(hostText) || hostText.includes("xn--")) return false;
-  const end = hostText.endsWith(".") ? hostText.length - 1 : hostText.length;
-  const lastLabel = hostText.slice(hostText.lastIndexOf(".", end - 1) + 1, end);
-  return !NUMERIC_LABEL.test(lastLabel);
 }

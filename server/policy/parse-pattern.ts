@@ -11,8 +11,14 @@
  * - `null`                           the opaque origin.
  *
  * Invariants:
- * - Hosts are canonicalised by `parseOrigin` itself, so a pattern and an Origin header can
- *   never be normalised differently (one parser everywhere).
+ * - Hosts are checked by `parseHost`, the same rules an Origin header meets, so a pattern
+ *   and an Origin header can never be normalised differently (one parser everywhere). A
+ *   pattern may be typed in Unicode (`https://bücher.de`): it is converted to punycode
+ *   (`hostToAscii`: accepted only when IDNA changes nothing but case and encoding, so the
+ *   stored form is the same on every runtime) and stored in that form;
+ *   letter case and a default port are normalised. A host an Origin could never carry —
+ *   an IPv4 address written as `127.1`, `2130706433`, `0x7f.0.0.1`, an uncompressed IPv6
+ *   address, invalid punycode — is refused with the form to write instead.
  * - A wildcard never sits on a public suffix (ICANN or private section of the Public Suffix
  *   List, via tldts: `*.com`, `*.co.uk`, `*.github.io`, an unlisted TLD like `*.corp`) nor
  *   on an IP address. `*.localhost` is the one exception: every name under it is loopback.
@@ -21,6 +27,7 @@
  * Browser-safe: the dashboard calls this while the user types.
  */
 import { getPublicSuffix } from "tldts";
+import { hostToAscii, parseHost } from "./parse-host";
 import { parseOrigin } from "./parse-origin";
 
 export type ParsedPattern =
@@ -37,7 +44,6 @@ export type PatternResult =
 const MAX_PATTERN_LENGTH = 2048;
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 const WHITESPACE_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Z}\s]/u;
-const IPV4 = /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/;
 /** `localhost:3000`, `example.com:*` — a host and port typed without a scheme. */
 const HOST_COLON_PORT = /^[^:/]+:(?:[0-9]+|\*)$/;
 
@@ -80,13 +86,13 @@ export function parsePattern(text: string): PatternResult {
   if (hostText.includes("*")) return parseWildcard(scheme, hostText, portText, ok);
 
   if (portText === "*") {
-    const parsed = parseOrigin(`${scheme}://${hostText}`);
-    if (parsed.kind !== "origin") return fail(describeOriginProblem(parsed));
+    const parsed = originOf(scheme, hostText, undefined, ":*");
+    if (typeof parsed === "string") return fail(parsed);
     return ok({ kind: "any-port", pattern: `${scheme}://${parsed.host}:*`, scheme, host: parsed.host });
   }
 
-  const parsed = parseOrigin(`${scheme}://${authority}`);
-  if (parsed.kind !== "origin") return fail(describeOriginProblem(parsed));
+  const parsed = originOf(scheme, hostText, portText);
+  if (typeof parsed === "string") return fail(parsed);
   return ok({
     kind: "exact",
     pattern: parsed.origin,
@@ -127,14 +133,15 @@ function parseWildcard(
   if (portText === "*") {
     return fail("a wildcard host cannot be combined with a wildcard port: list the ports you use, one entry each");
   }
-  const parsed = parseOrigin(
-    portText === undefined ? `${scheme}://${suffixText}` : `${scheme}://${suffixText}:${portText}`,
-  );
-  if (parsed.kind !== "origin") return fail(describeOriginProblem(parsed));
-  const suffix = parsed.host;
-  if (suffix.startsWith("[") || IPV4.test(suffix)) {
-    return fail(`wildcards need a domain name: the IP address ${suffix} has no subdomains; list each origin`);
+  const parsed = originOf(scheme, suffixText, portText);
+  if (typeof parsed === "string") {
+    // "*.127.1" would be refused for its IPv4 form; the point to make is that it is an IP.
+    const host = parseHost(suffixText);
+    if (!host.ok && host.canonical !== undefined) return fail(wildcardOnIp(host.canonical));
+    return fail(parsed);
   }
+  const suffix = parsed.host;
+  if (suffix.startsWith("[") || isIpv4(suffix)) return fail(wildcardOnIp(suffix));
   const publicSuffixProblem = wildcardOnPublicSuffix(suffix);
   if (publicSuffixProblem) return fail(publicSuffixProblem);
   const port = parsed.port === null ? "" : `:${parsed.port}`;
@@ -190,8 +197,38 @@ function splitHostAndPort(authority: string): { hostText: string; portText: stri
   return { hostText: authority.slice(0, colon), portText };
 }
 
-function describeOriginProblem(parsed: Exclude<ReturnType<typeof parseOrigin>, { kind: "origin" }>): string {
+/**
+ * `scheme://host[:port]` checked as an Origin header would be, after converting a Unicode
+ * host to punycode; or a message, naming the form to write when the host is an IP address
+ * in a form browsers never send.
+ */
+function originOf(
+  scheme: string,
+  hostText: string,
+  portText: string | undefined,
+  shownPort = portText === undefined ? "" : `:${portText}`,
+): (ReturnType<typeof parseOrigin> & { kind: "origin" }) | string {
+  const ascii = hostToAscii(hostText);
+  if (!ascii.ok) return ascii.message;
+  const portSuffix = portText === undefined ? "" : `:${portText}`;
+  const host = parseHost(ascii.ascii);
+  if (!host.ok) {
+    return host.canonical === undefined
+      ? host.message
+      : `${host.message} — write ${scheme}://${host.canonical}${shownPort}`;
+  }
+  const parsed = parseOrigin(`${scheme}://${host.host}${portSuffix}`);
+  if (parsed.kind === "origin") return parsed;
   return parsed.kind === "malformed" ? parsed.message : "not an origin";
+}
+
+function isIpv4(host: string): boolean {
+  const parsed = parseHost(host);
+  return parsed.ok && parsed.type === "ipv4";
+}
+
+function wildcardOnIp(address: string): string {
+  return `wildcards need a domain name: the IP address ${address} has no subdomains; list each origin`;
 }
 
 /** A bare host (or host:port, or *.host) typed without a scheme: say which scheme to add. */

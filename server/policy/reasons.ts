@@ -50,8 +50,10 @@ export const REASON_STATUS: Record<Reason, number> = {
   token_missing: 401,
   token_invalid: 401,
   tenant_unknown: 404,
-  // 400: a broken Sec-WebSocket-Key or similar. (A wrong Sec-WebSocket-Version is 426,
-  // answered by the gateway with `Sec-WebSocket-Version: 13`; it has no reason code.)
+  // 400: a broken Sec-WebSocket-Key or similar, or a path the gateway refuses to forward
+  // (dot segments, encoded slashes: SPEC §5). The gateway answers some bad handshakes with
+  // a more precise status under the same code: 405 (not GET), 426 (wrong version, with
+  // `Sec-WebSocket-Version: 13`) and 404 (an upgrade to a path that is no endpoint at all).
   bad_handshake: 400,
   rate_limited: 429,
   connection_limit: 503,
@@ -86,11 +88,14 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   token_missing:
     "The policy requires a token and none was presented (as a bearer.<jwt> subprotocol or an access_token parameter).",
   token_invalid:
-    "The presented token has a bad signature, an algorithm other than HS256, the wrong audience, or is expired or not yet valid.",
+    "The presented token has a bad signature, an algorithm other than HS256, the wrong audience, is expired or not yet valid, or lives longer than the policy's maximum; or several tokens were presented (ambiguous).",
   subprotocol_not_allowed: "The client offered none of the subprotocols the policy allows.",
-  connection_limit: "The tenant already has its maximum number of concurrent connections.",
-  rate_limited: "This client address opened too many handshakes in the last minute.",
-  bad_handshake: "The upgrade request is not a valid WebSocket handshake (for example a missing or malformed key).",
+  connection_limit:
+    "The tenant already has its maximum number of concurrent connections, or this client address holds its share of them (maxConnectionsPerIp).",
+  rate_limited:
+    "This client address opened too many handshakes in the last minute (to this tenant, or to slugs that name no tenant).",
+  bad_handshake:
+    "The upgrade request is not a valid WebSocket handshake (for example a missing or malformed key), or its path would leave the endpoint (dot segments, encoded slashes, backslashes).",
   upstream_unavailable: "The tenant's upstream server could not be reached.",
   gateway_unavailable:
     "The gateway could not decide: it is starting or stopping, or an internal fault made it refuse (it fails closed).",

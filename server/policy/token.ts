@@ -11,6 +11,9 @@
  *   canonical base64url encoding (non-canonical encodings of a valid MAC are refused too).
  * - `exp` is required; `nbf` and `iat`, when present, must be numbers; a leeway of 30 s
  *   absorbs clock skew between the token issuer and the gateway.
+ * - With a maximum lifetime (the policy's `limits.maxTokenLifetimeSeconds`): `iat` is
+ *   required, may not lie in the future (beyond the leeway: a future `iat` would stretch
+ *   the real lifetime past the maximum), and `exp - iat` may not exceed the maximum.
  * - `aud` (string or array) must contain the tenant slug, so a token for one tenant can
  *   never open another tenant's socket.
  * - Messages never contain the token or the secret.
@@ -31,7 +34,18 @@ function invalid(message: string): TokenVerification {
   return { ok: false, message };
 }
 
-export function verifyHandshakeToken(jwt: string, secret: string, audience: string, now: number): TokenVerification {
+export interface VerifyOptions {
+  /** The longest lifetime (`exp - iat`, seconds) accepted; null/undefined: no maximum. */
+  maxLifetimeSeconds?: number | null;
+}
+
+export function verifyHandshakeToken(
+  jwt: string,
+  secret: string,
+  audience: string,
+  now: number,
+  options: VerifyOptions = {},
+): TokenVerification {
   try {
     if (typeof secret !== "string" || secret === "") return invalid("no token secret is configured for this tenant");
     if (typeof audience !== "string" || audience === "")
@@ -73,6 +87,21 @@ export function verifyHandshakeToken(jwt: string, secret: string, audience: stri
     }
     if (iat !== undefined && (typeof iat !== "number" || !Number.isFinite(iat)))
       return invalid("iat claim must be a number");
+    const maxLifetime = options?.maxLifetimeSeconds;
+    if (maxLifetime !== undefined && maxLifetime !== null) {
+      if (typeof maxLifetime !== "number" || !Number.isFinite(maxLifetime))
+        return invalid("no valid maximum token lifetime to check against");
+      if (iat === undefined)
+        return invalid(`iat (issued at) claim is required: the policy limits tokens to ${maxLifetime} s`);
+      const issuedAt = iat as number;
+      if (now < (issuedAt - LEEWAY_SECONDS) * 1000)
+        return invalid(`token is issued in the future (${isoSeconds(issuedAt)})`);
+      if (exp - issuedAt > maxLifetime) {
+        return invalid(
+          `token lives ${exp - issuedAt} s (iat ${isoSeconds(issuedAt)} to exp ${isoSeconds(exp)}), more than the policy's maximum of ${maxLifetime} s`,
+        );
+      }
+    }
     const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : null;
     if (!audiences || audiences.length === 0) return invalid("aud (audience) claim is required");
     if (!audiences.includes(audience))

@@ -8,9 +8,11 @@
  * types, unknown fields (a typo must not silently fall back to a default), out-of-range
  * limits, invalid subprotocol or header tokens, notes too long, `expiresAt` that is not an
  * ISO 8601 date-time with an offset. A field left out takes its (restrictive) default.
- * Semantic errors are checked here: invalid patterns, duplicates after normalisation, `*`
- * with `credentials: allow`, CORS methods and headers browsers forbid (SPEC §4.6, the
- * Fetch standard; jub0bs/cors refuses the same configurations up front).
+ * Semantic errors are checked here: invalid patterns, duplicates after normalisation,
+ * `credentials: allow` with `*`, `null` or a wildcard whose subtree holds public suffixes
+ * (`https://*.amazonaws.com`; the rule is credential-rules.ts, shared with the gateway),
+ * CORS methods and headers browsers forbid (SPEC §4.6, the Fetch standard; jub0bs/cors
+ * refuses the same configurations up front).
  *
  * Warnings (judgment, documented here):
  * - `*`: every website may connect; acceptable only for public data or with a token.
@@ -33,6 +35,7 @@
  * Browser-safe, pure.
  */
 import type { z } from "zod";
+import { credentialsRisk } from "./credential-rules";
 import {
   MAX_POLICY_ORIGINS,
   POLICY_LIMIT_RANGES,
@@ -306,14 +309,14 @@ function warnAboutBreadth(
 ): void {
   const path = `origins[${entry.index}].pattern`;
   const pattern = entry.pattern;
+  const risk = credentialsAllowed ? credentialsRisk(pattern) : null;
+  if (risk !== null) {
+    error(path, risk);
+    return;
+  }
   switch (pattern.kind) {
     case "any":
-      if (credentialsAllowed) {
-        error(
-          path,
-          '"*" cannot be combined with credentials: allow — any website could open the socket with your users\' cookies (the same rule forbids Access-Control-Allow-Origin: * with credentials). List the origins, or set credentials: forbid',
-        );
-      } else if (!tokenRequired) {
+      if (!tokenRequired) {
         warn(path, '"*" lets every website connect; keep it only for public data, or set token: required');
       } else {
         warn(path, '"*" lets every website attempt a connection; only the token protects this socket');
@@ -323,7 +326,7 @@ function warnAboutBreadth(
       if (!tokenRequired) {
         warn(
           path,
-          `"null" is the origin of sandboxed iframes, file:// pages and some redirects: any website can produce it with <iframe sandbox>, so it is almost as broad as "*"${credentialsAllowed ? " — and credentials are allowed" : ""}; set token: required or remove it`,
+          `"null" is the origin of sandboxed iframes, file:// pages and some redirects: any website can produce it with <iframe sandbox>, so it is almost as broad as "*"; set token: required or remove it`,
         );
       }
       return;

@@ -10,7 +10,8 @@
  * Browser-safe (zod only).
  */
 import { z } from "zod";
-import { common, headerValue, LIMITS, TOKEN_PATTERN, targetRules } from "./input";
+import { HTTP_TOKEN } from "../policy/document";
+import { common, headerValue, LIMITS, targetRules } from "./input";
 
 /** Extra headers a CORS run may not set: its own fields carry them. */
 const CORS_FIELD_HEADERS = new Set(["access-control-request-method", "access-control-request-headers"]);
@@ -36,14 +37,14 @@ export const corsInputSchema = z
       .string()
       .min(1)
       .max(32)
-      .regex(TOKEN_PATTERN, "a method name is made of letters, digits and !#$%&'*+-.^_`|~")
+      .regex(HTTP_TOKEN, "a method name is made of letters, digits and !#$%&'*+-.^_`|~")
       .default("GET"),
     /** Send the CORS preflight (OPTIONS with Access-Control-Request-*) instead of the actual request. */
     preflight: z.boolean().default(false),
     /** Access-Control-Request-Headers of a preflight. */
     requestHeaders: z
       .array(
-        z.string().min(1).max(128).regex(TOKEN_PATTERN, "a header name is made of letters, digits and !#$%&'*+-.^_`|~"),
+        z.string().min(1).max(128).regex(HTTP_TOKEN, "a header name is made of letters, digits and !#$%&'*+-.^_`|~"),
       )
       .max(32)
       .optional(),

@@ -95,6 +95,7 @@ export async function testCors(
     method,
     headers,
     timeoutMs: options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+    lookup: target.kind === "endpoint" ? target.lookup : undefined,
   });
   const cors = corsHeadersOf(result.headers);
   const policyAllows = policy
@@ -241,6 +242,7 @@ export async function scanCors(
         method: preflight ? "OPTIONS" : "GET",
         headers,
         timeoutMs: Math.min(options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS, remaining),
+        lookup: target.kind === "endpoint" ? target.lookup : undefined,
       });
       const cors = corsHeadersOf(result.headers);
       if (result.status === null || result.status === 429 || result.status >= 500) {

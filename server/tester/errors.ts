@@ -15,6 +15,7 @@ export type TesterErrorCode =
   | "validation_failed"
   | "tenant_unknown"
   | "target_not_registered"
+  | "target_address_refused"
   | "too_many_runs"
   | "unavailable";
 
@@ -29,6 +30,7 @@ const STATUS: Record<TesterErrorCode, number> = {
   validation_failed: 422,
   tenant_unknown: 404,
   target_not_registered: 403,
+  target_address_refused: 403,
   too_many_runs: 429,
   unavailable: 503,
 };

@@ -10,14 +10,19 @@
  * - extra headers that would break or override the handshake itself (Host, Upgrade,
  *   Connection, Sec-WebSocket-*, framing headers) and Origin/Cookie/Authorization, which
  *   have their own fields (so the trace and the audit know about them);
- * - a `path` together with `url`: a registered endpoint is tested exactly as registered.
+ * - a `path` together with `url`: a registered endpoint is tested exactly as registered;
+ * - a `path` that would leave the tenant endpoint: the gateway's own path rule
+ *   (server/gateway/upstream-path.ts — dot segments raw or percent-encoded, encoded
+ *   slashes, backslashes). The URL parser the tester connects with resolves
+ *   `/%2e%2e/%2e%2e/admin/stream` to `/admin/stream`, so the rule is checked here, before
+ *   any URL is built.
  *
- * Browser-safe (zod only): the tester page uses the same limits for its form.
+ * Browser-safe (zod and pure modules): the tester page uses the same limits for its form.
  */
 import { z } from "zod";
+import { checkRest } from "../gateway/upstream-path";
+import { HTTP_TOKEN } from "../policy/document";
 
-/** RFC 7230 token: header names and subprotocol names. */
-export const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Printable ASCII and tab: what may go into a header value unchanged. */
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 /** A path (and query) under the tenant endpoint: printable ASCII without space or '#'. */
@@ -69,7 +74,7 @@ const headersSchema = z
     const seen = new Set<string>();
     for (const [name, value] of entries) {
       const lower = name.toLowerCase();
-      if (!TOKEN_PATTERN.test(name)) {
+      if (!HTTP_TOKEN.test(name)) {
         ctx.addIssue({
           code: "custom",
           path: [name],
@@ -114,10 +119,11 @@ export const common = {
     .string()
     .max(LIMITS.pathLength)
     .regex(PATH_PATTERN, "the path starts with / or ? and contains printable characters only (no spaces or #)")
-    .refine(
-      (p) => !/(^|[/\\])\.\.?([/\\?]|$)/.test(p) && !p.includes("\\"),
-      "the path may not contain . or .. segments",
-    )
+    .superRefine((p, ctx) => {
+      const checked = checkRest(p);
+      if (!checked.ok)
+        ctx.addIssue({ code: "custom", message: `${checked.message}: the path stays under the tenant endpoint` });
+    })
     .optional(),
   cookie: headerValue("cookie", LIMITS.headerValueLength).optional(),
   authorization: headerValue("authorization", LIMITS.headerValueLength).optional(),
@@ -126,7 +132,7 @@ export const common = {
     .string()
     .min(1)
     .max(LIMITS.tokenLength)
-    .regex(TOKEN_PATTERN, "a token is sent as a subprotocol entry: letters, digits and .-_ only (a JWT is fine)")
+    .regex(HTTP_TOKEN, "a token is sent as a subprotocol entry: letters, digits and .-_ only (a JWT is fine)")
     .optional(),
   subprotocols: z
     .array(
@@ -134,7 +140,7 @@ export const common = {
         .string()
         .min(1)
         .max(LIMITS.subprotocolLength)
-        .regex(TOKEN_PATTERN, "a subprotocol name is made of letters, digits and !#$%&'*+-.^_`|~"),
+        .regex(HTTP_TOKEN, "a subprotocol name is made of letters, digits and !#$%&'*+-.^_`|~"),
     )
     .max(LIMITS.subprotocols)
     .optional(),

@@ -29,7 +29,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
-import type { Socket } from "node:net";
+import type { LookupFunction, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
 import { socketForm } from "./endpoint-url";
@@ -69,6 +69,11 @@ export interface RunHandshakeOptions {
   closeWaitMs?: number;
   maxHeaderBytes?: number;
   maxBodyBytes?: number;
+  /**
+   * Name resolution for the connection: the run's pinned answer for a registered host name
+   * (server/net/pinned-lookup.ts). Unset for IP literals.
+   */
+  lookup?: LookupFunction;
   /** Extra trusted CA certificates for wss (tests; not reachable through the API). */
   ca?: string | Buffer;
 }
@@ -183,6 +188,7 @@ class HandshakeRun {
       setHost: false,
       agent: false,
       maxHeaderSize: this.options.maxHeaderBytes ?? 16_384,
+      ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
       ...(secure ? { servername: isIp(hostname) ? undefined : hostname, ca: this.options.ca } : {}),
     };
     try {

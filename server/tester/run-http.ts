@@ -10,6 +10,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import type { LookupFunction } from "node:net";
 import { performance } from "node:perf_hooks";
 import { classify, type HandshakeErrorCode, TESTER_USER_AGENT } from "./run-handshake";
 
@@ -24,6 +25,8 @@ export interface RunHttpOptions {
   headers: Readonly<Record<string, string>>;
   timeoutMs?: number;
   maxHeaderBytes?: number;
+  /** The run's pinned resolution of a registered host name (server/net/pinned-lookup.ts); unset for IP literals. */
+  lookup?: LookupFunction;
 }
 
 export interface HttpResult {
@@ -68,6 +71,7 @@ export function runHttpRequest(options: RunHttpOptions): Promise<HttpResult> {
         headers,
         agent: false,
         maxHeaderSize: options.maxHeaderBytes ?? 16_384,
+        ...(options.lookup ? { lookup: options.lookup } : {}),
       });
     } catch (error) {
       // An invalid header value (a raw scan variant Node will not send) and the like.

@@ -3,15 +3,22 @@
  * to reach arbitrary (internal) addresses:
  *  - `tenant` alone: a tenant of this gateway; the target is this gateway itself,
  *    `ws://<own address>:<own port>/t/<slug><path>`;
+ *    The path (`rest`) follows the gateway's own path rule (upstream-path.ts) and the URL
+ *    built from it is checked to stay under `/t/<slug>` after the URL parser had its say;
  *  - `url`: must equal (after normalizeEndpointUrl) an endpoint an admin registered for
  *    the tenant (or, without `tenant`, for any tenant). Nothing else is ever connected to,
  *    and since redirects are never followed, a registered endpoint cannot bounce the
- *    tester elsewhere.
- * Refusals are TesterError with a stable code (422 invalid url, 404 unknown tenant, 403
- * not registered).
+ *    tester elsewhere. An endpoint registered by host *name* is resolved once per run and
+ *    every handshake of the run connects to that pinned address (DNS rebinding); a name
+ *    whose answer includes a loopback, private or link-local address is refused — an
+ *    internal endpoint is registered as its literal address (server/net/pinned-lookup.ts).
+ * Refusals are TesterError with a stable code (422 invalid url or path, 404 unknown
+ * tenant, 403 not registered or resolving to an internal address).
  */
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, LookupFunction } from "node:net";
 import type pg from "pg";
+import { checkRest } from "../gateway/upstream-path";
+import { pinHost, type Resolver } from "../net/pinned-lookup";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { httpForm, normalizeEndpointUrl, redactUrlQuery, socketForm } from "./endpoint-url";
 import { TesterError } from "./errors";
@@ -37,6 +44,8 @@ export type ResolvedTarget =
       display: string;
       endpointId: string;
       label: string | null;
+      /** The run's pinned resolution of the endpoint's host name; absent for an IP literal. */
+      lookup?: LookupFunction;
     };
 
 export interface TargetContext {
@@ -44,6 +53,8 @@ export interface TargetContext {
   store: { get(slug: string): TenantRuntime | undefined };
   /** This gateway's own listening address. */
   address: AddressInfo;
+  /** Name resolution (tests inject one); the system resolver by default. */
+  resolve?: Resolver;
 }
 
 /** ws://host:port of this gateway as seen from itself. */
@@ -69,7 +80,16 @@ export async function resolveTarget(
     if (!runtime)
       throw new TesterError("tenant_unknown", `tenant "${slug.slice(0, 100)}" is not known to this gateway`);
     const rest = input.path ?? "";
-    const url = `${selfBaseUrl(ctx.address)}/t/${encodeURIComponent(slug)}${rest}`;
+    const checked = checkRest(rest);
+    const base = `/t/${encodeURIComponent(slug)}`;
+    const url = `${selfBaseUrl(ctx.address)}${base}${rest}`;
+    // What the tester connects to is what the URL parser makes of `url`: it must still be
+    // this tenant's endpoint (it resolves `/%2e%2e/` the way a server would).
+    const parsedPath = checked.ok ? new URL(url).pathname : "";
+    if (!checked.ok || !(parsedPath === base || parsedPath.startsWith(`${base}/`))) {
+      const message = checked.ok ? "the path would leave the tenant endpoint" : checked.message;
+      throw new TesterError("validation_failed", `path: ${message}`, [{ path: "path", message }]);
+    }
     return { kind: "tenant", tenant: slug, runtime, url, display: redactUrlQuery(url), rest };
   }
   const normalized = normalizeEndpointUrl(input.url);
@@ -87,6 +107,14 @@ export async function resolveTarget(
         "this gateway's tenants and to endpoints an admin registered (POST /api/v1/tenants/<slug>/endpoints).",
     );
   }
+  const pinned = await pinHost(new URL(normalized.url).hostname, ctx.resolve);
+  if (pinned.kind === "internal") {
+    throw new TesterError(
+      "target_address_refused",
+      `${redactUrlQuery(normalized.url)} is registered by name and resolves to the internal address ${pinned.address}; ` +
+        "to test an internal endpoint, register its literal address (e.g. ws://10.0.0.5:8080/socket).",
+    );
+  }
   return {
     kind: "endpoint",
     tenant: endpoint.slug,
@@ -95,6 +123,7 @@ export async function resolveTarget(
     display: redactUrlQuery(normalized.url),
     endpointId: endpoint.id,
     label: endpoint.label,
+    ...(pinned.kind === "literal" ? {} : { lookup: pinned.lookup }),
   };
 }
 

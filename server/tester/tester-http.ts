@@ -24,7 +24,7 @@ import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ZodError } from "zod";
 import { type AdminClaims, verifyAdminToken } from "../admin/admin-token";
-import { clip } from "../audit/types";
+import { clip } from "../clip";
 import type { GatewayContext } from "../gateway/gateway";
 import { parseOrigin } from "../policy/parse-origin";
 import { corsInputSchema, corsScanInputSchema } from "./cors-input";
@@ -188,6 +188,13 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   res.end(text);
 }
 
+/** Refusals of a target that are audited: someone tried to reach something they may not. */
+const REFUSED_TARGET_CODES: ReadonlySet<string> = new Set([
+  "target_not_registered",
+  "target_address_refused",
+  "tenant_unknown",
+]);
+
 /** Resolves the target; a refused target is itself an audit event (someone tried to reach it). */
 async function resolveAudited(
   ctx: GatewayContext,
@@ -202,7 +209,7 @@ async function resolveAudited(
   try {
     return await resolveTarget({ pool: ctx.pool, store: ctx.store, address }, input);
   } catch (error) {
-    if (error instanceof TesterError && (error.code === "target_not_registered" || error.code === "tenant_unknown")) {
+    if (error instanceof TesterError && REFUSED_TARGET_CODES.has(error.code)) {
       ctx.audit.record({
         ...auditBase(req, claims),
         tenant: clip(input.tenant ?? null, 100),

@@ -24,6 +24,7 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { REASON_HEADER } from "../gateway/abort-handshake";
+import { accessTokenValues } from "../gateway/upstream-path";
 import { decideHandshake, explainHandshake, signHandshakeToken } from "../policy";
 import { TesterError } from "./errors";
 import type { HandshakeInput, ScanInput } from "./input";
@@ -54,11 +55,6 @@ export function targetView(target: ResolvedTarget): TesterTarget {
   };
 }
 
-function accessTokenParam(rest: string): string | null {
-  const q = rest.indexOf("?");
-  return q === -1 ? null : new URLSearchParams(rest.slice(q + 1)).get("access_token");
-}
-
 export async function testHandshake(
   target: ResolvedTarget,
   input: HandshakeInput,
@@ -75,7 +71,7 @@ export async function testHandshake(
       hasCookie: Boolean(input.cookie),
       hasAuthorization: Boolean(input.authorization),
       offeredSubprotocols: offered,
-      accessTokenParam: accessTokenParam(target.rest),
+      accessTokenParam: accessTokenValues(target.rest),
       now: Date.now(),
     });
     const { decision } = explanation;
@@ -98,6 +94,7 @@ export async function testHandshake(
   }
   const result = await runHandshake({
     url: target.url,
+    lookup: target.kind === "endpoint" ? target.lookup : undefined,
     origin: input.origin,
     cookie: input.cookie,
     authorization: input.authorization,
@@ -210,7 +207,7 @@ export async function scanTarget(
     }
   }
   const offered = [...(subprotocols ?? []), ...(token ? [`bearer.${token}`] : [])];
-  const query = target.kind === "tenant" ? accessTokenParam(target.rest) : null;
+  const query = target.kind === "tenant" ? accessTokenValues(target.rest) : null;
 
   const deadline = Date.now() + (options.deadlineMs ?? SCAN_DEADLINE_MS);
   const results: ScanResult[] = new Array(variants.length);
@@ -250,7 +247,7 @@ export async function scanTarget(
         };
         continue;
       }
-      results[index] = await runVariant(target.url, variant, base, {
+      results[index] = await runVariant(target, variant, base, {
         cookie: input.cookie,
         authorization: input.authorization,
         token,
@@ -300,7 +297,7 @@ export async function scanTarget(
 }
 
 async function runVariant(
-  url: string,
+  target: ResolvedTarget,
   variant: ScanVariant,
   base: Omit<ScanResult, "observed" | "status" | "finding">,
   request: {
@@ -313,7 +310,13 @@ async function runVariant(
     timeoutMs: number;
   },
 ): Promise<ScanResult> {
-  const result = await runHandshake({ url, origin: variant.origin, closeWaitMs: CLOSE_WAIT_MS, ...request });
+  const result = await runHandshake({
+    url: target.url,
+    lookup: target.kind === "endpoint" ? target.lookup : undefined,
+    origin: variant.origin,
+    closeWaitMs: CLOSE_WAIT_MS,
+    ...request,
+  });
   const { observed, detail } = observe(result);
   const reason = result.headers[REASON_HEADER.toLowerCase()];
   return {

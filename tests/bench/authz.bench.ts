@@ -240,17 +240,17 @@ runBench(
     console.log("warm-up…");
     for (const t of targets) check(t, await run(t, "max", 1500));
 
-    const rate: Record<string, LoadResult[]> = {};
-    const max: Record<string, LoadResult[]> = {};
+    const rate: Record<string, LoadResult[]> = Object.fromEntries(targets.map((t) => [t.key, []]));
+    const max: Record<string, LoadResult[]> = Object.fromEntries(targets.map((t) => [t.key, []]));
     for (let round = 0; round < ROUNDS; round++) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const t of order) {
         const r = await run(t, "rate", RATE_MS);
         check(t, r);
-        (rate[t.key] ??= []).push(r);
+        rate[t.key]!.push(r);
         const m = await run(t, "max", MAX_MS);
         check(t, m);
-        (max[t.key] ??= []).push(m);
+        max[t.key]!.push(m);
       }
       console.log(`round ${round + 1}/${ROUNDS} done`);
     }

@@ -287,6 +287,23 @@ test.describe("policy writes", () => {
     );
   });
 
+  test("credentials: allow with a wildcard over public suffixes or with null is a 422 (SPEC §4.3)", async () => {
+    const slug = await makeTenant(["https://a.example.com"]);
+    const editor = principals.find((p) => p.role === "editor" && p.via === "token")!.context;
+    const before = await (await editor.get(`/api/v1/tenants/${slug}/policy`)).json();
+    const response = await editor.put(`/api/v1/tenants/${slug}/policy`, {
+      headers: { "If-Match": `"${before.version}"` },
+      data: { ...validDocument(["https://*.amazonaws.com", "null"]), credentials: "allow" },
+    });
+    expect(response.status()).toBe(422);
+    const body = await response.json();
+    expect(body.error.details).toEqual([
+      { path: "origins[0].pattern", message: expect.stringContaining("s3.amazonaws.com") },
+      { path: "origins[1].pattern", message: expect.stringContaining("sandboxed iframe") },
+    ]);
+    expect(await (await editor.get(`/api/v1/tenants/${slug}/policy`)).json()).toEqual(before);
+  });
+
   test("a stale If-Match is a 409 with the current version; a missing one is a 428", async () => {
     const slug = await makeTenant();
     const editor = principals.find((p) => p.role === "editor" && p.via === "cookie")!.context;

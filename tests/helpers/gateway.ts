@@ -51,10 +51,15 @@ export interface ProcessGateway {
   port: number;
   wsUrl: string;
   httpUrl: string;
+  /** Where /healthz, /readyz and /metrics are: the admin listener when ADMIN_PORT is given, else httpUrl. */
+  healthUrl: string;
   stop(): Promise<void>;
 }
 
-/** A gateway as its own process (`npm run gateway`), ready when /readyz answers 200. */
+/**
+ * A gateway as its own process (`npm run gateway`), ready when /readyz answers 200 (on the
+ * admin listener when `env.ADMIN_PORT` is set).
+ */
 export async function spawnGateway(databaseUrl: string, env: Record<string, string> = {}): Promise<ProcessGateway> {
   const port = await freePort();
   const id = `gw-test-${randomBytes(3).toString("hex")}`;
@@ -74,11 +79,12 @@ export async function spawnGateway(databaseUrl: string, env: Record<string, stri
     stdio: ["ignore", "ignore", "inherit"],
   });
   const httpUrl = `http://127.0.0.1:${port}`;
+  const healthUrl = env.ADMIN_PORT ? `http://${env.ADMIN_HOST ?? "127.0.0.1"}:${env.ADMIN_PORT}` : httpUrl;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway process exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${httpUrl}/readyz`)).status === 200) break;
+      if ((await fetch(`${healthUrl}/readyz`)).status === 200) break;
     } catch {
       // not listening yet
     }
@@ -94,6 +100,7 @@ export async function spawnGateway(databaseUrl: string, env: Record<string, stri
     port,
     wsUrl: `ws://127.0.0.1:${port}`,
     httpUrl,
+    healthUrl,
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");

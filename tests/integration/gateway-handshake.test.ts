@@ -62,15 +62,25 @@ const token = (t: TenantFixture, claims: Record<string, unknown> = {}) =>
   signHandshakeToken({ aud: t.slug, exp: Math.floor(Date.now() / 1000) + 60, ...claims }, t.tokenSecret);
 
 describe("readiness and fleet record", () => {
-  it("answers /readyz 200 once policies are loaded, and /healthz ok", async () => {
+  it("answers /readyz 200 once policies are loaded, and /healthz ok once it also listens", async () => {
     const ready = await fetch(`${gw.httpUrl}/readyz`);
     expect(ready.status).toBe(200);
-    const health = (await (await fetch(`${gw.httpUrl}/healthz`)).json()) as {
-      status: string;
-      policy: { tenants: number };
-    };
-    expect(health.status).toBe("ok");
-    expect(health.policy.tenants).toBeGreaterThanOrEqual(9);
+    // Ready means loaded; the LISTEN connection comes up just after, and until it does
+    // /healthz rightly says degraded (on Node 24 this test used to run inside that window).
+    const health = await eventually(async () => {
+      const body = (await (await fetch(`${gw.httpUrl}/healthz`)).json()) as {
+        status: string;
+        policySource: string;
+        audit: { status: string };
+        policy: { status: string; tenants?: number };
+      };
+      return body.status === "ok" ? body : null;
+    });
+    expect(health).toMatchObject({ status: "ok", policySource: "postgres", audit: { status: "ok" } });
+    expect(health.policy.status).toBe("ok");
+    // The public port shows no tenant count (tests/integration/gateway-admin-listener.test.ts).
+    expect(health.policy.tenants).toBeUndefined();
+    expect(gw.gateway.ctx.store.health().tenants).toBeGreaterThanOrEqual(9);
   });
 
   it("records itself with a heartbeat and the versions it enforces", async () => {
@@ -293,7 +303,9 @@ describe("every reason code and its status", () => {
     expect(statuses).toEqual([101, 403, 101, 429]);
     const limitedOutcome = await expectRefusal(url(rated), { origin: "https://app.example.com" });
     expect(limitedOutcome.reason).toBe("rate_limited");
-    expect(limitedOutcome.headers["retry-after"]).toBe("60");
+    // Seconds until the tenant's window ends: at most the 60 s window, at least 1.
+    const retryAfter = Number(limitedOutcome.headers["retry-after"]);
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
   });
 
   it("report-only lets a refused origin through and records what enforce would have done", async () => {
@@ -313,16 +325,15 @@ describe("every reason code and its status", () => {
 });
 
 describe("failing closed", () => {
-  it("a fault after the decision closes that client without an upgrade; the gateway keeps serving", async () => {
+  it("a fault after the decision refuses that client with 503 gateway_unavailable; the gateway keeps serving", async () => {
     const connections = gw.gateway.ctx.connections;
     const reserve = connections.reserve;
     connections.reserve = () => {
       throw new Error("injected fault");
     };
     try {
-      await expect(handshake(url(open), { origin: "https://app.example.com" })).rejects.toThrow(
-        /socket hang up|ECONNRESET/,
-      );
+      const outcome = await expectRefusal(url(open), { origin: "https://app.example.com" });
+      expect([outcome.status, outcome.reason]).toEqual([503, "gateway_unavailable"]);
     } finally {
       connections.reserve = reserve;
     }

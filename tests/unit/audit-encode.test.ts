@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { COPY_COLUMNS, copyText, copyTime, encodeRow } from "../../server/audit/pipeline";
+import { COPY_COLUMNS, copyText, copyTime, encodeRow } from "../../server/audit/copy-row";
 import type { AuditEventInput } from "../../server/audit/types";
 
 describe("copyTime", () => {

@@ -444,6 +444,19 @@ describe("decideCors: reasons, statuses and the exact headers", () => {
     expect(passing.wouldReject).toBeUndefined();
   });
 
+  it("credentials: allow never reaches an entry credentials are withheld from (a wildcard over public suffixes)", () => {
+    // Not savable (validatePolicy refuses it), but a stored policy may predate the rule.
+    const compiled = policy({
+      credentials: "allow",
+      origins: [{ pattern: "https://*.amazonaws.com" }, { pattern: APP }],
+    });
+    const bucket = decideCors(compiled, actual({ origin: "https://attacker-bucket.s3.amazonaws.com" }));
+    expect(bucket.allowed).toBe(true);
+    expect(bucket.headers[ACAO]).toBe("https://attacker-bucket.s3.amazonaws.com");
+    expect(bucket.headers[ACAC]).toBeUndefined();
+    expect(decideCors(compiled, actual()).headers[ACAC]).toBe("true");
+  });
+
   it("an expired entry no longer grants anything (the matcher's own time check)", () => {
     const compiled = policy({ origins: [{ pattern: APP, expiresAt: new Date(NOW + 1000).toISOString() }] });
     expect(decideCors(compiled, actual({ now: NOW })).allowed).toBe(true);

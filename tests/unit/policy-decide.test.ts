@@ -125,6 +125,32 @@ const SCENARIOS: Scenario[] = [
     "token_invalid",
   ],
   [
+    "token_invalid: access_token given twice (the same valid token: still ambiguous)",
+    tokenPolicy,
+    { accessTokenParam: [token(), token()] },
+    "token_invalid",
+  ],
+  [
+    "token_invalid: access_token given twice (valid, then garbage)",
+    tokenPolicy,
+    { accessTokenParam: [token(), "garbage"] },
+    "token_invalid",
+  ],
+  ["allowed: access_token given once, as a list", tokenPolicy, { accessTokenParam: [token()] }, "allowed"],
+  ["token_missing: an empty list of access_token values", tokenPolicy, { accessTokenParam: [] }, "token_missing"],
+  [
+    "token_invalid: longer than limits.maxTokenLifetimeSeconds",
+    () => policy({ token: "required", limits: { ...defaultPolicyDocument().limits, maxTokenLifetimeSeconds: 60 } }),
+    { accessTokenParam: token() },
+    "token_invalid",
+  ],
+  [
+    "allowed: within limits.maxTokenLifetimeSeconds",
+    () => policy({ token: "required", limits: { ...defaultPolicyDocument().limits, maxTokenLifetimeSeconds: 600 } }),
+    { accessTokenParam: signHandshakeToken({ aud: "acme", iat: NOW / 1000, exp: NOW / 1000 + 600 }, SECRET) },
+    "allowed",
+  ],
+  [
     "token_invalid: tenant has no secret",
     () => policy({ token: "required" }, null),
     { accessTokenParam: token() },
@@ -150,6 +176,17 @@ const SCENARIOS: Scenario[] = [
     "subprotocol_not_allowed",
   ],
   [
+    "gateway_unavailable: an internal fault in a check (never a borrowed code)",
+    () => ({
+      ...policy(),
+      match: () => {
+        throw new Error("boom");
+      },
+    }),
+    {},
+    "gateway_unavailable",
+  ],
+  [
     "subprotocol allowed",
     () => policy({ subprotocols: ["graphql-ws"] }),
     { offeredSubprotocols: ["graphql-ws"] },
@@ -173,7 +210,7 @@ describe("decideHandshake: every reason the engine decides is reachable", () => 
   it("covers every engine reason (the others are decided by the gateway)", () => {
     const gatewayOnly = ["tenant_unknown", "connection_limit", "rate_limited", "bad_handshake", "upstream_unavailable"];
     // HTTP-only codes: decideCors (tests/unit/policy-cors.test.ts) and the gateway's HTTP path.
-    gatewayOnly.push("gateway_unavailable", "cors_method_not_allowed", "cors_header_not_allowed", "bad_request");
+    gatewayOnly.push("cors_method_not_allowed", "cors_header_not_allowed", "bad_request");
     const reached = new Set(
       SCENARIOS.map(([, compiled, overrides]) => decideHandshake(compiled(), request(overrides)).reason),
     );
@@ -310,7 +347,7 @@ describe("decideHandshake: fails closed", () => {
     expect(decideHandshake(policy(), partial).reason).toBe("credentials_forbidden");
   });
 
-  it("refuses (even in report-only) when a check throws", () => {
+  it("refuses (even in report-only) when a check throws: gateway_unavailable, 503", () => {
     const broken = policy({ mode: "report-only" });
     const exploding = {
       ...broken,
@@ -319,12 +356,29 @@ describe("decideHandshake: fails closed", () => {
       },
     };
     const decision = decideHandshake(exploding, request());
-    expect(decision).toMatchObject({ allowed: false, reason: "origin_malformed", status: 403, enforced: true });
+    expect(decision).toMatchObject({ allowed: false, reason: "gateway_unavailable", status: 503, enforced: true });
+    expect(decision.detail).toMatch(/internal error in the origin check/);
   });
 
-  it("refuses when the compiled policy itself is unusable", () => {
+  it("a fault in the token check is gateway_unavailable too, not token_invalid", () => {
+    const compiled = tokenPolicy();
+    const exploding = {
+      ...compiled,
+      settings: {
+        ...compiled.settings,
+        get requireToken(): boolean {
+          throw new Error("boom");
+        },
+      },
+    };
+    const decision = decideHandshake(exploding, request({ accessTokenParam: token() }));
+    expect(decision).toMatchObject({ allowed: false, reason: "gateway_unavailable", status: 503, enforced: true });
+    expect(decision.detail).toMatch(/internal error in the token check/);
+  });
+
+  it("refuses when the compiled policy itself is unusable: gateway_unavailable, never a policy code", () => {
     const decision = decideHandshake(null as unknown as CompiledPolicy, request());
-    expect(decision).toMatchObject({ allowed: false, enforced: true });
+    expect(decision).toMatchObject({ allowed: false, enforced: true, reason: "gateway_unavailable", status: 503 });
   });
 
   it("refuses a token when the clock is not a number", () => {

@@ -112,6 +112,23 @@ describe("explainHandshake: steps", () => {
     expect(explanation.steps[1]?.message).toContain("Cookie");
   });
 
+  it("explains the maximum token lifetime: what the token lives and what the policy allows", () => {
+    const policy = compiled(["https://app.example.com"], {
+      token: "required",
+      limits: { ...defaultPolicyDocument().limits, maxTokenLifetimeSeconds: 300 },
+    });
+    const long = signHandshakeToken({ aud: "acme", iat: NOW / 1000, exp: NOW / 1000 + 900 }, "s");
+    const refused = explainHandshake(policy, request("https://app.example.com", { accessTokenParam: long }));
+    expect(refused.decision.reason).toBe("token_invalid");
+    expect(refused.steps.find((step) => step.check === "token")?.message).toMatch(/lives 900 s .*maximum of 300 s/);
+    const short = signHandshakeToken({ aud: "acme", iat: NOW / 1000, exp: NOW / 1000 + 120 }, "s");
+    const admitted = explainHandshake(policy, request("https://app.example.com", { accessTokenParam: short }));
+    expect(admitted.decision.reason).toBe("allowed");
+    expect(admitted.steps.find((step) => step.check === "token")?.message).toMatch(
+      /lifetime 120 s, within the policy's maximum of 300 s/,
+    );
+  });
+
   it("names the token failure without echoing the token", () => {
     const policy = compiled(["https://app.example.com"], { token: "required" });
     const jwt = signHandshakeToken({ aud: "someone-else", exp: NOW / 1000 + 60 }, "s");

@@ -91,6 +91,11 @@ describe("parsePattern: normalisation (stored form) and normalizedFrom", () => {
     ["https://*.bücher.de", "https://*.xn--bcher-kva.de"],
     ["https://bücher.de", "https://xn--bcher-kva.de"],
     ["HTTP://LOCALHOST:*", "http://localhost:*"],
+    ["https://BÜCHER.de:443", "https://xn--bcher-kva.de"],
+    ["https://faß.de", "https://xn--fa-hia.de"],
+    ["https://*.еxample.com", "https://*.xn--xample-2of.com"],
+    ["http://[2001:DB8::1]:*", "http://[2001:db8::1]:*"],
+    ["https://XN--BCHER-KVA.de", "https://xn--bcher-kva.de"],
     ["NULL", "null"],
     [" * ", "*"],
   ])("%j → %s", (input, pattern) => {
@@ -141,6 +146,25 @@ const REFUSED: Array<[input: string, messageParts: string[], why: string]> = [
   ["https://", ["empty host"], "no host"],
   ["1https://example.com", ["not a scheme"], "bad scheme"],
   ["https://exa_mple!.com", ["not allowed in a host name"], "bad host characters"],
+  // Hosts no browser sends as an Origin can never match one (SPEC §4.1): say what to write.
+  ["http://127.1", ["IPv4", "write http://127.0.0.1"], "short IPv4"],
+  ["http://2130706433:8080", ["IPv4", "write http://127.0.0.1:8080"], "IPv4 as one number"],
+  ["http://0x7f.0.0.1:*", ["IPv4", "write http://127.0.0.1:*"], "hex IPv4, any port"],
+  ["http://0127.0.0.1", ["write http://87.0.0.1"], "octal to URL parsers"],
+  ["http://127.0.0.1.", ["trailing dot", "write http://127.0.0.1"], "trailing dot on an IP"],
+  ["http://[0:0:0:0:0:0:0:1]:8080", ["write http://[::1]:8080"], "uncompressed IPv6"],
+  ["http://[2001:0db8::1]", ["write http://[2001:db8::1]"], "leading zeros in IPv6"],
+  ["http://[::ffff:127.0.0.1]", ["write http://[::ffff:7f00:1]"], "dotted IPv4 tail"],
+  ["https://*.127.1", ["IP address 127.0.0.1"], "wildcard on a short IPv4"],
+  ["https://*.[0::1]", ["IP address [::1]"], "wildcard on an uncompressed IPv6"],
+  ["https://xn--zz.example.com", ["not valid punycode"], "invalid punycode"],
+  ["https://*.xn--abc-.example.com", ["not valid punycode", "plain ASCII"], "punycode of plain ASCII"],
+  ["https://foo.1", ["ends in a number"], "numeric last label"],
+  // Typed Unicode: only case and encoding may change; other IDNA mappings differ between
+  // runtimes (Node 20 maps faẞ.de to fass.de, another site) and are refused on all of them.
+  ["https://ｅxample.com", ["IDNA rewrites", '"example.com"'], "fullwidth letter"],
+  ["https://example。com", ["IDNA rewrites", '"example.com"'], "ideographic full stop"],
+  ["https://bü\u00adcher.de", ["invisible"], "soft hyphen IDNA would delete"],
 ];
 
 describe("parsePattern: refused, with a message that says what to write", () => {

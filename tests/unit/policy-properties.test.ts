@@ -152,13 +152,14 @@ describe("parsers never crash", () => {
   });
 });
 
-describe("host canonicalisation agrees with the WHATWG URL parser", () => {
-  it("for ASCII and Unicode host names, IPv4 forms and odd labels (parseOrigin has a fast path)", () => {
+describe("hosts agree with the WHATWG URL parser where SPEC §4.1 does not depart from it", () => {
+  it("what parseOrigin accepts, a URL parser leaves unchanged (letter case aside); what it refuses, parseOrigin refuses", () => {
     const hostChars = fc.constantFrom(..."abcxyz019-._ABCZ", "xn--", "0x", "ü", "ß", "é");
     const host = fc.oneof(
       domain,
       fc.array(hostChars, { minLength: 1, maxLength: 14 }).map((parts) => parts.join("")),
       fc.tuple(domain, fc.stringMatching(/^(?:[0-9]{1,4}|0x[0-9a-f]{0,3})$/)).map(([d, last]) => `${d}.${last}`),
+      fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 300 })).map(([a, b]) => `${a}.0.0.${b}`),
     );
     fc.assert(
       fc.property(host, (text) => {
@@ -169,9 +170,16 @@ describe("host canonicalisation agrees with the WHATWG URL parser", () => {
         } catch {
           viaUrl = null;
         }
-        if (parsed.kind === "origin") expect(parsed.host).toBe(viaUrl);
-        // Our rules are stricter than the URL parser's, never looser.
-        if (viaUrl === null) expect(parsed.kind).toBe("malformed");
+        // An xn-- label is judged by our own punycode rules; runtimes disagree on it (issue
+        // 20), so the runtime's URL parser may refuse what we accept and vice versa.
+        const punycode = /(?:^|\.)xn--/i.test(text);
+        if (parsed.kind === "origin") {
+          expect(parsed.host).toBe(text.toLowerCase());
+          if (!punycode || viaUrl !== null) expect(viaUrl).toBe(parsed.host);
+        }
+        if (viaUrl === null && !punycode) expect(parsed.kind).toBe("malformed");
+        // A rewrite other than lower-casing means a browser never sends it that way.
+        if (viaUrl !== null && viaUrl !== text.toLowerCase()) expect(parsed.kind).toBe("malformed");
       }),
       { numRuns: 3000 },
     );
@@ -248,8 +256,10 @@ describe("the compiled matcher agrees with a naive reference matcher", () => {
 
 describe("wildcards", () => {
   it("never match their own apex nor a host that merely ends with the same characters", () => {
+    // An xn-- prefix would be a punycode label, valid or not: the origin corpus covers those.
+    const prefixLabel = fc.stringMatching(/^[a-z0-9-]{1,12}$/).filter((text) => !text.startsWith("xn--"));
     fc.assert(
-      fc.property(wildcardPattern, fc.stringMatching(/^[a-z0-9-]{1,12}$/), (pattern, prefix) => {
+      fc.property(wildcardPattern, prefixLabel, (pattern, prefix) => {
         const parsed = parsePattern(pattern);
         fc.pre(parsed.ok && parsed.value.kind === "wildcard");
         if (!parsed.ok || parsed.value.kind !== "wildcard") return;

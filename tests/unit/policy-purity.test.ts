@@ -25,6 +25,8 @@ describe("server/policy stays pure and browser-safe", () => {
       "document.ts",
       "reasons.ts",
       "parse-origin.ts",
+      "parse-host.ts",
+      "punycode.ts",
       "parse-pattern.ts",
       "validate-policy.ts",
       "compile-policy.ts",

@@ -158,3 +158,37 @@ describe("signHandshakeToken", () => {
     expect(() => signHandshakeToken(validClaims, "")).toThrow(/secret/);
   });
 });
+
+describe("verifyHandshakeToken with a maximum lifetime (limits.maxTokenLifetimeSeconds)", () => {
+  const verify = (claims: Record<string, unknown>, max: number | null, now = NOW) =>
+    verifyHandshakeToken(forge({ alg: "HS256" }, { aud: "acme", ...claims }), SECRET, "acme", now, {
+      maxLifetimeSeconds: max,
+    });
+  const message = (result: ReturnType<typeof verify>) => (result.ok ? "" : result.message);
+
+  it("accepts a token whose exp - iat is within the maximum (the boundary included)", () => {
+    expect(verify({ iat: nowSeconds, exp: nowSeconds + 300 }, 300).ok).toBe(true);
+    expect(verify({ iat: nowSeconds - 100, exp: nowSeconds + 200 }, 300).ok).toBe(true);
+  });
+
+  it("refuses a token that lives longer than the maximum", () => {
+    const result = verify({ iat: nowSeconds, exp: nowSeconds + 301 }, 300);
+    expect(message(result)).toContain("lives 301 s");
+    expect(message(result)).toContain("maximum of 300 s");
+  });
+
+  it("requires iat when a maximum is set, and only then", () => {
+    expect(message(verify({ exp: nowSeconds + 60 }, 300))).toContain("iat (issued at) claim is required");
+    expect(verify({ exp: nowSeconds + 60 }, null).ok).toBe(true);
+    expect(verify({ exp: nowSeconds + 60 }, undefined as unknown as null).ok).toBe(true);
+  });
+
+  it("refuses an iat in the future (it would stretch the real lifetime), within the 30 s leeway", () => {
+    expect(message(verify({ iat: nowSeconds + 3600, exp: nowSeconds + 3660 }, 300))).toContain("issued in the future");
+    expect(verify({ iat: nowSeconds + 29, exp: nowSeconds + 60 }, 300).ok).toBe(true);
+  });
+
+  it("fails closed on a maximum that is not a number", () => {
+    expect(verify({ iat: nowSeconds, exp: nowSeconds + 60 }, Number.NaN).ok).toBe(false);
+  });
+});

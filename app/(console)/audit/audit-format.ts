@@ -17,6 +17,7 @@ export function viaLabel(via: string): string {
 
 /** Reason codes that only audit rows carry (not handshake decisions). */
 const AUDIT_REASONS: Record<string, string> = {
+  // Rows written before dropped rows lost their borrowed reason (they now have none).
   audit_dropped:
     "Events the gateway had to drop (its buffer was full while Postgres was unavailable); count says how many.",
   tester_handshake: "A handshake run from the dashboard's tester.",
@@ -28,17 +29,21 @@ const AUDIT_REASONS: Record<string, string> = {
 
 export const REASON_OPTIONS: string[] = [...REASONS, ...Object.keys(AUDIT_REASONS)];
 
-export function reasonDescription(reason: string): string {
+export function reasonDescription(reason: string | null): string {
+  if (reason === null) return "";
   return (REASON_DESCRIPTIONS as Record<string, string>)[reason] ?? AUDIT_REASONS[reason] ?? "";
 }
 
-export function decisionClass(decision: string): string {
+/** A `dropped` row has no decision (null): shown as such, never as a rejection. */
+export function decisionClass(decision: string | null): string {
+  if (decision === null) return "badge badge-muted";
   if (decision === "accepted") return "badge badge-ok";
   if (decision === "rejected") return "badge badge-error";
   return "badge badge-warn";
 }
 
-export function decisionLabel(decision: string): string {
+export function decisionLabel(decision: string | null): string {
+  if (decision === null) return "no decision";
   return decision === "report_only" ? "report-only" : decision;
 }
 

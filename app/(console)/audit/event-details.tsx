@@ -97,7 +97,7 @@ function DetailsBody({ event, onClose }: { event: AuditEvent; onClose: () => voi
         </Field>
         <Field label="Decision">{decisionLabel(event.decision)}</Field>
         <Field label="Reason">
-          <code>{event.reason}</code>
+          {event.reason !== null ? <code>{event.reason}</code> : none}
           {reasonDescription(event.reason) ? (
             <span className="block small muted">{reasonDescription(event.reason)}</span>
           ) : null}

@@ -63,7 +63,7 @@ export function EventTable({
               ) : null}
             </td>
             <td className="mono small" title={reasonDescription(e.reason)}>
-              {e.reason}
+              {e.reason ?? <span className="muted">—</span>}
               {e.kind === "close" ? (
                 <span className="muted">
                   {" "}
