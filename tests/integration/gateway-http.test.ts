@@ -10,7 +10,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, query, type TenantFixture, updatePolicy } from "../helpers/fixtures";
-import { eventually, startGateway, type TestGateway } from "../helpers/gateway";
+import { eventually, rawRequest, startGateway, type TestGateway } from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
 import { sseReader, startUpstream, type Upstream } from "../helpers/upstreams";
 
@@ -161,6 +161,21 @@ describe("actual requests", () => {
     expect(seen.headers["x-forwarded-for"]).toBe("127.0.0.1");
     expect(seen.headers["x-end-to-end"]).toBe("kept");
   });
+
+  it.each(["/../secret", "/%2e%2e/secret", "/a/%2E%2e/%2e%2E/other-tenant", "/a%2fb", "/a%5cb", "/%252e%252e/x"])(
+    "a path that would leave the upstream's base is 400 bad_request and never forwarded: %s",
+    async (rest) => {
+      const before = upstream.seen.length;
+      // Raw bytes: an HTTP client would normalise the dot segments away before sending.
+      const answer = await rawRequest(
+        gw.port,
+        `GET /t/${tenant.slug}${rest} HTTP/1.1\r\nHost: x\r\nOrigin: ${APP}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(answer.status).toBe(400);
+      expect(answer.headers["x-origingate-reason"]).toBe("bad_request");
+      expect(upstream.seen.length).toBe(before);
+    },
+  );
 
   it("a tenant without an upstream answers a plain GET with 426; an unknown tenant is 404", async () => {
     const plain = await request(`/t/${echoOnly.slug}/x`, { headers: { Origin: APP } });
