@@ -4,7 +4,7 @@ import { expect, type Page, test } from "@playwright/test";
 import { createTenant } from "../helpers/fixtures";
 import { type RunningProxy, startProxy } from "../helpers/proxies";
 import { startUpstream, type Upstream } from "../helpers/upstreams";
-import { databaseUrl } from "./support";
+import { databaseUrl, makeUser, signInUI } from "./support";
 
 // Issue 13: HTTP and Server-Sent Events with the policy's CORS decision, in a real
 // Chromium. Pages are served from local servers on distinct origins: the allowed one on
@@ -166,3 +166,26 @@ for (const via of ["gateway", "nginx"] as const) {
     });
   });
 }
+
+test.describe("the tester's HTTP side", () => {
+  test("a CORS request and a CORS scan from the tester page", async ({ page }) => {
+    const editor = await makeUser("editor");
+    await signInUI(page, editor);
+    await page.goto(`/tester?tenant=${slug}`);
+    await page.getByRole("tab", { name: "HTTP / CORS request" }).click();
+    // The allowlist's own origin is prefilled: the answer is granted, with the trace.
+    await expect(page.getByLabel("CORS Origin")).toHaveValue(allowedOrigin);
+    await page.getByRole("button", { name: "Send request" }).click();
+    await expect(page.getByTestId("cors-granted")).toHaveText("a page on this Origin can read the answer");
+    await expect(page.getByTestId("cors-trace")).toContainText("allowed");
+    // An attacker origin: refused by the gateway before the upstream, not granted.
+    await page.getByRole("button", { name: "Attacker origin" }).click();
+    await page.getByRole("button", { name: "Send request" }).click();
+    await expect(page.getByTestId("cors-granted")).toHaveText("not granted to this Origin");
+    await expect(page.getByTestId("cors-result")).toContainText("origin_not_allowed");
+
+    await page.getByRole("tab", { name: "CORS scan" }).click();
+    await page.getByRole("button", { name: "Run CORS scan" }).click();
+    await expect(page.getByTestId("cors-findings-count")).toHaveText("0", { timeout: 30_000 });
+  });
+});

@@ -6,7 +6,7 @@
  * Origin). Runs are React Query mutations against /api/v1/tester/cors and /cors-scan.
  */
 import { useMutation } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
 import { CORS_ISSUE_LABELS, type CorsIssue } from "@/server/tester/cors-findings";
 import type { CorsInput, CorsScanInput } from "@/server/tester/cors-input";
 import { LIMITS } from "@/server/tester/input";
@@ -53,6 +53,11 @@ export function CorsPanel({
     headers: "",
   });
   const [formError, setFormError] = useState<string | null>(null);
+  // Start from an origin the allowlist allows once the policy is known, unless the user typed one.
+  useEffect(() => {
+    if (allowedOrigin)
+      setForm((f) => (f.origin === "" && f.originMode === "value" ? { ...f, origin: allowedOrigin } : f));
+  }, [allowedOrigin]);
   const single = useMutation({ mutationFn: runCors });
   const scan = useMutation({ mutationFn: runCorsScan });
   const set = <K extends keyof CorsForm>(key: K, value: CorsForm[K]) => setForm((f) => ({ ...f, [key]: value }));
