@@ -9,6 +9,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { parseTrustProxy } from "./net/client-address";
+import { parseSecretsKey } from "./secrets/secret-box";
 
 const port = (name: string, fallback: number) =>
   z
@@ -176,6 +177,42 @@ const schema = z.object({
   /** HTTP/SSE proxying (SPEC §4.6): request body bound (413 beyond) and upstream silence bound (503). */
   HTTP_MAX_BODY_BYTES: positiveInt("HTTP_MAX_BODY_BYTES", 10 * 1024 * 1024, 1024 * 1024 * 1024),
   HTTP_UPSTREAM_TIMEOUT_MS: positiveInt("HTTP_UPSTREAM_TIMEOUT_MS", 30_000, 600_000),
+  /**
+   * Key that encrypts secrets at rest and the gateway's policy snapshot (server/secrets/).
+   * `npm start` generates one into .data/secrets.key when unset; a fleet sets it everywhere.
+   */
+  SECRETS_KEY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      try {
+        parseSecretsKey(v);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+      return v.trim();
+    }),
+  /** Older keys, comma-separated, still accepted for reading during a key rotation. */
+  SECRETS_KEY_PREVIOUS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      try {
+        for (const k of v.split(",").filter((s) => s.trim() !== "")) parseSecretsKey(k, "SECRETS_KEY_PREVIOUS");
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+      return v;
+    }),
+  /** Where the gateway keeps its encrypted last-known-good policies (default under .data/). */
+  POLICY_SNAPSHOT_PATH: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim())),
   /** Port of the embedded Postgres used when DATABASE_URL is unset. */
   EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
 });

@@ -30,6 +30,8 @@ export function createLogger(options: {
         "*.authorization",
         "*.tokenSecret",
         "*.token_secret",
+        "*.previousTokenSecret",
+        "*.previous_token_secret",
         "*.password",
         "headers.cookie",
         "headers.authorization",

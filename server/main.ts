@@ -2,15 +2,25 @@
  * Gateway process entry point (`npm run gateway`; `npm start` runs one too).
  * Configuration from the environment (server/config.ts); stops gracefully on SIGINT/SIGTERM.
  */
+import path from "node:path";
 import { loadConfigOrExit } from "./config";
+import { DATA_DIR } from "./data-dir";
 import { Gateway } from "./gateway/gateway";
 import { createLogger } from "./log";
+import { secretBoxFromConfig } from "./secrets/secrets-key";
 
 const config = loadConfigOrExit();
 const logger = createLogger({ name: "gateway", level: config.LOG_LEVEL });
 if (!config.DATABASE_URL) {
   console.error("Invalid configuration: DATABASE_URL must be set for `npm run gateway` (`npm start` sets it itself).");
   process.exit(2);
+}
+
+const secrets = secretBoxFromConfig(config);
+if (!secrets) {
+  logger.warn(
+    "SECRETS_KEY is not set: no policy snapshot is kept (restarted during a Postgres outage, this gateway refuses everything until Postgres returns) and encrypted token secrets cannot be read",
+  );
 }
 
 const gateway = new Gateway({
@@ -27,6 +37,10 @@ const gateway = new Gateway({
   dashboardUrl: config.dashboardUrl,
   http: { maxBodyBytes: config.HTTP_MAX_BODY_BYTES, upstreamTimeoutMs: config.HTTP_UPSTREAM_TIMEOUT_MS },
   admin: config.admin ?? undefined,
+  secrets,
+  // One file per gateway id (an unset GATEWAY_ID shares `default`).
+  snapshotPath:
+    config.POLICY_SNAPSHOT_PATH ?? path.join(DATA_DIR, `policy-snapshot-${config.GATEWAY_ID ?? "default"}.enc`),
   audit: {
     queueMax: config.AUDIT_QUEUE_MAX,
     flushMs: config.AUDIT_FLUSH_MS,

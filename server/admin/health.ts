@@ -67,7 +67,7 @@ export function healthBody(sources: HealthSources, exposure: Exposure, now = Dat
         : "ok";
   return {
     status,
-    policySource: policy.source,
+    policySource: policy.policySource,
     audit,
     gatewayId: sources.gatewayId,
     uptimeSeconds: Math.round((now - sources.startedAt) / 1000),
@@ -76,6 +76,7 @@ export function healthBody(sources: HealthSources, exposure: Exposure, now = Dat
       status: policy.status,
       listening: policy.listening,
       policyAgeSeconds: policy.policyAgeSeconds,
+      ...(policy.snapshot ? { snapshot: policy.snapshot } : {}),
       ...(exposure === "internal" ? { tenants: policy.tenants, lastError: policy.lastError } : {}),
     },
   };

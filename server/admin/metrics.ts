@@ -118,6 +118,14 @@ export function createMetrics() {
   const observe = (source: GatewayStateSource): void => {
     state = source;
   };
+  const revocations = new Counter({
+    name: "origingate_connections_revoked_total",
+    help: "Open connections closed by the gateway (1008) because the policy changed or the token expired, by tenant and reason",
+    labelNames: ["tenant", "reason"] as const,
+    registers: [registry],
+  });
+  /** An open connection closed for the policy (policy_revoked) or its token (token_expired). */
+  const countRevocation = (tenant: string, reason: string): void => revocations.inc({ tenant, reason });
   const policyReloads = new Counter({
     name: "origingate_policy_reloads_total",
     help: "Policy (re)loads applied, by tenant",
@@ -184,6 +192,8 @@ export function createMetrics() {
     rateLimiterMaxKeys,
     connectionAddressCounters,
     observe,
+    revocations,
+    countRevocation,
     policyReloads,
     policyReloadSeconds,
     policyAge,

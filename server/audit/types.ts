@@ -4,7 +4,9 @@
  * query string in here: `path` is the path only. Values need not be clipped by the
  * producer: `AuditPipeline.record()` bounds every field first (server/audit/bound-event.ts).
  */
-export type AuditKind = "handshake" | "close" | "dropped" | "tester" | "http" | "preflight";
+/** Event kinds (SPEC §6), as the `audit_kind` enum has them. Browser-safe (no imports here). */
+export const AUDIT_KINDS = ["handshake", "close", "revoked", "dropped", "tester", "http", "preflight"] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
 export type AuditDecision = "accepted" | "rejected" | "report_only";
 /** How the request reached the decision: through the gateway itself, or a proxy's forward-auth subrequest. */
 export type AuditVia = "gateway" | "forward_auth";

@@ -8,6 +8,9 @@
  *   token:create --name N --role admin|editor|viewer     prints the token once, on stdout
  *   token:list
  *   token:revoke --id ID
+ *   secrets:encrypt    seal every secret at rest with SECRETS_KEY (plaintext rows, and rows
+ *                      sealed with a key of SECRETS_KEY_PREVIOUS during a key rotation)
+ *   secrets:new-key    print a new random key for SECRETS_KEY
  *
  * Database: DATABASE_URL, or the embedded Postgres of a running `npm start` (no
  * DATABASE_URL). Output meant for scripts goes to stdout, messages to stderr.
@@ -25,6 +28,9 @@ import { listUsers } from "../../app/_lib/users/list-users";
 import { loadConfigOrExit, redact } from "../config";
 import { embeddedDatabaseUrl } from "../db/pg-server";
 import { createPrisma, type PrismaClient } from "../db/prisma";
+import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
+import { generateSecretsKey } from "../secrets/secret-box";
+import { secretBoxForCli } from "../secrets/secrets-key-file";
 
 const USAGE = `Usage: npm run ctl -- <command> [options]
 
@@ -33,6 +39,8 @@ const USAGE = `Usage: npm run ctl -- <command> [options]
   token:create --name N --role admin|editor|viewer   (prints the token once)
   token:list
   token:revoke --id ID
+  secrets:encrypt    (re-)encrypt every secret at rest with SECRETS_KEY
+  secrets:new-key    print a new key for SECRETS_KEY
 
 Uses DATABASE_URL, or the embedded database of a running \`npm start\`.`;
 
@@ -44,7 +52,7 @@ function required(values: Record<string, string | boolean | undefined>, name: st
   return value;
 }
 
-type Command = (db: PrismaClient, args: string[]) => Promise<void>;
+type Command = (db: PrismaClient, args: string[], url: string) => Promise<void>;
 
 const COMMANDS: Record<string, Command> = {
   "user:create": async (db, args) => {
@@ -96,6 +104,21 @@ const COMMANDS: Record<string, Command> = {
     await revokeApiToken({ db, id: required(values, "id") });
     console.error("revoked.");
   },
+  "secrets:encrypt": async (_db, args, url) => {
+    parseArgs({ args, options: {}, strict: true });
+    const secrets = secretBoxForCli(loadConfigOrExit());
+    if (!secrets) throw new AppError("bad_request", "SECRETS_KEY is not set (and there is no .data/secrets.key)");
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const sealed = await encryptSecretsAtRest(client, secrets);
+      console.error(
+        `sealed ${sealed.tenantSecrets} token secret(s) and ${sealed.settings} setting(s) with key ${secrets.keyId}; every secret at rest now uses it.`,
+      );
+    } finally {
+      await client.end();
+    }
+  },
 };
 
 function databaseUrl(): string {
@@ -110,6 +133,10 @@ async function main(): Promise<number> {
   if (!name || name === "help" || name === "--help" || name === "-h") {
     console.error(USAGE);
     return name ? 0 : 2;
+  }
+  if (name === "secrets:new-key") {
+    console.log(generateSecretsKey());
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
@@ -132,7 +159,7 @@ async function main(): Promise<number> {
   }
   const db = createPrisma(url);
   try {
-    await command(db, args);
+    await command(db, args, url);
     return 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {

@@ -6,7 +6,9 @@
  *  2. a lock in `.data/` so a second `npm start` fails clearly instead of sharing the
  *     embedded cluster;
  *  3. Postgres: DATABASE_URL's, or an embedded one under `.data/pg` (kept between runs);
- *  4. migrations, the first-run seed (demo tenant), a setup token while no admin exists;
+ *  4. migrations, the secrets key (SECRETS_KEY, or one generated once into
+ *     `.data/secrets.key`) and every secret at rest sealed with it, the first-run seed
+ *     (demo tenant), a setup token while no admin exists;
  *  5. the dashboard (built first if there is no build; `next dev` with --dev) and the
  *     gateway, as child processes;
  *  6. URLs and sign-in instructions; on Ctrl-C / SIGTERM everything stops, children first,
@@ -24,6 +26,9 @@ import { EMBEDDED_DATABASE, ensureDatabase, type PgServer, startEmbeddedPostgres
 import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
 import { issueSetupTokenIfNeeded } from "../db/setup-token";
+import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
+import { SecretBox } from "../secrets/secret-box";
+import { ensureSecretsKeyFile } from "../secrets/secrets-key-file";
 import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
 import { runtimeNotice } from "./runtime-support";
 import { removeLibrarySignalListeners } from "./signal-listeners";
@@ -177,10 +182,24 @@ async function main(): Promise<void> {
 
   const applied = await applyMigrations(databaseUrl);
   if (applied.length > 0) say(`applied migrations: ${applied.join(", ")}`);
+  if (!config.SECRETS_KEY) {
+    // Children (gateway, dashboard) and the seed below read it from the environment.
+    const { key, generated } = ensureSecretsKeyFile();
+    process.env.SECRETS_KEY = key;
+    if (generated) {
+      say("generated the secrets key in .data/secrets.key (it encrypts token secrets and policy snapshots;");
+      say("  keep it with the database: without it they cannot be read; a fleet sets SECRETS_KEY instead)");
+    }
+  }
+  const secrets = SecretBox.fromStrings(process.env.SECRETS_KEY, config.SECRETS_KEY_PREVIOUS)!;
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   let setupToken: string | null;
   try {
+    const sealed = await encryptSecretsAtRest(db, secrets);
+    if (sealed.tenantSecrets + sealed.settings > 0) {
+      say(`encrypted ${sealed.tenantSecrets} token secret(s) and ${sealed.settings} setting(s) with the secrets key`);
+    }
     const prisma = createPrisma(databaseUrl);
     try {
       if (await seedDemo(prisma, config.dashboardUrl)) say("seeded the demo tenant (slug: demo)");

@@ -9,7 +9,7 @@
  * commits later.
  */
 import { z } from "zod";
-import type { AuditDecision, AuditKind, AuditVia } from "../audit/types";
+import { AUDIT_KINDS, type AuditDecision, type AuditKind, type AuditVia } from "../audit/types";
 
 /** Anything with pg's `query(text, values)`: a Pool, a Client, a PoolClient. */
 export interface Queryable {
@@ -115,9 +115,9 @@ export const auditFilterSchema = z
       .string()
       .regex(/^[a-z_]{1,40}$/, "must be a reason code")
       .optional(),
-    kind: z.enum(["handshake", "close", "dropped", "tester", "http", "preflight"]).optional(),
     /** How the request came: `gateway` or `forward_auth`. */
     via: z.enum(["gateway", "forward_auth"]).optional(),
+    kind: z.enum(AUDIT_KINDS).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
     since: isoDate.optional(),

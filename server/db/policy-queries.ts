@@ -14,7 +14,11 @@ export interface TenantPolicyRow {
   tenantId: string;
   slug: string;
   upstreamUrl: string | null;
+  /** As stored: sealed with SECRETS_KEY (server/secrets/secret-box.ts), or legacy plaintext. */
   tokenSecret: string;
+  /** The secret the last rotation replaced (sealed like tokenSecret) and the end of its overlap. */
+  previousTokenSecret: string | null;
+  previousTokenSecretUntil: Date | null;
   version: number;
   generation: number;
   updatedAt: Date;
@@ -32,6 +36,7 @@ export interface PolicyStamp {
 
 const SELECT_POLICIES = `
   select t.id as tenant_id, t.slug, t.upstream_url, t.token_secret,
+         t.previous_token_secret, t.previous_token_secret_until,
          p.version, p.generation, p.updated_at, p.settings,
          coalesce((select json_agg(json_build_object('pattern', o.pattern, 'note', o.note, 'expiresAt', o.expires_at)
                                    order by o.created_at, o.pattern)
@@ -43,6 +48,8 @@ interface RawRow {
   slug: string;
   upstream_url: string | null;
   token_secret: string;
+  previous_token_secret: string | null;
+  previous_token_secret_until: Date | null;
   version: number;
   generation: number;
   updated_at: Date;
@@ -70,6 +77,8 @@ function toRow(r: RawRow): TenantPolicyRow {
     slug: r.slug,
     upstreamUrl: r.upstream_url,
     tokenSecret: r.token_secret,
+    previousTokenSecret: r.previous_token_secret,
+    previousTokenSecretUntil: r.previous_token_secret_until,
     version: r.version,
     generation: r.generation,
     updatedAt: r.updated_at,

@@ -28,10 +28,12 @@ import { StreamHub } from "../admin/stream";
 import { AuditPipeline } from "../audit/pipeline";
 import { AuditTail } from "../audit/tail";
 import { createPool } from "../db/pool";
-import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
+import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
 import type { Logger } from "../log";
 import { TRUST_NONE, type TrustProxy } from "../net/client-address";
 import { PolicyStore } from "../policy-store/policy-store";
+import { PolicySnapshotFile } from "../policy-store/snapshot";
+import type { SecretBox } from "../secrets/secret-box";
 import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
 import { abortHandshake } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
@@ -73,6 +75,10 @@ export interface GatewayOptions {
    * the public port then no longer serves them. Port 0 = any free port.
    */
   admin?: { host?: string; port: number };
+  /** SECRETS_KEY: opens sealed token secrets and seals the snapshot; null = none. */
+  secrets?: SecretBox | null;
+  /** Last-known-good policy snapshot file (needs `secrets`); null/undefined = none. */
+  snapshotPath?: string | null;
 }
 
 export interface GatewayContext {
@@ -128,15 +134,28 @@ export class Gateway {
       gatewayId: this.id,
       logger: logger.child({ component: "policy-store" }),
       reconcileIntervalMs: options.reconcileIntervalMs ?? 3000,
+      secrets: options.secrets ?? null,
+      snapshot:
+        options.secrets && options.snapshotPath ? new PolicySnapshotFile(options.snapshotPath, options.secrets) : null,
     });
-    store.on("reload", (slug, runtime, latencyMs) => {
-      metrics.policyReloads.inc({ tenant: slug });
-      metrics.policyReloadSeconds.observe(latencyMs / 1000);
+    const connections = new ConnectionRegistry(
+      metrics,
+      audit,
+      logger.child({ component: "relay" }),
+      (tenant) => store.get(tenant)?.compiled ?? null,
+    );
+    // SPEC §4.5: whatever changed the enforced policy, open connections are judged again.
+    store.on("applied", (slug, runtime) => {
       if (runtime) metrics.policyVersion.set({ tenant: slug }, runtime.version);
       else {
         metrics.policyVersion.remove({ tenant: slug });
         this.ctx.rateLimits.forget(slug); // a removed tenant's per-address counters go with it
       }
+      connections.reevaluate(slug, runtime?.compiled ?? null);
+    });
+    store.on("reload", (slug, runtime, latencyMs) => {
+      metrics.policyReloads.inc({ tenant: slug });
+      metrics.policyReloadSeconds.observe(latencyMs / 1000);
       logger.info(
         { tenant: slug, version: runtime?.version ?? null, latencyMs: Math.round(latencyMs) },
         "policy loaded",
@@ -149,7 +168,7 @@ export class Gateway {
       store,
       metrics,
       upgrades: new UpgradeServers(),
-      connections: new ConnectionRegistry(metrics, audit, logger.child({ component: "relay" })),
+      connections,
       rateLimits: new RateLimits(options.rateLimits),
       audit,
       trustProxy: options.trustProxy ?? TRUST_NONE,
@@ -264,7 +283,11 @@ export class Gateway {
   private async startAdmin(): Promise<void> {
     for (let attempt = 0; !this.ctx.stopping; attempt++) {
       try {
-        this.ctx.adminKey = await getOrCreateSetting(this.ctx.pool, SETTING_ADMIN_TOKEN_KEY);
+        this.ctx.adminKey = await getOrCreateSecretSetting(
+          this.ctx.pool,
+          SETTING_ADMIN_TOKEN_KEY,
+          this.options.secrets ?? null,
+        );
         await this.tail.start();
         return;
       } catch (error) {

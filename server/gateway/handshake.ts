@@ -45,6 +45,7 @@ import { abortHandshake } from "./abort-handshake";
 import { type Connection, closeEvent, type GatewaySocket } from "./connections";
 import type { GatewayContext } from "./gateway";
 import { connectUpstream, relay } from "./relay";
+import type { HandshakeFacts } from "./revocation";
 import { accessTokenValues, checkRest, upstreamTarget } from "./upstream-path";
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
@@ -119,6 +120,8 @@ interface Attempt {
   client: GatewaySocket | null;
   /** The Connection that took over slot and upstream. */
   connection: Connection | null;
+  /** What the decision judged: kept with the connection to judge it again (SPEC §4.5). */
+  facts: HandshakeFacts | null;
 }
 
 export function handleTenantUpgrade(
@@ -146,6 +149,7 @@ export function handleTenantUpgrade(
     recorded: false,
     client: null,
     connection: null,
+    facts: null,
   };
   try {
     attempt.remoteAddr = clientAddress(req.socket.remoteAddress, headerLines(req, "x-forwarded-for"), ctx.trustProxy);
@@ -197,14 +201,14 @@ function admit(a: Attempt): Promise<void> | undefined {
   }
 
   // 6. The policy.
-  const decision = decideHandshake(runtime.compiled, {
+  a.facts = {
     origin: a.originLines,
     hasCookie: Boolean(req.headers.cookie),
     hasAuthorization: Boolean(req.headers.authorization),
     offeredSubprotocols: a.offeredSubprotocols,
     accessTokenParam: accessTokenValues(a.rest),
-    now: Date.now(),
-  });
+  };
+  const decision = decideHandshake(runtime.compiled, { ...a.facts, now: Date.now() });
   if (!decision.allowed) {
     const headers: Record<string, string> | undefined =
       decision.status === 401 ? { "WWW-Authenticate": `Bearer realm="origingate", error="invalid_token"` } : undefined;
@@ -311,7 +315,12 @@ function upgradeClient(a: Attempt, decision: Decision, protocol: string | null):
       decision,
       protocol,
     );
-    a.connection = ctx.connections.track(client, a.upstream, limits.idleTimeoutSeconds * 1000, accepted);
+    a.connection = ctx.connections.track(client, a.upstream, limits.idleTimeoutSeconds * 1000, accepted, {
+      facts: a.facts!,
+      policy: runtime!.compiled,
+      tokenValidUntil: decision.tokenValidUntil ?? Number.POSITIVE_INFINITY,
+      wouldReject: decision.wouldReject ?? null,
+    });
     a.reserved = false;
     a.upstream = null;
     record(a, accepted);

@@ -4,19 +4,40 @@
  * Lifecycle:
  *  - start(): loads all tenants and compiles them; `ready` is false until that succeeds
  *    (retried with backoff), then LISTENs on `policy_changed` and reconciles every
- *    RECONCILE_INTERVAL_MS.
+ *    RECONCILE_INTERVAL_MS. If the first load fails and a snapshot (last-known-good, see
+ *    snapshot.ts) can be read, its policies are enforced at once (`ready`, source
+ *    "snapshot") while Postgres is retried; the first successful load replaces them.
  *  - A notification (payload: tenant id) is a wake-up to re-read that tenant. Wake-ups are
  *    coalesced: while a tenant is being read, further wake-ups for it mark it dirty and it
  *    is read once more afterwards.
  *  - After every (re)connect of the listener everything is reloaded (notifications sent
  *    while disconnected are lost); reconciliation compares (version, generation) of every
  *    tenant against Postgres so a lost notification cannot leave a gateway stale.
- *  - A policy with expiring entries is recompiled at the expiry (timer), and `get()`
- *    recompiles synchronously if it is asked after the expiry before the timer ran.
+ *  - A policy with expiring entries (or a token secret whose rotation overlap ends) is
+ *    recompiled at the expiry (timer), and `get()` recompiles synchronously if it is asked
+ *    after the expiry before the timer ran.
+ *  - After every change loaded from Postgres the snapshot file is rewritten (coalesced).
+ *
+ * Reads race (a full reload and a one-tenant reload may overlap, and a query's snapshot is
+ * taken some time after it is sent), so results are applied by these rules:
+ *  - never install a row older than the one held for that tenant, nor the same one again:
+ *    (version, generation) only grows, every write bumps it;
+ *  - a full reload drops a tenant missing from its result only if that tenant was installed
+ *    before the reload's read began (one installed later comes from a newer read);
+ *  - a tenant read as gone is tombstoned until every read that began before that is done,
+ *    so a slower, older read cannot bring it back;
+ *  - a slug taken by another tenant id (deleted and re-created) is replaced only by a read
+ *    that began after the holder was installed.
+ * Anything these rules leave behind is caught by the next notification or reconciliation.
+ *
+ * Events: `reload` (a tenant re-read from Postgres: metrics, logs) and `applied` (the
+ * compiled policy enforced for a slug changed, for any reason — load, snapshot, expiry,
+ * removal: open connections are re-evaluated on it, SPEC §4.5).
  *
  * Invariants: a compiled policy is replaced by one assignment (atomic for readers); if
  * Postgres is unreachable, the last loaded policies stay in force and `health()` reports
- * `degraded` with their age. A tenant that fails to compile keeps its previous policy.
+ * `degraded` with their age. A tenant that fails to compile keeps its previous policy. A
+ * token secret that cannot be decrypted compiles as "no secret": its tokens are refused.
  */
 import { EventEmitter } from "node:events";
 import type pg from "pg";
@@ -24,8 +45,14 @@ import { PgListener } from "../db/pg-listener";
 import { loadAllPolicies, loadPolicy, loadPolicyStamps, type TenantPolicyRow } from "../db/policy-queries";
 import type { Logger } from "../log";
 import { type CompiledPolicy, compilePolicy } from "../policy";
+import type { SecretBox } from "../secrets/secret-box";
+import { openTokenSecret } from "../secrets/tenant-token-secret";
+import type { PolicySnapshotFile } from "./snapshot";
 
 export const POLICY_CHANNEL = "policy_changed";
+
+/** Where the enforced policies came from: Postgres, or the last-known-good snapshot (SPEC §5). */
+export type PolicySource = "postgres" | "snapshot";
 
 export interface TenantRuntime {
   tenantId: string;
@@ -39,6 +66,10 @@ export interface TenantRuntime {
   loadedAt: number;
   compiled: CompiledPolicy;
   row: TenantPolicyRow;
+  /** Read from Postgres, or from the last-known-good snapshot at start. */
+  source: PolicySource;
+  /** The store's sequence number when it was installed (orders reads and installs). */
+  installedSeq: number;
 }
 
 export interface PolicyStoreOptions {
@@ -47,29 +78,41 @@ export interface PolicyStoreOptions {
   gatewayId: string;
   logger: Logger;
   reconcileIntervalMs: number;
+  /** Opens sealed token secrets; null: only plaintext (legacy) secrets can be used. */
+  secrets?: SecretBox | null;
+  /** Last-known-good file; null: none kept. */
+  snapshot?: PolicySnapshotFile | null;
   /** Clock, for tests. */
   now?: () => number;
 }
 
-/** Where the enforced policies came from: Postgres, or the last-known-good snapshot (SPEC §5). */
-export type PolicySource = "postgres" | "snapshot";
-
 export interface PolicyStoreHealth {
   status: "ok" | "degraded" | "starting";
-  source: PolicySource;
+  /** Where the enforced policies come from (SPEC §5). */
+  policySource: PolicySource;
   listening: boolean;
   /** Seconds since policies were last confirmed current against Postgres. */
   policyAgeSeconds: number | null;
+  /** While enforcing a snapshot: when it was written and its age. */
+  snapshot: { writtenAt: string; ageSeconds: number } | null;
   lastError: string | null;
   tenants: number;
 }
 
 type Events = {
-  /** A tenant's policy was (re)loaded or removed; `latencyMs` = time spent reading it. */
+  /** A tenant's policy was (re)loaded from Postgres or removed; `latencyMs` = time spent reading it. */
   reload: [slug: string, runtime: TenantRuntime | null, latencyMs: number];
+  /** The policy enforced for `slug` changed (null: the tenant is gone). */
+  applied: [slug: string, runtime: TenantRuntime | null];
 };
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const SNAPSHOT_DEBOUNCE_MS = 100;
+
+/** (version, generation) of `row` is above `held`'s. */
+function isNewer(row: { version: number; generation: number }, held: { version: number; generation: number }) {
+  return row.version > held.version || (row.version === held.version && row.generation > held.generation);
+}
 
 export class PolicyStore extends EventEmitter<Events> {
   private readonly bySlug = new Map<string, TenantRuntime>();
@@ -78,13 +121,25 @@ export class PolicyStore extends EventEmitter<Events> {
   private readonly dirty = new Set<string>();
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly listener: PgListener;
+  /** Sequence of reads and installs (see the header's rules). */
+  private seq = 0;
+  /** Start sequence numbers of the reads in flight. */
+  private readonly readsInFlight = new Set<number>();
+  /** Tenant ids read as gone, with the sequence number of that removal. */
+  private readonly tombstones = new Map<string, number>();
   private reconcileTimer: NodeJS.Timeout | null = null;
   private startRetry: NodeJS.Timeout | null = null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private snapshotWriting: Promise<void> | null = null;
+  private snapshotWrittenAt: Date | null = null;
   private stopped = false;
   private lastSyncAt: number | null = null;
   private lastError: string | null = null;
   private readonly now: () => number;
   ready = false;
+  source: PolicySource = "postgres";
+  /** Counters for tests and diagnostics: wake-ups received, reconciliations run. */
+  readonly stats = { notifications: 0, reconciliations: 0, staleReconciliations: 0, snapshotsWritten: 0 };
 
   constructor(private readonly options: PolicyStoreOptions) {
     super();
@@ -94,26 +149,36 @@ export class PolicyStore extends EventEmitter<Events> {
       channels: [POLICY_CHANNEL],
       applicationName: `origingate-policy-listen-${options.gatewayId}`.slice(0, 63),
       logger: options.logger.child({ component: "policy-listener" }),
-      onNotification: (_channel, tenantId) => this.wake(tenantId),
+      onNotification: (_channel, tenantId) => {
+        this.stats.notifications += 1;
+        this.wake(tenantId);
+      },
       // Anything may have changed while we were not listening.
       onConnect: () => this.reloadAll().catch((e) => this.failed(e)),
     });
   }
 
-  /** Resolves once every tenant's policy has been loaded (retries until it has). */
+  /** Resolves once every tenant's policy has been loaded from Postgres (retries until it has). */
   async start(): Promise<void> {
+    let snapshotTried = false;
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.reloadAll();
         break;
       } catch (error) {
         this.failed(error);
+        if (!snapshotTried) {
+          snapshotTried = true;
+          await this.loadSnapshot();
+        }
         await new Promise<void>((r) => {
           this.startRetry = setTimeout(r, Math.min(5000, 200 * 2 ** attempt));
         });
       }
     }
     if (this.stopped) return;
+    if (this.source === "snapshot") this.options.logger.info("Postgres is back: enforcing its policies");
+    this.source = "postgres";
     this.ready = true;
     this.listener.start();
     this.reconcileTimer = setInterval(() => void this.reconcile(), this.options.reconcileIntervalMs);
@@ -129,15 +194,17 @@ export class PolicyStore extends EventEmitter<Events> {
     this.stopped = true;
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     if (this.startRetry) clearTimeout(this.startRetry);
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
     for (const t of this.expiryTimers.values()) clearTimeout(t);
     await this.listener.stop();
+    await this.snapshotWriting;
   }
 
   /** The tenant's runtime, recompiled first if an entry expired since it was compiled. */
   get(slug: string): TenantRuntime | undefined {
     const runtime = this.bySlug.get(slug);
     if (runtime?.compiled.nextExpiryAt != null && runtime.compiled.nextExpiryAt <= this.now()) {
-      return this.install(runtime.row, runtime.loadedAt);
+      return this.recompile(runtime);
     }
     return runtime;
   }
@@ -153,18 +220,18 @@ export class PolicyStore extends EventEmitter<Events> {
     return versions;
   }
 
-  /** Where the enforced policies came from (only Postgres until snapshots are loaded at start). */
-  get source(): PolicySource {
-    return "postgres";
-  }
-
   health(): PolicyStoreHealth {
-    const degraded = !this.listener.connected || this.lastError !== null;
+    const onSnapshot = this.ready && this.source === "snapshot";
+    const degraded = onSnapshot || !this.listener.connected || this.lastError !== null;
+    const written = onSnapshot ? this.snapshotWrittenAt : null;
     return {
       status: !this.ready ? "starting" : degraded ? "degraded" : "ok",
-      source: this.source,
+      policySource: this.source,
       listening: this.listener.connected,
       policyAgeSeconds: this.lastSyncAt === null ? null : Math.max(0, (this.now() - this.lastSyncAt) / 1000),
+      snapshot: written
+        ? { writtenAt: written.toISOString(), ageSeconds: Math.max(0, (this.now() - written.getTime()) / 1000) }
+        : null,
       lastError: this.lastError,
       tenants: this.bySlug.size,
     };
@@ -185,26 +252,50 @@ export class PolicyStore extends EventEmitter<Events> {
     this.lastError = null;
   }
 
-  /** Loads every tenant, replacing the whole set (tenants gone from the database are dropped). */
+  private beginRead(): number {
+    const seq = ++this.seq;
+    this.readsInFlight.add(seq);
+    return seq;
+  }
+
+  /** A read is applied: tombstones no older read can still need are forgotten. */
+  private endRead(seq: number): void {
+    this.readsInFlight.delete(seq);
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const s of this.readsInFlight) if (s < oldest) oldest = s;
+    for (const [tenantId, removedAt] of this.tombstones) if (removedAt < oldest) this.tombstones.delete(tenantId);
+  }
+
+  /** Loads every tenant: installs what is newer, drops tenants gone from the database. */
   async reloadAll(): Promise<void> {
-    const started = performance.now();
-    const rows = await loadAllPolicies(this.options.pool);
-    const latency = performance.now() - started;
-    const seen = new Set<string>();
-    for (const row of rows) {
-      seen.add(row.slug);
-      const current = this.bySlug.get(row.slug);
-      if (current && current.version === row.version && current.generation === row.generation) continue;
-      this.install(row);
-      this.emit("reload", row.slug, this.bySlug.get(row.slug) ?? null, latency);
+    const readSeq = this.beginRead();
+    try {
+      const started = performance.now();
+      const rows = await loadAllPolicies(this.options.pool);
+      const latency = performance.now() - started;
+      const seen = new Set<string>();
+      for (const row of rows) {
+        seen.add(row.tenantId);
+        if (this.apply(row, readSeq, "postgres"))
+          this.emit("reload", row.slug, this.bySlug.get(row.slug) ?? null, latency);
+      }
+      for (const runtime of [...this.bySlug.values()]) {
+        // Installed after this read began: it comes from a newer read than ours.
+        if (seen.has(runtime.tenantId) || runtime.installedSeq > readSeq) continue;
+        this.tombstones.set(runtime.tenantId, ++this.seq);
+        this.remove(runtime.slug, latency);
+      }
+      this.synced();
+      this.scheduleSnapshot();
+    } finally {
+      this.endRead(readSeq);
     }
-    for (const slug of [...this.bySlug.keys()]) if (!seen.has(slug)) this.remove(slug, latency);
-    this.synced();
   }
 
   /** Compares versions with Postgres and re-reads whatever differs. */
   async reconcile(): Promise<void> {
     if (this.stopped) return;
+    this.stats.reconciliations += 1;
     try {
       const stamps = await loadPolicyStamps(this.options.pool);
       const known = new Map([...this.bySlug.values()].map((r) => [r.tenantId, r]));
@@ -217,6 +308,7 @@ export class PolicyStore extends EventEmitter<Events> {
         }
       }
       if (stale) {
+        this.stats.staleReconciliations += 1;
         this.options.logger.info("reconciliation found a stale policy; reloading");
         await this.reloadAll();
       } else {
@@ -241,16 +333,22 @@ export class PolicyStore extends EventEmitter<Events> {
     try {
       do {
         this.dirty.delete(tenantId);
-        const started = performance.now();
-        const row = await loadPolicy(this.options.pool, tenantId);
-        const latency = performance.now() - started;
-        const previousSlug = this.slugById.get(tenantId);
-        if (!row) {
-          if (previousSlug) this.remove(previousSlug, latency);
-        } else {
-          if (previousSlug && previousSlug !== row.slug) this.remove(previousSlug, latency);
-          this.install(row);
-          this.emit("reload", row.slug, this.bySlug.get(row.slug) ?? null, latency);
+        const readSeq = this.beginRead();
+        try {
+          const started = performance.now();
+          const row = await loadPolicy(this.options.pool, tenantId);
+          const latency = performance.now() - started;
+          if (!row) {
+            // Tenant ids are never reused: gone is gone, whatever an older read says later.
+            this.tombstones.set(tenantId, ++this.seq);
+            const slug = this.slugById.get(tenantId);
+            if (slug) this.remove(slug, latency);
+          } else if (this.apply(row, readSeq, "postgres")) {
+            this.emit("reload", row.slug, this.bySlug.get(row.slug) ?? null, latency);
+          }
+          this.scheduleSnapshot();
+        } finally {
+          this.endRead(readSeq);
         }
       } while (this.dirty.has(tenantId) && !this.stopped);
     } catch (error) {
@@ -261,19 +359,31 @@ export class PolicyStore extends EventEmitter<Events> {
     }
   }
 
-  private install(row: TenantPolicyRow, loadedAt = this.now()): TenantRuntime {
-    const now = this.now();
-    if (row.invalid) {
-      this.options.logger.error(
-        { tenant: row.slug, version: row.version, err: row.invalid },
-        "stored policy does not fit the schema; refusing every browser for this tenant until it is saved again",
-      );
+  /** Installs `row` if the rules of the header allow it; true when it did. */
+  private apply(row: TenantPolicyRow, readSeq: number, source: PolicySource): boolean {
+    if (this.tombstones.has(row.tenantId)) return false;
+    const heldSlug = this.slugById.get(row.tenantId);
+    const held = heldSlug === undefined ? undefined : this.bySlug.get(heldSlug);
+    // A snapshot's policies give way to anything read from Postgres; the very same version
+    // is only marked as confirmed (nothing to recompile, no open connection to judge again).
+    if (held?.source === "snapshot" && heldSlug === row.slug && !isNewer(row, held) && !isNewer(held, row)) {
+      held.source = source;
+      held.row = row;
+      held.installedSeq = ++this.seq;
+      return false;
     }
-    const compiled = compilePolicy(row.document, now, {
-      version: row.version,
-      tenant: row.slug,
-      tokenSecret: row.tokenSecret,
-    });
+    if (held && held.source === "postgres" && !isNewer(row, held)) return false;
+    const occupant = this.bySlug.get(row.slug);
+    if (occupant && occupant.tenantId !== row.tenantId && occupant.source === "postgres") {
+      if (occupant.installedSeq > readSeq) return false;
+    }
+    if (held && heldSlug !== row.slug) this.remove(heldSlug!, 0); // renamed
+    if (occupant && occupant.tenantId !== row.tenantId) this.remove(row.slug, 0);
+    this.install(row, source);
+    return true;
+  }
+
+  private install(row: TenantPolicyRow, source: PolicySource): TenantRuntime {
     const runtime: TenantRuntime = {
       tenantId: row.tenantId,
       slug: row.slug,
@@ -281,25 +391,69 @@ export class PolicyStore extends EventEmitter<Events> {
       version: row.version,
       generation: row.generation,
       committedAt: row.updatedAt,
-      loadedAt,
-      compiled,
+      loadedAt: this.now(),
+      compiled: this.compile(row),
       row,
+      source,
+      installedSeq: ++this.seq,
     };
-    this.bySlug.set(row.slug, runtime);
-    this.slugById.set(row.tenantId, row.slug);
-    this.scheduleExpiry(runtime);
+    this.put(runtime);
     return runtime;
+  }
+
+  /** The same row compiled again (an entry expired, a rotation overlap ended). */
+  private recompile(runtime: TenantRuntime): TenantRuntime {
+    const next: TenantRuntime = { ...runtime, compiled: this.compile(runtime.row) };
+    this.put(next);
+    return next;
+  }
+
+  private put(runtime: TenantRuntime): void {
+    this.bySlug.set(runtime.slug, runtime);
+    this.slugById.set(runtime.tenantId, runtime.slug);
+    this.scheduleExpiry(runtime);
+    this.emit("applied", runtime.slug, runtime);
+  }
+
+  private compile(row: TenantPolicyRow): CompiledPolicy {
+    if (row.invalid) {
+      this.options.logger.error(
+        { tenant: row.slug, version: row.version, err: row.invalid },
+        "stored policy does not fit the schema; refusing every browser for this tenant until it is saved again",
+      );
+    }
+    return compilePolicy(row.document, this.now(), {
+      version: row.version,
+      tenant: row.slug,
+      tokenSecret: this.openSecret(row, row.tokenSecret),
+      previousTokenSecret: row.previousTokenSecret === null ? null : this.openSecret(row, row.previousTokenSecret),
+      previousTokenSecretUntil: row.previousTokenSecretUntil?.getTime() ?? null,
+    });
+  }
+
+  /** A stored token secret in the clear; null (tokens refused) when it cannot be opened. */
+  private openSecret(row: TenantPolicyRow, stored: string): string | null {
+    try {
+      return openTokenSecret(this.options.secrets ?? null, row.tenantId, stored);
+    } catch (error) {
+      this.options.logger.error(
+        { tenant: row.slug, err: (error as Error).message },
+        "token secret cannot be decrypted: this tenant's tokens are refused",
+      );
+      return null;
+    }
   }
 
   private remove(slug: string, latencyMs: number): void {
     const runtime = this.bySlug.get(slug);
     if (!runtime) return;
     this.bySlug.delete(slug);
-    this.slugById.delete(runtime.tenantId);
+    if (this.slugById.get(runtime.tenantId) === slug) this.slugById.delete(runtime.tenantId);
     const timer = this.expiryTimers.get(slug);
     if (timer) clearTimeout(timer);
     this.expiryTimers.delete(slug);
     this.emit("reload", slug, null, latencyMs);
+    this.emit("applied", slug, null);
   }
 
   private scheduleExpiry(runtime: TenantRuntime): void {
@@ -319,5 +473,62 @@ export class PolicyStore extends EventEmitter<Events> {
     );
     timer.unref();
     this.expiryTimers.set(runtime.slug, timer);
+  }
+
+  /** Start only: enforces the snapshot if there is a trustworthy one. */
+  private async loadSnapshot(): Promise<void> {
+    const file = this.options.snapshot;
+    if (!file || this.ready) return;
+    let snapshot: Awaited<ReturnType<PolicySnapshotFile["read"]>>;
+    try {
+      snapshot = await file.read();
+    } catch (error) {
+      this.options.logger.error({ err: (error as Error).message }, "policy snapshot ignored");
+      return;
+    }
+    if (!snapshot) {
+      this.options.logger.warn({ file: file.file }, "Postgres unreachable and no policy snapshot: not ready");
+      return;
+    }
+    // Postgres may have answered meanwhile (stop() or a concurrent load).
+    if (this.ready || this.stopped) return;
+    for (const row of snapshot.tenants) this.apply(row, 0, "snapshot");
+    this.source = "snapshot";
+    this.snapshotWrittenAt = snapshot.writtenAt;
+    this.lastSyncAt = snapshot.writtenAt.getTime();
+    this.ready = true;
+    this.options.logger.warn(
+      { tenants: snapshot.tenants.length, writtenAt: snapshot.writtenAt.toISOString(), by: snapshot.gatewayId },
+      "Postgres unreachable: enforcing the last-known-good policy snapshot",
+    );
+  }
+
+  /** Rewrites the snapshot soon (coalesced), once everything enforced comes from Postgres. */
+  private scheduleSnapshot(): void {
+    if (!this.options.snapshot || this.snapshotTimer || this.stopped) return;
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = null;
+      if (this.snapshotWriting) {
+        // One write at a time; this one's content is picked when the previous is done.
+        void this.snapshotWriting.then(() => this.scheduleSnapshot());
+        return;
+      }
+      this.snapshotWriting = this.writeSnapshot().finally(() => {
+        this.snapshotWriting = null;
+      });
+    }, SNAPSHOT_DEBOUNCE_MS);
+    this.snapshotTimer.unref();
+  }
+
+  private async writeSnapshot(): Promise<void> {
+    const file = this.options.snapshot;
+    if (!file || this.source !== "postgres" || this.lastSyncAt === null) return;
+    const tenants = [...this.bySlug.values()].filter((r) => r.source === "postgres").map((r) => r.row);
+    try {
+      await file.write({ gatewayId: this.options.gatewayId, writtenAt: new Date(this.lastSyncAt), tenants });
+      this.stats.snapshotsWritten += 1;
+    } catch (error) {
+      this.options.logger.error({ err: (error as Error).message, file: file.file }, "policy snapshot not written");
+    }
   }
 }

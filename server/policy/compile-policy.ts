@@ -26,8 +26,9 @@
  * handshake it admits (credentials_forbidden), as `forbid` would. validatePolicy refuses to
  * save such a policy; this is the gateway's fail-closed answer when one arrives anyway.
  *
- * Expiry: entries with `expiresAt <= now` are left out; `nextExpiryAt` says when to
- * recompile. Because a gateway may recompile late, `match(origin, now)` also re-checks each
+ * Expiry: entries with `expiresAt <= now` are left out (and so is a previous token secret
+ * whose rotation overlap has ended); `nextExpiryAt` says when to recompile. Because a
+ * gateway may recompile late, `match(origin, now)` also re-checks each
  * candidate's expiry against the handshake's own time, so access lapses to the
  * millisecond regardless. A non-finite `now` counts every expiring entry as expired.
  *
@@ -46,6 +47,12 @@ export interface CompileOptions {
   /** Tenant slug; also the audience every handshake token must name. */
   tenant: string;
   tokenSecret?: string | null;
+  /**
+   * The secret a rotation replaced, valid until `previousTokenSecretUntil` (epoch ms; the
+   * rotation's overlap window). Ignored without an end, and once it has passed.
+   */
+  previousTokenSecret?: string | null;
+  previousTokenSecretUntil?: number | null;
 }
 
 /** One well-formed allowlist entry, expired or not (explanations look at all of them). */
@@ -98,6 +105,13 @@ export interface CompiledPolicy {
   credentialsWithheld: ReadonlyMap<string, string>;
   /** Secret that signs handshake tokens; null when the tenant has none (tokens then fail). */
   tokenSecret: string | null;
+  /**
+   * The previous secret while a rotation's overlap lasts (tokens signed with it still
+   * verify until `previousTokenSecretUntil`), else null. Its end is part of `nextExpiryAt`,
+   * so the gateway recompiles — and re-evaluates open connections — when the overlap ends.
+   */
+  previousTokenSecret: string | null;
+  previousTokenSecretUntil: number | null;
   entries: readonly CompiledEntry[];
   skipped: readonly SkippedEntry[];
 }
@@ -204,6 +218,16 @@ export function compilePolicy(document: CompilableDocument, now: number, options
   }
 
   const secret = options?.tokenSecret;
+  const previous = options?.previousTokenSecret;
+  const previousUntil = options?.previousTokenSecretUntil;
+  // Same fail-closed comparison as entries: a NaN `now` or end leaves the previous secret out.
+  const previousLive =
+    typeof previous === "string" &&
+    previous !== "" &&
+    typeof previousUntil === "number" &&
+    Number.isFinite(previousUntil) &&
+    now < previousUntil;
+  if (previousLive && (nextExpiryAt === null || previousUntil < nextExpiryAt)) nextExpiryAt = previousUntil;
   return {
     version: options?.version,
     tenant: options?.tenant,
@@ -215,6 +239,8 @@ export function compilePolicy(document: CompilableDocument, now: number, options
     settings,
     credentialsWithheld,
     tokenSecret: typeof secret === "string" && secret !== "" ? secret : null,
+    previousTokenSecret: previousLive ? previous : null,
+    previousTokenSecretUntil: previousLive ? previousUntil : null,
     entries,
     skipped,
   };

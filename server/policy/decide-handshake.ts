@@ -24,7 +24,8 @@
  *                   than HS256, missing/expired `exp`, future `nbf`, audience other than the
  *                   tenant slug (30 s leeway), or no tenant secret → token_invalid; with
  *                   `limits.maxTokenLifetimeSeconds` set, also a token without `iat`, with
- *                   a future `iat`, or living longer (`exp - iat`) → token_invalid.
+ *                   a future `iat`, or living longer (`exp - iat`) → token_invalid. During a
+ *                   secret rotation's overlap the previous secret verifies too.
  *   4. subprotocol  policy list non-empty → the first offered name (client order) that is
  *                   in the list is selected; `bearer.*` entries never count and are never
  *                   selected (echoing one would leak the token into response headers);
@@ -79,13 +80,19 @@ export interface Decision {
   normalizedOrigin: string | null;
   /** Why a check failed, in words (never contains the token); for logs and the tester. */
   detail?: string;
+  /**
+   * Set when a valid token admitted the handshake: epoch ms from which that token is
+   * expired (`exp` plus the verifier's leeway). The gateway closes the connection then
+   * (token_expired, SPEC §4.5).
+   */
+  tokenValidUntil?: number;
 }
 
 const BEARER_PREFIX = "bearer.";
 
 type CheckName = ExplainStep["check"];
 type Failure = { ok: false; reason: Reason; message: string; internal?: boolean };
-type CheckResult = { ok: true; message: string } | Failure;
+type CheckResult = { ok: true; message: string; tokenValidUntil?: number } | Failure;
 
 /** The token carried in the first `bearer.<jwt>` subprotocol entry, or null. */
 export function tokenFromSubprotocols(offered: readonly string[]): string | null {
@@ -157,6 +164,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
 
   // 3. Token.
   const offered: readonly unknown[] = Array.isArray(request.offeredSubprotocols) ? request.offeredSubprotocols : [];
+  let tokenValidUntil: number | undefined;
   if (failure) skip(trace, "token");
   else {
     try {
@@ -164,6 +172,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     } catch {
       result = internalFailure("token");
     }
+    if (result.ok) tokenValidUntil = result.tokenValidUntil;
     failure = note(trace, "token", result);
   }
 
@@ -186,7 +195,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
       outcome: "info",
       message: settings.enforce ? "enforce: the handshake is accepted" : "report-only: accepted; every check passed",
     });
-    return {
+    const accepted: Decision = {
       allowed: true,
       reason: "allowed",
       status: REASON_STATUS.allowed,
@@ -196,6 +205,8 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
       selectedSubprotocol,
       normalizedOrigin,
     };
+    if (tokenValidUntil !== undefined) accepted.tokenValidUntil = tokenValidUntil;
+    return accepted;
   }
   if (settings.enforce || failure.internal) {
     trace?.push({
@@ -222,7 +233,7 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     outcome: "info",
     message: `report-only: let through, but enforce would have refused it with ${failure.reason}`,
   });
-  return {
+  const reportOnly: Decision = {
     allowed: true,
     reason: failure.reason,
     status: REASON_STATUS.allowed,
@@ -234,6 +245,8 @@ function evaluate(compiled: CompiledPolicy, request: HandshakeRequest, trace: Ex
     normalizedOrigin,
     detail: failure.message,
   };
+  if (tokenValidUntil !== undefined) reportOnly.tokenValidUntil = tokenValidUntil;
+  return reportOnly;
 }
 
 /** Pass messages are only built when someone reads them (the hot path skips the strings). */
@@ -403,16 +416,35 @@ function judgeToken(
   }
   const jwt = candidates.values().next().value ?? "";
   const maxLifetimeSeconds = compiled.document?.limits?.maxTokenLifetimeSeconds ?? null;
-  const verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now, {
+  let verified = verifyHandshakeToken(jwt, compiled.tokenSecret, compiled.tenant, request.now, {
     maxLifetimeSeconds,
   });
+  let withPrevious = false;
+  // During a rotation's overlap the replaced secret still verifies (SPEC §7), to the
+  // millisecond of its end whatever the time of compilation.
+  const previousUntil = compiled.previousTokenSecretUntil;
+  if (!verified.ok && compiled.previousTokenSecret !== null && previousUntil !== null && request.now < previousUntil) {
+    const older = verifyHandshakeToken(jwt, compiled.previousTokenSecret, compiled.tenant, request.now, {
+      maxLifetimeSeconds,
+    });
+    if (older.ok) {
+      verified = older;
+      withPrevious = true;
+    }
+  }
   if (!verified.ok) return { ok: false, reason: "token_invalid", message: `invalid token: ${verified.message}` };
-  if (!explain) return pass(false, "");
-  const subject = typeof verified.claims.sub === "string" ? ` (sub ${verified.claims.sub})` : "";
-  const { exp, iat } = verified.claims as { exp: number; iat?: number };
-  const lifetime =
-    maxLifetimeSeconds === null
-      ? ""
-      : `; lifetime ${exp - (iat as number)} s, within the policy's maximum of ${maxLifetimeSeconds} s`;
-  return pass(true, `valid token for tenant ${compiled.tenant}${subject}${lifetime}`);
+  let message = "";
+  if (explain) {
+    const subject = typeof verified.claims.sub === "string" ? ` (sub ${verified.claims.sub})` : "";
+    const { exp, iat } = verified.claims as { exp: number; iat?: number };
+    const lifetime =
+      maxLifetimeSeconds === null
+        ? ""
+        : `; lifetime ${exp - (iat as number)} s, within the policy's maximum of ${maxLifetimeSeconds} s`;
+    const secretNote = withPrevious
+      ? ` (signed with the previous secret, accepted until ${new Date(previousUntil ?? 0).toISOString()})`
+      : "";
+    message = `valid token for tenant ${compiled.tenant}${subject}${lifetime}${secretNote}`;
+  }
+  return { ok: true, message, tokenValidUntil: verified.validUntil };
 }

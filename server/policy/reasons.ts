@@ -23,6 +23,9 @@ export const REASONS = [
   "bad_handshake",
   "upstream_unavailable",
   "gateway_unavailable",
+  // Close reasons of open connections (SPEC §4.5): close code 1008 with this reason.
+  "policy_revoked",
+  "token_expired",
   // HTTP and SSE (CORS, SPEC §4.6).
   "cors_method_not_allowed",
   "cors_header_not_allowed",
@@ -65,6 +68,11 @@ export const REASON_STATUS: Record<Reason, number> = {
   // failed limiter) and fails closed. The client may retry; nothing about its request,
   // the tenant's policy or the upstream is implied.
   gateway_unavailable: 503,
+  // Never answered over HTTP: these close an open connection (close code 1008, SPEC §4.5).
+  // The status is what the same client would get by connecting again: refused by the
+  // policy (403), or asked for a new token (401).
+  policy_revoked: 403,
+  token_expired: 401,
   // CORS refusals are policy refusals like an origin that is not allowed: 403 (SPEC §4.6).
   cors_method_not_allowed: 403,
   cors_header_not_allowed: 403,
@@ -99,6 +107,9 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   upstream_unavailable: "The tenant's upstream server could not be reached.",
   gateway_unavailable:
     "The gateway could not decide: it is starting or stopping, or an internal fault made it refuse (it fails closed).",
+  policy_revoked:
+    "An open connection was closed (1008) because the tenant's policy changed and now refuses it, or the tenant was deleted.",
+  token_expired: "An open connection was closed (1008) because the token it was admitted with expired.",
   cors_method_not_allowed:
     "The HTTP request's method (or a preflight's Access-Control-Request-Method) is not in the policy's cors.methods (compared case-sensitively).",
   cors_header_not_allowed:

@@ -10,7 +10,9 @@
  * - Signature: HMAC-SHA256 with the tenant's secret, compared in constant time against the
  *   canonical base64url encoding (non-canonical encodings of a valid MAC are refused too).
  * - `exp` is required; `nbf` and `iat`, when present, must be numbers; a leeway of 30 s
- *   absorbs clock skew between the token issuer and the gateway.
+ *   absorbs clock skew between the token issuer and the gateway. A valid token's
+ *   `validUntil` (exp + leeway) is when an open connection admitted with it is closed
+ *   (token_expired, SPEC §4.5): the same instant a new handshake with it starts failing.
  * - With a maximum lifetime (the policy's `limits.maxTokenLifetimeSeconds`): `iat` is
  *   required, may not lie in the future (beyond the leeway: a future `iat` would stretch
  *   the real lifetime past the maximum), and `exp - iat` may not exceed the maximum.
@@ -23,7 +25,14 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-export type TokenVerification = { ok: true; claims: Record<string, unknown> } | { ok: false; message: string };
+export type TokenVerification =
+  | {
+      ok: true;
+      claims: Record<string, unknown>;
+      /** Epoch ms from which this token is refused as expired (`exp` plus the leeway). */
+      validUntil: number;
+    }
+  | { ok: false; message: string };
 
 const LEEWAY_SECONDS = 30;
 /** Far above any sane handshake token; bounds the HMAC and JSON work an attacker can cause. */
@@ -106,7 +115,7 @@ export function verifyHandshakeToken(
     if (!audiences || audiences.length === 0) return invalid("aud (audience) claim is required");
     if (!audiences.includes(audience))
       return invalid(`audience ${JSON.stringify(aud)} does not include this tenant "${audience}"`);
-    return { ok: true, claims };
+    return { ok: true, claims, validUntil: (exp + LEEWAY_SECONDS) * 1000 };
   } catch {
     // Defensive: nothing above should throw, but a verifier must never fail open.
     return invalid("token could not be verified");

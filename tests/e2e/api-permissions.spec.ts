@@ -11,6 +11,8 @@
  */
 import { type APIRequestContext, expect, test } from "@playwright/test";
 import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
+import { openTokenSecret } from "../../server/secrets/tenant-token-secret";
 import {
   anonymousContext,
   baseURL,
@@ -435,14 +437,26 @@ test.describe("CSRF and credentials", () => {
   test("the secret of a tenant is never returned except by rotation", async () => {
     const slug = await makeTenant();
     const admin = await tokenContext(await makeToken("admin"));
-    const [before] = await sql<{ token_secret: string }>("select token_secret from tenant where slug = $1", [slug]);
+    const [before] = await sql<{ id: string; token_secret: string }>(
+      "select id, token_secret from tenant where slug = $1",
+      [slug],
+    );
+    const beforeSecret = openTokenSecret(configuredSecretBox(), before!.id, before!.token_secret);
     for (const path of [`/api/v1/tenants/${slug}`, "/api/v1/tenants", `/api/v1/tenants/${slug}/policy`]) {
-      expect(await (await admin.get(path)).text()).not.toContain(before?.token_secret);
+      const text = await (await admin.get(path)).text();
+      expect(text).not.toContain(beforeSecret);
+      expect(text).not.toContain(before?.token_secret);
     }
     const rotated = await (await admin.post(`/api/v1/tenants/${slug}/rotate-secret`)).json();
     const [after] = await sql<{ token_secret: string }>("select token_secret from tenant where slug = $1", [slug]);
-    expect(rotated.tokenSecret).toBe(after?.token_secret);
-    expect(rotated.tokenSecret).not.toBe(before?.token_secret);
+    // Sealed at rest (SECRETS_KEY): the row never holds the secret in the clear.
+    expect(after?.token_secret).not.toContain(rotated.tokenSecret);
+    expect(openTokenSecret(configuredSecretBox(), before!.id, after!.token_secret)).toBe(rotated.tokenSecret);
+    expect(rotated.tokenSecret).not.toBe(beforeSecret);
+    expect(rotated.previousSecretValidUntil).toEqual(expect.any(String));
+    const tooLong = await admin.post(`/api/v1/tenants/${slug}/rotate-secret`, { data: { overlapSeconds: 86_401 } });
+    expect(tooLong.status()).toBe(422);
+    expect((await tooLong.json()).error.details[0].path).toBe("overlapSeconds");
     await admin.dispose();
   });
 });

@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { ensureDashboardBuild } from "../../server/cli/dashboard-build";
 import { createTestDatabase } from "../helpers/test-db";
@@ -45,6 +47,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     NEXT_DIST_DIR: ".next-test",
     NEXT_TELEMETRY_DISABLED: "1",
     RECONCILE_INTERVAL_MS: "1000",
+    // The gateway's last-known-good snapshot: a temporary file, not the checkout's .data/.
+    POLICY_SNAPSHOT_PATH: path.join(tmpdir(), `og-e2e-policy-snapshot-${process.pid}.enc`),
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn",
   };
   // Rebuilds .next-test only when the dashboard's sources changed since its last build
@@ -67,6 +71,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const stop = async () => {
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
     await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once("exit", r)))));
+    await rm(env.POLICY_SNAPSHOT_PATH, { force: true });
     await teardown();
   };
   try {

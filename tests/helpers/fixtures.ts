@@ -3,9 +3,11 @@
  * policy updates that bump the version with a revision in one transaction (what every real
  * writer does). Each call uses a unique slug unless one is given, so tests never collide.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { defaultPolicyDocument, type PolicyDocument, parsePolicyDocument, policySettings } from "../../server/policy";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
+import { openTokenSecret, sealTokenSecret } from "../../server/secrets/tenant-token-secret";
 
 export interface TenantFixture {
   id: string;
@@ -68,11 +70,14 @@ export async function createTenant(
   const tokenSecret = randomBytes(32).toString("base64url");
   return withClient(url, async (db) => {
     await db.query("begin");
-    const { rows } = await db.query<{ id: string }>(
-      "insert into tenant (id, slug, name, upstream_url, token_secret) values (gen_random_uuid(), $1, $1, $2, $3) returning id",
-      [slug, options.upstreamUrl ?? null, tokenSecret],
-    );
-    const id = rows[0]!.id;
+    // Stored as the dashboard stores it: sealed with the run's SECRETS_KEY.
+    const id = randomUUID();
+    await db.query("insert into tenant (id, slug, name, upstream_url, token_secret) values ($1, $2, $2, $3, $4)", [
+      id,
+      slug,
+      options.upstreamUrl ?? null,
+      sealTokenSecret(configuredSecretBox(), id, tokenSecret),
+    ]);
     await db.query("insert into policy (tenant_id, version) values ($1, 1)", [id]);
     await writePolicy(db, id, documentFrom(options.policy ?? {}), 1);
     await db.query("commit");
@@ -96,4 +101,15 @@ export async function updatePolicy(url: string, tenantId: string, changes: Polic
 
 export async function query<R extends object>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
   return withClient(url, async (db) => (await db.query<R>(text, values)).rows);
+}
+
+/** The tenant's current token secret in the clear (read from Postgres, opened with SECRETS_KEY). */
+export async function tenantTokenSecret(url: string, slug: string): Promise<string> {
+  const [row] = await query<{ id: string; token_secret: string }>(
+    url,
+    "select id, token_secret from tenant where slug = $1",
+    [slug],
+  );
+  if (!row) throw new Error(`no tenant ${slug}`);
+  return openTokenSecret(configuredSecretBox(), row.id, row.token_secret);
 }

@@ -6,12 +6,15 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
 import net from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { freePort } from "../../server/db/pg-server";
 import { Gateway, type GatewayOptions } from "../../server/gateway/gateway";
 import { createLogger } from "../../server/log";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -32,6 +35,7 @@ export async function startGateway(databaseUrl: string, options: Partial<Gateway
     heartbeatIntervalMs: 500,
     dashboardUrl: "http://localhost:3000",
     drainTimeoutMs: 1000,
+    secrets: configuredSecretBox(),
     ...options,
   });
   const { port } = await gateway.start(0);
@@ -63,6 +67,8 @@ export interface ProcessGateway {
 export async function spawnGateway(databaseUrl: string, env: Record<string, string> = {}): Promise<ProcessGateway> {
   const port = await freePort();
   const id = `gw-test-${randomBytes(3).toString("hex")}`;
+  // Its last-known-good snapshot goes to a temporary file, never into the checkout's .data/.
+  const snapshotPath = path.join(tmpdir(), `og-policy-snapshot-${id}.enc`);
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: ROOT,
     env: {
@@ -74,6 +80,7 @@ export async function spawnGateway(databaseUrl: string, env: Record<string, stri
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
       RECONCILE_INTERVAL_MS: "1000",
       HEARTBEAT_INTERVAL_MS: "500",
+      POLICY_SNAPSHOT_PATH: snapshotPath,
       ...env,
     },
     stdio: ["ignore", "ignore", "inherit"],
@@ -102,9 +109,11 @@ export async function spawnGateway(databaseUrl: string, env: Record<string, stri
     httpUrl,
     healthUrl,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+      if (!env.POLICY_SNAPSHOT_PATH) await rm(snapshotPath, { force: true });
     },
   };
 }

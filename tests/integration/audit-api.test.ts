@@ -30,7 +30,8 @@ import { STREAM_PROTOCOL } from "../../server/admin/stream";
 import type { AuditEvent } from "../../server/db/audit-queries";
 import { loadPolicy } from "../../server/db/policy-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
-import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
+import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { rejection } from "../helpers/app-error";
 import { eventually, expectRefusal, handshake, startGateway } from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
@@ -477,7 +478,7 @@ describe("stream token (POST /api/v1/audit/stream-token)", () => {
       expect(grant.url).toBe("wss://gateway.example.test/admin/stream");
       expect(grant.protocol).toBe(STREAM_PROTOCOL);
       expect(grant.expiresInSeconds).toBe(60);
-      const key = await getOrCreateSetting(pool, SETTING_ADMIN_TOKEN_KEY);
+      const key = await getOrCreateSecretSetting(pool, SETTING_ADMIN_TOKEN_KEY, configuredSecretBox());
       expect(verifyAdminToken(grant.token, key, "stream")).toEqual({
         ok: true,
         claims: { sub: "u1", role: "viewer", scope: "stream", name: "v@example.com" },

@@ -15,8 +15,9 @@ import { AuditTail } from "../../server/audit/tail";
 import type { AuditEventInput } from "../../server/audit/types";
 import { type AuditEvent, auditAfter, searchAudit } from "../../server/db/audit-queries";
 import { createPool } from "../../server/db/pool";
-import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
+import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
 import { createLogger } from "../../server/log";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { createTenant, query, type TenantFixture } from "../helpers/fixtures";
 import { eventually, expectRefusal, handshake, startGateway, type TestGateway } from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
@@ -38,7 +39,7 @@ beforeAll(async () => {
   gw = await startGateway(db, { dashboardUrl: DASHBOARD });
   gw2 = await startGateway(db, { dashboardUrl: DASHBOARD });
   const pool = createPool(db);
-  adminKey = await getOrCreateSetting(pool, SETTING_ADMIN_TOKEN_KEY);
+  adminKey = await getOrCreateSecretSetting(pool, SETTING_ADMIN_TOKEN_KEY, configuredSecretBox());
   await pool.end();
 });
 

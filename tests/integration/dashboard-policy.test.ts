@@ -20,6 +20,8 @@ import { updateTenant } from "../../app/_lib/tenants/update-tenant";
 import { loadPolicy } from "../../server/db/policy-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { defaultPolicyDocument } from "../../server/policy/document";
+import { configuredSecretBox } from "../../server/secrets/secrets-key";
+import { openTokenSecret } from "../../server/secrets/tenant-token-secret";
 import { rejection } from "../helpers/app-error";
 import { createTestDatabase } from "../helpers/test-db";
 
@@ -70,7 +72,9 @@ describe("createTenant", () => {
     expect(revisions).toHaveLength(1);
     expect(revisions[0]).toMatchObject({ version: 1, author: actor.label, rollbackOf: null });
     const tenant = await db.tenant.findUniqueOrThrow({ where: { slug: s } });
-    expect(tenant.tokenSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Sealed at rest with the run's SECRETS_KEY; a 32-byte base64url secret inside.
+    expect(tenant.tokenSecret).toMatch(/^enc:v1:[0-9a-f]{8}:/);
+    expect(openTokenSecret(configuredSecretBox(), tenant.id, tenant.tokenSecret)).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it("refuses bad slugs, non-ws upstreams and duplicates", async () => {
@@ -97,8 +101,9 @@ describe("createTenant", () => {
     expect(before).toMatchObject({ name: "New", upstreamUrl: null });
     const { tokenSecret } = await rotateTenantSecret({ db, slug: s });
     const after = await db.tenant.findUniqueOrThrow({ where: { slug: s } });
-    expect(after.tokenSecret).toBe(tokenSecret);
-    expect(tokenSecret).not.toBe(before.tokenSecret);
+    expect(after.tokenSecret).not.toContain(tokenSecret);
+    expect(openTokenSecret(configuredSecretBox(), after.id, after.tokenSecret)).toBe(tokenSecret);
+    expect(tokenSecret).not.toBe(openTokenSecret(configuredSecretBox(), before.id, before.tokenSecret));
     await deleteTenant({ db, slug: s });
     expect(await db.tenant.findUnique({ where: { slug: s } })).toBeNull();
     expect(await db.policyRevision.count({ where: { tenantId: before.id } })).toBe(0);

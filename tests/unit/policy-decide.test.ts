@@ -208,9 +208,20 @@ describe("decideHandshake: every reason the engine decides is reachable", () => 
   });
 
   it("covers every engine reason (the others are decided by the gateway)", () => {
-    const gatewayOnly = ["tenant_unknown", "connection_limit", "rate_limited", "bad_handshake", "upstream_unavailable"];
-    // HTTP-only codes: decideCors (tests/unit/policy-cors.test.ts) and the gateway's HTTP path.
-    gatewayOnly.push("cors_method_not_allowed", "cors_header_not_allowed", "bad_request");
+    const gatewayOnly = [
+      "tenant_unknown",
+      "connection_limit",
+      "rate_limited",
+      "bad_handshake",
+      "upstream_unavailable",
+      // Closes of open connections (SPEC §4.5), decided by the gateway from a re-evaluation.
+      "policy_revoked",
+      "token_expired",
+      // HTTP-only codes: decideCors (tests/unit/policy-cors.test.ts) and the gateway's HTTP path.
+      "cors_method_not_allowed",
+      "cors_header_not_allowed",
+      "bad_request",
+    ];
     const reached = new Set(
       SCENARIOS.map(([, compiled, overrides]) => decideHandshake(compiled(), request(overrides)).reason),
     );

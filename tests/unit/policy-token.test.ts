@@ -35,7 +35,12 @@ function expectInvalid(jwt: string, messagePart: string, audience = "acme", now 
 describe("verifyHandshakeToken", () => {
   it("accepts a token it signed and returns the claims", () => {
     const jwt = signHandshakeToken(validClaims, SECRET);
-    expect(verifyHandshakeToken(jwt, SECRET, "acme", NOW)).toEqual({ ok: true, claims: validClaims });
+    expect(verifyHandshakeToken(jwt, SECRET, "acme", NOW)).toEqual({
+      ok: true,
+      claims: validClaims,
+      // Refused from exp + the 30 s leeway on (an open connection is closed then, SPEC §4.5).
+      validUntil: (validClaims.exp + 30) * 1000,
+    });
   });
 
   it("checks the signature against jwt.io's published HS256 example (then refuses it: no exp)", () => {

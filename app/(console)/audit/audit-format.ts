@@ -3,17 +3,18 @@
  * (the engine's own, plus the audit-only codes), durations, and the client's mirror of the
  * "allow this origin" eligibility (the API decides; this only decides what to offer).
  */
+import { AUDIT_KINDS } from "../../../server/audit/types";
 import type { AuditEvent } from "../../../server/db/audit-queries";
 import { REASON_DESCRIPTIONS, REASONS } from "../../../server/policy/browser";
 
 export const DECISIONS = ["accepted", "rejected", "report_only"] as const;
-export const KINDS = ["handshake", "http", "preflight", "close", "tester", "dropped"] as const;
 /** How a decision was reached: the gateway itself, or a proxy's forward-auth subrequest. */
 export const VIAS = ["gateway", "forward_auth"] as const;
 
 export function viaLabel(via: string): string {
   return via === "forward_auth" ? "forward auth" : via;
 }
+export const KINDS = AUDIT_KINDS;
 
 /** Reason codes that only audit rows carry (not handshake decisions). */
 const AUDIT_REASONS: Record<string, string> = {

@@ -64,7 +64,7 @@ export function EventTable({
             </td>
             <td className="mono small" title={reasonDescription(e.reason)}>
               {e.reason ?? <span className="muted">—</span>}
-              {e.kind === "close" ? (
+              {e.kind === "close" || e.kind === "revoked" ? (
                 <span className="muted">
                   {" "}
                   · {e.closeCode ?? "—"} · {formatMs(e.durationMs)}

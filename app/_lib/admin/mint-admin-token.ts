@@ -9,7 +9,8 @@
  */
 import pg from "pg";
 import { type AdminScope, signAdminToken } from "../../../server/admin/admin-token";
-import { getOrCreateSetting, SETTING_ADMIN_TOKEN_KEY } from "../../../server/db/settings";
+import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../../../server/db/settings";
+import { configuredSecretBox } from "../../../server/secrets/secrets-key";
 import type { Principal } from "../auth/principal";
 import { databaseUrl } from "../db";
 
@@ -20,7 +21,7 @@ function adminKey(): Promise<string> {
     const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     try {
-      return await getOrCreateSetting(client, SETTING_ADMIN_TOKEN_KEY);
+      return await getOrCreateSecretSetting(client, SETTING_ADMIN_TOKEN_KEY, configuredSecretBox());
     } finally {
       await client.end();
     }

@@ -16,7 +16,8 @@ import { prismaAdapter } from "better-auth/adapters/prisma";
 import { APIError, createAuthMiddleware } from "better-auth/api";
 import pg from "pg";
 import { loadConfig } from "../../../server/config";
-import { getOrCreateSetting, SETTING_AUTH_SECRET } from "../../../server/db/settings";
+import { getOrCreateSecretSetting, SETTING_AUTH_SECRET } from "../../../server/db/settings";
+import { configuredSecretBox } from "../../../server/secrets/secrets-key";
 import { databaseUrl, getPrisma } from "../db";
 import { log } from "../log";
 
@@ -33,7 +34,7 @@ async function authSecret(): Promise<string> {
   const client = new pg.Client({ connectionString: databaseUrl() });
   await client.connect();
   try {
-    return await getOrCreateSetting(client, SETTING_AUTH_SECRET);
+    return await getOrCreateSecretSetting(client, SETTING_AUTH_SECRET, configuredSecretBox());
   } finally {
     await client.end();
   }

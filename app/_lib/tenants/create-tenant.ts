@@ -2,12 +2,17 @@
  * Creates a tenant with its policy (version 1) and revision 1 in one transaction. The
  * policy is the most restrictive default (server/policy defaultPolicyDocument: enforce, no
  * origins, credentials forbidden, missing Origin rejected) unless a document is given
- * (the first-run demo seed). The token secret is generated here and never returned.
+ * (the first-run demo seed). The token secret is generated here, sealed with SECRETS_KEY
+ * when the deployment has one (server/secrets/), and never returned.
  */
+import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { newSecret } from "../../../server/db/settings";
 import { defaultPolicyDocument } from "../../../server/policy/document";
+import type { SecretBox } from "../../../server/secrets/secret-box";
+import { configuredSecretBox } from "../../../server/secrets/secrets-key";
+import { sealTokenSecret } from "../../../server/secrets/tenant-token-secret";
 import { AppError } from "../errors";
 import { policyColumns, toJsonValue } from "../policy/document";
 import { type Actor, checkPolicyDocument, readPolicy } from "../policy/save-policy";
@@ -21,20 +26,27 @@ export async function createTenant(options: {
   document?: unknown;
   comment?: string;
   now?: Date;
+  /** Seals the token secret; default: SECRETS_KEY of the environment (none: plaintext). */
+  secrets?: SecretBox | null;
 }): Promise<{ slug: string; version: number }> {
   const input = createTenantInput.parse(options.input);
   const now = options.now ?? new Date();
   const { document } = checkPolicyDocument(options.document ?? defaultPolicyDocument(), now);
   const existing = await options.db.tenant.findUnique({ where: { slug: input.slug }, select: { id: true } });
   if (existing) throw new AppError("conflict", `A tenant with the slug "${input.slug}" already exists`);
+  const secrets = options.secrets === undefined ? configuredSecretBox() : options.secrets;
+  // The id is chosen here: the sealed secret is bound to it.
+  const id = randomUUID();
+  const tokenSecret = sealTokenSecret(secrets, id, newSecret());
   return options.db.$transaction(
     async (tx) => {
       const tenant = await tx.tenant.create({
         data: {
+          id,
           slug: input.slug,
           name: input.name,
           upstreamUrl: input.upstreamUrl ?? null,
-          tokenSecret: newSecret(),
+          tokenSecret,
           tokenSecretRotatedAt: now,
           createdAt: now,
         },

@@ -1,20 +1,50 @@
 /**
  * Replaces a tenant's token secret (HS256 key of its handshake JWTs) and returns the new
- * one — the only time it ever leaves the server. Tokens signed with the old secret stop
- * working as soon as gateways reload (the tenant trigger bumps the policy generation).
+ * one — the only time it ever leaves the server.
+ *
+ * Overlap (SPEC §7): the replaced secret stays valid for `overlapSeconds` (default 300, at
+ * most 86400; 0 = none), so clients can switch without being cut off; gateways verify
+ * with either until then. When the overlap ends, gateways stop accepting it and close the
+ * open connections admitted with it (1008 `policy_revoked`, SPEC §4.5). Rotating again
+ * during an overlap replaces the previous secret: only the one current until now stays
+ * valid. The new secret is sealed with SECRETS_KEY (when set); the replaced one is moved as
+ * stored (both columns are sealed for the same tenant). The tenant trigger bumps the policy
+ * generation, so every gateway reloads at commit.
  */
+import type { z } from "zod";
 import { newSecret } from "../../../server/db/settings";
+import type { SecretBox } from "../../../server/secrets/secret-box";
+import { configuredSecretBox } from "../../../server/secrets/secrets-key";
+import { sealTokenSecret } from "../../../server/secrets/tenant-token-secret";
 import type { Db } from "../db";
+import { AppError } from "../errors";
 import { findTenant } from "./find-tenant";
+import { rotateSecretInput } from "./tenant-input";
 
 export async function rotateTenantSecret(options: {
   db: Db;
   slug: string;
+  input?: z.input<typeof rotateSecretInput>;
   now?: Date;
-}): Promise<{ tokenSecret: string; rotatedAt: string }> {
+  /** Seals the new secret; default: SECRETS_KEY of the environment (none: plaintext). */
+  secrets?: SecretBox | null;
+}): Promise<{ tokenSecret: string; rotatedAt: string; previousSecretValidUntil: string | null }> {
+  const { overlapSeconds } = rotateSecretInput.parse(options.input ?? {});
   const tenant = await findTenant(options);
+  const secrets = options.secrets === undefined ? configuredSecretBox() : options.secrets;
   const tokenSecret = newSecret();
   const rotatedAt = options.now ?? new Date();
-  await options.db.tenant.update({ where: { id: tenant.id }, data: { tokenSecret, tokenSecretRotatedAt: rotatedAt } });
-  return { tokenSecret, rotatedAt: rotatedAt.toISOString() };
+  const until = overlapSeconds > 0 ? new Date(rotatedAt.getTime() + overlapSeconds * 1000) : null;
+  // Compare-and-set on the stored secret: two rotations at once cannot both keep "the" previous.
+  const { count } = await options.db.tenant.updateMany({
+    where: { id: tenant.id, tokenSecret: tenant.tokenSecret },
+    data: {
+      tokenSecret: sealTokenSecret(secrets, tenant.id, tokenSecret),
+      tokenSecretRotatedAt: rotatedAt,
+      previousTokenSecret: until ? tenant.tokenSecret : null,
+      previousTokenSecretUntil: until,
+    },
+  });
+  if (count !== 1) throw new AppError("conflict", "The token secret was rotated at the same moment; try again");
+  return { tokenSecret, rotatedAt: rotatedAt.toISOString(), previousSecretValidUntil: until?.toISOString() ?? null };
 }

@@ -68,3 +68,18 @@ export const updateTenantInput = z
       .optional(),
   })
   .strict();
+
+/** Token-secret rotation (SPEC §7): how long the replaced secret stays valid. */
+export const DEFAULT_SECRET_OVERLAP_SECONDS = 300;
+export const MAX_SECRET_OVERLAP_SECONDS = 86_400;
+
+export const rotateSecretInput = z
+  .object({
+    overlapSeconds: z
+      .number({ error: "must be a whole number of seconds" })
+      .int("must be a whole number of seconds")
+      .min(0, "must be 0 (no overlap) or more")
+      .max(MAX_SECRET_OVERLAP_SECONDS, `at most ${MAX_SECRET_OVERLAP_SECONDS} seconds (24 hours)`)
+      .default(DEFAULT_SECRET_OVERLAP_SECONDS),
+  })
+  .strict();

@@ -8,7 +8,11 @@ import { absoluteTime, relativeTime } from "../../../_client/format";
 import { keys, type TenantDetail } from "../../../_client/queries";
 import { useCan } from "../../../_client/session";
 import { useToast } from "../../../_client/toast";
-import { updateTenantInput } from "../../../_lib/tenants/tenant-input";
+import {
+  DEFAULT_SECRET_OVERLAP_SECONDS,
+  MAX_SECRET_OVERLAP_SECONDS,
+  updateTenantInput,
+} from "../../../_lib/tenants/tenant-input";
 
 export function SettingsTab({ tenant }: { tenant: TenantDetail }) {
   const canAdmin = useCan("tenants.write");
@@ -94,17 +98,27 @@ function GeneralForm({ tenant, disabled }: { tenant: TenantDetail; disabled: boo
   );
 }
 
+/** Overlap windows offered for a rotation (the API accepts any 0–86400 seconds). */
+const OVERLAP_CHOICES: Array<[number, string]> = [
+  [0, "no time (cut off now)"],
+  [DEFAULT_SECRET_OVERLAP_SECONDS, "5 minutes"],
+  [3600, "1 hour"],
+  [MAX_SECRET_OVERLAP_SECONDS, "24 hours"],
+];
+
 function SecretPanel({ tenant, canRotate }: { tenant: TenantDetail; canRotate: boolean }) {
   const queryClient = useQueryClient();
   const toast = useToast();
   const [confirming, setConfirming] = useState(false);
   const [secret, setSecret] = useState<string | null>(null);
+  const [overlapSeconds, setOverlapSeconds] = useState(DEFAULT_SECRET_OVERLAP_SECONDS);
   const rotate = useMutation({
     mutationFn: () =>
-      api<{ tokenSecret: string; rotatedAt: string }>(
+      api<{ tokenSecret: string; rotatedAt: string; previousSecretValidUntil: string | null }>(
         `/api/v1/tenants/${encodeURIComponent(tenant.slug)}/rotate-secret`,
         {
           method: "POST",
+          body: { overlapSeconds },
         },
       ),
     onSuccess: async (result) => {
@@ -144,9 +158,21 @@ function SecretPanel({ tenant, canRotate }: { tenant: TenantDetail; canRotate: b
       {canRotate ? (
         confirming ? (
           <div className="form-actions">
-            <span className="small">
-              Tokens signed with the current secret stop working within a second on every gateway.
-            </span>
+            <label className="small">
+              Tokens signed with the current secret keep working for{" "}
+              <select
+                aria-label="Overlap"
+                value={overlapSeconds}
+                onChange={(e) => setOverlapSeconds(Number(e.target.value))}
+              >
+                {OVERLAP_CHOICES.map(([seconds, label]) => (
+                  <option key={seconds} value={seconds}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+              , then stop on every gateway (connections opened with them are closed).
+            </label>
             <button
               type="button"
               className="btn btn-danger"

@@ -1,0 +1,76 @@
+/**
+ * Seals every secret at rest with the current SECRETS_KEY: tenant token secrets (current and
+ * previous) and the secret settings (auth secret, admin-token key). Plaintext rows (written
+ * before a key was configured) and rows sealed with an older key (SECRETS_KEY_PREVIOUS,
+ * during a key rotation) are re-sealed; rows already sealed with the current key are left
+ * alone, so running it again changes nothing.
+ *
+ * Runs at every `npm start` (after the migrations) and as `npm run ctl -- secrets:encrypt`
+ * (fleets, key rotation). One transaction: either every row is sealed with the current key,
+ * or nothing changed (e.g. a row sealed with a key this process does not have: the error
+ * names the tenant or setting, never a value).
+ */
+import type pg from "pg";
+import { SECRET_SETTINGS } from "../db/settings";
+import { type SecretBox, secretContext } from "./secret-box";
+import { openTokenSecret, sealTokenSecret } from "./tenant-token-secret";
+
+export async function encryptSecretsAtRest(
+  db: pg.Client | pg.PoolClient,
+  secrets: SecretBox,
+): Promise<{ tenantSecrets: number; settings: number }> {
+  let tenantSecrets = 0;
+  let settings = 0;
+  await db.query("begin");
+  try {
+    const tenants = await db.query<{
+      id: string;
+      slug: string;
+      token_secret: string;
+      previous_token_secret: string | null;
+    }>("select id, slug, token_secret, previous_token_secret from tenant for update");
+    for (const t of tenants.rows) {
+      const reseal = (stored: string | null): string | null => {
+        if (stored === null || secrets.isCurrent(stored)) return stored;
+        let clear: string;
+        try {
+          clear = openTokenSecret(secrets, t.id, stored);
+        } catch (error) {
+          throw new Error(`tenant ${t.slug}: its token secret cannot be decrypted (${(error as Error).message})`);
+        }
+        tenantSecrets += 1;
+        return sealTokenSecret(secrets, t.id, clear);
+      };
+      const current = reseal(t.token_secret);
+      const previous = reseal(t.previous_token_secret);
+      if (current !== t.token_secret || previous !== t.previous_token_secret) {
+        await db.query("update tenant set token_secret = $2, previous_token_secret = $3 where id = $1", [
+          t.id,
+          current,
+          previous,
+        ]);
+      }
+    }
+    const rows = await db.query<{ key: string; value: string }>(
+      "select key, value from setting where key = any($1) for update",
+      [[...SECRET_SETTINGS]],
+    );
+    for (const s of rows.rows) {
+      if (secrets.isCurrent(s.value)) continue;
+      const context = secretContext.setting(s.key);
+      let clear: string;
+      try {
+        clear = secrets.open(s.value, context);
+      } catch (error) {
+        throw new Error(`setting ${s.key}: cannot be decrypted (${(error as Error).message})`);
+      }
+      await db.query("update setting set value = $2 where key = $1", [s.key, secrets.seal(clear, context)]);
+      settings += 1;
+    }
+    await db.query("commit");
+  } catch (error) {
+    await db.query("rollback").catch(() => {});
+    throw error;
+  }
+  return { tenantSecrets, settings };
+}
