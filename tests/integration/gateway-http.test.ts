@@ -320,7 +320,8 @@ describe("bounds", () => {
   });
 
   it("backpressure: a client that does not read stalls the upstream instead of filling the gateway's memory", async () => {
-    const total = 256 * 1024 * 1024;
+    // Far more than every socket buffer on the way (loopback autotuning tops out at a few MiB each).
+    const total = 96 * 1024 * 1024;
     const res = await new Promise<http.IncomingMessage>((resolve) =>
       http.get(`${gw.httpUrl}/t/${tenant.slug}/bytes?n=${total}`, { headers: { Origin: APP } }, resolve),
     );
@@ -336,7 +337,7 @@ describe("bounds", () => {
       20_000,
       200,
     );
-    expect(upstream.bytes.sent).toBeLessThan(total / 8);
+    expect(upstream.bytes.sent).toBeLessThan(total / 3);
     let received = 0;
     res.on("data", (chunk: Buffer) => {
       received += chunk.length;
@@ -344,7 +345,7 @@ describe("bounds", () => {
     res.resume();
     await new Promise((resolve) => res.on("end", resolve));
     expect(received).toBe(total);
-  });
+  }, 120_000);
 });
 
 describe("policy changes and audit", () => {
