@@ -18,6 +18,9 @@
  * target; min–max spread. Allowed requests carry the allowlisted Origin, refused ones an
  * Origin that is not in it (and not in nginx's map).
  *
+ * The machine is shared: each latency phase also reports how many cores went to work other
+ * than this benchmark's processes (from /proc), so a figure taken under load shows it.
+ *
  * Goal: p99 < 2 ms for direct decisions at 1,000 requests/s. Reported: the throughput of
  * nginx + auth_request ÷ nginx + map, allowed and refused.
  * Run: DATABASE_URL=postgres://... npm run bench:authz
@@ -28,12 +31,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../../server/db/pg-server";
+import { databaseName, freePort } from "../../server/db/pg-server";
 import { createTenant } from "../helpers/fixtures";
 import { type RunningProxy, startProxy } from "../helpers/proxies";
 import {
   type BenchDatabase,
   benchDatabase,
+  type CpuSnapshot,
+  cpuBreakdown,
+  cpuSnapshot,
   fmt,
   machineLine,
   median,
@@ -64,6 +70,8 @@ interface LoadResult {
   p90: number;
   p99: number;
   max: number;
+  /** Cores busy with other work on the machine during the phase. */
+  otherCores?: number;
 }
 
 interface Target {
@@ -240,12 +248,20 @@ runBench(
     console.log("warm-up…");
     for (const t of targets) check(t, await run(t, "max", 1500));
 
+    /** Cores used by other work between two snapshots (ours: gateway, client, every nginx, our database). */
+    const otherCores = (before: CpuSnapshot, after: CpuSnapshot) => {
+      const nginxPids = [...after.processes].filter(([, p]) => p.comm === "nginx").map(([pid]) => pid);
+      const groups = { gateway: [gateway!.pid!], client: [client!.pid!], nginx: nginxPids };
+      return cpuBreakdown(before, after, groups, databaseName(db!.url)).other ?? Number.NaN;
+    };
     const rate: Record<string, LoadResult[]> = Object.fromEntries(targets.map((t) => [t.key, []]));
     const max: Record<string, LoadResult[]> = Object.fromEntries(targets.map((t) => [t.key, []]));
     for (let round = 0; round < ROUNDS; round++) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const t of order) {
+        const before = cpuSnapshot();
         const r = await run(t, "rate", RATE_MS);
+        r.otherCores = otherCores(before, cpuSnapshot());
         check(t, r);
         rate[t.key]!.push(r);
         const m = await run(t, "max", MAX_MS);
@@ -264,14 +280,14 @@ runBench(
       `\nLatency at ${fmt(RATE)} requests/s, open loop (${ROUNDS} rounds × ${RATE_MS / 1000} s; median round, min–max):`,
     );
     console.log(
-      "| target | achieved/s | p50 ms | p90 ms | p99 ms | max ms | written > 1 ms late | no free connection |",
+      "| target | achieved/s | p50 ms | p90 ms | p99 ms | max ms | written > 1 ms late | no free connection | other work (cores) |",
     );
-    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const t of targets) {
       const rs = rate[t.key]!;
       const p99 = stat(rs, (r) => r.p99);
       console.log(
-        `| ${t.label} | ${fmt(median(rs.map((r) => r.perSecond)))} | ${fmt(median(rs.map((r) => r.p50)), 3)} | ${fmt(median(rs.map((r) => r.p90)), 3)} | ${fmt(p99.median, 3)} (${fmt(p99.min, 3)}–${fmt(p99.max, 3)}) | ${fmt(median(rs.map((r) => r.max)), 1)} | ${rs.reduce((n, r) => n + r.late, 0)} | ${rs.reduce((n, r) => n + r.dropped, 0)} |`,
+        `| ${t.label} | ${fmt(median(rs.map((r) => r.perSecond)))} | ${fmt(median(rs.map((r) => r.p50)), 3)} | ${fmt(median(rs.map((r) => r.p90)), 3)} | ${fmt(p99.median, 3)} (${fmt(p99.min, 3)}–${fmt(p99.max, 3)}) | ${fmt(median(rs.map((r) => r.max)), 1)} | ${rs.reduce((n, r) => n + r.late, 0)} | ${rs.reduce((n, r) => n + r.dropped, 0)} | ${fmt(median(rs.map((r) => r.otherCores ?? Number.NaN)), 2)} |`,
       );
     }
     console.log(
