@@ -385,6 +385,11 @@ describe("policy changes and audit", () => {
       { kind: "http", via: "gateway", decision: "rejected", reason: "origin_not_allowed", total: 3 },
       { kind: "preflight", via: "gateway", decision: "accepted", reason: "allowed", total: 1 },
     ]);
+    // And counted in the metrics, by via, kind, decision and reason.
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain(
+      `origingate_http_requests_total{tenant="${folded.slug}",via="gateway",kind="preflight",decision="accepted",reason="allowed"} 1`,
+    );
     // Folded: fewer rows than requests.
     const [counted] = await query<{ rows: number }>(
       db,
