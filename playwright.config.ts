@@ -12,6 +12,9 @@ const port = Number(process.env.E2E_PORT);
 
 export default defineConfig({
   testDir: "tests/e2e",
+  // Specs seed data with app/_lib's domain functions, whose "server-only" guard this tsconfig
+  // maps to the package's empty module (Next.js does the same for its own server).
+  tsconfig: "./tsconfig.node.json",
   globalSetup: "./tests/e2e/global-setup.ts",
   fullyParallel: false,
   workers: 1,

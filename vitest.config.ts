@@ -1,11 +1,15 @@
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 
+// app/_lib's server modules import "server-only", which throws outside a React server
+// environment; Next.js resolves it for its own server, tests resolve it to its empty module.
+const serverOnly = { "server-only": path.resolve(import.meta.dirname, "node_modules/server-only/empty.js") };
+
 // Two tiers run by vitest: `unit` (pure, no I/O) and `integration` (real Postgres, real
 // sockets). The e2e tier is Playwright (playwright.config.ts).
 export default defineConfig({
   // The `@/` alias of tsconfig.json, for modules of app/ that tests import.
-  resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
+  resolve: { alias: { "@": path.resolve(import.meta.dirname), ...serverOnly } },
   test: {
     projects: [
       {

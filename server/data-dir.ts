@@ -6,3 +6,5 @@ import path from "node:path";
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, "..");
 export const DATA_DIR = path.join(ROOT_DIR, ".data");
+/** The embedded Postgres cluster of `npm start`, with its password file (server/db/pg-server.ts). */
+export const EMBEDDED_PG_DIR = path.join(DATA_DIR, "pg");

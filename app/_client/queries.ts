@@ -1,6 +1,6 @@
 /**
- * queryOptions factories, one per entity, with array keys. Mutations invalidate exactly
- * the keys they change (see ./mutations helpers in the components), never by string prefix.
+ * queryOptions factories, one per entity, and the one key factory (`keys`), with array keys.
+ * Mutations invalidate exactly the keys they change (./mutations.ts), never by string prefix.
  */
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import type { AuditEvent } from "../../server/db/audit-queries";
@@ -28,6 +28,7 @@ export const keys = {
   fleet: () => ["fleet"] as const,
   users: () => ["users"] as const,
   tokens: () => ["tokens"] as const,
+  endpoints: (slug: string) => ["tenants", "endpoints", slug] as const,
   auditHistory: (filter: AuditHistoryFilter) => ["audit", "history", auditFilterKey(filter)] as const,
   auditStats: (tenant: string | null, window: AuditWindow) => ["audit", "stats", tenant, window] as const,
 };

@@ -2,13 +2,15 @@
  * The dashboard's Prisma client: one per process, kept on globalThis so Next's hot reload
  * does not open a new pool on every edit. Server-only.
  */
-import { loadConfig } from "../../server/config";
+
+import "server-only";
 import { createPrisma, type PrismaClient, type PrismaTypes } from "../../server/db/prisma";
+import { config } from "./config";
 
 const holder = globalThis as typeof globalThis & { __origingatePrisma?: PrismaClient };
 
 export function databaseUrl(): string {
-  const url = loadConfig().DATABASE_URL;
+  const url = config().DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL is not set: the dashboard needs a Postgres connection string");
   return url;
 }

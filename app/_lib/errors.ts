@@ -7,6 +7,8 @@
  * `handleApiError` (app/_lib/api/handle-api-error.ts).
  */
 
+import "server-only";
+
 export type AppErrorCode =
   | "unauthorized"
   | "forbidden"
@@ -20,6 +22,7 @@ export type AppErrorCode =
   | "rate_limited"
   | "setup_unavailable"
   | "bad_request"
+  | "payload_too_large"
   | "internal";
 
 const DEFAULT_STATUS: Record<AppErrorCode, number> = {
@@ -35,6 +38,7 @@ const DEFAULT_STATUS: Record<AppErrorCode, number> = {
   rate_limited: 429,
   setup_unavailable: 410,
   bad_request: 400,
+  payload_too_large: 413,
   internal: 500,
 };
 

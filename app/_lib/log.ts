@@ -1,6 +1,8 @@
 /** The dashboard's structured logger (one per process). Never pass secrets, cookies or tokens. */
-import { loadConfig } from "../../server/config";
+
+import "server-only";
 import { createLogger, type Logger } from "../../server/log";
+import { config } from "./config";
 
 const holder = globalThis as typeof globalThis & { __origingateLog?: Logger };
 
@@ -8,7 +10,7 @@ export function log(): Logger {
   if (!holder.__origingateLog) {
     let level = "info";
     try {
-      level = loadConfig().LOG_LEVEL;
+      level = config().LOG_LEVEL;
     } catch {
       // configuration errors surface elsewhere; logging must still work
     }

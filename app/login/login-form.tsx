@@ -2,6 +2,7 @@
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useState } from "react";
 import { authClient } from "../_client/auth-client";
+import { safeNextPath } from "../_lib/auth/safe-next";
 
 export function LoginForm({ next, dashboardOrigin }: { next: string; dashboardOrigin: string }) {
   const router = useRouter();
@@ -32,7 +33,9 @@ export function LoginForm({ next, dashboardOrigin }: { next: string; dashboardOr
       );
       return;
     }
-    router.replace(next);
+    // The server already checked `next`; the same rule again before navigating, so a value
+    // that reached this component some other way can never leave the dashboard's origin.
+    router.replace(safeNextPath(next, dashboardOrigin));
     router.refresh();
   }
 

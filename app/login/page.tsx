@@ -4,15 +4,16 @@ import { redirect } from "next/navigation";
 import { setupAvailable } from "../_lib/auth/complete-setup";
 import { dashboardOrigin } from "../_lib/auth/csrf";
 import { currentUser } from "../_lib/auth/page-auth";
+import { safeNextPath } from "../_lib/auth/safe-next";
 import { getPrisma } from "../_lib/db";
 import { LoginForm } from "./login-form";
 
 export const metadata: Metadata = { title: "Sign in" };
 
 // GET /login - sign in (public)
-export default async function LoginPage({ searchParams }: { searchParams: Promise<{ next?: string }> }) {
+export default async function LoginPage({ searchParams }: { searchParams: Promise<{ next?: string | string[] }> }) {
   const { next } = await searchParams;
-  const target = safeNext(next);
+  const target = safeNextPath(next, dashboardOrigin());
   if (await currentUser()) redirect(target);
   const firstRun = await setupAvailable({ db: getPrisma() }).catch(() => false);
   return (
@@ -35,10 +36,4 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
       </div>
     </main>
   );
-}
-
-/** Only same-site paths: never an open redirect. */
-function safeNext(next: string | undefined): string {
-  if (!next?.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/tenants";
-  return next;
 }

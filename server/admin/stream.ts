@@ -6,6 +6,15 @@
  * (never in the URL, so it stays out of logs and history). Filters and resume point in the
  * query: `tenant`, `decision`, `after` (the last event id the client saw).
  *
+ * Credentials (each refusal before the upgrade):
+ *  - a token opens one stream, once: its `jti` is recorded in Postgres (`admin_token_use`),
+ *    so a replay is refused on every gateway of the fleet (401 token_invalid);
+ *  - the principal behind it — the user's session or the API token — must still be valid at
+ *    the handshake, and is checked again every `recheckMs` while the stream is open: once
+ *    the session ends or the API token is revoked, the stream closes with 1008;
+ *  - at most `maxPerPrincipal` open streams per user or API token (503 connection_limit), so
+ *    one viewer cannot take the gateway's `maxClients` slots (all principals together).
+ *
  * Delivery, per client, with no gap and no duplicate:
  *  - backfill: events after the client's cursor are read from Postgres in pages until the
  *    client has caught up with the shared tail, then it switches to live;
@@ -22,22 +31,26 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { AuditTail } from "../audit/tail";
 import type { AuditDecision } from "../audit/types";
+import { type AdminPrincipal, consumeAdminToken, livePrincipals, principalKey } from "../db/admin-queries";
 import { type AuditEvent, auditAfter } from "../db/audit-queries";
 import { abortHandshake } from "../gateway/abort-handshake";
 import { parseSubprotocols } from "../gateway/handshake";
 import type { Logger } from "../log";
 import { parseOrigin } from "../policy/parse-origin";
-import { verifyAdminToken } from "./admin-token";
+import { type VerifiedAdminClaims, verifyAdminToken } from "./admin-token";
 
 export const STREAM_PROTOCOL = "og-admin.v1";
 const HIGH_WATER = 512 * 1024;
 const LOW_WATER = 64 * 1024;
 const PAGE = 500;
-const MAX_CLIENTS = 200;
 const DECISIONS = new Set(["accepted", "rejected", "report_only"]);
+export const STREAM_DEFAULTS = { maxClients: 200, maxPerPrincipal: 5, recheckMs: 5000 } as const;
 
 interface StreamClient {
   ws: WebSocket;
+  principal: AdminPrincipal;
+  /** When the principal was last found valid (epoch ms). */
+  verifiedAt: number;
   tenant?: string;
   decision?: AuditDecision;
   cursor: bigint;
@@ -53,6 +66,12 @@ export interface StreamHubOptions {
   dashboardOrigin: string;
   /** The admin-token key, or null while it could not be loaded (answers 503). */
   adminKey: () => string | null;
+  /** Open streams per gateway, all principals together (default 200). */
+  maxClients?: number;
+  /** Open streams per user or API token (default 5; `ADMIN_STREAM_MAX_PER_USER`). */
+  maxPerPrincipal?: number;
+  /** How often open streams' sessions and API tokens are checked again (default 5000 ms). */
+  recheckMs?: number;
 }
 
 export class StreamHub {
@@ -65,11 +84,24 @@ export class StreamHub {
     handleProtocols: (offered) => (offered.has(STREAM_PROTOCOL) ? STREAM_PROTOCOL : false),
   });
   private readonly lagTimer: NodeJS.Timeout;
+  private readonly recheckTimer: NodeJS.Timeout;
+  /** Streams accepted or being set up (slots), in all and per user or API token. */
+  private slots = 0;
+  private readonly slotsByPrincipal = new Map<string, number>();
+  private rechecking = false;
+  private readonly maxClients: number;
+  private readonly maxPerPrincipal: number;
+  private readonly recheckMs: number;
 
   constructor(private readonly options: StreamHubOptions) {
+    this.maxClients = options.maxClients ?? STREAM_DEFAULTS.maxClients;
+    this.maxPerPrincipal = options.maxPerPrincipal ?? STREAM_DEFAULTS.maxPerPrincipal;
+    this.recheckMs = options.recheckMs ?? STREAM_DEFAULTS.recheckMs;
     options.tail.on("event", (event) => this.dispatch(event));
     this.lagTimer = setInterval(() => this.checkLagging(), 200);
     this.lagTimer.unref();
+    this.recheckTimer = setInterval(() => void this.recheckPrincipals(), this.recheckMs);
+    this.recheckTimer.unref();
   }
 
   get size(): number {
@@ -91,8 +123,6 @@ export class StreamHub {
     if (!bearer) return abortHandshake(socket, 401, "token_missing", "an admin token is required");
     const verified = verifyAdminToken(bearer.slice("bearer.".length), key, "stream");
     if (!verified.ok) return abortHandshake(socket, 401, "token_invalid", verified.message);
-    if (this.clients.size >= MAX_CLIENTS)
-      return abortHandshake(socket, 503, "connection_limit", "too many admin streams");
 
     const query = new URL(req.url ?? "/", "http://gateway").searchParams;
     const decision = query.get("decision") ?? undefined;
@@ -105,12 +135,88 @@ export class StreamHub {
         "bad filter: decision must be accepted|rejected|report_only, after an event id",
       );
     }
+    const claims = verified.claims;
+    const principal: AdminPrincipal = { kind: claims.kind ?? "user", sub: claims.sub, sid: claims.sid };
+    const owner = capKey(claims);
+    if (this.slots >= this.maxClients) {
+      return abortHandshake(socket, 503, "connection_limit", "too many admin streams on this gateway");
+    }
+    if ((this.slotsByPrincipal.get(owner) ?? 0) >= this.maxPerPrincipal) {
+      return abortHandshake(
+        socket,
+        503,
+        "connection_limit",
+        `at most ${this.maxPerPrincipal} admin streams per user or API token; close another tab`,
+      );
+    }
+    // Taken now, before the database answers, so concurrent handshakes cannot all pass;
+    // given back when the socket closes, whatever happens in between.
+    const release = this.takeSlot(owner);
+    socket.once("close", release);
+    void this.admit(claims, principal).then(
+      (refusal) => {
+        if (refusal || socket.destroyed) {
+          release();
+          if (refusal) abortHandshake(socket, refusal.status, refusal.reason, refusal.message);
+          else socket.destroy();
+          return;
+        }
+        this.accept(req, socket, head, principal, query, after, release);
+      },
+      (error: unknown) => {
+        release();
+        this.options.logger.warn({ err: (error as Error).message }, "admin stream credentials could not be checked");
+        abortHandshake(socket, 503, "gateway_unavailable", "credentials could not be checked; try again");
+      },
+    );
+  }
+
+  /** Single use and a live principal; null when the stream may open. */
+  private async admit(
+    claims: VerifiedAdminClaims,
+    principal: AdminPrincipal,
+  ): Promise<{ status: number; reason: string; message: string } | null> {
+    if (!(await consumeAdminToken(this.options.pool, claims.jti, claims.exp))) {
+      return { status: 401, reason: "token_invalid", message: "this token was used already; get a fresh one" };
+    }
+    const live = await livePrincipals(this.options.pool, [principal]);
+    if (!live.has(principalKey(principal))) {
+      return { status: 401, reason: "token_invalid", message: "the session or API token behind this token is gone" };
+    }
+    return null;
+  }
+
+  private takeSlot(owner: string): () => void {
+    this.slots += 1;
+    this.slotsByPrincipal.set(owner, (this.slotsByPrincipal.get(owner) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.slots -= 1;
+      const left = (this.slotsByPrincipal.get(owner) ?? 1) - 1;
+      if (left > 0) this.slotsByPrincipal.set(owner, left);
+      else this.slotsByPrincipal.delete(owner);
+    };
+  }
+
+  private accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    principal: AdminPrincipal,
+    query: URLSearchParams,
+    after: string | null,
+    release: () => void,
+  ): void {
+    const decision = query.get("decision") ?? undefined;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on("error", () => ws.terminate());
       const tail = this.options.tail;
       let closed = false;
       ws.once("close", () => {
         closed = true;
+        release();
         tail.release();
       });
       // The tail reads only while streams are open; wait until its position is current.
@@ -123,6 +229,8 @@ export class StreamHub {
         }
         const client: StreamClient = {
           ws,
+          principal,
+          verifiedAt: Date.now(),
           tenant: query.get("tenant") || undefined,
           decision: decision as AuditDecision | undefined,
           cursor: BigInt(after ?? tail.lastId),
@@ -138,8 +246,42 @@ export class StreamHub {
     });
   }
 
+  /**
+   * Closes the streams whose session ended or whose API token was revoked (1008). When the
+   * check itself fails (Postgres away), a stream stays open only while its principal was
+   * verified within the last three intervals: unverifiable credentials do not keep a
+   * stream open indefinitely.
+   */
+  private async recheckPrincipals(): Promise<void> {
+    if (this.rechecking || this.clients.size === 0) return;
+    this.rechecking = true;
+    const now = Date.now();
+    try {
+      const clients = [...this.clients];
+      let live: Set<string> | null = null;
+      try {
+        live = await livePrincipals(
+          this.options.pool,
+          clients.map((c) => c.principal),
+        );
+      } catch (error) {
+        this.options.logger.warn({ err: (error as Error).message }, "admin stream credentials could not be re-checked");
+      }
+      for (const client of clients) {
+        if (live?.has(principalKey(client.principal))) {
+          client.verifiedAt = now;
+        } else if (live !== null || now - client.verifiedAt > 3 * this.recheckMs) {
+          client.ws.close(1008, live !== null ? "credentials revoked" : "credentials could not be verified");
+        }
+      }
+    } finally {
+      this.rechecking = false;
+    }
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.lagTimer);
+    clearInterval(this.recheckTimer);
     for (const c of this.clients) c.ws.close(1001, "gateway shutting down");
   }
 
@@ -219,6 +361,11 @@ export class StreamHub {
       client.ws.close(1011, "backfill failed; reconnect to resume");
     }
   }
+}
+
+/** What the per-principal cap counts by: every session of one user together, or one API token. */
+function capKey(claims: VerifiedAdminClaims): string {
+  return `${claims.kind ?? "user"}:${claims.sub}`;
 }
 
 function send(client: StreamClient, message: unknown): void {

@@ -26,7 +26,8 @@ import { revokeApiToken } from "../../app/_lib/tokens/revoke-api-token";
 import { createUser } from "../../app/_lib/users/create-user";
 import { listUsers } from "../../app/_lib/users/list-users";
 import { loadConfigOrExit, redact } from "../config";
-import { embeddedDatabaseUrl } from "../db/pg-server";
+import { EMBEDDED_PG_DIR } from "../data-dir";
+import { embeddedDatabaseUrl, readEmbeddedPassword } from "../db/pg-server";
 import { createPrisma, type PrismaClient } from "../db/prisma";
 import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
 import { generateSecretsKey } from "../secrets/secret-box";
@@ -124,8 +125,16 @@ const COMMANDS: Record<string, Command> = {
 function databaseUrl(): string {
   const config = loadConfigOrExit();
   if (config.DATABASE_URL) return config.DATABASE_URL;
-  // The embedded cluster `npm start` runs when DATABASE_URL is unset (server/db/pg-server.ts).
-  return embeddedDatabaseUrl(config.EMBEDDED_PG_PORT);
+  // The embedded cluster `npm start` runs when DATABASE_URL is unset, with the password it
+  // generated when it created the cluster (server/db/pg-server.ts).
+  const password = readEmbeddedPassword(EMBEDDED_PG_DIR);
+  if (!password) {
+    console.error(
+      "DATABASE_URL is not set and there is no embedded database yet (.data/pg): run `npm start` once, or set DATABASE_URL.",
+    );
+    process.exit(2);
+  }
+  return embeddedDatabaseUrl(config.EMBEDDED_PG_PORT, password);
 }
 
 async function main(): Promise<number> {

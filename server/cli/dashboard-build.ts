@@ -12,6 +12,8 @@ import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
+/** The dashboard's server: Next.js plus the peer-address stamp the sign-in limits need. */
+export const NEXT_SERVER = path.join(ROOT, "server", "cli", "next-server.mjs");
 const HASH_FILE = "origingate-source-hash";
 
 /** Everything the build compiles from, hashed by content. */

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { loadConfigOrExit, redact } from "../config";
-import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
+import { ensureDashboardBuild, NEXT_SERVER, ROOT } from "./dashboard-build";
 
 const config = loadConfigOrExit();
 if (!config.DATABASE_URL) {
@@ -26,7 +26,7 @@ if (!ensureDashboardBuild(distDir, env, (line) => console.log(`[dashboard] ${lin
 console.log(
   `[dashboard] database ${redact(config.DATABASE_URL)}; serving ${config.dashboardUrl} (port ${config.PORT})`,
 );
-const child = spawn(process.execPath, [NEXT_BIN, "start", "--port", String(config.PORT)], {
+const child = spawn(process.execPath, [NEXT_SERVER, "--port", String(config.PORT)], {
   cwd: ROOT,
   env,
   stdio: "inherit",

@@ -22,6 +22,7 @@ import path from "node:path";
 import pg from "pg";
 import { seedDemo } from "../../prisma/seed";
 import { type Config, loadConfigOrExit, redact } from "../config";
+import { DATA_DIR, EMBEDDED_PG_DIR } from "../data-dir";
 import { EMBEDDED_DATABASE, ensureDatabase, type PgServer, startEmbeddedPostgres } from "../db/pg-server";
 import { createPrisma } from "../db/prisma";
 import { applyMigrations } from "../db/schema-engine";
@@ -29,11 +30,10 @@ import { issueSetupTokenIfNeeded } from "../db/setup-token";
 import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
 import { SecretBox } from "../secrets/secret-box";
 import { ensureSecretsKeyFile } from "../secrets/secrets-key-file";
-import { ensureDashboardBuild, NEXT_BIN, ROOT } from "./dashboard-build";
+import { ensureDashboardBuild, NEXT_SERVER, ROOT } from "./dashboard-build";
 import { runtimeNotice } from "./runtime-support";
 import { removeLibrarySignalListeners } from "./signal-listeners";
 
-const DATA_DIR = path.join(ROOT, ".data");
 const LOCK_FILE = path.join(DATA_DIR, "origingate.lock");
 const dev = process.argv.includes("--dev");
 const say = (line: string) => console.log(`[origingate] ${line}`);
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     say(`starting embedded Postgres (data in .data/pg, port ${config.EMBEDDED_PG_PORT})…`);
     try {
       database = await startEmbeddedPostgres({
-        dataDir: path.join(DATA_DIR, "pg"),
+        dataDir: EMBEDDED_PG_DIR,
         port: config.EMBEDDED_PG_PORT,
         persistent: true,
       });
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
   const gateway = run(process.execPath, [...tsx, path.join(ROOT, "server", "main.ts")], env, "gateway");
   const dashboard = run(
     process.execPath,
-    [NEXT_BIN, dev ? "dev" : "start", "--port", String(config.PORT)],
+    [NEXT_SERVER, ...(dev ? ["--dev"] : []), "--port", String(config.PORT)],
     { ...env, NODE_ENV: dev ? "development" : "production" },
     "dashboard",
   );

@@ -4,10 +4,16 @@
  * `npm start` keeps its embedded cluster under `.data/pg` (kept between runs). Tests and
  * `db:check` make throwaway databases on DATABASE_URL's server, or start a temporary
  * embedded cluster when DATABASE_URL is unset; they never touch the `npm start` database.
+ *
+ * The embedded cluster's password is generated for each cluster when it is created and kept
+ * beside its data (`<dataDir>/origingate-password`, mode 0600), never a constant: the cluster
+ * listens on TCP, and anyone on the machine who knew a shared password could read the
+ * audit trail and rewrite the policies. A cluster created by an older version with the old
+ * fixed password gets a new one at its next start (ALTER ROLE), written the same way.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -24,13 +30,30 @@ export interface PgServer {
 }
 
 const EMBEDDED_USER = "postgres";
-const EMBEDDED_PASSWORD = "origingate";
+/** What clusters created before per-install passwords used; replaced at their next start. */
+const LEGACY_PASSWORD = "origingate";
+const PASSWORD_FILE = "origingate-password";
 /** The database `npm start` creates on its embedded cluster. */
 export const EMBEDDED_DATABASE = "origingate";
 
 /** Connection string of a database on the embedded cluster listening on `port`. */
-export function embeddedDatabaseUrl(port: number, database = EMBEDDED_DATABASE): string {
-  return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
+export function embeddedDatabaseUrl(port: number, password: string, database = EMBEDDED_DATABASE): string {
+  return `postgres://${EMBEDDED_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+/** The password of the embedded cluster in `dataDir`, or null when none was written yet. */
+export function readEmbeddedPassword(dataDir: string): string | null {
+  try {
+    return readFileSync(path.join(dataDir, PASSWORD_FILE), "utf8").trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeEmbeddedPassword(dataDir: string, password: string): Promise<void> {
+  const file = path.join(dataDir, PASSWORD_FILE);
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
 }
 
 export { freePort };
@@ -65,10 +88,13 @@ export async function startEmbeddedPostgres(options: {
   persistent: boolean;
   onLog?: (message: unknown) => void;
 }): Promise<PgServer> {
+  const initialised = existsSync(path.join(options.dataDir, "PG_VERSION"));
+  const stored = initialised ? readEmbeddedPassword(options.dataDir) : null;
+  const password = stored ?? randomBytes(24).toString("base64url");
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: EMBEDDED_USER,
-    password: EMBEDDED_PASSWORD,
+    password,
     port: options.port,
     persistent: options.persistent,
     createPostgresUser: true,
@@ -76,13 +102,60 @@ export async function startEmbeddedPostgres(options: {
     onError: options.onLog ?? (() => {}),
   });
   await letPostgresUserReach([embeddedBinariesDir(), path.dirname(options.dataDir)]);
-  if (!existsSync(path.join(options.dataDir, "PG_VERSION"))) await server.initialise();
+  if (!initialised) await server.initialise();
   await server.start();
+  try {
+    if (!initialised) await writeEmbeddedPassword(options.dataDir, password);
+    else await ensurePassword(options.dataDir, options.port, password);
+  } catch (error) {
+    await server.stop().catch(() => {});
+    throw error;
+  }
   return {
-    adminUrl: embeddedDatabaseUrl(options.port, "postgres"),
+    adminUrl: embeddedDatabaseUrl(options.port, password, "postgres"),
     embedded: true,
     stop: () => server.stop(),
   };
+}
+
+async function canConnect(port: number, password: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: embeddedDatabaseUrl(port, password, "postgres") });
+  try {
+    await client.connect();
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "28P01") return false; // invalid_password
+    throw error;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * An existing cluster must accept `password` (what its file says, or a new one). A cluster
+ * from before per-install passwords still has the old fixed one: it gets `password` now. The
+ * file is written before the change, so a start interrupted in between finds the old password
+ * still working and completes the change next time.
+ */
+async function ensurePassword(dataDir: string, port: number, password: string): Promise<void> {
+  if (await canConnect(port, password)) {
+    if (readEmbeddedPassword(dataDir) === null) await writeEmbeddedPassword(dataDir, password);
+    return;
+  }
+  if (!(await canConnect(port, LEGACY_PASSWORD))) {
+    throw new Error(
+      `the embedded cluster in ${dataDir} accepts neither the password in ${PASSWORD_FILE} nor the old default; ` +
+        `restore that file, or remove ${dataDir} to start over`,
+    );
+  }
+  await writeEmbeddedPassword(dataDir, password);
+  const client = new pg.Client({ connectionString: embeddedDatabaseUrl(port, LEGACY_PASSWORD, "postgres") });
+  await client.connect();
+  try {
+    await client.query(`alter role ${EMBEDDED_USER} with password '${password.replaceAll("'", "''")}'`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** DATABASE_URL's server, or a temporary embedded one that `stop()` removes. */

@@ -70,6 +70,8 @@ export interface GatewayOptions {
   dashboardUrl: string;
   /** HTTP/SSE proxying: HTTP_MAX_BODY_BYTES, HTTP_UPSTREAM_TIMEOUT_MS. */
   http?: Partial<HttpProxyLimits>;
+  /** Admin stream: streams per user or API token, and how often their credentials are re-checked. */
+  adminStream?: { maxPerPrincipal?: number; recheckMs?: number };
   /**
    * A separate listener for `/healthz`, `/readyz` and `/metrics` (`ADMIN_HOST`/`ADMIN_PORT`);
    * the public port then no longer serves them. Port 0 = any free port.
@@ -190,6 +192,7 @@ export class Gateway {
       logger: logger.child({ component: "admin-stream" }),
       dashboardOrigin: new URL(options.dashboardUrl).origin,
       adminKey: () => this.ctx.adminKey,
+      ...options.adminStream,
     });
     this.instance = new InstanceRecorder({
       pool,

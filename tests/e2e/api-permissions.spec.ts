@@ -3,11 +3,14 @@
  *
  * - a permission matrix: every /api/v1 endpoint x (no credentials, viewer, editor, admin)
  *   x (session cookie, API token): 401 without credentials, 403 for an insufficient role,
- *   success for a sufficient one — table-driven, one row per endpoint;
+ *   success for a sufficient one — table-driven, one row per endpoint. That it is every
+ *   endpoint, each through apiRoute and with the least role its declared permission allows,
+ *   is checked by tests/unit/api-routes.test.ts, which fails when a route has no row here;
  * - policy writes: invalid -> 422 with nothing saved, stale If-Match -> 409, none -> 428;
  * - CSRF: a cookie-authenticated state change with a foreign or missing Origin -> 403 csrf,
  *   Bearer tokens exempt; bad and revoked tokens -> 401;
- * - sign-in: cookie attributes, public sign-up disabled, attempts rate-limited.
+ * - sign-in: cookie attributes, public sign-up disabled, guesses limited without locking the
+ *   account (tests/e2e/sign-in.spec.ts has the attacks in detail).
  */
 import { type APIRequestContext, expect, test } from "@playwright/test";
 import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
@@ -202,6 +205,116 @@ const ENDPOINTS: Endpoint[] = [
     min: "admin",
     ok: 204,
     prepare: async () => ({ path: `/api/v1/users/${(await makeUser("viewer")).id}` }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>/endpoints",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/endpoints` }),
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/endpoints",
+    method: "POST",
+    min: "admin",
+    ok: 201,
+    prepare: async () => ({
+      path: `/api/v1/tenants/${shared}/endpoints`,
+      body: { url: `wss://${unique("ws")}.example.com/socket`, label: "matrix" },
+    }),
+  },
+  {
+    name: "DELETE /api/v1/tenants/<slug>/endpoints/<id>",
+    method: "DELETE",
+    min: "admin",
+    ok: 204,
+    prepare: async () => {
+      const [row] = await sql<{ id: string }>(
+        `insert into tester_endpoint (id, tenant_id, url, label)
+         select gen_random_uuid(), id, $2, 'matrix' from tenant where slug = $1 returning id`,
+        [shared, `wss://${unique("gone")}.example.com/socket`],
+      );
+      return { path: `/api/v1/tenants/${shared}/endpoints/${row?.id}` };
+    },
+  },
+  {
+    name: "POST /api/v1/tester/handshake",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({
+      path: "/api/v1/tester/handshake",
+      body: { tenant: shared, path: "/matrix", origin: "https://shared.example.com" },
+    }),
+  },
+  {
+    name: "POST /api/v1/tester/scan",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/tester/scan", body: { tenant: shared } }),
+  },
+  {
+    name: "POST /api/v1/tester/cors",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({
+      path: "/api/v1/tester/cors",
+      body: { tenant: shared, path: "/matrix", origin: "https://shared.example.com" },
+    }),
+  },
+  {
+    name: "POST /api/v1/tester/cors-scan",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/tester/cors-scan", body: { tenant: shared } }),
+  },
+  {
+    name: "GET /api/v1/audit",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/audit" }),
+  },
+  {
+    name: "GET /api/v1/audit/stats",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/audit/stats?window=hour" }),
+  },
+  {
+    name: "GET /api/v1/audit/export",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/audit/export?format=ndjson&tenant=${shared}` }),
+  },
+  {
+    name: "POST /api/v1/audit/stream-token",
+    method: "POST",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/audit/stream-token" }),
+  },
+  {
+    name: "POST /api/v1/audit/<id>/allow",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => {
+      // A refusal of its own (each allowed call adds its origin to a fresh tenant).
+      const slug = await makeTenant(["https://kept.example.com"]);
+      const origin = `https://${unique("refused")}.example.com`;
+      const [row] = await sql<{ id: string }>(
+        `insert into audit_event (gateway_id, kind, tenant, decision, reason, origin, origin_normalized, policy_version)
+         values ('gw-matrix', 'handshake', $1, 'rejected', 'origin_not_allowed', $2, $2, 1) returning id::text as id`,
+        [slug, origin],
+      );
+      return { path: `/api/v1/audit/${row?.id}/allow`, body: {} };
+    },
   },
 ];
 
@@ -400,11 +513,16 @@ test.describe("CSRF and credentials", () => {
     const token = await makeToken("viewer");
     const context = await tokenContext(token);
     expect((await context.get("/api/v1/tenants")).status()).toBe(200);
-    const [used] = await sql<{ id: string; last_used_at: Date | null }>(
-      "select id, last_used_at from api_token where prefix = $1",
-      [token.slice(0, 10)],
-    );
-    expect(used?.last_used_at).not.toBeNull();
+    const lastUse = async () =>
+      (
+        await sql<{ id: string; last_used_at: Date | null }>(
+          "select id, last_used_at from api_token where prefix = $1",
+          [token.slice(0, 10)],
+        )
+      )[0];
+    // Recorded off the request path (app/_lib/tokens/verify-api-token.ts): it lands shortly after.
+    await expect.poll(async () => (await lastUse())?.last_used_at ?? null).not.toBeNull();
+    const used = await lastUse();
     const admin = await tokenContext(await makeToken("admin"));
     expect((await admin.delete(`/api/v1/tokens/${used?.id}`)).status()).toBe(204);
     const revoked = await context.get("/api/v1/tenants");
@@ -486,7 +604,9 @@ test.describe("sign-in", () => {
     await context.dispose();
   });
 
-  test("repeated sign-in attempts for one account are refused with 429, whatever address they come from", async () => {
+  test("wrong passwords from other addresses never lock the account: the right password still signs in", async () => {
+    // The old rule (10 attempts per account, then 429 for everyone, right password included)
+    // let anyone lock any user out. Failures now slow the addresses that make them.
     const user = await makeUser("viewer");
     const context = await anonymousContext();
     const statuses: number[] = [];
@@ -497,14 +617,12 @@ test.describe("sign-in", () => {
       });
       statuses.push(response.status());
     }
-    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-    expect(statuses.slice(10)).toEqual([429, 429]);
-    // Even the right password is refused while the account is throttled.
+    expect(statuses.every((s) => s === 401)).toBe(true);
     const right = await context.post("/api/auth/sign-in/email", {
       headers: { "X-Forwarded-For": "10.201.99.7" },
       data: { email: user.email, password: user.password },
     });
-    expect(right.status()).toBe(429);
+    expect(right.status()).toBe(200);
     await context.dispose();
   });
 

@@ -13,7 +13,7 @@ import { createTestDatabase } from "../helpers/test-db";
 import { setUpTestServer } from "../helpers/test-server";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
+const NEXT_SERVER = path.join(ROOT, "server", "cli", "next-server.mjs");
 
 async function waitFor(url: string, child: ChildProcess, name: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -49,6 +49,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     RECONCILE_INTERVAL_MS: "1000",
     // The gateway's last-known-good snapshot: a temporary file, not the checkout's .data/.
     POLICY_SNAPSHOT_PATH: path.join(tmpdir(), `og-e2e-policy-snapshot-${process.pid}.enc`),
+    // The test runner stands for a proxy of ours: the X-Forwarded-For entry it appends is
+    // the client (one hop), so specs can speak for many clients from one machine.
+    TRUST_PROXY: "1",
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn",
   };
   // Rebuilds .next-test only when the dashboard's sources changed since its last build
@@ -62,7 +65,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       env,
       stdio: ["ignore", "ignore", "inherit"],
     }),
-    spawn(process.execPath, [NEXT_BIN, "start", "--port", String(port)], {
+    spawn(process.execPath, [NEXT_SERVER, "--port", String(port)], {
       cwd: ROOT,
       env: { ...env, NODE_ENV: "production" },
       stdio: ["ignore", "ignore", "inherit"],

@@ -3,14 +3,19 @@
  * database with the dashboard's own domain functions (same validation, same hashing), and
  * every name is unique, so specs never depend on each other or on order.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import { type APIRequestContext, expect, type Page, request } from "@playwright/test";
 import pg from "pg";
 import type { Role } from "../../app/_lib/auth/permissions";
 import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { createApiToken } from "../../app/_lib/tokens/create-api-token";
 import { createUser } from "../../app/_lib/users/create-user";
+import { freePort } from "../../server/db/pg-server";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
 
 export const PASSWORD = "e2e-password-long-enough";
 
@@ -127,4 +132,51 @@ export async function policyVersion(slug: string): Promise<number> {
   );
   if (!rows[0]) throw new Error(`no tenant ${slug}`);
   return rows[0].version;
+}
+
+/**
+ * One more dashboard process on the e2e build and database, with its own environment (e.g.
+ * the default TRUST_PROXY=false, which the main e2e dashboard does not use). Stopped by
+ * the returned function.
+ */
+export async function startExtraDashboard(
+  env: Record<string, string | undefined> = {},
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const url = `http://localhost:${port}`;
+  const child = spawn(process.execPath, [path.join(ROOT, "server", "cli", "next-server.mjs"), "--port", String(port)], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl(),
+      DASHBOARD_URL: url,
+      NEXT_DIST_DIR: ".next-test",
+      NEXT_TELEMETRY_DISABLED: "1",
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      TRUST_PROXY: undefined,
+      ...env,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`extra dashboard exited with code ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/login`, { redirect: "manual" })).status < 500) return { url, stop };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error("extra dashboard did not start");
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -14,12 +14,13 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZodError } from "zod";
 import { allowAuditOrigin } from "../../app/_lib/audit/allow-audit-origin";
-import { AUDIT_CSV_COLUMNS, csvCell } from "../../app/_lib/audit/audit-csv";
+import { AUDIT_CSV_COLUMNS } from "../../app/_lib/audit/audit-csv";
 import { auditExportQuery } from "../../app/_lib/audit/audit-filter-input";
 import { auditExportChunks, exportAuditEvents } from "../../app/_lib/audit/export-audit-events";
 import { getAuditStats } from "../../app/_lib/audit/get-audit-stats";
 import { STREAM_SUBPROTOCOL } from "../../app/_lib/audit/mint-stream-token";
 import { searchAuditEvents } from "../../app/_lib/audit/search-audit-events";
+import { csvCell } from "../../app/_lib/export/csv";
 import { getPolicy } from "../../app/_lib/policy/get-policy";
 import { listRevisions } from "../../app/_lib/policy/list-revisions";
 import { savePolicy } from "../../app/_lib/policy/save-policy";
@@ -377,7 +378,7 @@ describe("export (GET /api/v1/audit/export)", () => {
     expect(byId.get(ids[2])![col("path")]).toBe('/say "hi"');
     expect(byId.get(ids[3])![col("userAgent")]).toBe("'@SUM(1+1)*cmd|' /C calc'!A0");
     expect(byId.get(ids[3])![col("path")]).toBe("/multi\r\nline");
-    expect(byId.get(ids[4])![col("userAgent")]).toBe("'\t=1+1");
+    expect(byId.get(ids[4])![col("userAgent")]).toBe("'\t'=1+1");
     expect(JSON.parse(byId.get(ids[4])![col("details")]!)).toEqual({ note: '=1+1, "quoted"' });
     // Numbers stay numbers; nothing else gets a quote mark.
     expect(byId.get(ids[1])![col("count")]).toBe("1");
@@ -473,6 +474,7 @@ describe("stream token (POST /api/v1/audit/stream-token)", () => {
           name: "V",
           role: "viewer",
           label: "v@example.com",
+          sessionId: "s1",
         },
       });
       expect(grant.url).toBe("wss://gateway.example.test/admin/stream");
@@ -481,7 +483,16 @@ describe("stream token (POST /api/v1/audit/stream-token)", () => {
       const key = await getOrCreateSecretSetting(pool, SETTING_ADMIN_TOKEN_KEY, configuredSecretBox());
       expect(verifyAdminToken(grant.token, key, "stream")).toEqual({
         ok: true,
-        claims: { sub: "u1", role: "viewer", scope: "stream", name: "v@example.com" },
+        claims: {
+          sub: "u1",
+          kind: "user",
+          sid: "s1",
+          role: "viewer",
+          scope: "stream",
+          name: "v@example.com",
+          jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+          exp: expect.any(Number),
+        },
       });
       expect(verifyAdminToken(grant.token, key, "tester").ok).toBe(false);
     } finally {

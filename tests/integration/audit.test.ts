@@ -8,7 +8,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { signAdminToken } from "../../server/admin/admin-token";
 import { createMetrics } from "../../server/admin/metrics";
 import { AuditPipeline } from "../../server/audit/pipeline";
 import { AuditTail } from "../../server/audit/tail";
@@ -18,6 +17,7 @@ import { createPool } from "../../server/db/pool";
 import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
 import { createLogger } from "../../server/log";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
+import { apiTokenPrincipal, streamToken } from "../helpers/admin-stream";
 import { createTenant, query, type TenantFixture } from "../helpers/fixtures";
 import { eventually, expectRefusal, handshake, startGateway, type TestGateway } from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
@@ -85,7 +85,7 @@ interface StreamClient {
 }
 
 async function openStream(g: TestGateway, params: Record<string, string> = {}): Promise<StreamClient> {
-  const token = signAdminToken({ sub: "u1", name: "tester@example.com", role: "viewer", scope: "stream" }, adminKey);
+  const token = streamToken(adminKey, await apiTokenPrincipal(db));
   const ws = new WebSocket(streamUrl(g, params), ["og-admin.v1", `bearer.${token}`], {
     headers: { Origin: DASHBOARD },
   });
@@ -254,9 +254,10 @@ describe("audit pipeline", () => {
 
 describe("live stream", () => {
   it("refuses foreign origins and missing or bad tokens before the upgrade", async () => {
-    const token = signAdminToken({ sub: "u1", name: "x", role: "viewer", scope: "stream" }, adminKey);
-    const wrongScope = signAdminToken({ sub: "u1", name: "x", role: "viewer", scope: "tester" }, adminKey);
-    const forged = signAdminToken({ sub: "u1", name: "x", role: "admin", scope: "stream" }, "not-the-key");
+    const principal = await apiTokenPrincipal(db);
+    const token = streamToken(adminKey, principal);
+    const wrongScope = streamToken(adminKey, principal, { scope: "tester" });
+    const forged = streamToken("not-the-key", principal, { role: "admin" });
     const cases: Array<[string | null, string[], number, string]> = [
       ["https://evil.example.net", ["og-admin.v1", `bearer.${token}`], 403, "origin_not_allowed"],
       [DASHBOARD, ["og-admin.v1"], 401, "token_missing"],

@@ -4,7 +4,7 @@
  * tokens (hash only, revocation, last use).
  */
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { completeSetup, setupAvailable } from "../../app/_lib/auth/complete-setup";
 import type { AppError } from "../../app/_lib/errors";
 import { createApiToken } from "../../app/_lib/tokens/create-api-token";
@@ -17,6 +17,7 @@ import { updateUserRole } from "../../app/_lib/users/update-user-role";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { issueSetupTokenIfNeeded } from "../../server/db/setup-token";
 import { rejection } from "../helpers/app-error";
+import { eventually } from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
 
 const PASSWORD = "integration-password";
@@ -127,6 +128,32 @@ describe("users", () => {
 });
 
 describe("API tokens", () => {
+  it("records last use off the request path: never waited for, at most once a minute per token", async () => {
+    const { token, apiToken } = await createApiToken({
+      db,
+      input: { name: "busy automation", role: "viewer" },
+      createdById: null,
+    });
+    // Another transaction holds the token's row: a write of last_used_at would wait for it.
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await locker.query("begin");
+      await locker.query("select 1 from api_token where id = $1 for update", [apiToken.id]);
+      const writes = vi.spyOn(db.apiToken, "updateMany");
+      // The requests are answered all the same; only the first one of the minute writes.
+      for (let i = 0; i < 20; i++) expect((await verifyApiToken({ db, token }))?.id).toBe(apiToken.id);
+      expect(writes).toHaveBeenCalledTimes(1);
+      writes.mockRestore();
+      expect((await db.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt).toBeNull();
+    } finally {
+      await locker.query("commit");
+      await locker.end();
+    }
+    // Once the row is free, the one write lands.
+    await eventually(async () => (await db.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt);
+  });
+
   it("stores only the hash, verifies, records use, and stops working once revoked", async () => {
     const { token, apiToken } = await createApiToken({
       db,
@@ -141,7 +168,7 @@ describe("API tokens", () => {
     expect(row.lastUsedAt).toBeNull();
 
     expect(await verifyApiToken({ db, token })).toEqual({ id: apiToken.id, name: "ci deploy", role: "editor" });
-    expect((await db.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt).not.toBeNull();
+    await eventually(async () => (await db.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt);
     // Change the last character (to a different one, whatever it was).
     const tampered = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
     expect(await verifyApiToken({ db, token: tampered })).toBeNull();

@@ -76,11 +76,17 @@ async function tokenTenant(): Promise<string> {
 
 function ctl(args: string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "server/cli/ctl.ts", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db, ...env },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    // As `npm run ctl` runs it: the react-server condition resolves app/_lib's "server-only"
+    // guard to its empty module outside Next.js.
+    const child = spawn(
+      process.execPath,
+      ["--conditions=react-server", "--import", "tsx", "server/cli/ctl.ts", ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: db, ...env },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk) => {
       stderr += chunk;

@@ -11,7 +11,8 @@ import { type ReactNode, useEffect, useRef, useState } from "react";
 import { compilePolicy, type PolicyDocument, parseOrigin } from "../../../server/policy/browser";
 import { ApiError, api, type ValidationIssue } from "../../_client/api-client";
 import { absoluteTime } from "../../_client/format";
-import { type AuditEvent, keys, policyQuery } from "../../_client/queries";
+import { policySaved } from "../../_client/mutations";
+import { type AuditEvent, policyQuery } from "../../_client/queries";
 import { useCan } from "../../_client/session";
 import { useToast } from "../../_client/toast";
 import type { AllowOriginResult } from "../../_lib/audit/allow-audit-origin";
@@ -169,9 +170,7 @@ function AllowOrigin({ event }: { event: AuditEvent }) {
         href: `/tenants/${encodeURIComponent(result.tenant)}?tab=history`,
         label: "View the tenant's history",
       });
-      for (const key of [keys.policy(tenant), keys.tenant(tenant), keys.revisions(tenant), keys.tenants()]) {
-        void queryClient.invalidateQueries({ queryKey: key });
-      }
+      void policySaved(queryClient, tenant);
     },
     onError: (error) => {
       if (error instanceof ApiError && error.code === "version_conflict") void policy.refetch();

@@ -5,7 +5,8 @@
  *
  * Lifecycle, per filter (tenant, decision — applied by the gateway; a change starts over):
  *  1. ask the dashboard for a fresh 60-second stream token (POST /api/v1/audit/stream-token;
- *     the gateway checks it at the handshake only, so every (re)connect gets a new one);
+ *     a token opens one stream once, so every (re)connect gets a new one; the gateway keeps
+ *     checking the session behind it and closes the stream with 1008 once it ends);
  *  2. open `<url>?tenant=&decision=&after=<cursor>` offering `og-admin.v1` and
  *     `bearer.<token>` as subprotocols — the token never goes into a URL;
  *  3. first connect: the gateway's `hello` names its cursor; the rows at or before it come

@@ -6,9 +6,10 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { errorMessage, validationIssues } from "../../_client/api-client";
+import { keys } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
-import { registerEndpoint, removeEndpoint, type TesterEndpointView, testerKeys } from "./tester-client";
+import { registerEndpoint, removeEndpoint, type TesterEndpointView } from "./tester-client";
 
 export function EndpointsPanel({
   slug,
@@ -24,7 +25,7 @@ export function EndpointsPanel({
   const [url, setUrl] = useState("");
   const [label, setLabel] = useState("");
   const [confirming, setConfirming] = useState<string | null>(null);
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: testerKeys.endpoints(slug) });
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: keys.endpoints(slug), exact: true });
   const add = useMutation({
     mutationFn: () => registerEndpoint(slug, { url, ...(label.trim() ? { label: label.trim() } : {}) }),
     onSuccess: async (endpoint) => {

@@ -1,9 +1,11 @@
 /**
- * The scan matrix as CSV (one row per variant, RFC 4180 quoting). Origins are
- * attacker-chosen text, so cells that a spreadsheet would run as a formula (= + - @ tab CR
- * at the start) are prefixed with an apostrophe. Pure, browser-safe.
+ * The scan matrix as CSV, one row per variant, written by the product's one CSV writer
+ * (app/_lib/export/csv.ts: origins are attacker-chosen text, so formula cells are defused
+ * and separators of every locale quoted). Pure, browser-safe.
  */
+
 import type { ScanResponse, ScanResult } from "../../../server/tester/types";
+import { csvLine } from "../../_lib/export/csv";
 
 export const CSV_COLUMNS = [
   "variant",
@@ -19,18 +21,9 @@ export const CSV_COLUMNS = [
   "patterns",
 ] as const;
 
-function csvCell(value: unknown): string {
-  let text = value === null || value === undefined ? "" : Array.isArray(value) ? value.join(" ") : String(value);
-  // Spreadsheet formula injection: an origin is attacker-chosen text.
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 export function scanToCsv(scan: ScanResponse): string {
   const rows = scan.results.map((r: ScanResult) =>
-    CSV_COLUMNS.map((column) =>
-      csvCell(column === "origin" && r.origin === null ? "(no Origin header)" : r[column]),
-    ).join(","),
+    csvLine(CSV_COLUMNS.map((column) => (column === "origin" && r.origin === null ? "(no Origin header)" : r[column]))),
   );
-  return `${[CSV_COLUMNS.join(","), ...rows].join("\r\n")}\r\n`;
+  return [csvLine(CSV_COLUMNS), ...rows].join("");
 }

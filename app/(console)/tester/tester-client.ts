@@ -1,5 +1,5 @@
 /**
- * The tester page's data: registered endpoints (queryOptions with array keys), the two
+ * The tester page's data: registered endpoints (queryOptions; the key is queries.ts's), the two
  * runs and endpoint registration as mutation functions, request-body building from the
  * form, sample origins for the presets, and the scan export (CSV/JSON). Browser-safe.
  */
@@ -11,19 +11,16 @@ import type { HandshakeResponse, ScanResponse, ScanResult } from "@/server/teste
 export { scanToCsv } from "./scan-export";
 
 import { api } from "../../_client/api-client";
+import { keys } from "../../_client/queries";
 import type { TesterEndpointView } from "../../_lib/tester/list-endpoints";
 
 export type { HandshakeResponse, ScanResponse, ScanResult, TesterEndpointView };
 
 const enc = encodeURIComponent;
 
-export const testerKeys = {
-  endpoints: (slug: string) => ["tenants", "endpoints", slug] as const,
-};
-
 export const endpointsQuery = (slug: string) =>
   queryOptions({
-    queryKey: testerKeys.endpoints(slug),
+    queryKey: keys.endpoints(slug),
     queryFn: ({ signal }) => api<TesterEndpointView[]>(`/api/v1/tenants/${enc(slug)}/endpoints`, { signal }),
   });
 

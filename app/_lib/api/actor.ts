@@ -1,4 +1,5 @@
 /** The revision author for a principal: the user's e-mail, or `token:<name>`. */
+import "server-only";
 import type { Principal } from "../auth/principal";
 import type { Actor } from "../policy/save-policy";
 

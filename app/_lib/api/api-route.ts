@@ -6,6 +6,7 @@
  * handleApiError. Handlers stay a few lines: parse input, call one domain function, reply.
  */
 
+import "server-only";
 import { assertSameOrigin, isStateChanging } from "../auth/csrf";
 import { can, type Permission } from "../auth/permissions";
 import { authenticate, type Principal } from "../auth/principal";
@@ -48,9 +49,38 @@ export function apiRoute<P = Record<string, never>>(
   };
 }
 
-/** Parses a JSON body; a body that is not JSON is a 400, not a 500. */
-export async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
+/** Request bodies of the API are small JSON documents; a policy PUT raises this (save-policy.ts). */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Parses a JSON body; a body that is not JSON is a 400, not a 500. A body larger than
+ * `maxBytes` is a 413, refused from its Content-Length when it declares one, else as soon as
+ * the bytes read pass the limit (it is never buffered whole).
+ */
+export async function readJson(request: Request, options: { maxBytes?: number } = {}): Promise<unknown> {
+  const maxBytes = options.maxBytes ?? MAX_JSON_BODY_BYTES;
+  const tooLarge = () =>
+    new AppError("payload_too_large", `The request body is larger than ${maxBytes} bytes`, {
+      details: { maxBytes },
+    });
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text) as unknown;

@@ -8,6 +8,7 @@
  *   Prisma P2025      -> 404 not_found (record to update/delete vanished)
  *   anything else     -> 500 internal, generic message; the cause is logged, never sent.
  */
+import "server-only";
 import { ZodError } from "zod";
 import { AppError } from "../errors";
 import { log } from "../log";

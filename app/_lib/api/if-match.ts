@@ -2,6 +2,7 @@
  * If-Match for policy writes: the version the edit started from, as `"3"`, `3` or `W/"3"`.
  * Missing -> 428 (a blind overwrite is never allowed); unreadable -> 400.
  */
+import "server-only";
 import { AppError } from "../errors";
 
 export function requireIfMatch(request: Request): number {

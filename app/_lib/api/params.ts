@@ -1,4 +1,5 @@
 /** Path and query parameters parsed at the boundary. */
+import "server-only";
 import { z } from "zod";
 import { notFound } from "../errors";
 

@@ -20,6 +20,7 @@
  * `allowed from audit event #<id>`; the revision comment is
  * `Allow <origin> from audit event #<id>`.
  */
+import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { compilePolicy } from "../../../server/policy/compile-policy";
 import type { PolicyDocument } from "../../../server/policy/document";

@@ -1,11 +1,10 @@
 /**
- * CSV for audit exports (RFC 4180: CRLF line ends, fields with a quote, comma or line break
- * quoted with doubled quotes). Every value that came from a client (Origin, User-Agent,
- * path, ...) is attacker-controlled, so a text cell starting with `=`, `+`, `-`, `@`, tab or
- * carriage return — which a spreadsheet would run as a formula — gets a leading `'`
- * (OWASP "CSV injection"). Numbers are written as numbers. Browser-safe (no imports).
+ * CSV for audit exports: one column per event field (`details` as JSON), written by the
+ * product's one CSV writer (app/_lib/export/csv.ts: RFC 4180, quoting of `,` `;` tab, quotes
+ * and line breaks, formula cells defused). Browser-safe.
  */
 import type { AuditEvent } from "../../../server/db/audit-queries";
+import { csvLine } from "../export/csv";
 
 export const AUDIT_CSV_COLUMNS = [
   "id",
@@ -30,21 +29,6 @@ export const AUDIT_CSV_COLUMNS = [
   "durationMs",
   "details",
 ] as const satisfies ReadonlyArray<keyof AuditEvent>;
-
-const FORMULA_START = /^[=+\-@\t\r]/;
-const NEEDS_QUOTES = /[",\r\n]/;
-
-export function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
-  let text = typeof value === "string" ? value : JSON.stringify(value);
-  if (FORMULA_START.test(text)) text = `'${text}`;
-  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-export function csvLine(values: readonly unknown[]): string {
-  return `${values.map(csvCell).join(",")}\r\n`;
-}
 
 export function auditCsvHeader(): string {
   return csvLine(AUDIT_CSV_COLUMNS);

@@ -6,6 +6,7 @@
  * object, text[] → string[]). Prisma stays the way policies are written (savePolicy).
  * Server-only.
  */
+import "server-only";
 import type pg from "pg";
 import type { Queryable } from "../../../server/db/audit-queries";
 import { createPool } from "../../../server/db/pool";

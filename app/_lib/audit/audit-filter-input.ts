@@ -5,6 +5,7 @@
  *
  * Empty parameters (`?tenant=&decision=`) mean "no filter", as a browser form sends them.
  */
+import "server-only";
 import { z } from "zod";
 import { auditFilterSchema } from "../../../server/db/audit-queries";
 

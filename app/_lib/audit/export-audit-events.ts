@@ -9,6 +9,7 @@
  * NDJSON record `{"truncated":true,...}`. A file without that marker is complete.
  * Server-only.
  */
+import "server-only";
 import { type AuditEvent, type Queryable, searchAudit } from "../../../server/db/audit-queries";
 import { log } from "../log";
 import { auditCsvHeader, auditCsvRow } from "./audit-csv";

@@ -4,6 +4,7 @@
  * bucket present (zeros included, so a chart needs no gap logic), and the origins refused
  * most often over the same window. Folded rows count with their exact `count`.
  */
+import "server-only";
 import { auditTimeline, type Queryable, topRejectedOrigins } from "../../../server/db/audit-queries";
 import type { AuditWindow } from "./audit-filter-input";
 

@@ -4,14 +4,16 @@
  *
  * The browser offers the token as a `bearer.<token>` subprotocol entry next to
  * `og-admin.v1` (server/admin/stream.ts) — never in the URL, so it stays out of access
- * logs and history. The gateway checks it at the handshake only, so the page asks for a
- * fresh one before every (re)connect. The token is in the response body only; nothing
+ * logs and history. The gateway accepts it once (single use across the fleet), and keeps
+ * checking the session or API token behind it while the stream is open; the page asks for
+ * a fresh one before every (re)connect. The token is in the response body only; nothing
  * here logs it. Server-only.
  */
+import "server-only";
 import { ADMIN_TOKEN_TTL_SECONDS } from "../../../server/admin/admin-token";
-import { loadConfig } from "../../../server/config";
 import { mintAdminToken } from "../admin/mint-admin-token";
 import type { Principal } from "../auth/principal";
+import { config } from "../config";
 
 /**
  * server/admin/stream.ts STREAM_PROTOCOL, repeated rather than imported: that module pulls
@@ -31,7 +33,7 @@ export async function mintStreamToken(options: { principal: Principal }): Promis
   const token = await mintAdminToken(options.principal, "stream");
   return {
     token,
-    url: `${loadConfig().gatewayPublicUrl}/admin/stream`,
+    url: `${config().gatewayPublicUrl}/admin/stream`,
     protocol: STREAM_SUBPROTOCOL,
     expiresInSeconds: ADMIN_TOKEN_TTL_SECONDS,
   };

@@ -3,6 +3,7 @@
  * gateway's own query. `nextCursor` goes back as `cursor` for the next (older) page; pages
  * never overlap and never skip a row, however many events arrive meanwhile.
  */
+import "server-only";
 import { type AuditEvent, type Queryable, searchAudit } from "../../../server/db/audit-queries";
 import { auditSearchQuery } from "./audit-filter-input";
 

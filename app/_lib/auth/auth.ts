@@ -5,67 +5,50 @@
  * deployment-wide one kept in the `setting` table, so every dashboard process of one
  * deployment signs cookies alike. Nothing here runs at build time.
  *
- * Cookies: HttpOnly, SameSite=Lax, Secure when the dashboard URL is https. Sign-in attempts
- * are limited twice: per client address (Better Auth's limiter, stored in Postgres so
- * all dashboard processes share it) and per account (below), because the client address
- * comes from X-Forwarded-For, which a client can forge when nothing in front rewrites it.
+ * Cookies: HttpOnly, SameSite=Lax, Secure when the dashboard URL is https.
+ * Client address: the auth route hands Better Auth each request with
+ * CLIENT_ADDRESS_HEADER set by the TRUST_PROXY rule (request-address.ts), and Better Auth
+ * reads only that header — for its request-rate limiter (a flood guard, per address) and
+ * the address it records on sessions. Password guesses are limited separately, per
+ * (account, address), per address and per account, in a way that cannot lock the real user
+ * out (sign-in-limits.ts, sign-in-guard.ts; the hooks below).
  */
-import { createHash, randomUUID } from "node:crypto";
+
+import "server-only";
 import { betterAuth } from "better-auth";
 import { prismaAdapter } from "better-auth/adapters/prisma";
-import { APIError, createAuthMiddleware } from "better-auth/api";
-import pg from "pg";
-import { loadConfig } from "../../../server/config";
-import { getOrCreateSecretSetting, SETTING_AUTH_SECRET } from "../../../server/db/settings";
-import { configuredSecretBox } from "../../../server/secrets/secrets-key";
-import { databaseUrl, getPrisma } from "../db";
+import { APIError, createAuthMiddleware, isAPIError } from "better-auth/api";
+import { SETTING_AUTH_SECRET } from "../../../server/db/settings";
+import { config } from "../config";
+import { getPrisma } from "../db";
 import { log } from "../log";
+import { deploymentSetting } from "../settings";
+import { MAX_PASSWORD, MIN_PASSWORD } from "../users/user-input";
+import { CLIENT_ADDRESS_HEADER } from "./request-address";
+import { reserveSignIn, settleSignIn } from "./sign-in-guard";
 
-/** Attempts per account (e-mail address) per window, whatever address they come from. */
-export const SIGN_IN_PER_ACCOUNT = { window: 300, max: 10 } as const;
-/** Attempts per client address per window. */
-export const SIGN_IN_PER_ADDRESS = { window: 300, max: 30 } as const;
-export const MIN_PASSWORD_LENGTH = 12;
-export const MAX_PASSWORD_LENGTH = 256;
+/** Sign-in requests (right or wrong) per client address per minute: Better Auth's flood guard. */
+export const SIGN_IN_REQUESTS_PER_MINUTE = 60;
 
 async function authSecret(): Promise<string> {
-  const fromEnv = loadConfig().AUTH_SECRET;
-  if (fromEnv) return fromEnv;
-  const client = new pg.Client({ connectionString: databaseUrl() });
-  await client.connect();
-  try {
-    return await getOrCreateSecretSetting(client, SETTING_AUTH_SECRET, configuredSecretBox());
-  } finally {
-    await client.end();
-  }
+  return config().AUTH_SECRET || (await deploymentSetting(SETTING_AUTH_SECRET));
 }
 
-/**
- * Counts one sign-in attempt for an account in Better Auth's rate_limit table (same
- * semantics as its own limiter: the count restarts once a window passes without
- * attempts). Returns false when the account is over its limit.
- */
-async function consumeAccountAttempt(email: string): Promise<boolean> {
-  const key = `sign-in-account:${createHash("sha256").update(email.trim().toLowerCase()).digest("hex")}`;
-  const now = Date.now();
-  const windowStart = now - SIGN_IN_PER_ACCOUNT.window * 1000;
-  const rows = await getPrisma().$queryRaw<Array<{ allowed: boolean }>>`
-    insert into rate_limit (id, key, count, last_request) values (${randomUUID()}, ${key}, 1, ${now})
-    on conflict (key) do update set
-      count = case when rate_limit.last_request <= ${windowStart} then 1 else rate_limit.count + 1 end,
-      last_request = case when rate_limit.last_request <= ${windowStart} or rate_limit.count < ${SIGN_IN_PER_ACCOUNT.max}
-                          then ${now} else rate_limit.last_request end
-    returning count <= ${SIGN_IN_PER_ACCOUNT.max} as allowed`;
-  return rows[0]?.allowed ?? false;
+/** The sign-in request's e-mail and client address, or null for any other request. */
+function signInAttempt(ctx: { path?: string; body?: unknown; headers?: Headers }) {
+  if (ctx.path !== "/sign-in/email") return null;
+  const email = (ctx.body as { email?: unknown } | undefined)?.email;
+  if (typeof email !== "string") return null;
+  return { email, address: ctx.headers?.get(CLIENT_ADDRESS_HEADER) ?? "unknown" };
 }
 
 function createAuth(secret: string) {
-  const config = loadConfig();
-  const dashboard = new URL(config.dashboardUrl);
+  const settings = config();
+  const dashboard = new URL(settings.dashboardUrl);
   const https = dashboard.protocol === "https:";
   return betterAuth({
     appName: "OriginGate",
-    baseURL: config.dashboardUrl,
+    baseURL: settings.dashboardUrl,
     basePath: "/api/auth",
     secret,
     database: prismaAdapter(getPrisma(), { provider: "postgresql" }),
@@ -75,8 +58,8 @@ function createAuth(secret: string) {
       // Accounts are created by admins (Users page, `npm run ctl -- user:create`) or the
       // one-time setup, never by visitors.
       disableSignUp: true,
-      minPasswordLength: MIN_PASSWORD_LENGTH,
-      maxPasswordLength: MAX_PASSWORD_LENGTH,
+      minPasswordLength: MIN_PASSWORD,
+      maxPasswordLength: MAX_PASSWORD,
     },
     user: {
       additionalFields: {
@@ -90,7 +73,7 @@ function createAuth(secret: string) {
       storage: "database",
       window: 60,
       max: 300,
-      customRules: { "/sign-in/email": { ...SIGN_IN_PER_ADDRESS } },
+      customRules: { "/sign-in/email": { window: 60, max: SIGN_IN_REQUESTS_PER_MINUTE } },
     },
     // Endpoints this product does not offer (accounts are managed by admins).
     disabledPaths: [
@@ -106,6 +89,8 @@ function createAuth(secret: string) {
       "/unlink-account",
     ],
     advanced: {
+      // Only the address this dashboard derived itself (never a client-chosen header).
+      ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },
       useSecureCookies: https,
       cookiePrefix: "origingate",
       defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure: https, path: "/" },
@@ -123,16 +108,35 @@ function createAuth(secret: string) {
         else logger.info(fields, message);
       },
     },
+    // Refusals (401, 429…) are answers, not faults: only server errors reach the log.
+    onAPIError: {
+      onError: (error) => {
+        if (isAPIError(error) && error.statusCode < 500) return;
+        log().error({ component: "auth", err: error instanceof Error ? error.message : String(error) }, "auth failed");
+      },
+    },
     hooks: {
       before: createAuthMiddleware(async (ctx) => {
-        if (ctx.path !== "/sign-in/email") return;
-        const email = (ctx.body as { email?: unknown } | undefined)?.email;
-        if (typeof email !== "string") return;
-        if (!(await consumeAccountAttempt(email))) {
-          throw new APIError("TOO_MANY_REQUESTS", {
-            message: "Too many sign-in attempts for this account. Wait a few minutes and try again.",
-          });
+        const attempt = signInAttempt(ctx);
+        if (!attempt) return;
+        const verdict = await reserveSignIn({ db: getPrisma(), ...attempt });
+        if (!verdict.allowed) {
+          throw new APIError(
+            "TOO_MANY_REQUESTS",
+            {
+              code: "TOO_MANY_ATTEMPTS",
+              message: `Too many failed sign-in attempts${verdict.scope === "address" ? " from this address" : " for this account from this address"}. Try again in ${verdict.retryAfterSeconds} seconds.`,
+            },
+            { "Retry-After": String(verdict.retryAfterSeconds) },
+          );
         }
+      }),
+      after: createAuthMiddleware(async (ctx) => {
+        const attempt = signInAttempt(ctx);
+        if (!attempt) return;
+        const returned = ctx.context.returned;
+        const succeeded = returned !== undefined && !isAPIError(returned) && Boolean(ctx.context.newSession);
+        await settleSignIn({ db: getPrisma(), ...attempt, succeeded });
       }),
     },
   });

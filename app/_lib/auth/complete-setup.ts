@@ -4,6 +4,7 @@
  * the token (SHA-256, constant-time compare), that it is unused and that no admin exists
  * yet, create the admin, mark the token used. Two concurrent attempts cannot both win.
  */
+import "server-only";
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import type { PrismaClient } from "../../../server/db/prisma";

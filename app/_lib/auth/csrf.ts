@@ -5,13 +5,14 @@
  * included, so a missing Origin is refused too. Bearer-token requests are exempt (a
  * browser never attaches a token by itself). SameSite=Lax cookies are the second layer.
  */
-import { loadConfig } from "../../../server/config";
+import "server-only";
+import { config } from "../config";
 import { AppError } from "../errors";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function dashboardOrigin(): string {
-  return new URL(loadConfig().dashboardUrl).origin;
+  return new URL(config().dashboardUrl).origin;
 }
 
 export function isStateChanging(method: string): boolean {

@@ -4,6 +4,7 @@
  * session -> redirect to /login; missing permission -> the page renders <Forbidden/>.
  * Deduplicated per request with React's cache().
  */
+import "server-only";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { cache } from "react";

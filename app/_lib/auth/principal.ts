@@ -4,6 +4,7 @@
  * an invalid token is refused, never silently replaced by the cookie.
  */
 
+import "server-only";
 import { getPrisma } from "../db";
 import { AppError } from "../errors";
 import { verifyApiToken } from "../tokens/verify-api-token";
@@ -11,7 +12,7 @@ import { getAuth } from "./auth";
 import { isRole, type Role } from "./permissions";
 
 export type Principal =
-  | { kind: "user"; id: string; email: string; name: string; role: Role; label: string }
+  | { kind: "user"; id: string; email: string; name: string; role: Role; label: string; sessionId: string }
   | { kind: "token"; id: string; name: string; role: Role; label: string };
 
 export type Authentication = { principal: Principal; via: "cookie" | "bearer" } | null;
@@ -46,5 +47,6 @@ export async function sessionUser(headers: Headers): Promise<Extract<Principal, 
     name: session.user.name,
     role: isRole(role) ? role : "viewer",
     label: session.user.email,
+    sessionId: session.session.id,
   };
 }

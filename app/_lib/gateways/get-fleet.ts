@@ -2,6 +2,7 @@
  * The fleet view: every gateway instance seen recently (live or not), each tenant's latest
  * policy version, and the drift of every live gateway against it.
  */
+import "server-only";
 import type { Db } from "../db";
 import {
   computeDrift,

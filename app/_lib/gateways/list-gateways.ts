@@ -7,8 +7,9 @@
  * version; when it does not, `behindSince` is when that latest version was saved (the
  * moment from which this gateway has been stale).
  */
+import "server-only";
 import { z } from "zod";
-import { loadConfig } from "../../../server/config";
+import { config } from "../config";
 import type { Db } from "../db";
 
 export interface GatewayView {
@@ -42,7 +43,7 @@ export interface GatewayDrift {
 const enforcedSchema = z.record(z.string(), z.number().int());
 
 export function liveWindowMs(): number {
-  return 3 * loadConfig().HEARTBEAT_INTERVAL_MS;
+  return 3 * config().HEARTBEAT_INTERVAL_MS;
 }
 
 export async function listGateways(options: { db: Db; includeStale?: boolean }): Promise<{

@@ -1,4 +1,5 @@
 /** A tenant's live policy document with its version (GET /api/v1/tenants/<slug>/policy). */
+import "server-only";
 import type { Db } from "../db";
 import { findTenant } from "../tenants/find-tenant";
 import type { VersionedPolicyDocument } from "./document";

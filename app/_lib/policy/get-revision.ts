@@ -2,7 +2,7 @@
  * One revision with its full document and a diff. By default the diff is against the
  * previous revision (SPEC §10); `against` compares with any other revision instead.
  */
-
+import "server-only";
 import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
 import type { Db } from "../db";
 import { notFound } from "../errors";

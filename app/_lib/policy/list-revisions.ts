@@ -1,4 +1,5 @@
 /** A tenant's revisions, newest first; `before` pages back through long histories. */
+import "server-only";
 import type { Db } from "../db";
 import { findTenant } from "../tenants/find-tenant";
 

@@ -3,6 +3,7 @@
  * rewritten). Goes through savePolicy, so the old document is re-validated with today's
  * rules (a pattern that is now refused makes the rollback a 422, nothing saved).
  */
+import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { parsePolicyDocument } from "../../../server/policy/document";
 import { notFound } from "../errors";

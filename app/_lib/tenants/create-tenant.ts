@@ -5,6 +5,7 @@
  * (the first-run demo seed). The token secret is generated here, sealed with SECRETS_KEY
  * when the deployment has one (server/secrets/), and never returned.
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import type { PrismaClient } from "../../../server/db/prisma";

@@ -3,6 +3,7 @@
  * Gateways hear about it through the policy row's delete trigger and stop serving the slug
  * (404 tenant_unknown). Audit rows keep the slug and survive.
  */
+import "server-only";
 import type { Db } from "../db";
 import { findTenant } from "./find-tenant";
 

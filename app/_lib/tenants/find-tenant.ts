@@ -1,4 +1,5 @@
 /** Looks a tenant up by slug; 404 AppError when absent. */
+import "server-only";
 import type { Db } from "../db";
 import { notFound } from "../errors";
 import { SLUG_PATTERN } from "./tenant-input";

@@ -1,4 +1,5 @@
 /** One tenant's settings and policy summary (never its token secret). */
+import "server-only";
 import { joinPolicyDocument } from "../../../server/policy/document";
 import type { Db } from "../db";
 import { listGateways, syncByTenant } from "../gateways/list-gateways";

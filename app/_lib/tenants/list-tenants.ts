@@ -1,4 +1,5 @@
 /** Tenants with what the list shows: origin count, mode, version, gateway sync status. */
+import "server-only";
 import { joinPolicyDocument, type PolicyMode } from "../../../server/policy/document";
 import type { Db } from "../db";
 import { listGateways, syncByTenant } from "../gateways/list-gateways";

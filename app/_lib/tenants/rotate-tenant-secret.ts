@@ -11,6 +11,7 @@
  * stored (both columns are sealed for the same tenant). The tenant trigger bumps the policy
  * generation, so every gateway reloads at commit.
  */
+import "server-only";
 import type { z } from "zod";
 import { newSecret } from "../../../server/db/settings";
 import type { SecretBox } from "../../../server/secrets/secret-box";

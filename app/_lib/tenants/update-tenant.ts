@@ -1,4 +1,5 @@
 /** Renames a tenant and/or sets its upstream URL (the slug is immutable). */
+import "server-only";
 import type { z } from "zod";
 import type { Db } from "../db";
 import { findTenant } from "./find-tenant";

@@ -1,4 +1,5 @@
 /** The tester endpoints an admin registered for a tenant (oldest first). */
+import "server-only";
 import type { Db } from "../db";
 import { findTenant } from "../tenants/find-tenant";
 

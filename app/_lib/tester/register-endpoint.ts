@@ -3,6 +3,7 @@
  * the tester will connect there on request, so registering is vouching for the address).
  * At most MAX_ENDPOINTS_PER_TENANT per tenant; the same URL twice is a 409.
  */
+import "server-only";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import { findTenant } from "../tenants/find-tenant";

@@ -1,4 +1,5 @@
 /** Removes a tester endpoint of a tenant; 404 when the tenant has no such endpoint. */
+import "server-only";
 import type { Db } from "../db";
 import { notFound } from "../errors";
 import { findTenant } from "../tenants/find-tenant";

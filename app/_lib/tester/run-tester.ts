@@ -11,11 +11,12 @@
  *    signed in; a 401 would send the browser back to the login page for nothing.
  * Server-only.
  */
-import { loadConfig } from "../../../server/config";
+import "server-only";
 import { corsInputSchema, corsScanInputSchema } from "../../../server/tester/cors-input";
 import { handshakeInputSchema, scanInputSchema } from "../../../server/tester/input";
 import { mintAdminToken } from "../admin/mint-admin-token";
 import type { Principal } from "../auth/principal";
+import { config } from "../config";
 import { log } from "../log";
 
 /** A scan stops itself after 25 s on the gateway; allow for the answer to travel. */
@@ -44,7 +45,7 @@ export async function runTester(options: {
   principal: Principal;
 }): Promise<TesterReply> {
   const input = SCHEMAS[options.run].parse(options.input);
-  const gateway = loadConfig().gatewayInternalUrl;
+  const gateway = config().gatewayInternalUrl;
   const token = await mintAdminToken(options.principal, "tester");
   let response: Response;
   try {

@@ -1,4 +1,5 @@
 /** Creates an API token with a role; returns the token itself exactly once. */
+import "server-only";
 import type { z } from "zod";
 import type { Role } from "../auth/permissions";
 import type { Db } from "../db";

@@ -1,4 +1,5 @@
 /** API tokens, newest first (never the token or its hash). */
+import "server-only";
 import type { Db } from "../db";
 import type { ApiTokenView } from "./create-api-token";
 

@@ -1,4 +1,5 @@
 /** Revokes an API token (kept for the record, refused from now on). Idempotent. */
+import "server-only";
 import { z } from "zod";
 import type { Db } from "../db";
 import { notFound } from "../errors";

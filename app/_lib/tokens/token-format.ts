@@ -2,6 +2,7 @@
  * API token format: `og_` + 32 random bytes in base64url (43 characters). Only the SHA-256
  * (hex) is stored; the first characters are kept as `prefix` to recognise a token in lists.
  */
+import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 
 export const API_TOKEN_PREFIX = "og_";

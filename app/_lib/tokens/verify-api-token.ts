@@ -1,10 +1,36 @@
 /**
- * Looks up a presented API token by its SHA-256; records when it was last used. Returns
- * null for an unknown or revoked token (the caller answers 401 without saying which).
+ * Looks up a presented API token by its SHA-256. Returns null for an unknown or revoked
+ * token (the caller answers 401 without saying which).
+ *
+ * Last use (`api_token.last_used_at`, shown in the tokens list) is recorded off the request
+ * path: at most once a minute per token and process, not awaited, so a busy automation token
+ * does not cost a database write per request. A failed write is logged and retried on the
+ * next use.
  */
+import "server-only";
 import type { Role } from "../auth/permissions";
 import type { Db } from "../db";
+import { log } from "../log";
 import { hashApiToken, looksLikeApiToken } from "./token-format";
+
+export const LAST_USED_RESOLUTION_MS = 60_000;
+const MAX_REMEMBERED = 10_000;
+/** Token id → when this process last wrote its last_used_at. */
+const written = new Map<string, number>();
+
+function recordUse(db: Db, id: string, now: number): void {
+  const last = written.get(id);
+  if (last !== undefined && now - last < LAST_USED_RESOLUTION_MS) return;
+  if (written.size >= MAX_REMEMBERED) {
+    for (const [key, at] of written) if (now - at >= LAST_USED_RESOLUTION_MS) written.delete(key);
+    if (written.size >= MAX_REMEMBERED) written.clear();
+  }
+  written.set(id, now);
+  db.apiToken.updateMany({ where: { id }, data: { lastUsedAt: new Date(now) } }).catch((error: unknown) => {
+    written.delete(id);
+    log().warn({ err: (error as Error).message }, "recording an API token's last use failed");
+  });
+}
 
 export async function verifyApiToken(options: {
   db: Db;
@@ -16,6 +42,6 @@ export async function verifyApiToken(options: {
     select: { id: true, name: true, role: true, revokedAt: true },
   });
   if (!row || row.revokedAt) return null;
-  await options.db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
+  recordUse(options.db, row.id, Date.now());
   return { id: row.id, name: row.name, role: row.role };
 }

@@ -4,6 +4,7 @@
  * sign-in verifies it). Used by the Users page, `npm run ctl -- user:create` and the
  * first-admin setup (inside its transaction).
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import { hashPassword } from "better-auth/crypto";
 import type { z } from "zod";

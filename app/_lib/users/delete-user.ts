@@ -1,4 +1,5 @@
 /** Removes a user (their sessions go with them; tokens they created stay, unowned). Never the last admin. */
+import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { AppError, notFound } from "../errors";
 

@@ -1,4 +1,5 @@
 /** All users, admins first. */
+import "server-only";
 import type { Db } from "../db";
 import type { UserView } from "./create-user";
 

@@ -3,6 +3,7 @@
  * database on every request). The last admin cannot be demoted: someone must always be
  * able to manage users.
  */
+import "server-only";
 import type { z } from "zod";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { AppError, notFound } from "../errors";

@@ -7,7 +7,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api } from "../../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../../_client/format";
-import { keys, revisionQuery, revisionsQuery, type VersionedPolicyDocument } from "../../../_client/queries";
+import { policySaved } from "../../../_client/mutations";
+import { revisionQuery, revisionsQuery, type VersionedPolicyDocument } from "../../../_client/queries";
 import { useCan } from "../../../_client/session";
 import { useToast } from "../../../_client/toast";
 import { DiffView } from "../../../_components/diff-view";
@@ -175,14 +176,9 @@ function RollbackConfirm({
         { method: "POST", headers: { "If-Match": `"${currentVersion}"` }, body: { comment: comment.trim() || null } },
       ),
     onSuccess: async ({ warnings: _warnings, ...saved }) => {
-      queryClient.setQueryData(keys.policy(slug), saved);
       toast.success(`Rolled back: version ${saved.version} restores version ${version}`);
       onClose();
-      await Promise.all([
-        queryClient.invalidateQueries({ queryKey: keys.revisions(slug), exact: true }),
-        queryClient.invalidateQueries({ queryKey: keys.tenant(slug), exact: true }),
-        queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true }),
-      ]);
+      await policySaved(queryClient, slug, saved);
     },
     onError: (error) => toast.error(error.message),
   });

@@ -1,6 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
-import { loadConfig } from "@/server/config";
+import { config } from "@/app/_lib/config";
 import { getQueryClient } from "../../../_client/get-query-client";
 import { policyQuery, tenantQuery } from "../../../_client/queries";
 import { Forbidden } from "../../../_components/status";
@@ -31,7 +31,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
   ]);
   return (
     <HydrationBoundary state={dehydrate(queryClient)}>
-      <TenantView slug={slug} initialTab={tab} gatewayUrl={loadConfig().gatewayPublicUrl} />
+      <TenantView slug={slug} initialTab={tab} gatewayUrl={config().gatewayPublicUrl} />
     </HydrationBoundary>
   );
 }

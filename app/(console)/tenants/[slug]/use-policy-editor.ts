@@ -10,6 +10,7 @@ import { useCallback, useDeferredValue, useEffect, useMemo, useState } from "rea
 import type { PolicyDocument } from "@/server/policy/browser";
 import { type PolicyIssue, validatePolicy } from "@/server/policy/browser";
 import { ApiError, api } from "../../../_client/api-client";
+import { policySaved } from "../../../_client/mutations";
 import { keys, policyQuery, type VersionedPolicyDocument } from "../../../_client/queries";
 import { useToast } from "../../../_client/toast";
 import { applyDiff } from "../../../_lib/policy/apply-diff";
@@ -103,11 +104,7 @@ export function usePolicyEditor(slug: string): PolicyEditor {
       toast.success(
         `Saved version ${saved.version}${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"})` : ""}`,
       );
-      await Promise.all([
-        queryClient.invalidateQueries({ queryKey: keys.revisions(slug), exact: true }),
-        queryClient.invalidateQueries({ queryKey: keys.tenant(slug), exact: true }),
-        queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true }),
-      ]);
+      await policySaved(queryClient, slug, saved);
     },
     onError: (error) => {
       if (error instanceof ApiError && error.code === "version_conflict" && error.details) {

@@ -3,7 +3,7 @@ import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, requireIfMatch } from "@/app/_lib/api/if-match";
 import { getPrisma } from "@/app/_lib/db";
 import { getPolicy } from "@/app/_lib/policy/get-policy";
-import { savePolicy } from "@/app/_lib/policy/save-policy";
+import { MAX_POLICY_BODY_BYTES, savePolicy } from "@/app/_lib/policy/save-policy";
 
 type Params = { slug: string };
 
@@ -13,10 +13,10 @@ export const GET = apiRoute<Params>({ permission: "policy.read" }, async ({ para
   return Response.json(policy, { headers: { ETag: etag(policy.version) } });
 });
 
-// PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422
+// PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422, body over 16 MiB -> 413
 export const PUT = apiRoute<Params>({ permission: "policy.write" }, async ({ request, params, principal }) => {
   const expectedVersion = requireIfMatch(request);
-  const document = await readJson(request);
+  const document = await readJson(request, { maxBytes: MAX_POLICY_BODY_BYTES });
   const comment = new URL(request.url).searchParams.get("comment");
   const { policy, warnings } = await savePolicy({
     db: getPrisma(),
