@@ -24,6 +24,8 @@ interface Tally<L> {
 export interface GatewayStateSource {
   rateLimitSizes(): { unverifiedKeys: number; tenantKeys: number; maxKeys: number };
   connectionAddressCounters(): number;
+  /** Open fold windows of the audit pipeline and their bound. */
+  auditFoldKeys(): { keys: number; maxKeys: number };
 }
 
 export function createMetrics() {
@@ -114,6 +116,22 @@ export function createMetrics() {
       if (state) this.set(state.connectionAddressCounters());
     },
   });
+  const auditFoldKeys = new Gauge({
+    name: "origingate_audit_fold_keys",
+    help: "Open fold windows of the audit pipeline (identical rejections being counted into one row); at most origingate_audit_fold_max_keys",
+    registers: [registry],
+    collect() {
+      if (state) this.set(state.auditFoldKeys().keys);
+    },
+  });
+  const auditFoldMaxKeys = new Gauge({
+    name: "origingate_audit_fold_max_keys",
+    help: "Bound on the audit pipeline's open fold windows",
+    registers: [registry],
+    collect() {
+      if (state) this.set(state.auditFoldKeys().maxKeys);
+    },
+  });
   /** Reports the gateway's bounded structures at every scrape. */
   const observe = (source: GatewayStateSource): void => {
     state = source;
@@ -191,6 +209,8 @@ export function createMetrics() {
     rateLimiterKeys,
     rateLimiterMaxKeys,
     connectionAddressCounters,
+    auditFoldKeys,
+    auditFoldMaxKeys,
     observe,
     revocations,
     countRevocation,

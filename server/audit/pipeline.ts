@@ -58,7 +58,7 @@ export const AUDIT_CHANNEL = "audit_events";
 /** Arbitrary constant: the advisory lock that orders audit batch commits fleet-wide. */
 const AUDIT_LOCK_KEY = 0x0a0d17;
 const BATCH_ROWS = 5000;
-const MAX_FOLD_KEYS = 50_000;
+export const MAX_FOLD_KEYS = 50_000;
 /** How long /healthz keeps saying `dropping` after the last dropped event. */
 export const DROPPING_HOLD_MS = 60_000;
 /** Bound of an error text kept for health and written into a `dropped` row. */
@@ -158,6 +158,11 @@ export class AuditPipeline implements AuditSink {
   /** Rows waiting to be written. */
   get depth(): number {
     return this.lines.length;
+  }
+
+  /** Open fold windows (at most MAX_FOLD_KEYS). */
+  get foldKeys(): number {
+    return this.folds.size;
   }
 
   record(input: AuditEventInput): void {

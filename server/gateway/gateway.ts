@@ -25,7 +25,7 @@ import { type Exposure, healthRoutes } from "../admin/health";
 import { InstanceRecorder } from "../admin/instance";
 import { createMetrics, type Metrics } from "../admin/metrics";
 import { StreamHub } from "../admin/stream";
-import { AuditPipeline } from "../audit/pipeline";
+import { AuditPipeline, MAX_FOLD_KEYS } from "../audit/pipeline";
 import { AuditTail } from "../audit/tail";
 import { createPool } from "../db/pool";
 import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
@@ -184,6 +184,7 @@ export class Gateway {
     metrics.observe({
       rateLimitSizes: () => this.ctx.rateLimits.sizes(),
       connectionAddressCounters: () => this.ctx.connections.addressCounters,
+      auditFoldKeys: () => ({ keys: audit.foldKeys, maxKeys: MAX_FOLD_KEYS }),
     });
     this.tail = new AuditTail(pool, options.databaseUrl, this.id, logger.child({ component: "audit-tail" }));
     this.stream = new StreamHub({
