@@ -180,6 +180,9 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  /** HTTP/SSE proxying (SPEC §4.6): request body bound (413 beyond) and upstream silence bound (503). */
+  HTTP_MAX_BODY_BYTES: positiveInt("HTTP_MAX_BODY_BYTES", 10 * 1024 * 1024, 1024 * 1024 * 1024),
+  HTTP_UPSTREAM_TIMEOUT_MS: positiveInt("HTTP_UPSTREAM_TIMEOUT_MS", 30_000, 600_000),
   /** Admin stream (live audit feed): open streams per user or API token, and credential re-checks. */
   ADMIN_STREAM_MAX_PER_USER: positiveInt("ADMIN_STREAM_MAX_PER_USER", 5, 200),
   ADMIN_STREAM_RECHECK_MS: positiveInt("ADMIN_STREAM_RECHECK_MS", 5000, 600_000),

@@ -6,9 +6,12 @@
  * else (server/audit/bound-event.ts, SPEC §5), so the fold keys, the queue and the rows are
  * bounded whatever a client sent.
  *
- * Folding: the first rejection of a kind (same tenant, origin, reason, client address)
- * is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW ms are
- * counted into one more row written when the window closes. Counts are exact.
+ * Folding: the first rejection of a kind (same kind, via, tenant, origin, reason, client
+ * address) is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW
+ * ms are counted into one more row written when the window closes. Counts are exact.
+ * HTTP-side decisions (kinds `http` and `preflight`) and every forward-auth decision fold
+ * whatever their outcome, accepted included (SPEC §5.1: a proxy asks on every request); a
+ * WebSocket handshake accepted by the gateway itself is a connection and is never folded.
  *
  * Writing: each row is encoded for COPY's text format when it is queued (the queue holds
  * strings, not event objects; server/audit/copy-row.ts); one batch in flight at a time,
@@ -112,6 +115,13 @@ interface DropReport {
   counts: Record<DropCause, number>;
 }
 
+/** Events that fold with identical ones (see the module header). */
+function folds(event: AuditEventInput): boolean {
+  if (event.kind === "http" || event.kind === "preflight") return true;
+  if (event.kind !== "handshake") return false;
+  return event.decision === "rejected" || event.via === "forward_auth";
+}
+
 export class AuditPipeline implements AuditSink {
   /** Rows waiting to be written, already encoded for COPY; the events each stands for; when each was queued. */
   private lines: string[] = [];
@@ -159,8 +169,8 @@ export class AuditPipeline implements AuditSink {
     const event = boundEvent(input);
     const count = event.count ?? 1;
     this.totals.recorded += count;
-    if (event.decision === "rejected" && event.kind === "handshake") {
-      const key = `${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}`;
+    if (folds(event)) {
+      const key = `${event.kind}\u0000${event.via}\u0000${event.decision}\u0000${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}`;
       const fold = this.folds.get(key);
       if (fold && event.ts - fold.startedAt < this.foldWindowMs) {
         if (fold.repeat) {

@@ -262,6 +262,23 @@ const ENDPOINTS: Endpoint[] = [
     prepare: async () => ({ path: "/api/v1/tester/scan", body: { tenant: shared } }),
   },
   {
+    name: "POST /api/v1/tester/cors",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({
+      path: "/api/v1/tester/cors",
+      body: { tenant: shared, path: "/matrix", origin: "https://shared.example.com" },
+    }),
+  },
+  {
+    name: "POST /api/v1/tester/cors-scan",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/tester/cors-scan", body: { tenant: shared } }),
+  },
+  {
     name: "GET /api/v1/audit",
     method: "GET",
     min: "viewer",
