@@ -3,7 +3,8 @@
  * events (SPEC §6 "history stays fast at tens of millions of rows").
  *
  *  - audit_count: events per 5-minute bucket, tenant, kind and decision (and all tenants);
- *  - audit_rejected_origin: refused handshakes per hour, tenant and origin (with their reasons);
+ *  - audit_rejected_origin: refused handshakes and HTTP requests per hour, tenant and origin
+ *    (with their reasons);
  *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed).
  *
  * Exact at every moment, without a write on the audit hot path: the summary covers exactly
@@ -20,7 +21,7 @@
  * (AuditSummaryKeeper). The summary's old rows go with the partitions (retention, partitions.ts).
  */
 import type pg from "pg";
-import { ORIGIN_EXPRESSION } from "../db/audit-queries";
+import { DECIDED_KINDS_SQL, ORIGIN_EXPRESSION } from "../db/audit-queries";
 import type { Logger } from "../log";
 
 /** Arbitrary constant: the advisory lock of summary passes. */
@@ -49,7 +50,7 @@ with batch as materialized (
   insert into audit_rejected_origin (tenant, origin, bucket, count, last_seen, reasons)
   select tenant, coalesce(origin, '(none)'), date_bin('1 hour', ts, 'epoch'), sum(count), max(coalesce(last_ts, ts)),
          array_agg(distinct coalesce(reason, '') order by coalesce(reason, ''))
-    from batch where decision = 'rejected' and kind = 'handshake' group by 1, 2, 3
+    from batch where decision = 'rejected' and ${DECIDED_KINDS_SQL} group by 1, 2, 3
   on conflict (tenant, origin, bucket) do update
     set count = audit_rejected_origin.count + excluded.count,
         last_seen = greatest(audit_rejected_origin.last_seen, excluded.last_seen),

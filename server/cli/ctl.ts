@@ -5,7 +5,7 @@
  *
  *   user:create  --email E --password P --role admin|editor|viewer [--name N]
  *   user:list
- *   token:create --name N --role admin|editor|viewer     prints the token once, on stdout
+ *   token:create --name N --role admin|editor|viewer [--policy-as-code]   prints the token once, on stdout
  *   token:list
  *   token:revoke --id ID
  *   secrets:encrypt    seal every secret at rest with SECRETS_KEY (plaintext rows, and rows
@@ -13,10 +13,12 @@
  *   secrets:new-key    print a new random key for SECRETS_KEY
  *   audit:partitions   one pass of audit partition upkeep now (partitions ahead, retention
  *                      AUDIT_RETENTION_DAYS; gateways do it at start and hourly), and the list
+ *   policy:*     policy as code, through the HTTP API (policy-commands.ts; no database)
  *
  * Database: DATABASE_URL, or the embedded Postgres of a running `npm start` (no
  * DATABASE_URL). Output meant for scripts goes to stdout, messages to stderr.
- * Exit codes: 0 done, 1 refused or failed, 2 usage error.
+ * Exit codes: 0 done, 1 refused or failed, 2 usage error; policy:* commands have their own
+ * (0 same, 2 differences, 1 error, usage errors included).
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -36,19 +38,22 @@ import { createPrisma, type PrismaClient } from "../db/prisma";
 import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
 import { generateSecretsKey } from "../secrets/secret-box";
 import { secretBoxForCli } from "../secrets/secrets-key-file";
+import { isPolicyCommand, POLICY_USAGE, runPolicyCommand } from "./policy-commands";
 
 const USAGE = `Usage: npm run ctl -- <command> [options]
 
   user:create  --email E --password P --role admin|editor|viewer [--name N]
   user:list
-  token:create --name N --role admin|editor|viewer   (prints the token once)
+  token:create --name N --role admin|editor|viewer [--policy-as-code]   (prints the token once)
   token:list
   token:revoke --id ID
   secrets:encrypt    (re-)encrypt every secret at rest with SECRETS_KEY
   secrets:new-key    print a new key for SECRETS_KEY
   audit:partitions   create audit partitions ahead, drop those past AUDIT_RETENTION_DAYS, list them
 
-Uses DATABASE_URL, or the embedded database of a running \`npm start\`.`;
+Uses DATABASE_URL, or the embedded database of a running \`npm start\`.
+
+${POLICY_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -89,20 +94,30 @@ const COMMANDS: Record<string, Command> = {
   "token:create": async (db, args) => {
     const { values } = parseArgs({
       args,
-      options: { name: { type: "string" }, role: { type: "string" } },
+      options: { name: { type: "string" }, role: { type: "string" }, "policy-as-code": { type: "boolean" } },
       strict: true,
     });
     const { token, apiToken } = await createApiToken({
       db,
-      input: { name: required(values, "name"), role: required(values, "role") as "viewer" },
+      input: {
+        name: required(values, "name"),
+        role: required(values, "role") as "viewer",
+        policyAsCode: values["policy-as-code"] === true,
+      },
       createdById: null,
     });
-    console.error(`created API token "${apiToken.name}" (${apiToken.role}, id ${apiToken.id}). It is shown this once:`);
+    const scope = apiToken.policyAsCode ? ", policy as code" : "";
+    console.error(
+      `created API token "${apiToken.name}" (${apiToken.role}${scope}, id ${apiToken.id}). It is shown this once:`,
+    );
     console.log(token);
   },
   "token:list": async (db) => {
     for (const t of await listApiTokens({ db })) {
-      console.log(`${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${t.revokedAt ? "revoked" : "active "}  ${t.name}`);
+      const scope = t.policyAsCode ? "  (policy as code)" : "";
+      console.log(
+        `${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${t.revokedAt ? "revoked" : "active "}  ${t.name}${scope}`,
+      );
     }
   },
   "token:revoke": async (db, args) => {
@@ -177,6 +192,8 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return name ? 0 : 2;
   }
+  // Policy as code talks to the HTTP API only: no database, no probe.
+  if (isPolicyCommand(name)) return runPolicyCommand(name, args);
   if (name === "secrets:new-key") {
     console.log(generateSecretsKey());
     return 0;

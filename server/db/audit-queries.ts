@@ -13,7 +13,7 @@
  * for the few after it: exact, and cheap at tens of millions of events.
  */
 import { z } from "zod";
-import { AUDIT_KINDS, type AuditDecision, type AuditKind } from "../audit/types";
+import { AUDIT_KINDS, type AuditDecision, type AuditKind, type AuditVia } from "../audit/types";
 
 /** Anything with pg's `query(text, values)`: a Pool, a Client, a PoolClient. */
 export interface Queryable {
@@ -63,6 +63,8 @@ export interface AuditEvent {
   lastTs: string | null;
   gatewayId: string;
   kind: AuditKind;
+  /** How the request reached the decision: the gateway itself or a proxy's forward-auth subrequest. */
+  via: AuditVia;
   tenant: string | null;
   /** Null on a `dropped` row (no decision, no reason; the cause is in details). */
   decision: AuditDecision | null;
@@ -86,7 +88,7 @@ export interface AuditEvent {
  * by that text output column ("9" after "10"), not by the bigint column, and could not use
  * the primary key: always write `order by audit_event.id`.
  */
-export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, tenant, decision, reason, origin,
+export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, via, tenant, decision, reason, origin,
   origin_normalized, remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
   close_code, duration_ms, details`;
 
@@ -96,6 +98,7 @@ interface AuditRow {
   last_ts: Date | null;
   gateway_id: string;
   kind: AuditEvent["kind"];
+  via: AuditEvent["via"];
   tenant: string | null;
   decision: AuditEvent["decision"];
   reason: string | null;
@@ -120,6 +123,7 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     lastTs: r.last_ts ? r.last_ts.toISOString() : null,
     gatewayId: r.gateway_id,
     kind: r.kind,
+    via: r.via,
     tenant: r.tenant,
     decision: r.decision,
     reason: r.reason,
@@ -152,6 +156,8 @@ export const auditFilterSchema = z
       .string()
       .regex(/^[a-z_]{1,40}$/, "must be a reason code")
       .optional(),
+    /** How the request came: `gateway` or `forward_auth`. */
+    via: z.enum(["gateway", "forward_auth"]).optional(),
     kind: z.enum(AUDIT_KINDS).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
@@ -177,6 +183,9 @@ export const auditFilterSchema = z
   .strict();
 
 export type AuditFilter = z.input<typeof auditFilterSchema>;
+
+/** The kinds of event that carry a decision on a request: what the overview counts (handshakes and HTTP requests). */
+export const DECIDED_KINDS_SQL = "kind in ('handshake', 'http', 'preflight')";
 
 /** The origin every origin filter compares: normalized, or as sent when it could not be normalized. */
 export const ORIGIN_EXPRESSION = "coalesce(origin_normalized, origin)";
@@ -240,6 +249,7 @@ export function auditWhere(
   if (f.decision) add((p) => `decision = ${p}::audit_decision`, f.decision);
   if (f.reason) add((p) => `reason = ${p}`, f.reason);
   if (f.kind) add((p) => `kind = ${p}::audit_kind`, f.kind);
+  if (f.via) add((p) => `via = ${p}::audit_via`, f.via);
   // One expression for every origin filter, the one the trigram index is built on
   // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);
@@ -368,8 +378,8 @@ export function overviewWindow(window: keyof typeof OVERVIEW_WINDOWS, now: Date)
 const SUMMARY_BUCKET_SECONDS = 300;
 
 /**
- * Accepted vs rejected handshakes per time bucket (UTC epoch multiples of bucketSeconds;
- * folded counts included). Windows whose buckets are multiples of the summary's 5 minutes
+ * Accepted vs rejected decisions (handshakes and HTTP requests, any via) per time bucket (UTC
+ * epoch multiples of bucketSeconds; folded counts included). Windows whose buckets are multiples of the summary's 5 minutes
  * read audit_count up to the watermark plus the events after it; finer ones (the last hour
  * by minute) read the events.
  */
@@ -395,14 +405,14 @@ async function timelineQuery(
   const bin = (column: string) => `date_bin($3 * interval '1 second', ${column}, 'epoch'::timestamptz)`;
   const events = (extra: string) => `
     select ${bin("ts")} as bucket, decision, sum(count) as n from audit_event
-     where kind = 'handshake' and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter} ${extra}
+     where ${DECIDED_KINDS_SQL} and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter} ${extra}
      group by 1, 2`;
   const parts =
     watermark === null
       ? events("")
       : `select ${bin("bucket")} as bucket, decision, sum(count) as n from audit_count
           where all_tenants = ${options.tenant ? "false" : "true"} and tenant = ${options.tenant ? `$${tenantParam}` : "''"}
-            and kind = 'handshake' and bucket >= $1::timestamptz and bucket < $2::timestamptz
+            and ${DECIDED_KINDS_SQL} and bucket >= $1::timestamptz and bucket < $2::timestamptz
           group by 1, 2
          union all ${events(`and id > $${values.push(watermark)}::bigint`)}`;
   const { rows } = await db.query<{ bucket: Date; accepted: number; rejected: number; report_only: number }>(
@@ -443,8 +453,8 @@ const TOP_CANDIDATES_PER_HOUR = [64, 1024];
 const HOUR_MS = 3_600_000;
 
 /**
- * The origins refused most often since `since` (folded counts included), exactly; ties by
- * origin, then tenant (byte order).
+ * The origins refused most often since `since`, handshakes and HTTP requests alike (folded
+ * counts included), exactly; ties by origin, then tenant (byte order).
  *
  * Sources: the summary's whole hours from the first hour boundary after `since`
  * (audit_rejected_origin, events up to the watermark), plus the events themselves for the
@@ -465,7 +475,7 @@ export async function topRejectedOrigins(
     const firstWholeHour = new Date(Math.ceil(options.since.getTime() / HOUR_MS) * HOUR_MS).toISOString();
     const values: unknown[] = [options.since.toISOString(), firstWholeHour, watermark];
     const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
-    const direct = `decision = 'rejected' and kind = 'handshake' ${tenantFilter}
+    const direct = `decision = 'rejected' and ${DECIDED_KINDS_SQL} ${tenantFilter}
           and ((ts >= $1::timestamptz and ts < $2::timestamptz and id <= $3::bigint) or (ts >= $1::timestamptz and id > $3::bigint))`;
     const { rows: raw } = await q.query<RejectedTotal & { reasons: string[] }>(
       `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant, sum(count)::text as count,

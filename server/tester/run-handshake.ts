@@ -32,6 +32,7 @@ import https from "node:https";
 import type { LookupFunction, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
+import { socketForm } from "./endpoint-url";
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 export const TESTER_USER_AGENT = "OriginGate-Tester/1";
@@ -40,16 +41,18 @@ const MAX_HEADER_LINES = 100;
 const MAX_HEADER_VALUE_SHOWN = 2048;
 const REDACTED = "[redacted]";
 
-export type HandshakeErrorCode =
-  | "timeout"
-  | "dns_failed"
-  | "connection_refused"
-  | "connection_reset"
-  | "tls_failed"
-  | "response_too_large"
-  | "invalid_response"
-  | "invalid_upgrade"
-  | "network_error";
+export const HANDSHAKE_ERROR_CODES = [
+  "timeout",
+  "dns_failed",
+  "connection_refused",
+  "connection_reset",
+  "tls_failed",
+  "response_too_large",
+  "invalid_response",
+  "invalid_upgrade",
+  "network_error",
+] as const;
+export type HandshakeErrorCode = (typeof HANDSHAKE_ERROR_CODES)[number];
 
 export interface RunHandshakeOptions {
   /** ws:// or wss:// — already checked to be an allowed target by the caller. */
@@ -142,7 +145,8 @@ class HandshakeRun {
   start(): void {
     let url: URL;
     try {
-      url = new URL(this.options.url);
+      // A registered endpoint may be written in its HTTP form: the handshake goes to its WebSocket form.
+      url = new URL(socketForm(this.options.url));
       if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new Error("not ws");
     } catch {
       return this.finish({ error: { code: "invalid_response", message: "the target is not a ws:// or wss:// URL" } });
@@ -232,7 +236,7 @@ class HandshakeRun {
     const phase =
       this.timings.connect === null
         ? "while connecting"
-        : this.options.url.startsWith("wss:") && this.timings.tls === null
+        : socketForm(this.options.url).startsWith("wss:") && this.timings.tls === null
           ? "during the TLS handshake"
           : "waiting for the response";
     this.finish({ error: { code: "timeout", message: `no answer within ${timeoutMs} ms (${phase})` } });
@@ -520,7 +524,11 @@ function closeSocket(socket: Socket, sendClose: boolean): void {
   socket.once("close", () => clearTimeout(kill));
 }
 
-function classify(error: NodeJS.ErrnoException, maxHeaderBytes: number): { code: HandshakeErrorCode; message: string } {
+/** A network error in the tester's terms (shared with the CORS tester, run-http.ts). */
+export function classify(
+  error: NodeJS.ErrnoException,
+  maxHeaderBytes: number,
+): { code: HandshakeErrorCode; message: string } {
   const code = error.code ?? "";
   if (code === "HPE_HEADER_OVERFLOW") {
     return {

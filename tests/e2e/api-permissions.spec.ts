@@ -62,6 +62,13 @@ let shared: string;
 const ENDPOINTS: Endpoint[] = [
   { name: "GET /api/v1/me", method: "GET", min: "viewer", ok: 200, prepare: async () => ({ path: "/api/v1/me" }) },
   {
+    name: "GET /api/v1/openapi.json",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/openapi.json" }),
+  },
+  {
     name: "GET /api/v1/tenants",
     method: "GET",
     min: "viewer",
@@ -293,6 +300,23 @@ const ENDPOINTS: Endpoint[] = [
     min: "editor",
     ok: 200,
     prepare: async () => ({ path: "/api/v1/tester/scan", body: { tenant: shared } }),
+  },
+  {
+    name: "POST /api/v1/tester/cors",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({
+      path: "/api/v1/tester/cors",
+      body: { tenant: shared, path: "/matrix", origin: "https://shared.example.com" },
+    }),
+  },
+  {
+    name: "POST /api/v1/tester/cors-scan",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/tester/cors-scan", body: { tenant: shared } }),
   },
   {
     name: "GET /api/v1/audit",

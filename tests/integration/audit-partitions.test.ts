@@ -71,8 +71,8 @@ describe("the migration to a partitioned audit_event", () => {
 
   it("keeps every row, id and value, and the columns and indexes other migrations added", async () => {
     // What another engineer's migration could have added before this one.
-    await pool.query("alter table audit_event add column via text not null default 'gateway'");
-    await pool.query("create index audit_event_via_ts_idx on audit_event (via, ts) where via <> 'gateway'");
+    await pool.query("alter table audit_event add column replay_note text not null default 'none'");
+    await pool.query("create index audit_event_replay_note_ts_idx on audit_event (replay_note, ts) where replay_note <> 'none'");
     const times = [
       now - 3 * DAY,
       now - 2 * DAY - 3_600_000,
@@ -86,7 +86,7 @@ describe("the migration to a partitioned audit_event", () => {
       const ts = new Date(times[i % times.length]! + i);
       const dropped = i === 13;
       await pool.query(
-        `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized, count, details, via)
+        `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized, count, details, replay_note)
          values ($1, 'gw-old', $2, 'conv', $3, $4, $5, $5, $6, $7, $8)`,
         [
           ts,
@@ -96,7 +96,7 @@ describe("the migration to a partitioned audit_event", () => {
           dropped ? null : `https://o${i % 5}.example.com`,
           dropped ? 7 : 1,
           dropped ? JSON.stringify({ cause: "queue_full" }) : null,
-          i % 10 === 0 ? "forward_auth" : "gateway",
+          i % 10 === 0 ? "seen-before" : "none",
         ],
       );
     }
@@ -134,13 +134,17 @@ describe("the migration to a partitioned audit_event", () => {
     );
     expect(keys.map((k) => k.def)).toEqual(["PRIMARY KEY (id, ts)"]);
     const { rows: extra } = await pool.query<{ def: string }>(
-      "select indexdef as def from pg_indexes where tablename = 'audit_event' and indexname = 'audit_event_via_ts_idx'",
+      "select indexdef as def from pg_indexes where tablename = 'audit_event' and indexname = 'audit_event_replay_note_ts_idx'",
     );
-    expect(extra[0]?.def).toContain("WHERE (via <> 'gateway'::text)");
-    const { rows: viaDefault } = await pool.query<{ d: string }>(
-      "select column_default as d from information_schema.columns where table_name = 'audit_event' and column_name = 'via'",
+    expect(extra[0]?.def).toContain("WHERE (replay_note <> 'none'::text)");
+    const { rows: columnDefaults } = await pool.query<{ c: string; d: string }>(
+      `select column_name as c, column_default as d from information_schema.columns
+        where table_name = 'audit_event' and column_name in ('replay_note', 'via') order by 1`,
     );
-    expect(viaDefault[0]?.d).toBe("'gateway'::text");
+    expect(columnDefaults).toEqual([
+      { c: "replay_note", d: "'none'::text" },
+      { c: "via", d: "'gateway'::audit_via" },
+    ]);
   });
 
   it("goes on with increasing ids, resumes the live stream in id order, and takes new columns everywhere", async () => {

@@ -32,7 +32,7 @@ async function insertEvents(n: number, hours: number, seed: number): Promise<voi
             origin, case when g % 11 = 0 then null else origin end, case when g % 7 = 0 then 3 else 1 end
        from (
          select g, $1::timestamptz - (g % ($2::int * 60)) * interval '1 minute' - (g % 50) * interval '1 second' as ts,
-                case when g % 5 = 0 then 'close' else 'handshake' end::audit_kind as kind,
+                case when g % 5 = 0 then 'close' when g % 9 = 0 then 'http' else 'handshake' end::audit_kind as kind,
                 case when g % 13 = 0 then null else 'sum-t' || (g % 3) end as tenant,
                 case when g % 4 = 0 then 'accepted' when g % 17 = 0 then 'report_only' else 'rejected' end::audit_decision as decision,
                 'https://o' || (g % 23) || '.Example-' || (g % 2) || '.net' as origin
@@ -49,7 +49,7 @@ async function rawTimeline(since: Date, until: Date, bucketSeconds: number, tena
             coalesce(sum(count) filter (where decision = 'accepted'), 0)::int as accepted,
             coalesce(sum(count) filter (where decision = 'rejected'), 0)::int as rejected,
             coalesce(sum(count) filter (where decision = 'report_only'), 0)::int as report_only
-       from audit_event where kind = 'handshake' and ts >= $1 and ts < $2 ${tenant ? "and tenant = $4" : ""}
+       from audit_event where kind in ('handshake', 'http', 'preflight') and ts >= $1 and ts < $2 ${tenant ? "and tenant = $4" : ""}
       group by 1 order by 1`,
     tenant ? [since, until, bucketSeconds, tenant] : [since, until, bucketSeconds],
   );
@@ -71,7 +71,7 @@ async function rawTop(since: Date, limit: number, tenant?: string) {
   }>(
     `select coalesce(origin_normalized, origin, '(none)') as origin, tenant, sum(count)::int as count,
             max(coalesce(last_ts, ts)) as last_seen, array_agg(distinct reason order by reason) as reasons
-       from audit_event where decision = 'rejected' and kind = 'handshake' and ts >= $1 ${tenant ? "and tenant = $3" : ""}
+       from audit_event where decision = 'rejected' and kind in ('handshake', 'http', 'preflight') and ts >= $1 ${tenant ? "and tenant = $3" : ""}
       group by 1, 2 order by 3 desc, coalesce(origin_normalized, origin, '(none)') collate "C", coalesce(tenant, '') collate "C" limit $2`,
     tenant ? [since, limit, tenant] : [since, limit],
   );

@@ -7,61 +7,11 @@
  * `server-only` guard, and the peer header the dashboard's server stamps is the one the
  * dashboard reads.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { can, ROLES, type Role } from "../../app/_lib/auth/permissions";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const API = path.join(ROOT, "app", "api", "v1");
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-
-function walk(dir: string, match: (name: string) => boolean): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return walk(full, match);
-    return match(entry.name) ? [full] : [];
-  });
-}
-
-interface Handler {
-  file: string;
-  method: string;
-  path: string;
-  permission: string | null;
-  comment: boolean;
-}
-
-function handlers(): Handler[] {
-  return walk(API, (name) => name === "route.ts").flatMap((file) => {
-    const source = readFileSync(file, "utf8");
-    const routePath = `/api/v1/${path
-      .relative(API, path.dirname(file))
-      .split(path.sep)
-      .map((part) => part.replace(/^\[(.+)\]$/, "<$1>"))
-      .join("/")}`.replace(/\/$/, "");
-    const exported = [...source.matchAll(/^export\s+(?:async\s+)?(?:const|function|let|var)\s+([A-Z]+)\b/gm)].map(
-      (m) => m[1]!,
-    );
-    return exported
-      .filter((method) => METHODS.includes(method))
-      .map((method) => {
-        const declaration = new RegExp(
-          `^export const ${method} = apiRoute(?:<[^>]*>)?\\(\\s*\\{\\s*permission:\\s*"([a-z._]+)"\\s*\\}`,
-          "m",
-        ).exec(source);
-        return {
-          file: path.relative(ROOT, file),
-          method,
-          path: routePath,
-          permission: declaration?.[1] ?? null,
-          comment: source
-            .split("\n")
-            .some((line) => [" ", "?"].some((next) => line.startsWith(`// ${method} ${routePath}${next}`))),
-        };
-      });
-  });
-}
+import { ROOT, routeHandlers, walk } from "../helpers/api-routes";
 
 /** The matrix rows of the e2e spec: name ("METHOD /path") and least role. */
 function matrix(): Map<string, Role> {
@@ -81,7 +31,7 @@ function leastRole(permission: string): Role | undefined {
 }
 
 describe("/api/v1 route handlers", () => {
-  const all = handlers();
+  const all = routeHandlers();
 
   it("finds the handlers (the walk works)", () => {
     expect(all.length).toBeGreaterThanOrEqual(31);

@@ -90,6 +90,11 @@ export function TokensView() {
                     <td className="strong">{t.name}</td>
                     <td>
                       <span className={`badge role-${t.role}`}>{t.role}</span>
+                      {t.policyAsCode ? (
+                        <span className="badge badge-info" title="May apply policies of tenants managed by code">
+                          policy as code
+                        </span>
+                      ) : null}
                     </td>
                     <td className="mono">{t.prefix}…</td>
                     <td title={absoluteTime(t.createdAt)}>
@@ -137,7 +142,7 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: { name: string; t
   const toast = useToast();
   const [error, setError] = useState<string | null>(null);
   const create = useMutation({
-    mutationFn: (input: { name: string; role: Role }) =>
+    mutationFn: (input: { name: string; role: Role; policyAsCode: boolean }) =>
       api<ApiTokenView & { token: string }>("/api/v1/tokens", { method: "POST", body: input }),
     onSuccess: async (result) => {
       onCreated({ name: result.name, token: result.token });
@@ -156,7 +161,11 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: { name: string; t
     event.preventDefault();
     const formElement = event.currentTarget;
     const form = new FormData(formElement);
-    const input = { name: String(form.get("name") ?? ""), role: String(form.get("role") ?? "viewer") as Role };
+    const input = {
+      name: String(form.get("name") ?? ""),
+      role: String(form.get("role") ?? "viewer") as Role,
+      policyAsCode: form.get("policyAsCode") === "on",
+    };
     const parsed = createApiTokenInput.safeParse(input);
     if (!parsed.success) {
       setError(parsed.error.issues[0]?.message ?? "invalid");
@@ -174,6 +183,12 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: { name: string; t
           {error ? <span className="field-error">{error}</span> : null}
         </label>
         <RoleField />
+        <label
+          className="field field-inline"
+          title="Only such a token may change the policy of a tenant managed by code (ctl policy:apply)"
+        >
+          <input type="checkbox" name="policyAsCode" /> <span className="label">Policy as code</span>
+        </label>
         <div className="field field-button">
           <button type="submit" className="btn btn-primary" disabled={create.isPending}>
             {create.isPending ? "Creating…" : "Create token"}

@@ -13,7 +13,7 @@ import { isRole, type Role } from "./permissions";
 
 export type Principal =
   | { kind: "user"; id: string; email: string; name: string; role: Role; label: string; sessionId: string }
-  | { kind: "token"; id: string; name: string; role: Role; label: string };
+  | { kind: "token"; id: string; name: string; role: Role; label: string; policyAsCode: boolean };
 
 export type Authentication = { principal: Principal; via: "cookie" | "bearer" } | null;
 
@@ -26,7 +26,14 @@ export async function authenticate(headers: Headers): Promise<Authentication> {
     if (!token) throw new AppError("unauthorized", "The API token is invalid or revoked");
     return {
       via: "bearer",
-      principal: { kind: "token", id: token.id, name: token.name, role: token.role, label: `token:${token.name}` },
+      principal: {
+        kind: "token",
+        id: token.id,
+        name: token.name,
+        role: token.role,
+        label: `token:${token.name}`,
+        policyAsCode: token.policyAsCode,
+      },
     };
   }
   const user = await sessionUser(headers);

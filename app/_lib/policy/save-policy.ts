@@ -8,6 +8,11 @@
  *   as a set difference (delete removed, insert added, update changed note/expiry) ->
  *   read the result back -> insert the PolicyRevision snapshot.
  *
+ * Two checks sit before the write: a tenant managed by code is written only by a
+ * policy-as-code token (assertPolicyWritable: 409 managed_by_code otherwise), and a
+ * document equal to the stored one writes nothing (unchangedPolicy: the current version is
+ * returned with `changed: false`, no revision), so every PUT is idempotent.
+ *
  * Validation (server/policy validatePolicy, the gateway's own rules) runs before anything
  * is written: errors -> 422 with details [{ path, message }] and warnings; nothing saved.
  * The NOTIFY to gateways comes from the migration's triggers at commit, so a failed or
@@ -21,8 +26,10 @@ import { normalizePolicyDocument, validatePolicy } from "../../../server/policy/
 import type { Db } from "../db";
 import { AppError, validationError } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
+import { assertPolicyWritable } from "./assert-policy-writable";
 import { diffDocuments, type PolicyDiff } from "./diff-documents";
 import { ORIGIN_ORDER, policyColumns, toJsonValue, toPolicyDocument, type VersionedPolicyDocument } from "./document";
+import { unchangedPolicy } from "./unchanged-policy";
 
 export interface PolicyWarning {
   path: string;
@@ -34,6 +41,8 @@ export interface Actor {
   id: string | null;
   /** "alice@example.com", "token:ci-deploy", "seed". */
   label: string;
+  /** An API token scoped for policy as code: may write tenants managed by code. */
+  policyAsCode?: boolean;
 }
 
 export interface SavePolicyOptions {
@@ -52,6 +61,8 @@ export interface SavePolicyOptions {
 export interface SavePolicyResult {
   policy: VersionedPolicyDocument;
   warnings: PolicyWarning[];
+  /** False when the document equalled the stored one: nothing was written. */
+  changed: boolean;
 }
 
 export interface VersionConflictDetails {
@@ -101,9 +112,10 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
   }
   const { document, warnings } = checkPolicyDocument(options.document, now);
 
-  const policy = await options.db.$transaction(
+  const { policy, changed } = await options.db.$transaction(
     async (tx) => {
       const tenant = await findTenant({ db: tx, slug: options.slug });
+      await assertPolicyWritable(tx, tenant, options.actor);
       const locked = await tx.$queryRaw<Array<{ version: number }>>`
         select version from policy where tenant_id = ${tenant.id}::uuid for update`;
       const currentVersion = locked[0]?.version;
@@ -111,6 +123,8 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
       if (options.expectedVersion !== "current" && options.expectedVersion !== currentVersion) {
         throw await versionConflict(tx, tenant.id, options.expectedVersion, currentVersion);
       }
+      const unchanged = await unchangedPolicy(tx, tenant.id, document);
+      if (unchanged) return { policy: { version: currentVersion, ...unchanged }, changed: false };
       const version = currentVersion + 1;
       await tx.policy.update({
         where: { tenantId: tenant.id },
@@ -130,11 +144,11 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
           createdAt: now,
         },
       });
-      return { version, ...saved.document };
+      return { policy: { version, ...saved.document }, changed: true };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
-  return { policy, warnings };
+  return { policy, warnings, changed };
 }
 
 /**

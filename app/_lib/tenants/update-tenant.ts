@@ -1,4 +1,7 @@
-/** Renames a tenant and/or sets its upstream URL (the slug is immutable). */
+/**
+ * Renames a tenant, sets its upstream URL, and/or marks it as managed by code (or removes
+ * the mark; admins only, like every tenant setting). The slug is immutable.
+ */
 import "server-only";
 import type { z } from "zod";
 import type { Db } from "../db";
@@ -17,6 +20,7 @@ export async function updateTenant(options: {
     data: {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.upstreamUrl !== undefined ? { upstreamUrl: input.upstreamUrl } : {}),
+      ...(input.managedBy !== undefined ? { managedBy: input.managedBy } : {}),
     },
   });
 }

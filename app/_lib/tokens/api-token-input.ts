@@ -10,4 +10,9 @@ export const createApiTokenInput = z.object({
     .max(100, "at most 100 characters")
     .regex(/^[\w .:@/-]+$/, "letters, digits, spaces and . _ : @ / - only"),
   role: z.enum(ROLES),
+  /**
+   * Scoped for policy as code: may write the policy of a tenant managed by code (what
+   * `ctl policy:apply` needs); every other token and session gets 409 managed_by_code there.
+   */
+  policyAsCode: z.boolean().default(false),
 });

@@ -12,6 +12,7 @@ export interface ApiTokenView {
   id: string;
   name: string;
   role: Role;
+  policyAsCode: boolean;
   prefix: string;
   createdAt: string;
   createdBy: string | null;
@@ -27,7 +28,14 @@ export async function createApiToken(options: {
   const input = createApiTokenInput.parse(options.input);
   const { token, prefix, tokenHash } = newApiToken();
   const row = await options.db.apiToken.create({
-    data: { name: input.name, role: input.role, prefix, tokenHash, createdById: options.createdById },
+    data: {
+      name: input.name,
+      role: input.role,
+      policyAsCode: input.policyAsCode,
+      prefix,
+      tokenHash,
+      createdById: options.createdById,
+    },
     include: { createdBy: { select: { email: true } } },
   });
   return {
@@ -36,6 +44,7 @@ export async function createApiToken(options: {
       id: row.id,
       name: row.name,
       role: row.role,
+      policyAsCode: row.policyAsCode,
       prefix: row.prefix,
       createdAt: row.createdAt.toISOString(),
       createdBy: row.createdBy?.email ?? null,

@@ -12,6 +12,7 @@ export async function listApiTokens(options: { db: Db }): Promise<ApiTokenView[]
     id: row.id,
     name: row.name,
     role: row.role,
+    policyAsCode: row.policyAsCode,
     prefix: row.prefix,
     createdAt: row.createdAt.toISOString(),
     createdBy: row.createdBy?.email ?? null,

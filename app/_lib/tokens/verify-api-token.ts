@@ -35,13 +35,13 @@ function recordUse(db: Db, id: string, now: number): void {
 export async function verifyApiToken(options: {
   db: Db;
   token: string;
-}): Promise<{ id: string; name: string; role: Role } | null> {
+}): Promise<{ id: string; name: string; role: Role; policyAsCode: boolean } | null> {
   if (!looksLikeApiToken(options.token)) return null;
   const row = await options.db.apiToken.findUnique({
     where: { tokenHash: hashApiToken(options.token) },
-    select: { id: true, name: true, role: true, revokedAt: true },
+    select: { id: true, name: true, role: true, policyAsCode: true, revokedAt: true },
   });
   if (!row || row.revokedAt) return null;
   recordUse(options.db, row.id, Date.now());
-  return { id: row.id, name: row.name, role: row.role };
+  return { id: row.id, name: row.name, role: row.role, policyAsCode: row.policyAsCode };
 }

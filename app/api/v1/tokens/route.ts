@@ -8,7 +8,7 @@ export const GET = apiRoute({ permission: "tokens.manage" }, async () =>
   Response.json(await listApiTokens({ db: getPrisma() })),
 );
 
-// POST /api/v1/tokens - create { name, role }; the response holds the token, shown this once only
+// POST /api/v1/tokens - create { name, role, policyAsCode? }; the response holds the token, shown this once only
 export const POST = apiRoute({ permission: "tokens.manage" }, async ({ request, principal }) => {
   const input = createApiTokenInput.parse(await readJson(request));
   const created = await createApiToken({

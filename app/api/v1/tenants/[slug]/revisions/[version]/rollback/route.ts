@@ -1,20 +1,18 @@
-// POST /api/v1/tenants/<slug>/revisions/<version>/rollback - new revision restoring <version> (optional If-Match, { comment? })
+// POST /api/v1/tenants/<slug>/revisions/<version>/rollback - new revision restoring <version> (optional If-Match, { comment? });
+// `changed: false` (no revision) when the current policy already equals <version>
 
-import { z } from "zod";
 import { actorOf } from "@/app/_lib/api/actor";
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, optionalIfMatch } from "@/app/_lib/api/if-match";
-import { versionParam } from "@/app/_lib/api/params";
+import { rollbackInput, versionParam } from "@/app/_lib/api/params";
 import { getPrisma } from "@/app/_lib/db";
 import { rollbackPolicy } from "@/app/_lib/policy/rollback-policy";
-
-const body = z.object({ comment: z.string().max(500).nullish() }).strict();
 
 export const POST = apiRoute<{ slug: string; version: string }>(
   { permission: "policy.write" },
   async ({ request, params, principal }) => {
-    const { comment } = body.parse(await readJson(request));
-    const { policy, warnings } = await rollbackPolicy({
+    const { comment } = rollbackInput.parse(await readJson(request));
+    const { policy, warnings, changed } = await rollbackPolicy({
       db: getPrisma(),
       slug: params.slug,
       toVersion: versionParam(params.version),
@@ -22,6 +20,6 @@ export const POST = apiRoute<{ slug: string; version: string }>(
       actor: actorOf(principal),
       comment,
     });
-    return Response.json({ ...policy, warnings }, { headers: { ETag: etag(policy.version) } });
+    return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
   },
 );

@@ -1,3 +1,6 @@
+-- CreateEnum
+CREATE TYPE "siem_destination_kind" AS ENUM ('syslog', 'webhook');
+
 -- DropIndex
 DROP INDEX "audit_event_decision_ts_id_idx";
 
@@ -11,9 +14,80 @@ DROP INDEX "audit_event_origin_normalized_ts_id_idx";
 ALTER TABLE "audit_event" DROP CONSTRAINT "audit_event_pkey",
 ADD CONSTRAINT "audit_event_pkey" PRIMARY KEY ("id", "ts");
 
+-- CreateTable
+CREATE TABLE "audit_summary_state" (
+    "id" INTEGER NOT NULL DEFAULT 1,
+    "last_id" BIGINT NOT NULL DEFAULT 0,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "audit_summary_state_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "audit_count" (
+    "all_tenants" BOOLEAN NOT NULL,
+    "tenant" TEXT NOT NULL,
+    "bucket" TIMESTAMPTZ(3) NOT NULL,
+    "kind" "audit_kind" NOT NULL,
+    "decision" "audit_decision" NOT NULL,
+    "count" BIGINT NOT NULL,
+
+    CONSTRAINT "audit_count_pkey" PRIMARY KEY ("all_tenants","tenant","bucket","kind","decision")
+);
+
+-- CreateTable
+CREATE TABLE "audit_rejected_origin" (
+    "tenant" TEXT NOT NULL,
+    "origin" TEXT NOT NULL,
+    "bucket" TIMESTAMPTZ(3) NOT NULL,
+    "count" BIGINT NOT NULL,
+    "last_seen" TIMESTAMPTZ(3) NOT NULL,
+    "reasons" TEXT[],
+
+    CONSTRAINT "audit_rejected_origin_pkey" PRIMARY KEY ("tenant","origin","bucket")
+);
+
+-- CreateTable
+CREATE TABLE "audit_origin" (
+    "origin" TEXT NOT NULL,
+    "last_seen" TIMESTAMPTZ(3) NOT NULL,
+    "events" BIGINT NOT NULL,
+
+    CONSTRAINT "audit_origin_pkey" PRIMARY KEY ("origin")
+);
+
+-- CreateTable
+CREATE TABLE "siem_destination" (
+    "id" UUID NOT NULL,
+    "name" TEXT NOT NULL,
+    "kind" "siem_destination_kind" NOT NULL,
+    "url" TEXT NOT NULL,
+    "secret" TEXT,
+    "enabled" BOOLEAN NOT NULL DEFAULT true,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "created_by" TEXT,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "siem_destination_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE INDEX "audit_rejected_origin_bucket_count_idx" ON "audit_rejected_origin"("bucket", "count" DESC);
+
+-- CreateIndex
+CREATE INDEX "audit_rejected_origin_tenant_bucket_count_idx" ON "audit_rejected_origin"("tenant", "bucket", "count" DESC);
+
+-- CreateIndex
+CREATE INDEX "audit_origin_last_seen_idx" ON "audit_origin"("last_seen");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "siem_destination_name_key" ON "siem_destination"("name");
+
 -- ---------------------------------------------------------------------------------------
 -- Postgres-side pieces (schema.prisma cannot express them): `audit_event` becomes a table
--- partitioned by range of `ts`, one partition per UTC day (SPEC §6), with its rows.
+-- partitioned by range of `ts`, one partition per UTC day (SPEC §6), with its rows. (The part
+-- above also created the audit summary's tables — server/audit/summary.ts — and the SIEM
+-- destinations' table.)
 --
 -- The conversion copies whatever the table has when this runs: every column (the new parent
 -- is created LIKE the old table, so columns added by earlier migrations come along), its
@@ -119,11 +193,19 @@ CREATE INDEX "audit_event_refused_ts_id_idx" ON "audit_event" ("decision", "ts",
 -- reason = <a refusal's reason>
 CREATE INDEX "audit_event_reason_ts_id_idx" ON "audit_event" ("reason", "ts", "id")
   WHERE reason <> 'allowed';
--- kind = revoked | tester | dropped (rare kinds; handshake and close are most rows)
+-- kind = revoked | tester | dropped (rare kinds; handshake, close, http and preflight are most rows)
 CREATE INDEX "audit_event_rare_kind_ts_id_idx" ON "audit_event" ("kind", "ts", "id")
   WHERE kind IN ('revoked', 'tester', 'dropped');
 -- origin = <exact>, on the origin as normalized, or as sent when it was malformed (one
 -- expression for both; it replaces the two origin indexes above). Substring and prefix search
--- find their origins in the small audit_origin table first (migration `audit_summary`).
+-- find their origins in the small audit_origin table first (created above).
 CREATE INDEX "audit_event_origin_ts_id_idx" ON "audit_event" ((coalesce(origin_normalized, origin)), "ts", "id");
 ANALYZE audit_event;
+
+-- The summary's one state row (nothing summarized yet: the first passes of
+-- server/audit/summary.ts count every existing row), and the trigram index of origin search
+-- (pg_trgm ships with PostgreSQL and is a trusted extension: the database owner may create it;
+-- Debian's postgresql-15 and the embedded-postgres binaries both have it).
+INSERT INTO "audit_summary_state" ("id", "last_id") VALUES (1, 0);
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX "audit_origin_trgm_idx" ON "audit_origin" USING gin ("origin" gin_trgm_ops);
