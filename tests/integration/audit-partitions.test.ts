@@ -72,7 +72,9 @@ describe("the migration to a partitioned audit_event", () => {
   it("keeps every row, id and value, and the columns and indexes other migrations added", async () => {
     // What another engineer's migration could have added before this one.
     await pool.query("alter table audit_event add column replay_note text not null default 'none'");
-    await pool.query("create index audit_event_replay_note_ts_idx on audit_event (replay_note, ts) where replay_note <> 'none'");
+    await pool.query(
+      "create index audit_event_replay_note_ts_idx on audit_event (replay_note, ts) where replay_note <> 'none'",
+    );
     const times = [
       now - 3 * DAY,
       now - 2 * DAY - 3_600_000,

@@ -23,6 +23,7 @@ import { signHandshakeToken } from "../../server/policy";
 import { generateSecretsKey, SecretBox } from "../../server/secrets/secret-box";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { ensureSecretsKeyFile } from "../../server/secrets/secrets-key-file";
+import { openDestinationSecret } from "../../server/siem/destination-secret";
 import { createTenant, query, tenantTokenSecret } from "../helpers/fixtures";
 import { eventually, handshake, startGateway, type TestGateway } from "../helpers/gateway";
 import { createTestDatabase } from "../helpers/test-db";
@@ -171,6 +172,14 @@ describe("migrating plaintext rows and rotating the key", () => {
       SETTING_ADMIN_TOKEN_KEY,
       randomBytes(32).toString("base64url"),
     ]);
+    // A SIEM webhook's signing secret stored before there was a key (disabled: nothing is sent).
+    const hookSecret = randomBytes(32).toString("base64url");
+    const [hook] = await query<{ id: string }>(
+      db,
+      `insert into siem_destination (id, name, kind, url, secret, enabled, updated_at)
+       values (gen_random_uuid(), 'legacy-hook', 'webhook', 'https://192.0.2.30/x', $1, false, now()) returning id`,
+      [hookSecret],
+    );
     await eventually(
       async () => (await statusWith(gw.wsUrl, legacy.slug, token(legacy.slug, legacy.tokenSecret))).status === 101,
       10_000,
@@ -178,7 +187,12 @@ describe("migrating plaintext rows and rotating the key", () => {
 
     const result = await ctl(["secrets:encrypt"], {});
     expect(result).toMatchObject({ code: 0 });
-    expect(result.stderr).toMatch(/sealed 1 token secret\(s\) and 2 setting\(s\)/);
+    expect(result.stderr).toMatch(/sealed 1 token secret\(s\), 2 setting\(s\) and 1 SIEM webhook secret\(s\)/);
+    const [sealedHook] = await query<{ secret: string }>(db, "select secret from siem_destination where id = $1", [
+      hook!.id,
+    ]);
+    expect(sealedHook!.secret).toMatch(/^enc:v1:/);
+    expect(openDestinationSecret(configuredSecretBox(), hook!.id, sealedHook!.secret)).toBe(hookSecret);
 
     const [row] = await query<{ token_secret: string }>(db, "select token_secret from tenant where id = $1", [
       legacy.id,
@@ -200,7 +214,8 @@ describe("migrating plaintext rows and rotating the key", () => {
 
     // Idempotent: a second run has nothing left to do.
     const again = await ctl(["secrets:encrypt"], {});
-    expect(again.stderr).toMatch(/sealed 0 token secret\(s\) and 0 setting\(s\)/);
+    expect(again.stderr).toMatch(/sealed 0 token secret\(s\), 0 setting\(s\) and 0 SIEM webhook secret\(s\)/);
+    await query(db, "delete from siem_destination where id = $1", [hook!.id]);
   });
 
   it("key rotation: with the old key in SECRETS_KEY_PREVIOUS, secrets:encrypt re-seals everything with the new key", async () => {
