@@ -444,21 +444,23 @@ interface RejectedTotal {
   origin: string;
   /** '' for events that named no tenant. */
   tenant: string;
+  /** Negative for events read only to be taken off a summarized hour. */
   count: string;
-  last_seen: Date;
+  /** Null for those too. */
+  last_seen: Date | null;
 }
 
 /** Per-hour candidates tried before falling back to aggregating every summarized hour. */
-const TOP_CANDIDATES_PER_HOUR = [64, 1024];
+const TOP_CANDIDATES_PER_HOUR = [16, 128, 1024];
 const HOUR_MS = 3_600_000;
 
 /**
  * The origins refused most often since `since`, handshakes and HTTP requests alike (folded
  * counts included), exactly; ties by origin, then tenant (byte order).
  *
- * Sources: the summary's whole hours from the first hour boundary after `since`
- * (audit_rejected_origin, events up to the watermark), plus the events themselves for the
- * partial first hour (up to the watermark) and for everything after the watermark.
+ * Sources: the summary's hours (audit_rejected_origin, events up to the watermark) from the
+ * hour boundary nearest to `since`, corrected with the events between that boundary and
+ * `since` (at most half an hour, added or subtracted), plus every event after the watermark.
  *
  * Aggregating every summarized row of a day is still tens of thousands of rows, so the hours
  * are read top-down (the threshold algorithm): each hour's M largest rows, and the M largest
@@ -472,23 +474,38 @@ export async function topRejectedOrigins(
   options: { tenant?: string; since: Date; limit: number },
 ): Promise<RejectedOriginCount[]> {
   return withSummaryWatermark(db, async (q, watermark) => {
-    const firstWholeHour = new Date(Math.ceil(options.since.getTime() / HOUR_MS) * HOUR_MS).toISOString();
-    const values: unknown[] = [options.since.toISOString(), firstWholeHour, watermark];
+    // The summarized hours start at the hour boundary nearest to `since`: the events between the
+    // two (at most half an hour) are read from audit_event and added (boundary after `since`) or
+    // subtracted (boundary before it: that hour's summary holds them).
+    const sinceMs = options.since.getTime();
+    const floorHour = Math.floor(sinceMs / HOUR_MS) * HOUR_MS;
+    const subtract = sinceMs - floorHour <= HOUR_MS / 2;
+    const summaryStart = subtract ? floorHour : Math.ceil(sinceMs / HOUR_MS) * HOUR_MS;
+    // Where the events of `since`'s own hour stop being read directly (reasons, below).
+    const directUntil = subtract ? floorHour + HOUR_MS : summaryStart;
+    const values: unknown[] = [options.since.toISOString(), new Date(summaryStart).toISOString(), watermark];
     const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
-    const direct = `decision = 'rejected' and ${DECIDED_KINDS_SQL} ${tenantFilter}
-          and ((ts >= $1::timestamptz and ts < $2::timestamptz and id <= $3::bigint) or (ts >= $1::timestamptz and id > $3::bigint))`;
-    const { rows: raw } = await q.query<RejectedTotal & { reasons: string[] }>(
-      `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant, sum(count)::text as count,
-              max(coalesce(last_ts, ts)) as last_seen, array_agg(distinct coalesce(reason, '')) as reasons
-         from audit_event where ${direct} group by 1, 2`,
+    const before = "ts >= $2::timestamptz and ts < $1::timestamptz and id <= $3::bigint";
+    const after = "ts >= $1::timestamptz and ts < $2::timestamptz and id <= $3::bigint";
+    const { rows: raw } = await q.query<RejectedTotal & { reasons: string[] | null }>(
+      `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant,
+              sum(case when ${before} then -count else count end)::text as count,
+              max(coalesce(last_ts, ts)) filter (where not (${before})) as last_seen,
+              array_agg(distinct coalesce(reason, '')) filter (where not (${before})) as reasons
+         from audit_event
+        where decision = 'rejected' and ${DECIDED_KINDS_SQL} ${tenantFilter}
+          and ((${subtract ? before : after}) or (ts >= $1::timestamptz and id > $3::bigint))
+        group by 1, 2`,
       values,
     );
     let top: Array<{ key: RejectedTotal; total: bigint }> = [];
     for (const perHour of [...TOP_CANDIDATES_PER_HOUR, null]) {
-      const summarized = await summarizedTotals(q, firstWholeHour, options.tenant, perHour, raw);
+      const summarized = await summarizedTotals(q, new Date(summaryStart).toISOString(), options.tenant, perHour, raw);
       const candidates = summarized.candidates;
       const rawOfCandidates = candidates ? raw.filter((r) => candidates.has(`${r.tenant}\u0000${r.origin}`)) : raw;
-      top = addUp(summarized.rows, rawOfCandidates).slice(0, options.limit);
+      top = addUp(summarized.rows, rawOfCandidates)
+        .filter((t) => t.total > 0n)
+        .slice(0, options.limit);
       const boundary = top.at(-1);
       const conclusive =
         summarized.threshold === 0n ||
@@ -496,13 +513,25 @@ export async function topRejectedOrigins(
       if (conclusive) break;
     }
     if (top.length === 0) return [];
-    // The reasons of the final few: the summary's, and those of the events read directly.
+    // The reasons of the final few: the summary's from the first hour it holds whole after
+    // `since`, and the events' before that (and after the watermark).
     const { rows: reasons } = await q.query<{ tenant: string; origin: string; reasons: string[] }>(
       `select c.tenant, c.origin, array(
           select distinct unnest(x.reasons) from audit_rejected_origin x
-           where x.tenant = c.tenant and x.origin = c.origin and x.bucket >= $1::timestamptz) as reasons
+           where x.tenant = c.tenant and x.origin = c.origin and x.bucket >= $1::timestamptz
+          union
+          select coalesce(reason, '') from audit_event
+           where coalesce(${ORIGIN_EXPRESSION}, '(none)') = c.origin and coalesce(tenant, '') = c.tenant
+             and decision = 'rejected' and ${DECIDED_KINDS_SQL}
+             and ts >= $4::timestamptz and ts < $1::timestamptz and id <= $5::bigint) as reasons
          from unnest($2::text[], $3::text[]) as c(tenant, origin)`,
-      [firstWholeHour, top.map((t) => t.key.tenant), top.map((t) => t.key.origin)],
+      [
+        new Date(directUntil).toISOString(),
+        top.map((t) => t.key.tenant),
+        top.map((t) => t.key.origin),
+        options.since.toISOString(),
+        watermark,
+      ],
     );
     const reasonsOf = new Map<string, Set<string>>();
     for (const r of [...reasons, ...raw]) {
@@ -515,7 +544,7 @@ export async function topRejectedOrigins(
       origin: key.origin,
       tenant: key.tenant === "" ? null : key.tenant,
       count: Number(total),
-      lastSeen: key.last_seen.toISOString(),
+      lastSeen: (key.last_seen as Date).toISOString(),
       reasons: [...(reasonsOf.get(`${key.tenant}\u0000${key.origin}`) ?? [])].sort(),
     }));
   });
@@ -567,7 +596,7 @@ async function summarizedTotals(
   // has at most the largest count left out on top of the threshold.
   const rawByCount = [...raw].sort((a, b) => Number(BigInt(b.count) - BigInt(a.count)));
   const rawLeftOut = rawByCount[perHour];
-  if (rawLeftOut) threshold += BigInt(rawLeftOut.count);
+  if (rawLeftOut && BigInt(rawLeftOut.count) > 0n) threshold += BigInt(rawLeftOut.count);
   const keys = new Map<string, { origin: string; tenant: string }>();
   for (const r of [...tops, ...rawByCount.slice(0, perHour)])
     keys.set(`${r.tenant}\u0000${r.origin}`, { origin: r.origin, tenant: r.tenant });
@@ -595,7 +624,9 @@ function addUp(summarized: RejectedTotal[], raw: RejectedTotal[]): Array<{ key: 
       continue;
     }
     entry.total += BigInt(r.count);
-    if (r.last_seen > entry.key.last_seen) entry.key.last_seen = r.last_seen;
+    if (r.last_seen !== null && (entry.key.last_seen === null || r.last_seen > entry.key.last_seen)) {
+      entry.key.last_seen = r.last_seen;
+    }
   }
   const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return [...byKey.values()].sort(
