@@ -452,6 +452,8 @@ interface RejectedTotal {
 
 /** Per-hour candidates tried before falling back to aggregating every summarized hour. */
 const TOP_CANDIDATES_PER_HOUR = [16, 128, 1024];
+/** Windows whose summarized part spans at most this many hours are aggregated whole. */
+const FEW_HOURS = 3;
 const HOUR_MS = 3_600_000;
 
 /**
@@ -499,7 +501,10 @@ export async function topRejectedOrigins(
       values,
     );
     let top: Array<{ key: RejectedTotal; total: bigint }> = [];
-    for (const perHour of [...TOP_CANDIDATES_PER_HOUR, null]) {
+    // A few hours are read whole: their rows are few, and their small counts rarely let the
+    // threshold decide early.
+    const fewHours = Date.now() - summaryStart <= FEW_HOURS * HOUR_MS;
+    for (const perHour of fewHours ? [null] : [...TOP_CANDIDATES_PER_HOUR, null]) {
       const summarized = await summarizedTotals(q, new Date(summaryStart).toISOString(), options.tenant, perHour, raw);
       const candidates = summarized.candidates;
       const rawOfCandidates = candidates ? raw.filter((r) => candidates.has(`${r.tenant}\u0000${r.origin}`)) : raw;
