@@ -526,7 +526,8 @@ export async function topRejectedOrigins(
            where x.tenant = c.tenant and x.origin = c.origin and x.bucket >= $1::timestamptz
           union
           select coalesce(reason, '') from audit_event
-           where coalesce(${ORIGIN_EXPRESSION}, '(none)') = c.origin and coalesce(tenant, '') = c.tenant
+           where (${ORIGIN_EXPRESSION} = c.origin or (c.origin = '(none)' and ${ORIGIN_EXPRESSION} is null))
+             and coalesce(tenant, '') = c.tenant
              and decision = 'rejected' and ${DECIDED_KINDS_SQL}
              and ts >= $4::timestamptz and ts < $1::timestamptz and id <= $5::bigint) as reasons
          from unnest($2::text[], $3::text[]) as c(tenant, origin)`,
