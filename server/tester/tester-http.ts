@@ -170,7 +170,14 @@ async function resolveAudited(
   origin: string | null | undefined,
 ): Promise<ResolvedTarget> {
   try {
-    return await resolveTarget({ pool: ctx.pool, store: ctx.store, address }, input);
+    if (claims.tenant !== undefined && input.tenant !== claims.tenant) {
+      throw new TesterError("forbidden", `this token is limited to tenant ${claims.tenant}: name it as the tenant`);
+    }
+    const target = await resolveTarget({ pool: ctx.pool, store: ctx.store, address }, input);
+    if (claims.tenant !== undefined && target.tenant !== claims.tenant) {
+      throw new TesterError("forbidden", `this token is limited to tenant ${claims.tenant}`);
+    }
+    return target;
   } catch (error) {
     if (error instanceof TesterError && REFUSED_TARGET_CODES.has(error.code)) {
       ctx.audit.record({

@@ -1,8 +1,17 @@
-/** The revision author for a principal: the user's e-mail, or `token:<name>`. */
+/**
+ * The actor of a request: who (the user's e-mail, or `token:<name>`) and from where (the client
+ * address by the TRUST_PROXY rule). Revisions record its label; the activity log all of it.
+ */
 import "server-only";
+import type { Actor } from "../activity/record-activity";
 import type { Principal } from "../auth/principal";
-import type { Actor } from "../policy/save-policy";
+import { requestClientAddress } from "../auth/request-address";
 
-export function actorOf(principal: Principal): Actor {
-  return { id: principal.kind === "user" ? principal.id : null, label: principal.label };
+export function actorOf(principal: Principal, request?: Request): Actor {
+  return {
+    id: principal.id,
+    label: principal.label,
+    kind: principal.kind,
+    address: request ? requestClientAddress(request.headers) : null,
+  };
 }

@@ -1,7 +1,8 @@
-/** Renames a tenant and/or sets its upstream URL (the slug is immutable). */
+/** Renames a tenant and/or sets its upstream URL (the slug is immutable); recorded as `tenant.update`. */
 import "server-only";
 import type { z } from "zod";
-import type { Db } from "../db";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
+import { type Db, inTransaction } from "../db";
 import { findTenant } from "./find-tenant";
 import { updateTenantInput } from "./tenant-input";
 
@@ -9,14 +10,29 @@ export async function updateTenant(options: {
   db: Db;
   slug: string;
   input: z.input<typeof updateTenantInput>;
+  actor?: Actor;
 }): Promise<void> {
   const input = updateTenantInput.parse(options.input);
-  const tenant = await findTenant(options);
-  await options.db.tenant.update({
-    where: { id: tenant.id },
-    data: {
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.upstreamUrl !== undefined ? { upstreamUrl: input.upstreamUrl } : {}),
-    },
+  await inTransaction(options.db, async (tx) => {
+    const tenant = await findTenant({ db: tx, slug: options.slug });
+    await tx.tenant.update({
+      where: { id: tenant.id },
+      data: {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.upstreamUrl !== undefined ? { upstreamUrl: input.upstreamUrl } : {}),
+      },
+    });
+    const changes = [
+      input.name !== undefined && input.name !== tenant.name ? `name "${tenant.name}" → "${input.name}"` : null,
+      input.upstreamUrl !== undefined && input.upstreamUrl !== tenant.upstreamUrl
+        ? `upstream ${tenant.upstreamUrl ?? "none"} → ${input.upstreamUrl ?? "none"}`
+        : null,
+    ].filter((c): c is string => c !== null);
+    await recordActivity(tx, {
+      actor: options.actor ?? SYSTEM_ACTOR("internal"),
+      action: "tenant.update",
+      target: tenant.slug,
+      summary: changes.length > 0 ? `Changed ${changes.join(", ")}` : "Saved the tenant's settings unchanged",
+    });
   });
 }

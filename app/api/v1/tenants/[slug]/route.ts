@@ -13,15 +13,21 @@ export const GET = apiRoute<Params>({ permission: "tenants.read" }, async ({ par
 );
 
 // PATCH /api/v1/tenants/<slug> - rename and/or set the upstream URL { name?, upstreamUrl? } (slug is immutable)
-export const PATCH = apiRoute<Params>({ permission: "tenants.write" }, async ({ request, params }) => {
-  const input = updateTenantInput.parse(await readJson(request));
-  const db = getPrisma();
-  await updateTenant({ db, slug: params.slug, input });
-  return Response.json(await getTenant({ db, slug: params.slug }));
-});
+export const PATCH = apiRoute<Params>(
+  { permission: "tenants.write", activity: "tenant.update" },
+  async ({ request, params, actor }) => {
+    const input = updateTenantInput.parse(await readJson(request));
+    const db = getPrisma();
+    await updateTenant({ db, slug: params.slug, input, actor });
+    return Response.json(await getTenant({ db, slug: params.slug }));
+  },
+);
 
 // DELETE /api/v1/tenants/<slug> - delete the tenant, its policy, allowlist and revisions
-export const DELETE = apiRoute<Params>({ permission: "tenants.write" }, async ({ params }) => {
-  await deleteTenant({ db: getPrisma(), slug: params.slug });
-  return new Response(null, { status: 204 });
-});
+export const DELETE = apiRoute<Params>(
+  { permission: "tenants.write", activity: "tenant.delete" },
+  async ({ params, actor }) => {
+    await deleteTenant({ db: getPrisma(), slug: params.slug, actor });
+    return new Response(null, { status: 204 });
+  },
+);

@@ -1,7 +1,6 @@
 // POST /api/v1/tenants/<slug>/revisions/<version>/rollback - new revision restoring <version> (optional If-Match, { comment? })
 
 import { z } from "zod";
-import { actorOf } from "@/app/_lib/api/actor";
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, optionalIfMatch } from "@/app/_lib/api/if-match";
 import { versionParam } from "@/app/_lib/api/params";
@@ -11,15 +10,15 @@ import { rollbackPolicy } from "@/app/_lib/policy/rollback-policy";
 const body = z.object({ comment: z.string().max(500).nullish() }).strict();
 
 export const POST = apiRoute<{ slug: string; version: string }>(
-  { permission: "policy.write" },
-  async ({ request, params, principal }) => {
+  { permission: "policy.write", activity: "policy.rollback" },
+  async ({ request, params, actor }) => {
     const { comment } = body.parse(await readJson(request));
     const { policy, warnings } = await rollbackPolicy({
       db: getPrisma(),
       slug: params.slug,
       toVersion: versionParam(params.version),
       expectedVersion: optionalIfMatch(request),
-      actor: actorOf(principal),
+      actor,
       comment,
     });
     return Response.json({ ...policy, warnings }, { headers: { ETag: etag(policy.version) } });
