@@ -116,9 +116,7 @@ export function parseSsoConfig(env: SsoEnv): SsoConfig | null {
     defaultRole = fallback;
   }
   if (roleMap.size === 0 && defaultRole === null) {
-    throw new Error(
-      "single sign-on gives nobody a role: set OIDC_ROLE_MAP (group=role,...) and/or OIDC_DEFAULT_ROLE",
-    );
+    throw new Error("single sign-on gives nobody a role: set OIDC_ROLE_MAP (group=role,...) and/or OIDC_DEFAULT_ROLE");
   }
   const scopes = (env.OIDC_SCOPES ?? "openid email profile").split(/[\s,]+/).filter((s) => s !== "");
   if (!scopes.includes("openid")) throw new Error("OIDC_SCOPES must include openid");

@@ -5,7 +5,7 @@
  * viewer: read everything a security team looks at (tenants, policies, history, fleet,
  *         audit). editor: also change policies (allowlist and credential policy, rollback)
  *         and run the handshake tester. admin: also tenants (create, rename, delete,
- *         upstream, secret rotation), users and API tokens.
+ *         upstream, secret rotation), users and API tokens, and read the activity log.
  *
  * Browser-safe (no imports): client components use `can()` to decide what to show.
  */
@@ -25,6 +25,7 @@ export const PERMISSIONS = [
   "tester.endpoints.write",
   "users.manage",
   "tokens.manage",
+  "activity.read",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -50,5 +51,6 @@ export function isRole(value: unknown): value is Role {
 export const ROLE_DESCRIPTIONS: Record<Role, string> = {
   viewer: "Read-only: tenants, policies, history, gateways, audit.",
   editor: "Viewer, plus edit allowlists and credential policies, roll back, run the tester.",
-  admin: "Editor, plus create/rename/delete tenants, rotate secrets, manage users and API tokens.",
+  admin:
+    "Editor, plus create/rename/delete tenants, rotate secrets, manage users and API tokens, read the activity log.",
 };

@@ -72,7 +72,12 @@ export async function createApiToken(options: {
       action: "token.create",
       target: created.name,
       summary: `Created ${created.role} API token "${created.name}" (${prefix}…), ${tenant ? `limited to tenant ${tenant.slug}` : "for every tenant"}, expires ${expiresAt.toISOString()}`,
-      details: { tokenId: created.id, role: created.role, tenant: tenant?.slug ?? null, expiresAt: expiresAt.toISOString() },
+      details: {
+        tokenId: created.id,
+        role: created.role,
+        tenant: tenant?.slug ?? null,
+        expiresAt: expiresAt.toISOString(),
+      },
     });
     return created;
   });

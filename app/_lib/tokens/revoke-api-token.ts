@@ -9,7 +9,10 @@ export async function revokeApiToken(options: { db: Db; id: string; actor?: Acto
   const id = z.uuid().safeParse(options.id);
   if (!id.success) throw notFound("API token");
   await inTransaction(options.db, async (tx) => {
-    const token = await tx.apiToken.findUnique({ where: { id: id.data }, select: { name: true, prefix: true, revokedAt: true } });
+    const token = await tx.apiToken.findUnique({
+      where: { id: id.data },
+      select: { name: true, prefix: true, revokedAt: true },
+    });
     if (!token) throw notFound("API token");
     const result = await tx.apiToken.updateMany({
       where: { id: id.data, revokedAt: null },

@@ -42,7 +42,11 @@ export interface VerifiedApiToken {
   expiresAt: Date;
 }
 
-export async function verifyApiToken(options: { db: Db; token: string; now?: number }): Promise<VerifiedApiToken | null> {
+export async function verifyApiToken(options: {
+  db: Db;
+  token: string;
+  now?: number;
+}): Promise<VerifiedApiToken | null> {
   if (!looksLikeApiToken(options.token)) return null;
   const row = await options.db.apiToken.findUnique({
     where: { tokenHash: hashApiToken(options.token) },
