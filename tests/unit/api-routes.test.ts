@@ -3,7 +3,11 @@
  * that declares its permission, carries its `// METHOD /path - purpose` line, and has a row in
  * the e2e permission matrix (tests/e2e/api-permissions.spec.ts) whose least role is exactly
  * the least role that permission allows. Adding a route without a matrix row, or a handler
- * that bypasses apiRoute, fails here. Also: app/_lib's server modules carry the
+ * that bypasses apiRoute, fails here. Every write route (any method but GET) declares the
+ * activity it records (`activity: "x.y"`, or `activity: false` for a POST that changes
+ * nothing); the e2e spec then calls each one and counts the entries. A route without a
+ * `<slug>` that serves tenant-scoped tokens says so (`tenantScope: "filtered"`) and has a check
+ * in the e2e spec's scoped-token table. Also: app/_lib's server modules carry the
  * `server-only` guard, and the peer header the dashboard's server stamps is the one the
  * dashboard reads.
  */
@@ -11,10 +15,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { can, ROLES, type Role } from "../../app/_lib/auth/permissions";
+import { apiHandlers } from "../helpers/api-routes";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const API = path.join(ROOT, "app", "api", "v1");
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 function walk(dir: string, match: (name: string) => boolean): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -24,44 +27,7 @@ function walk(dir: string, match: (name: string) => boolean): string[] {
   });
 }
 
-interface Handler {
-  file: string;
-  method: string;
-  path: string;
-  permission: string | null;
-  comment: boolean;
-}
-
-function handlers(): Handler[] {
-  return walk(API, (name) => name === "route.ts").flatMap((file) => {
-    const source = readFileSync(file, "utf8");
-    const routePath = `/api/v1/${path
-      .relative(API, path.dirname(file))
-      .split(path.sep)
-      .map((part) => part.replace(/^\[(.+)\]$/, "<$1>"))
-      .join("/")}`.replace(/\/$/, "");
-    const exported = [...source.matchAll(/^export\s+(?:async\s+)?(?:const|function|let|var)\s+([A-Z]+)\b/gm)].map(
-      (m) => m[1]!,
-    );
-    return exported
-      .filter((method) => METHODS.includes(method))
-      .map((method) => {
-        const declaration = new RegExp(
-          `^export const ${method} = apiRoute(?:<[^>]*>)?\\(\\s*\\{\\s*permission:\\s*"([a-z._]+)"\\s*\\}`,
-          "m",
-        ).exec(source);
-        return {
-          file: path.relative(ROOT, file),
-          method,
-          path: routePath,
-          permission: declaration?.[1] ?? null,
-          comment: source
-            .split("\n")
-            .some((line) => [" ", "?"].some((next) => line.startsWith(`// ${method} ${routePath}${next}`))),
-        };
-      });
-  });
-}
+const handlers = apiHandlers;
 
 /** The matrix rows of the e2e spec: name ("METHOD /path") and least role. */
 function matrix(): Map<string, Role> {
@@ -110,6 +76,30 @@ describe("/api/v1 route handlers", () => {
     const names = new Set(all.map((h) => `${h.method} ${h.path}`));
     for (const name of rows.keys())
       expect(names.has(name), `${name} is in the matrix but not in app/api/v1`).toBe(true);
+  });
+});
+
+describe("activity and tenant scope", () => {
+  const all = handlers();
+
+  it("every write route declares the activity it records", () => {
+    for (const h of all.filter((h) => h.method !== "GET")) {
+      expect(
+        h.activity,
+        `${h.method} ${h.path} (${h.file}) must declare apiRoute({ activity: "noun.verb" }) — or activity: false when it changes nothing`,
+      ).not.toBeUndefined();
+      if (typeof h.activity === "string") expect(h.activity).toMatch(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/);
+    }
+    for (const h of all.filter((h) => h.method === "GET")) {
+      expect(h.activity, `${h.method} ${h.path} reads; it declares no activity`).toBeUndefined();
+    }
+  });
+
+  it("tenantScope is only declared by routes without a <slug> (those with one are checked by apiRoute)", () => {
+    for (const h of all.filter((h) => h.tenantScope !== undefined)) {
+      expect(h.path.includes("<slug>"), `${h.method} ${h.path}`).toBe(false);
+      expect(h.tenantScope).toBe("filtered");
+    }
   });
 });
 
