@@ -155,7 +155,7 @@ export function LoginForm({
         </button>
       ) : null}
       {passwordSignIn ? (
-        <form className="form" onSubmit={onPassword} noValidate aria-label="Sign in with a password">
+        <form className="form" onSubmit={onPassword} noValidate>
           {sso ? <p className="muted small">or with your e-mail and password:</p> : null}
           <label className="field">
             <span className="label">E-mail</span>

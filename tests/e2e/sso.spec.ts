@@ -14,7 +14,7 @@
 import { type Browser, expect, test } from "@playwright/test";
 import { freePort } from "../../server/db/pg-server";
 import { startTestIdp, type TestIdp } from "../helpers/oidc-idp";
-import { makeUser, sql, startExtraDashboard, unique } from "./support";
+import { freshClientAddress, makeUser, sql, startExtraDashboard, unique } from "./support";
 
 let idp: TestIdp;
 let dashboard: { url: string; stop: () => Promise<void> };
@@ -46,7 +46,8 @@ test.afterAll(async () => {
 
 /** Clicks through the whole flow in a fresh browser context; returns the page where it ended. */
 async function ssoSignIn(browser: Browser, account: string) {
-  const context = await browser.newContext({ extraHTTPHeaders: {} });
+  // Each flow from its own client address (TRUST_PROXY=1): Better Auth allows 3 sign-in starts per 10 s per address.
+  const context = await browser.newContext({ extraHTTPHeaders: { "X-Forwarded-For": freshClientAddress() } });
   const page = await context.newPage();
   await page.goto(`${dashboard.url}/login`);
   await page.getByRole("button", { name: "Sign in with Corp SSO" }).click();

@@ -165,7 +165,8 @@ export async function afterAuthEndpoint(ctx: HookContext): Promise<void> {
       return;
     }
     if (isCallback(path)) {
-      if (!failed && newSession) {
+      // Both outcomes are redirects (an APIError "FOUND"): a session is what tells them apart.
+      if (newSession) {
         f.userId = newSession.user.id;
         f.email = newSession.user.email;
         await record(f, "auth.sign_in", `Signed in with single sign-on${f.ssoRole ? ` (role ${f.ssoRole})` : ""}`);

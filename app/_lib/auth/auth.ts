@@ -161,6 +161,13 @@ function createAuth(secret: string) {
                   clientSecret: sso.clientSecret,
                   scopes: [...sso.scopes],
                   pkce: true,
+                  // Only notes who is signing in (for the activity log, whatever the outcome);
+                  // the user's fields come from the verified claims unchanged.
+                  mapProfileToUser: (profile) => {
+                    const facts = authRequest();
+                    if (facts && typeof profile.email === "string") facts.email = profile.email.toLowerCase();
+                    return {};
+                  },
                 },
               ],
             }),
