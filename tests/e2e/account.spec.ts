@@ -59,7 +59,7 @@ test("TOTP: enrol with the QR code's URI, sign in with computed codes; no code t
   await expect(second.page.getByLabel("Authentication code")).toBeVisible();
   await second.page.getByLabel("Authentication code").fill(enrolCode);
   await second.page.getByRole("button", { name: "Verify" }).click();
-  await expect(second.page.getByRole("alert")).toContainText("used already");
+  await expect(second.page.locator(".callout[role=alert]")).toContainText("used already");
   const signInCode = freshCode(secret, used);
   used.add(signInCode);
   await second.page.getByLabel("Authentication code").fill(signInCode);
@@ -72,7 +72,7 @@ test("TOTP: enrol with the QR code's URI, sign in with computed codes; no code t
   await passwordStep(third.page, user.email, user.password);
   await third.page.getByLabel("Authentication code").fill(signInCode);
   await third.page.getByRole("button", { name: "Verify" }).click();
-  await expect(third.page.getByRole("alert")).toContainText("used already");
+  await expect(third.page.locator(".callout[role=alert]")).toContainText("used already");
   await third.page.getByRole("button", { name: "Use a recovery code instead" }).click();
   await third.page.getByLabel("Recovery code").fill(recoveryCodes[0] ?? "");
   await third.page.getByRole("button", { name: "Verify" }).click();
@@ -84,7 +84,7 @@ test("TOTP: enrol with the QR code's URI, sign in with computed codes; no code t
   await fourth.page.getByRole("button", { name: "Use a recovery code instead" }).click();
   await fourth.page.getByLabel("Recovery code").fill(recoveryCodes[0] ?? "");
   await fourth.page.getByRole("button", { name: "Verify" }).click();
-  await expect(fourth.page.getByRole("alert")).toContainText("wrong or was used already");
+  await expect(fourth.page.locator(".callout[role=alert]")).toContainText("wrong or was used already");
   await expect(fourth.page).toHaveURL(/\/login/);
   await fourth.close();
 
