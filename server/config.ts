@@ -123,7 +123,13 @@ const schema = z.object({
   DATABASE_URL: url("DATABASE_URL", ["postgres:", "postgresql:"]),
   PORT: port("PORT", 3000),
   GATEWAY_PORT: port("GATEWAY_PORT", 8080),
-  GATEWAY_HOST: z.string().optional().default("0.0.0.0"),
+  GATEWAY_HOST: z
+    .string()
+    .optional()
+    .default("0.0.0.0")
+    .refine((v) => isIP(v) !== 0 || /^[A-Za-z0-9.-]{1,253}$/.test(v), {
+      message: "GATEWAY_HOST must be an IP address or a host name to bind to",
+    }),
   /**
    * The admin listener (`/healthz`, `/readyz`, `/metrics` move there from the public port):
    * on when ADMIN_PORT is set; ADMIN_HOST defaults to loopback.
@@ -155,7 +161,7 @@ const schema = z.object({
     .refine((v) => v === undefined || /^[A-Za-z0-9._-]{1,64}$/.test(v), {
       message: "GATEWAY_ID must be 1-64 characters of letters, digits, '.', '_' or '-'",
     }),
-  /** Seconds between full version comparisons against Postgres (heals lost notifications). */
+  /** Milliseconds between full version comparisons against Postgres (heals lost notifications). */
   RECONCILE_INTERVAL_MS: positiveInt("RECONCILE_INTERVAL_MS", 3000, 600_000),
   HEARTBEAT_INTERVAL_MS: positiveInt("HEARTBEAT_INTERVAL_MS", 5000, 600_000),
   /** Handshake header timeout and maximum header size, against slow or oversized handshakes. */
@@ -182,6 +188,9 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  /** HTTP/SSE proxying (SPEC §4.6): request body bound (413 beyond) and upstream silence bound (503). */
+  HTTP_MAX_BODY_BYTES: positiveInt("HTTP_MAX_BODY_BYTES", 10 * 1024 * 1024, 1024 * 1024 * 1024),
+  HTTP_UPSTREAM_TIMEOUT_MS: positiveInt("HTTP_UPSTREAM_TIMEOUT_MS", 30_000, 600_000),
   /** Admin stream (live audit feed): open streams per user or API token, and credential re-checks. */
   ADMIN_STREAM_MAX_PER_USER: positiveInt("ADMIN_STREAM_MAX_PER_USER", 5, 200),
   ADMIN_STREAM_RECHECK_MS: positiveInt("ADMIN_STREAM_RECHECK_MS", 5000, 600_000),

@@ -35,6 +35,7 @@ const gateway = new Gateway({
   trustProxy: config.TRUST_PROXY,
   rateLimits: { unknownTenantPerMinute: config.UNKNOWN_TENANT_RATE_PER_MIN },
   dashboardUrl: config.dashboardUrl,
+  http: { maxBodyBytes: config.HTTP_MAX_BODY_BYTES, upstreamTimeoutMs: config.HTTP_UPSTREAM_TIMEOUT_MS },
   adminStream: { maxPerPrincipal: config.ADMIN_STREAM_MAX_PER_USER, recheckMs: config.ADMIN_STREAM_RECHECK_MS },
   admin: config.admin ?? undefined,
   secrets,

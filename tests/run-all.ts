@@ -75,10 +75,13 @@ function vitestTier(project: string, runtime: Runtime): TierResult {
     numPendingTests: number;
     numTodoTests: number;
     numFailedTestSuites: number;
+    testResults: Array<{ status: string; assertionResults: unknown[] }>;
   };
-  // A file that fails to load has no failed tests, only a failed suite: count it.
-  const failed =
-    report.numFailedTests + (report.numFailedTests === 0 && code !== 0 ? Math.max(1, report.numFailedTestSuites) : 0);
+  // A file that fails to load has no failed tests, only a failed suite: count each one
+  // (vitest may even exit 0 then). A non-zero exit with nothing counted is one failure.
+  const unloaded = report.testResults.filter((r) => r.status === "failed" && r.assertionResults.length === 0).length;
+  const counted = report.numFailedTests + unloaded;
+  const failed = counted === 0 && code !== 0 ? 1 : counted;
   return {
     ...base,
     passed: report.numPassedTests,

@@ -81,12 +81,13 @@ export interface AuditHistoryFilter {
   decision?: string;
   reason?: string;
   kind?: string;
+  via?: string;
   origin?: string;
   since?: string;
   until?: string;
 }
 
-export const AUDIT_FILTER_FIELDS = ["tenant", "decision", "reason", "kind", "origin", "since", "until"] as const;
+export const AUDIT_FILTER_FIELDS = ["tenant", "decision", "reason", "kind", "via", "origin", "since", "until"] as const;
 
 /** The filter without empty fields, in a fixed field order: equal filters give equal keys. */
 export function auditFilterKey(filter: AuditHistoryFilter): AuditHistoryFilter {

@@ -19,6 +19,7 @@ export type AppErrorCode =
   | "conflict"
   | "version_conflict"
   | "already_allowed"
+  | "managed_by_code"
   | "validation_failed"
   | "precondition_required"
   | "rate_limited"
@@ -37,6 +38,7 @@ const DEFAULT_STATUS: Record<AppErrorCode, number> = {
   conflict: 409,
   version_conflict: 409,
   already_allowed: 409,
+  managed_by_code: 409,
   validation_failed: 422,
   precondition_required: 428,
   rate_limited: 429,

@@ -24,12 +24,16 @@ interface Tally<L> {
 export interface GatewayStateSource {
   rateLimitSizes(): { unverifiedKeys: number; tenantKeys: number; maxKeys: number };
   connectionAddressCounters(): number;
+  /** Open fold windows of the audit pipeline and their bound. */
+  auditFoldKeys(): { keys: number; maxKeys: number };
 }
 
 export function createMetrics() {
   const registry = new Registry();
   const handshakeTally = new Map<string, Tally<{ tenant: string; decision: string; reason: string }>>();
   const openTally = new Map<string, Tally<{ tenant: string }>>();
+  type RequestLabels = { tenant: string; via: string; kind: string; decision: string; reason: string };
+  const requestTally = new Map<string, Tally<RequestLabels>>();
   const handshakes = new Counter({
     name: "origingate_handshakes_total",
     help: "WebSocket handshakes by tenant, decision (accepted|rejected|report_only) and reason code",
@@ -57,6 +61,23 @@ export function createMetrics() {
     const tally = handshakeTally.get(key);
     if (tally) tally.value += 1;
     else handshakeTally.set(key, { labels: { tenant, decision, reason }, value: 1 });
+  };
+  const requests = new Counter({
+    name: "origingate_http_requests_total",
+    help: "HTTP/SSE requests and forward-auth decisions by tenant, via (gateway|forward_auth), kind (http|preflight|handshake), decision and reason code",
+    labelNames: ["tenant", "via", "kind", "decision", "reason"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const t of requestTally.values()) this.inc(t.labels, t.value);
+    },
+  });
+  /** One HTTP request or forward-auth subrequest decided (tenant kept to known tenants by the caller). */
+  const countRequest = (tenant: string, via: string, kind: string, decision: string, reason: string): void => {
+    const key = `${tenant}\u0000${via}\u0000${kind}\u0000${decision}\u0000${reason}`;
+    const tally = requestTally.get(key);
+    if (tally) tally.value += 1;
+    else requestTally.set(key, { labels: { tenant, via, kind, decision, reason }, value: 1 });
   };
   /** A client connection of `tenant` opened (+1) or closed (-1). */
   const countOpenConnection = (tenantLabel: string, delta: 1 | -1): void => {
@@ -93,6 +114,22 @@ export function createMetrics() {
     registers: [registry],
     collect() {
       if (state) this.set(state.connectionAddressCounters());
+    },
+  });
+  const auditFoldKeys = new Gauge({
+    name: "origingate_audit_fold_keys",
+    help: "Open fold windows of the audit pipeline (identical rejections being counted into one row); at most origingate_audit_fold_max_keys",
+    registers: [registry],
+    collect() {
+      if (state) this.set(state.auditFoldKeys().keys);
+    },
+  });
+  const auditFoldMaxKeys = new Gauge({
+    name: "origingate_audit_fold_max_keys",
+    help: "Bound on the audit pipeline's open fold windows",
+    registers: [registry],
+    collect() {
+      if (state) this.set(state.auditFoldKeys().maxKeys);
     },
   });
   /** Reports the gateway's bounded structures at every scrape. */
@@ -165,11 +202,15 @@ export function createMetrics() {
     registry,
     handshakes,
     countHandshake,
+    requests,
+    countRequest,
     openConnections,
     countOpenConnection,
     rateLimiterKeys,
     rateLimiterMaxKeys,
     connectionAddressCounters,
+    auditFoldKeys,
+    auditFoldMaxKeys,
     observe,
     revocations,
     countRevocation,

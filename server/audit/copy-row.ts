@@ -20,6 +20,7 @@ export const COPY_COLUMNS = [
   "ts",
   "last_ts",
   "kind",
+  "via",
   "tenant",
   "decision",
   "reason",
@@ -90,8 +91,8 @@ export function copyTime(epochMs: number | null): string {
  * given already encoded (it is the same for every row of a pipeline).
  */
 export function encodeRow(gatewayId: string, e: AuditEventInput, count: number, lastTs: number | null): string {
-  // kind and decision are enum labels (no escaping needed; a bogus one is refused by Postgres and isolated).
-  return `${gatewayId}\t${copyTime(e.ts)}\t${copyTime(lastTs)}\t${e.kind}\t${copyText(e.tenant)}\t${
+  // kind, via and decision are enum labels (no escaping needed; a bogus one is refused by Postgres and isolated).
+  return `${gatewayId}\t${copyTime(e.ts)}\t${copyTime(lastTs)}\t${e.kind}\t${e.via ?? "gateway"}\t${copyText(e.tenant)}\t${
     e.decision ?? "\\N"
   }\t${copyText(e.reason)}\t${copyText(e.origin)}\t${copyText(e.originNormalized)}\t${copyText(
     e.remoteAddr,

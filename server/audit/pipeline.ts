@@ -6,9 +6,12 @@
  * else (server/audit/bound-event.ts, SPEC §5), so the fold keys, the queue and the rows are
  * bounded whatever a client sent.
  *
- * Folding: the first rejection of a kind (same tenant, origin, reason, client address)
- * is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW ms are
- * counted into one more row written when the window closes. Counts are exact.
+ * Folding: the first rejection of a kind (same kind, via, tenant, origin, reason, client
+ * address) is queued at once, so it shows up live; identical ones in the next FOLD_WINDOW
+ * ms are counted into one more row written when the window closes. Counts are exact.
+ * HTTP-side decisions (kinds `http` and `preflight`) and every forward-auth decision fold
+ * whatever their outcome, accepted included (SPEC §5.1: a proxy asks on every request); a
+ * WebSocket handshake accepted by the gateway itself is a connection and is never folded.
  *
  * Writing: each row is encoded for COPY's text format when it is queued (the queue holds
  * strings, not event objects; server/audit/copy-row.ts); one batch in flight at a time,
@@ -55,7 +58,7 @@ export const AUDIT_CHANNEL = "audit_events";
 /** Arbitrary constant: the advisory lock that orders audit batch commits fleet-wide. */
 const AUDIT_LOCK_KEY = 0x0a0d17;
 const BATCH_ROWS = 5000;
-const MAX_FOLD_KEYS = 50_000;
+export const MAX_FOLD_KEYS = 50_000;
 /** How long /healthz keeps saying `dropping` after the last dropped event. */
 export const DROPPING_HOLD_MS = 60_000;
 /** Bound of an error text kept for health and written into a `dropped` row. */
@@ -112,6 +115,13 @@ interface DropReport {
   counts: Record<DropCause, number>;
 }
 
+/** Events that fold with identical ones (see the module header). */
+function folds(event: AuditEventInput): boolean {
+  if (event.kind === "http" || event.kind === "preflight") return true;
+  if (event.kind !== "handshake") return false;
+  return event.decision === "rejected" || event.via === "forward_auth";
+}
+
 export class AuditPipeline implements AuditSink {
   /** Rows waiting to be written, already encoded for COPY; the events each stands for; when each was queued. */
   private lines: string[] = [];
@@ -150,12 +160,17 @@ export class AuditPipeline implements AuditSink {
     return this.lines.length;
   }
 
+  /** Open fold windows (at most MAX_FOLD_KEYS). */
+  get foldKeys(): number {
+    return this.folds.size;
+  }
+
   record(input: AuditEventInput): void {
     const event = boundEvent(input);
     const count = event.count ?? 1;
     this.totals.recorded += count;
-    if (event.decision === "rejected" && event.kind === "handshake") {
-      const key = `${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}`;
+    if (folds(event)) {
+      const key = `${event.kind}\u0000${event.via}\u0000${event.decision}\u0000${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}`;
       const fold = this.folds.get(key);
       if (fold && event.ts - fold.startedAt < this.foldWindowMs) {
         if (fold.repeat) {

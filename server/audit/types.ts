@@ -5,9 +5,11 @@
  * producer: `AuditPipeline.record()` bounds every field first (server/audit/bound-event.ts).
  */
 /** Event kinds (SPEC §6), as the `audit_kind` enum has them. Browser-safe (no imports here). */
-export const AUDIT_KINDS = ["handshake", "close", "revoked", "dropped", "tester"] as const;
+export const AUDIT_KINDS = ["handshake", "close", "revoked", "dropped", "tester", "http", "preflight"] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 export type AuditDecision = "accepted" | "rejected" | "report_only";
+/** How the request reached the decision: through the gateway itself, or a proxy's forward-auth subrequest. */
+export type AuditVia = "gateway" | "forward_auth";
 
 export interface AuditEventInput {
   /** Epoch ms of the event. */
@@ -28,6 +30,8 @@ export interface AuditEventInput {
   closeCode?: number | null;
   durationMs?: number | null;
   details?: Record<string, unknown> | null;
+  /** `gateway` unless set. */
+  via?: AuditVia;
   /** How many identical events this one stands for (folding); 1 unless set. */
   count?: number;
 }

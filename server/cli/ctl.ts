@@ -5,18 +5,20 @@
  *
  *   user:create  --email E --password P --role admin|editor|viewer [--name N]
  *   user:list
- *   token:create --name N --role admin|editor|viewer [--expires-days N] [--tenant S]
+ *   token:create --name N --role admin|editor|viewer [--expires-days N] [--tenant S] [--policy-as-code]
  *                                                        prints the token once, on stdout
  *   token:list
  *   token:revoke --id ID
  *   secrets:encrypt    seal every secret at rest with SECRETS_KEY (plaintext rows, and rows
  *                      sealed with a key of SECRETS_KEY_PREVIOUS during a key rotation)
  *   secrets:new-key    print a new random key for SECRETS_KEY
+ *   policy:*     policy as code, through the HTTP API (policy-commands.ts; no database)
  *
  * Database: DATABASE_URL, or the embedded Postgres of a running `npm start` (no
  * DATABASE_URL). Output meant for scripts goes to stdout, messages to stderr.
- * Exit codes: 0 done, 1 refused or failed, 2 usage error. Every change is in the activity log
- * with the actor "ctl" and no address.
+ * Exit codes: 0 done, 1 refused or failed, 2 usage error; policy:* commands have their own
+ * (0 same, 2 differences, 1 error, usage errors included). Every change made here is in the
+ * activity log with the actor "ctl" and no address.
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -35,19 +37,22 @@ import { createPrisma, type PrismaClient } from "../db/prisma";
 import { encryptSecretsAtRest } from "../secrets/encrypt-secrets-at-rest";
 import { generateSecretsKey } from "../secrets/secret-box";
 import { secretBoxForCli } from "../secrets/secrets-key-file";
+import { isPolicyCommand, POLICY_USAGE, runPolicyCommand } from "./policy-commands";
 
 const USAGE = `Usage: npm run ctl -- <command> [options]
 
   user:create  --email E --password P --role admin|editor|viewer [--name N]
   user:list
-  token:create --name N --role admin|editor|viewer [--expires-days N] [--tenant S]
+  token:create --name N --role admin|editor|viewer [--expires-days N] [--tenant S] [--policy-as-code]
                (prints the token once; default lifetime API_TOKEN_DEFAULT_DAYS, --tenant limits it to one tenant)
   token:list
   token:revoke --id ID
   secrets:encrypt    (re-)encrypt every secret at rest with SECRETS_KEY
   secrets:new-key    print a new key for SECRETS_KEY
 
-Uses DATABASE_URL, or the embedded database of a running \`npm start\`.`;
+Uses DATABASE_URL, or the embedded database of a running \`npm start\`.
+
+${POLICY_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -106,6 +111,7 @@ const COMMANDS: Record<string, Command> = {
         role: { type: "string" },
         "expires-days": { type: "string" },
         tenant: { type: "string" },
+        "policy-as-code": { type: "boolean" },
       },
       strict: true,
     });
@@ -116,20 +122,23 @@ const COMMANDS: Record<string, Command> = {
         role: required(values, "role") as "viewer",
         expiresInDays: positiveInteger(values, "expires-days"),
         tenant: values.tenant,
+        policyAsCode: values["policy-as-code"] === true,
       },
       createdById: null,
       actor: CTL,
     });
+    const scope = apiToken.policyAsCode ? ", policy as code" : "";
     console.error(
-      `created API token "${apiToken.name}" (${apiToken.role}, ${apiToken.tenant ? `tenant ${apiToken.tenant} only` : "every tenant"}, expires ${apiToken.expiresAt}, id ${apiToken.id}). It is shown this once:`,
+      `created API token "${apiToken.name}" (${apiToken.role}${scope}, ${apiToken.tenant ? `tenant ${apiToken.tenant} only` : "every tenant"}, expires ${apiToken.expiresAt}, id ${apiToken.id}). It is shown this once:`,
     );
     console.log(token);
   },
   "token:list": async (db) => {
     for (const t of await listApiTokens({ db })) {
       const state = t.revokedAt ? "revoked" : new Date(t.expiresAt) <= new Date() ? "expired" : "active ";
+      const scope = t.policyAsCode ? "  (policy as code)" : "";
       console.log(
-        `${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${state}  expires ${t.expiresAt}  ${t.tenant ? `tenant:${t.tenant}` : "all-tenants"}  ${t.name}`,
+        `${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${state}  expires ${t.expiresAt}  ${t.tenant ? `tenant:${t.tenant}` : "all-tenants"}  ${t.name}${scope}`,
       );
     }
   },
@@ -181,6 +190,8 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return name ? 0 : 2;
   }
+  // Policy as code talks to the HTTP API only: no database, no probe.
+  if (isPolicyCommand(name)) return runPolicyCommand(name, args);
   if (name === "secrets:new-key") {
     console.log(generateSecretsKey());
     return 0;

@@ -9,7 +9,7 @@
  * commits later.
  */
 import { z } from "zod";
-import { AUDIT_KINDS, type AuditDecision, type AuditKind } from "../audit/types";
+import { AUDIT_KINDS, type AuditDecision, type AuditKind, type AuditVia } from "../audit/types";
 
 /** Anything with pg's `query(text, values)`: a Pool, a Client, a PoolClient. */
 export interface Queryable {
@@ -22,6 +22,8 @@ export interface AuditEvent {
   lastTs: string | null;
   gatewayId: string;
   kind: AuditKind;
+  /** How the request reached the decision: the gateway itself or a proxy's forward-auth subrequest. */
+  via: AuditVia;
   tenant: string | null;
   /** Null on a `dropped` row (no decision, no reason; the cause is in details). */
   decision: AuditDecision | null;
@@ -45,7 +47,7 @@ export interface AuditEvent {
  * by that text output column ("9" after "10"), not by the bigint column, and could not use
  * the primary key: always write `order by audit_event.id`.
  */
-export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, tenant, decision, reason, origin,
+export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, via, tenant, decision, reason, origin,
   origin_normalized, remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
   close_code, duration_ms, details`;
 
@@ -55,6 +57,7 @@ interface AuditRow {
   last_ts: Date | null;
   gateway_id: string;
   kind: AuditEvent["kind"];
+  via: AuditEvent["via"];
   tenant: string | null;
   decision: AuditEvent["decision"];
   reason: string | null;
@@ -79,6 +82,7 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     lastTs: r.last_ts ? r.last_ts.toISOString() : null,
     gatewayId: r.gateway_id,
     kind: r.kind,
+    via: r.via,
     tenant: r.tenant,
     decision: r.decision,
     reason: r.reason,
@@ -111,6 +115,8 @@ export const auditFilterSchema = z
       .string()
       .regex(/^[a-z_]{1,40}$/, "must be a reason code")
       .optional(),
+    /** How the request came: `gateway` or `forward_auth`. */
+    via: z.enum(["gateway", "forward_auth"]).optional(),
     kind: z.enum(AUDIT_KINDS).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
@@ -140,6 +146,7 @@ export function auditWhere(
   if (f.decision) add((p) => `decision = ${p}::audit_decision`, f.decision);
   if (f.reason) add((p) => `reason = ${p}`, f.reason);
   if (f.kind) add((p) => `kind = ${p}::audit_kind`, f.kind);
+  if (f.via) add((p) => `via = ${p}::audit_via`, f.via);
   if (f.origin) add((p) => `(origin_normalized = ${p} or (origin_normalized is null and origin = ${p}))`, f.origin);
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
   if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);
@@ -207,7 +214,7 @@ export async function latestAuditId(db: Queryable): Promise<string> {
   return rows[0]?.id ?? "0";
 }
 
-/** Accepted vs rejected handshakes per time bucket (folded counts included). */
+/** Accepted vs rejected decisions (handshakes and HTTP requests, any via) per time bucket (folded counts included). */
 export async function auditTimeline(
   db: Queryable,
   options: { tenant?: string; since: Date; until: Date; bucketSeconds: number },
@@ -220,7 +227,7 @@ export async function auditTimeline(
             coalesce(sum(count) filter (where decision = 'rejected'), 0)::int as rejected,
             coalesce(sum(count) filter (where decision = 'report_only'), 0)::int as report_only
        from audit_event
-      where kind = 'handshake' and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter}
+      where kind in ('handshake', 'http', 'preflight') and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter}
       group by 1 order by 1`,
     values,
   );
@@ -232,7 +239,7 @@ export async function auditTimeline(
   }));
 }
 
-/** The origins refused most often since `since` (folded counts included). */
+/** The origins refused most often since `since`, handshakes and HTTP requests alike (folded counts included). */
 export async function topRejectedOrigins(
   db: Queryable,
   options: { tenant?: string; since: Date; limit: number },
@@ -250,7 +257,7 @@ export async function topRejectedOrigins(
     `select coalesce(origin_normalized, origin, '(none)') as origin, tenant, sum(count)::int as count,
             max(coalesce(last_ts, ts)) as last_seen, array_agg(distinct reason) as reasons
        from audit_event
-      where decision = 'rejected' and kind = 'handshake' and ts >= $1::timestamptz ${tenantFilter}
+      where decision = 'rejected' and kind in ('handshake', 'http', 'preflight') and ts >= $1::timestamptz ${tenantFilter}
       group by 1, 2 order by 3 desc, 1 limit $2`,
     values,
   );

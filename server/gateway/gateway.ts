@@ -3,9 +3,11 @@
  * configured (`ADMIN_HOST`/`ADMIN_PORT`), a second listener for operations.
  *
  * Public port — upgrades: `/t/<slug>/<rest>` (tenant WebSocket endpoint, handshake.ts),
- * `/admin/stream` (live audit feed); plain HTTP (route table below): `/admin/tester/...`,
- * `/t/...` (426: send a handshake), and `/healthz`, `/readyz`, `/metrics` unless the admin
- * listener serves them. Admin listener: `/healthz`, `/readyz`, `/metrics` only, with the
+ * `/admin/stream` (live audit feed), `/authz/...` (a forward-auth subrequest that carries
+ * upgrade headers, answered as plain HTTP); plain HTTP (route table below):
+ * `/admin/tester/...`, `/t/...` (HTTP/SSE to the tenant's upstream with the CORS decision,
+ * http-proxy.ts; 426 without an upstream), `/authz/...` (forward auth, forward-auth.ts), and
+ * `/healthz`, `/readyz`, `/metrics` unless the admin listener serves them. Admin listener: `/healthz`, `/readyz`, `/metrics` only, with the
  * internal detail the public answers leave out (server/admin/health.ts); no upgrades.
  *
  * Lifecycle: start() listens at once (so /healthz answers while policies load) and loads
@@ -23,7 +25,7 @@ import { type Exposure, healthRoutes } from "../admin/health";
 import { InstanceRecorder } from "../admin/instance";
 import { createMetrics, type Metrics } from "../admin/metrics";
 import { StreamHub } from "../admin/stream";
-import { AuditPipeline } from "../audit/pipeline";
+import { AuditPipeline, MAX_FOLD_KEYS } from "../audit/pipeline";
 import { AuditTail } from "../audit/tail";
 import { createPool } from "../db/pool";
 import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
@@ -33,9 +35,17 @@ import { PolicyStore } from "../policy-store/policy-store";
 import { PolicySnapshotFile } from "../policy-store/snapshot";
 import type { SecretBox } from "../secrets/secret-box";
 import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
-import { abortHandshake, REASON_HEADER } from "./abort-handshake";
+import { abortHandshake } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
+import { AUTHZ_PREFIX, answerForwardAuth } from "./forward-auth";
 import { handleTenantUpgrade } from "./handshake";
+import {
+  DEFAULT_HTTP_MAX_BODY_BYTES,
+  DEFAULT_HTTP_UPSTREAM_TIMEOUT_MS,
+  type HttpProxyLimits,
+  handleTenantHttp,
+} from "./http-proxy";
+import { sendReply, sendReplyOnSocket } from "./http-reply";
 import { type HttpRoute, routeRequest } from "./http-routes";
 import { type RateLimitOptions, RateLimits } from "./limits";
 import { UpgradeServers } from "./upgrade-servers";
@@ -58,6 +68,8 @@ export interface GatewayOptions {
   audit?: { queueMax?: number; flushMs?: number; foldWindowMs?: number; stallAfterMs?: number };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
+  /** HTTP/SSE proxying: HTTP_MAX_BODY_BYTES, HTTP_UPSTREAM_TIMEOUT_MS. */
+  http?: Partial<HttpProxyLimits>;
   /** Admin stream: streams per user or API token, and how often their credentials are re-checked. */
   adminStream?: { maxPerPrincipal?: number; recheckMs?: number };
   /**
@@ -83,6 +95,8 @@ export interface GatewayContext {
   rateLimits: RateLimits;
   audit: AuditPipeline;
   trustProxy: TrustProxy;
+  /** Request body and upstream timeout bounds of HTTP/SSE proxying. */
+  httpLimits: HttpProxyLimits;
   /** True once stop() began: new handshakes are refused. */
   stopping: boolean;
   /** HMAC key of dashboard-minted admin tokens (null until loaded from Postgres). */
@@ -90,7 +104,6 @@ export interface GatewayContext {
 }
 
 const TENANT_PATH = /^\/t\/([^/?#]*)(.*)$/s;
-const READ = ["GET", "HEAD"] as const;
 
 export class Gateway {
   readonly id: string;
@@ -161,12 +174,17 @@ export class Gateway {
       rateLimits: new RateLimits(options.rateLimits),
       audit,
       trustProxy: options.trustProxy ?? TRUST_NONE,
+      httpLimits: {
+        maxBodyBytes: options.http?.maxBodyBytes ?? DEFAULT_HTTP_MAX_BODY_BYTES,
+        upstreamTimeoutMs: options.http?.upstreamTimeoutMs ?? DEFAULT_HTTP_UPSTREAM_TIMEOUT_MS,
+      },
       stopping: false,
       adminKey: null,
     };
     metrics.observe({
       rateLimitSizes: () => this.ctx.rateLimits.sizes(),
       connectionAddressCounters: () => this.ctx.connections.addressCounters,
+      auditFoldKeys: () => ({ keys: audit.foldKeys, maxKeys: MAX_FOLD_KEYS }),
     });
     this.tail = new AuditTail(pool, options.databaseUrl, this.id, logger.child({ component: "audit-tail" }));
     this.stream = new StreamHub({
@@ -191,7 +209,10 @@ export class Gateway {
         methods: "any",
         handle: (req, res) => handleTesterHttp(this.ctx, req, res, this.server.address() as AddressInfo),
       },
-      { path: "/t/", methods: READ, handle: (_req, res) => answerPlainTenantRequest(res) },
+      // Plain HTTP to a tenant: proxied with the CORS decision (or 426 without an upstream).
+      { path: "/t/", methods: "any", handle: (req, res) => this.handleTenantRequest(req, res) },
+      // Forward auth: proxies' authorization subrequests, any method.
+      { path: AUTHZ_PREFIX, methods: "any", handle: (req, res) => sendReply(res, answerForwardAuth(this.ctx, req)) },
     ];
     this.server = this.createListener(publicRoutes);
     this.server.on("upgrade", (req, socket, head) => this.handleUpgrade(req, socket, head));
@@ -318,9 +339,19 @@ export class Gateway {
     this.ctx.logger.info("gateway stopped");
   }
 
+  private handleTenantRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const match = TENANT_PATH.exec(req.url ?? "/");
+    handleTenantHttp(this.ctx, req, res, decodeSlug(match?.[1] ?? ""), match?.[2] ?? "");
+  }
+
   private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
     const url = req.url ?? "/";
+    if (url.startsWith(AUTHZ_PREFIX)) {
+      // A forward-auth subrequest that carries upgrade headers (Caddy's does): plain HTTP.
+      sendReplyOnSocket(socket, answerForwardAuth(this.ctx, req));
+      return;
+    }
     const tenantMatch = TENANT_PATH.exec(url);
     if (tenantMatch) {
       handleTenantUpgrade(this.ctx, req, socket, head, decodeSlug(tenantMatch[1] ?? ""), tenantMatch[2] ?? "");
@@ -333,12 +364,6 @@ export class Gateway {
     // Not a tenant endpoint at all: a bad handshake target, not an unknown tenant (404).
     abortHandshake(socket, 404, "bad_handshake", "no such endpoint");
   }
-}
-
-/** A plain HTTP request to a WebSocket endpoint: say what is expected. */
-function answerPlainTenantRequest(res: http.ServerResponse): void {
-  res.writeHead(426, { Upgrade: "websocket", [REASON_HEADER]: "bad_handshake", "Content-Type": "text/plain" });
-  res.end("This is a WebSocket endpoint: send a WebSocket handshake (Upgrade: websocket).\n");
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

@@ -6,11 +6,13 @@
  *
  * Matching: a path ending in `/` matches every path that starts with it, any other path
  * matches exactly; the first route that matches wins. No match: 404. A method the route
- * does not list: 405 with `Allow`. A handler that throws: a generic 500 (the error is
- * logged, never sent), or the connection is cut if the response had started.
+ * does not list: 405 with `Allow`. Both carry `X-OriginGate-Reason: bad_request`, like every
+ * refusal of the gateway. A handler that throws: a generic 500 (the error is logged, never
+ * sent), or the connection is cut if the response had started.
  */
 import type http from "node:http";
 import type { Logger } from "../log";
+import { REASON_HEADER } from "./abort-handshake";
 
 export interface HttpRoute {
   /** `/healthz` (exact) or `/admin/tester/` (prefix: ends with `/`). */
@@ -36,11 +38,11 @@ export async function routeRequest(
   const path = q === -1 ? url : url.slice(0, q);
   const route = findRoute(routes, path);
   if (!route) {
-    sendError(res, 404, "not_found");
+    sendError(res, 404, "not_found", { [REASON_HEADER]: "bad_request" });
     return;
   }
   if (route.methods !== "any" && !route.methods.includes(req.method ?? "")) {
-    res.writeHead(405, { Allow: route.methods.join(", ") }).end();
+    res.writeHead(405, { Allow: route.methods.join(", "), [REASON_HEADER]: "bad_request" }).end();
     return;
   }
   try {
@@ -52,7 +54,7 @@ export async function routeRequest(
   }
 }
 
-function sendError(res: http.ServerResponse, status: number, code: string): void {
-  res.writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+function sendError(res: http.ServerResponse, status: number, code: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store", ...headers });
   res.end(JSON.stringify({ error: { code } }));
 }

@@ -9,8 +9,10 @@
  *     429 whatever slug it asks for next, so past the budget the answer no longer depends
  *     on whether a tenant exists (no enumeration oracle), and a flood of made-up slugs
  *     costs one counter per address, never anything per slug.
- *   - per tenant: `limits.handshakesPerMinutePerIp` of each known tenant, per address.
- *     Only loaded tenants get a scope, and forget() drops a deleted tenant's scope.
+ *   - per tenant: `limits.handshakesPerMinutePerIp` of each known tenant, per address, and
+ *     `limits.requestsPerMinutePerIp` for its HTTP/SSE requests (proxied or forward-auth;
+ *     a separate scope of the same counters). Only loaded tenants get scopes, and forget()
+ *     drops a deleted tenant's.
  *
  * Bounds: each budget holds at most `maxKeys` address counters in all (unknown slugs never
  * create one). When a new address would exceed that, the budget starts a new window early
@@ -119,6 +121,8 @@ export interface RateLimitOptions {
 }
 
 const UNVERIFIED = "";
+/** The scope of a tenant's HTTP request counters (a slug never contains NUL). */
+const requestScope = (tenant: string) => `${tenant}\u0000http`;
 
 export class RateLimits {
   readonly unknownTenantPerMinute: number;
@@ -148,14 +152,21 @@ export class RateLimits {
     return this.tenants.take(tenant, address, perMinute);
   }
 
-  /** Seconds until a refused address may try again. */
-  retryAfterSeconds(tenant: string | null): number {
-    return tenant === null ? this.unverified.retryAfterSeconds(UNVERIFIED) : this.tenants.retryAfterSeconds(tenant);
+  /** True when this HTTP request is within the tenant's per-address request budget (and counts it). */
+  allowTenantRequest(tenant: string, address: string, perMinute: number): boolean {
+    return this.tenants.take(requestScope(tenant), address, perMinute);
+  }
+
+  /** Seconds until a refused address may try again (`requests`: the tenant's HTTP request budget). */
+  retryAfterSeconds(tenant: string | null, requests = false): number {
+    if (tenant === null) return this.unverified.retryAfterSeconds(UNVERIFIED);
+    return this.tenants.retryAfterSeconds(requests ? requestScope(tenant) : tenant);
   }
 
   /** Drops a removed tenant's counters. */
   forget(tenant: string): void {
     this.tenants.forget(tenant);
+    this.tenants.forget(requestScope(tenant));
   }
 
   /** Counter and scope counts, for the metrics. */

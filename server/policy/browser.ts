@@ -8,6 +8,7 @@
  * test (tests/unit/policy-purity.test.ts) walks this file's import graph to keep it so.
  */
 export { type BypassVariant, bypassVariants } from "./bypass-variants";
+export { type CompiledCors, compileCors, MAX_CORS_AGE } from "./compile-cors";
 export {
   type CompiledEntry,
   type CompiledPolicy,
@@ -16,6 +17,27 @@ export {
   compilePolicy,
   type SkippedEntry,
 } from "./compile-policy";
+export {
+  ACAC,
+  ACAH,
+  ACAM,
+  ACAO,
+  ACEH,
+  ACMA,
+  CORS_RESPONSE_HEADERS,
+  type CorsDecision,
+  type CorsExplanation,
+  type CorsHeaders,
+  type CorsRequest,
+  decideCors,
+  explainCors,
+  FORWARD_STATUS,
+  isCorsPreflight,
+  PREFLIGHT_OK_STATUS,
+  VARY,
+  VARY_ACTUAL,
+  VARY_PREFLIGHT,
+} from "./decide-cors";
 export {
   type CompilableDocument,
   type CorsPolicy,

@@ -35,6 +35,7 @@
  * Browser-safe, pure (time comes in as a parameter).
  */
 
+import { type CompiledCors, compileCors } from "./compile-cors";
 import { credentialsRisk } from "./credential-rules";
 import type { CompilableDocument } from "./document";
 import { parseExpiry } from "./parse-expiry";
@@ -81,6 +82,8 @@ export interface CompiledSettings {
   /** Allowed subprotocols in policy order; never contains a bearer.* name. */
   subprotocols: readonly string[];
   subprotocolSet: ReadonlySet<string>;
+  /** The `cors` section for HTTP and SSE (compile-cors.ts). */
+  cors: CompiledCors;
 }
 
 export interface CompiledPolicy {
@@ -274,9 +277,10 @@ function resolveSettings(document: CompilableDocument): CompiledSettings {
   const subprotocols = listed.filter(
     (name): name is string => typeof name === "string" && name !== "" && !name.toLowerCase().startsWith("bearer."),
   );
+  const forbidCredentials = document?.credentials !== "allow";
   return {
     enforce: document?.mode !== "report-only",
-    forbidCredentials: document?.credentials !== "allow",
+    forbidCredentials,
     requireToken: document?.token !== "off",
     allowMissingOrigin: document?.missingOrigin === "allow",
     // Decided on the listed names before filtering: a list of only unusable names must
@@ -284,5 +288,6 @@ function resolveSettings(document: CompilableDocument): CompiledSettings {
     requireSubprotocol: listed.length > 0,
     subprotocols,
     subprotocolSet: new Set(subprotocols),
+    cors: compileCors(document, forbidCredentials),
   };
 }

@@ -26,6 +26,10 @@ export const REASONS = [
   // Close reasons of open connections (SPEC §4.5): close code 1008 with this reason.
   "policy_revoked",
   "token_expired",
+  // HTTP and SSE (CORS, SPEC §4.6).
+  "cors_method_not_allowed",
+  "cors_header_not_allowed",
+  "bad_request",
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
@@ -69,6 +73,14 @@ export const REASON_STATUS: Record<Reason, number> = {
   // policy (403), or asked for a new token (401).
   policy_revoked: 403,
   token_expired: 401,
+  // CORS refusals are policy refusals like an origin that is not allowed: 403 (SPEC §4.6).
+  cors_method_not_allowed: 403,
+  cors_header_not_allowed: 403,
+  // 400: an HTTP request the gateway will not forward as it is (a path that would leave the
+  // upstream's base, SPEC §5), or a forward-auth subrequest without a usable original
+  // method or URI. Forward auth answers it with 403 instead (SPEC §5.1: a proxy turns
+  // statuses other than 2xx/401/403 into errors), under the same code.
+  bad_request: 400,
 };
 
 export const REASON_DESCRIPTIONS: Record<Reason, string> = {
@@ -98,4 +110,10 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   policy_revoked:
     "An open connection was closed (1008) because the tenant's policy changed and now refuses it, or the tenant was deleted.",
   token_expired: "An open connection was closed (1008) because the token it was admitted with expired.",
+  cors_method_not_allowed:
+    "The HTTP request's method (or a preflight's Access-Control-Request-Method) is not in the policy's cors.methods (compared case-sensitively).",
+  cors_header_not_allowed:
+    "A preflight's Access-Control-Request-Headers names a header that is not in the policy's cors.allowHeaders (Authorization only when named).",
+  bad_request:
+    "The HTTP request cannot be forwarded as it is: its path would leave the upstream's base (dot segments, encoded slashes), or a forward-auth subrequest lacked a usable original method or URI.",
 };

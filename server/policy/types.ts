@@ -11,7 +11,8 @@
  * the steps) and explain-handshake.ts (which exports them) need it.
  */
 export interface ExplainStep {
-  check: "origin" | "credentials" | "token" | "subprotocol" | "mode";
+  /** `method` and `headers` are the CORS checks of HTTP requests (decide-cors.ts). */
+  check: "origin" | "credentials" | "token" | "subprotocol" | "method" | "headers" | "mode";
   outcome: "pass" | "fail" | "skip" | "info";
   message: string;
 }

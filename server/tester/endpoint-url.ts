@@ -2,7 +2,13 @@
  * normalizeEndpointUrl: the one spelling of a tester target URL, used when an admin
  * registers an endpoint (dashboard) and when the gateway checks that a requested `url` is
  * registered. Two spellings of the same endpoint compare equal; anything that is not a
- * plain ws:// or wss:// URL is refused with a message saying why.
+ * plain ws://, wss://, http:// or https:// URL is refused with a message saying why.
+ *
+ * One registration covers one server address for both testers: the handshake tester
+ * connects to its WebSocket form (`socketForm`: http → ws, https → wss) and the CORS tester
+ * sends HTTP requests to its HTTP form (`httpForm`); registrations are compared in socket
+ * form, so `https://api.example.com/feed` and `wss://api.example.com/feed` are the same
+ * endpoint.
  *
  * Canonical form: the WHATWG serialisation (scheme and host lower-case, IDN in punycode,
  * default port dropped, empty path → "/"), with no userinfo (credentials in a URL would
@@ -15,10 +21,21 @@
 export type EndpointUrlResult = { ok: true; url: string } | { ok: false; message: string };
 
 export const MAX_ENDPOINT_URL_LENGTH = 2048;
+const ENDPOINT_SCHEMES = new Set(["ws:", "wss:", "http:", "https:"]);
+
+/** The WebSocket form of an endpoint URL (http → ws, https → wss); others unchanged. */
+export function socketForm(url: string): string {
+  return url.replace(/^http(s?):\/\//i, (_m, s: string) => `ws${s.toLowerCase()}://`);
+}
+
+/** The HTTP form of an endpoint URL (ws → http, wss → https); others unchanged. */
+export function httpForm(url: string): string {
+  return url.replace(/^ws(s?):\/\//i, (_m, s: string) => `http${s.toLowerCase()}://`);
+}
 
 export function normalizeEndpointUrl(input: string): EndpointUrlResult {
   if (typeof input !== "string" || input.trim() === "")
-    return { ok: false, message: "a ws:// or wss:// URL is required" };
+    return { ok: false, message: "a ws://, wss://, http:// or https:// URL is required" };
   const value = input.trim();
   if (value.length > MAX_ENDPOINT_URL_LENGTH) {
     return { ok: false, message: `the URL is longer than ${MAX_ENDPOINT_URL_LENGTH} characters` };
@@ -30,12 +47,12 @@ export function normalizeEndpointUrl(input: string): EndpointUrlResult {
   try {
     url = new URL(value);
   } catch {
-    return { ok: false, message: "not a URL: write it as ws://host[:port]/path or wss://host[:port]/path" };
+    return { ok: false, message: "not a URL: write it as wss://host[:port]/path or https://host[:port]/path" };
   }
-  if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+  if (!ENDPOINT_SCHEMES.has(url.protocol)) {
     return {
       ok: false,
-      message: `only ws:// and wss:// endpoints can be tested (got ${url.protocol.replace(/:$/, "")}://)`,
+      message: `only ws://, wss://, http:// and https:// endpoints can be tested (got ${url.protocol.replace(/:$/, "")}://)`,
     };
   }
   if (url.username !== "" || url.password !== "") {

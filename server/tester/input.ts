@@ -55,7 +55,7 @@ export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
   "authorization",
 ]);
 
-const headerValue = (what: string, max: number) =>
+export const headerValue = (what: string, max: number) =>
   z
     .string()
     .max(max, `${what} is longer than ${max} characters`)
@@ -108,7 +108,8 @@ const headersSchema = z
     }
   });
 
-const common = {
+/** Fields every tester run shares (the CORS runs reuse them: server/tester/cors-input.ts). */
+export const common = {
   /** A tenant slug on this gateway. */
   tenant: z.string().min(1).max(100).optional(),
   /** An endpoint registered for a tenant (ws:// or wss://). */
@@ -146,7 +147,7 @@ const common = {
   headers: headersSchema,
 };
 
-function targetRules(
+export function targetRules(
   value: { tenant?: string; url?: string; path?: string },
   ctx: z.RefinementCtx,
   needsTenant: boolean,

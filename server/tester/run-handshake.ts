@@ -32,6 +32,7 @@ import https from "node:https";
 import type { LookupFunction, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
+import { socketForm } from "./endpoint-url";
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 export const TESTER_USER_AGENT = "OriginGate-Tester/1";
@@ -142,7 +143,8 @@ class HandshakeRun {
   start(): void {
     let url: URL;
     try {
-      url = new URL(this.options.url);
+      // A registered endpoint may be written in its HTTP form: the handshake goes to its WebSocket form.
+      url = new URL(socketForm(this.options.url));
       if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new Error("not ws");
     } catch {
       return this.finish({ error: { code: "invalid_response", message: "the target is not a ws:// or wss:// URL" } });
@@ -232,7 +234,7 @@ class HandshakeRun {
     const phase =
       this.timings.connect === null
         ? "while connecting"
-        : this.options.url.startsWith("wss:") && this.timings.tls === null
+        : socketForm(this.options.url).startsWith("wss:") && this.timings.tls === null
           ? "during the TLS handshake"
           : "waiting for the response";
     this.finish({ error: { code: "timeout", message: `no answer within ${timeoutMs} ms (${phase})` } });
@@ -520,7 +522,11 @@ function closeSocket(socket: Socket, sendClose: boolean): void {
   socket.once("close", () => clearTimeout(kill));
 }
 
-function classify(error: NodeJS.ErrnoException, maxHeaderBytes: number): { code: HandshakeErrorCode; message: string } {
+/** A network error in the tester's terms (shared with the CORS tester, run-http.ts). */
+export function classify(
+  error: NodeJS.ErrnoException,
+  maxHeaderBytes: number,
+): { code: HandshakeErrorCode; message: string } {
   const code = error.code ?? "";
   if (code === "HPE_HEADER_OVERFLOW") {
     return {

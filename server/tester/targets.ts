@@ -20,7 +20,7 @@ import type pg from "pg";
 import { checkRest } from "../gateway/upstream-path";
 import { pinHost, type Resolver } from "../net/pinned-lookup";
 import type { TenantRuntime } from "../policy-store/policy-store";
-import { normalizeEndpointUrl, redactUrlQuery } from "./endpoint-url";
+import { httpForm, normalizeEndpointUrl, redactUrlQuery, socketForm } from "./endpoint-url";
 import { TesterError } from "./errors";
 
 export type ResolvedTarget =
@@ -152,14 +152,15 @@ async function findRegisteredEndpoint(
   const { rows } = await pool.query<EndpointRow>(
     `select te.id, te.url, te.label, t.slug
        from tester_endpoint te join tenant t on t.id = te.tenant_id
-      where ($1::text is null and te.url = $2) or t.slug = $1
+      where ($1::text is null and te.url in ($2, $3, $4)) or t.slug = $1
       order by te.created_at
       limit 1000`,
-    [tenant ?? null, url],
+    [tenant ?? null, url, socketForm(url), httpForm(url)],
   );
+  // One registration covers the WebSocket and HTTP forms of the same address.
   for (const row of rows) {
     const stored = normalizeEndpointUrl(row.url);
-    if (stored.ok && stored.url === url) return row;
+    if (stored.ok && socketForm(stored.url) === socketForm(url)) return row;
   }
   return null;
 }

@@ -2,6 +2,8 @@
  * The gateway's tester endpoints (JSON in, JSON out), called by the dashboard's server:
  *   POST /admin/tester/handshake   body: server/tester/input.ts handshakeInputSchema
  *   POST /admin/tester/scan        body: scanInputSchema
+ *   POST /admin/tester/cors        body: server/tester/cors-input.ts corsInputSchema
+ *   POST /admin/tester/cors-scan   body: corsScanInputSchema
  *
  * Authentication: `Authorization: Bearer <admin token>` minted by the dashboard with scope
  * "tester" (server/admin/admin-token.ts), and a role that may run the tester (editor or
@@ -25,11 +27,13 @@ import { type AdminClaims, verifyAdminToken } from "../admin/admin-token";
 import { clip } from "../clip";
 import type { GatewayContext } from "../gateway/gateway";
 import { parseOrigin } from "../policy/parse-origin";
+import { corsInputSchema, corsScanInputSchema } from "./cors-input";
+import { scanCors, testCors } from "./cors-tester";
 import { TesterError } from "./errors";
 import { handshakeInputSchema, scanInputSchema } from "./input";
 import { checkHeadersForTarget, type ResolvedTarget, resolveTarget } from "./targets";
 import { scanTarget, testHandshake } from "./tester";
-import type { HandshakeResponse, ScanResponse } from "./types";
+import type { CorsScanResponse, CorsTestResponse, HandshakeResponse, ScanResponse } from "./types";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_SCANS = 2;
@@ -37,6 +41,9 @@ const MAX_HANDSHAKES = 16;
 const running = new WeakMap<GatewayContext, { scans: number; handshakes: number }>();
 
 export const TESTER_PATH_PREFIX = "/admin/tester/";
+/** The runs, by the last segment of their path. */
+const RUNS = ["handshake", "scan", "cors", "cors-scan"] as const;
+type Run = (typeof RUNS)[number];
 
 export async function handleTesterHttp(
   ctx: GatewayContext,
@@ -45,12 +52,12 @@ export async function handleTesterHttp(
   address: AddressInfo,
 ): Promise<void> {
   try {
-    const path = (req.url ?? "/").split("?")[0];
-    const run = path === "/admin/tester/handshake" ? "handshake" : path === "/admin/tester/scan" ? "scan" : null;
+    const path = (req.url ?? "/").split("?")[0] ?? "";
+    const run = RUNS.find((name) => path === `${TESTER_PATH_PREFIX}${name}`) ?? null;
     if (!run)
       throw new TesterError(
         "not_found",
-        "no such tester endpoint (POST /admin/tester/handshake or /admin/tester/scan)",
+        "no such tester endpoint (POST /admin/tester/handshake, /scan, /cors or /cors-scan)",
       );
     if (req.method !== "POST") {
       res.setHeader("Allow", "POST");
@@ -62,6 +69,36 @@ export async function handleTesterHttp(
     const counters = running.get(ctx) ?? { scans: 0, handshakes: 0 };
     running.set(ctx, counters);
     const runId = randomUUID();
+    if (run === "cors") {
+      const input = corsInputSchema.parse(body);
+      if (counters.handshakes >= MAX_HANDSHAKES)
+        throw new TesterError("too_many_runs", "too many tester runs at once; retry");
+      counters.handshakes += 1;
+      try {
+        const target = await resolveAudited(ctx, req, address, claims, runId, "cors", input, input.origin);
+        checkHeadersForTarget(target, input.headers);
+        const result = await testCors(target, input, { runId });
+        auditCors(ctx, req, claims, target, input, result);
+        return sendJson(res, 200, result);
+      } finally {
+        counters.handshakes -= 1;
+      }
+    }
+    if (run === "cors-scan") {
+      const input = corsScanInputSchema.parse(body);
+      if (counters.scans >= MAX_SCANS)
+        throw new TesterError("too_many_runs", "a scan is already running on this gateway; retry when it is done");
+      counters.scans += 1;
+      try {
+        const target = await resolveAudited(ctx, req, address, claims, runId, "cors-scan", input, undefined);
+        checkHeadersForTarget(target, input.headers);
+        const result = await scanCors(target, input, { runId });
+        auditCorsScan(ctx, req, claims, target, input, result);
+        return sendJson(res, 200, result);
+      } finally {
+        counters.scans -= 1;
+      }
+    }
     if (run === "handshake") {
       const input = handshakeInputSchema.parse(body);
       if (counters.handshakes >= MAX_HANDSHAKES)
@@ -165,7 +202,7 @@ async function resolveAudited(
   address: AddressInfo,
   claims: AdminClaims,
   runId: string,
-  run: "handshake" | "scan",
+  run: Run,
   input: { tenant?: string; url?: string; path?: string },
   origin: string | null | undefined,
 ): Promise<ResolvedTarget> {
@@ -344,4 +381,105 @@ function auditScan(
 function redactQuery(url: string): string {
   const q = url.indexOf("?");
   return q === -1 ? url : `${url.slice(0, q)}?…`;
+}
+
+function auditCors(
+  ctx: GatewayContext,
+  req: http.IncomingMessage,
+  claims: AdminClaims,
+  target: ResolvedTarget,
+  input: { origin?: string | null; method: string; preflight: boolean } & Parameters<typeof requestSummary>[0],
+  result: CorsTestResponse,
+): void {
+  const origin = input.origin ?? null;
+  const parsed = parseOrigin(origin);
+  ctx.audit.record({
+    ...auditBase(req, claims),
+    tenant: target.tenant,
+    decision: "accepted",
+    reason: "tester_cors",
+    origin: clip(origin),
+    originNormalized: parsed.kind === "origin" ? parsed.origin : parsed.kind === "null" ? "null" : null,
+    path: targetPath(target),
+    policyVersion: result.policyVersion ?? null,
+    matchedPattern: result.trace?.decision.matchedPattern ?? null,
+    durationMs: Math.round(result.timings.total),
+    details: {
+      run: "cors",
+      runId: result.runId,
+      by: by(claims),
+      target: result.target,
+      request: {
+        origin: origin === null ? "(none)" : clip(origin),
+        method: input.method,
+        preflight: input.preflight,
+        ...requestSummary(input),
+      },
+      outcome: {
+        status: result.status,
+        granted: result.granted,
+        issues: result.issues,
+        reason: result.reason ?? null,
+        error: result.error?.code ?? null,
+        expected: result.trace ? (result.trace.decision.reason === "allowed" ? "allow" : "refuse") : null,
+      },
+    },
+  });
+  ctx.logger.info(
+    {
+      run: "cors",
+      runId: result.runId,
+      by: claims.name,
+      tenant: target.tenant,
+      target: result.target.url,
+      status: result.status,
+    },
+    "tester run",
+  );
+}
+
+function auditCorsScan(
+  ctx: GatewayContext,
+  req: http.IncomingMessage,
+  claims: AdminClaims,
+  target: ResolvedTarget,
+  input: Parameters<typeof requestSummary>[0],
+  result: CorsScanResponse,
+): void {
+  ctx.audit.record({
+    ...auditBase(req, claims),
+    tenant: target.tenant,
+    decision: "accepted",
+    reason: "tester_cors_scan",
+    origin: null,
+    originNormalized: null,
+    path: targetPath(target),
+    policyVersion: result.policyVersion,
+    matchedPattern: null,
+    durationMs: result.durationMs,
+    details: {
+      run: "cors-scan",
+      runId: result.runId,
+      by: by(claims),
+      target: result.target,
+      request: requestSummary(input),
+      outcome: {
+        ...result.summary,
+        truncated: result.truncated,
+        incomplete: result.incomplete,
+        findingOrigins: result.findings.slice(0, 50).map((f) => clip(f.origin ?? "(none)", 256)),
+      },
+    },
+  });
+  ctx.logger.info(
+    {
+      run: "cors-scan",
+      runId: result.runId,
+      by: claims.name,
+      tenant: target.tenant,
+      target: result.target.url,
+      findings: result.findings.length,
+    },
+    "tester run",
+  );
 }

@@ -3,7 +3,7 @@
  * server/main.ts (audit pipeline on, policy store listening), plus an IPC channel so the
  * bench can ask for memory after GC, CPU time and audit totals.
  *
- * Env: DATABASE_URL, GATEWAY_ID, LOG_LEVEL (default warn), RECONCILE_INTERVAL_MS.
+ * Env: DATABASE_URL, GATEWAY_ID, LOG_LEVEL (default warn), RECONCILE_INTERVAL_MS, TRUST_PROXY.
  * BENCH_DIAG (diagnosis only, never a reported goal figure): "no-audit-db" keeps the audit
  * pipeline in the process but skips its Postgres writes; "no-audit" turns record() into a
  * no-op. They tell how much of the gateway's cost is the audit trail.
@@ -12,6 +12,7 @@
 import { writeHeapSnapshot } from "node:v8";
 import { Gateway } from "../../server/gateway/gateway";
 import { createLogger } from "../../server/log";
+import { parseTrustProxy } from "../../server/net/client-address";
 import { memoryAfterGc, serveRequests } from "./kit";
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -24,6 +25,7 @@ const gateway = new Gateway({
   host: "127.0.0.1",
   reconcileIntervalMs: Number(process.env.RECONCILE_INTERVAL_MS ?? 3000),
   dashboardUrl: "http://localhost:3000",
+  trustProxy: parseTrustProxy(process.env.TRUST_PROXY),
 });
 
 const diag = process.env.BENCH_DIAG;

@@ -23,7 +23,7 @@ import { WebSocket } from "ws";
 import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { openTokenSecret } from "../../server/secrets/tenant-token-secret";
-import { apiHandlers } from "../helpers/api-routes";
+import { routeHandlers } from "../helpers/api-routes";
 import {
   anonymousContext,
   baseURL,
@@ -77,6 +77,13 @@ let shared: string;
 
 const ENDPOINTS: Endpoint[] = [
   { name: "GET /api/v1/me", method: "GET", min: "viewer", ok: 200, prepare: async () => ({ path: "/api/v1/me" }) },
+  {
+    name: "GET /api/v1/openapi.json",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/openapi.json" }),
+  },
   {
     name: "GET /api/v1/tenants",
     method: "GET",
@@ -269,6 +276,23 @@ const ENDPOINTS: Endpoint[] = [
     min: "editor",
     ok: 200,
     prepare: async () => ({ path: "/api/v1/tester/scan", body: { tenant: shared } }),
+  },
+  {
+    name: "POST /api/v1/tester/cors",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({
+      path: "/api/v1/tester/cors",
+      body: { tenant: shared, path: "/matrix", origin: "https://shared.example.com" },
+    }),
+  },
+  {
+    name: "POST /api/v1/tester/cors-scan",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/tester/cors-scan", body: { tenant: shared } }),
   },
   {
     name: "GET /api/v1/audit",
@@ -688,7 +712,7 @@ test.describe("sign-in", () => {
 });
 
 test.describe("activity log", () => {
-  const declared = new Map(apiHandlers().map((h) => [`${h.method} ${h.path}`, h.activity]));
+  const declared = new Map(routeHandlers().map((h) => [`${h.method} ${h.path}`, h.activity]));
 
   for (const endpoint of ENDPOINTS.filter((e) => e.method !== "GET")) {
     test(`${endpoint.name} records exactly its activity entry`, async () => {
@@ -745,7 +769,7 @@ test.describe("activity log", () => {
 });
 
 test.describe("tenant-scoped and expiring API tokens", () => {
-  const routes = new Map(apiHandlers().map((h) => [`${h.method} ${h.path}`, h]));
+  const routes = new Map(routeHandlers().map((h) => [`${h.method} ${h.path}`, h]));
   let own: string;
   let scoped: APIRequestContext;
   let scopedToken: string;
@@ -814,6 +838,8 @@ test.describe("tenant-scoped and expiring API tokens", () => {
     "POST /api/v1/audit/<id>/allow": async (r) => expect(r.status()).toBe(403),
     "POST /api/v1/tester/handshake": async (r) => expect(r.status()).toBe(403),
     "POST /api/v1/tester/scan": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/tester/cors": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/tester/cors-scan": async (r) => expect(r.status()).toBe(403),
     "POST /api/v1/audit/stream-token": async (r) => {
       expect(r.status()).toBe(200);
       const { token } = await r.json();

@@ -246,7 +246,7 @@ test("history search finds the event, and the CSV export of that search download
   expect(file.suggestedFilename()).toMatch(/^origingate-audit-\d{8}-\d{6}\.csv$/);
   const csv = await readFile(await file.path(), "utf8");
   const lines = csv.trimEnd().split("\r\n");
-  expect(lines[0]).toMatch(/^id,ts,lastTs,gatewayId,kind,tenant,decision,reason,origin,/);
+  expect(lines[0]).toMatch(/^id,ts,lastTs,gatewayId,kind,via,tenant,decision,reason,origin,/);
   expect(lines).toHaveLength(2);
   expect(lines[1]).toContain(`,${slug},rejected,origin_not_allowed,${origin},${origin},`);
 

@@ -112,9 +112,9 @@ test("scans: nothing on this gateway, the naive server's bypasses on a registere
 
   // Register the naive server through the UI (admins only).
   await expect(page.getByText(/Registered endpoints \(0\)/)).toBeVisible();
-  await page.getByLabel("Endpoint URL").fill("http://not-a-websocket.example.com/");
+  await page.getByLabel("Endpoint URL").fill("ftp://not-a-websocket.example.com/");
   await page.getByRole("button", { name: "Register endpoint" }).click();
-  await expect(page.getByText("only ws:// and wss:// endpoints can be tested")).toBeVisible();
+  await expect(page.getByText("only ws://, wss://, http:// and https:// endpoints can be tested")).toBeVisible();
   await page.getByLabel("Endpoint URL").fill(naive.url);
   await page.getByLabel("Label").fill("naive endsWith");
   await page.getByRole("button", { name: "Register endpoint" }).click();

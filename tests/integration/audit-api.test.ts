@@ -48,6 +48,7 @@ interface Seed {
   ts?: Date;
   lastTs?: Date | null;
   kind?: AuditEvent["kind"];
+  via?: AuditEvent["via"];
   tenant?: string | null;
   decision?: AuditEvent["decision"];
   reason?: string;
@@ -68,8 +69,9 @@ async function seed(events: Seed[]): Promise<string[]> {
   for (const e of events) {
     const { rows } = await pool.query<{ id: string }>(
       `insert into audit_event (ts, last_ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized,
-              remote_addr, user_agent, path, count, close_code, duration_ms, details, policy_version)
-       values ($1, $2, 'gw-test', $3::audit_kind, $4, $5::audit_decision, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)
+              remote_addr, user_agent, path, count, close_code, duration_ms, details, policy_version, via)
+       values ($1, $2, 'gw-test', $3::audit_kind, $4, $5::audit_decision, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1,
+               $16::audit_via)
        returning id::text as id`,
       [
         e.ts ?? new Date(),
@@ -87,6 +89,7 @@ async function seed(events: Seed[]): Promise<string[]> {
         e.closeCode ?? null,
         e.durationMs ?? null,
         e.details ? JSON.stringify(e.details) : null,
+        e.via ?? "gateway",
       ],
     );
     ids.push(rows[0]!.id);
@@ -206,6 +209,19 @@ describe("searchAuditEvents (GET /api/v1/audit)", () => {
     expect(await ids({ tenant: t, since: at(10).toISOString(), until: at(30).toISOString() })).toEqual([c, b]);
     expect(await ids({ tenant: t, since: at(40).toISOString() })).toEqual([e]);
     expect(await ids({ tenant: slug() })).toEqual([]);
+    // via: how the decision was reached (the gateway itself, or a proxy's /authz subrequest).
+    const viaTenant = slug();
+    const [gatewayHttp, forwardAuth] = await seed([
+      { tenant: viaTenant, ts: at(0), kind: "http", via: "gateway" },
+      { tenant: viaTenant, ts: at(1), kind: "preflight", via: "forward_auth" },
+    ]);
+    expect(await ids({ tenant: viaTenant, via: "forward_auth" })).toEqual([forwardAuth]);
+    expect(await ids({ tenant: viaTenant, via: "gateway" })).toEqual([gatewayHttp]);
+    expect(await ids({ tenant: viaTenant, kind: "preflight" })).toEqual([forwardAuth]);
+    expect((await searchAuditEvents({ db: pool, query: { tenant: viaTenant } })).events[0]).toMatchObject({
+      via: "forward_auth",
+      kind: "preflight",
+    });
 
     const page = await searchAuditEvents({ db: pool, query: { tenant: t, origin: "https://evil.example" } });
     expect(page.nextCursor).toBeNull();

@@ -167,7 +167,12 @@ describe("API tokens", () => {
     expect(row.prefix).toBe(token.slice(0, 10));
     expect(row.lastUsedAt).toBeNull();
 
-    expect(await verifyApiToken({ db, token })).toEqual({ id: apiToken.id, name: "ci deploy", role: "editor" });
+    expect(await verifyApiToken({ db, token })).toEqual({
+      id: apiToken.id,
+      name: "ci deploy",
+      role: "editor",
+      policyAsCode: false,
+    });
     await eventually(async () => (await db.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt);
     // Change the last character (to a different one, whatever it was).
     const tampered = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;

@@ -277,7 +277,7 @@ describe("proxy mode", () => {
       ws.once("close", (code, reason) => resolve({ code, reason: `${reason}` })),
     );
     // The gateway has decided (allowed) and waits for the upstream.
-    await eventually(() => held.length === 1, 10_000);
+    await eventually(() => held.length === 1, 30_000);
     const version = await updatePolicy(db, tenant.id, { origins: [B] });
     await enforced(tenant.slug, version);
     holding = false;

@@ -19,7 +19,7 @@ export interface Caller {
 
 export async function callTester<T = Record<string, unknown>>(
   gw: TestGateway,
-  run: "handshake" | "scan",
+  run: "handshake" | "scan" | "cors" | "cors-scan",
   body: unknown,
   caller: Caller = {},
 ): Promise<{ status: number; body: T }> {

@@ -208,9 +208,15 @@ describe("target restrictions", () => {
     const scan = await callTester(gw, "scan", { tenant: tenant.slug, url: "ws://169.254.169.254/latest" });
     expect(scan.status).toBe(403);
 
-    const notWs = await callTester<{ error: { code: string } }>(gw, "handshake", {
+    // http(s):// is the HTTP form of an endpoint (the CORS tester's): valid, but not registered.
+    const httpForm = await callTester<{ error: { code: string } }>(gw, "handshake", {
       tenant: tenant.slug,
       url: "http://127.0.0.1:5432/",
+    });
+    expect(httpForm.status).toBe(403);
+    const notWs = await callTester<{ error: { code: string } }>(gw, "handshake", {
+      tenant: tenant.slug,
+      url: "ftp://127.0.0.1:5432/",
     });
     expect(notWs.status).toBe(422);
     const userinfo = await callTester(gw, "handshake", { tenant: tenant.slug, url: "ws://user:pw@127.0.0.1/" });

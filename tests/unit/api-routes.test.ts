@@ -11,23 +11,13 @@
  * `server-only` guard, and the peer header the dashboard's server stamps is the one the
  * dashboard reads.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { can, ROLES, type Role } from "../../app/_lib/auth/permissions";
-import { apiHandlers } from "../helpers/api-routes";
+import { ROOT, routeHandlers, walk } from "../helpers/api-routes";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-
-function walk(dir: string, match: (name: string) => boolean): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return walk(full, match);
-    return match(entry.name) ? [full] : [];
-  });
-}
-
-const handlers = apiHandlers;
+const handlers = routeHandlers;
 
 /** The matrix rows of the e2e spec: name ("METHOD /path") and least role. */
 function matrix(): Map<string, Role> {
@@ -47,7 +37,7 @@ function leastRole(permission: string): Role | undefined {
 }
 
 describe("/api/v1 route handlers", () => {
-  const all = handlers();
+  const all = routeHandlers();
 
   it("finds the handlers (the walk works)", () => {
     expect(all.length).toBeGreaterThanOrEqual(31);

@@ -75,6 +75,7 @@ describe("encodeRow", () => {
       ts: "2026-11-22T01:02:03.456Z",
       last_ts: "2026-11-22T01:02:04.000Z",
       kind: "close",
+      via: "gateway",
       tenant: "acme",
       decision: "accepted",
       reason: "allowed",
@@ -91,5 +92,12 @@ describe("encodeRow", () => {
       duration_ms: "2147483647", // clamped to the column's range
       details: '{"note":"x"}',
     });
+  });
+
+  it("writes via (gateway unless set)", () => {
+    const field = (e: AuditEventInput) =>
+      encodeRow("gw-1", e, 1, null).slice(0, -1).split("\t")[COPY_COLUMNS.indexOf("via")];
+    expect(field(event)).toBe("gateway");
+    expect(field({ ...event, kind: "http", via: "forward_auth" })).toBe("forward_auth");
   });
 });

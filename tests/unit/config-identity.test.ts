@@ -6,8 +6,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { ROLES } from "../../app/_lib/auth/permissions";
-import { ConfigError, loadConfig } from "../../server/config";
+import { ConfigError, loadConfig as loadConfigFromEnv } from "../../server/config";
 import { domainAllowed, roleForClaims, SSO_ROLES } from "../../server/sso-config";
+
+const loadConfig = (env: Record<string, string>) => loadConfigFromEnv(env as NodeJS.ProcessEnv);
 
 const SSO = {
   OIDC_ISSUER: "https://idp.example.com/",

@@ -217,6 +217,10 @@ describe("decideHandshake: every reason the engine decides is reachable", () => 
       // Closes of open connections (SPEC §4.5), decided by the gateway from a re-evaluation.
       "policy_revoked",
       "token_expired",
+      // HTTP-only codes: decideCors (tests/unit/policy-cors.test.ts) and the gateway's HTTP path.
+      "cors_method_not_allowed",
+      "cors_header_not_allowed",
+      "bad_request",
     ];
     const reached = new Set(
       SCENARIOS.map(([, compiled, overrides]) => decideHandshake(compiled(), request(overrides)).reason),

@@ -33,6 +33,8 @@ describe("server/policy stays pure and browser-safe", () => {
       "decide-handshake.ts",
       "explain-handshake.ts",
       "bypass-variants.ts",
+      "compile-cors.ts",
+      "decide-cors.ts",
       "token.ts",
       "index.ts",
       "browser.ts",
@@ -76,6 +78,7 @@ describe("server/policy stays pure and browser-safe", () => {
     expect(reached.has("decide-handshake.ts")).toBe(false);
     expect(reached).toContain("validate-policy.ts");
     expect(reached).toContain("compile-policy.ts");
+    expect(reached).toContain("decide-cors.ts");
     // And only decide-handshake.ts (plus the server entry point) imports token.ts.
     const importers = files.filter((name) => importsOf(name).includes("./token"));
     expect(importers.sort()).toEqual(["decide-handshake.ts", "index.ts"]);
@@ -102,6 +105,9 @@ describe("reason codes (SPEC §4.4)", () => {
       "gateway_unavailable",
       "policy_revoked",
       "token_expired",
+      "cors_method_not_allowed",
+      "cors_header_not_allowed",
+      "bad_request",
     ]);
   });
 
@@ -124,6 +130,9 @@ describe("reason codes (SPEC §4.4)", () => {
       gateway_unavailable: 503,
       policy_revoked: 403,
       token_expired: 401,
+      cors_method_not_allowed: 403,
+      cors_header_not_allowed: 403,
+      bad_request: 400,
     });
   });
 

@@ -5,10 +5,22 @@
  */
 import { describe, expect, it } from "vitest";
 import { CSV_COLUMNS, scanToCsv } from "../../app/(console)/tester/scan-export";
-import { normalizeEndpointUrl, redactUrlQuery } from "../../server/tester/endpoint-url";
+import { httpForm, normalizeEndpointUrl, redactUrlQuery, socketForm } from "../../server/tester/endpoint-url";
 import { handshakeInputSchema, scanInputSchema } from "../../server/tester/input";
 import { scanVariants } from "../../server/tester/scan-variants";
 import type { ScanResponse, ScanResult } from "../../server/tester/types";
+
+describe("socketForm / httpForm (one registration, both testers)", () => {
+  it.each([
+    ["https://api.example.com/x", "wss://api.example.com/x", "https://api.example.com/x"],
+    ["http://127.0.0.1:8080/", "ws://127.0.0.1:8080/", "http://127.0.0.1:8080/"],
+    ["wss://api.example.com/x", "wss://api.example.com/x", "https://api.example.com/x"],
+    ["ws://127.0.0.1/a?b", "ws://127.0.0.1/a?b", "http://127.0.0.1/a?b"],
+  ])("%s", (url, socket, http) => {
+    expect(socketForm(url)).toBe(socket);
+    expect(httpForm(url)).toBe(http);
+  });
+});
 
 describe("normalizeEndpointUrl", () => {
   it.each([
@@ -17,12 +29,14 @@ describe("normalizeEndpointUrl", () => {
     ["ws://127.0.0.1:8080/a?b=1", "ws://127.0.0.1:8080/a?b=1"],
     ["wss://bücher.example/x", "wss://xn--bcher-kva.example/x"],
     ["  ws://[::1]:9000/  ", "ws://[::1]:9000/"],
+    // The HTTP form of an endpoint (the CORS tester's), kept as written.
+    ["HTTPS://Api.Example.com:443/events", "https://api.example.com/events"],
+    ["http://127.0.0.1:8080/sse?x=1", "http://127.0.0.1:8080/sse?x=1"],
   ])("%s -> %s", (input, expected) => {
     expect(normalizeEndpointUrl(input)).toEqual({ ok: true, url: expected });
   });
 
   it.each([
-    ["http://example.com/", /only ws:\/\/ and wss:\/\//],
     ["ftp://example.com/", /only ws/],
     ["ws://user:pw@example.com/", /credentials/],
     ["ws://example.com/#frag", /fragment/],

@@ -8,6 +8,12 @@ import type { AuditEvent } from "../../../server/db/audit-queries";
 import { REASON_DESCRIPTIONS, REASONS } from "../../../server/policy/browser";
 
 export const DECISIONS = ["accepted", "rejected", "report_only"] as const;
+/** How a decision was reached: the gateway itself, or a proxy's forward-auth subrequest. */
+export const VIAS = ["gateway", "forward_auth"] as const;
+
+export function viaLabel(via: string): string {
+  return via === "forward_auth" ? "forward auth" : via;
+}
 export const KINDS = AUDIT_KINDS;
 
 /** Reason codes that only audit rows carry (not handshake decisions). */
@@ -17,6 +23,8 @@ const AUDIT_REASONS: Record<string, string> = {
     "Events the gateway had to drop (its buffer was full while Postgres was unavailable); count says how many.",
   tester_handshake: "A handshake run from the dashboard's tester.",
   tester_scan: "A bypass scan run from the dashboard's tester.",
+  tester_cors: "An HTTP/CORS request run from the dashboard's tester.",
+  tester_cors_scan: "A CORS scan run from the dashboard's tester.",
   tester_target_refused: "A tester run refused before it started (target not allowed).",
 };
 
@@ -67,7 +75,7 @@ export function localDateTime(iso: string | null): string {
 /** Mirrors the API's guard (app/_lib/audit/allow-audit-origin.ts): what the button is offered for. */
 export function canAllowOrigin(event: AuditEvent): boolean {
   return (
-    event.kind === "handshake" &&
+    (event.kind === "handshake" || event.kind === "http" || event.kind === "preflight") &&
     event.decision !== "accepted" &&
     event.reason === "origin_not_allowed" &&
     event.originNormalized !== null &&

@@ -23,6 +23,7 @@ import {
   formatMs,
   localDateTime,
   reasonDescription,
+  viaLabel,
 } from "./audit-format";
 
 export function EventDetails({ event, onClose }: { event: AuditEvent | null; onClose: () => void }) {
@@ -68,6 +69,7 @@ function DetailsBody({ event, onClose }: { event: AuditEvent; onClose: () => voi
       </div>
       <dl className="audit-fields" data-testid="event-fields">
         <Field label="Kind">{event.kind}</Field>
+        <Field label="Via">{viaLabel(event.via)}</Field>
         <Field label={folded ? "First seen" : "Time"}>
           {localDateTime(event.ts)} <span className="muted small">({absoluteTime(event.ts)})</span>
         </Field>

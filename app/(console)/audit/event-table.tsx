@@ -56,6 +56,11 @@ export function EventTable({
             <td>
               <span className={decisionClass(e.decision)}>{decisionLabel(e.decision)}</span>
               {e.kind !== "handshake" ? <span className="badge badge-muted">{e.kind}</span> : null}
+              {e.via === "forward_auth" ? (
+                <span className="badge badge-muted" title="Decided for a proxy's forward-auth subrequest (/authz)">
+                  forward auth
+                </span>
+              ) : null}
             </td>
             <td className="mono small" title={reasonDescription(e.reason)}>
               {e.reason ?? <span className="muted">—</span>}

@@ -1,6 +1,6 @@
 "use client";
 /**
- * History search: decision, reason, kind, origin and time range (the tenant comes from the
+ * History search: decision, reason, kind, via, origin and time range (the tenant comes from the
  * page), newest first, keyset "Load more" pages (useInfiniteQuery), exports of the same
  * filters as CSV or NDJSON.
  */
@@ -17,13 +17,14 @@ import {
   auditSearchParams,
 } from "../../_client/queries";
 import { Empty, ErrorState, Loading } from "../../_components/status";
-import { DECISIONS, decisionLabel, KINDS, REASON_OPTIONS } from "./audit-format";
+import { DECISIONS, decisionLabel, KINDS, REASON_OPTIONS, VIAS, viaLabel } from "./audit-format";
 import { EventTable } from "./event-table";
 
 interface Draft {
   decision: string;
   reason: string;
   kind: string;
+  via: string;
   origin: string;
   since: string;
   until: string;
@@ -34,6 +35,7 @@ function draftOf(filter: AuditHistoryFilter): Draft {
     decision: filter.decision ?? "",
     reason: filter.reason ?? "",
     kind: filter.kind ?? "",
+    via: filter.via ?? "",
     origin: filter.origin ?? "",
     since: isoToLocalInput(filter.since),
     until: isoToLocalInput(filter.until),
@@ -71,6 +73,7 @@ export function HistoryPanel({
       decision: draft.decision,
       reason: draft.reason,
       kind: draft.kind,
+      via: draft.via,
       origin: draft.origin ? canonicalOrigin(draft.origin) : "",
       since: localInputToIso(draft.since) ?? "",
       until: localInputToIso(draft.until) ?? "",
@@ -135,6 +138,17 @@ export function HistoryPanel({
             {KINDS.map((k) => (
               <option key={k} value={k}>
                 {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="label">Via</span>
+          <select value={draft.via} onChange={set("via")}>
+            <option value="">Any</option>
+            {VIAS.map((v) => (
+              <option key={v} value={v}>
+                {viaLabel(v)}
               </option>
             ))}
           </select>

@@ -91,6 +91,11 @@ export function TenantsView() {
                       <td className="num">{t.originCount}</td>
                       <td>
                         <ModeBadge mode={t.mode} />
+                        {t.managedBy ? (
+                          <span className="badge badge-info" title={`Managed by code: ${t.managedBy}`}>
+                            code
+                          </span>
+                        ) : null}
                       </td>
                       <td className="num mono">v{t.version}</td>
                       <td>

@@ -11,6 +11,7 @@ import { errorMessage, validationIssues } from "../../_client/api-client";
 import { policyQuery, tenantsQuery } from "../../_client/queries";
 import { useCan } from "../../_client/session";
 import { Empty, ErrorState, Loading } from "../../_components/status";
+import { CorsPanel } from "./cors-panel";
 import { EndpointsPanel } from "./endpoints-panel";
 import { HandshakeResult } from "./handshake-result";
 import { RequestFields } from "./request-fields";
@@ -30,7 +31,14 @@ import {
   type TargetChoice,
 } from "./tester-client";
 
-type Mode = "handshake" | "scan";
+type Mode = "handshake" | "scan" | "cors" | "cors-scan";
+
+const MODE_LABELS: Record<Mode, string> = {
+  handshake: "Single handshake",
+  scan: "Bypass scan",
+  cors: "HTTP / CORS request",
+  "cors-scan": "CORS scan",
+};
 
 export function TesterView({ initialTenant }: { initialTenant: string | null }) {
   const tenants = useQuery(tenantsQuery());
@@ -163,7 +171,7 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
       </section>
 
       <div className="tabs" role="tablist" aria-label="Tester mode">
-        {(["handshake", "scan"] as const).map((m) => (
+        {(["handshake", "scan", "cors", "cors-scan"] as const).map((m) => (
           <button
             key={m}
             type="button"
@@ -174,72 +182,87 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
             className={mode === m ? "tab active" : "tab"}
             onClick={() => setMode(m)}
           >
-            {m === "handshake" ? "Single handshake" : "Bypass scan"}
+            {MODE_LABELS[m]}
           </button>
         ))}
       </div>
 
-      <div role="tabpanel" id={`panel-${mode}`} aria-labelledby={`tab-${mode}`} className="stack">
-        <form
-          className="panel form"
-          onSubmit={submit}
-          aria-label={mode === "handshake" ? "Handshake request" : "Scan request"}
-        >
-          {mode === "handshake" ? (
-            <fieldset className={styles.fieldset}>
-              <legend className="label">Presets</legend>
-              <div className="form-row">
-                {PRESETS.map((preset) => (
-                  <button
-                    key={preset.id}
-                    type="button"
-                    className="btn btn-sm"
-                    title={preset.description}
-                    onClick={() => setForm((f) => preset.apply(f, { allowedOrigin, subprotocol: requiredSubprotocol }))}
-                  >
-                    {preset.label}
-                  </button>
-                ))}
-              </div>
-            </fieldset>
-          ) : (
-            <p className="muted">
-              Tries every bypass variant of the tenant's allowlist (lookalike hosts, unescaped dots, scheme downgrade,
-              special characters, ports, homoglyphs, <code>null</code>, no Origin) against the target and reports a{" "}
-              <strong>finding</strong> wherever the target accepts what the policy refuses. The credential fields below
-              are sent with every variant.
-            </p>
-          )}
-          <RequestFields form={form} onChange={setForm} mode={mode} pathEnabled={endpoint === null} />
-          {formError ? (
-            <p className="field-error" role="alert">
-              {formError}
-            </p>
+      {mode === "cors" || mode === "cors-scan" ? (
+        <div role="tabpanel" id={`panel-${mode}`} aria-labelledby={`tab-${mode}`} className="stack">
+          {slug ? (
+            <CorsPanel
+              key={`${mode}:${slug}:${endpoint?.id ?? "gateway"}`}
+              mode={mode}
+              target={{ tenant: slug, endpoint }}
+              allowedOrigin={allowedOrigin}
+            />
           ) : null}
-          <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={running || !slug}>
-              {running
-                ? mode === "handshake"
-                  ? "Connecting…"
-                  : "Scanning…"
-                : mode === "handshake"
-                  ? "Run handshake"
-                  : "Run scan"}
-            </button>
-            {running && mode === "scan" ? <span className="muted">A scan takes up to 25 seconds.</span> : null}
-          </div>
-        </form>
+        </div>
+      ) : (
+        <div role="tabpanel" id={`panel-${mode}`} aria-labelledby={`tab-${mode}`} className="stack">
+          <form
+            className="panel form"
+            onSubmit={submit}
+            aria-label={mode === "handshake" ? "Handshake request" : "Scan request"}
+          >
+            {mode === "handshake" ? (
+              <fieldset className={styles.fieldset}>
+                <legend className="label">Presets</legend>
+                <div className="form-row">
+                  {PRESETS.map((preset) => (
+                    <button
+                      key={preset.id}
+                      type="button"
+                      className="btn btn-sm"
+                      title={preset.description}
+                      onClick={() =>
+                        setForm((f) => preset.apply(f, { allowedOrigin, subprotocol: requiredSubprotocol }))
+                      }
+                    >
+                      {preset.label}
+                    </button>
+                  ))}
+                </div>
+              </fieldset>
+            ) : (
+              <p className="muted">
+                Tries every bypass variant of the tenant's allowlist (lookalike hosts, unescaped dots, scheme downgrade,
+                special characters, ports, homoglyphs, <code>null</code>, no Origin) against the target and reports a{" "}
+                <strong>finding</strong> wherever the target accepts what the policy refuses. The credential fields
+                below are sent with every variant.
+              </p>
+            )}
+            <RequestFields form={form} onChange={setForm} mode={mode} pathEnabled={endpoint === null} />
+            {formError ? (
+              <p className="field-error" role="alert">
+                {formError}
+              </p>
+            ) : null}
+            <div className="form-actions">
+              <button type="submit" className="btn btn-primary" disabled={running || !slug}>
+                {running
+                  ? mode === "handshake"
+                    ? "Connecting…"
+                    : "Scanning…"
+                  : mode === "handshake"
+                    ? "Run handshake"
+                    : "Run scan"}
+              </button>
+              {running && mode === "scan" ? <span className="muted">A scan takes up to 25 seconds.</span> : null}
+            </div>
+          </form>
 
-        {activeError ? <RunError error={activeError} /> : null}
-        {mode === "handshake" && handshake.data ? <HandshakeResult result={handshake.data} /> : null}
-        {mode === "scan" && scan.data ? <ScanResults key={scan.data.runId} scan={scan.data} /> : null}
-        {mode === "handshake" && !handshake.data && !handshake.isPending && !handshake.error ? (
-          <Empty title="No handshake yet">Pick a preset or fill in the request, then run it.</Empty>
-        ) : null}
-        {mode === "scan" && !scan.data && !scan.isPending && !scan.error ? (
-          <Empty title="No scan yet">Run a scan to see the matrix of variants.</Empty>
-        ) : null}
-      </div>
+          {activeError ? <RunError error={activeError} /> : null}
+          {mode === "handshake" && handshake.data ? <HandshakeResult result={handshake.data} /> : null}
+          {mode === "scan" && scan.data ? <ScanResults key={scan.data.runId} scan={scan.data} /> : null}
+          {mode === "handshake" && !handshake.data && !handshake.isPending && !handshake.error ? (
+            <Empty title="No handshake yet">Pick a preset or fill in the request, then run it.</Empty>
+          ) : null}
+          {mode === "scan" && !scan.data && !scan.isPending && !scan.error ? (
+            <Empty title="No scan yet">Run a scan to see the matrix of variants.</Empty>
+          ) : null}
+        </div>
+      )}
     </div>
   );
 }

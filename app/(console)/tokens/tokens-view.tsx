@@ -94,6 +94,11 @@ export function TokensView({ defaultDays, maxDays }: { defaultDays: number; maxD
                     <td className="strong">{t.name}</td>
                     <td>
                       <span className={`badge role-${t.role}`}>{t.role}</span>
+                      {t.policyAsCode ? (
+                        <span className="badge badge-info" title="May apply policies of tenants managed by code">
+                          policy as code
+                        </span>
+                      ) : null}
                     </td>
                     <td>{t.tenant ?? <span className="muted">all</span>}</td>
                     <td className="mono">{t.prefix}…</td>
@@ -154,8 +159,13 @@ function CreateTokenForm({
   const toast = useToast();
   const [error, setError] = useState<string | null>(null);
   const create = useMutation({
-    mutationFn: (input: { name: string; role: Role; expiresInDays?: number; tenant?: string | null }) =>
-      api<ApiTokenView & { token: string }>("/api/v1/tokens", { method: "POST", body: input }),
+    mutationFn: (input: {
+      name: string;
+      role: Role;
+      expiresInDays?: number;
+      tenant?: string | null;
+      policyAsCode: boolean;
+    }) => api<ApiTokenView & { token: string }>("/api/v1/tokens", { method: "POST", body: input }),
     onSuccess: async (result) => {
       onCreated({ name: result.name, token: result.token });
       await queryClient.invalidateQueries({ queryKey: keys.tokens(), exact: true });
@@ -179,6 +189,7 @@ function CreateTokenForm({
       role: String(form.get("role") ?? "viewer") as Role,
       ...(days === "" ? {} : { expiresInDays: Number(days) }),
       tenant: String(form.get("tenant") ?? "") || null,
+      policyAsCode: form.get("policyAsCode") === "on",
     };
     if (
       input.expiresInDays !== undefined &&
@@ -218,6 +229,12 @@ function CreateTokenForm({
               </option>
             ))}
           </select>
+        </label>
+        <label
+          className="field field-inline"
+          title="Only such a token may change the policy of a tenant managed by code (ctl policy:apply)"
+        >
+          <input type="checkbox" name="policyAsCode" /> <span className="label">Policy as code</span>
         </label>
         <div className="field field-button">
           <button type="submit" className="btn btn-primary" disabled={create.isPending}>

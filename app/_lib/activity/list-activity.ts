@@ -4,25 +4,8 @@
  * goes back as `cursor` for the next (older) page; pages never overlap and never skip a row.
  */
 import "server-only";
-import { z } from "zod";
+import { activityQuery } from "../api/params";
 import type { Db } from "../db";
-
-export const activityQuery = z
-  .object({
-    actor: z.string().trim().min(1).max(320).optional(),
-    action: z
-      .string()
-      .trim()
-      .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, "an action such as policy.save, or a family such as auth")
-      .optional(),
-    target: z.string().trim().min(1).max(320).optional(),
-    cursor: z
-      .string()
-      .regex(/^\d{1,19}$/, "a cursor from nextCursor")
-      .optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-  })
-  .strict();
 
 export interface ActivityView {
   id: string;

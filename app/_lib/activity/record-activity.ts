@@ -28,6 +28,8 @@ export interface Actor {
   kind?: ActorKind;
   /** The client address by the TRUST_PROXY rule; null or absent for the command line. */
   address?: string | null;
+  /** An API token scoped for policy as code: may write tenants managed by code. */
+  policyAsCode?: boolean;
 }
 
 export const SYSTEM_ACTOR = (label: string): Actor => ({ id: null, label, kind: "system", address: null });

@@ -1,6 +1,7 @@
 /**
  * The actor of a request: who (the user's e-mail, or `token:<name>`) and from where (the client
- * address by the TRUST_PROXY rule). Revisions record its label; the activity log all of it.
+ * address by the TRUST_PROXY rule), and a token's policy-as-code scope. Revisions record its
+ * label; the activity log all of it.
  */
 import "server-only";
 import type { Actor } from "../activity/record-activity";
@@ -13,5 +14,6 @@ export function actorOf(principal: Principal, request?: Request): Actor {
     label: principal.label,
     kind: principal.kind,
     address: request ? requestClientAddress(request.headers) : null,
+    policyAsCode: principal.kind === "token" && principal.policyAsCode,
   };
 }

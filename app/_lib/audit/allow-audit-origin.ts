@@ -167,8 +167,9 @@ async function currentPolicy(db: PrismaClient, tenant: string) {
 function allowable(event: EventFacts, eventId: string): { tenant: string; origin: string } {
   const refuse = (message: string) =>
     validationError(`Audit event #${eventId} cannot be allowed: ${message}`, [{ path: "event", message }]);
-  if (event.kind !== "handshake") {
-    throw refuse(`it is a ${event.kind} event, not a handshake decision`);
+  // HTTP requests and preflights are judged by the same allowlist as handshakes.
+  if (event.kind !== "handshake" && event.kind !== "http" && event.kind !== "preflight") {
+    throw refuse(`it is a ${event.kind} event, not a handshake or request decision`);
   }
   if (event.decision === "accepted" || event.reason === "allowed") {
     throw refuse("the handshake passed the policy; there is nothing to allow");

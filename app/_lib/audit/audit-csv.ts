@@ -12,6 +12,7 @@ export const AUDIT_CSV_COLUMNS = [
   "lastTs",
   "gatewayId",
   "kind",
+  "via",
   "tenant",
   "decision",
   "reason",

@@ -29,7 +29,16 @@ export type Principal =
       tenant: null;
       secondFactorPending: boolean;
     }
-  | { kind: "token"; id: string; name: string; role: Role; label: string; tenant: string | null; expiresAt: string };
+  | {
+      kind: "token";
+      id: string;
+      name: string;
+      role: Role;
+      label: string;
+      tenant: string | null;
+      expiresAt: string;
+      policyAsCode: boolean;
+    };
 
 export type Authentication = { principal: Principal; via: "cookie" | "bearer" } | null;
 
@@ -50,6 +59,7 @@ export async function authenticate(headers: Headers): Promise<Authentication> {
         label: `token:${token.name}`,
         tenant: token.tenant,
         expiresAt: token.expiresAt.toISOString(),
+        policyAsCode: token.policyAsCode,
       },
     };
   }

@@ -8,6 +8,11 @@
  *   as a set difference (delete removed, insert added, update changed note/expiry) ->
  *   read the result back -> insert the PolicyRevision snapshot.
  *
+ * Two checks sit before the write: a tenant managed by code is written only by a
+ * policy-as-code token (assertPolicyWritable: 409 managed_by_code otherwise), and a
+ * document equal to the stored one writes nothing (unchangedPolicy: the current version is
+ * returned with `changed: false`, no revision), so every PUT is idempotent.
+ *
  * Validation (server/policy validatePolicy, the gateway's own rules) runs before anything
  * is written: errors -> 422 with details [{ path, message }] and warnings; nothing saved.
  * The NOTIFY to gateways comes from the migration's triggers at commit, so a failed or
@@ -22,8 +27,10 @@ import { type Actor, recordActivity } from "../activity/record-activity";
 import type { Db } from "../db";
 import { AppError, validationError } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
+import { assertPolicyWritable } from "./assert-policy-writable";
 import { diffDocuments, type PolicyDiff } from "./diff-documents";
 import { ORIGIN_ORDER, policyColumns, toJsonValue, toPolicyDocument, type VersionedPolicyDocument } from "./document";
+import { unchangedPolicy } from "./unchanged-policy";
 
 export interface PolicyWarning {
   path: string;
@@ -56,6 +63,8 @@ export interface SavePolicyOptions {
 export interface SavePolicyResult {
   policy: VersionedPolicyDocument;
   warnings: PolicyWarning[];
+  /** False when the document equalled the stored one: nothing was written. */
+  changed: boolean;
 }
 
 export interface VersionConflictDetails {
@@ -105,15 +114,28 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
   }
   const { document, warnings } = checkPolicyDocument(options.document, now);
 
-  const policy = await options.db.$transaction(
+  const { policy, changed } = await options.db.$transaction(
     async (tx) => {
       const tenant = await findTenant({ db: tx, slug: options.slug });
+      await assertPolicyWritable(tx, tenant, options.actor);
       const locked = await tx.$queryRaw<Array<{ version: number }>>`
         select version from policy where tenant_id = ${tenant.id}::uuid for update`;
       const currentVersion = locked[0]?.version;
       if (currentVersion === undefined) throw new AppError("not_found", `Tenant "${options.slug}" has no policy`);
       if (options.expectedVersion !== "current" && options.expectedVersion !== currentVersion) {
         throw await versionConflict(tx, tenant.id, options.expectedVersion, currentVersion);
+      }
+      const unchanged = await unchangedPolicy(tx, tenant.id, document);
+      if (unchanged) {
+        // Nothing to write, but someone did apply it (e.g. `ctl policy:apply` of the same document).
+        await recordActivity(tx, {
+          actor: options.actor,
+          action: options.activity?.action ?? "policy.save",
+          target: options.slug,
+          summary: `Applied a policy identical to version ${currentVersion}: nothing changed, no new version`,
+          details: { version: currentVersion, unchanged: true },
+        });
+        return { policy: { version: currentVersion, ...unchanged }, changed: false };
       }
       const version = currentVersion + 1;
       await tx.policy.update({
@@ -143,11 +165,11 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
           `Saved version ${version} of the policy (${saved.document.origins.length} origins, ${saved.document.mode})${comment ? `: ${comment}` : ""}`,
         details: { version, previousVersion: currentVersion },
       });
-      return { version, ...saved.document };
+      return { policy: { version, ...saved.document }, changed: true };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
-  return { policy, warnings };
+  return { policy, warnings, changed };
 }
 
 /**

@@ -28,6 +28,7 @@ export async function getTenant(options: { db: Db; slug: string }): Promise<Tena
     slug: tenant.slug,
     name: tenant.name,
     upstreamUrl: tenant.upstreamUrl,
+    managedBy: tenant.managedBy,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
     tokenSecretRotatedAt: tenant.tokenSecretRotatedAt.toISOString(),

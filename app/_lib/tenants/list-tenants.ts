@@ -11,6 +11,8 @@ export interface TenantSummary {
   slug: string;
   name: string;
   upstreamUrl: string | null;
+  /** Where the policy is managed when it is managed by code (read-only here), else null. */
+  managedBy: string | null;
   createdAt: string;
   originCount: number;
   mode: PolicyMode;
@@ -30,6 +32,7 @@ export async function listTenants(options: { db: Db; tenant?: string | null }): 
         slug: true,
         name: true,
         upstreamUrl: true,
+        managedBy: true,
         createdAt: true,
         policy: { select: { version: true, settings: true, updatedAt: true, updatedBy: true } },
         _count: { select: { origins: true } },
@@ -46,6 +49,7 @@ export async function listTenants(options: { db: Db; tenant?: string | null }): 
     slug: t.slug,
     name: t.name,
     upstreamUrl: t.upstreamUrl,
+    managedBy: t.managedBy,
     createdAt: t.createdAt.toISOString(),
     originCount: t._count.origins,
     mode: joinPolicyDocument(t.policy.settings, []).mode,

@@ -1,15 +1,9 @@
 /** Boundary schemas for tenant input (API bodies, UI forms, ctl). Browser-safe. */
 import { z } from "zod";
 
-/** Lowercase letters, digits and inner hyphens, 1-63 characters (a DNS label). Immutable. */
-export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+import { slugSchema } from "../../../server/tenant-slug";
 
-export const slugSchema = z
-  .string()
-  .regex(
-    SLUG_PATTERN,
-    "1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen (e.g. payments-prod)",
-  );
+export { SLUG_PATTERN, slugSchema } from "../../../server/tenant-slug";
 
 export const tenantNameSchema = z.string().trim().min(1, "required").max(120, "at most 120 characters");
 
@@ -59,10 +53,26 @@ export const createTenantInput = z
   })
   .strict();
 
+/**
+ * Where the tenant's policy is managed when it is managed by code (free text, typically the
+ * repository URL; shown in the dashboard's banner). null or "" removes the mark.
+ */
+export const managedBySchema = z.union([
+  z.literal("").transform(() => null),
+  z.null(),
+  z
+    .string()
+    .trim()
+    .min(1, "required")
+    .max(300, "at most 300 characters")
+    .regex(/^[^\p{Cc}\p{Cf}]*$/u, "must not contain control characters"),
+]);
+
 export const updateTenantInput = z
   .object({
     name: tenantNameSchema.optional(),
     upstreamUrl: optionalUpstream,
+    managedBy: managedBySchema.optional(),
     slug: z
       .never({ error: "the slug is immutable (it is in every client's URL); create a new tenant instead" })
       .optional(),

@@ -1,4 +1,8 @@
-/** Renames a tenant and/or sets its upstream URL (the slug is immutable); recorded as `tenant.update`. */
+/**
+ * Renames a tenant, sets its upstream URL, and/or marks it as managed by code (or removes
+ * the mark; admins only, like every tenant setting). The slug is immutable. Recorded as
+ * `tenant.update`.
+ */
 import "server-only";
 import type { z } from "zod";
 import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
@@ -20,12 +24,18 @@ export async function updateTenant(options: {
       data: {
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.upstreamUrl !== undefined ? { upstreamUrl: input.upstreamUrl } : {}),
+        ...(input.managedBy !== undefined ? { managedBy: input.managedBy } : {}),
       },
     });
     const changes = [
       input.name !== undefined && input.name !== tenant.name ? `name "${tenant.name}" → "${input.name}"` : null,
       input.upstreamUrl !== undefined && input.upstreamUrl !== tenant.upstreamUrl
         ? `upstream ${tenant.upstreamUrl ?? "none"} → ${input.upstreamUrl ?? "none"}`
+        : null,
+      input.managedBy !== undefined && input.managedBy !== tenant.managedBy
+        ? input.managedBy === null
+          ? "no longer managed by code"
+          : `managed by code (${input.managedBy})`
         : null,
     ].filter((c): c is string => c !== null);
     await recordActivity(tx, {

@@ -1,5 +1,5 @@
 /**
- * runTester: `POST /api/v1/tester/handshake|scan` on the dashboard's side. Validates the
+ * runTester: `POST /api/v1/tester/handshake|scan|cors|cors-scan` on the dashboard's side. Validates the
  * body with the gateway's own schemas (server/tester/input.ts; a ZodError becomes the
  * API's 422), mints a 60-second admin token (scope "tester") for the principal, and calls
  * the gateway at GATEWAY_INTERNAL_URL — the dashboard's server talks to the gateway, the
@@ -11,8 +11,8 @@
  *    signed in; a 401 would send the browser back to the login page for nothing.
  * Server-only.
  */
-
 import "server-only";
+import { corsInputSchema, corsScanInputSchema } from "../../../server/tester/cors-input";
 import { handshakeInputSchema, scanInputSchema } from "../../../server/tester/input";
 import { mintAdminToken } from "../admin/mint-admin-token";
 import type { Principal } from "../auth/principal";
@@ -21,7 +21,15 @@ import { AppError } from "../errors";
 import { log } from "../log";
 
 /** A scan stops itself after 25 s on the gateway; allow for the answer to travel. */
-const TIMEOUT_MS = { handshake: 20_000, scan: 45_000 } as const;
+const TIMEOUT_MS = { handshake: 20_000, scan: 45_000, cors: 20_000, "cors-scan": 45_000 } as const;
+const SCHEMAS = {
+  handshake: handshakeInputSchema,
+  scan: scanInputSchema,
+  cors: corsInputSchema,
+  "cors-scan": corsScanInputSchema,
+} as const;
+
+export type TesterRun = keyof typeof SCHEMAS;
 
 export interface TesterReply {
   status: number;
@@ -33,12 +41,11 @@ function failure(status: number, code: string, message: string): TesterReply {
 }
 
 export async function runTester(options: {
-  run: "handshake" | "scan";
+  run: TesterRun;
   input: unknown;
   principal: Principal;
 }): Promise<TesterReply> {
-  const input =
-    options.run === "handshake" ? handshakeInputSchema.parse(options.input) : scanInputSchema.parse(options.input);
+  const input = SCHEMAS[options.run].parse(options.input);
   // A token limited to one tenant tests that tenant (and its registered endpoints) only; the
   // gateway checks the admin token's tenant claim again.
   if (options.principal.tenant !== null && input.tenant !== options.principal.tenant) {

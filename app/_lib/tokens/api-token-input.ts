@@ -22,6 +22,11 @@ export const createApiTokenInput = z
       .min(1, "at least 1 day")
       .max(TOKEN_DAYS_LIMIT, `at most ${TOKEN_DAYS_LIMIT} days`)
       .optional(),
+    /**
+     * Scoped for policy as code: may write the policy of a tenant managed by code (what
+     * `ctl policy:apply` needs); every other token and session gets 409 managed_by_code there.
+     */
+    policyAsCode: z.boolean().default(false),
     /** Limit the token to one tenant (its slug); absent or null = every tenant. */
     tenant: z.union([z.null(), z.literal("").transform(() => null), slugSchema]).optional(),
   })

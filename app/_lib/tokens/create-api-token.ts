@@ -21,6 +21,7 @@ export interface ApiTokenView {
   id: string;
   name: string;
   role: Role;
+  policyAsCode: boolean;
   prefix: string;
   /** The tenant it is limited to, or null (every tenant). */
   tenant: string | null;
@@ -57,6 +58,7 @@ export async function createApiToken(options: {
       data: {
         name: input.name,
         role: input.role,
+        policyAsCode: input.policyAsCode,
         prefix,
         tokenHash,
         createdById: options.createdById,
@@ -71,7 +73,7 @@ export async function createApiToken(options: {
       actor: options.actor ?? SYSTEM_ACTOR("internal"),
       action: "token.create",
       target: created.name,
-      summary: `Created ${created.role} API token "${created.name}" (${prefix}…), ${tenant ? `limited to tenant ${tenant.slug}` : "for every tenant"}, expires ${expiresAt.toISOString()}`,
+      summary: `Created ${created.role} API token "${created.name}" (${prefix}…), ${created.policyAsCode ? "for policy as code, " : ""}${tenant ? `limited to tenant ${tenant.slug}` : "for every tenant"}, expires ${expiresAt.toISOString()}`,
       details: {
         tokenId: created.id,
         role: created.role,
@@ -88,6 +90,7 @@ export function toApiTokenView(row: {
   id: string;
   name: string;
   role: Role;
+  policyAsCode: boolean;
   prefix: string;
   scopeTenant: string | null;
   createdAt: Date;
@@ -100,6 +103,7 @@ export function toApiTokenView(row: {
     id: row.id,
     name: row.name,
     role: row.role,
+    policyAsCode: row.policyAsCode,
     prefix: row.prefix,
     tenant: row.scopeTenant,
     createdAt: row.createdAt.toISOString(),

@@ -37,6 +37,8 @@ export interface VerifiedApiToken {
   id: string;
   name: string;
   role: Role;
+  /** Scoped for policy as code (may write tenants managed by code). */
+  policyAsCode: boolean;
   /** The tenant (slug) the token is limited to, or null for every tenant. */
   tenant: string | null;
   expiresAt: Date;
@@ -54,6 +56,7 @@ export async function verifyApiToken(options: {
       id: true,
       name: true,
       role: true,
+      policyAsCode: true,
       revokedAt: true,
       expiresAt: true,
       scopeTenant: true,
@@ -64,5 +67,12 @@ export async function verifyApiToken(options: {
   if (!row || row.revokedAt || row.expiresAt.getTime() <= now) return null;
   if (row.scopeTenant !== null && row.scopeTenantId === null) return null;
   recordUse(options.db, row.id, now);
-  return { id: row.id, name: row.name, role: row.role, tenant: row.scopeTenant, expiresAt: row.expiresAt };
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    policyAsCode: row.policyAsCode,
+    tenant: row.scopeTenant,
+    expiresAt: row.expiresAt,
+  };
 }

@@ -7,7 +7,6 @@
 import { useMemo, useState } from "react";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
 import { absoluteTime, isoToLocalInput, localInputToIso, relativeTime } from "../../../_client/format";
-import { useCan } from "../../../_client/session";
 import { Empty } from "../../../_components/status";
 import { AddOriginForm } from "./add-origin-form";
 import { BulkPaste } from "./bulk-paste";
@@ -17,7 +16,7 @@ import type { PolicyEditor } from "./use-policy-editor";
 const PAGE = 200;
 
 export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
-  const canWrite = useCan("policy.write");
+  const canWrite = editor.writable;
   const [search, setSearch] = useState("");
   const [limit, setLimit] = useState(PAGE);
   const [bulkOpen, setBulkOpen] = useState(false);
@@ -63,9 +62,9 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
           </div>
           {bulkOpen ? <BulkPaste existing={draftPatterns} onAdd={add} /> : null}
         </div>
-      ) : (
+      ) : editor.readOnly === "role" ? (
         <p className="callout callout-info">Read-only: your role can view this policy but not change it.</p>
-      )}
+      ) : null}
 
       <div className="toolbar">
         <label className="field field-inline">

@@ -5,7 +5,6 @@
  */
 import { type ReactNode, useState } from "react";
 import { fieldTitle, POLICY_LIMIT_RANGES, type PolicyDocument, type PolicyLimits } from "@/server/policy/browser";
-import { useCan } from "../../../_client/session";
 import type { PolicyEditor } from "./use-policy-editor";
 
 type Choice<V extends string> = { value: V; label: string; help: string };
@@ -153,7 +152,7 @@ function Section({ title, children, changed }: { title: string; children: ReactN
 }
 
 export function CredentialTab({ editor }: { editor: PolicyEditor }) {
-  const canWrite = useCan("policy.write");
+  const canWrite = editor.writable;
   const draft = editor.draft;
   const base = editor.base;
   if (!draft || !base) return null;
@@ -161,7 +160,7 @@ export function CredentialTab({ editor }: { editor: PolicyEditor }) {
 
   return (
     <div className="stack">
-      {!canWrite ? (
+      {editor.readOnly === "role" ? (
         <p className="callout callout-info">Read-only: your role can view this policy but not change it.</p>
       ) : null}
       <div className="grid-2">

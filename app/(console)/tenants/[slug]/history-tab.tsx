@@ -9,7 +9,6 @@ import { api } from "../../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../../_client/format";
 import { policySaved } from "../../../_client/mutations";
 import { revisionQuery, revisionsQuery, type VersionedPolicyDocument } from "../../../_client/queries";
-import { useCan } from "../../../_client/session";
 import { useToast } from "../../../_client/toast";
 import { DiffView } from "../../../_components/diff-view";
 import { Empty, ErrorState, Loading, ModeBadge } from "../../../_components/status";
@@ -18,13 +17,16 @@ export function HistoryTab({
   slug,
   currentVersion,
   editorDirty,
+  writable,
 }: {
   slug: string;
   currentVersion: number;
   editorDirty: boolean;
+  /** May roll back: the role allows it and the tenant is not managed by code. */
+  writable: boolean;
 }) {
   const revisions = useQuery(revisionsQuery(slug));
-  const canWrite = useCan("policy.write");
+  const canWrite = writable;
   const [from, setFrom] = useState<number | null>(null);
   const [to, setTo] = useState<number | null>(null);
   const [rollbackTarget, setRollbackTarget] = useState<number | null>(null);
@@ -171,12 +173,13 @@ function RollbackConfirm({
   const preview = useQuery(revisionQuery(slug, version, currentVersion));
   const rollback = useMutation({
     mutationFn: () =>
-      api<VersionedPolicyDocument & { warnings: unknown[] }>(
+      api<VersionedPolicyDocument & { changed: boolean; warnings: unknown[] }>(
         `/api/v1/tenants/${encodeURIComponent(slug)}/revisions/${version}/rollback`,
         { method: "POST", headers: { "If-Match": `"${currentVersion}"` }, body: { comment: comment.trim() || null } },
       ),
-    onSuccess: async ({ warnings: _warnings, ...saved }) => {
-      toast.success(`Rolled back: version ${saved.version} restores version ${version}`);
+    onSuccess: async ({ warnings: _warnings, changed, ...saved }) => {
+      if (changed) toast.success(`Rolled back: version ${saved.version} restores version ${version}`);
+      else toast.info(`Nothing to roll back: version ${saved.version} already equals version ${version}`);
       onClose();
       await policySaved(queryClient, slug, saved);
     },

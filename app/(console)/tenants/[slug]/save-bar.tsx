@@ -2,14 +2,12 @@
 /** Unsaved changes: summary, comment, Save/Discard; and the conflict panel after a 409. */
 import { useState } from "react";
 import { relativeTime } from "../../../_client/format";
-import { useCan } from "../../../_client/session";
 import { DiffView, diffSummary } from "../../../_components/diff-view";
 import type { PolicyEditor } from "./use-policy-editor";
 
 export function SaveBar({ editor }: { editor: PolicyEditor }) {
-  const canWrite = useCan("policy.write");
   const [showChanges, setShowChanges] = useState(false);
-  if (!canWrite) return null;
+  if (!editor.writable) return null;
   const { conflict } = editor;
   if (conflict) {
     return (

@@ -1,5 +1,8 @@
 "use client";
-/** Tenant settings (admin): name, upstream URL, token secret rotation (shown once), deletion (type the slug). */
+/**
+ * Tenant settings (admin): name, upstream URL, policy as code (mark the tenant as managed by
+ * code, or remove the mark), token secret rotation (shown once), deletion (type the slug).
+ */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
@@ -11,6 +14,7 @@ import { useToast } from "../../../_client/toast";
 import {
   DEFAULT_SECRET_OVERLAP_SECONDS,
   MAX_SECRET_OVERLAP_SECONDS,
+  managedBySchema,
   updateTenantInput,
 } from "../../../_lib/tenants/tenant-input";
 
@@ -21,6 +25,7 @@ export function SettingsTab({ tenant }: { tenant: TenantDetail }) {
     <div className="stack">
       {!canAdmin ? <p className="callout callout-info">Only admins can change tenant settings.</p> : null}
       <GeneralForm tenant={tenant} disabled={!canAdmin} />
+      <ManagedByCodePanel tenant={tenant} canAdmin={canAdmin} />
       <SecretPanel tenant={tenant} canRotate={canRotate} />
       {canAdmin ? <DeletePanel slug={tenant.slug} /> : null}
     </div>
@@ -92,6 +97,71 @@ function GeneralForm({ tenant, disabled }: { tenant: TenantDetail; disabled: boo
           <button type="submit" className="btn btn-primary" disabled={save.isPending}>
             {save.isPending ? "Saving…" : "Save settings"}
           </button>
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+function ManagedByCodePanel({ tenant, canAdmin }: { tenant: TenantDetail; canAdmin: boolean }) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [where, setWhere] = useState(tenant.managedBy ?? "");
+  const [error, setError] = useState<string | null>(null);
+  const save = useMutation({
+    mutationFn: (managedBy: string | null) =>
+      api<TenantDetail>(`/api/v1/tenants/${encodeURIComponent(tenant.slug)}`, { method: "PATCH", body: { managedBy } }),
+    onSuccess: async (updated) => {
+      queryClient.setQueryData(keys.tenant(tenant.slug), updated);
+      setWhere(updated.managedBy ?? "");
+      toast.success(updated.managedBy ? "Marked as managed by code" : "The policy can be edited here again");
+      await queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true });
+    },
+    onError: (e) => toast.error(e.message),
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    const parsed = managedBySchema.safeParse(where);
+    if (!parsed.success || parsed.data === null) {
+      setError(
+        parsed.success ? "required: where the policy is managed" : (parsed.error.issues[0]?.message ?? "invalid"),
+      );
+      return;
+    }
+    setError(null);
+    save.mutate(parsed.data);
+  }
+  return (
+    <form className="panel form" onSubmit={submit} aria-label="Policy as code">
+      <h3 className="h4">Policy as code</h3>
+      <p className="small muted">
+        A tenant managed by code is read-only in the dashboard: its policy changes only through{" "}
+        <code>ctl policy:apply</code> with an API token created for policy as code. Every other change (editor,
+        rollback, “allow this origin”) is refused with <code>managed_by_code</code>.
+      </p>
+      <label className="field">
+        <span className="label">Managed by (where the policy lives, e.g. the repository URL)</span>
+        <input
+          value={where}
+          onChange={(e) => setWhere(e.target.value)}
+          disabled={!canAdmin || tenant.managedBy !== null}
+          className="mono"
+          placeholder="https://github.com/acme/origin-policies"
+          aria-invalid={!!error}
+        />
+        {error ? <span className="field-error">{error}</span> : null}
+      </label>
+      {canAdmin ? (
+        <div className="form-actions">
+          {tenant.managedBy === null ? (
+            <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+              Mark as managed by code
+            </button>
+          ) : (
+            <button type="button" className="btn" disabled={save.isPending} onClick={() => save.mutate(null)}>
+              Remove the mark (edit here again)
+            </button>
+          )}
         </div>
       ) : null}
     </form>

@@ -8,6 +8,7 @@ import { ErrorState, Loading, ModeBadge, SyncBadge } from "../../../_components/
 import { AllowlistTab } from "./allowlist-tab";
 import { CredentialTab } from "./credential-tab";
 import { HistoryTab } from "./history-tab";
+import { ManagedByCodeBanner } from "./managed-by-code-banner";
 import { SaveBar } from "./save-bar";
 import { SettingsTab } from "./settings-tab";
 import { usePolicyEditor } from "./use-policy-editor";
@@ -30,7 +31,7 @@ export function TenantView({
   gatewayUrl: string;
 }) {
   const tenant = useQuery(tenantQuery(slug));
-  const editor = usePolicyEditor(slug);
+  const editor = usePolicyEditor(slug, tenant.data?.managedBy);
   const [tab, setTab] = useState<TabId>(TABS.some((t) => t.id === initialTab) ? (initialTab as TabId) : "allowlist");
 
   function select(id: TabId) {
@@ -76,6 +77,7 @@ export function TenantView({
           </div>
         </div>
       </div>
+      {t.managedBy ? <ManagedByCodeBanner managedBy={t.managedBy} /> : null}
       <div className="tabs" role="tablist" aria-label="Tenant sections">
         {TABS.map((item) => (
           <button
@@ -115,7 +117,7 @@ export function TenantView({
             <CredentialTab editor={editor} />
           )
         ) : tab === "history" ? (
-          <HistoryTab slug={slug} currentVersion={t.version} editorDirty={editor.dirty} />
+          <HistoryTab slug={slug} currentVersion={t.version} editorDirty={editor.dirty} writable={editor.writable} />
         ) : (
           <SettingsTab tenant={t} />
         )}

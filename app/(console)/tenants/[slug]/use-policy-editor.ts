@@ -4,6 +4,8 @@
  * version the edit started from (`base`), the working copy (`draft`), validation while
  * typing with the gateway's own validatePolicy, saving with If-Match, and the conflict
  * flow (409: show what changed meanwhile; re-apply my changes on top, or discard them).
+ * Read-only when the role may not write policies, or when the tenant is managed by code
+ * (the server refuses those writes with 409 managed_by_code anyway; this only hides them).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useDeferredValue, useEffect, useMemo, useState } from "react";
@@ -12,6 +14,7 @@ import { type PolicyIssue, validatePolicy } from "@/server/policy/browser";
 import { ApiError, api } from "../../../_client/api-client";
 import { policySaved } from "../../../_client/mutations";
 import { keys, policyQuery, type VersionedPolicyDocument } from "../../../_client/queries";
+import { useCan } from "../../../_client/session";
 import { useToast } from "../../../_client/toast";
 import { applyDiff } from "../../../_lib/policy/apply-diff";
 import { diffDocuments, isEmptyDiff, type PolicyDiff } from "../../../_lib/policy/diff-documents";
@@ -33,6 +36,9 @@ export interface PolicyEditor {
   update: (change: (draft: PolicyDocument) => PolicyDocument) => void;
   pending: PolicyDiff | null;
   dirty: boolean;
+  /** Why the policy cannot be edited here: the role, or the tenant is managed by code. */
+  readOnly: "role" | "managed" | null;
+  writable: boolean;
   issues: PolicyIssue[];
   errorsByPath: Map<string, string[]>;
   warningsByPath: Map<string, string[]>;
@@ -47,7 +53,13 @@ export interface PolicyEditor {
   takeTheirs: () => void;
 }
 
-export function usePolicyEditor(slug: string): PolicyEditor {
+export function usePolicyEditor(
+  slug: string,
+  /** The tenant's mark (null: not managed by code; undefined: not known yet, so read-only). */
+  managedBy: string | null | undefined,
+): PolicyEditor {
+  const roleCanWrite = useCan("policy.write");
+  const readOnly = !roleCanWrite ? "role" : managedBy !== null ? "managed" : null;
   const queryClient = useQueryClient();
   const toast = useToast();
   const policy = useQuery(policyQuery(slug));
@@ -93,17 +105,19 @@ export function usePolicyEditor(slug: string): PolicyEditor {
 
   const saveMutation = useMutation({
     mutationFn: (vars: { draft: PolicyDocument; version: number; comment: string }) =>
-      api<VersionedPolicyDocument & { warnings: Array<{ path: string; message: string }> }>(
+      api<VersionedPolicyDocument & { changed: boolean; warnings: Array<{ path: string; message: string }> }>(
         `/api/v1/tenants/${encodeURIComponent(slug)}/policy${vars.comment.trim() ? `?comment=${encodeURIComponent(vars.comment.trim())}` : ""}`,
         { method: "PUT", headers: { "If-Match": `"${vars.version}"` }, body: vars.draft },
       ),
-    onSuccess: async ({ warnings, ...saved }) => {
+    onSuccess: async ({ warnings, changed, ...saved }) => {
       adopt(saved);
       setComment("");
       setConflict(null);
-      toast.success(
-        `Saved version ${saved.version}${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"})` : ""}`,
-      );
+      if (!changed) toast.info(`Nothing to save: version ${saved.version} already has these settings`);
+      else
+        toast.success(
+          `Saved version ${saved.version}${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"})` : ""}`,
+        );
       await policySaved(queryClient, slug, saved);
     },
     onError: (error) => {
@@ -126,6 +140,8 @@ export function usePolicyEditor(slug: string): PolicyEditor {
     update: (change) => setDraft((d) => (d ? change(d) : d)),
     pending,
     dirty,
+    readOnly,
+    writable: readOnly === null,
     issues,
     errorsByPath,
     warningsByPath,

@@ -8,7 +8,7 @@ export const GET = apiRoute({ permission: "tokens.manage" }, async () =>
   Response.json(await listApiTokens({ db: getPrisma() })),
 );
 
-// POST /api/v1/tokens - create { name, role, expiresInDays?, tenant? }; the response holds the token, shown this once only
+// POST /api/v1/tokens - create { name, role, expiresInDays?, tenant?, policyAsCode? }; the response holds the token, shown this once only
 export const POST = apiRoute(
   { permission: "tokens.manage", activity: "token.create" },
   async ({ request, principal, actor }) => {

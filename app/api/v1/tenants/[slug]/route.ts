@@ -12,7 +12,8 @@ export const GET = apiRoute<Params>({ permission: "tenants.read" }, async ({ par
   Response.json(await getTenant({ db: getPrisma(), slug: params.slug })),
 );
 
-// PATCH /api/v1/tenants/<slug> - rename and/or set the upstream URL { name?, upstreamUrl? } (slug is immutable)
+// PATCH /api/v1/tenants/<slug> - { name?, upstreamUrl?, managedBy? }: rename, set the upstream URL, mark as managed by
+// code (managedBy: where, e.g. a repository URL) or remove the mark (null); the slug is immutable
 export const PATCH = apiRoute<Params>(
   { permission: "tenants.write", activity: "tenant.update" },
   async ({ request, params, actor }) => {

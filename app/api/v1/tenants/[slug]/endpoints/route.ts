@@ -11,7 +11,7 @@ export const GET = apiRoute<Params>({ permission: "tenants.read" }, async ({ par
   Response.json(await listEndpoints({ db: getPrisma(), slug: params.slug })),
 );
 
-// POST /api/v1/tenants/<slug>/endpoints - register { url (ws:// or wss://), label? } as a tester target (admin)
+// POST /api/v1/tenants/<slug>/endpoints - register { url (ws(s):// or http(s)://), label? } as a tester target (admin)
 export const POST = apiRoute<Params>(
   { permission: "tester.endpoints.write", activity: "tester_endpoint.register" },
   async ({ request, params, actor }) => {

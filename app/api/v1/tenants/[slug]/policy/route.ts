@@ -1,5 +1,6 @@
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, requireIfMatch } from "@/app/_lib/api/if-match";
+import { policySaveQuery, queryObject } from "@/app/_lib/api/params";
 import { getPrisma } from "@/app/_lib/db";
 import { getPolicy } from "@/app/_lib/policy/get-policy";
 import { MAX_POLICY_BODY_BYTES, savePolicy } from "@/app/_lib/policy/save-policy";
@@ -12,14 +13,16 @@ export const GET = apiRoute<Params>({ permission: "policy.read" }, async ({ para
   return Response.json(policy, { headers: { ETag: etag(policy.version) } });
 });
 
-// PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422, body over 16 MiB -> 413
+// PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422,
+// body over 16 MiB -> 413, managed by code -> 409 managed_by_code (unless a policy-as-code token); the same document again
+// -> 200, `changed: false`
 export const PUT = apiRoute<Params>(
   { permission: "policy.write", activity: "policy.save" },
   async ({ request, params, actor }) => {
     const expectedVersion = requireIfMatch(request);
     const document = await readJson(request, { maxBytes: MAX_POLICY_BODY_BYTES });
-    const comment = new URL(request.url).searchParams.get("comment");
-    const { policy, warnings } = await savePolicy({
+    const { comment } = policySaveQuery.parse(queryObject(request));
+    const { policy, warnings, changed } = await savePolicy({
       db: getPrisma(),
       slug: params.slug,
       expectedVersion,
@@ -27,6 +30,6 @@ export const PUT = apiRoute<Params>(
       actor,
       comment,
     });
-    return Response.json({ ...policy, warnings }, { headers: { ETag: etag(policy.version) } });
+    return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
   },
 );

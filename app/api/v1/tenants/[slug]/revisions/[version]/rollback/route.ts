@@ -1,19 +1,17 @@
-// POST /api/v1/tenants/<slug>/revisions/<version>/rollback - new revision restoring <version> (optional If-Match, { comment? })
+// POST /api/v1/tenants/<slug>/revisions/<version>/rollback - new revision restoring <version> (optional If-Match, { comment? });
+// `changed: false` (no revision) when the current policy already equals <version>
 
-import { z } from "zod";
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, optionalIfMatch } from "@/app/_lib/api/if-match";
-import { versionParam } from "@/app/_lib/api/params";
+import { rollbackInput, versionParam } from "@/app/_lib/api/params";
 import { getPrisma } from "@/app/_lib/db";
 import { rollbackPolicy } from "@/app/_lib/policy/rollback-policy";
-
-const body = z.object({ comment: z.string().max(500).nullish() }).strict();
 
 export const POST = apiRoute<{ slug: string; version: string }>(
   { permission: "policy.write", activity: "policy.rollback" },
   async ({ request, params, actor }) => {
-    const { comment } = body.parse(await readJson(request));
-    const { policy, warnings } = await rollbackPolicy({
+    const { comment } = rollbackInput.parse(await readJson(request));
+    const { policy, warnings, changed } = await rollbackPolicy({
       db: getPrisma(),
       slug: params.slug,
       toVersion: versionParam(params.version),
@@ -21,6 +19,6 @@ export const POST = apiRoute<{ slug: string; version: string }>(
       actor,
       comment,
     });
-    return Response.json({ ...policy, warnings }, { headers: { ETag: etag(policy.version) } });
+    return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
   },
 );

@@ -1,0 +1,413 @@
+/**
+ * Every /api/v1 operation, for the OpenAPI document: path and method (spelled as the
+ * routes' `// METHOD /path` lines and the e2e permission matrix), the permission the route
+ * declares, and its request and response schemas. Request schemas are the very ones the
+ * routes parse with (imported, never restated); responses are response-schemas.ts.
+ *
+ * tests/unit/openapi.test.ts keeps this table true to the routes: every route handler
+ * under app/api/v1 has exactly one entry here with the permission it declares, and no
+ * entry names a route that does not exist. tests/e2e/openapi.spec.ts calls every operation
+ * of a running dashboard and validates what it answers against the generated document.
+ */
+import "server-only";
+import { z } from "zod";
+import { policyDocumentSchema } from "../../../../server/policy/document";
+import { handshakeInputSchema, scanInputSchema } from "../../../../server/tester/input";
+import { auditExportQuery, auditSearchQuery, auditStatsQuery } from "../../audit/audit-filter-input";
+import type { Permission } from "../../auth/permissions";
+import { createTenantInput, rotateSecretInput, updateTenantInput } from "../../tenants/tenant-input";
+import { endpointInput } from "../../tester/endpoint-input";
+import { createApiTokenInput } from "../../tokens/api-token-input";
+import { createUserInput, updateUserInput } from "../../users/user-input";
+import {
+  activityQuery,
+  allowOriginInput,
+  gatewaysQuery,
+  policySaveQuery,
+  revisionListQuery,
+  revisionQuery,
+  revokeSessionsInput,
+  rollbackInput,
+} from "../params";
+import * as r from "./response-schemas";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export interface Operation {
+  method: HttpMethod;
+  /** `/api/v1/tenants/<slug>`: placeholders in angle brackets, as in the routes' comments. */
+  path: string;
+  permission: Permission | "authenticated";
+  summary: string;
+  /** Path placeholders, described. */
+  params?: Record<string, string>;
+  query?: z.ZodObject;
+  /** Request headers other than Authorization. */
+  headers?: Array<{ name: string; required: boolean; description: string }>;
+  body?: z.ZodType;
+  /** The success answer: a JSON schema, another media type, or no body (204). */
+  success: { status: number; description: string; schema?: z.ZodType; mediaTypes?: string[] };
+  /** Statuses answered with the error shape, besides 401/403 (every operation has those). */
+  errors: number[];
+}
+
+const SLUG = { slug: "The tenant's slug." };
+const IF_MATCH_REQUIRED = {
+  name: "If-Match",
+  required: true,
+  description: 'The policy version the edit started from ("3"); missing: 428, stale: 409 version_conflict.',
+};
+const IF_MATCH_OPTIONAL = { ...IF_MATCH_REQUIRED, required: false };
+
+/** The body of a policy PUT: the document (fields left out take their defaults), `version` tolerated. */
+const policyPutBody = policyDocumentSchema.extend({
+  version: z.number().int().optional().meta({ description: "Tolerated; must equal If-Match." }),
+});
+
+export const OPERATIONS: Operation[] = [
+  // Tenants
+  {
+    method: "GET",
+    path: "/api/v1/tenants",
+    permission: "tenants.read",
+    summary: "Every tenant with origin count, mode, version and gateway sync",
+    success: { status: 200, description: "The tenants", schema: z.array(r.tenantSummary) },
+    errors: [],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants",
+    permission: "tenants.write",
+    summary: "Create a tenant with the restrictive default policy (version 1)",
+    body: createTenantInput,
+    success: { status: 201, description: "The new tenant", schema: r.tenantDetail },
+    errors: [409, 413, 422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/tenants/<slug>",
+    permission: "tenants.read",
+    summary: "One tenant (never its secret)",
+    params: SLUG,
+    success: { status: 200, description: "The tenant", schema: r.tenantDetail },
+    errors: [404],
+  },
+  {
+    method: "PATCH",
+    path: "/api/v1/tenants/<slug>",
+    permission: "tenants.write",
+    summary: "Rename, set the upstream URL, mark as managed by code or remove the mark",
+    params: SLUG,
+    body: updateTenantInput,
+    success: { status: 200, description: "The tenant after the change", schema: r.tenantDetail },
+    errors: [404, 413, 422],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/tenants/<slug>",
+    permission: "tenants.write",
+    summary: "Delete the tenant, its policy, allowlist and revisions",
+    params: SLUG,
+    success: { status: 204, description: "Deleted" },
+    errors: [404],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/rotate-secret",
+    permission: "tenants.rotate_secret",
+    summary: "A new token secret, returned this once only",
+    params: SLUG,
+    body: rotateSecretInput,
+    success: { status: 200, description: "The new secret", schema: r.rotatedSecret },
+    errors: [404, 413, 422],
+  },
+  // Policies
+  {
+    method: "GET",
+    path: "/api/v1/tenants/<slug>/policy",
+    permission: "policy.read",
+    summary: 'The policy document with its version (ETag: "<version>")',
+    params: SLUG,
+    success: { status: 200, description: "The policy", schema: r.versionedPolicy },
+    errors: [404],
+  },
+  {
+    method: "PUT",
+    path: "/api/v1/tenants/<slug>/policy",
+    permission: "policy.write",
+    summary:
+      "Save a new version (If-Match required). The same document again writes nothing (changed: false). A tenant managed by code: 409 managed_by_code, except for a policy-as-code token",
+    params: SLUG,
+    query: policySaveQuery,
+    headers: [IF_MATCH_REQUIRED],
+    body: policyPutBody,
+    success: { status: 200, description: "Saved (or unchanged)", schema: r.savedPolicy },
+    errors: [400, 404, 409, 413, 422, 428],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/tenants/<slug>/revisions",
+    permission: "policy.read",
+    summary: "Revisions, newest first",
+    params: SLUG,
+    query: revisionListQuery,
+    success: { status: 200, description: "A page of revisions", schema: r.revisionList },
+    errors: [404, 422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/tenants/<slug>/revisions/<version>",
+    permission: "policy.read",
+    summary: "One revision with its diff against the previous one (or ?against=)",
+    params: { ...SLUG, version: "The revision's version." },
+    query: revisionQuery,
+    success: { status: 200, description: "The revision", schema: r.revisionDetail },
+    errors: [404, 422],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/revisions/<version>/rollback",
+    permission: "policy.write",
+    summary: "A new revision restoring <version> (changed: false when the policy already equals it)",
+    params: { ...SLUG, version: "The revision to restore." },
+    headers: [IF_MATCH_OPTIONAL],
+    body: rollbackInput,
+    success: { status: 200, description: "Rolled back (or unchanged)", schema: r.savedPolicy },
+    errors: [400, 404, 409, 413, 422],
+  },
+  // Tester endpoints
+  {
+    method: "GET",
+    path: "/api/v1/tenants/<slug>/endpoints",
+    permission: "tenants.read",
+    summary: "The tester endpoints registered for the tenant",
+    params: SLUG,
+    success: { status: 200, description: "The endpoints", schema: z.array(r.testerEndpoint) },
+    errors: [404],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/endpoints",
+    permission: "tester.endpoints.write",
+    summary: "Register a ws:// or wss:// URL as a tester target",
+    params: SLUG,
+    body: endpointInput,
+    success: { status: 201, description: "The registered endpoint", schema: r.testerEndpoint },
+    errors: [404, 409, 413, 422],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/tenants/<slug>/endpoints/<id>",
+    permission: "tester.endpoints.write",
+    summary: "Remove a tester endpoint",
+    params: { ...SLUG, id: "The endpoint's id." },
+    success: { status: 204, description: "Removed" },
+    errors: [404],
+  },
+  // Gateways
+  {
+    method: "GET",
+    path: "/api/v1/gateways",
+    permission: "gateways.read",
+    summary: "Live gateway instances and the version each enforces per tenant",
+    query: gatewaysQuery,
+    success: { status: 200, description: "The gateways", schema: z.array(r.gateway) },
+    errors: [],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/fleet",
+    permission: "gateways.read",
+    summary: "The Gateways page's view: instances, latest versions, drift",
+    success: { status: 200, description: "The fleet", schema: r.fleet },
+    errors: [],
+  },
+  // Audit
+  {
+    method: "GET",
+    path: "/api/v1/audit",
+    permission: "audit.read",
+    summary: "Audit history, newest first, keyset pages",
+    query: auditSearchQuery,
+    success: { status: 200, description: "A page of events", schema: r.auditPage },
+    errors: [422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/audit/export",
+    permission: "audit.read",
+    summary: "The filtered history as a CSV or NDJSON download (at most 100,000 rows per file)",
+    query: auditExportQuery,
+    success: {
+      status: 200,
+      description: "The file, streamed",
+      mediaTypes: ["text/csv; charset=utf-8", "application/x-ndjson; charset=utf-8"],
+    },
+    errors: [422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/audit/stats",
+    permission: "audit.read",
+    summary: "Accepted vs rejected per bucket, and the most refused origins",
+    query: auditStatsQuery,
+    success: { status: 200, description: "The statistics", schema: r.auditStats },
+    errors: [422],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/audit/stream-token",
+    permission: "audit.read",
+    summary: "A 60-second token and the gateway URL for the live feed",
+    success: { status: 200, description: "The token", schema: r.streamToken },
+    errors: [],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/audit/<id>/allow",
+    permission: "policy.write",
+    summary: "Add a refused event's exact origin to its tenant's allowlist",
+    params: { id: "The audit event's id." },
+    headers: [IF_MATCH_OPTIONAL],
+    body: allowOriginInput,
+    success: { status: 200, description: "Saved as a new revision", schema: r.allowedOrigin },
+    errors: [400, 404, 409, 413, 422],
+  },
+  // Tester
+  {
+    method: "POST",
+    path: "/api/v1/tester/handshake",
+    permission: "tester.run",
+    summary: "A real handshake from the gateway with any Origin and credentials",
+    body: handshakeInputSchema,
+    success: { status: 200, description: "What the target answered", schema: r.handshakeResult },
+    errors: [400, 404, 413, 422, 429, 502, 503, 504],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tester/scan",
+    permission: "tester.run",
+    summary: "Every bypass variant of a tenant's allowlist against a target",
+    body: scanInputSchema,
+    success: { status: 200, description: "The matrix", schema: r.scanResponse },
+    errors: [400, 404, 413, 422, 429, 502, 503, 504],
+  },
+  // Callers, tokens, users
+  {
+    method: "GET",
+    path: "/api/v1/me",
+    permission: "authenticated",
+    summary: "Who is calling: user or token, role and permissions",
+    success: { status: 200, description: "The caller", schema: r.me },
+    errors: [],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/me/sessions",
+    permission: "authenticated",
+    summary: "The signed-in user's sessions (never a session token); API tokens: 403",
+    success: { status: 200, description: "The sessions", schema: z.object({ sessions: z.array(r.session) }) },
+    errors: [],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/me/sessions/<id>",
+    permission: "authenticated",
+    summary: "End one of the signed-in user's sessions",
+    params: { id: "The session's id (from GET /api/v1/me/sessions)." },
+    success: { status: 204, description: "Ended" },
+    errors: [404],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/me/sessions/revoke-all",
+    permission: "authenticated",
+    summary: "Sign out everywhere (keepCurrent: every session but this one)",
+    body: revokeSessionsInput,
+    success: {
+      status: 200,
+      description: "How many sessions ended",
+      schema: z.object({ revoked: z.number().int() }),
+    },
+    errors: [413, 422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/activity",
+    permission: "activity.read",
+    summary: "The admin activity log, newest first (keyset pages)",
+    query: activityQuery,
+    success: { status: 200, description: "One page", schema: r.activityPage },
+    errors: [422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/tokens",
+    permission: "tokens.manage",
+    summary: "API tokens (never the token)",
+    success: { status: 200, description: "The tokens", schema: z.array(r.apiToken) },
+    errors: [],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tokens",
+    permission: "tokens.manage",
+    summary: "Create an API token (policyAsCode: may apply tenants managed by code)",
+    body: createApiTokenInput,
+    success: { status: 201, description: "The token, shown this once", schema: r.createdApiToken },
+    errors: [413, 422],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/tokens/<id>",
+    permission: "tokens.manage",
+    summary: "Revoke an API token",
+    params: { id: "The token's id." },
+    success: { status: 204, description: "Revoked" },
+    errors: [404],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/users",
+    permission: "users.manage",
+    summary: "Every user with their role",
+    success: { status: 200, description: "The users", schema: z.array(r.user) },
+    errors: [],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/users",
+    permission: "users.manage",
+    summary: "Create a user",
+    body: createUserInput,
+    success: { status: 201, description: "The user", schema: r.user },
+    errors: [409, 413, 422],
+  },
+  {
+    method: "PATCH",
+    path: "/api/v1/users/<id>",
+    permission: "users.manage",
+    summary: "Change a user's role (never the last admin's)",
+    params: { id: "The user's id." },
+    body: updateUserInput,
+    success: { status: 204, description: "Changed" },
+    errors: [404, 409, 413, 422],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/users/<id>",
+    permission: "users.manage",
+    summary: "Remove a user and their sessions (not yourself, not the last admin)",
+    params: { id: "The user's id." },
+    success: { status: 204, description: "Removed" },
+    errors: [404, 409],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/openapi.json",
+    permission: "authenticated",
+    summary: "This document",
+    success: { status: 200, description: "The OpenAPI 3.1 description of /api/v1", schema: r.openApiDocument },
+    errors: [],
+  },
+];

@@ -1,0 +1,491 @@
+/**
+ * What /api/v1 answers, as zod schemas for the OpenAPI document (openapi.json): each one
+ * mirrors the TypeScript type the route returns, and the compiler holds them together —
+ * `same<z.output<typeof schema>, DomainType>()` fails to type-check when a field is added,
+ * removed or changes type on either side. The e2e tier then validates real responses
+ * against the generated document (tests/e2e/openapi.spec.ts), which also catches an
+ * optional field the types allow but the document does not list.
+ *
+ * Objects are closed (zod's output JSON Schema sets additionalProperties: false): an
+ * undocumented field in a response is a failure, not a silent extension. The policy
+ * document is derived from its one definition (server/policy/document.ts); only the
+ * allowlist entry is restated here, in its stored form (note and expiry null when unset),
+ * because the schema's own entry normalises input with transforms.
+ */
+import "server-only";
+import { z } from "zod";
+import { AUDIT_KINDS } from "../../../../server/audit/types";
+import type { AuditEvent } from "../../../../server/db/audit-queries";
+import type { PolicyDiff } from "../../../../server/policy/diff-documents";
+import { type PolicyOriginEntry, policyDocumentSchema } from "../../../../server/policy/document";
+import type { HandshakeResponse, ScanResponse } from "../../../../server/tester/types";
+import type { ActivityPage } from "../../activity/list-activity";
+import type { AllowOriginResult } from "../../audit/allow-audit-origin";
+import type { AuditStats } from "../../audit/get-audit-stats";
+import type { StreamToken } from "../../audit/mint-stream-token";
+import type { AuditPage } from "../../audit/search-audit-events";
+import { PERMISSIONS, ROLES } from "../../auth/permissions";
+import type { SessionView } from "../../auth/user-sessions";
+import type { Fleet } from "../../gateways/get-fleet";
+import type { GatewayView } from "../../gateways/list-gateways";
+import type { VersionedPolicyDocument } from "../../policy/document";
+import type { RevisionDetail } from "../../policy/get-revision";
+import type { RevisionSummary } from "../../policy/list-revisions";
+import type { SavePolicyResult } from "../../policy/save-policy";
+import type { TenantDetail } from "../../tenants/get-tenant";
+import type { TenantSummary } from "../../tenants/list-tenants";
+import type { rotateTenantSecret } from "../../tenants/rotate-tenant-secret";
+import type { TesterEndpointView } from "../../tester/list-endpoints";
+import type { ApiTokenView } from "../../tokens/create-api-token";
+import type { UserView } from "../../users/create-user";
+
+/** Compile-time: A and B are assignable both ways and have the same keys (optional ones included). */
+type Same<A, B> = [A] extends [B]
+  ? [B] extends [A]
+    ? [keyof A] extends [keyof B]
+      ? [keyof B] extends [keyof A]
+        ? true
+        : false
+      : false
+    : false
+  : false;
+function same<A, B>(..._proof: Same<A, B> extends true ? [] : [never]): void {}
+
+const isoTime = z.string().meta({ format: "date-time" });
+const nullableTime = isoTime.nullable();
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+const issue = z.object({ path: z.string(), message: z.string() });
+
+/** SPEC §10: `{ error: { code, message, details? } }`; a refused policy also lists its warnings. */
+export const errorResponse = z
+  .object({
+    error: z.object({
+      code: z
+        .string()
+        .meta({ description: "Stable: clients branch on it (validation_failed, version_conflict, ...)." }),
+      message: z.string(),
+      details: z.unknown().optional().meta({
+        description: "validation_failed: [{ path, message }]; version_conflict: the current document and what changed.",
+      }),
+      warnings: z.array(issue).optional(),
+    }),
+  })
+  .meta({ title: "Error" });
+
+// ---------------------------------------------------------------------------------------
+// Policies and revisions
+// ---------------------------------------------------------------------------------------
+
+const storedOriginEntry = z.object({ pattern: z.string(), note: z.string().nullable(), expiresAt: nullableTime });
+same<z.output<typeof storedOriginEntry>, PolicyOriginEntry>();
+
+/** The canonical document as the server stores and returns it (every field present). */
+export const storedPolicyDocument = policyDocumentSchema.extend({ origins: z.array(storedOriginEntry) });
+
+export const versionedPolicy = storedPolicyDocument.extend({ version: z.number().int().min(1) });
+same<z.output<typeof versionedPolicy>, VersionedPolicyDocument>();
+
+export const savedPolicy = versionedPolicy.extend({
+  changed: z.boolean().meta({ description: "false: the document equalled the stored one; nothing was written." }),
+  warnings: z.array(issue),
+});
+same<
+  z.output<typeof savedPolicy>,
+  SavePolicyResult["policy"] & Pick<SavePolicyResult, "changed"> & { warnings: SavePolicyResult["warnings"] }
+>();
+
+const originChange = z.object({
+  pattern: z.string(),
+  before: z.object({ note: z.string().nullable(), expiresAt: nullableTime }),
+  after: z.object({ note: z.string().nullable(), expiresAt: nullableTime }),
+});
+const policyDiff = z.object({
+  origins: z.object({
+    added: z.array(storedOriginEntry),
+    removed: z.array(storedOriginEntry),
+    changed: z.array(originChange),
+  }),
+  fields: z.array(z.object({ path: z.string(), before: z.unknown(), after: z.unknown() })),
+});
+same<z.output<typeof policyDiff>, PolicyDiff>();
+
+const revisionSummary = z.object({
+  version: z.number().int(),
+  author: z.string(),
+  comment: z.string().nullable(),
+  rollbackOf: z.number().int().nullable(),
+  createdAt: isoTime,
+  originCount: z.number().int(),
+  mode: z.string(),
+});
+same<z.output<typeof revisionSummary>, RevisionSummary>();
+
+export const revisionList = z.object({ revisions: z.array(revisionSummary), nextBefore: z.number().int().nullable() });
+
+export const revisionDetail = z.object({
+  version: z.number().int(),
+  author: z.string(),
+  comment: z.string().nullable(),
+  rollbackOf: z.number().int().nullable(),
+  createdAt: isoTime,
+  document: storedPolicyDocument,
+  diffAgainst: z.number().int().nullable(),
+  diff: policyDiff,
+});
+same<z.output<typeof revisionDetail>, RevisionDetail>();
+
+// ---------------------------------------------------------------------------------------
+// Tenants
+// ---------------------------------------------------------------------------------------
+
+export const tenantSummary = z.object({
+  slug: z.string(),
+  name: z.string(),
+  upstreamUrl: z.string().nullable(),
+  managedBy: z.string().nullable(),
+  createdAt: isoTime,
+  originCount: z.number().int(),
+  mode: z.enum(["enforce", "report-only"]),
+  version: z.number().int(),
+  policyUpdatedAt: isoTime,
+  policyUpdatedBy: z.string().nullable(),
+  sync: z.object({ live: z.number().int(), inSync: z.number().int() }),
+});
+same<z.output<typeof tenantSummary>, TenantSummary>();
+
+export const tenantDetail = tenantSummary.extend({ updatedAt: isoTime, tokenSecretRotatedAt: isoTime });
+same<z.output<typeof tenantDetail>, TenantDetail>();
+
+export const rotatedSecret = z.object({
+  tokenSecret: z.string(),
+  rotatedAt: isoTime,
+  previousSecretValidUntil: nullableTime,
+});
+same<z.output<typeof rotatedSecret>, Awaited<ReturnType<typeof rotateTenantSecret>>>();
+
+export const testerEndpoint = z.object({
+  id: z.string(),
+  url: z.string(),
+  label: z.string().nullable(),
+  createdAt: isoTime,
+  createdBy: z.string().nullable(),
+});
+same<z.output<typeof testerEndpoint>, TesterEndpointView>();
+
+// ---------------------------------------------------------------------------------------
+// Gateways
+// ---------------------------------------------------------------------------------------
+
+export const gateway = z.object({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  startedAt: isoTime,
+  lastHeartbeatAt: isoTime,
+  stoppedAt: nullableTime,
+  status: z.string(),
+  live: z.boolean(),
+  enforcedVersions: z.record(z.string(), z.number().int()),
+});
+same<z.output<typeof gateway>, GatewayView>();
+
+export const fleet = z.object({
+  checkedAt: isoTime,
+  liveWindowMs: z.number(),
+  gateways: z.array(
+    gateway.extend({
+      drift: z.array(
+        z.object({
+          gatewayId: z.string(),
+          slug: z.string(),
+          enforced: z.number().int().nullable(),
+          latest: z.number().int(),
+          inSync: z.boolean(),
+          behindSince: nullableTime,
+        }),
+      ),
+      behind: z.number().int(),
+    }),
+  ),
+  tenants: z.array(z.object({ slug: z.string(), version: z.number().int(), updatedAt: isoTime })),
+});
+same<z.output<typeof fleet>, Fleet>();
+
+// ---------------------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------------------
+
+const auditDecision = z.enum(["accepted", "rejected", "report_only"]);
+
+const auditEvent = z.object({
+  id: z.string(),
+  ts: isoTime,
+  lastTs: nullableTime,
+  gatewayId: z.string(),
+  kind: z.enum(AUDIT_KINDS),
+  via: z.enum(["gateway", "forward_auth"]),
+  tenant: z.string().nullable(),
+  decision: auditDecision.nullable(),
+  reason: z.string().nullable(),
+  origin: z.string().nullable(),
+  originNormalized: z.string().nullable(),
+  remoteAddr: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  path: z.string().nullable(),
+  subprotocol: z.string().nullable(),
+  policyVersion: z.number().int().nullable(),
+  matchedPattern: z.string().nullable(),
+  count: z.number().int(),
+  closeCode: z.number().int().nullable(),
+  durationMs: z.number().int().nullable(),
+  details: z.record(z.string(), z.unknown()).nullable(),
+});
+same<z.output<typeof auditEvent>, AuditEvent>();
+
+export const auditPage = z.object({ events: z.array(auditEvent), nextCursor: z.string().nullable() });
+same<z.output<typeof auditPage>, AuditPage>();
+
+export const auditStats = z.object({
+  window: z.enum(["hour", "day"]),
+  bucketSeconds: z.number().int(),
+  since: isoTime,
+  until: isoTime,
+  timeline: z.array(
+    z.object({
+      bucket: isoTime,
+      accepted: z.number().int(),
+      rejected: z.number().int(),
+      reportOnly: z.number().int(),
+    }),
+  ),
+  topRejected: z.array(
+    z.object({
+      origin: z.string(),
+      tenant: z.string().nullable(),
+      count: z.number().int(),
+      lastSeen: isoTime,
+      reasons: z.array(z.string()),
+    }),
+  ),
+});
+same<z.output<typeof auditStats>, AuditStats>();
+
+export const streamToken = z.object({
+  token: z.string(),
+  url: z.string(),
+  protocol: z.string(),
+  expiresInSeconds: z.number().int(),
+});
+same<z.output<typeof streamToken>, StreamToken>();
+
+export const allowedOrigin = z.object({
+  eventId: z.string(),
+  tenant: z.string(),
+  origin: z.string(),
+  version: z.number().int(),
+  previousVersion: z.number().int(),
+  note: z.string(),
+  comment: z.string(),
+  warnings: z.array(issue),
+});
+same<z.output<typeof allowedOrigin>, AllowOriginResult>();
+
+// ---------------------------------------------------------------------------------------
+// Tester
+// ---------------------------------------------------------------------------------------
+
+const testerTarget = z.object({
+  kind: z.enum(["tenant", "endpoint"]),
+  tenant: z.string(),
+  url: z.string(),
+  label: z.string().nullable().optional(),
+});
+
+const explainStep = z.object({
+  check: z.enum(["origin", "credentials", "token", "subprotocol", "method", "headers", "mode"]),
+  outcome: z.enum(["pass", "fail", "skip", "info"]),
+  message: z.string(),
+});
+
+const header = z.tuple([z.string(), z.string()]);
+
+export const handshakeResult = z.object({
+  runId: z.string(),
+  target: testerTarget,
+  sent: z.array(header),
+  status: z.number().int().nullable(),
+  statusLine: z.string().nullable(),
+  upgraded: z.boolean(),
+  headers: z.record(z.string(), z.string()),
+  rawHeaders: z.array(header),
+  headersTruncated: z.boolean().optional(),
+  subprotocol: z.string().nullable(),
+  timings: z.object({
+    dns: z.number().nullable(),
+    connect: z.number().nullable(),
+    tls: z.number().nullable(),
+    response: z.number().nullable(),
+    total: z.number(),
+  }),
+  body: z.object({ text: z.string(), bytes: z.number().int(), truncated: z.boolean() }).optional(),
+  closeCode: z.number().int().optional(),
+  closeReason: z.string().optional(),
+  framesBeforeClose: z.number().int().optional(),
+  tls: z.object({ protocol: z.string().nullable(), cipher: z.string().nullable(), authorized: z.boolean() }).optional(),
+  error: z
+    .object({
+      code: z.enum([
+        "timeout",
+        "dns_failed",
+        "connection_refused",
+        "connection_reset",
+        "tls_failed",
+        "response_too_large",
+        "invalid_response",
+        "invalid_upgrade",
+        "network_error",
+      ]),
+      message: z.string(),
+    })
+    .optional(),
+  reason: z.string().optional(),
+  trace: z
+    .object({
+      decision: z.object({
+        allowed: z.boolean(),
+        reason: z.string(),
+        status: z.number().int(),
+        matchedPattern: z.string().nullable(),
+        enforced: z.boolean(),
+        wouldReject: z.string().optional(),
+        normalizedOrigin: z.string().nullable(),
+        selectedSubprotocol: z.string().nullable(),
+        detail: z.string().optional(),
+      }),
+      steps: z.array(explainStep),
+      closestPattern: z.object({ pattern: z.string(), why: z.string() }).optional(),
+    })
+    .optional(),
+  policyVersion: z.number().int().optional(),
+});
+same<z.output<typeof handshakeResult>, HandshakeResponse>();
+
+const scanResult = z.object({
+  variant: z.string(),
+  origin: z.string().nullable(),
+  raw: z.boolean().optional(),
+  patterns: z.array(z.string()),
+  expected: z.enum(["allow", "refuse"]),
+  expectedReason: z.string(),
+  observed: z.enum(["allowed", "refused", "error"]),
+  status: z.number().int().nullable(),
+  reason: z.string().optional(),
+  closeCode: z.number().int().optional(),
+  detail: z.string().optional(),
+  finding: z.boolean(),
+});
+
+export const scanResponse = z.object({
+  runId: z.string(),
+  target: testerTarget,
+  policyVersion: z.number().int(),
+  mode: z.enum(["enforce", "report-only"]),
+  results: z.array(scanResult),
+  findings: z.array(scanResult),
+  summary: z.object({
+    variants: z.number().int(),
+    allowed: z.number().int(),
+    refused: z.number().int(),
+    errors: z.number().int(),
+    findings: z.number().int(),
+    mismatches: z.number().int(),
+    rateLimited: z.number().int(),
+  }),
+  truncated: z.boolean(),
+  incomplete: z.boolean(),
+  notes: z.array(z.string()),
+  durationMs: z.number(),
+});
+same<z.output<typeof scanResponse>, ScanResponse>();
+
+// ---------------------------------------------------------------------------------------
+// Callers, users and tokens
+// ---------------------------------------------------------------------------------------
+
+export const me = z.object({
+  kind: z.enum(["user", "token"]),
+  label: z.string(),
+  role: z.enum(ROLES),
+  email: z.string().optional().meta({ description: "Users only." }),
+  name: z.string(),
+  secondFactorPending: z
+    .boolean()
+    .optional()
+    .meta({ description: "Users only: an admin who must still set up a second factor (REQUIRE_2FA_FOR_ADMINS)." }),
+  expiresAt: isoTime.optional().meta({ description: "Tokens only: when the token stops working." }),
+  tenant: z.string().nullable().meta({ description: "The one tenant a scoped token may reach; null = every tenant." }),
+  permissions: z.array(z.enum(PERMISSIONS)),
+});
+
+export const session = z.object({
+  id: z.string(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  expiresAt: isoTime,
+  ipAddress: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  current: z.boolean(),
+});
+same<z.output<typeof session>, SessionView>();
+
+export const activityPage = z.object({
+  entries: z.array(
+    z.object({
+      id: z.string(),
+      ts: isoTime,
+      actor: z.string(),
+      actorKind: z.string(),
+      action: z.string(),
+      target: z.string().nullable(),
+      summary: z.string(),
+      remoteAddr: z.string().nullable(),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+same<z.output<typeof activityPage>, ActivityPage>();
+
+export const user = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  createdAt: isoTime,
+});
+same<z.output<typeof user>, UserView>();
+
+export const apiToken = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  policyAsCode: z.boolean(),
+  prefix: z.string(),
+  tenant: z.string().nullable().meta({ description: "The one tenant the token may reach; null = every tenant." }),
+  createdAt: isoTime,
+  createdBy: z.string().nullable(),
+  expiresAt: isoTime,
+  lastUsedAt: nullableTime,
+  revokedAt: nullableTime,
+});
+same<z.output<typeof apiToken>, ApiTokenView>();
+
+export const createdApiToken = apiToken.extend({
+  token: z.string().meta({ description: "The token itself: shown this once, only its SHA-256 is stored." }),
+});
+
+/** `GET /api/v1/openapi.json` (validated in full against the OpenAPI 3.1 schema by the tests). */
+export const openApiDocument = z.looseObject({ openapi: z.literal("3.1.0"), paths: z.record(z.string(), z.unknown()) });
