@@ -31,8 +31,8 @@ export type Tx = PrismaTypes.Prisma.TransactionClient;
  * transaction client (a domain function called inside another's transaction joins it).
  */
 export function inTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
-  if ("$transaction" in db && typeof db.$transaction === "function") {
-    return (db as PrismaClient).$transaction((tx) => work(tx));
-  }
+  // A client has $connect; a transaction client does not (its own $transaction would join the
+  // running transaction anyway — checked: same txid — but there is no need to go through it).
+  if ("$connect" in db) return (db as PrismaClient).$transaction((tx) => work(tx));
   return work(db as Tx);
 }
