@@ -9,7 +9,8 @@ export const AUDIT_KINDS = ["handshake", "close", "revoked", "dropped", "tester"
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 export type AuditDecision = "accepted" | "rejected" | "report_only";
 /** How the request reached the decision: through the gateway itself, or a proxy's forward-auth subrequest. */
-export type AuditVia = "gateway" | "forward_auth";
+export const AUDIT_VIAS = ["gateway", "forward_auth"] as const;
+export type AuditVia = (typeof AUDIT_VIAS)[number];
 
 export interface AuditEventInput {
   /** Epoch ms of the event. */

@@ -5,6 +5,9 @@
  * Browser-safe: no imports at all.
  */
 
+/** The checks a decision trace names, in the order decisions run them. */
+export const EXPLAIN_CHECKS = ["origin", "credentials", "token", "subprotocol", "method", "headers", "mode"] as const;
+
 /**
  * One line of a decision trace (the handshake tester and the dashboard show these).
  * Declared here, next to the document, because both decide-handshake.ts (which records
@@ -12,7 +15,7 @@
  */
 export interface ExplainStep {
   /** `method` and `headers` are the CORS checks of HTTP requests (decide-cors.ts). */
-  check: "origin" | "credentials" | "token" | "subprotocol" | "method" | "headers" | "mode";
+  check: (typeof EXPLAIN_CHECKS)[number];
   outcome: "pass" | "fail" | "skip" | "info";
   message: string;
 }

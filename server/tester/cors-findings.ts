@@ -16,12 +16,14 @@
  * Pure and browser-safe (the tester page reuses the labels).
  */
 
-export type CorsIssue =
-  | "origin_reflected"
-  | "wildcard_for_refused"
-  | "null_with_credentials"
-  | "wildcard_with_credentials"
-  | "missing_vary_origin";
+export const CORS_ISSUES = [
+  "origin_reflected",
+  "wildcard_for_refused",
+  "null_with_credentials",
+  "wildcard_with_credentials",
+  "missing_vary_origin",
+] as const;
+export type CorsIssue = (typeof CORS_ISSUES)[number];
 
 export const CORS_ISSUE_LABELS: Record<CorsIssue, string> = {
   origin_reflected: "grants an origin the policy refuses",

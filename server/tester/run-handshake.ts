@@ -41,16 +41,18 @@ const MAX_HEADER_LINES = 100;
 const MAX_HEADER_VALUE_SHOWN = 2048;
 const REDACTED = "[redacted]";
 
-export type HandshakeErrorCode =
-  | "timeout"
-  | "dns_failed"
-  | "connection_refused"
-  | "connection_reset"
-  | "tls_failed"
-  | "response_too_large"
-  | "invalid_response"
-  | "invalid_upgrade"
-  | "network_error";
+export const HANDSHAKE_ERROR_CODES = [
+  "timeout",
+  "dns_failed",
+  "connection_refused",
+  "connection_reset",
+  "tls_failed",
+  "response_too_large",
+  "invalid_response",
+  "invalid_upgrade",
+  "network_error",
+] as const;
+export type HandshakeErrorCode = (typeof HANDSHAKE_ERROR_CODES)[number];
 
 export interface RunHandshakeOptions {
   /** ws:// or wss:// — already checked to be an allowed target by the caller. */

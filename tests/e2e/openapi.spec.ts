@@ -172,6 +172,10 @@ test("every operation of /api/v1 answers what openapi.json says", async () => {
   });
   await call(editor, "post", "/api/v1/tester/handshake", { data: { tenant: slug, url: "ws://127.0.0.1:9/other" } }); // 403
   await call(editor, "post", "/api/v1/tester/scan", { data: { tenant: slug } });
+  await call(editor, "post", "/api/v1/tester/cors", {
+    data: { tenant: slug, origin: "https://app.example.com", preflight: true, method: "PUT" },
+  });
+  await call(editor, "post", "/api/v1/tester/cors-scan", { data: { tenant: slug } });
   await call(admin, "delete", "/api/v1/tenants/{slug}/endpoints/{id}", {
     values: { slug, id: (await endpoint.json()).id },
   });

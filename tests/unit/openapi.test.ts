@@ -23,6 +23,7 @@ import * as tenantInput from "../../app/_lib/tenants/tenant-input";
 import * as endpointInput from "../../app/_lib/tester/endpoint-input";
 import * as tokenInput from "../../app/_lib/tokens/api-token-input";
 import * as userInput from "../../app/_lib/users/user-input";
+import * as corsInput from "../../server/tester/cors-input";
 import * as testerInput from "../../server/tester/input";
 import { ROOT, routeHandlers } from "../helpers/api-routes";
 
@@ -96,6 +97,7 @@ describe("the document and the routes agree", () => {
       tokenInput,
       userInput,
       testerInput,
+      corsInput,
       auditInput,
     };
     const nameOf = (schema: z.ZodType): string | undefined => {
@@ -116,8 +118,12 @@ describe("the document and the routes agree", () => {
         const name = nameOf(schema);
         expect(name, `${key}: its schema is not an exported input schema`).toBeDefined();
         const sources = [handler.source, ...importedLibSources(handler.source)];
+        // `schema.parse(...)`, or a table of schemas (`{ run: schema }`) whose entry is parsed.
+        const parses = (source: string) =>
+          new RegExp(`\\b${name}\\.(?:safeP|p)arse\\(`).test(source) ||
+          (new RegExp(`:\\s*${name}\\b`).test(source) && /\]\.(?:safeP|p)arse\(/.test(source));
         expect(
-          sources.some((source) => new RegExp(`\\b${name}\\.(?:safeP|p)arse\\(`).test(source)),
+          sources.some(parses),
           `${key}: neither ${handler.file} nor the functions it calls parse with ${name}`,
         ).toBe(true);
       }

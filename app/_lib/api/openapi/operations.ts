@@ -12,6 +12,7 @@
 import "server-only";
 import { z } from "zod";
 import { policyDocumentSchema } from "../../../../server/policy/document";
+import { corsInputSchema, corsScanInputSchema } from "../../../../server/tester/cors-input";
 import { handshakeInputSchema, scanInputSchema } from "../../../../server/tester/input";
 import { auditExportQuery, auditSearchQuery, auditStatsQuery } from "../../audit/audit-filter-input";
 import type { Permission } from "../../auth/permissions";
@@ -290,6 +291,24 @@ export const OPERATIONS: Operation[] = [
     summary: "Every bypass variant of a tenant's allowlist against a target",
     body: scanInputSchema,
     success: { status: 200, description: "The matrix", schema: r.scanResponse },
+    errors: [400, 404, 413, 422, 429, 502, 503, 504],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tester/cors",
+    permission: "tester.run",
+    summary: "A real HTTP request (or its CORS preflight) from the gateway with any Origin, and what it grants",
+    body: corsInputSchema,
+    success: { status: 200, description: "The answer, its CORS headers and findings", schema: r.corsTestResponse },
+    errors: [400, 404, 413, 422, 429, 502, 503, 504],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tester/cors-scan",
+    permission: "tester.run",
+    summary: "The CORS scan of a target: reflected origins, null or * with credentials, missing Vary, lookalikes",
+    body: corsScanInputSchema,
+    success: { status: 200, description: "The probes and findings", schema: r.corsScanResponse },
     errors: [400, 404, 413, 422, 429, 502, 503, 504],
   },
   // Callers, tokens, users

@@ -14,11 +14,19 @@
  */
 import "server-only";
 import { z } from "zod";
-import { AUDIT_KINDS } from "../../../../server/audit/types";
+import { AUDIT_KINDS, AUDIT_VIAS } from "../../../../server/audit/types";
 import type { AuditEvent } from "../../../../server/db/audit-queries";
 import type { PolicyDiff } from "../../../../server/policy/diff-documents";
 import { type PolicyOriginEntry, policyDocumentSchema } from "../../../../server/policy/document";
-import type { HandshakeResponse, ScanResponse } from "../../../../server/tester/types";
+import { EXPLAIN_CHECKS } from "../../../../server/policy/types";
+import { CORS_ISSUES } from "../../../../server/tester/cors-findings";
+import { HANDSHAKE_ERROR_CODES } from "../../../../server/tester/run-handshake";
+import type {
+  CorsScanResponse,
+  CorsTestResponse,
+  HandshakeResponse,
+  ScanResponse,
+} from "../../../../server/tester/types";
 import type { ActivityPage } from "../../activity/list-activity";
 import type { AllowOriginResult } from "../../audit/allow-audit-origin";
 import type { AuditStats } from "../../audit/get-audit-stats";
@@ -227,7 +235,7 @@ const auditEvent = z.object({
   lastTs: nullableTime,
   gatewayId: z.string(),
   kind: z.enum(AUDIT_KINDS),
-  via: z.enum(["gateway", "forward_auth"]),
+  via: z.enum(AUDIT_VIAS),
   tenant: z.string().nullable(),
   decision: auditDecision.nullable(),
   reason: z.string().nullable(),
@@ -306,7 +314,7 @@ const testerTarget = z.object({
 });
 
 const explainStep = z.object({
-  check: z.enum(["origin", "credentials", "token", "subprotocol", "method", "headers", "mode"]),
+  check: z.enum(EXPLAIN_CHECKS),
   outcome: z.enum(["pass", "fail", "skip", "info"]),
   message: z.string(),
 });
@@ -338,17 +346,7 @@ export const handshakeResult = z.object({
   tls: z.object({ protocol: z.string().nullable(), cipher: z.string().nullable(), authorized: z.boolean() }).optional(),
   error: z
     .object({
-      code: z.enum([
-        "timeout",
-        "dns_failed",
-        "connection_refused",
-        "connection_reset",
-        "tls_failed",
-        "response_too_large",
-        "invalid_response",
-        "invalid_upgrade",
-        "network_error",
-      ]),
+      code: z.enum(HANDSHAKE_ERROR_CODES),
       message: z.string(),
     })
     .optional(),
@@ -411,6 +409,93 @@ export const scanResponse = z.object({
   durationMs: z.number(),
 });
 same<z.output<typeof scanResponse>, ScanResponse>();
+
+const corsHeadersSeen = z.object({
+  allowOrigin: z.string().nullable(),
+  allowCredentials: z.string().nullable(),
+  allowMethods: z.string().nullable(),
+  allowHeaders: z.string().nullable(),
+  exposeHeaders: z.string().nullable(),
+  maxAge: z.string().nullable(),
+  vary: z.string().nullable(),
+});
+
+export const corsTestResponse = z.object({
+  runId: z.string(),
+  target: testerTarget,
+  request: z.object({
+    method: z.string(),
+    preflight: z.boolean(),
+    origin: z.string().nullable(),
+    requestHeaders: z.array(z.string()),
+  }),
+  status: z.number().int().nullable(),
+  statusLine: z.string().nullable(),
+  headers: z.record(z.string(), z.string()),
+  cors: corsHeadersSeen,
+  granted: z.boolean(),
+  issues: z.array(z.enum(CORS_ISSUES)),
+  reason: z.string().optional(),
+  timings: z.object({ response: z.number().nullable(), total: z.number() }),
+  error: z.object({ code: z.enum(HANDSHAKE_ERROR_CODES), message: z.string() }).optional(),
+  trace: z
+    .object({
+      decision: z.object({
+        kind: z.enum(["preflight", "actual"]),
+        allowed: z.boolean(),
+        reason: z.string(),
+        status: z.number().int(),
+        enforced: z.boolean(),
+        wouldReject: z.string().optional(),
+        matchedPattern: z.string().nullable(),
+        normalizedOrigin: z.string().nullable(),
+        headers: z.record(z.string(), z.string()),
+        detail: z.string().optional(),
+      }),
+      steps: z.array(explainStep),
+    })
+    .optional(),
+  policyVersion: z.number().int().optional(),
+});
+same<z.output<typeof corsTestResponse>, CorsTestResponse>();
+
+const corsScanResult = z.object({
+  variant: z.string(),
+  origin: z.string().nullable(),
+  raw: z.boolean().optional(),
+  patterns: z.array(z.string()),
+  probe: z.enum(["request", "preflight"]),
+  expected: z.enum(["allow", "refuse"]),
+  expectedReason: z.string(),
+  observed: z.enum(["granted", "refused", "error"]),
+  status: z.number().int().nullable(),
+  cors: corsHeadersSeen,
+  issues: z.array(z.enum(CORS_ISSUES)),
+  detail: z.string().optional(),
+  finding: z.boolean(),
+});
+
+export const corsScanResponse = z.object({
+  runId: z.string(),
+  target: testerTarget,
+  policyVersion: z.number().int(),
+  mode: z.enum(["enforce", "report-only"]),
+  results: z.array(corsScanResult),
+  findings: z.array(corsScanResult),
+  summary: z.object({
+    probes: z.number().int(),
+    granted: z.number().int(),
+    refused: z.number().int(),
+    errors: z.number().int(),
+    findings: z.number().int(),
+    mismatches: z.number().int(),
+  }),
+  truncated: z.boolean(),
+  incomplete: z.boolean(),
+  notes: z.array(z.string()),
+  durationMs: z.number(),
+});
+same<z.output<typeof corsScanResponse>, CorsScanResponse>();
 
 // ---------------------------------------------------------------------------------------
 // Callers, users and tokens
