@@ -34,7 +34,7 @@ import type { AuditDecision } from "../audit/types";
 import { type AdminPrincipal, consumeAdminToken, livePrincipals, principalKey } from "../db/admin-queries";
 import { type AuditEvent, auditAfter } from "../db/audit-queries";
 import { abortHandshake } from "../gateway/abort-handshake";
-import { parseSubprotocols } from "../gateway/handshake";
+import { parseSubprotocols } from "../gateway/request-headers";
 import type { Logger } from "../log";
 import { parseOrigin } from "../policy/parse-origin";
 import { type VerifiedAdminClaims, verifyAdminToken } from "./admin-token";
