@@ -10,6 +10,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { parseTrustProxy } from "./net/client-address";
 import { parseSecretsKey } from "./secrets/secret-box";
+import { parseSsoConfig, type SsoConfig } from "./sso-config";
 
 const port = (name: string, fallback: number) =>
   z
@@ -108,6 +109,13 @@ const bool = (name: string, fallback: boolean) =>
       ctx.addIssue({ code: "custom", message: `${name} must be true or false (got "${v}")` });
       return z.NEVER;
     });
+
+/** Free text; empty or blank = unset. */
+const optionalText = () =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -231,9 +239,28 @@ const schema = z.object({
     .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim())),
   /** Port of the embedded Postgres used when DATABASE_URL is unset. */
   EMBEDDED_PG_PORT: port("EMBEDDED_PG_PORT", 54329),
+  /** Single sign-on with OpenID Connect (server/sso-config.ts checks them together). */
+  OIDC_ISSUER: url("OIDC_ISSUER", ["http:", "https:"]),
+  OIDC_CLIENT_ID: optionalText(),
+  OIDC_CLIENT_SECRET: optionalText(),
+  OIDC_ALLOWED_DOMAINS: optionalText(),
+  OIDC_ROLE_CLAIM: optionalText(),
+  OIDC_ROLE_MAP: optionalText(),
+  OIDC_DEFAULT_ROLE: optionalText(),
+  OIDC_SCOPES: optionalText(),
+  OIDC_PROVIDER_NAME: optionalText(),
+  /** false: nobody signs in with a password (SSO only). */
+  PASSWORD_SIGN_IN: bool("PASSWORD_SIGN_IN", true),
+  /** true: an admin who signs in with a password must enrol a TOTP second factor first. */
+  REQUIRE_2FA_FOR_ADMINS: bool("REQUIRE_2FA_FOR_ADMINS", false),
+  /** API token lifetime in days: what a token gets when none is asked for, and the most allowed. */
+  API_TOKEN_DEFAULT_DAYS: positiveInt("API_TOKEN_DEFAULT_DAYS", 90, 3650),
+  API_TOKEN_MAX_DAYS: positiveInt("API_TOKEN_MAX_DAYS", 365, 3650),
 });
 
 export type Config = z.output<typeof schema> & {
+  /** Single sign-on, when OIDC_ISSUER is set (server/sso-config.ts). */
+  sso: SsoConfig | null;
   /** The admin listener, when ADMIN_PORT is set (ADMIN_HOST defaults to 127.0.0.1). */
   admin: { host: string; port: number } | null;
   dashboardUrl: string;
@@ -265,8 +292,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.ADMIN_PORT !== undefined && c.ADMIN_PORT === c.GATEWAY_PORT) {
     throw new ConfigError(`Invalid configuration: ADMIN_PORT must differ from GATEWAY_PORT (both are ${c.ADMIN_PORT})`);
   }
+  if (c.API_TOKEN_DEFAULT_DAYS > c.API_TOKEN_MAX_DAYS) {
+    throw new ConfigError(
+      `Invalid configuration: API_TOKEN_DEFAULT_DAYS (${c.API_TOKEN_DEFAULT_DAYS}) must not exceed API_TOKEN_MAX_DAYS (${c.API_TOKEN_MAX_DAYS})`,
+    );
+  }
+  let sso: SsoConfig | null;
+  try {
+    sso = parseSsoConfig(c);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ${(error as Error).message}`);
+  }
+  if (!c.PASSWORD_SIGN_IN && !sso) {
+    throw new ConfigError(
+      "Invalid configuration: PASSWORD_SIGN_IN=false turns passwords off, but single sign-on is not configured (OIDC_ISSUER): nobody could sign in",
+    );
+  }
   return {
     ...c,
+    sso,
     admin: c.ADMIN_PORT === undefined ? null : { host: c.ADMIN_HOST ?? "127.0.0.1", port: c.ADMIN_PORT },
     dashboardUrl: c.DASHBOARD_URL ?? `http://localhost:${c.PORT}`,
     gatewayPublicUrl: c.GATEWAY_PUBLIC_URL ?? `ws://localhost:${c.GATEWAY_PORT}`,

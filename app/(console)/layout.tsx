@@ -2,13 +2,16 @@ import type { ReactNode } from "react";
 import { SessionProvider } from "../_client/session";
 import { AppShell } from "../_components/app-shell";
 import { requirePageUser } from "../_lib/auth/page-auth";
+import { AccountPanel } from "./account/account-panel";
 
-// Every page of the console needs a signed-in user; each page checks its own permission.
+// Every page of the console needs a signed-in user; each page checks its own permission. An
+// admin who must still set up a second factor (REQUIRE_2FA_FOR_ADMINS) sees the Account
+// panel instead of any page until it is on (the API refuses them too).
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
   const user = await requirePageUser();
   return (
     <SessionProvider value={{ email: user.email, name: user.name, role: user.role }}>
-      <AppShell>{children}</AppShell>
+      <AppShell>{user.secondFactorPending ? <AccountPanel user={user} /> : children}</AppShell>
     </SessionProvider>
   );
 }

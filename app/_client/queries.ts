@@ -4,10 +4,12 @@
  */
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import type { AuditEvent } from "../../server/db/audit-queries";
+import type { ActivityPage } from "../_lib/activity/list-activity";
 import type { AuditWindow } from "../_lib/audit/audit-filter-input";
 import type { AuditStats, RejectedOrigin as RejectedOriginRow } from "../_lib/audit/get-audit-stats";
 import type { AuditPage } from "../_lib/audit/search-audit-events";
 import type { Role } from "../_lib/auth/permissions";
+import type { SessionView } from "../_lib/auth/user-sessions";
 import type { Fleet } from "../_lib/gateways/get-fleet";
 import type { VersionedPolicyDocument } from "../_lib/policy/document";
 import type { RevisionDetail } from "../_lib/policy/get-revision";
@@ -33,7 +35,47 @@ export const keys = {
   endpoints: (slug: string) => ["tenants", "endpoints", slug] as const,
   auditHistory: (filter: AuditHistoryFilter) => ["audit", "history", auditFilterKey(filter)] as const,
   auditStats: (tenant: string | null, window: AuditWindow) => ["audit", "stats", tenant, window] as const,
+  sessions: () => ["me", "sessions"] as const,
+  activity: (filter: ActivityFilter) => ["activity", activityFilterKey(filter)] as const,
 };
+
+/** The activity log's filters (empty = no filter). */
+export interface ActivityFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+}
+
+export const ACTIVITY_FILTER_FIELDS = ["actor", "action", "target"] as const;
+
+export function activityFilterKey(filter: ActivityFilter): ActivityFilter {
+  const out: ActivityFilter = {};
+  for (const field of ACTIVITY_FILTER_FIELDS) {
+    const value = filter[field]?.trim();
+    if (value) out[field] = value;
+  }
+  return out;
+}
+
+export const ACTIVITY_PAGE_SIZE = 50;
+
+export const activityQuery = (filter: ActivityFilter) =>
+  infiniteQueryOptions({
+    queryKey: keys.activity(filter),
+    queryFn: ({ pageParam, signal }) => {
+      const params = new URLSearchParams({ ...activityFilterKey(filter), limit: String(ACTIVITY_PAGE_SIZE) });
+      if (pageParam) params.set("cursor", pageParam);
+      return api<ActivityPage>(`/api/v1/activity?${params}`, { signal });
+    },
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor,
+  });
+
+export const sessionsQuery = () =>
+  queryOptions({
+    queryKey: keys.sessions(),
+    queryFn: ({ signal }) => api<{ sessions: SessionView[] }>("/api/v1/me/sessions", { signal }),
+  });
 
 /** The history search's filters as the API takes them (empty = no filter). */
 export interface AuditHistoryFilter {

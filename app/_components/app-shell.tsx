@@ -15,6 +15,7 @@ const NAV: Array<{ href: string; label: string; permission: Permission }> = [
   { href: "/users", label: "Users", permission: "users.manage" },
   { href: "/tokens", label: "API tokens", permission: "tokens.manage" },
   { href: "/siem", label: "SIEM export", permission: "siem.manage" },
+  { href: "/activity", label: "Activity", permission: "activity.read" },
 ];
 
 export function AppShell({ children }: { children: ReactNode }) {
@@ -74,9 +75,9 @@ export function AppShell({ children }: { children: ReactNode }) {
           })}
         </nav>
         <div className="user-box">
-          <div className="user-email" title={session.email}>
+          <Link href="/account" className="user-email" title={`${session.email}: password, second factor, sessions`}>
             {session.email}
-          </div>
+          </Link>
           <span className={`badge role-${session.role}`} data-testid="current-role">
             {session.role}
           </span>

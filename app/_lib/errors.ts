@@ -13,6 +13,8 @@ export type AppErrorCode =
   | "unauthorized"
   | "forbidden"
   | "csrf"
+  | "out_of_scope"
+  | "second_factor_required"
   | "not_found"
   | "conflict"
   | "version_conflict"
@@ -30,6 +32,8 @@ const DEFAULT_STATUS: Record<AppErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   csrf: 403,
+  out_of_scope: 403,
+  second_factor_required: 403,
   not_found: 404,
   conflict: 409,
   version_conflict: 409,

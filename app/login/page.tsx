@@ -5,14 +5,22 @@ import { setupAvailable } from "../_lib/auth/complete-setup";
 import { dashboardOrigin } from "../_lib/auth/csrf";
 import { currentUser } from "../_lib/auth/page-auth";
 import { safeNextPath } from "../_lib/auth/safe-next";
+import { config } from "../_lib/config";
 import { getPrisma } from "../_lib/db";
 import { LoginForm } from "./login-form";
+import { ssoErrorMessage } from "./sso-errors";
 
 export const metadata: Metadata = { title: "Sign in" };
 
 // GET /login - sign in (public)
-export default async function LoginPage({ searchParams }: { searchParams: Promise<{ next?: string | string[] }> }) {
-  const { next } = await searchParams;
+export default async function LoginPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ next?: string | string[]; error?: string | string[] }>;
+}) {
+  const { next, error } = await searchParams;
+  const ssoError = ssoErrorMessage(typeof error === "string" ? error : undefined);
+  const settings = config();
   const target = safeNextPath(next, dashboardOrigin());
   if (await currentUser()) redirect(target);
   const firstRun = await setupAvailable({ db: getPrisma() }).catch(() => false);
@@ -26,13 +34,23 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
           OriginGate
         </h1>
         <p className="muted">WebSocket origin policy — sign in to the control plane.</p>
-        {firstRun ? (
+        {ssoError ? (
+          <div className="callout callout-error" role="alert" data-testid="sso-error">
+            {ssoError}
+          </div>
+        ) : null}
+        {firstRun && settings.PASSWORD_SIGN_IN ? (
           <div className="callout callout-info">
             No admin exists yet. <Link href="/setup">Create the first admin</Link> with the setup token printed by{" "}
             <code>npm start</code>.
           </div>
         ) : null}
-        <LoginForm next={target} dashboardOrigin={dashboardOrigin()} />
+        <LoginForm
+          next={target}
+          dashboardOrigin={dashboardOrigin()}
+          passwordSignIn={settings.PASSWORD_SIGN_IN}
+          sso={settings.sso?.providerName ?? null}
+        />
       </div>
     </main>
   );

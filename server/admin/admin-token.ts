@@ -8,7 +8,8 @@
  * handshake tokens (server/policy/token.ts: HS256 only, exp required), with their own audience.
  *
  * Claims: `sub` (user or API-token id), `kind` (`user` | `token`), `sid` (the session a user
- * signed in with), `role`, `scope`, `name` (what audit rows show) and a random `jti`. A stream
+ * signed in with), `role`, `scope`, `name` (what audit rows show), `tenant` (an API token limited
+ * to one tenant: the stream shows only that tenant, the tester reaches only it) and a random `jti`. A stream
  * token must name its principal (kind, and sid for a user): the gateway uses the jti once
  * (server/db/admin-queries.ts) and re-checks that session or API token while the stream is open.
  */
@@ -31,6 +32,8 @@ export interface AdminClaims {
   kind?: AdminPrincipalKind;
   /** The user's session id (kind "user"). */
   sid?: string;
+  /** The one tenant a scoped API token may see or test; absent = every tenant. */
+  tenant?: string;
 }
 
 export interface VerifiedAdminClaims extends AdminClaims {
@@ -66,7 +69,7 @@ export function verifyAdminToken(
 ): { ok: true; claims: VerifiedAdminClaims } | { ok: false; message: string } {
   const result = verifyHandshakeToken(token, key, ADMIN_AUDIENCE, now);
   if (!result.ok) return result;
-  const { sub, role, scope: tokenScope, name, kind, sid, jti, exp } = result.claims;
+  const { sub, role, scope: tokenScope, name, kind, sid, jti, exp, tenant } = result.claims;
   if (typeof sub !== "string" || typeof name !== "string" || !["viewer", "editor", "admin"].includes(role as string)) {
     return { ok: false, message: "token does not name a user and role" };
   }
@@ -77,6 +80,9 @@ export function verifyAdminToken(
   if (kind !== undefined && kind !== "user" && kind !== "token")
     return { ok: false, message: "unknown principal kind" };
   if (sid !== undefined && typeof sid !== "string") return { ok: false, message: "bad session id" };
+  if (tenant !== undefined && (typeof tenant !== "string" || tenant === "")) {
+    return { ok: false, message: "bad tenant scope" };
+  }
   if (scope === "stream" && (kind === undefined || (kind === "user" && !sid))) {
     return { ok: false, message: "a stream token must name its session or API token" };
   }
@@ -91,6 +97,7 @@ export function verifyAdminToken(
       exp,
       ...(kind === undefined ? {} : { kind }),
       ...(sid === undefined ? {} : { sid: sid as string }),
+      ...(tenant === undefined ? {} : { tenant: tenant as string }),
     },
   };
 }

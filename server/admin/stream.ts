@@ -34,7 +34,7 @@ import type { AuditDecision } from "../audit/types";
 import { type AdminPrincipal, consumeAdminToken, livePrincipals, principalKey } from "../db/admin-queries";
 import { type AuditEvent, auditAfter } from "../db/audit-queries";
 import { abortHandshake } from "../gateway/abort-handshake";
-import { parseSubprotocols } from "../gateway/handshake";
+import { parseSubprotocols } from "../gateway/request-headers";
 import type { Logger } from "../log";
 import { parseOrigin } from "../policy/parse-origin";
 import { type VerifiedAdminClaims, verifyAdminToken } from "./admin-token";
@@ -125,6 +125,15 @@ export class StreamHub {
     if (!verified.ok) return abortHandshake(socket, 401, "token_invalid", verified.message);
 
     const query = new URL(req.url ?? "/", "http://gateway").searchParams;
+    // A token limited to one tenant streams that tenant only, whatever the query asks for.
+    const scope = verified.claims.tenant;
+    if (scope !== undefined) {
+      const asked = query.get("tenant");
+      if (asked && asked !== scope) {
+        return abortHandshake(socket, 403, "token_invalid", `this token is limited to tenant ${scope}`);
+      }
+      query.set("tenant", scope);
+    }
     const decision = query.get("decision") ?? undefined;
     const after = query.get("after");
     if ((decision && !DECISIONS.has(decision)) || (after !== null && !/^\d{1,19}$/.test(after))) {

@@ -5,7 +5,8 @@
  *
  *   user:create  --email E --password P --role admin|editor|viewer [--name N]
  *   user:list
- *   token:create --name N --role admin|editor|viewer [--policy-as-code]   prints the token once, on stdout
+ *   token:create --name N --role admin|editor|viewer [--expires-days N] [--tenant S] [--policy-as-code]
+ *                                                        prints the token once, on stdout
  *   token:list
  *   token:revoke --id ID
  *   secrets:encrypt    seal every secret at rest with SECRETS_KEY (plaintext rows, and rows
@@ -18,11 +19,13 @@
  * Database: DATABASE_URL, or the embedded Postgres of a running `npm start` (no
  * DATABASE_URL). Output meant for scripts goes to stdout, messages to stderr.
  * Exit codes: 0 done, 1 refused or failed, 2 usage error; policy:* commands have their own
- * (0 same, 2 differences, 1 error, usage errors included).
+ * (0 same, 2 differences, 1 error, usage errors included). Every change made here is in the
+ * activity log with the actor "ctl" and no address.
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { ZodError } from "zod";
+import { recordActivity, SYSTEM_ACTOR } from "../../app/_lib/activity/record-activity";
 import { AppError } from "../../app/_lib/errors";
 import { createApiToken } from "../../app/_lib/tokens/create-api-token";
 import { listApiTokens } from "../../app/_lib/tokens/list-api-tokens";
@@ -44,7 +47,8 @@ const USAGE = `Usage: npm run ctl -- <command> [options]
 
   user:create  --email E --password P --role admin|editor|viewer [--name N]
   user:list
-  token:create --name N --role admin|editor|viewer [--policy-as-code]   (prints the token once)
+  token:create --name N --role admin|editor|viewer [--expires-days N] [--tenant S] [--policy-as-code]
+               (prints the token once; default lifetime API_TOKEN_DEFAULT_DAYS, --tenant limits it to one tenant)
   token:list
   token:revoke --id ID
   secrets:encrypt    (re-)encrypt every secret at rest with SECRETS_KEY
@@ -64,6 +68,18 @@ function required(values: Record<string, string | boolean | undefined>, name: st
 }
 
 type Command = (db: PrismaClient, args: string[], url: string) => Promise<void>;
+
+/** Who the activity log names for changes made from the command line. */
+const CTL = SYSTEM_ACTOR("ctl");
+
+function positiveInteger(values: Record<string, string | boolean | undefined>, name: string): number | undefined {
+  const value = values[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^\d{1,5}$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`--${name} must be a whole number of days (1 or more)`);
+  }
+  return Number(value);
+}
 
 const COMMANDS: Record<string, Command> = {
   "user:create": async (db, args) => {
@@ -85,6 +101,7 @@ const COMMANDS: Record<string, Command> = {
         role: required(values, "role") as "viewer",
         name: values.name,
       },
+      actor: CTL,
     });
     console.error(`created ${user.role} ${user.email}; they can sign in now.`);
   },
@@ -94,7 +111,13 @@ const COMMANDS: Record<string, Command> = {
   "token:create": async (db, args) => {
     const { values } = parseArgs({
       args,
-      options: { name: { type: "string" }, role: { type: "string" }, "policy-as-code": { type: "boolean" } },
+      options: {
+        name: { type: "string" },
+        role: { type: "string" },
+        "expires-days": { type: "string" },
+        tenant: { type: "string" },
+        "policy-as-code": { type: "boolean" },
+      },
       strict: true,
     });
     const { token, apiToken } = await createApiToken({
@@ -102,30 +125,34 @@ const COMMANDS: Record<string, Command> = {
       input: {
         name: required(values, "name"),
         role: required(values, "role") as "viewer",
+        expiresInDays: positiveInteger(values, "expires-days"),
+        tenant: values.tenant,
         policyAsCode: values["policy-as-code"] === true,
       },
       createdById: null,
+      actor: CTL,
     });
     const scope = apiToken.policyAsCode ? ", policy as code" : "";
     console.error(
-      `created API token "${apiToken.name}" (${apiToken.role}${scope}, id ${apiToken.id}). It is shown this once:`,
+      `created API token "${apiToken.name}" (${apiToken.role}${scope}, ${apiToken.tenant ? `tenant ${apiToken.tenant} only` : "every tenant"}, expires ${apiToken.expiresAt}, id ${apiToken.id}). It is shown this once:`,
     );
     console.log(token);
   },
   "token:list": async (db) => {
     for (const t of await listApiTokens({ db })) {
+      const state = t.revokedAt ? "revoked" : new Date(t.expiresAt) <= new Date() ? "expired" : "active ";
       const scope = t.policyAsCode ? "  (policy as code)" : "";
       console.log(
-        `${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${t.revokedAt ? "revoked" : "active "}  ${t.name}${scope}`,
+        `${t.id}  ${t.prefix}…  ${t.role.padEnd(7)} ${state}  expires ${t.expiresAt}  ${t.tenant ? `tenant:${t.tenant}` : "all-tenants"}  ${t.name}${scope}`,
       );
     }
   },
   "token:revoke": async (db, args) => {
     const { values } = parseArgs({ args, options: { id: { type: "string" } }, strict: true });
-    await revokeApiToken({ db, id: required(values, "id") });
+    await revokeApiToken({ db, id: required(values, "id"), actor: CTL });
     console.error("revoked.");
   },
-  "secrets:encrypt": async (_db, args, url) => {
+  "secrets:encrypt": async (db, args, url) => {
     parseArgs({ args, options: {}, strict: true });
     const secrets = secretBoxForCli(loadConfigOrExit());
     if (!secrets) throw new AppError("bad_request", "SECRETS_KEY is not set (and there is no .data/secrets.key)");
@@ -136,6 +163,11 @@ const COMMANDS: Record<string, Command> = {
       console.error(
         `sealed ${sealed.tenantSecrets} token secret(s), ${sealed.settings} setting(s) and ${sealed.siemSecrets} SIEM webhook secret(s) with key ${secrets.keyId}; every secret at rest now uses it.`,
       );
+      await recordActivity(db, {
+        actor: CTL,
+        action: "secrets.encrypt",
+        summary: `Sealed ${sealed.tenantSecrets} token secret(s) and ${sealed.settings} setting(s) with key ${secrets.keyId}`,
+      });
     } finally {
       await client.end();
     }
@@ -227,7 +259,11 @@ async function main(): Promise<number> {
       return 2;
     }
     if (error instanceof ZodError) {
-      for (const issue of error.issues) console.error(`--${String(issue.path[0] ?? "input")}: ${issue.message}`);
+      const flags: Record<string, string> = { expiresInDays: "expires-days" };
+      for (const issue of error.issues) {
+        const field = String(issue.path[0] ?? "input");
+        console.error(`--${flags[field] ?? field}: ${issue.message}`);
+      }
       return 2;
     }
     if (error instanceof AppError) {

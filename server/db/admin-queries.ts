@@ -6,7 +6,7 @@
  *   their token plus a margin and are pruned by the same statement, so the table stays as
  *   small as the number of tokens minted in the last few minutes.
  * - `livePrincipals`: which of the given principals may still read the stream: an API token
- *   that exists and is not revoked; a user's session that exists, belongs to that user and
+ *   that exists, is not revoked, has not expired and (when scoped) whose tenant still exists; a user's session that exists, belongs to that user and
  *   has not expired (signing out deletes it; deleting the user cascades).
  */
 import type pg from "pg";
@@ -47,7 +47,9 @@ export async function livePrincipals(pool: pg.Pool, principals: readonly AdminPr
   const sessionIds = [...new Set(principals.filter((p) => p.kind === "user" && p.sid).map((p) => p.sid as string))];
   if (tokenIds.length === 0 && sessionIds.length === 0) return new Set();
   const { rows } = await pool.query<{ key: string }>(
-    `select 'token:' || id::text as key from api_token where id = any($1::uuid[]) and revoked_at is null
+    `select 'token:' || id::text as key from api_token
+      where id = any($1::uuid[]) and revoked_at is null and expires_at > now()
+        and (scope_tenant is null or scope_tenant_id is not null)
      union all
      select 'user:' || user_id || ':' || id as key from session where id = any($2::text[]) and expires_at > now()`,
     [tokenIds, sessionIds],

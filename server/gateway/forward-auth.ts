@@ -50,10 +50,10 @@ import { clientAddress } from "../net/client-address";
 import { type CorsDecision, type Decision, decideCors, decideHandshake, type Reason } from "../policy";
 import { HTTP_TOKEN } from "../policy/document";
 import type { TenantRuntime } from "../policy-store/policy-store";
-import type { GatewayContext } from "./gateway";
-import { headerLines, parseSubprotocols } from "./handshake";
+import type { GatewayContext } from "./context";
 import { type DecisionFacts, decisionLabel, decisionReason, type RequestFacts, recordRequest } from "./http-audit";
 import { DECISION_HEADER, POLICY_VERSION_HEADER, REASON_HEADER, type Reply } from "./http-reply";
+import { headerLines, parseSubprotocols } from "./request-headers";
 import { requestRateAllowed } from "./request-rate";
 import { accessTokenValues } from "./upstream-path";
 

@@ -20,10 +20,9 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type pg from "pg";
 import { type Exposure, healthRoutes } from "../admin/health";
 import { InstanceRecorder } from "../admin/instance";
-import { createMetrics, type Metrics } from "../admin/metrics";
+import { createMetrics } from "../admin/metrics";
 import { StreamHub } from "../admin/stream";
 import { AuditPartitionKeeper } from "../audit/partitions";
 import { AuditPipeline, MAX_FOLD_KEYS } from "../audit/pipeline";
@@ -41,14 +40,15 @@ import { SiemExporter } from "../siem/siem-exporter";
 import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
 import { abortHandshake } from "./abort-handshake";
 import { ConnectionRegistry } from "./connections";
-import { AUTHZ_PREFIX, answerForwardAuth } from "./forward-auth";
-import { handleTenantUpgrade } from "./handshake";
 import {
   DEFAULT_HTTP_MAX_BODY_BYTES,
   DEFAULT_HTTP_UPSTREAM_TIMEOUT_MS,
+  type GatewayContext,
   type HttpProxyLimits,
-  handleTenantHttp,
-} from "./http-proxy";
+} from "./context";
+import { AUTHZ_PREFIX, answerForwardAuth } from "./forward-auth";
+import { handleTenantUpgrade } from "./handshake";
+import { handleTenantHttp } from "./http-proxy";
 import { sendReply, sendReplyOnSocket } from "./http-reply";
 import { type HttpRoute, routeRequest } from "./http-routes";
 import { type RateLimitOptions, RateLimits } from "./limits";
@@ -96,26 +96,6 @@ export interface GatewayOptions {
   snapshotPath?: string | null;
   /** SIEM export (server/siem/): events held per destination, destination reload interval, DNS (tests). */
   siem?: { queueMax?: number; reloadMs?: number; backoffMaxMs?: number; resolver?: Resolver };
-}
-
-export interface GatewayContext {
-  id: string;
-  logger: Logger;
-  pool: pg.Pool;
-  store: PolicyStore;
-  metrics: Metrics;
-  /** The ws servers that complete upgrades, one per message size limit (bounded). */
-  upgrades: UpgradeServers;
-  connections: ConnectionRegistry;
-  rateLimits: RateLimits;
-  audit: AuditPipeline;
-  trustProxy: TrustProxy;
-  /** Request body and upstream timeout bounds of HTTP/SSE proxying. */
-  httpLimits: HttpProxyLimits;
-  /** True once stop() began: new handshakes are refused. */
-  stopping: boolean;
-  /** HMAC key of dashboard-minted admin tokens (null until loaded from Postgres). */
-  adminKey: string | null;
 }
 
 const TENANT_PATH = /^\/t\/([^/?#]*)(.*)$/s;

@@ -39,50 +39,19 @@ import type { Duplex } from "node:stream";
 import type { AuditDecision, AuditEventInput } from "../audit/types";
 import { clip } from "../clip";
 import { clientAddress } from "../net/client-address";
-import { type Decision, decideHandshake, HTTP_TOKEN, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
+import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { abortHandshake } from "./abort-handshake";
 import { type Connection, closeEvent, type GatewaySocket } from "./connections";
-import type { GatewayContext } from "./gateway";
+import type { GatewayContext } from "./context";
 import { connectUpstream, relay } from "./relay";
+import { headerLines, parseSubprotocols } from "./request-headers";
 import type { HandshakeFacts } from "./revocation";
 import { accessTokenValues, checkRest, upstreamTarget } from "./upstream-path";
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 /** The metric label of handshakes that did not name a loaded tenant (never the slug itself). */
 const UNKNOWN_TENANT_LABEL = "_unknown";
-
-/**
- * Every line of request header `name` (given in lower case), in order; undefined when
- * absent. Reads `rawHeaders` directly: `req.headersDistinct` would build the line list of
- * every header of the request on each handshake, for the two this module needs.
- */
-export function headerLines(req: IncomingMessage, name: string): string[] | undefined {
-  const raw = req.rawHeaders;
-  let lines: string[] | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i]!;
-    if (key.length !== name.length || key.toLowerCase() !== name) continue;
-    if (lines) lines.push(raw[i + 1]!);
-    else lines = [raw[i + 1]!];
-  }
-  return lines;
-}
-
-/** Parses `Sec-WebSocket-Protocol` (all header lines); null when malformed. */
-export function parseSubprotocols(req: IncomingMessage): string[] | null {
-  const lines = headerLines(req, "sec-websocket-protocol");
-  if (!lines) return [];
-  const offered: string[] = [];
-  for (const line of lines) {
-    for (const part of line.split(",")) {
-      const name = part.trim();
-      if (!HTTP_TOKEN.test(name) || offered.includes(name)) return null;
-      offered.push(name);
-    }
-  }
-  return offered;
-}
 
 /** `rest` without its query string: what audit events and logs may show. */
 function pathOnly(rest: string): string {

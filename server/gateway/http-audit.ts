@@ -10,7 +10,7 @@
  */
 import type { AuditDecision, AuditEventInput, AuditKind, AuditVia } from "../audit/types";
 import type { Reason } from "../policy";
-import type { GatewayContext } from "./gateway";
+import type { GatewayContext } from "./context";
 
 /** The metric label of requests that did not name a loaded tenant (never the slug itself). */
 export const UNKNOWN_TENANT_LABEL = "_unknown";

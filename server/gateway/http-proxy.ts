@@ -55,21 +55,13 @@ import {
   VARY,
 } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
-import type { GatewayContext } from "./gateway";
-import { headerLines } from "./handshake";
+import type { GatewayContext } from "./context";
 import { endToEndHeaders } from "./hop-by-hop";
 import { decisionLabel, decisionReason, type RequestFacts, recordRequest } from "./http-audit";
 import { DECISION_HEADER, REASON_HEADER, type Reply, sendReply } from "./http-reply";
+import { headerLines } from "./request-headers";
 import { requestRateAllowed } from "./request-rate";
 import { upstreamTarget } from "./upstream-path";
-
-export const DEFAULT_HTTP_MAX_BODY_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_HTTP_UPSTREAM_TIMEOUT_MS = 30_000;
-
-export interface HttpProxyLimits {
-  maxBodyBytes: number;
-  upstreamTimeoutMs: number;
-}
 
 /** Request headers the gateway sets itself (the client's are dropped). */
 const REQUEST_DROP: ReadonlySet<string> = new Set([

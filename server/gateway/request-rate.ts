@@ -4,7 +4,7 @@
  * `handshakesPerMinutePerIp` budget with the gateway's own handshakes, and HTTP/SSE requests
  * (proxied or forward-auth) count against `requestsPerMinutePerIp` (SPEC §4.6).
  */
-import type { GatewayContext } from "./gateway";
+import type { GatewayContext } from "./context";
 
 export type RequestBudget = "handshake" | "http";
 

@@ -22,11 +22,14 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
+import type pg from "pg";
 import { ZodError } from "zod";
 import { type AdminClaims, verifyAdminToken } from "../admin/admin-token";
+import type { AuditSink } from "../audit/types";
 import { clip } from "../clip";
-import type { GatewayContext } from "../gateway/gateway";
+import type { Logger } from "../log";
 import { parseOrigin } from "../policy/parse-origin";
+import type { PolicyStore } from "../policy-store/policy-store";
 import { corsInputSchema, corsScanInputSchema } from "./cors-input";
 import { scanCors, testCors } from "./cors-tester";
 import { TesterError } from "./errors";
@@ -38,15 +41,29 @@ import type { CorsScanResponse, CorsTestResponse, HandshakeResponse, ScanRespons
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_SCANS = 2;
 const MAX_HANDSHAKES = 16;
-const running = new WeakMap<GatewayContext, { scans: number; handshakes: number }>();
+const running = new WeakMap<TesterDeps, { scans: number; handshakes: number }>();
 
 export const TESTER_PATH_PREFIX = "/admin/tester/";
+
+/**
+ * What the tester needs of its gateway, and nothing more: the live policies (targets on
+ * this gateway), the audit trail, a logger, the key of dashboard-minted admin tokens and
+ * a pool for registered-endpoint lookups. The gateway passes its context, which fits.
+ */
+export interface TesterDeps {
+  store: PolicyStore;
+  audit: AuditSink;
+  logger: Logger;
+  pool: pg.Pool;
+  /** HMAC key of admin tokens; null until loaded (then every call is refused). */
+  adminKey: string | null;
+}
 /** The runs, by the last segment of their path. */
 const RUNS = ["handshake", "scan", "cors", "cors-scan"] as const;
 type Run = (typeof RUNS)[number];
 
 export async function handleTesterHttp(
-  ctx: GatewayContext,
+  ctx: TesterDeps,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   address: AddressInfo,
@@ -141,7 +158,7 @@ export async function handleTesterHttp(
   }
 }
 
-function authenticate(ctx: GatewayContext, req: http.IncomingMessage): AdminClaims {
+function authenticate(ctx: TesterDeps, req: http.IncomingMessage): AdminClaims {
   const key = ctx.adminKey;
   if (!key) throw new TesterError("unavailable", "the admin key is not loaded yet; retry in a moment");
   const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
@@ -197,7 +214,7 @@ const REFUSED_TARGET_CODES: ReadonlySet<string> = new Set([
 
 /** Resolves the target; a refused target is itself an audit event (someone tried to reach it). */
 async function resolveAudited(
-  ctx: GatewayContext,
+  ctx: TesterDeps,
   req: http.IncomingMessage,
   address: AddressInfo,
   claims: AdminClaims,
@@ -207,7 +224,14 @@ async function resolveAudited(
   origin: string | null | undefined,
 ): Promise<ResolvedTarget> {
   try {
-    return await resolveTarget({ pool: ctx.pool, store: ctx.store, address }, input);
+    if (claims.tenant !== undefined && input.tenant !== claims.tenant) {
+      throw new TesterError("forbidden", `this token is limited to tenant ${claims.tenant}: name it as the tenant`);
+    }
+    const target = await resolveTarget({ pool: ctx.pool, store: ctx.store, address }, input);
+    if (claims.tenant !== undefined && target.tenant !== claims.tenant) {
+      throw new TesterError("forbidden", `this token is limited to tenant ${claims.tenant}`);
+    }
+    return target;
   } catch (error) {
     if (error instanceof TesterError && REFUSED_TARGET_CODES.has(error.code)) {
       ctx.audit.record({
@@ -274,7 +298,7 @@ function targetPath(target: ResolvedTarget): string | null {
 }
 
 function auditHandshake(
-  ctx: GatewayContext,
+  ctx: TesterDeps,
   req: http.IncomingMessage,
   claims: AdminClaims,
   target: ResolvedTarget,
@@ -325,7 +349,7 @@ function auditHandshake(
 }
 
 function auditScan(
-  ctx: GatewayContext,
+  ctx: TesterDeps,
   req: http.IncomingMessage,
   claims: AdminClaims,
   target: ResolvedTarget,
@@ -377,7 +401,7 @@ function redactQuery(url: string): string {
 }
 
 function auditCors(
-  ctx: GatewayContext,
+  ctx: TesterDeps,
   req: http.IncomingMessage,
   claims: AdminClaims,
   target: ResolvedTarget,
@@ -432,7 +456,7 @@ function auditCors(
 }
 
 function auditCorsScan(
-  ctx: GatewayContext,
+  ctx: TesterDeps,
   req: http.IncomingMessage,
   claims: AdminClaims,
   target: ResolvedTarget,

@@ -10,12 +10,20 @@
  * - CSRF: a cookie-authenticated state change with a foreign or missing Origin -> 403 csrf,
  *   Bearer tokens exempt; bad and revoked tokens -> 401;
  * - sign-in: cookie attributes, public sign-up disabled, guesses limited without locking the
- *   account (tests/e2e/sign-in.spec.ts has the attacks in detail).
+ *   account (tests/e2e/sign-in.spec.ts has the attacks in detail);
+ * - the activity log: every write route of the matrix, called by an admin, records exactly one
+ *   entry with the action its route declares (tests/helpers/api-routes.ts reads it), naming the
+ *   caller — a write route that forgets its entry fails here;
+ * - tenant-scoped API tokens: table-driven over the whole matrix, a token limited to one tenant
+ *   is refused on every route of another tenant and on global ones, and sees only its tenant in
+ *   the lists it may read; an expired token is refused.
  */
 import { type APIRequestContext, expect, test } from "@playwright/test";
+import { WebSocket } from "ws";
 import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { openTokenSecret } from "../../server/secrets/tenant-token-secret";
+import { routeHandlers } from "../helpers/api-routes";
 import {
   anonymousContext,
   baseURL,
@@ -37,14 +45,22 @@ interface Prepared {
   headers?: Record<string, string>;
 }
 
+/** The principal a call is prepared for (user routes need to know whose session to end). */
+interface Caller {
+  email?: string;
+  password?: string;
+}
+
 interface Endpoint {
   name: string;
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Least role that may call it. */
   min: Role;
   ok: number;
+  /** A signed-in user's own thing (sessions): an API token is refused (403) whatever its role. */
+  cookieOnly?: true;
   /** Builds fresh resources for one call (runs with admin rights, outside the request under test). */
-  prepare: () => Promise<Prepared>;
+  prepare: (caller?: Caller) => Promise<Prepared>;
 }
 
 const validDocument = (origins: string[]) => ({
@@ -347,6 +363,47 @@ const ENDPOINTS: Endpoint[] = [
     prepare: async () => ({ path: "/api/v1/audit/stream-token" }),
   },
   {
+    name: "GET /api/v1/activity",
+    method: "GET",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/activity?limit=5" }),
+  },
+  {
+    name: "GET /api/v1/me/sessions",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    cookieOnly: true,
+    prepare: async () => ({ path: "/api/v1/me/sessions" }),
+  },
+  {
+    name: "DELETE /api/v1/me/sessions/<id>",
+    method: "DELETE",
+    min: "viewer",
+    ok: 204,
+    cookieOnly: true,
+    prepare: async (caller) => {
+      // Another session of the same user (never the caller's own: the matrix keeps using it).
+      if (!caller?.email || !caller.password) return { path: "/api/v1/me/sessions/none" };
+      const other = await signedInContext({ email: caller.email, password: caller.password });
+      const [row] = await sql<{ id: string }>(
+        `select s.id from session s join "user" u on u.id = s.user_id where u.email = $1 order by s.created_at desc limit 1`,
+        [caller.email],
+      );
+      await other.dispose();
+      return { path: `/api/v1/me/sessions/${row?.id}` };
+    },
+  },
+  {
+    name: "POST /api/v1/me/sessions/revoke-all",
+    method: "POST",
+    min: "viewer",
+    ok: 200,
+    cookieOnly: true,
+    prepare: async () => ({ path: "/api/v1/me/sessions/revoke-all", body: { keepCurrent: true } }),
+  },
+  {
     name: "POST /api/v1/audit/<id>/allow",
     method: "POST",
     min: "editor",
@@ -390,7 +447,7 @@ function call(context: APIRequestContext, method: Endpoint["method"], prepared: 
   });
 }
 
-type Principal = { role: Role; via: "cookie" | "token"; context: APIRequestContext };
+type Principal = { role: Role; via: "cookie" | "token"; context: APIRequestContext; caller: Caller };
 const principals: Principal[] = [];
 let anonymous: APIRequestContext;
 
@@ -398,8 +455,9 @@ test.beforeAll(async () => {
   shared = await makeTenant(["https://shared.example.com"]);
   anonymous = await anonymousContext();
   for (const role of ["viewer", "editor", "admin"] as const) {
-    principals.push({ role, via: "cookie", context: await signedInContext(await makeUser(role)) });
-    principals.push({ role, via: "token", context: await tokenContext(await makeToken(role)) });
+    const user = await makeUser(role);
+    principals.push({ role, via: "cookie", context: await signedInContext(user), caller: user });
+    principals.push({ role, via: "token", context: await tokenContext(await makeToken(role)), caller: {} });
   }
 });
 
@@ -415,10 +473,13 @@ test.describe("permission matrix", () => {
       expect(anon.status(), "no credentials").toBe(401);
       expect((await anon.json()).error.code).toBe("unauthorized");
       for (const principal of principals) {
-        const prepared = await endpoint.prepare();
+        const prepared = await endpoint.prepare(principal.caller);
         const response = await call(principal.context, endpoint.method, prepared);
         const label = `${principal.role} via ${principal.via}`;
-        if (ROLE_RANK[principal.role] >= ROLE_RANK[endpoint.min]) {
+        if (endpoint.cookieOnly && principal.via === "token") {
+          expect(response.status(), `${label}: an API token has no sessions`).toBe(403);
+          expect((await response.json()).error.code).toBe("forbidden");
+        } else if (ROLE_RANK[principal.role] >= ROLE_RANK[endpoint.min]) {
           expect(response.status(), `${label}: ${await response.text()}`).toBe(endpoint.ok);
         } else {
           expect(response.status(), `${label} must be refused`).toBe(403);
@@ -702,6 +763,218 @@ test.describe("sign-in", () => {
       else expect(response.status()).toBe(401);
     }
     expect(limited).toBe(true);
+    await context.dispose();
+  });
+});
+
+test.describe("activity log", () => {
+  const declared = new Map(routeHandlers().map((h) => [`${h.method} ${h.path}`, h.activity]));
+
+  for (const endpoint of ENDPOINTS.filter((e) => e.method !== "GET")) {
+    test(`${endpoint.name} records exactly its activity entry`, async () => {
+      const activity = declared.get(endpoint.name);
+      expect(activity, `${endpoint.name} declares no activity (tests/unit/api-routes.test.ts)`).not.toBeUndefined();
+      const admin = principals.find((p) => p.role === "admin" && p.via === "cookie")!;
+      const prepared = await endpoint.prepare(admin.caller);
+      const [{ mark }] = (await sql<{ mark: string }>("select coalesce(max(id), 0)::text as mark from activity")) as [
+        { mark: string },
+      ];
+      const response = await call(admin.context, endpoint.method, prepared);
+      expect(response.status(), await response.text()).toBe(endpoint.ok);
+      const entries = await sql<{ action: string; actor: string; remote_addr: string | null; summary: string }>(
+        "select action, actor, remote_addr, summary from activity where id > $1 and actor = $2 order by id",
+        [mark, admin.caller.email],
+      );
+      expect(entries.map((e) => e.action)).toEqual(activity === false ? [] : [activity]);
+      for (const entry of entries) {
+        expect(entry.remote_addr, "the caller's address (TRUST_PROXY)").toMatch(/^10\./);
+        expect(entry.summary.length).toBeGreaterThan(0);
+      }
+    });
+  }
+
+  test("GET /api/v1/activity pages newest first and filters by actor, action and target", async () => {
+    const admin = principals.find((p) => p.role === "admin" && p.via === "token")!.context;
+    const slug = unique("paged");
+    for (let i = 0; i < 3; i++) {
+      const created = await admin.post("/api/v1/tenants", { data: { slug: `${slug}-${i}`, name: "Paged" } });
+      expect(created.status()).toBe(201);
+    }
+    const first = await (await admin.get("/api/v1/activity?action=tenant.create&limit=2")).json();
+    expect(first.entries).toHaveLength(2);
+    expect(first.entries.map((e: { target: string }) => e.target)).toEqual([`${slug}-2`, `${slug}-1`]);
+    for (const key of ["id", "ts", "actor", "action", "target", "summary", "remoteAddr"]) {
+      expect(first.entries[0]).toHaveProperty(key);
+    }
+    const second = await (
+      await admin.get(`/api/v1/activity?action=tenant.create&limit=2&cursor=${first.nextCursor}`)
+    ).json();
+    expect(second.entries[0].target).toBe(`${slug}-0`);
+    const byTarget = await (await admin.get(`/api/v1/activity?target=${slug}-1`)).json();
+    expect(byTarget.entries.map((e: { action: string }) => e.action)).toEqual(["tenant.create"]);
+    const actor = byTarget.entries[0].actor;
+    expect(actor).toMatch(/^token:/);
+    const byActor = await (await admin.get(`/api/v1/activity?actor=${encodeURIComponent(actor)}&action=tenant`)).json();
+    expect(byActor.entries.map((e: { target: string }) => e.target).slice(0, 3)).toEqual([
+      `${slug}-2`,
+      `${slug}-1`,
+      `${slug}-0`,
+    ]);
+    expect((await admin.get("/api/v1/activity?action=Not-An-Action")).status()).toBe(422);
+  });
+});
+
+test.describe("tenant-scoped and expiring API tokens", () => {
+  const routes = new Map(routeHandlers().map((h) => [`${h.method} ${h.path}`, h]));
+  let own: string;
+  let scoped: APIRequestContext;
+  let scopedToken: string;
+
+  test.beforeAll(async () => {
+    own = await makeTenant(["https://own.example.com"]);
+    const admin = principals.find((p) => p.role === "admin" && p.via === "token")!.context;
+    const created = await admin.post("/api/v1/tokens", {
+      data: { name: unique("scoped"), role: "admin", tenant: own, expiresInDays: 7 },
+    });
+    expect(created.status()).toBe(201);
+    const body = await created.json();
+    expect(body.tenant).toBe(own);
+    scopedToken = body.token;
+    scoped = await tokenContext(scopedToken);
+    // An event of its own tenant and one of another, for the audit reads.
+    await sql(
+      `insert into audit_event (gateway_id, kind, tenant, decision, reason, origin, origin_normalized, policy_version)
+       values ('gw-scope', 'handshake', $1, 'rejected', 'origin_not_allowed', 'https://x.example.com', 'https://x.example.com', 1),
+              ('gw-scope', 'handshake', $2, 'rejected', 'origin_not_allowed', 'https://y.example.com', 'https://y.example.com', 1)`,
+      [own, shared],
+    );
+  });
+
+  test.afterAll(async () => {
+    await scoped.dispose();
+  });
+
+  /** What a scoped token may see through the routes without a <slug> that serve it. */
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of several shapes, checked field by field
+  type Reply = { status(): number; json(): Promise<any> };
+  const FILTERED: Record<string, (response: Reply) => Promise<void>> = {
+    "GET /api/v1/me": async (r) => {
+      expect(r.status()).toBe(200);
+      expect((await r.json()).tenant).toBe(own);
+    },
+    "GET /api/v1/tenants": async (r) => {
+      expect(r.status()).toBe(200);
+      expect((await r.json()).map((t: { slug: string }) => t.slug)).toEqual([own]);
+    },
+    "GET /api/v1/gateways": async (r) => {
+      expect(r.status()).toBe(200);
+      for (const g of await r.json()) expect(Object.keys(g.enforcedVersions).every((s) => s === own)).toBe(true);
+    },
+    "GET /api/v1/fleet": async (r) => {
+      expect(r.status()).toBe(200);
+      const fleet = await r.json();
+      expect(fleet.tenants.map((t: { slug: string }) => t.slug)).toEqual([own]);
+      for (const g of fleet.gateways) {
+        expect(Object.keys(g.enforcedVersions).every((s) => s === own)).toBe(true);
+        expect(g.drift.every((d: { slug: string }) => d.slug === own)).toBe(true);
+      }
+    },
+    "GET /api/v1/audit": async (r) => {
+      expect(r.status()).toBe(200);
+      const { events } = await r.json();
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.every((e: { tenant: string }) => e.tenant === own)).toBe(true);
+    },
+    "GET /api/v1/audit/stats": async (r) => {
+      expect(r.status()).toBe(200);
+      expect(JSON.stringify(await r.json())).not.toContain(shared);
+    },
+    // The matrix asks for the other tenant's export, audit-event and tester target: refused.
+    "GET /api/v1/audit/export": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/audit/<id>/allow": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/tester/handshake": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/tester/scan": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/tester/cors": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/tester/cors-scan": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/audit/stream-token": async (r) => {
+      expect(r.status()).toBe(200);
+      const { token } = await r.json();
+      const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
+      expect(claims.tenant).toBe(own);
+    },
+    // API tokens have no sessions.
+    "GET /api/v1/me/sessions": async (r) => expect(r.status()).toBe(403),
+    "DELETE /api/v1/me/sessions/<id>": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/me/sessions/revoke-all": async (r) => expect(r.status()).toBe(403),
+  };
+
+  for (const endpoint of ENDPOINTS) {
+    test(`scoped token: ${endpoint.name}`, async () => {
+      const route = routes.get(endpoint.name);
+      expect(route).toBeDefined();
+      // Every prepared call names another tenant than the token's (the shared one, or a fresh one).
+      const prepared = await endpoint.prepare();
+      expect(prepared.path).not.toContain(`/${own}/`);
+      const response = await call(scoped, endpoint.method, prepared);
+      if (route?.tenantScope === "filtered") {
+        const check = FILTERED[endpoint.name];
+        expect(check, `${endpoint.name} serves scoped tokens: add what they may see to FILTERED`).toBeDefined();
+        await check?.(response);
+      } else {
+        expect(response.status(), `${endpoint.name}: ${await response.text()}`).toBe(403);
+        expect((await response.json()).error.code).toBe("out_of_scope");
+      }
+    });
+  }
+
+  test("a scoped token reads and changes its own tenant, and asks for no other", async () => {
+    const policy = await scoped.get(`/api/v1/tenants/${own}/policy`);
+    expect(policy.status()).toBe(200);
+    const { version, ...document } = await policy.json();
+    const saved = await scoped.put(`/api/v1/tenants/${own}/policy`, {
+      headers: { "If-Match": `"${version}"` },
+      data: { ...document, origins: [...document.origins, { pattern: "https://more.example.com" }] },
+    });
+    expect(saved.status()).toBe(200);
+    expect((await scoped.get(`/api/v1/audit?tenant=${shared}`)).status()).toBe(403);
+    expect((await scoped.get(`/api/v1/audit/stats?tenant=${shared}`)).status()).toBe(403);
+    expect((await scoped.get(`/api/v1/tokens`)).status()).toBe(403);
+    const tester = await scoped.post("/api/v1/tester/handshake", {
+      data: { tenant: own, path: "/scoped", origin: "https://own.example.com" },
+    });
+    expect(tester.status(), await tester.text()).toBe(200);
+  });
+
+  test("the live feed of a scoped token shows its tenant only (the gateway refuses another)", async () => {
+    const grant = await (await scoped.post("/api/v1/audit/stream-token")).json();
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${grant.url}?tenant=${shared}`, [grant.protocol, `bearer.${grant.token}`], {
+        headers: { Origin: baseURL() },
+      });
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on("error", () => resolve(-1));
+    });
+    expect(status).toBe(403);
+  });
+
+  test("an expired token is refused; a token past the maximum lifetime is not created", async () => {
+    const token = await makeToken("admin");
+    const context = await tokenContext(token);
+    expect((await context.get("/api/v1/tenants")).status()).toBe(200);
+    await sql("update api_token set expires_at = now() - interval '1 second' where prefix = $1", [token.slice(0, 10)]);
+    const expired = await context.get("/api/v1/tenants");
+    expect(expired.status()).toBe(401);
+    expect((await expired.json()).error.message).toMatch(/expired/);
+    const admin = principals.find((p) => p.role === "admin" && p.via === "token")!.context;
+    const tooLong = await admin.post("/api/v1/tokens", {
+      data: { name: unique("long"), role: "viewer", expiresInDays: 400 },
+    });
+    expect(tooLong.status()).toBe(422);
+    expect((await tooLong.json()).error.details[0].path).toBe("expiresInDays");
     await context.dispose();
   });
 });

@@ -83,7 +83,8 @@ test("every operation of /api/v1 answers what openapi.json says", async () => {
   const admin = await tokenContext(await makeToken("admin"));
   const editor = await tokenContext(await makeToken("editor"));
   const viewer = await tokenContext(await makeToken("viewer"));
-  const session = await signedInContext(await makeUser("admin"));
+  const sessionUser = await makeUser("admin");
+  const session = await signedInContext(sessionUser);
   const anonymous = await anonymousContext();
 
   const served = await admin.get("/api/v1/openapi.json");
@@ -202,6 +203,18 @@ test("every operation of /api/v1 answers what openapi.json says", async () => {
   );
   await call(editor, "post", "/api/v1/audit/{id}/allow", { values: { id: refused!.id }, data: {} });
   await call(editor, "post", "/api/v1/audit/{id}/allow", { values: { id: refused!.id }, data: {} }); // 409 already_allowed
+
+  // The activity log, and the signed-in user's sessions.
+  await call(admin, "get", "/api/v1/activity", { query: "action=tenant&limit=5" });
+  await call(admin, "get", "/api/v1/activity", { query: "action=Not-An-Action" }); // 422
+  const other = await signedInContext(sessionUser);
+  const sessions = await (await call(session, "get", "/api/v1/me/sessions")).json();
+  const another = sessions.sessions.find((x: { current: boolean }) => !x.current);
+  await call(session, "delete", "/api/v1/me/sessions/{id}", { values: { id: another.id } });
+  await call(session, "delete", "/api/v1/me/sessions/{id}", { values: { id: another.id } }); // 404
+  await call(session, "post", "/api/v1/me/sessions/revoke-all", { data: { keepCurrent: true } });
+  await call(session, "post", "/api/v1/me/sessions/revoke-all", { data: { keepCurrent: "yes" } }); // 422
+  await other.dispose();
 
   // Tokens and users.
   const created = await call(admin, "post", "/api/v1/tokens", {

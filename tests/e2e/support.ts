@@ -141,8 +141,9 @@ export async function policyVersion(slug: string): Promise<number> {
  */
 export async function startExtraDashboard(
   env: Record<string, string | undefined> = {},
+  options: { port?: number } = {},
 ): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://localhost:${port}`;
   const child = spawn(process.execPath, [path.join(ROOT, "server", "cli", "next-server.mjs"), "--port", String(port)], {
     cwd: ROOT,

@@ -18,7 +18,7 @@ export async function apiTokenPrincipal(databaseUrl: string): Promise<StreamPrin
   const name = `stream-${randomBytes(3).toString("hex")}`;
   await query(
     databaseUrl,
-    "insert into api_token (id, name, role, prefix, token_hash) values ($1, $2, 'viewer', 'og_test', $3)",
+    "insert into api_token (id, name, role, prefix, token_hash, expires_at) values ($1, $2, 'viewer', 'og_test', $3, now() + interval '1 day')",
     [id, name, randomBytes(32).toString("hex")],
   );
   return { kind: "token", sub: id, name: `token:${name}` };

@@ -120,6 +120,27 @@ describe("the principal behind the token", () => {
     expect(await closing).toEqual({ code: 1008, reason: "credentials revoked" });
   });
 
+  it("an API token that expires while its stream is open: the stream closes (1008)", async () => {
+    const principal = await apiTokenPrincipal(db);
+    const ws = await connectStream(streamUrl(gw), streamToken(key, principal), DASHBOARD);
+    const closing = closed(ws);
+    await query(db, "update api_token set expires_at = now() - interval '1 second' where id = $1", [principal.sub]);
+    expect(await closing).toEqual({ code: 1008, reason: "credentials revoked" });
+  });
+
+  it("a stream token scoped to one tenant streams that tenant only; asking for another is refused", async () => {
+    const principal = await apiTokenPrincipal(db);
+    expect(
+      await refusal(
+        connectStream(
+          streamUrl(gw, "?tenant=someone-else"),
+          streamToken(key, principal, { tenant: "mine" }),
+          DASHBOARD,
+        ),
+      ),
+    ).toEqual({ status: 403, reason: "token_invalid" });
+  });
+
   it("a signed-out session: its open stream closes, and a token minted before the sign-out is refused", async () => {
     const principal: StreamPrincipal = await sessionPrincipal(db);
     const ws = await connectStream(streamUrl(gw2), streamToken(key, principal), DASHBOARD);

@@ -475,6 +475,8 @@ describe("stream token (POST /api/v1/audit/stream-token)", () => {
           role: "viewer",
           label: "v@example.com",
           sessionId: "s1",
+          tenant: null,
+          secondFactorPending: false,
         },
       });
       expect(grant.url).toBe("wss://gateway.example.test/admin/stream");

@@ -172,6 +172,8 @@ describe("API tokens", () => {
       name: "ci deploy",
       role: "editor",
       policyAsCode: false,
+      tenant: null,
+      expiresAt: expect.any(Date),
     });
     await eventually(async () => (await db.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt);
     // Change the last character (to a different one, whatever it was).

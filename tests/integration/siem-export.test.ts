@@ -54,7 +54,7 @@ async function register(name: string, kind: "syslog" | "webhook", url: string) {
   return createSiemDestination({
     db: prisma,
     input: siemDestinationInput.parse({ name, kind, url }),
-    actor: { label: "test" },
+    actor: { id: null, label: "test", kind: "system" },
   });
 }
 

@@ -3,7 +3,11 @@
  * that declares its permission, carries its `// METHOD /path - purpose` line, and has a row in
  * the e2e permission matrix (tests/e2e/api-permissions.spec.ts) whose least role is exactly
  * the least role that permission allows. Adding a route without a matrix row, or a handler
- * that bypasses apiRoute, fails here. Also: app/_lib's server modules carry the
+ * that bypasses apiRoute, fails here. Every write route (any method but GET) declares the
+ * activity it records (`activity: "x.y"`, or `activity: false` for a POST that changes
+ * nothing); the e2e spec then calls each one and counts the entries. A route without a
+ * `<slug>` that serves tenant-scoped tokens says so (`tenantScope: "filtered"`) and has a check
+ * in the e2e spec's scoped-token table. Also: app/_lib's server modules carry the
  * `server-only` guard, and the peer header the dashboard's server stamps is the one the
  * dashboard reads.
  */
@@ -12,6 +16,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { can, ROLES, type Role } from "../../app/_lib/auth/permissions";
 import { ROOT, routeHandlers, walk } from "../helpers/api-routes";
+
+const handlers = routeHandlers;
 
 /** The matrix rows of the e2e spec: name ("METHOD /path") and least role. */
 function matrix(): Map<string, Role> {
@@ -60,6 +66,30 @@ describe("/api/v1 route handlers", () => {
     const names = new Set(all.map((h) => `${h.method} ${h.path}`));
     for (const name of rows.keys())
       expect(names.has(name), `${name} is in the matrix but not in app/api/v1`).toBe(true);
+  });
+});
+
+describe("activity and tenant scope", () => {
+  const all = handlers();
+
+  it("every write route declares the activity it records", () => {
+    for (const h of all.filter((h) => h.method !== "GET")) {
+      expect(
+        h.activity,
+        `${h.method} ${h.path} (${h.file}) must declare apiRoute({ activity: "noun.verb" }) — or activity: false when it changes nothing`,
+      ).not.toBeUndefined();
+      if (typeof h.activity === "string") expect(h.activity).toMatch(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/);
+    }
+    for (const h of all.filter((h) => h.method === "GET")) {
+      expect(h.activity, `${h.method} ${h.path} reads; it declares no activity`).toBeUndefined();
+    }
+  });
+
+  it("tenantScope is only declared by routes without a <slug> (those with one are checked by apiRoute)", () => {
+    for (const h of all.filter((h) => h.tenantScope !== undefined)) {
+      expect(h.path.includes("<slug>"), `${h.method} ${h.path}`).toBe(false);
+      expect(h.tenantScope).toBe("filtered");
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { Forbidden } from "../../_components/status";
 import { requirePagePermission } from "../../_lib/auth/page-auth";
+import { config } from "../../_lib/config";
 import { TokensView } from "./tokens-view";
 
 export const metadata: Metadata = { title: "API tokens" };
@@ -9,5 +10,6 @@ export const metadata: Metadata = { title: "API tokens" };
 export default async function TokensPage() {
   const user = await requirePagePermission("tokens.manage");
   if (!user) return <Forbidden what="managing API tokens" />;
-  return <TokensView />;
+  const { API_TOKEN_DEFAULT_DAYS, API_TOKEN_MAX_DAYS } = config();
+  return <TokensView defaultDays={API_TOKEN_DEFAULT_DAYS} maxDays={API_TOKEN_MAX_DAYS} />;
 }

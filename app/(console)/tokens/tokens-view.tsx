@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ApiError, api } from "../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../_client/format";
-import { type ApiTokenView, keys, tokensQuery } from "../../_client/queries";
+import { type ApiTokenView, keys, tenantsQuery, tokensQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
 import { RoleField } from "../../_components/role-field";
@@ -11,7 +11,7 @@ import { Empty, QueryList } from "../../_components/status";
 import type { Role } from "../../_lib/auth/permissions";
 import { createApiTokenInput } from "../../_lib/tokens/api-token-input";
 
-export function TokensView() {
+export function TokensView({ defaultDays, maxDays }: { defaultDays: number; maxDays: number }) {
   const tokens = useQuery(tokensQuery());
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -46,11 +46,13 @@ export function TokensView() {
           <h1>API tokens</h1>
           <p className="muted">
             For scripts and CI: <code>Authorization: Bearer og_…</code> on any <code>/api/v1</code> route, with the
-            token's role. Only a hash is stored; a token is shown once, when it is created.
+            token's role. Only a hash is stored; a token is shown once, when it is created. Every token expires (default{" "}
+            {defaultDays} days, at most {maxDays}); one limited to a tenant can read and change that tenant only. A
+            token is revoked when the user who created it is removed, or demoted below its role.
           </p>
         </div>
       </div>
-      <CreateTokenForm onCreated={setCreated} />
+      <CreateTokenForm onCreated={setCreated} defaultDays={defaultDays} maxDays={maxDays} />
       {created ? (
         <div className="callout callout-warn" data-testid="new-token">
           <strong>Token “{created.name}” (copy it now; it is not shown again):</strong>
@@ -77,8 +79,10 @@ export function TokensView() {
                 <tr>
                   <th>Name</th>
                   <th>Role</th>
+                  <th>Tenant</th>
                   <th>Token</th>
                   <th>Created</th>
+                  <th>Expires</th>
                   <th>Last used</th>
                   <th>Status</th>
                   <th aria-label="Actions" />
@@ -96,11 +100,13 @@ export function TokensView() {
                         </span>
                       ) : null}
                     </td>
+                    <td>{t.tenant ?? <span className="muted">all</span>}</td>
                     <td className="mono">{t.prefix}…</td>
                     <td title={absoluteTime(t.createdAt)}>
                       {relativeTime(t.createdAt)}
                       {t.createdBy ? <div className="small muted">{t.createdBy}</div> : null}
                     </td>
+                    <td title={absoluteTime(t.expiresAt)}>{relativeTime(t.expiresAt)}</td>
                     <td title={absoluteTime(t.lastUsedAt)}>
                       {t.lastUsedAt ? relativeTime(t.lastUsedAt) : <span className="muted">never</span>}
                     </td>
@@ -109,6 +115,8 @@ export function TokensView() {
                         <span className="badge badge-muted" title={absoluteTime(t.revokedAt)}>
                           revoked
                         </span>
+                      ) : new Date(t.expiresAt).getTime() <= Date.now() ? (
+                        <span className="badge badge-muted">expired</span>
                       ) : (
                         <span className="badge badge-ok">active</span>
                       )}
@@ -137,13 +145,27 @@ export function TokensView() {
   );
 }
 
-function CreateTokenForm({ onCreated }: { onCreated: (created: { name: string; token: string }) => void }) {
+function CreateTokenForm({
+  onCreated,
+  defaultDays,
+  maxDays,
+}: {
+  onCreated: (created: { name: string; token: string }) => void;
+  defaultDays: number;
+  maxDays: number;
+}) {
   const queryClient = useQueryClient();
+  const tenants = useQuery(tenantsQuery());
   const toast = useToast();
   const [error, setError] = useState<string | null>(null);
   const create = useMutation({
-    mutationFn: (input: { name: string; role: Role; policyAsCode: boolean }) =>
-      api<ApiTokenView & { token: string }>("/api/v1/tokens", { method: "POST", body: input }),
+    mutationFn: (input: {
+      name: string;
+      role: Role;
+      expiresInDays?: number;
+      tenant?: string | null;
+      policyAsCode: boolean;
+    }) => api<ApiTokenView & { token: string }>("/api/v1/tokens", { method: "POST", body: input }),
     onSuccess: async (result) => {
       onCreated({ name: result.name, token: result.token });
       await queryClient.invalidateQueries({ queryKey: keys.tokens(), exact: true });
@@ -161,11 +183,21 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: { name: string; t
     event.preventDefault();
     const formElement = event.currentTarget;
     const form = new FormData(formElement);
+    const days = String(form.get("expiresInDays") ?? "").trim();
     const input = {
       name: String(form.get("name") ?? ""),
       role: String(form.get("role") ?? "viewer") as Role,
+      ...(days === "" ? {} : { expiresInDays: Number(days) }),
+      tenant: String(form.get("tenant") ?? "") || null,
       policyAsCode: form.get("policyAsCode") === "on",
     };
+    if (
+      input.expiresInDays !== undefined &&
+      (!Number.isInteger(input.expiresInDays) || input.expiresInDays > maxDays)
+    ) {
+      setError(`Lifetime: a whole number of days, at most ${maxDays}`);
+      return;
+    }
     const parsed = createApiTokenInput.safeParse(input);
     if (!parsed.success) {
       setError(parsed.error.issues[0]?.message ?? "invalid");
@@ -183,6 +215,21 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: { name: string; t
           {error ? <span className="field-error">{error}</span> : null}
         </label>
         <RoleField />
+        <label className="field">
+          <span className="label">Expires in (days)</span>
+          <input name="expiresInDays" type="number" min={1} max={maxDays} placeholder={String(defaultDays)} />
+        </label>
+        <label className="field">
+          <span className="label">Tenant</span>
+          <select name="tenant" defaultValue="">
+            <option value="">every tenant</option>
+            {(tenants.data ?? []).map((t) => (
+              <option key={t.slug} value={t.slug}>
+                {t.slug} only
+              </option>
+            ))}
+          </select>
+        </label>
         <label
           className="field field-inline"
           title="Only such a token may change the policy of a tenant managed by code (ctl policy:apply)"

@@ -41,7 +41,7 @@ export function UsersView({ selfId }: { selfId: string }) {
     mutationFn: (id: string) => api(`/api/v1/users/${encodeURIComponent(id)}`, { method: "DELETE" }),
     onSuccess: async () => {
       setRemoving(null);
-      toast.success("User removed; their sessions are gone");
+      toast.success("User removed; their sessions ended and their API tokens were revoked");
       await queryClient.invalidateQueries({ queryKey: keys.users(), exact: true });
     },
     onError: (error) => toast.error(error.message),

@@ -3,7 +3,7 @@
  * the current principal — reach a gateway's admin endpoints (`/admin/tester/*` with scope
  * "tester", `/admin/stream` with scope "stream"). Claims: sub = user or API-token id, kind,
  * sid = the user's session, role, name = what audit rows show ("alice@example.com",
- * "token:ci"), and a unique jti (server/admin/admin-token.ts). A stream token opens one
+ * "token:ci"), tenant = the one tenant a scoped API token may reach, and a unique jti (server/admin/admin-token.ts). A stream token opens one
  * stream once, and the gateway keeps checking that session or API token while it is open.
  *
  * The HMAC key is the deployment-wide `admin_token_key` setting (created by whichever
@@ -24,6 +24,7 @@ export async function mintAdminToken(principal: Principal, scope: AdminScope): P
       role: principal.role,
       scope,
       name: principal.label,
+      ...(principal.tenant === null ? {} : { tenant: principal.tenant }),
     },
     await deploymentSetting(SETTING_ADMIN_TOKEN_KEY),
   );

@@ -1,12 +1,19 @@
-/** The revision author for a principal: the user's e-mail, or `token:<name>` (and its policy-as-code scope). */
+/**
+ * The actor of a request: who (the user's e-mail, or `token:<name>`) and from where (the client
+ * address by the TRUST_PROXY rule), and a token's policy-as-code scope. Revisions record its
+ * label; the activity log all of it.
+ */
 import "server-only";
+import type { Actor } from "../activity/record-activity";
 import type { Principal } from "../auth/principal";
-import type { Actor } from "../policy/save-policy";
+import { requestClientAddress } from "../auth/request-address";
 
-export function actorOf(principal: Principal): Actor {
+export function actorOf(principal: Principal, request?: Request): Actor {
   return {
-    id: principal.kind === "user" ? principal.id : null,
+    id: principal.id,
     label: principal.label,
+    kind: principal.kind,
+    address: request ? requestClientAddress(request.headers) : null,
     policyAsCode: principal.kind === "token" && principal.policyAsCode,
   };
 }

@@ -1,44 +1,80 @@
 /**
  * apiRoute: the thin wrapper every /api/v1 handler goes through. It declares the
  * permission the route needs and, in this order: authenticates (cookie or Bearer token;
- * none -> 401), checks CSRF for cookie-authenticated state changes (-> 403 csrf), checks
- * the permission (-> 403 forbidden), runs the handler, and maps any error through
- * handleApiError. Handlers stay a few lines: parse input, call one domain function, reply.
+ * none -> 401), checks CSRF for cookie-authenticated state changes (-> 403 csrf), refuses an
+ * admin who must still enrol a second factor (-> 403 second_factor_required), checks the
+ * permission (-> 403 forbidden), checks a tenant-scoped token's reach (-> 403 out_of_scope),
+ * runs the handler, and maps any error through handleApiError. Handlers stay a few lines:
+ * parse input, call one domain function, reply.
+ *
+ * Tenant scope (API tokens limited to one tenant), fail-closed:
+ *  - a route with a `<slug>` in its path serves a scoped token only for its own tenant;
+ *  - a route without one refuses a scoped token, unless it declares `tenantScope: "filtered"`:
+ *    then its handler narrows what it reads or does to `principal.tenant` itself (tenant list,
+ *    gateways, fleet, audit, tester, live feed).
+ * Activity: a write route declares the action it records (`activity: "tenant.create"`), or
+ * `activity: false` for a POST that changes nothing; after a successful call apiRoute checks
+ * that exactly that was recorded (app/_lib/activity/activity-scope.ts) and logs an error if
+ * not. tests/unit/api-routes.test.ts requires the declaration on every write route.
  */
 
 import "server-only";
+import { withActivityScope } from "../activity/activity-scope";
+import type { Actor } from "../activity/record-activity";
 import { assertSameOrigin, isStateChanging } from "../auth/csrf";
 import { can, type Permission } from "../auth/permissions";
 import { authenticate, type Principal } from "../auth/principal";
 import { AppError } from "../errors";
+import { log } from "../log";
+import { actorOf } from "./actor";
 import { handleApiError } from "./handle-api-error";
 
 export interface ApiContext<P> {
   request: Request;
   params: P;
   principal: Principal;
+  /** The principal with the client address, for revisions and the activity log. */
+  actor: Actor;
 }
 
 type RouteContext<P> = { params: Promise<P> };
 
-export function apiRoute<P = Record<string, never>>(
+export interface RouteSpec {
   /** The permission the route needs; "authenticated" = any signed-in user or valid token. */
-  spec: { permission: Permission | "authenticated" },
+  permission: Permission | "authenticated";
+  /** The activity action a successful call records (write routes), or false when it changes nothing. */
+  activity?: string | false;
+  /** "filtered": the handler narrows to a scoped token's tenant itself (routes without a `<slug>`). */
+  tenantScope?: "filtered";
+  /** Also for an admin who must still enrol a second factor (REQUIRE_2FA_FOR_ADMINS). */
+  beforeSecondFactor?: true;
+}
+
+export function apiRoute<P = Record<string, never>>(
+  spec: RouteSpec,
   handler: (ctx: ApiContext<P>) => Promise<Response>,
 ): (request: Request, context: RouteContext<P>) => Promise<Response> {
   return async (request, context) => {
     try {
       const auth = await authenticate(request.headers);
       if (!auth) throw new AppError("unauthorized", "Sign in, or send Authorization: Bearer <api token>");
+      const principal = auth.principal;
       if (auth.via === "cookie" && isStateChanging(request.method)) assertSameOrigin(request);
-      if (spec.permission !== "authenticated" && !can(auth.principal.role, spec.permission)) {
+      if (principal.kind === "user" && principal.secondFactorPending && !spec.beforeSecondFactor) {
         throw new AppError(
-          "forbidden",
-          `Your role (${auth.principal.role}) may not do this (needs ${spec.permission})`,
+          "second_factor_required",
+          "Admins must set up a second factor first (REQUIRE_2FA_FOR_ADMINS): open Account in the dashboard",
         );
       }
+      if (spec.permission !== "authenticated" && !can(principal.role, spec.permission)) {
+        throw new AppError("forbidden", `Your role (${principal.role}) may not do this (needs ${spec.permission})`);
+      }
       const params = context?.params ? await context.params : ({} as P);
-      const response = await handler({ request, params, principal: auth.principal });
+      checkTenantScope(principal, params, spec);
+      const { result: response, recorded } = await withActivityScope(() =>
+        handler({ request, params, principal, actor: actorOf(principal, request) }),
+      );
+      if (response.ok && spec.activity !== undefined) checkActivity(request, spec.activity, recorded);
       response.headers.set("Cache-Control", "no-store");
       return response;
     } catch (error) {
@@ -47,6 +83,48 @@ export function apiRoute<P = Record<string, never>>(
       return response;
     }
   };
+}
+
+function checkTenantScope(principal: Principal, params: unknown, spec: RouteSpec): void {
+  if (principal.tenant === null) return;
+  const slug = (params as { slug?: unknown } | null)?.slug;
+  if (typeof slug === "string") {
+    if (slug !== principal.tenant) {
+      throw new AppError(
+        "out_of_scope",
+        `This API token is limited to tenant ${principal.tenant}; it cannot reach tenant ${slug.slice(0, 63)}`,
+      );
+    }
+    return;
+  }
+  if (spec.tenantScope !== "filtered") {
+    throw new AppError(
+      "out_of_scope",
+      `This API token is limited to tenant ${principal.tenant}; this route is not about one tenant (use an unscoped token)`,
+    );
+  }
+}
+
+/** The tenant a scoped principal may use for a tenant named in a query or body (undefined = none named). */
+export function scopedTenant(principal: Principal, requested: string | undefined | null): string | undefined {
+  if (principal.tenant === null) return requested ?? undefined;
+  if (requested && requested !== principal.tenant) {
+    throw new AppError(
+      "out_of_scope",
+      `This API token is limited to tenant ${principal.tenant}; it cannot reach tenant ${requested.slice(0, 63)}`,
+    );
+  }
+  return principal.tenant;
+}
+
+function checkActivity(request: Request, declared: string | false, recorded: string[]): void {
+  const expected = declared === false ? [] : [declared];
+  if (recorded.length !== expected.length || recorded.some((action, i) => action !== expected[i])) {
+    log().error(
+      { route: `${request.method} ${new URL(request.url).pathname}`, declared, recorded },
+      "a write route recorded other activity than it declares",
+    );
+  }
 }
 
 /** Request bodies of the API are small JSON documents; a policy PUT raises this (save-policy.ts). */

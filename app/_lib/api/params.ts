@@ -44,3 +44,24 @@ export const allowOriginInput = z
 export function queryObject(request: Request): Record<string, string> {
   return Object.fromEntries(new URL(request.url).searchParams.entries());
 }
+
+/** `GET /api/v1/activity`: filters by actor (exact), action (exact, or a family without a dot) and target (exact). */
+export const activityQuery = z
+  .object({
+    actor: z.string().trim().min(1).max(320).optional(),
+    action: z
+      .string()
+      .trim()
+      .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, "an action such as policy.save, or a family such as auth")
+      .optional(),
+    target: z.string().trim().min(1).max(320).optional(),
+    cursor: z
+      .string()
+      .regex(/^\d{1,19}$/, "a cursor from nextCursor")
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+
+/** `POST /api/v1/me/sessions/revoke-all`: keep this session (default: end it too). */
+export const revokeSessionsInput = z.object({ keepCurrent: z.boolean().default(false) }).strict();

@@ -68,6 +68,8 @@ export async function allowAuditOrigin(options: {
   expectedVersion?: number;
   actor: Actor;
   now?: Date;
+  /** An API token's tenant scope: an event of another tenant is refused (403 out_of_scope). */
+  tenant?: string | null;
 }): Promise<AllowOriginResult> {
   const id = eventIdParam(options.eventId);
   // The key is (id, ts) (audit_event is partitioned by ts); the id alone is unique by its sequence.
@@ -76,6 +78,12 @@ export async function allowAuditOrigin(options: {
     select: { kind: true, decision: true, reason: true, tenant: true, origin: true, originNormalized: true },
   });
   if (!event) throw notFound(`Audit event #${options.eventId}`);
+  if (options.tenant && event.tenant !== options.tenant) {
+    throw new AppError(
+      "out_of_scope",
+      `This API token is limited to tenant ${options.tenant}; audit event #${options.eventId} belongs to another tenant`,
+    );
+  }
   const { tenant, origin } = allowable(event, options.eventId);
 
   const note = `allowed from audit event #${options.eventId}`;
@@ -114,6 +122,7 @@ export async function allowAuditOrigin(options: {
         actor: options.actor,
         comment,
         now: options.now,
+        activity: { action: "policy.allow_origin", summary: `${comment}` },
       });
       return {
         eventId: options.eventId,

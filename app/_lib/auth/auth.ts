@@ -1,5 +1,7 @@
 /**
- * Better Auth (email + password; public sign-up disabled) over Prisma.
+ * Better Auth over Prisma: e-mail + password (public sign-up disabled), a TOTP second factor
+ * with recovery codes (two-factor plugin), and single sign-on with OpenID Connect (generic
+ * OAuth plugin with discovery) when OIDC_ISSUER is set.
  *
  * Created lazily, once per process: the secret is AUTH_SECRET when set, else the
  * deployment-wide one kept in the `setting` table, so every dashboard process of one
@@ -11,21 +13,37 @@
  * reads only that header — for its request-rate limiter (a flood guard, per address) and
  * the address it records on sessions. Password guesses are limited separately, per
  * (account, address), per address and per account, in a way that cannot lock the real user
- * out (sign-in-limits.ts, sign-in-guard.ts; the hooks below).
+ * out (sign-in-limits.ts, sign-in-guard.ts; auth-hooks.ts).
+ *
+ * Second factor (password users): enrolment asks for the password, shows the otpauth URI as
+ * a QR code and ten single-use recovery codes, and turns on at the first correct code. Then
+ * every password sign-in needs a code: 5 guesses per challenge (then the password again),
+ * 10 wrong codes in a row lock the second step for 15 minutes, 3 attempts per 10 s per
+ * address, and a code is accepted once only (totp-replay.ts). Devices are never "trusted".
+ * Single sign-on (sso.ts): verified e-mail only, allowed domains, role from a claim; an
+ * OIDC identity is never linked to an existing account by itself. PASSWORD_SIGN_IN=false
+ * turns the password endpoints off. The session list lives in /api/v1/me/sessions (Better
+ * Auth's own session endpoints hand every session's token to the page, so they are off).
  */
 
 import "server-only";
 import { betterAuth } from "better-auth";
 import { prismaAdapter } from "better-auth/adapters/prisma";
-import { APIError, createAuthMiddleware, isAPIError } from "better-auth/api";
+import { createAuthMiddleware, isAPIError } from "better-auth/api";
+import { genericOAuth } from "better-auth/plugins/generic-oauth";
+import { twoFactor } from "better-auth/plugins/two-factor";
 import { SETTING_AUTH_SECRET } from "../../../server/db/settings";
+import { SSO_PROVIDER_ID } from "../../../server/sso-config";
+import { recordActivity } from "../activity/record-activity";
 import { config } from "../config";
 import { getPrisma } from "../db";
 import { log } from "../log";
 import { deploymentSetting } from "../settings";
 import { MAX_PASSWORD, MIN_PASSWORD } from "../users/user-input";
+import { afterAuthEndpoint, beforeAuthEndpoint, type HookContext } from "./auth-hooks";
+import { authRequest } from "./auth-request";
 import { CLIENT_ADDRESS_HEADER } from "./request-address";
-import { reserveSignIn, settleSignIn } from "./sign-in-guard";
+import { validateSsoUser } from "./sso";
 
 /** Sign-in requests (right or wrong) per client address per minute: Better Auth's flood guard. */
 export const SIGN_IN_REQUESTS_PER_MINUTE = 60;
@@ -34,18 +52,37 @@ async function authSecret(): Promise<string> {
   return config().AUTH_SECRET || (await deploymentSetting(SETTING_AUTH_SECRET));
 }
 
-/** The sign-in request's e-mail and client address, or null for any other request. */
-function signInAttempt(ctx: { path?: string; body?: unknown; headers?: Headers }) {
-  if (ctx.path !== "/sign-in/email") return null;
-  const email = (ctx.body as { email?: unknown } | undefined)?.email;
-  if (typeof email !== "string") return null;
-  return { email, address: ctx.headers?.get(CLIENT_ADDRESS_HEADER) ?? "unknown" };
-}
+/** Endpoints this product does not offer (accounts are managed by admins; sessions by /api/v1/me/sessions). */
+const DISABLED_PATHS = [
+  "/sign-up/email",
+  "/update-user",
+  "/change-email",
+  "/delete-user",
+  "/request-password-reset",
+  "/reset-password",
+  "/verify-email",
+  "/send-verification-email",
+  "/link-social",
+  "/unlink-account",
+  "/list-sessions",
+  "/revoke-session",
+  "/revoke-sessions",
+  "/revoke-other-sessions",
+  "/get-access-token",
+  "/refresh-token",
+  "/account-info",
+  "/two-factor/send-otp",
+  "/two-factor/verify-otp",
+];
+
+/** With PASSWORD_SIGN_IN=false nobody signs in, or changes a password, with one. */
+const PASSWORD_PATHS = ["/sign-in/email", "/change-password", "/verify-password"];
 
 function createAuth(secret: string) {
   const settings = config();
   const dashboard = new URL(settings.dashboardUrl);
   const https = dashboard.protocol === "https:";
+  const sso = settings.sso;
   return betterAuth({
     appName: "OriginGate",
     baseURL: settings.dashboardUrl,
@@ -55,8 +92,8 @@ function createAuth(secret: string) {
     trustedOrigins: [dashboard.origin],
     emailAndPassword: {
       enabled: true,
-      // Accounts are created by admins (Users page, `npm run ctl -- user:create`) or the
-      // one-time setup, never by visitors.
+      // Accounts are created by admins (Users page, `npm run ctl -- user:create`), the
+      // one-time setup, or a first single sign-on — never by visitors.
       disableSignUp: true,
       minPasswordLength: MIN_PASSWORD,
       maxPasswordLength: MAX_PASSWORD,
@@ -66,6 +103,30 @@ function createAuth(secret: string) {
         // Read by the dashboard; never settable through Better Auth's own endpoints.
         role: { type: "string", input: false, required: false, defaultValue: "viewer" },
       },
+      ...(sso
+        ? { validateUserInfo: (data) => validateSsoUser(sso, data as Parameters<typeof validateSsoUser>[1]) }
+        : {}),
+    },
+    account: {
+      // A provider identity is never attached to an existing user by e-mail (SPEC §7): an
+      // existing password account with the same address is refused, not taken over.
+      accountLinking: { enabled: false, disableImplicitLinking: true },
+    },
+    databaseHooks: {
+      user: {
+        create: {
+          // Only single sign-on creates users through Better Auth (sign-up is off).
+          after: async (user) => {
+            const facts = authRequest();
+            await recordActivity(getPrisma(), {
+              actor: { id: null, label: "oidc", kind: "system", address: facts?.address ?? null },
+              action: "user.create",
+              target: user.email,
+              summary: `Created ${(user as { role?: string }).role ?? "viewer"} ${user.email} at their first single sign-on`,
+            });
+          },
+        },
+      },
     },
     session: { expiresIn: 60 * 60 * 12, updateAge: 60 * 60 },
     rateLimit: {
@@ -73,20 +134,45 @@ function createAuth(secret: string) {
       storage: "database",
       window: 60,
       max: 300,
-      customRules: { "/sign-in/email": { window: 60, max: SIGN_IN_REQUESTS_PER_MINUTE } },
+      customRules: {
+        "/sign-in/email": { window: 60, max: SIGN_IN_REQUESTS_PER_MINUTE },
+        // Current-password guesses by someone holding a session.
+        "/change-password": { window: 60, max: 5 },
+      },
     },
-    // Endpoints this product does not offer (accounts are managed by admins).
-    disabledPaths: [
-      "/sign-up/email",
-      "/update-user",
-      "/change-email",
-      "/delete-user",
-      "/request-password-reset",
-      "/reset-password",
-      "/verify-email",
-      "/send-verification-email",
-      "/link-social",
-      "/unlink-account",
+    disabledPaths: [...DISABLED_PATHS, ...(settings.PASSWORD_SIGN_IN ? [] : PASSWORD_PATHS)],
+    plugins: [
+      twoFactor({
+        issuer: "OriginGate",
+        backupCodeOptions: { amount: 10, length: 10 },
+        accountLockout: { enabled: true, maxFailedAttempts: 10, durationSeconds: 15 * 60 },
+      }),
+      ...(sso
+        ? [
+            genericOAuth({
+              config: [
+                {
+                  providerId: SSO_PROVIDER_ID,
+                  name: sso.providerName,
+                  discoveryUrl: sso.discoveryUrl,
+                  // ID tokens are checked against the provider's JWKS, issuer, audience and nonce.
+                  requireIdTokenVerification: true,
+                  clientId: sso.clientId,
+                  clientSecret: sso.clientSecret,
+                  scopes: [...sso.scopes],
+                  pkce: true,
+                  // Only notes who is signing in (for the activity log, whatever the outcome);
+                  // the user's fields come from the verified claims unchanged.
+                  mapProfileToUser: (profile) => {
+                    const facts = authRequest();
+                    if (facts && typeof profile.email === "string") facts.email = profile.email.toLowerCase();
+                    return {};
+                  },
+                },
+              ],
+            }),
+          ]
+        : []),
     ],
     advanced: {
       // Only the address this dashboard derived itself (never a client-chosen header).
@@ -116,28 +202,8 @@ function createAuth(secret: string) {
       },
     },
     hooks: {
-      before: createAuthMiddleware(async (ctx) => {
-        const attempt = signInAttempt(ctx);
-        if (!attempt) return;
-        const verdict = await reserveSignIn({ db: getPrisma(), ...attempt });
-        if (!verdict.allowed) {
-          throw new APIError(
-            "TOO_MANY_REQUESTS",
-            {
-              code: "TOO_MANY_ATTEMPTS",
-              message: `Too many failed sign-in attempts${verdict.scope === "address" ? " from this address" : " for this account from this address"}. Try again in ${verdict.retryAfterSeconds} seconds.`,
-            },
-            { "Retry-After": String(verdict.retryAfterSeconds) },
-          );
-        }
-      }),
-      after: createAuthMiddleware(async (ctx) => {
-        const attempt = signInAttempt(ctx);
-        if (!attempt) return;
-        const returned = ctx.context.returned;
-        const succeeded = returned !== undefined && !isAPIError(returned) && Boolean(ctx.context.newSession);
-        await settleSignIn({ db: getPrisma(), ...attempt, succeeded });
-      }),
+      before: createAuthMiddleware(async (ctx) => beforeAuthEndpoint(ctx as unknown as HookContext)),
+      after: createAuthMiddleware(async (ctx) => afterAuthEndpoint(ctx as unknown as HookContext)),
     },
   });
 }

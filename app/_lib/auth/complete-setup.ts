@@ -33,6 +33,8 @@ export async function setupAvailable(options: { db: PrismaClient }): Promise<boo
 export async function completeSetup(options: {
   db: PrismaClient;
   input: z.input<typeof completeSetupInput>;
+  /** The client address (activity log: `user.create` by "setup"). */
+  address?: string | null;
 }): Promise<UserView> {
   const input = completeSetupInput.parse(options.input);
   const presented = Buffer.from(hashToken(input.token), "hex");
@@ -49,6 +51,7 @@ export async function completeSetup(options: {
     const user = await createUser({
       db: tx,
       input: { email: input.email, name: input.name, password: input.password, role: "admin" },
+      actor: { id: null, label: "setup", kind: "system", address: options.address ?? null },
     });
     await tx.$executeRaw`update setup_token set used_at = now() where id = 1`;
     return user;

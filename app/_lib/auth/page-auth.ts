@@ -1,7 +1,9 @@
 /**
  * Page guards for server components: every page under app/(console) calls
  * `requirePagePermission` (the layout only checks that someone is signed in). Missing
- * session -> redirect to /login; missing permission -> the page renders <Forbidden/>.
+ * session -> redirect to /login; missing permission -> the page renders <Forbidden/>. An admin
+ * who must still enrol a second factor (REQUIRE_2FA_FOR_ADMINS) is allowed nothing here (the
+ * console layout shows them the Account panel instead of the page).
  * Deduplicated per request with React's cache().
  */
 import "server-only";
@@ -24,5 +26,6 @@ export async function requirePageUser(): Promise<PageUser> {
 /** The user when allowed; `null` when signed in but not allowed (render <Forbidden/>). */
 export async function requirePagePermission(permission: Permission): Promise<PageUser | null> {
   const user = await requirePageUser();
+  if (user.secondFactorPending) return null;
   return can(user.role, permission) ? user : null;
 }

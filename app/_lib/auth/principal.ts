@@ -2,9 +2,15 @@
  * Who is calling: a signed-in user (session cookie) or an API token (Authorization:
  * Bearer og_...). A request that presents an Authorization header is judged by it alone;
  * an invalid token is refused, never silently replaced by the cookie.
+ *
+ * `tenant` is the tenant an API token is limited to (null: every tenant; users are never
+ * limited). `secondFactorPending` marks an admin who signs in with a password while
+ * REQUIRE_2FA_FOR_ADMINS is on and has not enrolled TOTP yet: apiRoute and the console pages
+ * let them do nothing but enrol (and sign out).
  */
 
 import "server-only";
+import { config } from "../config";
 import { getPrisma } from "../db";
 import { AppError } from "../errors";
 import { verifyApiToken } from "../tokens/verify-api-token";
@@ -12,8 +18,27 @@ import { getAuth } from "./auth";
 import { isRole, type Role } from "./permissions";
 
 export type Principal =
-  | { kind: "user"; id: string; email: string; name: string; role: Role; label: string; sessionId: string }
-  | { kind: "token"; id: string; name: string; role: Role; label: string; policyAsCode: boolean };
+  | {
+      kind: "user";
+      id: string;
+      email: string;
+      name: string;
+      role: Role;
+      label: string;
+      sessionId: string;
+      tenant: null;
+      secondFactorPending: boolean;
+    }
+  | {
+      kind: "token";
+      id: string;
+      name: string;
+      role: Role;
+      label: string;
+      tenant: string | null;
+      expiresAt: string;
+      policyAsCode: boolean;
+    };
 
 export type Authentication = { principal: Principal; via: "cookie" | "bearer" } | null;
 
@@ -23,7 +48,7 @@ export async function authenticate(headers: Headers): Promise<Authentication> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw new AppError("unauthorized", "Authorization must be: Bearer <api token>");
     const token = await verifyApiToken({ db: getPrisma(), token: match[1] });
-    if (!token) throw new AppError("unauthorized", "The API token is invalid or revoked");
+    if (!token) throw new AppError("unauthorized", "The API token is invalid, revoked or expired");
     return {
       via: "bearer",
       principal: {
@@ -32,6 +57,8 @@ export async function authenticate(headers: Headers): Promise<Authentication> {
         name: token.name,
         role: token.role,
         label: `token:${token.name}`,
+        tenant: token.tenant,
+        expiresAt: token.expiresAt.toISOString(),
         policyAsCode: token.policyAsCode,
       },
     };
@@ -46,14 +73,24 @@ export async function sessionUser(headers: Headers): Promise<Extract<Principal, 
   const auth = await getAuth();
   const session = await auth.api.getSession({ headers });
   if (!session) return null;
-  const role = (session.user as { role?: unknown }).role;
+  const user = session.user as typeof session.user & { role?: unknown; twoFactorEnabled?: unknown };
+  const role = isRole(user.role) ? user.role : "viewer";
   return {
     kind: "user",
-    id: session.user.id,
-    email: session.user.email,
-    name: session.user.name,
-    role: isRole(role) ? role : "viewer",
-    label: session.user.email,
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role,
+    label: user.email,
     sessionId: session.session.id,
+    tenant: null,
+    secondFactorPending: role === "admin" && user.twoFactorEnabled !== true && (await mustEnrolSecondFactor(user.id)),
   };
+}
+
+/** REQUIRE_2FA_FOR_ADMINS applies to password users (single sign-on leaves the second factor to the provider). */
+async function mustEnrolSecondFactor(userId: string): Promise<boolean> {
+  if (!config().REQUIRE_2FA_FOR_ADMINS) return false;
+  const password = await getPrisma().account.count({ where: { userId, providerId: "credential" } });
+  return password > 0;
 }

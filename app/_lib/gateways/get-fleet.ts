@@ -1,6 +1,7 @@
 /**
  * The fleet view: every gateway instance seen recently (live or not), each tenant's latest
- * policy version, and the drift of every live gateway against it.
+ * policy version, and the drift of every live gateway against it. For an API token limited to
+ * one tenant (`tenant`), only that tenant (list-gateways.ts).
  */
 import "server-only";
 import type { Db } from "../db";
@@ -24,10 +25,11 @@ export interface Fleet {
 /** Stopped or silent instances older than this are not shown (their rows stay). */
 const SHOW_DEAD_FOR_MS = 24 * 60 * 60 * 1000;
 
-export async function getFleet(options: { db: Db }): Promise<Fleet> {
+export async function getFleet(options: { db: Db; tenant?: string | null }): Promise<Fleet> {
+  const tenant = options.tenant ?? null;
   const [{ gateways, checkedAt }, tenants] = await Promise.all([
-    listGateways({ db: options.db, includeStale: true }),
-    latestTenantVersions(options.db),
+    listGateways({ db: options.db, includeStale: true, tenant }),
+    latestTenantVersions(options.db, tenant),
   ]);
   const now = new Date(checkedAt).getTime();
   const shown = gateways.filter((g) => g.live || now - new Date(g.lastHeartbeatAt).getTime() < SHOW_DEAD_FOR_MS);

@@ -6,6 +6,10 @@
  * For each gateway and tenant, `drift` says whether it enforces the tenant's latest policy
  * version; when it does not, `behindSince` is when that latest version was saved (the
  * moment from which this gateway has been stale).
+ *
+ * `tenant` narrows the view for an API token limited to one tenant: the instances are shown
+ * (where the fleet runs is not a tenant's secret), but each one's enforced versions only for
+ * that tenant; the other tenants' names never appear.
  */
 import "server-only";
 import { z } from "zod";
@@ -46,7 +50,7 @@ export function liveWindowMs(): number {
   return 3 * config().HEARTBEAT_INTERVAL_MS;
 }
 
-export async function listGateways(options: { db: Db; includeStale?: boolean }): Promise<{
+export async function listGateways(options: { db: Db; includeStale?: boolean; tenant?: string | null }): Promise<{
   gateways: GatewayView[];
   checkedAt: string;
 }> {
@@ -84,14 +88,20 @@ export async function listGateways(options: { db: Db; includeStale?: boolean }):
         stoppedAt: r.stopped_at?.toISOString() ?? null,
         status: r.status,
         live: r.live,
-        enforcedVersions: parsed.success ? parsed.data : {},
+        enforcedVersions: onlyTenant(parsed.success ? parsed.data : {}, options.tenant ?? null),
       };
     });
   return { gateways, checkedAt };
 }
 
-export async function latestTenantVersions(db: Db): Promise<TenantVersion[]> {
+function onlyTenant(versions: Record<string, number>, tenant: string | null): Record<string, number> {
+  if (tenant === null) return versions;
+  return tenant in versions ? { [tenant]: versions[tenant] as number } : {};
+}
+
+export async function latestTenantVersions(db: Db, tenant: string | null = null): Promise<TenantVersion[]> {
   const rows = await db.policy.findMany({
+    ...(tenant === null ? {} : { where: { tenant: { slug: tenant } } }),
     select: { version: true, updatedAt: true, tenant: { select: { slug: true } } },
     orderBy: { tenant: { slug: "asc" } },
   });

@@ -32,5 +32,9 @@ export async function rollbackPolicy(options: {
     actor: options.actor,
     comment: options.comment?.trim() ? options.comment : `Rollback to version ${options.toVersion}`,
     rollbackOf: options.toVersion,
+    activity: {
+      action: "policy.rollback",
+      summary: `Rolled the policy back to version ${options.toVersion}${options.comment?.trim() ? `: ${options.comment.trim()}` : ""}`,
+    },
   });
 }

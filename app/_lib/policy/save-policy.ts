@@ -23,6 +23,7 @@ import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
 import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
 import { normalizePolicyDocument, validatePolicy } from "../../../server/policy/validate-policy";
+import { type Actor, recordActivity } from "../activity/record-activity";
 import type { Db } from "../db";
 import { AppError, validationError } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
@@ -36,13 +37,12 @@ export interface PolicyWarning {
   message: string;
 }
 
-export interface Actor {
-  /** User id, or null for API tokens and the system. */
-  id: string | null;
-  /** "alice@example.com", "token:ci-deploy", "seed". */
-  label: string;
-  /** An API token scoped for policy as code: may write tenants managed by code. */
-  policyAsCode?: boolean;
+export type { Actor };
+
+/** What the activity log says about a save (rollback and "allow this origin" say more than `policy.save`). */
+export interface SaveActivity {
+  action: string;
+  summary: string;
 }
 
 export interface SavePolicyOptions {
@@ -56,6 +56,8 @@ export interface SavePolicyOptions {
   comment?: string | null;
   rollbackOf?: number | null;
   now?: Date;
+  /** The activity entry; default `policy.save` with the version and the comment. */
+  activity?: SaveActivity;
 }
 
 export interface SavePolicyResult {
@@ -124,7 +126,17 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
         throw await versionConflict(tx, tenant.id, options.expectedVersion, currentVersion);
       }
       const unchanged = await unchangedPolicy(tx, tenant.id, document);
-      if (unchanged) return { policy: { version: currentVersion, ...unchanged }, changed: false };
+      if (unchanged) {
+        // Nothing to write, but someone did apply it (e.g. `ctl policy:apply` of the same document).
+        await recordActivity(tx, {
+          actor: options.actor,
+          action: options.activity?.action ?? "policy.save",
+          target: options.slug,
+          summary: `Applied a policy identical to version ${currentVersion}: nothing changed, no new version`,
+          details: { version: currentVersion, unchanged: true },
+        });
+        return { policy: { version: currentVersion, ...unchanged }, changed: false };
+      }
       const version = currentVersion + 1;
       await tx.policy.update({
         where: { tenantId: tenant.id },
@@ -137,12 +149,21 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
           tenantId: tenant.id,
           version,
           document: toJsonValue(saved.document),
-          authorId: options.actor.id,
+          authorId: authorIdOf(options.actor),
           author: options.actor.label,
           comment,
           rollbackOf: options.rollbackOf ?? null,
           createdAt: now,
         },
+      });
+      await recordActivity(tx, {
+        actor: options.actor,
+        action: options.activity?.action ?? "policy.save",
+        target: options.slug,
+        summary:
+          options.activity?.summary ??
+          `Saved version ${version} of the policy (${saved.document.origins.length} origins, ${saved.document.mode})${comment ? `: ${comment}` : ""}`,
+        details: { version, previousVersion: currentVersion },
       });
       return { policy: { version, ...saved.document }, changed: true };
     },
@@ -192,6 +213,11 @@ async function applyOrigins(tx: Db, tenantId: string, document: PolicyDocument, 
                     ${changed.map((c) => c.expiresAt)}::timestamptz[]) as u(id, note, expires_at)
        where a.id = u.id`;
   }
+}
+
+/** A revision's author id: the user's, never an API token's (tokens are named in `author`). */
+export function authorIdOf(actor: Actor): string | null {
+  return actor.kind === "token" || actor.kind === "system" ? null : actor.id;
 }
 
 export async function readPolicy(db: Db, tenantId: string): Promise<{ version: number; document: PolicyDocument }> {

@@ -3,7 +3,8 @@
  * so registering is vouching for the address). The host must pass SPEC §5.2's rule
  * (check-destination-host.ts). A webhook gets a new signing secret, sealed at rest with
  * SECRETS_KEY when there is one, and returned here once. At most MAX_SIEM_DESTINATIONS; a
- * name used twice is a 409. Gateways pick it up within their reload interval (5 s).
+ * name used twice is a 409. Gateways pick it up within their reload interval (5 s). Recorded
+ * in the activity log (`siem.create`, never the secret) in the same transaction.
  */
 import "server-only";
 import { randomUUID } from "node:crypto";
@@ -12,7 +13,8 @@ import type { SecretBox } from "../../../server/secrets/secret-box";
 import { configuredSecretBox } from "../../../server/secrets/secrets-key";
 import { sealDestinationSecret } from "../../../server/siem/destination-secret";
 import { normalizeSiemUrl } from "../../../server/siem/destination-url";
-import type { Db } from "../db";
+import { type Actor, recordActivity } from "../activity/record-activity";
+import { type Db, inTransaction } from "../db";
 import { AppError } from "../errors";
 import { checkDestinationHost } from "./check-destination-host";
 import { type SiemDestinationView, toSiemDestinationView } from "./list-siem-destinations";
@@ -21,7 +23,7 @@ import { MAX_SIEM_DESTINATIONS, type SiemDestinationInput } from "./siem-destina
 export async function createSiemDestination(options: {
   db: Db;
   input: SiemDestinationInput;
-  actor: { label: string };
+  actor: Actor;
   secrets?: SecretBox | null;
   /** DNS (tests); the system resolver by default. */
   resolve?: Parameters<typeof checkDestinationHost>[1];
@@ -37,16 +39,26 @@ export async function createSiemDestination(options: {
   const secret = input.kind === "webhook" ? newWebhookSecret() : null;
   const secrets = options.secrets === undefined ? configuredSecretBox() : options.secrets;
   try {
-    const row = await options.db.siemDestination.create({
-      data: {
-        id,
-        name: input.name,
-        kind: input.kind,
-        url: input.url,
-        enabled: input.enabled,
-        secret: secret === null ? null : sealDestinationSecret(secrets, id, secret),
-        createdBy: options.actor.label,
-      },
+    const row = await inTransaction(options.db, async (tx) => {
+      const created = await tx.siemDestination.create({
+        data: {
+          id,
+          name: input.name,
+          kind: input.kind,
+          url: input.url,
+          enabled: input.enabled,
+          secret: secret === null ? null : sealDestinationSecret(secrets, id, secret),
+          createdBy: options.actor.label,
+        },
+      });
+      await recordActivity(tx, {
+        actor: options.actor,
+        action: "siem.create",
+        target: input.name,
+        summary: `Added SIEM destination "${input.name}" (${input.kind}, ${input.url}${input.enabled ? "" : ", disabled"})`,
+        details: { destinationId: id },
+      });
+      return created;
     });
     return { destination: toSiemDestinationView(row), secret };
   } catch (error) {

@@ -1,7 +1,8 @@
 /**
  * Changes a SIEM destination: rename, a new URL (same kind; checked like a new one), enable
  * or disable, or a new signing secret for a webhook (returned once). Gateways apply it within
- * their reload interval: a changed destination starts over with a fresh buffer.
+ * their reload interval: a changed destination starts over with a fresh buffer. Recorded in
+ * the activity log (`siem.update`, saying what changed; never the secret).
  */
 import "server-only";
 import { newWebhookSecret } from "../../../server/net/webhook-signature";
@@ -9,7 +10,8 @@ import type { SecretBox } from "../../../server/secrets/secret-box";
 import { configuredSecretBox } from "../../../server/secrets/secrets-key";
 import { sealDestinationSecret } from "../../../server/siem/destination-secret";
 import { normalizeSiemUrl } from "../../../server/siem/destination-url";
-import type { Db } from "../db";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
+import { type Db, inTransaction } from "../db";
 import { AppError, notFound, validationError } from "../errors";
 import { checkDestinationHost } from "./check-destination-host";
 import { type SiemDestinationView, toSiemDestinationView } from "./list-siem-destinations";
@@ -19,6 +21,7 @@ export async function updateSiemDestination(options: {
   db: Db;
   id: string;
   patch: SiemDestinationPatch;
+  actor?: Actor;
   secrets?: SecretBox | null;
   resolve?: Parameters<typeof checkDestinationHost>[1];
 }): Promise<{ destination: SiemDestinationView; secret: string | null }> {
@@ -41,15 +44,31 @@ export async function updateSiemDestination(options: {
     secret = newWebhookSecret();
   }
   const secrets = options.secrets === undefined ? configuredSecretBox() : options.secrets;
+  const changes = [
+    patch.name !== undefined && patch.name !== current.name ? `renamed to "${patch.name}"` : null,
+    url !== undefined && url !== current.url ? `URL ${url}` : null,
+    patch.enabled !== undefined && patch.enabled !== current.enabled ? (patch.enabled ? "enabled" : "disabled") : null,
+    secret !== null ? "new signing secret" : null,
+  ].filter((c): c is string => c !== null);
   try {
-    const row = await options.db.siemDestination.update({
-      where: { id: current.id },
-      data: {
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(url !== undefined ? { url } : {}),
-        ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
-        ...(secret !== null ? { secret: sealDestinationSecret(secrets, current.id, secret) } : {}),
-      },
+    const row = await inTransaction(options.db, async (tx) => {
+      const updated = await tx.siemDestination.update({
+        where: { id: current.id },
+        data: {
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(url !== undefined ? { url } : {}),
+          ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+          ...(secret !== null ? { secret: sealDestinationSecret(secrets, current.id, secret) } : {}),
+        },
+      });
+      await recordActivity(tx, {
+        actor: options.actor ?? SYSTEM_ACTOR("internal"),
+        action: "siem.update",
+        target: updated.name,
+        summary: `Changed SIEM destination "${current.name}": ${changes.length > 0 ? changes.join(", ") : "nothing"}`,
+        details: { destinationId: current.id },
+      });
+      return updated;
     });
     return { destination: toSiemDestinationView(row), secret };
   } catch (error) {

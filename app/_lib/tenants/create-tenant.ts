@@ -14,9 +14,10 @@ import { defaultPolicyDocument } from "../../../server/policy/document";
 import type { SecretBox } from "../../../server/secrets/secret-box";
 import { configuredSecretBox } from "../../../server/secrets/secrets-key";
 import { sealTokenSecret } from "../../../server/secrets/tenant-token-secret";
+import { recordActivity } from "../activity/record-activity";
 import { AppError } from "../errors";
 import { policyColumns, toJsonValue } from "../policy/document";
-import { type Actor, checkPolicyDocument, readPolicy } from "../policy/save-policy";
+import { type Actor, authorIdOf, checkPolicyDocument, readPolicy } from "../policy/save-policy";
 import { createTenantInput } from "./tenant-input";
 
 export async function createTenant(options: {
@@ -79,11 +80,17 @@ export async function createTenant(options: {
           tenantId: tenant.id,
           version: 1,
           document: toJsonValue(saved.document),
-          authorId: options.actor.id,
+          authorId: authorIdOf(options.actor),
           author: options.actor.label,
           comment: options.comment ?? "Tenant created",
           createdAt: now,
         },
+      });
+      await recordActivity(tx, {
+        actor: options.actor,
+        action: "tenant.create",
+        target: tenant.slug,
+        summary: `Created tenant ${tenant.slug} ("${tenant.name}")${tenant.upstreamUrl ? ` with upstream ${tenant.upstreamUrl}` : ", echo (no upstream)"}`,
       });
       return { slug: tenant.slug, version: 1 };
     },

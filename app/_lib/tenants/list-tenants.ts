@@ -1,4 +1,7 @@
-/** Tenants with what the list shows: origin count, mode, version, gateway sync status. */
+/**
+ * Tenants with what the list shows: origin count, mode, version, gateway sync status. `tenant`
+ * (an API token limited to one tenant) narrows the list to that one.
+ */
 import "server-only";
 import { joinPolicyDocument, type PolicyMode } from "../../../server/policy/document";
 import type { Db } from "../db";
@@ -20,9 +23,10 @@ export interface TenantSummary {
   sync: { live: number; inSync: number };
 }
 
-export async function listTenants(options: { db: Db }): Promise<TenantSummary[]> {
+export async function listTenants(options: { db: Db; tenant?: string | null }): Promise<TenantSummary[]> {
   const [tenants, { gateways }] = await Promise.all([
     options.db.tenant.findMany({
+      ...(options.tenant ? { where: { slug: options.tenant } } : {}),
       orderBy: { slug: "asc" },
       select: {
         slug: true,

@@ -17,7 +17,8 @@ import { newSecret } from "../../../server/db/settings";
 import type { SecretBox } from "../../../server/secrets/secret-box";
 import { configuredSecretBox } from "../../../server/secrets/secrets-key";
 import { sealTokenSecret } from "../../../server/secrets/tenant-token-secret";
-import type { Db } from "../db";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
+import { type Db, inTransaction } from "../db";
 import { AppError } from "../errors";
 import { findTenant } from "./find-tenant";
 import { rotateSecretInput } from "./tenant-input";
@@ -29,23 +30,36 @@ export async function rotateTenantSecret(options: {
   now?: Date;
   /** Seals the new secret; default: SECRETS_KEY of the environment (none: plaintext). */
   secrets?: SecretBox | null;
+  actor?: Actor;
 }): Promise<{ tokenSecret: string; rotatedAt: string; previousSecretValidUntil: string | null }> {
   const { overlapSeconds } = rotateSecretInput.parse(options.input ?? {});
-  const tenant = await findTenant(options);
   const secrets = options.secrets === undefined ? configuredSecretBox() : options.secrets;
   const tokenSecret = newSecret();
   const rotatedAt = options.now ?? new Date();
   const until = overlapSeconds > 0 ? new Date(rotatedAt.getTime() + overlapSeconds * 1000) : null;
-  // Compare-and-set on the stored secret: two rotations at once cannot both keep "the" previous.
-  const { count } = await options.db.tenant.updateMany({
-    where: { id: tenant.id, tokenSecret: tenant.tokenSecret },
-    data: {
-      tokenSecret: sealTokenSecret(secrets, tenant.id, tokenSecret),
-      tokenSecretRotatedAt: rotatedAt,
-      previousTokenSecret: until ? tenant.tokenSecret : null,
-      previousTokenSecretUntil: until,
-    },
+  await inTransaction(options.db, async (tx) => {
+    const tenant = await findTenant({ db: tx, slug: options.slug });
+    // Compare-and-set on the stored secret: two rotations at once cannot both keep "the" previous.
+    const { count } = await tx.tenant.updateMany({
+      where: { id: tenant.id, tokenSecret: tenant.tokenSecret },
+      data: {
+        tokenSecret: sealTokenSecret(secrets, tenant.id, tokenSecret),
+        tokenSecretRotatedAt: rotatedAt,
+        previousTokenSecret: until ? tenant.tokenSecret : null,
+        previousTokenSecretUntil: until,
+      },
+    });
+    if (count !== 1) throw new AppError("conflict", "The token secret was rotated at the same moment; try again");
+    // Never the secret itself: only that it changed and how long the old one stays valid.
+    await recordActivity(tx, {
+      actor: options.actor ?? SYSTEM_ACTOR("internal"),
+      action: "tenant.rotate_secret",
+      target: tenant.slug,
+      summary: until
+        ? `Rotated the token secret; the previous one stays valid for ${overlapSeconds} s (until ${until.toISOString()})`
+        : "Rotated the token secret with no overlap: the previous one stopped working at once",
+      details: { overlapSeconds },
+    });
   });
-  if (count !== 1) throw new AppError("conflict", "The token secret was rotated at the same moment; try again");
   return { tokenSecret, rotatedAt: rotatedAt.toISOString(), previousSecretValidUntil: until?.toISOString() ?? null };
 }

@@ -4,7 +4,9 @@
  * At most MAX_ENDPOINTS_PER_TENANT per tenant; the same URL twice is a 409.
  */
 import "server-only";
-import type { Db } from "../db";
+import { redactUrlQuery } from "../../../server/tester/endpoint-url";
+import { type Actor, recordActivity } from "../activity/record-activity";
+import { type Db, inTransaction } from "../db";
 import { AppError } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
 import { type EndpointInput, MAX_ENDPOINTS_PER_TENANT } from "./endpoint-input";
@@ -14,21 +16,35 @@ export async function registerEndpoint(options: {
   db: Db;
   slug: string;
   input: EndpointInput;
-  actor: { label: string };
+  actor: Actor;
 }): Promise<TesterEndpointView> {
-  const tenant = await findTenant(options);
-  const count = await options.db.testerEndpoint.count({ where: { tenantId: tenant.id } });
-  if (count >= MAX_ENDPOINTS_PER_TENANT) {
-    throw new AppError(
-      "conflict",
-      `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} tester endpoints; remove one first`,
-    );
-  }
   try {
-    const row = await options.db.testerEndpoint.create({
-      data: { tenantId: tenant.id, url: options.input.url, label: options.input.label, createdBy: options.actor.label },
+    return await inTransaction(options.db, async (tx) => {
+      const tenant = await findTenant({ db: tx, slug: options.slug });
+      const count = await tx.testerEndpoint.count({ where: { tenantId: tenant.id } });
+      if (count >= MAX_ENDPOINTS_PER_TENANT) {
+        throw new AppError(
+          "conflict",
+          `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} tester endpoints; remove one first`,
+        );
+      }
+      const row = await tx.testerEndpoint.create({
+        data: {
+          tenantId: tenant.id,
+          url: options.input.url,
+          label: options.input.label,
+          createdBy: options.actor.label,
+        },
+      });
+      await recordActivity(tx, {
+        actor: options.actor,
+        action: "tester_endpoint.register",
+        target: tenant.slug,
+        summary: `Registered tester endpoint ${redactUrlQuery(row.url)}${row.label ? ` ("${row.label}")` : ""}`,
+        details: { endpointId: row.id },
+      });
+      return toEndpointView(row);
     });
-    return toEndpointView(row);
   } catch (error) {
     if ((error as { code?: unknown }).code === "P2002") {
       throw new AppError("conflict", `${options.input.url} is already registered for this tenant`, { cause: error });

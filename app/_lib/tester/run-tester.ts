@@ -17,6 +17,7 @@ import { handshakeInputSchema, scanInputSchema } from "../../../server/tester/in
 import { mintAdminToken } from "../admin/mint-admin-token";
 import type { Principal } from "../auth/principal";
 import { config } from "../config";
+import { AppError } from "../errors";
 import { log } from "../log";
 
 /** A scan stops itself after 25 s on the gateway; allow for the answer to travel. */
@@ -45,6 +46,14 @@ export async function runTester(options: {
   principal: Principal;
 }): Promise<TesterReply> {
   const input = SCHEMAS[options.run].parse(options.input);
+  // A token limited to one tenant tests that tenant (and its registered endpoints) only; the
+  // gateway checks the admin token's tenant claim again.
+  if (options.principal.tenant !== null && input.tenant !== options.principal.tenant) {
+    throw new AppError(
+      "out_of_scope",
+      `This API token is limited to tenant ${options.principal.tenant}: give it as "tenant" (other tenants cannot be tested)`,
+    );
+  }
   const gateway = config().gatewayInternalUrl;
   const token = await mintAdminToken(options.principal, "tester");
   let response: Response;

@@ -1,6 +1,7 @@
 /**
- * Looks up a presented API token by its SHA-256. Returns null for an unknown or revoked
- * token (the caller answers 401 without saying which).
+ * Looks up a presented API token by its SHA-256. Returns null for an unknown, revoked or
+ * expired token, and for a token scoped to a tenant that was deleted (its scope never widens
+ * to every tenant); the caller answers 401 without saying which.
  *
  * Last use (`api_token.last_used_at`, shown in the tokens list) is recorded off the request
  * path: at most once a minute per token and process, not awaited, so a busy automation token
@@ -32,16 +33,46 @@ function recordUse(db: Db, id: string, now: number): void {
   });
 }
 
+export interface VerifiedApiToken {
+  id: string;
+  name: string;
+  role: Role;
+  /** Scoped for policy as code (may write tenants managed by code). */
+  policyAsCode: boolean;
+  /** The tenant (slug) the token is limited to, or null for every tenant. */
+  tenant: string | null;
+  expiresAt: Date;
+}
+
 export async function verifyApiToken(options: {
   db: Db;
   token: string;
-}): Promise<{ id: string; name: string; role: Role; policyAsCode: boolean } | null> {
+  now?: number;
+}): Promise<VerifiedApiToken | null> {
   if (!looksLikeApiToken(options.token)) return null;
   const row = await options.db.apiToken.findUnique({
     where: { tokenHash: hashApiToken(options.token) },
-    select: { id: true, name: true, role: true, policyAsCode: true, revokedAt: true },
+    select: {
+      id: true,
+      name: true,
+      role: true,
+      policyAsCode: true,
+      revokedAt: true,
+      expiresAt: true,
+      scopeTenant: true,
+      scopeTenantId: true,
+    },
   });
-  if (!row || row.revokedAt) return null;
-  recordUse(options.db, row.id, Date.now());
-  return { id: row.id, name: row.name, role: row.role, policyAsCode: row.policyAsCode };
+  const now = options.now ?? Date.now();
+  if (!row || row.revokedAt || row.expiresAt.getTime() <= now) return null;
+  if (row.scopeTenant !== null && row.scopeTenantId === null) return null;
+  recordUse(options.db, row.id, now);
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    policyAsCode: row.policyAsCode,
+    tenant: row.scopeTenant,
+    expiresAt: row.expiresAt,
+  };
 }

@@ -1,9 +1,19 @@
-/** Removes a user (their sessions go with them; tokens they created stay, unowned). Never the last admin. */
+/**
+ * Removes a user (`user.delete`): their sessions go with them and every API token they created
+ * is revoked (kept for the record). Never yourself, never the last admin.
+ */
 import "server-only";
 import type { PrismaClient } from "../../../server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
 import { AppError, notFound } from "../errors";
+import { revokeCreatorTokens } from "../tokens/revoke-creator-tokens";
 
-export async function deleteUser(options: { db: PrismaClient; id: string; actorId: string | null }): Promise<void> {
+export async function deleteUser(options: {
+  db: PrismaClient;
+  id: string;
+  actorId: string | null;
+  actor?: Actor;
+}): Promise<void> {
   if (options.id === options.actorId) {
     throw new AppError("conflict", "You cannot remove your own account; ask another admin");
   }
@@ -14,6 +24,13 @@ export async function deleteUser(options: { db: PrismaClient; id: string; actorI
     if (user.role === "admin" && (await tx.user.count({ where: { role: "admin" } })) <= 1) {
       throw new AppError("conflict", "This is the last admin and cannot be removed");
     }
+    const revoked = await revokeCreatorTokens(tx, user.id, null);
     await tx.user.delete({ where: { id: user.id } });
+    await recordActivity(tx, {
+      actor: options.actor ?? SYSTEM_ACTOR("internal"),
+      action: "user.delete",
+      target: user.email,
+      summary: `Removed ${user.role} ${user.email}; their sessions ended${revoked > 0 ? ` and ${revoked} API token(s) they created were revoked` : ""}`,
+    });
   });
 }

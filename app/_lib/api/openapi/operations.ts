@@ -22,11 +22,13 @@ import { endpointInput } from "../../tester/endpoint-input";
 import { createApiTokenInput } from "../../tokens/api-token-input";
 import { createUserInput, updateUserInput } from "../../users/user-input";
 import {
+  activityQuery,
   allowOriginInput,
   gatewaysQuery,
   policySaveQuery,
   revisionListQuery,
   revisionQuery,
+  revokeSessionsInput,
   rollbackInput,
 } from "../params";
 import * as r from "./response-schemas";
@@ -364,6 +366,45 @@ export const OPERATIONS: Operation[] = [
     summary: "Who is calling: user or token, role and permissions",
     success: { status: 200, description: "The caller", schema: r.me },
     errors: [],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/me/sessions",
+    permission: "authenticated",
+    summary: "The signed-in user's sessions (never a session token); API tokens: 403",
+    success: { status: 200, description: "The sessions", schema: z.object({ sessions: z.array(r.session) }) },
+    errors: [],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/me/sessions/<id>",
+    permission: "authenticated",
+    summary: "End one of the signed-in user's sessions",
+    params: { id: "The session's id (from GET /api/v1/me/sessions)." },
+    success: { status: 204, description: "Ended" },
+    errors: [404],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/me/sessions/revoke-all",
+    permission: "authenticated",
+    summary: "Sign out everywhere (keepCurrent: every session but this one)",
+    body: revokeSessionsInput,
+    success: {
+      status: 200,
+      description: "How many sessions ended",
+      schema: z.object({ revoked: z.number().int() }),
+    },
+    errors: [413, 422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/activity",
+    permission: "activity.read",
+    summary: "The admin activity log, newest first (keyset pages)",
+    query: activityQuery,
+    success: { status: 200, description: "One page", schema: r.activityPage },
+    errors: [422],
   },
   {
     method: "GET",

@@ -27,11 +27,13 @@ import type {
   HandshakeResponse,
   ScanResponse,
 } from "../../../../server/tester/types";
+import type { ActivityPage } from "../../activity/list-activity";
 import type { AllowOriginResult } from "../../audit/allow-audit-origin";
 import type { AuditStats } from "../../audit/get-audit-stats";
 import type { StreamToken } from "../../audit/mint-stream-token";
 import type { AuditPage } from "../../audit/search-audit-events";
 import { PERMISSIONS, ROLES } from "../../auth/permissions";
+import type { SessionView } from "../../auth/user-sessions";
 import type { Fleet } from "../../gateways/get-fleet";
 import type { GatewayView } from "../../gateways/list-gateways";
 import type { VersionedPolicyDocument } from "../../policy/document";
@@ -508,8 +510,42 @@ export const me = z.object({
   role: z.enum(ROLES),
   email: z.string().optional().meta({ description: "Users only." }),
   name: z.string(),
+  secondFactorPending: z
+    .boolean()
+    .optional()
+    .meta({ description: "Users only: an admin who must still set up a second factor (REQUIRE_2FA_FOR_ADMINS)." }),
+  expiresAt: isoTime.optional().meta({ description: "Tokens only: when the token stops working." }),
+  tenant: z.string().nullable().meta({ description: "The one tenant a scoped token may reach; null = every tenant." }),
   permissions: z.array(z.enum(PERMISSIONS)),
 });
+
+export const session = z.object({
+  id: z.string(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  expiresAt: isoTime,
+  ipAddress: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  current: z.boolean(),
+});
+same<z.output<typeof session>, SessionView>();
+
+export const activityPage = z.object({
+  entries: z.array(
+    z.object({
+      id: z.string(),
+      ts: isoTime,
+      actor: z.string(),
+      actorKind: z.string(),
+      action: z.string(),
+      target: z.string().nullable(),
+      summary: z.string(),
+      remoteAddr: z.string().nullable(),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+same<z.output<typeof activityPage>, ActivityPage>();
 
 export const user = z.object({
   id: z.string(),
@@ -526,8 +562,10 @@ export const apiToken = z.object({
   role: z.enum(ROLES),
   policyAsCode: z.boolean(),
   prefix: z.string(),
+  tenant: z.string().nullable().meta({ description: "The one tenant the token may reach; null = every tenant." }),
   createdAt: isoTime,
   createdBy: z.string().nullable(),
+  expiresAt: isoTime,
   lastUsedAt: nullableTime,
   revokedAt: nullableTime,
 });

@@ -1,11 +1,13 @@
-// GET|POST /api/auth/* - Better Auth: sign-in, sign-out, session (public sign-up is disabled)
+// GET|POST /api/auth/* - Better Auth: sign-in (password, second factor, single sign-on), sign-out, session (public sign-up is disabled)
 import { getAuth } from "@/app/_lib/auth/auth";
-import { withClientAddress } from "@/app/_lib/auth/request-address";
+import { runAuthRequest } from "@/app/_lib/auth/auth-request";
+import { CLIENT_ADDRESS_HEADER, withClientAddress } from "@/app/_lib/auth/request-address";
 
-export async function GET(request: Request): Promise<Response> {
-  return (await getAuth()).handler(withClientAddress(request));
+async function handle(request: Request): Promise<Response> {
+  const auth = await getAuth();
+  const stamped = withClientAddress(request);
+  return runAuthRequest(stamped.headers.get(CLIENT_ADDRESS_HEADER) ?? "unknown", () => auth.handler(stamped));
 }
 
-export async function POST(request: Request): Promise<Response> {
-  return (await getAuth()).handler(withClientAddress(request));
-}
+export const GET = handle;
+export const POST = handle;

@@ -4,6 +4,6 @@ import { apiRoute } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
 import { getFleet } from "@/app/_lib/gateways/get-fleet";
 
-export const GET = apiRoute({ permission: "gateways.read" }, async () =>
-  Response.json(await getFleet({ db: getPrisma() })),
+export const GET = apiRoute({ permission: "gateways.read", tenantScope: "filtered" }, async ({ principal }) =>
+  Response.json(await getFleet({ db: getPrisma(), tenant: principal.tenant })),
 );

@@ -6,8 +6,11 @@ import { gatewaysQuery, queryObject } from "@/app/_lib/api/params";
 import { getPrisma } from "@/app/_lib/db";
 import { listGateways } from "@/app/_lib/gateways/list-gateways";
 
-export const GET = apiRoute({ permission: "gateways.read" }, async ({ request }) => {
-  const all = ["1", "true"].includes(gatewaysQuery.parse(queryObject(request)).all ?? "");
-  const { gateways } = await listGateways({ db: getPrisma(), includeStale: all });
-  return Response.json(gateways);
-});
+export const GET = apiRoute(
+  { permission: "gateways.read", tenantScope: "filtered" },
+  async ({ request, principal }) => {
+    const all = ["1", "true"].includes(gatewaysQuery.parse(queryObject(request)).all ?? "");
+    const { gateways } = await listGateways({ db: getPrisma(), includeStale: all, tenant: principal.tenant });
+    return Response.json(gateways);
+  },
+);

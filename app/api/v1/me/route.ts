@@ -2,12 +2,17 @@
 import { apiRoute } from "@/app/_lib/api/api-route";
 import { ROLE_PERMISSIONS } from "@/app/_lib/auth/permissions";
 
-export const GET = apiRoute({ permission: "authenticated" }, async ({ principal }) =>
-  Response.json({
-    kind: principal.kind,
-    label: principal.label,
-    role: principal.role,
-    ...(principal.kind === "user" ? { email: principal.email, name: principal.name } : { name: principal.name }),
-    permissions: ROLE_PERMISSIONS[principal.role],
-  }),
+export const GET = apiRoute(
+  { permission: "authenticated", tenantScope: "filtered", beforeSecondFactor: true },
+  async ({ principal }) =>
+    Response.json({
+      kind: principal.kind,
+      label: principal.label,
+      role: principal.role,
+      ...(principal.kind === "user"
+        ? { email: principal.email, name: principal.name, secondFactorPending: principal.secondFactorPending }
+        : { name: principal.name, expiresAt: principal.expiresAt }),
+      tenant: principal.tenant,
+      permissions: ROLE_PERMISSIONS[principal.role],
+    }),
 );

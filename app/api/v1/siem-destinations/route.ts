@@ -1,4 +1,3 @@
-import { actorOf } from "@/app/_lib/api/actor";
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
 import { createSiemDestination } from "@/app/_lib/siem/create-siem-destination";
@@ -11,8 +10,8 @@ export const GET = apiRoute({ permission: "siem.manage" }, async () =>
 );
 
 // POST /api/v1/siem-destinations - register { name, kind: syslog|webhook, url, enabled? }; a webhook's secret is returned once (admin)
-export const POST = apiRoute({ permission: "siem.manage" }, async ({ request, principal }) => {
+export const POST = apiRoute({ permission: "siem.manage", activity: "siem.create" }, async ({ request, actor }) => {
   const input = siemDestinationInput.parse(await readJson(request));
-  const created = await createSiemDestination({ db: getPrisma(), input, actor: actorOf(principal) });
+  const created = await createSiemDestination({ db: getPrisma(), input, actor });
   return Response.json(created, { status: 201 });
 });

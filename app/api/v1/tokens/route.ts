@@ -8,13 +8,17 @@ export const GET = apiRoute({ permission: "tokens.manage" }, async () =>
   Response.json(await listApiTokens({ db: getPrisma() })),
 );
 
-// POST /api/v1/tokens - create { name, role, policyAsCode? }; the response holds the token, shown this once only
-export const POST = apiRoute({ permission: "tokens.manage" }, async ({ request, principal }) => {
-  const input = createApiTokenInput.parse(await readJson(request));
-  const created = await createApiToken({
-    db: getPrisma(),
-    input,
-    createdById: principal.kind === "user" ? principal.id : null,
-  });
-  return Response.json({ token: created.token, ...created.apiToken }, { status: 201 });
-});
+// POST /api/v1/tokens - create { name, role, expiresInDays?, tenant?, policyAsCode? }; the response holds the token, shown this once only
+export const POST = apiRoute(
+  { permission: "tokens.manage", activity: "token.create" },
+  async ({ request, principal, actor }) => {
+    const input = createApiTokenInput.parse(await readJson(request));
+    const created = await createApiToken({
+      db: getPrisma(),
+      input,
+      createdById: principal.kind === "user" ? principal.id : null,
+      actor,
+    });
+    return Response.json({ token: created.token, ...created.apiToken }, { status: 201 });
+  },
+);

@@ -10,7 +10,7 @@ export const GET = apiRoute({ permission: "users.manage" }, async () =>
 );
 
 // POST /api/v1/users - create { email, name?, password, role }
-export const POST = apiRoute({ permission: "users.manage" }, async ({ request }) => {
+export const POST = apiRoute({ permission: "users.manage", activity: "user.create" }, async ({ request, actor }) => {
   const input = createUserInput.parse(await readJson(request));
-  return Response.json(await createUser({ db: getPrisma(), input }), { status: 201 });
+  return Response.json(await createUser({ db: getPrisma(), input, actor }), { status: 201 });
 });

@@ -1,5 +1,5 @@
 // GET /api/v1/audit/export?format=csv|ndjson&<history filters> - the filtered result as a streamed download, newest first
-import { apiRoute } from "@/app/_lib/api/api-route";
+import { apiRoute, scopedTenant } from "@/app/_lib/api/api-route";
 import { getAuditDb } from "@/app/_lib/audit/audit-db";
 import { auditExportQuery, auditQueryObject } from "@/app/_lib/audit/audit-filter-input";
 import {
@@ -9,9 +9,10 @@ import {
   MAX_EXPORT_ROWS,
 } from "@/app/_lib/audit/export-audit-events";
 
-export const GET = apiRoute({ permission: "audit.read" }, async ({ request }) => {
+export const GET = apiRoute({ permission: "audit.read", tenantScope: "filtered" }, async ({ request, principal }) => {
   // Validated before the first byte, so a bad filter is still a 422 and not a broken file.
-  const { format, ...filter } = auditExportQuery.parse(auditQueryObject(request));
+  const { format, ...query } = auditExportQuery.parse(auditQueryObject(request));
+  const filter = { ...query, tenant: scopedTenant(principal, query.tenant) };
   return new Response(exportAuditEvents({ db: getAuditDb(), filter, format }), {
     headers: {
       "Content-Type": EXPORT_CONTENT_TYPES[format],

@@ -2,6 +2,9 @@
 import { apiRoute } from "@/app/_lib/api/api-route";
 import { mintStreamToken } from "@/app/_lib/audit/mint-stream-token";
 
-export const POST = apiRoute({ permission: "audit.read" }, async ({ principal }) => {
-  return Response.json(await mintStreamToken({ principal }));
-});
+export const POST = apiRoute(
+  { permission: "audit.read", activity: false, tenantScope: "filtered" },
+  async ({ principal }) => {
+    return Response.json(await mintStreamToken({ principal }));
+  },
+);

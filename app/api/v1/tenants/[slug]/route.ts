@@ -14,15 +14,21 @@ export const GET = apiRoute<Params>({ permission: "tenants.read" }, async ({ par
 
 // PATCH /api/v1/tenants/<slug> - { name?, upstreamUrl?, managedBy? }: rename, set the upstream URL, mark as managed by
 // code (managedBy: where, e.g. a repository URL) or remove the mark (null); the slug is immutable
-export const PATCH = apiRoute<Params>({ permission: "tenants.write" }, async ({ request, params }) => {
-  const input = updateTenantInput.parse(await readJson(request));
-  const db = getPrisma();
-  await updateTenant({ db, slug: params.slug, input });
-  return Response.json(await getTenant({ db, slug: params.slug }));
-});
+export const PATCH = apiRoute<Params>(
+  { permission: "tenants.write", activity: "tenant.update" },
+  async ({ request, params, actor }) => {
+    const input = updateTenantInput.parse(await readJson(request));
+    const db = getPrisma();
+    await updateTenant({ db, slug: params.slug, input, actor });
+    return Response.json(await getTenant({ db, slug: params.slug }));
+  },
+);
 
 // DELETE /api/v1/tenants/<slug> - delete the tenant, its policy, allowlist and revisions
-export const DELETE = apiRoute<Params>({ permission: "tenants.write" }, async ({ params }) => {
-  await deleteTenant({ db: getPrisma(), slug: params.slug });
-  return new Response(null, { status: 204 });
-});
+export const DELETE = apiRoute<Params>(
+  { permission: "tenants.write", activity: "tenant.delete" },
+  async ({ params, actor }) => {
+    await deleteTenant({ db: getPrisma(), slug: params.slug, actor });
+    return new Response(null, { status: 204 });
+  },
+);

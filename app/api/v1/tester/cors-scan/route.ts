@@ -2,7 +2,10 @@
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { runTester } from "@/app/_lib/tester/run-tester";
 
-export const POST = apiRoute({ permission: "tester.run" }, async ({ request, principal }) => {
-  const { status, body } = await runTester({ run: "cors-scan", input: await readJson(request), principal });
-  return Response.json(body, { status });
-});
+export const POST = apiRoute(
+  { permission: "tester.run", activity: false, tenantScope: "filtered" },
+  async ({ request, principal }) => {
+    const { status, body } = await runTester({ run: "cors-scan", input: await readJson(request), principal });
+    return Response.json(body, { status });
+  },
+);

@@ -3,7 +3,10 @@ import { apiRoute } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
 import { revokeApiToken } from "@/app/_lib/tokens/revoke-api-token";
 
-export const DELETE = apiRoute<{ id: string }>({ permission: "tokens.manage" }, async ({ params }) => {
-  await revokeApiToken({ db: getPrisma(), id: params.id });
-  return new Response(null, { status: 204 });
-});
+export const DELETE = apiRoute<{ id: string }>(
+  { permission: "tokens.manage", activity: "token.revoke" },
+  async ({ params, actor }) => {
+    await revokeApiToken({ db: getPrisma(), id: params.id, actor });
+    return new Response(null, { status: 204 });
+  },
+);

@@ -13,14 +13,14 @@ export const GET = apiRoute<Params>({ permission: "tenants.read" }, async ({ par
 
 // POST /api/v1/tenants/<slug>/endpoints - register { url (ws(s):// or http(s)://), label? } as a tester target (admin)
 export const POST = apiRoute<Params>(
-  { permission: "tester.endpoints.write" },
-  async ({ request, params, principal }) => {
+  { permission: "tester.endpoints.write", activity: "tester_endpoint.register" },
+  async ({ request, params, actor }) => {
     const input = endpointInput.parse(await readJson(request));
     const endpoint = await registerEndpoint({
       db: getPrisma(),
       slug: params.slug,
       input,
-      actor: { label: principal.label },
+      actor,
     });
     return Response.json(endpoint, { status: 201 });
   },

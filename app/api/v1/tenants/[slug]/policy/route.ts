@@ -1,4 +1,3 @@
-import { actorOf } from "@/app/_lib/api/actor";
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, requireIfMatch } from "@/app/_lib/api/if-match";
 import { policySaveQuery, queryObject } from "@/app/_lib/api/params";
@@ -17,17 +16,20 @@ export const GET = apiRoute<Params>({ permission: "policy.read" }, async ({ para
 // PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422,
 // body over 16 MiB -> 413, managed by code -> 409 managed_by_code (unless a policy-as-code token); the same document again
 // -> 200, `changed: false`
-export const PUT = apiRoute<Params>({ permission: "policy.write" }, async ({ request, params, principal }) => {
-  const expectedVersion = requireIfMatch(request);
-  const document = await readJson(request, { maxBytes: MAX_POLICY_BODY_BYTES });
-  const { comment } = policySaveQuery.parse(queryObject(request));
-  const { policy, warnings, changed } = await savePolicy({
-    db: getPrisma(),
-    slug: params.slug,
-    expectedVersion,
-    document,
-    actor: actorOf(principal),
-    comment,
-  });
-  return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
-});
+export const PUT = apiRoute<Params>(
+  { permission: "policy.write", activity: "policy.save" },
+  async ({ request, params, actor }) => {
+    const expectedVersion = requireIfMatch(request);
+    const document = await readJson(request, { maxBytes: MAX_POLICY_BODY_BYTES });
+    const { comment } = policySaveQuery.parse(queryObject(request));
+    const { policy, warnings, changed } = await savePolicy({
+      db: getPrisma(),
+      slug: params.slug,
+      expectedVersion,
+      document,
+      actor,
+      comment,
+    });
+    return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
+  },
+);

@@ -4,7 +4,10 @@ import { getPrisma } from "@/app/_lib/db";
 import { rotateTenantSecret } from "@/app/_lib/tenants/rotate-tenant-secret";
 import { rotateSecretInput } from "@/app/_lib/tenants/tenant-input";
 
-export const POST = apiRoute<{ slug: string }>({ permission: "tenants.rotate_secret" }, async ({ request, params }) => {
-  const input = rotateSecretInput.parse(await readJson(request));
-  return Response.json(await rotateTenantSecret({ db: getPrisma(), slug: params.slug, input }));
-});
+export const POST = apiRoute<{ slug: string }>(
+  { permission: "tenants.rotate_secret", activity: "tenant.rotate_secret" },
+  async ({ request, params, actor }) => {
+    const input = rotateSecretInput.parse(await readJson(request));
+    return Response.json(await rotateTenantSecret({ db: getPrisma(), slug: params.slug, input, actor }));
+  },
+);
