@@ -93,11 +93,13 @@ test("an admin adds a signed webhook destination and the gateway streams events 
   // The gateway picks the destination up within seconds; refusals from now on reach it.
   const slug = await makeTenant(["https://app.example.com"]);
   const origin = `https://${unique("probe")}.example.net`;
+  // The gateway knows the new tenant once its refusal is a policy one (not 404 tenant_unknown).
+  await expect.poll(() => refusedHandshake(slug, origin), { timeout: 15_000 }).toBe(403);
   let events: Array<Record<string, unknown>> = [];
   await expect
     .poll(
       async () => {
-        expect(await refusedHandshake(slug, origin)).toBe(403);
+        await refusedHandshake(slug, origin);
         events = deliveries.flatMap((d) => {
           const check = verifyWebhookSignature({
             secret,
