@@ -28,6 +28,7 @@ import { AppError } from "../errors";
 import { log } from "../log";
 import { actorOf } from "./actor";
 import { handleApiError } from "./handle-api-error";
+import { readBodyLimited } from "./read-body";
 
 export interface ApiContext<P> {
   request: Request;
@@ -132,33 +133,11 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 /**
  * Parses a JSON body; a body that is not JSON is a 400, not a 500. A body larger than
- * `maxBytes` is a 413, refused from its Content-Length when it declares one, else as soon as
- * the bytes read pass the limit (it is never buffered whole).
+ * `maxBytes` is a 413 (read-body.ts).
  */
 export async function readJson(request: Request, options: { maxBytes?: number } = {}): Promise<unknown> {
-  const maxBytes = options.maxBytes ?? MAX_JSON_BODY_BYTES;
-  const tooLarge = () =>
-    new AppError("payload_too_large", `The request body is larger than ${maxBytes} bytes`, {
-      details: { maxBytes },
-    });
-  const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const body = await readBodyLimited(request, options.maxBytes ?? MAX_JSON_BODY_BYTES);
+  const text = body.toString("utf8");
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text) as unknown;

@@ -12,6 +12,7 @@
  */
 import "server-only";
 import { clientAddress } from "../../../server/net/client-address";
+import { readBodyLimited } from "../api/read-body";
 import { config } from "../config";
 import { log } from "../log";
 
@@ -37,9 +38,22 @@ export function requestClientAddress(headers: Headers): string {
   return clientAddress(peer ?? "unknown", headers.get("x-forwarded-for") ?? undefined, config().TRUST_PROXY);
 }
 
-/** A copy of `request` whose CLIENT_ADDRESS_HEADER is the derived client address. */
-export function withClientAddress(request: Request): Request {
+/** Sign-in, second-factor and sign-out bodies are a few hundred bytes; a 413 beyond this. */
+export const MAX_AUTH_BODY_BYTES = 64 * 1024;
+
+/**
+ * A copy of `request` whose CLIENT_ADDRESS_HEADER is the derived client address.
+ *
+ * Built from the URL, method, headers and the body's bytes, never as `new Request(request)`:
+ * Next.js hands route handlers a request of its own class, and Node.js 24's `Request`
+ * constructor refuses an input it did not create ("Cannot read private member #state"),
+ * which made every sign-in a 500 there. The body is read bounded (413 beyond
+ * MAX_AUTH_BODY_BYTES).
+ */
+export async function withClientAddress(request: Request): Promise<Request> {
   const headers = new Headers(request.headers);
   headers.set(CLIENT_ADDRESS_HEADER, requestClientAddress(request.headers));
-  return new Request(request, { headers });
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const body = hasBody ? new Uint8Array(await readBodyLimited(request, MAX_AUTH_BODY_BYTES)) : undefined;
+  return new Request(request.url, { method: request.method, headers, body, redirect: request.redirect });
 }
