@@ -33,26 +33,17 @@ import type { LookupFunction, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
 import { socketForm } from "./endpoint-url";
+import { classify, type HandshakeErrorCode } from "./network-errors";
+import { Redactor, redactedLength, secretValues } from "./redaction";
+import { closeOf, maskedCloseFrame, readFrame } from "./ws-frame";
+
+export { HANDSHAKE_ERROR_CODES, type HandshakeErrorCode } from "./network-errors";
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 export const TESTER_USER_AGENT = "OriginGate-Tester/1";
 const CLOSE_SCAN_BYTES = 64 * 1024;
 const MAX_HEADER_LINES = 100;
 const MAX_HEADER_VALUE_SHOWN = 2048;
-const REDACTED = "[redacted]";
-
-export const HANDSHAKE_ERROR_CODES = [
-  "timeout",
-  "dns_failed",
-  "connection_refused",
-  "connection_reset",
-  "tls_failed",
-  "response_too_large",
-  "invalid_response",
-  "invalid_upgrade",
-  "network_error",
-] as const;
-export type HandshakeErrorCode = (typeof HANDSHAKE_ERROR_CODES)[number];
 
 export interface RunHandshakeOptions {
   /** ws:// or wss:// — already checked to be an allowed target by the caller. */
@@ -124,7 +115,7 @@ export function runHandshake(options: RunHandshakeOptions): Promise<HandshakeRes
 class HandshakeRun {
   private readonly t0 = performance.now();
   private readonly timings: HandshakeTimings = { dns: null, connect: null, tls: null, response: null, total: 0 };
-  private readonly secrets: string[];
+  private readonly redactor: Redactor;
   private readonly key = randomBytes(16).toString("base64");
   private readonly offered: string[];
   private readonly sent: Array<[string, string]> = [];
@@ -138,7 +129,7 @@ class HandshakeRun {
     private readonly options: RunHandshakeOptions,
     private readonly resolve: (result: HandshakeResult) => void,
   ) {
-    this.secrets = secretValues(options);
+    this.redactor = new Redactor(secretValues(options));
     this.offered = [...(options.subprotocols ?? []), ...(options.token ? [`bearer.${options.token}`] : [])];
   }
 
@@ -164,7 +155,7 @@ class HandshakeRun {
     set("Sec-WebSocket-Key", this.key);
     set("Sec-WebSocket-Version", "13");
     if (this.offered.length > 0)
-      set("Sec-WebSocket-Protocol", this.offered.join(", "), this.redact(this.offered.join(", ")));
+      set("Sec-WebSocket-Protocol", this.offered.join(", "), this.redactor.text(this.offered.join(", ")));
     if (this.options.origin !== undefined && this.options.origin !== null) set("Origin", this.options.origin);
     if (this.options.cookie !== undefined) set("Cookie", this.options.cookie, redactedLength(this.options.cookie));
     if (this.options.authorization !== undefined)
@@ -255,7 +246,7 @@ class HandshakeRun {
     let truncated = false;
     for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
       const name = res.rawHeaders[i]!;
-      const value = this.redactHeader(name, res.rawHeaders[i + 1]!);
+      const value = this.redactor.header(name, res.rawHeaders[i + 1]!);
       if (rawHeaders.length >= MAX_HEADER_LINES) {
         truncated = true;
         continue;
@@ -291,7 +282,7 @@ class HandshakeRun {
     let bytes = 0;
     let truncated = false;
     const complete = () => {
-      const text = this.redact(Buffer.concat(chunks).toString("utf8"));
+      const text = this.redactor.text(Buffer.concat(chunks).toString("utf8"));
       this.finish({ body: { text, bytes, truncated } });
       res.destroy();
       this.req?.destroy();
@@ -320,7 +311,7 @@ class HandshakeRun {
     Object.assign(this.partial, this.head(res));
     const problem = this.checkUpgrade(res);
     const subprotocol = headerValue(res, "sec-websocket-protocol");
-    this.partial.subprotocol = subprotocol === null ? null : this.redact(subprotocol);
+    this.partial.subprotocol = subprotocol === null ? null : this.redactor.text(subprotocol);
     if (problem) {
       socket.destroy();
       return this.finish({ upgraded: false, error: { code: "invalid_upgrade", message: problem } });
@@ -343,7 +334,7 @@ class HandshakeRun {
     if (accept !== expected) return "Sec-WebSocket-Accept does not match the key that was sent";
     const protocol = headerValue(res, "sec-websocket-protocol");
     if (protocol !== null && !this.offered.includes(protocol)) {
-      return `the server selected the subprotocol "${this.redact(protocol)}", which was not offered`;
+      return `the server selected the subprotocol "${this.redactor.text(protocol)}", which was not offered`;
     }
     if (headerValue(res, "sec-websocket-extensions") !== null)
       return "the server selected an extension that was not offered";
@@ -361,7 +352,7 @@ class HandshakeRun {
       socket.removeAllListeners("data");
       if (close) {
         this.partial.closeCode = close.code;
-        if (close.reason) this.partial.closeReason = this.redact(close.reason);
+        if (close.reason) this.partial.closeReason = this.redactor.text(close.reason);
       }
       this.partial.framesBeforeClose = frames;
       this.finish({});
@@ -369,7 +360,7 @@ class HandshakeRun {
     };
     const parse = () => {
       for (;;) {
-        const frame = readFrame(buffer);
+        const frame = readFrame(buffer, CLOSE_SCAN_BYTES * 2);
         if (frame === null) return false;
         buffer = buffer.subarray(frame.length);
         if (frame.opcode === 0x8) {
@@ -417,47 +408,6 @@ class HandshakeRun {
       ...(merged.error ? { error: merged.error } : {}),
     });
   }
-
-  /** Replaces every occurrence of a secret value that was sent. */
-  private redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    return out;
-  }
-
-  private redactHeader(name: string, value: string): string {
-    const lower = name.toLowerCase();
-    if (lower === "set-cookie") {
-      // Keep the cookie's name and attributes (SameSite, Secure... matter for CSWSH), hide its value.
-      return value.replace(/^([^=;]*)=([^;]*)/, (_m, cookieName: string) => `${cookieName}=${REDACTED}`);
-    }
-    return this.redact(value);
-  }
-}
-
-/** Values that must never leave the tester: the credentials it sent, whole and in parts. */
-function secretValues(options: RunHandshakeOptions): string[] {
-  const values: string[] = [];
-  if (options.token) values.push(options.token);
-  for (const p of options.subprotocols ?? []) if (p.startsWith("bearer.") && p.length > 7) values.push(p.slice(7));
-  if (options.authorization) {
-    values.push(options.authorization);
-    const credential = options.authorization.replace(/^\S+\s+/, "");
-    if (credential !== options.authorization) values.push(credential);
-  }
-  if (options.cookie) {
-    values.push(options.cookie);
-    for (const pair of options.cookie.split(";")) {
-      const value = pair.slice(pair.indexOf("=") + 1).trim();
-      if (pair.includes("=") && value !== "") values.push(value);
-    }
-  }
-  // Short values would redact unrelated text; 4 characters is below any real secret.
-  return [...new Set(values.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
-}
-
-function redactedLength(value: string): string {
-  return `${REDACTED} (${value.length} characters)`;
 }
 
 function headerValue(res: http.IncomingMessage, name: string): string | null {
@@ -466,96 +416,16 @@ function headerValue(res: http.IncomingMessage, name: string): string | null {
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
-interface Frame {
-  opcode: number;
-  payload: Buffer;
-  /** Bytes the whole frame occupies. */
-  length: number;
-}
-
-/** One complete server frame from the start of `buffer`, or null when more bytes are needed. */
-function readFrame(buffer: Buffer): Frame | null {
-  if (buffer.length < 2) return null;
-  const opcode = buffer[0]! & 0x0f;
-  const masked = (buffer[1]! & 0x80) !== 0;
-  let length = buffer[1]! & 0x7f;
-  let offset = 2;
-  if (length === 126) {
-    if (buffer.length < 4) return null;
-    length = buffer.readUInt16BE(2);
-    offset = 4;
-  } else if (length === 127) {
-    if (buffer.length < 10) return null;
-    const big = buffer.readBigUInt64BE(2);
-    length = big > BigInt(CLOSE_SCAN_BYTES * 2) ? CLOSE_SCAN_BYTES * 2 : Number(big);
-    offset = 10;
-  }
-  if (masked) offset += 4;
-  if (buffer.length < offset + length) return null;
-  let payload = buffer.subarray(offset, offset + length);
-  if (masked) {
-    const mask = buffer.subarray(offset - 4, offset);
-    payload = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
-  }
-  return { opcode, payload, length: offset + length };
-}
-
-function closeOf(payload: Buffer): { code: number; reason: string } {
-  if (payload.length < 2) return { code: 1005, reason: "" };
-  return { code: payload.readUInt16BE(0), reason: payload.subarray(2, 2 + 123).toString("utf8") };
-}
-
 /** Closes our side politely (a masked close frame, 1000) and makes sure the socket goes away. */
 function closeSocket(socket: Socket, sendClose: boolean): void {
   if (sendClose && socket.writable) {
-    const mask = randomBytes(4);
-    const payload = Buffer.from([0x03, 0xe8]);
-    const frame = Buffer.concat([
-      Buffer.from([0x88, 0x80 | payload.length]),
-      mask,
-      Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!)),
-    ]);
-    socket.end(frame);
+    socket.end(maskedCloseFrame(1000));
   } else {
     socket.end();
   }
   const kill = setTimeout(() => socket.destroy(), 500);
   kill.unref();
   socket.once("close", () => clearTimeout(kill));
-}
-
-/** A network error in the tester's terms (shared with the CORS tester, run-http.ts). */
-export function classify(
-  error: NodeJS.ErrnoException,
-  maxHeaderBytes: number,
-): { code: HandshakeErrorCode; message: string } {
-  const code = error.code ?? "";
-  if (code === "HPE_HEADER_OVERFLOW") {
-    return {
-      code: "response_too_large",
-      message: `the response head is larger than ${maxHeaderBytes} bytes; reading stopped`,
-    };
-  }
-  if (code.startsWith("HPE_")) return { code: "invalid_response", message: `not a valid HTTP response (${code})` };
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_FAIL") {
-    return { code: "dns_failed", message: `the host name could not be resolved (${code})` };
-  }
-  if (code === "ECONNREFUSED")
-    return { code: "connection_refused", message: "the connection was refused (nothing listens there)" };
-  if (code === "ECONNRESET" || code === "EPIPE") {
-    return { code: "connection_reset", message: "the server closed the connection without an answer" };
-  }
-  if (
-    code.startsWith("ERR_TLS") ||
-    code.startsWith("ERR_SSL") ||
-    code.includes("CERT") ||
-    code === "DEPTH_ZERO_SELF_SIGNED_CERT" ||
-    code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE" ||
-    code === "SELF_SIGNED_CERT_IN_CHAIN"
-  ) {
-    return { code: "tls_failed", message: `TLS failed: ${error.message}` };
-  }
-  return { code: "network_error", message: code ? `${code}: ${error.message}` : error.message };
 }
 
 function isIp(host: string): boolean {

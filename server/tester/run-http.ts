@@ -12,7 +12,8 @@ import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import { performance } from "node:perf_hooks";
-import { classify, type HandshakeErrorCode, TESTER_USER_AGENT } from "./run-handshake";
+import { classify, type HandshakeErrorCode } from "./network-errors";
+import { TESTER_USER_AGENT } from "./run-handshake";
 
 const MAX_HEADER_LINES = 100;
 const MAX_HEADER_VALUE_SHOWN = 2048;
