@@ -77,3 +77,22 @@ test("a path segment that is not valid UTF-8 is a 4xx on every route with a path
   expect(page.status()).toBeLessThan(500);
   await admin.dispose();
 });
+
+test("a sign-in body beyond 64 KiB is a 413 before Better Auth reads it; a normal one still works", async ({
+  playwright,
+  baseURL,
+}) => {
+  const context = await playwright.request.newContext({ baseURL });
+  const huge = await context.post("/api/auth/sign-in/email", {
+    headers: { "Content-Type": "application/json", Origin: baseURL! },
+    data: JSON.stringify({ email: "nobody@example.com", password: "x".repeat(70 * 1024) }),
+  });
+  expect(huge.status()).toBe(413);
+  expect((await huge.json()).error.code).toBe("payload_too_large");
+  const wrong = await context.post("/api/auth/sign-in/email", {
+    headers: { "Content-Type": "application/json", Origin: baseURL! },
+    data: JSON.stringify({ email: "nobody@example.com", password: "not-the-password" }),
+  });
+  expect(wrong.status()).toBe(401);
+  await context.dispose();
+});
