@@ -305,7 +305,7 @@ class Direction {
     const frames = this.queued;
     this.queued = [];
     for (const frame of frames) this.write(frame);
-    if (this.endAfterClose) this.dest.end();
+    if (this.endAfterClose) endOnce(this.dest);
     this.relay.closeSeen();
   }
 
@@ -320,6 +320,11 @@ class Direction {
       });
     }
   }
+}
+
+/** Ends our side of `socket` unless it is already ended (a second end() builds an error object). */
+function endOnce(socket: Duplex): void {
+  if (!socket.writableEnded && !socket.destroyed) socket.end();
 }
 
 /** Length of a frame header from its first two bytes. */
@@ -375,8 +380,8 @@ export class RawRelay {
     });
     upstream.on("data", (chunk: Buffer) => this.toClient.push(chunk));
     // A peer that ends its side is done sending: finish ours (its close follows).
-    client.on("end", () => client.end());
-    upstream.on("end", () => upstream.end());
+    client.on("end", () => endOnce(client));
+    upstream.on("end", () => endOnce(upstream));
     client.on("error", (error: Error) => this.logError("client", error));
     upstream.on("error", (error: Error) => this.logError("upstream", error));
     client.once("close", () => this.onSocketClose(true));
@@ -420,11 +425,11 @@ export class RawRelay {
     this.armCloseTimer();
     if (!this.clientEnded && this.toUpstream.sourceDone && this.toClient.ended && !this.toClient.midFrame) {
       this.clientEnded = true;
-      this.client.end();
+      endOnce(this.client);
     }
     if (!this.upstreamEnded && this.toClient.sourceDone && this.toUpstream.ended && !this.toUpstream.midFrame) {
       this.upstreamEnded = true;
-      this.upstream.end();
+      endOnce(this.upstream);
     }
   }
 
