@@ -9,10 +9,11 @@
  * while a client frame is half through (inserted at the frame boundary, both sides).
  */
 import { createHash } from "node:crypto";
-import net from "node:net";
 import type { AddressInfo } from "node:net";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket, { WebSocketServer } from "ws";
+import type WebSocket from "ws";
+import { WebSocketServer } from "ws";
 import { signHandshakeToken } from "../../server/policy";
 import { createTenant, type TenantFixture, updatePolicy } from "../helpers/fixtures";
 import { closed, eventually, handshake, startGateway, type TestGateway, upgradeRequest } from "../helpers/gateway";
