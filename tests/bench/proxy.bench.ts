@@ -21,6 +21,7 @@
  *
  * Run: DATABASE_URL=postgres://... npm run bench:proxy
  * Profiling: BENCH_GATEWAY_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"; BENCH_ONLY=gw-accept,gw-1k.
+ * Diagnosis (never goal figures): BENCH_DIAG=no-audit or no-audit-db (see gateway-process.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -83,17 +84,27 @@ interface PhaseResult {
   cpuPerUnit: number;
   /** Cores the proxy process used during the phase. */
   cores: number;
+  /** Share of that CPU time spent in the kernel (stime ÷ utime + stime). */
+  kernelShare: number;
   bad: number;
 }
 
 let db: BenchDatabase | null = null;
 let nginxDir: string | null = null;
 
-/** utime + stime of one process, in jiffies. */
-function ticks(pid: number): number {
+/** utime and stime of one process, in jiffies. */
+function ticks(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
+  return { user: Number(fields[11]), sys: Number(fields[12]) };
+}
+
+/** CPU µs of `pid` since `t0`, and the kernel's share of it. */
+function cpuSince(pid: number, t0: { user: number; sys: number }): { cpu: number; kernelShare: number } {
+  const t1 = ticks(pid);
+  const user = t1.user - t0.user;
+  const sys = t1.sys - t0.sys;
+  return { cpu: (user + sys) * TICK_US, kernelShare: sys / Math.max(1, user + sys) };
 }
 
 async function startNginx(upstreamPort: number): Promise<{ port: number; child: ChildProcess; workerPid: number }> {
@@ -203,7 +214,7 @@ async function phase(t: Target, env: Env, durationMs: number): Promise<PhaseResu
         }),
       ),
     );
-    const cpu = (ticks(pid) - t0) * TICK_US;
+    const { cpu, kernelShare } = cpuSince(pid, t0);
     const completed = answers.reduce((n, a) => n + a.completed, 0);
     const bad = answers.reduce((n, a) => n + a.errors + Object.values(a.unexpected).reduce((x, y) => x + y, 0), 0);
     return {
@@ -211,6 +222,7 @@ async function phase(t: Target, env: Env, durationMs: number): Promise<PhaseResu
       mbps: 0,
       cpuPerUnit: cpu / Math.max(1, completed),
       cores: cpu / 1000 / durationMs,
+      kernelShare,
       bad,
     };
   }
@@ -225,7 +237,7 @@ async function phase(t: Target, env: Env, durationMs: number): Promise<PhaseResu
   const answers = await Promise.all(
     env.relayClients.map((c) => request<{ messages: number; bytes: number }>(c, { type: "run", size, durationMs })),
   );
-  const cpu = (ticks(pid) - t0) * TICK_US;
+  const { cpu, kernelShare } = cpuSince(pid, t0);
   await Promise.all(env.relayClients.map((c) => request(c, { type: "close" })));
   const messages = answers.reduce((n, a) => n + a.messages, 0);
   const mb = answers.reduce((n, a) => n + a.bytes, 0) / 1e6;
@@ -234,6 +246,7 @@ async function phase(t: Target, env: Env, durationMs: number): Promise<PhaseResu
     mbps: mb / (durationMs / 1000),
     cpuPerUnit: cpu / Math.max(1e-9, mb),
     cores: cpu / 1000 / durationMs,
+    kernelShare,
     bad: 0,
   };
 }
@@ -263,7 +276,13 @@ async function main(): Promise<void> {
     },
   });
   const gateway = spawnBenchChild("gateway-process.ts", {
-    env: { DATABASE_URL: db.url, LOG_LEVEL: "warn", GATEWAY_ID: "gw-bench-proxy" },
+    env: {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: "warn",
+      GATEWAY_ID: "gw-bench-proxy",
+      // Diagnosis only, never a goal figure: "no-audit" / "no-audit-db" (gateway-process.ts).
+      ...(process.env.BENCH_DIAG ? { BENCH_DIAG: process.env.BENCH_DIAG } : {}),
+    },
     nodeFlags: process.env.BENCH_GATEWAY_FLAGS?.split(" ").filter(Boolean),
   });
   const nginx = await startNginx(upstreamPort);
@@ -308,9 +327,9 @@ async function main(): Promise<void> {
       "64k": "64 KiB echo round trips, 16 conns (/s)",
     };
     console.log(
-      "| | nginx (median, min–max) | gateway (median, min–max) | ratio | MB/s nginx / gateway | CPU nginx worker / gateway | CPU ratio (nginx ÷ gateway) |",
+      "| | nginx (median, min–max) | gateway (median, min–max) | ratio | MB/s nginx / gateway | CPU nginx worker / gateway | CPU ratio (nginx ÷ gateway) | kernel share of CPU nginx / gateway |",
     );
-    console.log("|---|---:|---:|---:|---:|---:|---:|");
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
     const goals: string[] = [];
     for (const kind of KINDS) {
       const n = mid(`nginx-${kind}`);
@@ -322,7 +341,7 @@ async function main(): Promise<void> {
       const mbps = kind === "1k" || kind === "64k" ? `${fmt(n.m.mbps, 1)} / ${fmt(g.m.mbps, 1)}` : "";
       console.log(
         `| ${label[kind]} | ${fmt(n.m.rate)} (${fmt(n.min)}–${fmt(n.max)}) | ${fmt(g.m.rate)} (${fmt(g.min)}–${fmt(g.max)}) | ` +
-          `**${ratio.toFixed(2)}** | ${mbps} | ${fmt(n.m.cpuPerUnit)} / ${fmt(g.m.cpuPerUnit)} ${unit} | ${cpuRatio.toFixed(2)} |`,
+          `**${ratio.toFixed(2)}** | ${mbps} | ${fmt(n.m.cpuPerUnit)} / ${fmt(g.m.cpuPerUnit)} ${unit} | ${cpuRatio.toFixed(2)} | ${pct(n.m.kernelShare)} / ${pct(g.m.kernelShare)} |`,
       );
       const perRound = results
         .get(`gw-${kind}`)!
@@ -345,6 +364,8 @@ async function main(): Promise<void> {
     nginx.child.kill("SIGTERM");
   }
 }
+
+const pct = (share: number) => `${Math.round(share * 100)}%`;
 
 function execNginxVersion(): string {
   // nginx -v writes to stderr
