@@ -302,8 +302,13 @@ function upgradeClient(a: Attempt, decision: Decision, protocol: string | null):
     socket.setNoDelay?.(true);
     socket.write(`${lines.join("\r\n")}\r\n\r\n`);
     const raw = new RawRelay(a.socket, upstream.socket, limits.maxMessageBytes, a.head, upstream.head);
-    upgraded(a, decision, protocol, raw.clientPeer, raw.upstreamPeer);
-    raw.start();
+    try {
+      upgraded(a, decision, protocol, raw.clientPeer, raw.upstreamPeer);
+    } finally {
+      // Even after a fault (failClosed terminates the client): the relay's socket events
+      // are what tells the registry that the connection closed.
+      raw.start();
+    }
     return;
   }
   ctx.upgrades.upgrade(a.req, a.socket, a.head, limits.maxMessageBytes, protocol, (client) => {

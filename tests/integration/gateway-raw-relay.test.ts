@@ -12,8 +12,7 @@ import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type WebSocket from "ws";
-import { WebSocketServer } from "ws";
+import WebSocket, { WebSocketServer } from "ws";
 import { signHandshakeToken } from "../../server/policy";
 import { createTenant, type TenantFixture, updatePolicy } from "../helpers/fixtures";
 import { closed, eventually, handshake, startGateway, type TestGateway, upgradeRequest } from "../helpers/gateway";
@@ -301,6 +300,37 @@ describe("the upstream's handshake", () => {
     expect([outcome.status, outcome.reason]).toEqual([503, "upstream_unavailable"]);
     await new Promise((r) => rogue.close(r));
   });
+});
+
+describe("heartbeat in proxy mode", () => {
+  it("the gateway pings the client: one that answers stays, one that never does is cut and the upstream gets 1011", async () => {
+    const idle = await createTenant(db, {
+      upstreamUrl: `ws://127.0.0.1:${upstreamPort}/base`,
+      policy: { origins: [ORIGIN], limits: { idleTimeoutSeconds: 1 } },
+    });
+    await eventually(() => gw.gateway.ctx.store.get(idle.slug));
+    const alive = await handshake(`${gw.wsUrl}/t/${idle.slug}/x`, { origin: ORIGIN });
+    expect(alive.status).toBe(101);
+    let pings = 0;
+    alive.ws!.on("ping", () => {
+      pings += 1;
+    });
+    // A raw client that completes its handshake, reads, and never answers anything.
+    const before = sides.length;
+    const socket = net.connect(gw.port, "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    const dead = new RawClient(socket);
+    socket.write(upgradeRequest(`/t/${idle.slug}/x`, { Origin: ORIGIN }));
+    await eventually(() => dead.status === 101 && sides.length > before);
+    const deadSide = sides[before]!;
+    const upstreamClosed = closed(deadSide.ws);
+    await eventually(() => dead.ended, 10_000);
+    expect(dead.frames.some((f) => f.opcode === 0x9)).toBe(true); // it was pinged first
+    expect((await upstreamClosed).code).toBe(1011);
+    expect(pings).toBeGreaterThan(0);
+    expect(alive.ws!.readyState).toBe(WebSocket.OPEN);
+    alive.ws!.close();
+  }, 15_000);
 });
 
 describe("policy closes (SPEC §4.5) through the raw relay", () => {
