@@ -165,8 +165,16 @@ class Direction {
     return this.forwarding && this.payloadLeft > 0;
   }
 
-  /** Reads `chunk` from `source`: forwards whole frames (and parts of the current one). */
-  push(chunk: Buffer): void {
+  /**
+   * Reads `chunk` from `source`: forwards whole frames (and parts of the current one).
+   * True when some of its bytes are still referenced afterwards (queued toward `dest`).
+   */
+  push(chunk: Buffer): boolean {
+    this.scan(chunk);
+    return this.dest.writableLength > 0;
+  }
+
+  private scan(chunk: Buffer): void {
     if (this.sourceDone) return;
     const n = chunk.length;
     let pos = 0;
@@ -361,6 +369,9 @@ export class RawRelay {
     /** Bytes the client sent after its handshake, and the upstream after its 101. */
     private readonly clientHead: Buffer,
     private readonly upstreamHead: Buffer,
+    /** Subscribes to the upstream's bytes (raw-upstream.ts reads them into a reused buffer). */
+    private readonly readUpstream: (onChunk: (chunk: Buffer) => boolean) => void = (onChunk) =>
+      upstream.on("data", onChunk),
   ) {
     this.clientPeer = new RawPeer(this, true);
     this.upstreamPeer = new RawPeer(this, false);
@@ -378,7 +389,7 @@ export class RawRelay {
       if (c) c.lastSeenAt = Date.now();
       this.toUpstream.push(chunk);
     });
-    upstream.on("data", (chunk: Buffer) => this.toClient.push(chunk));
+    this.readUpstream((chunk) => this.toClient.push(chunk));
     // A peer that ends its side is done sending: finish ours (its close follows).
     client.on("end", () => endOnce(client));
     upstream.on("end", () => endOnce(upstream));

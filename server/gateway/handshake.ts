@@ -301,7 +301,7 @@ function upgradeClient(a: Attempt, decision: Decision, protocol: string | null):
     socket.setTimeout?.(0);
     socket.setNoDelay?.(true);
     socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-    const raw = new RawRelay(a.socket, upstream.socket, limits.maxMessageBytes, a.head, upstream.head);
+    const raw = new RawRelay(a.socket, upstream.socket, limits.maxMessageBytes, a.head, upstream.head, upstream.read);
     try {
       upgraded(a, decision, protocol, raw.clientPeer, raw.upstreamPeer);
     } finally {

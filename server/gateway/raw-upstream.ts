@@ -28,12 +28,18 @@ import tls from "node:tls";
 
 const UPSTREAM_TIMEOUT_MS = 5000;
 const MAX_HEAD_BYTES = 16 * 1024;
+const READ_BUFFER_BYTES = 64 * 1024;
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** TLS sessions kept for resumption (one per upstream host:port, oldest dropped first). */
 const MAX_TLS_SESSIONS = 256;
 
 export interface RawUpstream {
   socket: net.Socket;
+  /**
+   * Subscribes the relay to the upstream's bytes. `onChunk` returns true when the chunk's
+   * bytes are still referenced after it returns (writes queued toward the client).
+   */
+  read(onChunk: (chunk: Buffer) => boolean): void;
   /** The subprotocol the upstream chose ("" for none). */
   protocol: string;
   /** Bytes the upstream sent right after its 101 (already frames). */
@@ -100,6 +106,7 @@ export function connectUpstreamRaw(
     const port = Number(url.port || (secure ? 443 : 80));
     const origin = `${host}:${port}`;
     let socket: net.Socket;
+    let reads: ReusedReads | null = null;
     if (secure) {
       const tlsSocket = tls.connect({
         host,
@@ -112,7 +119,13 @@ export function connectUpstreamRaw(
       tlsSocket.on("session", (session: Buffer) => rememberSession(origin, session));
       socket = tlsSocket;
     } else {
-      socket = net.connect({ host, port });
+      const r = new ReusedReads();
+      reads = r;
+      socket = net.connect({
+        host,
+        port,
+        onread: { buffer: () => r.buffer, callback: (n: number, buffer: Uint8Array) => r.deliver(n, buffer) },
+      });
     }
     socket.setNoDelay(true);
     const lines = [
@@ -133,7 +146,8 @@ export function connectUpstreamRaw(
     const timer = setTimeout(() => fail(new Error("upstream handshake timed out")), UPSTREAM_TIMEOUT_MS);
     const cleanup = () => {
       clearTimeout(timer);
-      socket.off("data", onData);
+      if (reads) reads.sink = null;
+      else socket.off("data", onData);
       socket.off("error", fail);
       socket.off("close", onClose);
     };
@@ -146,7 +160,8 @@ export function connectUpstreamRaw(
     }
     const onClose = () => fail(new Error("upstream closed the connection during the handshake"));
     const onData = (chunk: Buffer) => {
-      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      // A copy: with reused reads, `chunk` is overwritten by the next read.
+      received = Buffer.concat([received, chunk]);
       const end = received.indexOf("\r\n\r\n");
       if (end === -1) {
         if (received.length > MAX_HEAD_BYTES) fail(new Error("upstream response head too large"));
@@ -164,15 +179,46 @@ export function connectUpstreamRaw(
       socket.on("error", () => socket.destroy());
       resolve({
         socket,
+        read: reads
+          ? (onChunk) => {
+              reads.sink = onChunk;
+            }
+          : (onChunk) => socket.on("data", onChunk),
         protocol: problem.protocol,
         head: received.subarray(end + 4),
         terminate: () => socket.destroy(),
       });
     };
-    socket.on("data", onData);
+    if (reads) {
+      reads.sink = (chunk) => {
+        onData(chunk);
+        return false;
+      };
+    } else {
+      socket.on("data", onData);
+    }
     socket.on("error", fail);
     socket.on("close", onClose);
   });
+}
+
+/**
+ * Reads of a plain-TCP upstream into one reused buffer (net's `onread`): no buffer
+ * allocated and no stream event per read on the relay's busiest direction. A read's bytes
+ * are handed on synchronously; when some of them are still referenced afterwards (a
+ * write toward the client queued instead of done at once), the next read goes to a new
+ * buffer, so queued bytes are never overwritten.
+ */
+class ReusedReads {
+  buffer: Buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  sink: ((chunk: Buffer) => boolean) | null = null;
+
+  /** Always true: reading is paused and resumed with the socket's pause() and resume(). */
+  deliver(n: number, buffer: Uint8Array): true {
+    const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, n);
+    if (this.sink?.(chunk)) this.buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    return true;
+  }
 }
 
 /** What is wrong with the upstream's answer (a message), or the subprotocol it chose. */

@@ -48,7 +48,11 @@ beforeAll(async () => {
       side.messages.push({ data, isBinary });
       const text = isBinary ? "" : data.toString();
       if (text.startsWith("big:")) ws.send(Buffer.alloc(Number(text.slice(4)), 1));
-      else ws.send(data, { binary: isBinary });
+      else if (text.startsWith("burst:")) {
+        // burst:<count>:<size> — messages filled with their own index, as fast as ws takes them.
+        const [, count, size] = text.split(":").map(Number);
+        for (let i = 0; i < count!; i++) ws.send(Buffer.alloc(size!, i % 251));
+      } else ws.send(data, { binary: isBinary });
     });
   });
   db = await createTestDatabase("rawrelay");
@@ -217,6 +221,27 @@ describe("frames through the raw relay", () => {
     expect(client.side.messages.map((m) => m.data.length)).toEqual([300]);
     client.socket.destroy();
   });
+
+  it("bytes stay intact when the client reads late (writes toward it queue while the upstream keeps sending)", async () => {
+    const outcome = await handshake(`${gw.wsUrl}/t/${tenant.slug}/burst`, { origin: ORIGIN });
+    expect(outcome.status).toBe(101);
+    const ws = outcome.ws!;
+    const received: Buffer[] = [];
+    ws.on("message", (data: Buffer) => received.push(data));
+    const socket = (ws as unknown as { _socket: import("node:net").Socket })._socket;
+    socket.pause();
+    const side = sides.at(-1)!;
+    ws.send("burst:10000:1000");
+    // The gateway's writes toward the paused client queue up until the upstream is held back too.
+    await eventually(() => side.ws.bufferedAmount > 0, 10_000);
+    socket.resume();
+    await eventually(() => received.length === 10000, 15_000);
+    received.forEach((m, i) => {
+      expect(m.length).toBe(1000);
+      expect(m.every((b) => b === i % 251)).toBe(true);
+    });
+    ws.close();
+  }, 30_000);
 
   it("a message over maxMessageBytes across continuation frames: 1009 to the client, 1011 to the upstream, never forwarded", async () => {
     const client = await RawClient.open();
