@@ -172,8 +172,17 @@ http {
     if (Date.now() > deadline) throw new Error("nginx did not listen");
     await sleep(50);
   }
-  const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/);
-  if (children.length !== 1) throw new Error(`expected one nginx worker, found ${children.join(",")}`);
+  // The master forks its worker after it listens: wait for it.
+  let children: string[] = [];
+  while (Date.now() < deadline) {
+    children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+    if (children.length > 0) break;
+    await sleep(50);
+  }
+  if (children.length !== 1) throw new Error(`expected one nginx worker, found [${children.join(",")}]`);
   return { port, child, workerPid: Number(children[0]) };
 }
 
