@@ -19,11 +19,12 @@
  * re-judges a tenant's connections when its enforced policy changes, and `track` re-judges
  * a connection that was decided under a policy replaced while it was being upgraded. A
  * connection the gateway closes (1008 policy_revoked / token_expired, both sides in proxy
- * mode, through ws's close(): a close frame after the frames already queued) gets one audit
- * event of kind `revoked`, which is its close record.
+ * mode, through the socket's close(): a close frame after the frames already queued — at a
+ * frame boundary in the raw relay, frame-relay.ts) gets one audit event of kind `revoked`,
+ * which is its close record.
  *
  * Memory: everything the gateway keeps per connection is one `Connection` object, reached
- * from its sockets through `GatewaySocket.connection`; the listeners are module-level
+ * from its sockets through their `connection` slot; the listeners are module-level
  * functions that find it through `this` (the socket that emitted). A closure per listener
  * would keep a scope object per connection alive, and bench:connections counts the gateway's
  * heap per connection against a bare `ws` server.
@@ -44,9 +45,26 @@ export class GatewaySocket extends WebSocket {
   connection: Connection | null = null;
 }
 
+/**
+ * What the registry needs of a connection's sockets: a `ws` WebSocket (the echo target)
+ * or a peer of the raw relay (proxy mode, frame-relay.ts). The client's `close` event
+ * carries the close code its audit event records.
+ */
+export interface PeerSocket {
+  connection: Connection | null;
+  readonly readyState: number;
+  close(code?: number, reason?: string | Buffer): void;
+  terminate(): void;
+  ping(): void;
+  // biome-ignore lint/suspicious/noExplicitAny: event listeners of ws and EventEmitter alike.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: event listeners of ws and EventEmitter alike.
+  once(event: string, listener: (...args: any[]) => void): unknown;
+}
+
 /** The connection a socket of the gateway belongs to (`this` in a module-level listener). */
-export function connectionOf(socket: WebSocket): Connection | null {
-  return (socket as GatewaySocket).connection ?? null;
+export function connectionOf(socket: object): Connection | null {
+  return (socket as { connection?: Connection | null }).connection ?? null;
 }
 
 /** What a connection was admitted on, kept to judge it again (SPEC §4.5). */
@@ -65,11 +83,9 @@ export interface Admission {
 export class Connection {
   lastSeenAt: number;
   pingSentAt = 0;
-  /** Bytes handed to ws but not yet written, toward the client and toward the upstream. */
+  /** Echo: bytes handed to ws but not yet written back to the client (relay.ts). */
   pendingToClient = 0;
-  pendingToUpstream = 0;
   clientPaused = false;
-  upstreamPaused = false;
   /**
    * The handshake's facts, kept only when they cannot be rebuilt from `accepted` (see
    * factsOf): most connections carry no Cookie, Authorization, subprotocol or token, and
@@ -85,8 +101,8 @@ export class Connection {
 
   constructor(
     readonly registry: ConnectionRegistry,
-    readonly client: GatewaySocket,
-    readonly upstream: GatewaySocket | null,
+    readonly client: PeerSocket,
+    readonly upstream: PeerSocket | null,
     readonly openedAt: number,
     readonly idleTimeoutMs: number,
     /** The accepted handshake's audit event: the close event repeats its fields. */
@@ -206,8 +222,8 @@ export class ConnectionRegistry {
 
   /** Starts tracking an upgraded client (its slot already reserved); the relay comes next. */
   track(
-    client: GatewaySocket,
-    upstream: GatewaySocket | null,
+    client: PeerSocket,
+    upstream: PeerSocket | null,
     idleTimeoutMs: number,
     accepted: AuditEventInput,
     admission: Admission,
@@ -407,12 +423,12 @@ export function closeEvent(accepted: AuditEventInput, code: number, openedAt: nu
   return { ...accepted, ts: now, kind: "close", reason: "allowed", closeCode: code, durationMs: now - openedAt };
 }
 
-function onClientPong(this: WebSocket): void {
+function onClientPong(this: PeerSocket): void {
   const connection = connectionOf(this);
   if (connection) connection.lastSeenAt = Date.now();
 }
 
-function onClientClose(this: WebSocket, code: number): void {
+function onClientClose(this: PeerSocket, code: number): void {
   const connection = connectionOf(this);
   if (connection) connection.registry.closed(connection, code);
 }

@@ -42,9 +42,11 @@ import { clientAddress } from "../net/client-address";
 import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { abortHandshake } from "./abort-handshake";
-import { type Connection, closeEvent, type GatewaySocket } from "./connections";
+import { type Connection, closeEvent, type PeerSocket } from "./connections";
 import type { GatewayContext } from "./context";
-import { connectUpstream, relay } from "./relay";
+import { RawRelay } from "./frame-relay";
+import { acceptValue, connectUpstreamRaw, type RawUpstream } from "./raw-upstream";
+import { echo } from "./relay";
 import { headerLines, parseSubprotocols } from "./request-headers";
 import type { HandshakeFacts } from "./revocation";
 import { accessTokenValues, checkRest, upstreamTarget } from "./upstream-path";
@@ -81,12 +83,12 @@ interface Attempt {
   slugLookedAt: boolean;
   /** A connection slot is reserved for this attempt (until a Connection takes it over). */
   reserved: boolean;
-  /** The connected upstream (until a Connection takes it over). */
-  upstream: GatewaySocket | null;
+  /** The connected upstream, its handshake done (until a Connection takes it over). */
+  upstream: RawUpstream | null;
   /** The handshake's audit event was recorded. */
   recorded: boolean;
-  /** The client socket ws upgraded (set in ws's callback). */
-  client: GatewaySocket | null;
+  /** The upgraded client (set once its 101 is written). */
+  client: PeerSocket | null;
   /** The Connection that took over slot and upstream. */
   connection: Connection | null;
   /** What the decision judged: kept with the connection to judge it again (SPEC §4.5). */
@@ -238,8 +240,8 @@ async function connectThenUpgrade(a: Attempt, runtime: TenantRuntime, decision: 
     (p) => !p.startsWith("bearer.") && (!requireSubprotocol || subprotocolSet.has(p)),
   );
   try {
-    a.upstream = await connectUpstream(target.url, forwarded, {
-      maxPayload: runtime.compiled.document.limits.maxMessageBytes,
+    a.upstream = await connectUpstreamRaw(target.url, forwarded, {
+      key: clientKey(a.req),
       forwardedFor: a.remoteAddr,
       tenant: runtime.slug,
     });
@@ -270,34 +272,81 @@ function answerSubprotocol(offered: string[], chosen: string | null, echo: boole
   return offered.every((p) => p.startsWith("bearer.")) ? firstBearer : null;
 }
 
-/** Completes the upgrade (ws) once everything allowed it; the Connection takes over slot and upstream. */
+/** The client's Sec-WebSocket-Key (checked in step 3). */
+function clientKey(req: IncomingMessage): string {
+  return String(req.headers["sec-websocket-key"]).trim();
+}
+
+/**
+ * Completes the upgrade once everything allowed it; the Connection takes over slot and
+ * upstream. Echo: ws upgrades the client. Proxy: the gateway writes the 101 itself (the
+ * upstream already accepted the same key and subprotocol) and the raw relay moves the
+ * bytes (frame-relay.ts).
+ */
 function upgradeClient(a: Attempt, decision: Decision, protocol: string | null): void {
   const { ctx, runtime } = a;
   const limits = runtime!.compiled.document.limits;
   if (a.socket.destroyed) return abandoned(a, decision, protocol);
+  if (a.upstream) {
+    if (!a.socket.readable || !a.socket.writable) return abandoned(a, decision, protocol);
+    const upstream = a.upstream;
+    const lines = [
+      "HTTP/1.1 101 Switching Protocols",
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      `Sec-WebSocket-Accept: ${acceptValue(clientKey(a.req))}`,
+    ];
+    if (protocol) lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+    const socket = a.socket as Duplex & { setNoDelay?: (on: boolean) => void; setTimeout?: (ms: number) => void };
+    socket.setTimeout?.(0);
+    socket.setNoDelay?.(true);
+    socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+    const raw = new RawRelay(a.socket, upstream.socket, limits.maxMessageBytes, a.head, upstream.head, upstream.read);
+    try {
+      upgraded(a, decision, protocol, raw.clientPeer, raw.upstreamPeer);
+    } finally {
+      // Even after a fault (failClosed terminates the client): the relay's socket events
+      // are what tells the registry that the connection closed.
+      raw.start();
+    }
+    return;
+  }
   ctx.upgrades.upgrade(a.req, a.socket, a.head, limits.maxMessageBytes, protocol, (client) => {
-    a.client = client;
-    const accepted = auditEvent(
-      a,
-      decision.enforced ? "accepted" : "report_only",
-      decision.wouldReject ?? "allowed",
-      decision,
-      protocol,
-    );
-    a.connection = ctx.connections.track(client, a.upstream, limits.idleTimeoutSeconds * 1000, accepted, {
-      facts: a.facts!,
-      policy: runtime!.compiled,
-      tokenValidUntil: decision.tokenValidUntil ?? Number.POSITIVE_INFINITY,
-      wouldReject: decision.wouldReject ?? null,
-    });
-    a.reserved = false;
-    a.upstream = null;
-    record(a, accepted);
-    relay(a.connection);
+    upgraded(a, decision, protocol, client, null);
+    echo(a.connection!);
   });
   // ws completes an upgrade synchronously, or drops a socket that is no longer writable
   // without calling back: then the slot (and the upstream) must not leak.
   if (!a.client) abandoned(a, decision, protocol);
+}
+
+/** The client is upgraded: its accepted event, and a tracked Connection holding slot and upstream. */
+function upgraded(
+  a: Attempt,
+  decision: Decision,
+  protocol: string | null,
+  client: PeerSocket,
+  upstream: PeerSocket | null,
+): void {
+  const { ctx, runtime } = a;
+  const limits = runtime!.compiled.document.limits;
+  a.client = client;
+  const accepted = auditEvent(
+    a,
+    decision.enforced ? "accepted" : "report_only",
+    decision.wouldReject ?? "allowed",
+    decision,
+    protocol,
+  );
+  a.connection = ctx.connections.track(client, upstream, limits.idleTimeoutSeconds * 1000, accepted, {
+    facts: a.facts!,
+    policy: runtime!.compiled,
+    tokenValidUntil: decision.tokenValidUntil ?? Number.POSITIVE_INFINITY,
+    wouldReject: decision.wouldReject ?? null,
+  });
+  a.reserved = false;
+  a.upstream = null;
+  record(a, accepted);
 }
 
 /**
