@@ -5,9 +5,19 @@
  * and not, split at every byte.
  */
 import { describe, expect, it } from "vitest";
-import { Sender } from "ws";
+import * as wsModule from "ws";
 import { REDACTED, Redactor, redactedLength, secretValues } from "../../server/tester/redaction";
 import { closeOf, maskedCloseFrame, readFrame } from "../../server/tester/ws-frame";
+
+// ws's frame encoder (not in its type definitions): the bytes a real server writes.
+const { Sender } = wsModule as unknown as {
+  Sender: {
+    frame(
+      data: Buffer,
+      options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean },
+    ): Buffer[];
+  };
+};
 
 function encode(payload: Buffer, opcode: number, mask: boolean): Buffer {
   // A copy: the Sender masks a buffer it may write to in place.
