@@ -16,14 +16,8 @@
  */
 import type pg from "pg";
 import type { Logger } from "../log";
+import { newRejectedOrigins, rejectionSpikes, staleGateways, testerFindings, unhealthyAudit } from "./alert-conditions";
 import { type AlertRuleRow, parseAlertRuleParams } from "./alert-rule";
-import {
-  newRejectedOrigins,
-  rejectionSpikes,
-  staleGateways,
-  testerFindings,
-  unhealthyAudit,
-} from "./alert-conditions";
 import { type DeliverOptions, deliverDueAlerts } from "./deliver-alerts";
 import { type AlertFinding, openAlert, type Queryable, resolveAlerts } from "./raise-alert";
 
@@ -77,7 +71,13 @@ export async function evaluateAlerts(options: { pool: pg.Pool; logger?: Logger }
           if (found === null) continue;
           for (const finding of found) if (await openAlert(client, rule, finding)) pass.opened += 1;
           if (rule.kind !== "tester_finding") {
-            pass.resolved += (await resolveAlerts(client, rule, found.map((f) => f.key))).length;
+            pass.resolved += (
+              await resolveAlerts(
+                client,
+                rule,
+                found.map((f) => f.key),
+              )
+            ).length;
           }
         } catch (error) {
           pass.errors.push(`rule ${rule.name}: ${(error as Error).message}`);
