@@ -79,7 +79,7 @@ async function newestAuditId(tx: Tx): Promise<bigint> {
   return BigInt(rows[0]?.id ?? "0");
 }
 
-function describe(input: { kind: string; tenant: string | null }): string {
+function ruleScope(input: { kind: string; tenant: string | null }): string {
   return `${input.kind}, ${input.tenant ? `tenant ${input.tenant}` : "every tenant"}`;
 }
 
@@ -112,7 +112,7 @@ export async function createAlertRule(options: {
         actor: options.actor,
         action: "alert_rule.create",
         target: input.name,
-        summary: `Added alert rule "${input.name}" (${describe(input)}${input.enabled ? "" : ", disabled"})`,
+        summary: `Added alert rule "${input.name}" (${ruleScope(input)}${input.enabled ? "" : ", disabled"})`,
         details: { ruleId: created.id },
       });
       return created;
@@ -200,7 +200,7 @@ export async function deleteAlertRule(options: { db: Db; id: string; actor?: Act
       actor: options.actor ?? SYSTEM_ACTOR("internal"),
       action: "alert_rule.delete",
       target: row.name,
-      summary: `Removed alert rule "${row.name}" (${describe(row)})`,
+      summary: `Removed alert rule "${row.name}" (${ruleScope(row)})`,
       details: { ruleId: row.id },
     });
   });
