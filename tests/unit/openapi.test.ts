@@ -15,6 +15,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
+import * as alertInput from "../../app/_lib/alerts/alert-input";
 import { openApiDocument, openApiPath, operationId } from "../../app/_lib/api/openapi/build-openapi";
 import { OPERATIONS } from "../../app/_lib/api/openapi/operations";
 import * as params from "../../app/_lib/api/params";
@@ -101,6 +102,7 @@ describe("the document and the routes agree", () => {
       corsInput,
       auditInput,
       siemInput,
+      alertInput,
     };
     const nameOf = (schema: z.ZodType): string | undefined => {
       for (const exports of Object.values(modules)) {

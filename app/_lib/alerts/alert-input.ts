@@ -101,3 +101,6 @@ export const alertListQuery = z.strictObject({
   webhook: z.uuid("a webhook id").optional(),
 });
 export type AlertListQuery = z.output<typeof alertListQuery>;
+
+/** `GET /api/v1/alerts`: the same pages, without the webhook filter. */
+export const alertsQuery = alertListQuery.omit({ webhook: true });
