@@ -68,8 +68,5 @@ export async function exportedSeriesNames(): Promise<Set<string>> {
 
 /** An expression with the dashboard's variables replaced, as Grafana would send it. */
 export function withGrafanaVariables(expr: string): string {
-  return expr
-    .replaceAll("$__rate_interval", "1m")
-    .replaceAll("$__range", "5m")
-    .replaceAll("$tenant", ".*");
+  return expr.replaceAll("$__rate_interval", "1m").replaceAll("$__range", "5m").replaceAll("$tenant", ".*");
 }

@@ -52,6 +52,8 @@ describe("docs/ops", () => {
       "origingate_a_total",
       "origingate_b",
     ]);
-    expect(metricNamesIn("origingate_policy_reload_seconds_bucket[1m]")).toEqual(["origingate_policy_reload_seconds_bucket"]);
+    expect(metricNamesIn("origingate_policy_reload_seconds_bucket[1m]")).toEqual([
+      "origingate_policy_reload_seconds_bucket",
+    ]);
   });
 });
