@@ -36,7 +36,10 @@ const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0
 const RETURNING = `id::text as id, rule_id as "ruleId", rule_name as "ruleName", kind, tenant, key, summary, details,
                    fired_at as "firedAt", resolved_at as "resolvedAt"`;
 
-/** Opens an alert for `finding` unless one is open for the same rule and key; null when it was. */
+/**
+ * Opens an alert for `finding` unless one is open for the same rule and key (a one-shot kind:
+ * unless one was ever raised with that key); null when it was.
+ */
 export async function openAlert(
   db: Queryable,
   rule: Pick<AlertRuleRow, "id" | "name" | "kind" | "webhookIds">,
@@ -45,7 +48,8 @@ export async function openAlert(
   const oneShot = ONE_SHOT_KINDS.has(rule.kind);
   const { rows } = await db.query<AlertRecord>(
     `insert into alert (rule_id, rule_name, kind, tenant, key, summary, details, resolved_at)
-     values ($1, $2, $3, $4, $5, $6, $7, case when $8::boolean then now() else null end)
+     select $1, $2, $3, $4, $5, $6, $7, case when $8::boolean then now() else null end
+      where not ($8::boolean and exists (select 1 from alert where rule_id = $1 and key = $5))
      on conflict (rule_id, key) where resolved_at is null do nothing
      returning ${RETURNING}`,
     [
@@ -100,8 +104,8 @@ export interface RaiseAlertInput {
   /** The tenant's slug (or give tenantId); absent for a fleet-wide event. */
   tenant?: string | null;
   tenantId?: string;
-  /** Identifies the occurrence (e.g. the rollout id); a second raise with the same key while
-   *  an alert is open is ignored. One-shot kinds default to a unique key. */
+  /** Identifies the occurrence (e.g. the rollout id): a second raise with the same key is
+   *  ignored. Without one, every call is a new alert. */
   key?: string;
   summary: string;
   details?: Record<string, unknown>;

@@ -4,7 +4,9 @@
  * delivery's signature with the one verifier (server/net/webhook-signature.ts).
  *
  * - a burst of refusals is a rejection spike: the receiver gets a signed `firing` alert;
- * - a gateway process that stops (killed: no goodbye) is a stale gateway alert naming it;
+ * - a gateway process that stops (killed: no goodbye) is a stale gateway alert naming it, and
+ *   a `resolved` message follows once it is accounted for (its row says it stopped);
+ * - a tester scan with findings (its audit row) is one tester_finding alert;
  * - a receiver that answers 500 and then 200: the delivery is retried and the delivery log
  *   shows both attempts;
  * - raiseAlert() (the rollout guard's entry point) delivers to the rules of its kind only;
@@ -133,6 +135,7 @@ beforeAll(async () => {
   await rule({ name: "stale", kind: "gateway_stale", params: { staleAfterSeconds: 5 }, webhookIds: [main] });
   await rule({ name: "new origins", kind: "new_rejected_origin", tenant: tenant.slug, webhookIds: [flaky] });
   await rule({ name: "guard", kind: "rollout_guard_tripped", webhookIds: [main] });
+  await rule({ name: "scans", kind: "tester_finding", webhookIds: [main] });
   evaluator = await startGateway(db, { alerts: { intervalMs: 250, deliverIntervalMs: 100, backoffBaseMs: 200 } });
 }, 60_000);
 
@@ -194,11 +197,48 @@ describe("alert webhooks", () => {
     }, 30_000);
     expect(stale.verified).toBe(true);
     expect(stale.json.alert!.details.gatewayId).toBe(child.id);
+    // Accounted for (what a graceful stop writes): the alert resolves, same id.
+    await pool.query("update gateway_instance set stopped_at = now() where id = $1", [child.id]);
+    const resolved = await eventually(() => {
+      return (
+        receiver
+          .alerts("/ops", "gateway_stale")
+          .find((r) => r.json.alert?.key === `stale:${child.id}` && r.json.event === "resolved") ?? null
+      );
+    }, 15_000);
+    expect(resolved.json.alert!.id).toBe(stale.json.alert!.id);
+    expect(resolved.verified).toBe(true);
     // The evaluating gateway itself keeps beating: never reported.
     expect(
       receiver.alerts("/ops", "gateway_stale").some((r) => r.json.alert?.key === `stale:${evaluator.gateway.id}`),
     ).toBe(false);
   }, 60_000);
+
+  it("a tester scan that found accepted variants is one tester_finding alert", async () => {
+    const details = {
+      run: "scan",
+      runId: "run-1",
+      by: { name: "alice@example.com" },
+      target: { url: `ws://gateway/t/${tenant.slug}` },
+      outcome: { probes: 30, findings: 2, findingOrigins: ["https://app.example.com.evil.net", "null"] },
+    };
+    const clean = { ...details, runId: "run-2", outcome: { probes: 30, findings: 0, findingOrigins: [] } };
+    for (const d of [details, clean]) {
+      await pool.query(
+        `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, count, details)
+         values (now(), 'test', 'tester', $1, 'accepted', 'tester_scan', 1, $2)`,
+        [tenant.slug, JSON.stringify(d)],
+      );
+    }
+    const got = await eventually(() => receiver.alerts("/ops", "tester_finding")[0] ?? null, 15_000);
+    expect(got.verified).toBe(true);
+    expect(got.json.alert).toMatchObject({
+      tenant: tenant.slug,
+      details: { runId: "run-1", findings: 2, findingOrigins: ["https://app.example.com.evil.net", "null"] },
+    });
+    await evaluator.gateway.alerts!.runOnce();
+    expect(receiver.alerts("/ops", "tester_finding")).toHaveLength(1);
+  }, 30_000);
 
   it("raiseAlert (the rollout guard's call) delivers to the rules of its kind", async () => {
     const opened = await raiseAlert(pool, {
@@ -209,6 +249,15 @@ describe("alert webhooks", () => {
       details: { rolloutId: "rollout-1", version: 3 },
     });
     expect(opened).toHaveLength(1);
+    // The same occurrence raised twice (a guard that trips again before the abort lands): one alert.
+    expect(
+      await raiseAlert(pool, {
+        kind: "rollout_guard_tripped",
+        tenant: tenant.slug,
+        key: "rollout-1",
+        summary: "again",
+      }),
+    ).toEqual([]);
     const got = await eventually(() => receiver.alerts("/ops", "rollout_guard_tripped")[0] ?? null, 15_000);
     expect(got.verified).toBe(true);
     expect(got.json.alert).toMatchObject({ tenant: tenant.slug, key: "rollout-1", details: { version: 3 } });
