@@ -60,7 +60,8 @@ export async function exportedSeriesNames(): Promise<Set<string>> {
   const metrics = await createMetrics().registry.getMetricsAsJSON();
   const names = new Set<string>();
   for (const m of metrics) {
-    if (String(m.type) === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) names.add(`${m.name}${suffix}`);
+    if (String(m.type) === "histogram")
+      for (const suffix of ["_bucket", "_sum", "_count"]) names.add(`${m.name}${suffix}`);
     else names.add(m.name);
   }
   return names;
