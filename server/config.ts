@@ -178,6 +178,10 @@ const schema = z.object({
   AUDIT_RETENTION_DAYS: positiveInt("AUDIT_RETENTION_DAYS", 30, 36_500),
   /** Audit events a gateway holds per SIEM destination while it is unreachable (server/siem/); beyond, dropped and counted. */
   SIEM_QUEUE_MAX: positiveInt("SIEM_QUEUE_MAX", 50_000, 1_000_000),
+  /** How often alert rules are evaluated (server/alerts/; one gateway at a time does it). */
+  ALERT_EVALUATE_INTERVAL_MS: positiveInt("ALERT_EVALUATE_INTERVAL_MS", 15_000, 86_400_000),
+  /** `off`: this gateway neither evaluates alert rules nor sends alert webhooks (another one does). */
+  ALERTS: z.enum(["on", "off"], { message: "ALERTS must be on or off" }).default("on"),
   /**
    * Handshakes per minute per client address that name no tenant (or are malformed),
    * counted before the tenant lookup (server/gateway/limits.ts).

@@ -49,6 +49,7 @@ const gateway = new Gateway({
     retentionDays: config.AUDIT_RETENTION_DAYS,
   },
   siem: { queueMax: config.SIEM_QUEUE_MAX },
+  alerts: config.ALERTS === "off" ? false : { intervalMs: config.ALERT_EVALUATE_INTERVAL_MS },
 });
 
 try {

@@ -15,6 +15,7 @@ const NAV: Array<{ href: string; label: string; permission: Permission }> = [
   { href: "/users", label: "Users", permission: "users.manage" },
   { href: "/tokens", label: "API tokens", permission: "tokens.manage" },
   { href: "/siem", label: "SIEM export", permission: "siem.manage" },
+  { href: "/alerts", label: "Alerts", permission: "alerts.manage" },
   { href: "/activity", label: "Activity", permission: "activity.read" },
 ];
 

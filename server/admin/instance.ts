@@ -14,7 +14,7 @@ export interface InstanceRecorderOptions {
   intervalMs: number;
   logger: Logger;
   /** Current state to publish on each beat. */
-  snapshot(): { enforcedVersions: Record<string, number>; status: string };
+  snapshot(): { enforcedVersions: Record<string, number>; status: string; auditStatus?: string };
 }
 
 export class InstanceRecorder {
@@ -31,15 +31,16 @@ export class InstanceRecorder {
   }
 
   async beat(): Promise<void> {
-    const { enforcedVersions, status } = this.options.snapshot();
+    const { enforcedVersions, status, auditStatus = "ok" } = this.options.snapshot();
     try {
       await this.options.pool.query(
-        `insert into gateway_instance (id, host, pid, started_at, last_heartbeat_at, enforced_versions, status, stopped_at)
-         values ($1, $2, $3, now(), now(), $4, $5, null)
+        `insert into gateway_instance (id, host, pid, started_at, last_heartbeat_at, enforced_versions, status, audit_status, stopped_at)
+         values ($1, $2, $3, now(), now(), $4, $5, $6, null)
          on conflict (id) do update set last_heartbeat_at = now(), enforced_versions = excluded.enforced_versions,
-                                        status = excluded.status, host = excluded.host, pid = excluded.pid,
+                                        status = excluded.status, audit_status = excluded.audit_status,
+                                        host = excluded.host, pid = excluded.pid,
                                         stopped_at = null`,
-        [this.options.gatewayId, this.host, process.pid, JSON.stringify(enforcedVersions), status],
+        [this.options.gatewayId, this.host, process.pid, JSON.stringify(enforcedVersions), status, auditStatus],
       );
       this.lastBeatAt = Date.now();
     } catch (error) {

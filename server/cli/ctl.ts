@@ -161,7 +161,7 @@ const COMMANDS: Record<string, Command> = {
     try {
       const sealed = await encryptSecretsAtRest(client, secrets);
       console.error(
-        `sealed ${sealed.tenantSecrets} token secret(s), ${sealed.settings} setting(s) and ${sealed.siemSecrets} SIEM webhook secret(s) with key ${secrets.keyId}; every secret at rest now uses it.`,
+        `sealed ${sealed.tenantSecrets} token secret(s), ${sealed.settings} setting(s), ${sealed.siemSecrets} SIEM webhook secret(s) and ${sealed.alertSecrets} alert webhook secret(s) with key ${secrets.keyId}; every secret at rest now uses it.`,
       );
       await recordActivity(db, {
         actor: CTL,

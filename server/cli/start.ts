@@ -197,9 +197,9 @@ async function main(): Promise<void> {
   let setupToken: string | null;
   try {
     const sealed = await encryptSecretsAtRest(db, secrets);
-    if (sealed.tenantSecrets + sealed.settings + sealed.siemSecrets > 0) {
+    if (sealed.tenantSecrets + sealed.settings + sealed.siemSecrets + sealed.alertSecrets > 0) {
       say(
-        `encrypted ${sealed.tenantSecrets} token secret(s), ${sealed.settings} setting(s) and ${sealed.siemSecrets} SIEM webhook secret(s) with the secrets key`,
+        `encrypted ${sealed.tenantSecrets} token secret(s), ${sealed.settings} setting(s), ${sealed.siemSecrets} SIEM webhook secret(s) and ${sealed.alertSecrets} alert webhook secret(s) with the secrets key`,
       );
     }
     const prisma = createPrisma(databaseUrl);

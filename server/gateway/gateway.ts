@@ -24,6 +24,7 @@ import { type Exposure, healthRoutes } from "../admin/health";
 import { InstanceRecorder } from "../admin/instance";
 import { createMetrics } from "../admin/metrics";
 import { StreamHub } from "../admin/stream";
+import { AlertKeeper } from "../alerts/evaluate-alerts";
 import { AuditPartitionKeeper } from "../audit/partitions";
 import { AuditPipeline, MAX_FOLD_KEYS } from "../audit/pipeline";
 import { AuditSummaryKeeper } from "../audit/summary";
@@ -79,6 +80,11 @@ export interface GatewayOptions {
     /** How often this gateway brings the audit summary up to date (default 5 s). */
     summaryIntervalMs?: number;
   };
+  /**
+   * Alert rules and webhook deliveries (server/alerts/): every gateway runs the keeper, one at a
+   * time evaluates (advisory lock). `false` turns it off in this process.
+   */
+  alerts?: false | { intervalMs?: number; deliverIntervalMs?: number; backoffBaseMs?: number };
   /** The dashboard's URL: its origin is the only one the admin stream accepts. */
   dashboardUrl: string;
   /** HTTP/SSE proxying: HTTP_MAX_BODY_BYTES, HTTP_UPSTREAM_TIMEOUT_MS. */
@@ -113,6 +119,7 @@ export class Gateway {
   private readonly stream: StreamHub;
   private adminStart: Promise<void> | null = null;
   private readonly partitions: AuditPartitionKeeper | null;
+  readonly alerts: AlertKeeper | null;
   /** Keeps the audit summary (overview, origin search) up to date: every gateway tries, one at a time does it. */
   readonly summary: AuditSummaryKeeper;
   /** Streams the audit batches this gateway commits to the SIEM destinations. */
@@ -149,6 +156,15 @@ export class Gateway {
       retentionDays == null
         ? null
         : new AuditPartitionKeeper({ pool, retentionDays, logger: logger.child({ component: "audit-partitions" }) });
+    this.alerts =
+      options.alerts === false
+        ? null
+        : new AlertKeeper({
+            pool,
+            logger: logger.child({ component: "alerts" }),
+            secrets: options.secrets ?? null,
+            ...options.alerts,
+          });
     const store = new PolicyStore({
       pool,
       connectionString: options.databaseUrl,
@@ -219,7 +235,11 @@ export class Gateway {
       gatewayId: this.id,
       intervalMs: options.heartbeatIntervalMs ?? 5000,
       logger,
-      snapshot: () => ({ enforcedVersions: store.enforcedVersions(), status: store.health().status }),
+      snapshot: () => ({
+        enforcedVersions: store.enforcedVersions(),
+        status: store.health().status,
+        auditStatus: audit.health().status,
+      }),
     });
     const publicRoutes: HttpRoute[] = [
       ...(options.admin ? [] : this.healthRoutes("public")),
@@ -301,6 +321,7 @@ export class Gateway {
     this.partitions?.start();
     this.summary.start();
     this.siem.start();
+    this.alerts?.start();
     const address = this.server.address() as AddressInfo;
     this.ctx.logger.info({ port: address.port }, "gateway listening");
     return address;
@@ -353,6 +374,7 @@ export class Gateway {
     await this.siem.stop();
     await this.summary.stop();
     await this.partitions?.stop();
+    await this.alerts?.stop();
     await this.tail.stop();
     await this.ctx.store.stop();
     await this.instance.stop();

@@ -1,7 +1,7 @@
 /**
  * Seals every secret at rest with the current SECRETS_KEY: tenant token secrets (current and
  * previous), the secret settings (auth secret, admin-token key) and the signing secrets of
- * SIEM webhook destinations. Plaintext rows (written
+ * SIEM webhook destinations and alert webhooks. Plaintext rows (written
  * before a key was configured) and rows sealed with an older key (SECRETS_KEY_PREVIOUS,
  * during a key rotation) are re-sealed; rows already sealed with the current key are left
  * alone, so running it again changes nothing.
@@ -19,10 +19,11 @@ import { openTokenSecret, sealTokenSecret } from "./tenant-token-secret";
 export async function encryptSecretsAtRest(
   db: pg.Client | pg.PoolClient,
   secrets: SecretBox,
-): Promise<{ tenantSecrets: number; settings: number; siemSecrets: number }> {
+): Promise<{ tenantSecrets: number; settings: number; siemSecrets: number; alertSecrets: number }> {
   let tenantSecrets = 0;
   let settings = 0;
   let siemSecrets = 0;
+  let alertSecrets = 0;
   await db.query("begin");
   try {
     const tenants = await db.query<{
@@ -84,10 +85,25 @@ export async function encryptSecretsAtRest(
       await db.query("update siem_destination set secret = $2 where id = $1", [d.id, secrets.seal(clear, context)]);
       siemSecrets += 1;
     }
+    const webhooks = await db.query<{ id: string; name: string; secret: string }>(
+      "select id, name, secret from alert_webhook for update",
+    );
+    for (const w of webhooks.rows) {
+      if (secrets.isCurrent(w.secret)) continue;
+      const context = secretContext.alertWebhookSecret(w.id);
+      let clear: string;
+      try {
+        clear = secrets.open(w.secret, context);
+      } catch (error) {
+        throw new Error(`alert webhook ${w.name}: its secret cannot be decrypted (${(error as Error).message})`);
+      }
+      await db.query("update alert_webhook set secret = $2 where id = $1", [w.id, secrets.seal(clear, context)]);
+      alertSecrets += 1;
+    }
     await db.query("commit");
   } catch (error) {
     await db.query("rollback").catch(() => {});
     throw error;
   }
-  return { tenantSecrets, settings, siemSecrets };
+  return { tenantSecrets, settings, siemSecrets, alertSecrets };
 }

@@ -137,5 +137,6 @@ export const secretContext = {
   tenantTokenSecret: (tenantId: string) => `tenant-token-secret:${tenantId}`,
   setting: (key: string) => `setting:${key}`,
   siemDestinationSecret: (destinationId: string) => `siem-destination-secret:${destinationId}`,
+  alertWebhookSecret: (webhookId: string) => `alert-webhook-secret:${webhookId}`,
   policySnapshot: "policy-snapshot:v1",
 } as const;

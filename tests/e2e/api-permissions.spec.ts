@@ -270,6 +270,99 @@ const ENDPOINTS: Endpoint[] = [
     prepare: async () => ({ path: `/api/v1/siem-destinations/${(await freshMatrixDestination(true)).id}` }),
   },
   {
+    name: "GET /api/v1/alert-rules",
+    method: "GET",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/alert-rules" }),
+  },
+  {
+    name: "POST /api/v1/alert-rules",
+    method: "POST",
+    min: "admin",
+    ok: 201,
+    prepare: async () => ({
+      path: "/api/v1/alert-rules",
+      body: { name: (await freshMatrixRule(false)).name, kind: "gateway_stale", enabled: false },
+    }),
+  },
+  {
+    name: "PATCH /api/v1/alert-rules/<id>",
+    method: "PATCH",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({
+      path: `/api/v1/alert-rules/${(await freshMatrixRule(true)).id}`,
+      body: { params: { staleAfterSeconds: 120 } },
+    }),
+  },
+  {
+    name: "DELETE /api/v1/alert-rules/<id>",
+    method: "DELETE",
+    min: "admin",
+    ok: 204,
+    prepare: async () => ({ path: `/api/v1/alert-rules/${(await freshMatrixRule(true)).id}` }),
+  },
+  {
+    name: "GET /api/v1/alert-webhooks",
+    method: "GET",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/alert-webhooks" }),
+  },
+  {
+    name: "POST /api/v1/alert-webhooks",
+    method: "POST",
+    min: "admin",
+    ok: 201,
+    prepare: async () => ({
+      path: "/api/v1/alert-webhooks",
+      // A literal address (allowed even when internal, SPEC §5.2), disabled: nothing is sent there.
+      body: { name: (await freshMatrixWebhook(false)).name, url: "http://192.0.2.10/alerts", enabled: false },
+    }),
+  },
+  {
+    name: "PATCH /api/v1/alert-webhooks/<id>",
+    method: "PATCH",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({
+      path: `/api/v1/alert-webhooks/${(await freshMatrixWebhook(true)).id}`,
+      body: { url: "http://192.0.2.11/alerts" },
+    }),
+  },
+  {
+    name: "DELETE /api/v1/alert-webhooks/<id>",
+    method: "DELETE",
+    min: "admin",
+    ok: 204,
+    prepare: async () => ({ path: `/api/v1/alert-webhooks/${(await freshMatrixWebhook(true)).id}` }),
+  },
+  {
+    name: "POST /api/v1/alert-webhooks/<id>/test",
+    method: "POST",
+    min: "admin",
+    ok: 200,
+    // 127.0.0.1:9 refuses at once: the attempt fails fast and is logged (the answer is still 200).
+    prepare: async () => ({
+      path: `/api/v1/alert-webhooks/${(await freshMatrixWebhook(true, "http://127.0.0.1:9/")).id}/test`,
+    }),
+  },
+  {
+    name: "GET /api/v1/alert-deliveries",
+    method: "GET",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/alert-deliveries?limit=5" }),
+  },
+  {
+    name: "GET /api/v1/alerts",
+    method: "GET",
+    min: "admin",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/alerts?limit=5" }),
+  },
+  {
     name: "GET /api/v1/tenants/<slug>/endpoints",
     method: "GET",
     min: "viewer",
@@ -433,6 +526,32 @@ async function freshMatrixDestination(insert: boolean): Promise<{ id: string; na
   const [row] = await sql<{ id: string }>(
     `insert into siem_destination (id, name, kind, url, enabled, updated_at)
      values (gen_random_uuid(), $1, 'syslog', 'tcp://192.0.2.10:6514', false, now()) returning id`,
+    [name],
+  );
+  return { id: row!.id, name };
+}
+
+/** Like freshMatrixDestination, for alert webhooks (a row is inserted disabled unless a URL is given). */
+async function freshMatrixWebhook(insert: boolean, url?: string): Promise<{ id: string; name: string }> {
+  await sql("delete from alert_webhook where name like 'matrix-%'");
+  const name = unique("matrix");
+  if (!insert) return { id: "", name };
+  const [row] = await sql<{ id: string }>(
+    `insert into alert_webhook (id, name, url, secret, enabled, updated_at)
+     values (gen_random_uuid(), $1, $2, 'matrix-secret', $3, now()) returning id`,
+    [name, url ?? "http://192.0.2.10/alerts", url !== undefined],
+  );
+  return { id: row!.id, name };
+}
+
+/** Like freshMatrixDestination, for alert rules (inserted disabled). */
+async function freshMatrixRule(insert: boolean): Promise<{ id: string; name: string }> {
+  await sql("delete from alert_rule where name like 'matrix-%'");
+  const name = unique("matrix");
+  if (!insert) return { id: "", name };
+  const [row] = await sql<{ id: string }>(
+    `insert into alert_rule (id, name, kind, params, enabled, updated_at)
+     values (gen_random_uuid(), $1, 'gateway_stale', '{}', false, now()) returning id`,
     [name],
   );
   return { id: row!.id, name };

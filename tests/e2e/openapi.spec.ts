@@ -242,6 +242,29 @@ test("every operation of /api/v1 answers what openapi.json says", async () => {
   });
   await call(admin, "delete", "/api/v1/siem-destinations/{id}", { values: { id: destinationId } });
 
+  // Alerts: a webhook at 127.0.0.1:9 (a literal address, refused at once: the test's attempt
+  // is logged as failed, the answer is still 200), a rule for the tenant, the logs.
+  const webhook = await call(admin, "post", "/api/v1/alert-webhooks", {
+    data: { name: unique("oa-alert"), url: "http://127.0.0.1:9/alerts" },
+  });
+  const webhookId = (await webhook.json()).webhook.id;
+  await call(admin, "get", "/api/v1/alert-webhooks");
+  await call(admin, "post", "/api/v1/alert-webhooks/{id}/test", { values: { id: webhookId } });
+  await call(admin, "patch", "/api/v1/alert-webhooks/{id}", { values: { id: webhookId }, data: { enabled: false } });
+  const rule = await call(admin, "post", "/api/v1/alert-rules", {
+    data: { name: unique("oa-rule"), kind: "rejection_spike", tenant: slug, webhookIds: [webhookId] },
+  });
+  await call(admin, "post", "/api/v1/alert-rules", {
+    data: { name: unique("oa-rule"), kind: "rejection_spike", params: { factor: 0 } },
+  }); // 422
+  const ruleId = (await rule.json()).id;
+  await call(admin, "get", "/api/v1/alert-rules");
+  await call(admin, "patch", "/api/v1/alert-rules/{id}", { values: { id: ruleId }, data: { enabled: false } });
+  await call(admin, "get", "/api/v1/alert-deliveries", { query: `webhook=${webhookId}&limit=5` });
+  await call(admin, "get", "/api/v1/alerts", { query: "limit=5" });
+  await call(admin, "delete", "/api/v1/alert-rules/{id}", { values: { id: ruleId } });
+  await call(admin, "delete", "/api/v1/alert-webhooks/{id}", { values: { id: webhookId } });
+
   await call(admin, "delete", "/api/v1/tenants/{slug}", { values: { slug } });
 
   // Every operation's success was seen and validated.

@@ -14,6 +14,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant as createTenantInDashboard } from "../../app/_lib/tenants/create-tenant";
 import { rotateTenantSecret } from "../../app/_lib/tenants/rotate-tenant-secret";
+import { openWebhookSecret } from "../../server/alerts/webhook-secret";
 import { createPool } from "../../server/db/pool";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY, SETTING_AUTH_SECRET } from "../../server/db/settings";
@@ -180,6 +181,14 @@ describe("migrating plaintext rows and rotating the key", () => {
        values (gen_random_uuid(), 'legacy-hook', 'webhook', 'https://192.0.2.30/x', $1, false, now()) returning id`,
       [hookSecret],
     );
+    // And an alert webhook's (disabled too).
+    const alertSecret = randomBytes(32).toString("base64url");
+    const [alertHook] = await query<{ id: string }>(
+      db,
+      `insert into alert_webhook (id, name, url, secret, enabled, updated_at)
+       values (gen_random_uuid(), 'legacy-alerts', 'https://192.0.2.31/x', $1, false, now()) returning id`,
+      [alertSecret],
+    );
     await eventually(
       async () => (await statusWith(gw.wsUrl, legacy.slug, token(legacy.slug, legacy.tokenSecret))).status === 101,
       10_000,
@@ -187,12 +196,19 @@ describe("migrating plaintext rows and rotating the key", () => {
 
     const result = await ctl(["secrets:encrypt"], {});
     expect(result).toMatchObject({ code: 0 });
-    expect(result.stderr).toMatch(/sealed 1 token secret\(s\), 2 setting\(s\) and 1 SIEM webhook secret\(s\)/);
+    expect(result.stderr).toMatch(
+      /sealed 1 token secret\(s\), 2 setting\(s\), 1 SIEM webhook secret\(s\) and 1 alert webhook secret\(s\)/,
+    );
     const [sealedHook] = await query<{ secret: string }>(db, "select secret from siem_destination where id = $1", [
       hook!.id,
     ]);
     expect(sealedHook!.secret).toMatch(/^enc:v1:/);
     expect(openDestinationSecret(configuredSecretBox(), hook!.id, sealedHook!.secret)).toBe(hookSecret);
+    const [sealedAlertHook] = await query<{ secret: string }>(db, "select secret from alert_webhook where id = $1", [
+      alertHook!.id,
+    ]);
+    expect(sealedAlertHook!.secret).toMatch(/^enc:v1:/);
+    expect(openWebhookSecret(configuredSecretBox(), alertHook!.id, sealedAlertHook!.secret)).toBe(alertSecret);
 
     const [row] = await query<{ token_secret: string }>(db, "select token_secret from tenant where id = $1", [
       legacy.id,
@@ -214,8 +230,11 @@ describe("migrating plaintext rows and rotating the key", () => {
 
     // Idempotent: a second run has nothing left to do.
     const again = await ctl(["secrets:encrypt"], {});
-    expect(again.stderr).toMatch(/sealed 0 token secret\(s\), 0 setting\(s\) and 0 SIEM webhook secret\(s\)/);
+    expect(again.stderr).toMatch(
+      /sealed 0 token secret\(s\), 0 setting\(s\), 0 SIEM webhook secret\(s\) and 0 alert webhook secret\(s\)/,
+    );
     await query(db, "delete from siem_destination where id = $1", [hook!.id]);
+    await query(db, "delete from alert_webhook where id = $1", [alertHook!.id]);
   });
 
   it("key rotation: with the old key in SECRETS_KEY_PREVIOUS, secrets:encrypt re-seals everything with the new key", async () => {

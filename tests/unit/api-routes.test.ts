@@ -107,6 +107,7 @@ describe("app/_lib", () => {
     "users/user-input.ts",
     "tester/endpoint-input.ts",
     "siem/siem-destination-input.ts",
+    "alerts/alert-input.ts",
     "policy/apply-diff.ts",
     "policy/diff-documents.ts",
     "policy/document.ts",

@@ -5,7 +5,7 @@
  * viewer: read everything a security team looks at (tenants, policies, history, fleet,
  *         audit). editor: also change policies (allowlist and credential policy, rollback)
  *         and run the handshake tester. admin: also tenants (create, rename, delete,
- *         upstream, secret rotation), users, API tokens and SIEM destinations, and read the
+ *         upstream, secret rotation), users, API tokens, SIEM destinations and alerts, and read the
  *         activity log.
  *
  * Browser-safe (no imports): client components use `can()` to decide what to show.
@@ -27,6 +27,7 @@ export const PERMISSIONS = [
   "users.manage",
   "tokens.manage",
   "siem.manage",
+  "alerts.manage",
   "activity.read",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -54,5 +55,5 @@ export const ROLE_DESCRIPTIONS: Record<Role, string> = {
   viewer: "Read-only: tenants, policies, history, gateways, audit.",
   editor: "Viewer, plus edit allowlists and credential policies, roll back, run the tester.",
   admin:
-    "Editor, plus create/rename/delete tenants, rotate secrets, manage users, API tokens and SIEM export, read the activity log.",
+    "Editor, plus create/rename/delete tenants, rotate secrets, manage users, API tokens, SIEM export and alerts, read the activity log.",
 };

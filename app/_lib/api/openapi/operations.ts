@@ -14,6 +14,14 @@ import { z } from "zod";
 import { policyDocumentSchema } from "../../../../server/policy/document";
 import { corsInputSchema, corsScanInputSchema } from "../../../../server/tester/cors-input";
 import { handshakeInputSchema, scanInputSchema } from "../../../../server/tester/input";
+import {
+  alertListQuery,
+  alertRuleInput,
+  alertRulePatch,
+  alertsQuery,
+  alertWebhookInput,
+  alertWebhookPatch,
+} from "../../alerts/alert-input";
 import { auditExportQuery, auditSearchQuery, auditStatsQuery } from "../../audit/audit-filter-input";
 import type { Permission } from "../../auth/permissions";
 import { siemDestinationInput, siemDestinationPatch } from "../../siem/siem-destination-input";
@@ -357,6 +365,116 @@ export const OPERATIONS: Operation[] = [
     params: { id: "The destination's id." },
     success: { status: 204, description: "Removed" },
     errors: [404],
+  },
+  // Alerts
+  {
+    method: "GET",
+    path: "/api/v1/alert-rules",
+    permission: "alerts.manage",
+    summary: "The alert rules",
+    success: { status: 200, description: "The rules", schema: z.array(r.alertRule) },
+    errors: [],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/alert-rules",
+    permission: "alerts.manage",
+    summary:
+      "Add a rule: rejection_spike, new_rejected_origin, gateway_stale, audit_unhealthy, tester_finding or rollout_guard_tripped, for one tenant or all",
+    body: alertRuleInput,
+    success: { status: 201, description: "The rule, its parameters with defaults", schema: r.alertRule },
+    errors: [409, 413, 422],
+  },
+  {
+    method: "PATCH",
+    path: "/api/v1/alert-rules/<id>",
+    permission: "alerts.manage",
+    summary: "Rename a rule, change its tenant, parameters or webhooks, enable or disable it",
+    params: { id: "The rule's id." },
+    body: alertRulePatch,
+    success: { status: 200, description: "The rule", schema: r.alertRule },
+    errors: [404, 409, 413, 422],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/alert-rules/<id>",
+    permission: "alerts.manage",
+    summary: "Remove a rule (its open alerts close without a message)",
+    params: { id: "The rule's id." },
+    success: { status: 204, description: "Removed" },
+    errors: [404],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/alert-webhooks",
+    permission: "alerts.manage",
+    summary: "Where alerts are delivered (never a secret)",
+    success: { status: 200, description: "The webhooks", schema: z.array(r.alertWebhook) },
+    errors: [],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/alert-webhooks",
+    permission: "alerts.manage",
+    summary:
+      "Register an http(s) webhook; a host name must resolve to public addresses (an internal one only as a literal)",
+    body: alertWebhookInput,
+    success: {
+      status: 201,
+      description: "The webhook, and its signing secret shown once",
+      schema: r.createdAlertWebhook,
+    },
+    errors: [409, 413, 422],
+  },
+  {
+    method: "PATCH",
+    path: "/api/v1/alert-webhooks/<id>",
+    permission: "alerts.manage",
+    summary: "Rename, move, enable or disable a webhook, or give it a new signing secret (shown once)",
+    params: { id: "The webhook's id." },
+    body: alertWebhookPatch,
+    success: {
+      status: 200,
+      description: "The webhook, and a new secret when asked for",
+      schema: r.updatedAlertWebhook,
+    },
+    errors: [404, 409, 413, 422],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/alert-webhooks/<id>",
+    permission: "alerts.manage",
+    summary: "Remove a webhook, its delivery log, and its place in every rule",
+    params: { id: "The webhook's id." },
+    success: { status: 204, description: "Removed" },
+    errors: [404],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/alert-webhooks/<id>/test",
+    permission: "alerts.manage",
+    summary: "Send a signed test message now (retried like any delivery when it fails)",
+    params: { id: "The webhook's id." },
+    success: { status: 200, description: "The delivery, with its first attempt", schema: r.alertDelivery },
+    errors: [404],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/alert-deliveries",
+    permission: "alerts.manage",
+    summary: "The delivery log: every message to every webhook with its attempts, newest first, keyset pages",
+    query: alertListQuery,
+    success: { status: 200, description: "A page of deliveries", schema: r.alertDeliveryPage },
+    errors: [422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/alerts",
+    permission: "alerts.manage",
+    summary: "Raised alerts, open and resolved, newest first, keyset pages",
+    query: alertsQuery,
+    success: { status: 200, description: "A page of alerts", schema: r.alertPage },
+    errors: [422],
   },
   // Callers, tokens, users
   {

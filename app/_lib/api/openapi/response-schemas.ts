@@ -14,6 +14,7 @@
  */
 import "server-only";
 import { z } from "zod";
+import { ALERT_RULE_KINDS } from "../../../../server/alerts/alert-rule";
 import { AUDIT_KINDS, AUDIT_VIAS } from "../../../../server/audit/types";
 import type { AuditEvent } from "../../../../server/db/audit-queries";
 import type { PolicyDiff } from "../../../../server/policy/diff-documents";
@@ -28,6 +29,9 @@ import type {
   ScanResponse,
 } from "../../../../server/tester/types";
 import type { ActivityPage } from "../../activity/list-activity";
+import type { AlertDeliveryView, AlertView } from "../../alerts/alert-log";
+import type { AlertRuleView } from "../../alerts/alert-rules";
+import type { AlertWebhookView, createAlertWebhook, updateAlertWebhook } from "../../alerts/alert-webhooks";
 import type { AllowOriginResult } from "../../audit/allow-audit-origin";
 import type { AuditStats } from "../../audit/get-audit-stats";
 import type { StreamToken } from "../../audit/mint-stream-token";
@@ -596,6 +600,78 @@ export const savedSiemDestination = z.object({
     .meta({ description: "A webhook's new signing secret, shown this once (null for syslog, or when unchanged)." }),
 });
 same<z.output<typeof savedSiemDestination>, Awaited<ReturnType<typeof createSiemDestination>>>();
+
+export const alertRule = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(ALERT_RULE_KINDS),
+  tenant: z.string().nullable().meta({ description: "The tenant's slug; null: every tenant and the whole fleet." }),
+  params: z.record(z.string(), z.unknown()).meta({ description: "The kind's thresholds, defaults filled in." }),
+  webhookIds: z.array(z.string()).meta({ description: "Webhooks it delivers to; empty: every enabled webhook." }),
+  enabled: z.boolean(),
+  createdAt: isoTime,
+  createdBy: z.string().nullable(),
+  updatedAt: isoTime,
+});
+same<z.output<typeof alertRule>, AlertRuleView>();
+
+export const alertWebhook = z.object({
+  id: z.string(),
+  name: z.string(),
+  url: z.string(),
+  enabled: z.boolean(),
+  createdAt: isoTime,
+  createdBy: z.string().nullable(),
+  updatedAt: isoTime,
+});
+same<z.output<typeof alertWebhook>, AlertWebhookView>();
+
+export const createdAlertWebhook = z.object({
+  webhook: alertWebhook,
+  secret: z.string().meta({ description: "The signing secret (HMAC-SHA256 key), shown this once." }),
+});
+same<z.output<typeof createdAlertWebhook>, Awaited<ReturnType<typeof createAlertWebhook>>>();
+
+export const updatedAlertWebhook = z.object({
+  webhook: alertWebhook,
+  secret: z.string().nullable().meta({ description: "A new signing secret when one was asked for, shown this once." }),
+});
+same<z.output<typeof updatedAlertWebhook>, Awaited<ReturnType<typeof updateAlertWebhook>>>();
+
+export const alertDelivery = z.object({
+  id: z.string(),
+  webhookId: z.string(),
+  webhookName: z.string(),
+  alertId: z.string().nullable(),
+  event: z.string().meta({ description: "firing, resolved or test." }),
+  status: z.enum(["pending", "delivered", "failed"]),
+  attempts: z.number(),
+  nextAttemptAt: isoTime.nullable(),
+  lastAttemptAt: isoTime.nullable(),
+  responseStatus: z.number().nullable(),
+  error: z.string().nullable(),
+  log: z.array(z.object({ at: isoTime, status: z.number().nullable(), error: z.string().nullable() })),
+  createdAt: isoTime,
+});
+same<z.output<typeof alertDelivery>, AlertDeliveryView>();
+
+export const alertDeliveryPage = z.object({ deliveries: z.array(alertDelivery), nextCursor: z.string().nullable() });
+
+export const alert = z.object({
+  id: z.string(),
+  ruleId: z.string(),
+  ruleName: z.string(),
+  kind: z.enum(ALERT_RULE_KINDS),
+  tenant: z.string().nullable(),
+  key: z.string(),
+  summary: z.string(),
+  details: z.record(z.string(), z.unknown()),
+  firedAt: isoTime,
+  resolvedAt: isoTime.nullable(),
+});
+same<z.output<typeof alert>, AlertView>();
+
+export const alertPage = z.object({ alerts: z.array(alert), nextCursor: z.string().nullable() });
 
 /** `GET /api/v1/openapi.json` (validated in full against the OpenAPI 3.1 schema by the tests). */
 export const openApiDocument = z.looseObject({ openapi: z.literal("3.1.0"), paths: z.record(z.string(), z.unknown()) });
