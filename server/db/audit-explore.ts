@@ -18,10 +18,7 @@ import type { z } from "zod";
 import { AUDIT_FIELDS, AUDIT_RANGES, type AuditFieldSpec } from "./audit-fields";
 import { type auditFilterObject, auditWhere, type Queryable } from "./audit-queries";
 
-export type AuditExploreFilter = Omit<
-  z.output<typeof auditFilterObject>,
-  "limit" | "sort" | "cursor" | "beforeId"
->;
+export type AuditExploreFilter = Omit<z.output<typeof auditFilterObject>, "limit" | "sort" | "cursor" | "beforeId">;
 
 export const FACET_SCAN_LIMIT = 50_000;
 const FACET_TOP = 8;
@@ -61,9 +58,7 @@ export async function auditFacets(
   const unfiltered = FACET_FIELDS.filter((f) => !active.has(f.param));
   const [all, ...own] = await Promise.all([
     facetQuery(db, filter, unfiltered, undefined, scanLimit, top),
-    ...FACET_FIELDS.filter((f) => active.has(f.param)).map((f) =>
-      facetQuery(db, filter, [f], f.param, scanLimit, top),
-    ),
+    ...FACET_FIELDS.filter((f) => active.has(f.param)).map((f) => facetQuery(db, filter, [f], f.param, scanLimit, top)),
   ]);
   const facets: Record<string, FacetValue[]> = {};
   for (const part of [all, ...own]) Object.assign(facets, part!.facets);
@@ -151,11 +146,9 @@ export async function auditHistogram(
   // The window is the filter's own (range resolved once, at `now`).
   const { range: _range, ...rest } = filter;
   const values: unknown[] = [window.bucketSeconds];
-  const where = auditWhere(
-    { ...rest, since: window.since.toISOString(), until: window.until.toISOString() },
-    values,
-    { mode: "patterns" },
-  );
+  const where = auditWhere({ ...rest, since: window.since.toISOString(), until: window.until.toISOString() }, values, {
+    mode: "patterns",
+  });
   const { rows } = await db.query<{ bucket: Date; series: string; n: string }>(
     `select date_bin($1 * interval '1 second', ts, 'epoch'::timestamptz) as bucket,
             coalesce(reason, kind::text) as series, sum(count)::bigint::text as n

@@ -157,7 +157,9 @@ const bigintId = z.string().regex(/^\d{1,19}$/, "must be an event id (digits)");
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 
 /** Keyset position of a page sorted by another column than time: `<ms>_<id>_<base64url of the value>`. */
-const sortedCursor = z.string().regex(/^\d{1,15}_\d{1,19}(_[A-Za-z0-9_-]{0,700})?$/, "must be a cursor returned as nextCursor");
+const sortedCursor = z
+  .string()
+  .regex(/^\d{1,15}_\d{1,19}(_[A-Za-z0-9_-]{0,700})?$/, "must be a cursor returned as nextCursor");
 
 /**
  * Filters of the history search, validated at the boundary (query string → this). The

@@ -52,3 +52,12 @@ export const auditStatsQuery = z
   .strict();
 
 export type AuditWindow = z.output<typeof auditStatsQuery>["window"];
+
+/** `POST /api/v1/audit/views`: a saved view's name and the /audit query it stands for. */
+export const savedViewInput = z
+  .object({
+    name: z.string().trim().min(1, "must not be empty").max(80),
+    /** The /audit query string (`range=24h&decision=rejected`), with or without a leading `?`. */
+    query: z.string().max(4000),
+  })
+  .strict();

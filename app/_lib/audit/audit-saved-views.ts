@@ -9,10 +9,11 @@
 import "server-only";
 import { z } from "zod";
 import { auditFilterObject, refineAuditFilter } from "../../../server/db/audit-queries";
-import { recordActivity, type Actor } from "../activity/record-activity";
+import { type Actor, recordActivity } from "../activity/record-activity";
 import type { Principal } from "../auth/principal";
 import { type Db, inTransaction } from "../db";
 import { AppError, notFound } from "../errors";
+import { savedViewInput } from "./audit-filter-input";
 
 /** At most this many views per user: a list to pick from, not a store. */
 export const MAX_VIEWS_PER_USER = 50;
@@ -22,14 +23,6 @@ const viewQuerySchema = auditFilterObject
   .omit({ limit: true, cursor: true, beforeId: true })
   .strict()
   .superRefine(refineAuditFilter);
-
-export const savedViewInput = z
-  .object({
-    name: z.string().trim().min(1, "must not be empty").max(80),
-    /** The /audit query string (`range=24h&decision=rejected`), with or without a leading `?`. */
-    query: z.string().max(4000),
-  })
-  .strict();
 
 export interface SavedView {
   id: string;
@@ -90,7 +83,9 @@ export async function saveView(options: {
   const input = savedViewInput.parse(options.input);
   const query = normalizeViewQuery(input.query);
   return inTransaction(options.db, async (tx) => {
-    const existing = await tx.auditSavedView.findUnique({ where: { userId_name: { userId: user.id, name: input.name } } });
+    const existing = await tx.auditSavedView.findUnique({
+      where: { userId_name: { userId: user.id, name: input.name } },
+    });
     if (!existing && (await tx.auditSavedView.count({ where: { userId: user.id } })) >= MAX_VIEWS_PER_USER) {
       throw new AppError("conflict", `You have ${MAX_VIEWS_PER_USER} saved views already; delete one first`);
     }

@@ -14,6 +14,10 @@ export async function getAuditFacets(options: { db: Queryable; query: unknown })
   return auditFacets(options.db, auditExploreQuery.parse(options.query));
 }
 
-export async function getAuditHistogram(options: { db: Queryable; query: unknown; now?: Date }): Promise<AuditHistogram> {
+export async function getAuditHistogram(options: {
+  db: Queryable;
+  query: unknown;
+  now?: Date;
+}): Promise<AuditHistogram> {
   return auditHistogram(options.db, auditExploreQuery.parse(options.query), options.now);
 }

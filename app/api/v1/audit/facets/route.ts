@@ -1,8 +1,8 @@
 // GET /api/v1/audit/facets?<history filters> - value counts of each filterable field (its own filter left out)
 import { apiRoute, scopedTenant } from "@/app/_lib/api/api-route";
 import { getAuditDb } from "@/app/_lib/audit/audit-db";
-import { getAuditFacets } from "@/app/_lib/audit/explore-audit-events";
 import { auditQueryObject } from "@/app/_lib/audit/audit-filter-input";
+import { getAuditFacets } from "@/app/_lib/audit/explore-audit-events";
 
 export const GET = apiRoute({ permission: "audit.read", tenantScope: "filtered" }, async ({ request, principal }) => {
   const query = auditQueryObject(request);
