@@ -160,7 +160,7 @@ test("a click on a chart bar narrows to that bucket and reason; tooltips show th
   await expect(historyRows(page).first()).toContainText("https://cookie.example");
 });
 
-test("columns sort through the URL; a saved view comes back as it was saved", async ({ page }) => {
+test("columns sort through the URL, and the header says how", async ({ page }) => {
   const tenant = unique("ex");
   await seed(tenant, [
     { ago: 2 * MIN, origin: "https://b.example", count: 1 },
@@ -185,7 +185,17 @@ test("columns sort through the URL; a saved view comes back as it was saved", as
     .click();
   await expect(page).toHaveURL(/sort=origin/);
   await expect(historyRows(page).first()).toContainText("https://a.example");
+});
 
+test("a saved view comes back as it was saved", async ({ page }) => {
+  const tenant = unique("ex");
+  await seed(tenant, [
+    { ago: 2 * MIN, origin: "https://b.example", count: 1 },
+    { ago: 3 * MIN, origin: "https://a.example", count: 7 },
+    { ago: 4 * MIN, origin: "https://c.example", count: 3 },
+  ]);
+  await openExplorer(page, `tenant=${tenant}&range=4h&sort=origin`);
+  await expect(historyRows(page).first()).toContainText("https://a.example");
   const name = unique("view");
   await history(page).getByRole("textbox", { name: "View name" }).fill(name);
   await history(page).getByRole("button", { name: "Save view" }).click();
