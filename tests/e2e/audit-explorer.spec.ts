@@ -8,9 +8,34 @@
  * other tests' events never show.
  */
 import { expect, type Page, test } from "@playwright/test";
-import { makeUser, signInUI, sql, unique } from "./support";
+import WebSocket from "ws";
+import { makeTenant, makeUser, signInUI, sql, unique } from "./support";
+
+// Several page loads per test on two shared cores.
+test.describe.configure({ timeout: 120_000 });
 
 const MIN = 60_000;
+
+/** One real handshake against the tenant endpoint of the e2e gateway: 101 or the refusal's status. */
+function handshakeStatus(slug: string, origin: string): Promise<number> {
+  const url = process.env.E2E_GATEWAY_URL;
+  if (!url) throw new Error("E2E_GATEWAY_URL missing: run through `npx playwright test` (global setup)");
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url}/t/${slug}/feed`, { headers: { Origin: origin }, perMessageDeflate: false });
+    ws.once("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once("unexpected-response", (_request, response) => {
+      response.resume();
+      ws.terminate();
+      resolve(response.statusCode ?? 0);
+    });
+    ws.once("error", (error) => {
+      if (ws.readyState !== WebSocket.CLOSED) reject(error);
+    });
+  });
+}
 
 interface Seed {
   ago: number;
@@ -211,4 +236,23 @@ test("a saved view comes back as it was saved", async ({ page }) => {
   await expect(historyRows(page).first()).toContainText("https://a.example");
   await page.reload();
   await expect(historyRows(page).first()).toContainText("https://a.example");
+});
+
+test("history, facets and the chart follow the live feed while the range ends now", async ({ page }) => {
+  const slug = await makeTenant(["https://app.example.com"]);
+  await expect.poll(() => handshakeStatus(slug, "https://app.example.com"), { timeout: 15_000 }).toBe(101);
+  await openExplorer(page, `tenant=${slug}&range=15m&decision=rejected`);
+  await expect(page.getByRole("region", { name: "Live feed" }).getByTestId("feed-status")).toHaveText("live");
+  await expect(history(page).getByText("No events match these filters")).toBeVisible();
+
+  const origin = `https://${unique("live")}.example.org`;
+  expect(await handshakeStatus(slug, origin)).toBe(403);
+  // No reload, no search: the explorer refreshes as the feed receives the event.
+  await expect(historyRows(page).filter({ hasText: origin })).toHaveCount(1, { timeout: 20_000 });
+  await expect(page.getByRole("complementary", { name: "Facets" }).getByTestId("facet-scope")).toHaveText(
+    "1 matching event",
+  );
+  await expect(history(page).getByTestId("reason-chart").locator('rect[data-series="origin_not_allowed"]')).toHaveCount(
+    1,
+  );
 });
