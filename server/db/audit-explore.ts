@@ -48,12 +48,20 @@ const FACET_FIELDS = (AUDIT_FIELDS as readonly AuditFieldSpec[]).filter((f) => f
 export async function auditFacets(
   db: Queryable,
   filter: AuditExploreFilter,
-  options: { scanLimit?: number; top?: number } = {},
+  options: {
+    scanLimit?: number;
+    top?: number;
+    /** Fields whose filter is never left out: a tenant-scoped API token's tenant (fail closed). */
+    fixed?: readonly string[];
+  } = {},
 ): Promise<AuditFacets> {
   const scanLimit = options.scanLimit ?? FACET_SCAN_LIMIT;
   const top = options.top ?? FACET_TOP;
+  const fixed = new Set(options.fixed ?? []);
   const active = new Set(
-    FACET_FIELDS.filter((f) => typeof (filter as Record<string, unknown>)[f.param] === "string").map((f) => f.param),
+    FACET_FIELDS.filter(
+      (f) => typeof (filter as Record<string, unknown>)[f.param] === "string" && !fixed.has(f.param),
+    ).map((f) => f.param),
   );
   const unfiltered = FACET_FIELDS.filter((f) => !active.has(f.param));
   const [all, ...own] = await Promise.all([

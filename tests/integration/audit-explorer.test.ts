@@ -232,6 +232,10 @@ describe("facets (GET /api/v1/audit/facets)", () => {
     ]);
     expect(refused.facets.userAgent).toEqual([{ value: "Mozilla/5.0 Firefox", count: 12 }]);
 
+    // A tenant-scoped token's tenant filter is never left out: no other tenant is counted.
+    const scoped = await getAuditFacets({ db: pool, query: { tenant }, scopedTenant: tenant });
+    expect(scoped.facets.tenant).toEqual([{ value: tenant, count: 14 }]);
+
     const { auditFacets } = await import("../../server/db/audit-explore");
     const capped = await auditFacets(pool, { tenant }, { scanLimit: 2 });
     expect(capped.complete).toBe(false);

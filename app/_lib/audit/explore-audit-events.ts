@@ -10,8 +10,15 @@ import { auditExploreQuery } from "./audit-filter-input";
 
 export type { AuditFacets, AuditHistogram };
 
-export async function getAuditFacets(options: { db: Queryable; query: unknown }): Promise<AuditFacets> {
-  return auditFacets(options.db, auditExploreQuery.parse(options.query));
+export async function getAuditFacets(options: {
+  db: Queryable;
+  query: unknown;
+  /** A tenant-scoped API token's tenant: its filter stays on every facet's count (no other tenant shows). */
+  scopedTenant?: string | null;
+}): Promise<AuditFacets> {
+  return auditFacets(options.db, auditExploreQuery.parse(options.query), {
+    fixed: options.scopedTenant ? ["tenant"] : [],
+  });
 }
 
 export async function getAuditHistogram(options: {

@@ -8,6 +8,10 @@ export const GET = apiRoute({ permission: "audit.read", tenantScope: "filtered" 
   const query = auditQueryObject(request);
   const tenant = scopedTenant(principal, query.tenant);
   return Response.json(
-    await getAuditFacets({ db: getAuditDb(), query: tenant === undefined ? query : { ...query, tenant } }),
+    await getAuditFacets({
+      db: getAuditDb(),
+      query: tenant === undefined ? query : { ...query, tenant },
+      scopedTenant: principal.tenant,
+    }),
   );
 });
