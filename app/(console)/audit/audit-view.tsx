@@ -48,7 +48,8 @@ export function AuditView({ initialFilter }: { initialFilter: AuditHistoryFilter
   }, []);
 
   // New events on the live feed: refresh the overview, and the explorer when it shows "now".
-  const lastRefresh = useRef(0);
+  // The feed's first rows (its seed) arrive right after load: the first refresh waits its turn too.
+  const lastRefresh = useRef(Date.now());
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const followsNow = Boolean(filter.range) && (filter.sort ?? "-ts") === "-ts";
   const onLiveEvents = useCallback(() => {

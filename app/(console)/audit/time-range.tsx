@@ -21,8 +21,10 @@ export function TimeRange({
   until?: string;
   onChange: (next: { range?: string; since?: string; until?: string }) => void;
 }) {
-  const [from, setFrom] = useState(isoToLocalInput(since));
-  const [to, setTo] = useState(isoToLocalInput(until));
+  // Local wall-clock values exist only in the browser (the server's time zone may differ):
+  // filled after hydration, so server and client render the same first HTML.
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
   useEffect(() => {
     setFrom(isoToLocalInput(since));
     setTo(isoToLocalInput(until));
