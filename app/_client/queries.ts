@@ -3,10 +3,16 @@
  * Mutations invalidate exactly the keys they change (./mutations.ts), never by string prefix.
  */
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
+import type { AuditFacets, AuditHistogram } from "../../server/db/audit-explore";
+import { AUDIT_FIELDS } from "../../server/db/audit-fields";
 import type { AuditEvent } from "../../server/db/audit-queries";
 import type { ActivityPage } from "../_lib/activity/list-activity";
 import type { AuditWindow } from "../_lib/audit/audit-filter-input";
-import type { AuditStats, RejectedOrigin as RejectedOriginRow } from "../_lib/audit/get-audit-stats";
+import type { SavedView } from "../_lib/audit/audit-saved-views";
+import type {
+  MarkedAuditStats as AuditStats,
+  MarkedRejectedOrigin as RejectedOriginRow,
+} from "../_lib/audit/mark-allowed-origins";
 import type { AuditPage } from "../_lib/audit/search-audit-events";
 import type { Role } from "../_lib/auth/permissions";
 import type { SessionView } from "../_lib/auth/user-sessions";
@@ -35,6 +41,9 @@ export const keys = {
   endpoints: (slug: string) => ["tenants", "endpoints", slug] as const,
   auditHistory: (filter: AuditHistoryFilter) => ["audit", "history", auditFilterKey(filter)] as const,
   auditStats: (tenant: string | null, window: AuditWindow) => ["audit", "stats", tenant, window] as const,
+  auditFacets: (filter: AuditHistoryFilter) => ["audit", "facets", auditFilterKey(filter)] as const,
+  auditHistogram: (filter: AuditHistoryFilter) => ["audit", "histogram", auditFilterKey(filter)] as const,
+  auditViews: () => ["audit", "views"] as const,
   sessions: () => ["me", "sessions"] as const,
   activity: (filter: ActivityFilter) => ["activity", activityFilterKey(filter)] as const,
 };
@@ -77,19 +86,31 @@ export const sessionsQuery = () =>
     queryFn: ({ signal }) => api<{ sessions: SessionView[] }>("/api/v1/me/sessions", { signal }),
   });
 
-/** The history search's filters as the API takes them (empty = no filter). */
-export interface AuditHistoryFilter {
-  tenant?: string;
-  decision?: string;
-  reason?: string;
-  kind?: string;
-  via?: string;
-  origin?: string;
-  since?: string;
-  until?: string;
-}
+/**
+ * The audit explorer's state as the API and the page URL take it (empty = no filter): the
+ * filterable fields of server/db/audit-fields.ts, the origin filters, time and sort.
+ */
+export const AUDIT_FILTER_FIELDS = [
+  ...AUDIT_FIELDS.map((f) => f.param),
+  "origin",
+  "originContains",
+  "originPrefix",
+  "range",
+  "since",
+  "until",
+  "sort",
+] as const;
 
-export const AUDIT_FILTER_FIELDS = ["tenant", "decision", "reason", "kind", "via", "origin", "since", "until"] as const;
+export type AuditHistoryFilter = Partial<Record<(typeof AUDIT_FILTER_FIELDS)[number], string>>;
+
+/** The explorer's default time range when the URL names none. */
+export const DEFAULT_AUDIT_RANGE = "24h";
+
+/** The filter as the explorer applies it: normalized, with the default range when it has no time bounds. */
+export function explorerFilter(filter: AuditHistoryFilter): AuditHistoryFilter {
+  const key = auditFilterKey(filter);
+  return key.range || key.since || key.until ? key : auditFilterKey({ ...key, range: DEFAULT_AUDIT_RANGE });
+}
 
 /** The filter without empty fields, in a fixed field order: equal filters give equal keys. */
 export function auditFilterKey(filter: AuditHistoryFilter): AuditHistoryFilter {
@@ -192,6 +213,29 @@ export const auditHistoryQuery = (filter: AuditHistoryFilter) =>
     getNextPageParam: (last) => last.nextCursor,
   });
 
+/** Facet counts of a filter (the page, sort and time-independent keys dropped). */
+export const auditFacetsQuery = (filter: AuditHistoryFilter) => {
+  const { sort: _sort, ...rest } = auditFilterKey(filter);
+  return queryOptions({
+    queryKey: keys.auditFacets(rest),
+    queryFn: ({ signal }) => api<AuditFacets>(`/api/v1/audit/facets?${auditSearchParams(rest)}`, { signal }),
+  });
+};
+
+export const auditHistogramQuery = (filter: AuditHistoryFilter) => {
+  const { sort: _sort, ...rest } = auditFilterKey(filter);
+  return queryOptions({
+    queryKey: keys.auditHistogram(rest),
+    queryFn: ({ signal }) => api<AuditHistogram>(`/api/v1/audit/histogram?${auditSearchParams(rest)}`, { signal }),
+  });
+};
+
+export const auditViewsQuery = () =>
+  queryOptions({
+    queryKey: keys.auditViews(),
+    queryFn: ({ signal }) => api<SavedView[]>("/api/v1/audit/views", { signal }),
+  });
+
 export const auditStatsQuery = (tenant: string | null, window: AuditWindow) =>
   queryOptions({
     queryKey: keys.auditStats(tenant, window),
@@ -205,6 +249,8 @@ export const auditStatsQuery = (tenant: string | null, window: AuditWindow) =>
 export type {
   ApiTokenView,
   AuditEvent,
+  AuditFacets,
+  AuditHistogram,
   AuditPage,
   AuditStats,
   AuditWindow,
@@ -213,6 +259,7 @@ export type {
   RevisionDetail,
   RevisionSummary,
   Role,
+  SavedView,
   TenantDetail,
   TenantSummary,
   UserView,

@@ -13,7 +13,17 @@
  * for the few after it: exact, and cheap at tens of millions of events.
  */
 import { z } from "zod";
-import { AUDIT_KINDS, type AuditDecision, type AuditKind, type AuditVia } from "../audit/types";
+import type { AuditDecision, AuditKind, AuditVia } from "../audit/types";
+import {
+  AUDIT_FIELDS,
+  AUDIT_RANGE_KEYS,
+  AUDIT_RANGES,
+  AUDIT_SORT_VALUES,
+  AUDIT_SORTS,
+  type AuditFieldSpec,
+  auditFieldShape,
+  parseAuditSort,
+} from "./audit-fields";
 
 /** Anything with pg's `query(text, values)`: a Pool, a Client, a PoolClient. */
 export interface Queryable {
@@ -144,21 +154,21 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
 
 const bigintId = z.string().regex(/^\d{1,19}$/, "must be an event id (digits)");
 /** Keyset position of the history: `<epoch ms of ts>_<id>` of the last row of a page. */
-const historyCursor = z.string().regex(/^\d{1,15}_\d{1,19}$/, "must be a cursor returned as nextCursor");
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 
-/** Filters of the history search, validated at the boundary (query string → this). */
-export const auditFilterSchema = z
+/** Keyset position of a page sorted by another column than time: `<ms>_<id>_<base64url of the value>`. */
+const sortedCursor = z
+  .string()
+  .regex(/^\d{1,15}_\d{1,19}(_[A-Za-z0-9_-]{0,700})?$/, "must be a cursor returned as nextCursor");
+
+/**
+ * Filters of the history search, validated at the boundary (query string → this). The
+ * per-field filters (tenant, decision, reason, kind, via, client address, user agent, path…)
+ * come from one list, server/db/audit-fields.ts.
+ */
+export const auditFilterObject = z
   .object({
-    tenant: z.string().min(1).max(63).optional(),
-    decision: z.enum(["accepted", "rejected", "report_only"]).optional(),
-    reason: z
-      .string()
-      .regex(/^[a-z_]{1,40}$/, "must be a reason code")
-      .optional(),
-    /** How the request came: `gateway` or `forward_auth`. */
-    via: z.enum(["gateway", "forward_auth"]).optional(),
-    kind: z.enum(AUDIT_KINDS).optional(),
+    ...auditFieldShape,
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
     /**
@@ -172,15 +182,37 @@ export const auditFilterSchema = z
       .optional(),
     /** Origins starting with this text, case-insensitively (e.g. `https://app.`). */
     originPrefix: z.string().min(1).max(512).optional(),
+    /** A relative window ending now (`15m`, `1h`, `4h`, `24h`, `7d`, `30d`); not with `since`/`until`. */
+    range: z.enum(AUDIT_RANGE_KEYS).optional(),
     since: isoDate.optional(),
     until: isoDate.optional(),
+    /** `-ts` (newest first, the default), `ts`, or another column (`count`, `-count`, `origin`…). */
+    sort: z.enum(AUDIT_SORT_VALUES).optional(),
     /** Continue after this page (the `nextCursor` of the previous one). */
-    cursor: historyCursor.optional(),
+    cursor: sortedCursor.optional(),
     /** Only events with an id below this one (e.g. what came before a live stream's start). */
     beforeId: bigintId.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();
+
+/** The checks across parameters (kept apart: zod cannot `.omit` an object that has refinements). */
+export function refineAuditFilter(
+  f: { range?: string; since?: string; until?: string; sort?: string; cursor?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (f.range && (f.since || f.until)) {
+    ctx.addIssue({ code: "custom", path: ["range"], message: "give either range or since/until, not both" });
+  }
+  if (f.since && f.until && Date.parse(f.since) >= Date.parse(f.until)) {
+    ctx.addIssue({ code: "custom", path: ["until"], message: "must be later than since" });
+  }
+  if (f.cursor && (parseAuditSort(f.sort).column === "ts") !== (f.cursor.split("_").length === 2)) {
+    ctx.addIssue({ code: "custom", path: ["cursor"], message: "this cursor belongs to another sort order" });
+  }
+}
+
+export const auditFilterSchema = auditFilterObject.superRefine(refineAuditFilter);
 
 export type AuditFilter = z.input<typeof auditFilterSchema>;
 
@@ -236,20 +268,23 @@ export type OriginSearch =
  * originContains/originPrefix apply (default: the patterns, on the events directly).
  */
 export function auditWhere(
-  f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "beforeId" | "limit">,
+  f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "beforeId" | "limit" | "sort">,
   values: unknown[],
   search: OriginSearch = { mode: "patterns" },
+  /** A field whose filter is left out (its own facet counts the other values too). */
+  except?: string,
 ): string[] {
   const where: string[] = [];
   const add = (sql: (p: string) => string, value: unknown) => {
     values.push(value);
     where.push(sql(`$${values.length}`));
   };
-  if (f.tenant) add((p) => `tenant = ${p}`, f.tenant);
-  if (f.decision) add((p) => `decision = ${p}::audit_decision`, f.decision);
-  if (f.reason) add((p) => `reason = ${p}`, f.reason);
-  if (f.kind) add((p) => `kind = ${p}::audit_kind`, f.kind);
-  if (f.via) add((p) => `via = ${p}::audit_via`, f.via);
+  const values_ = f as Record<string, unknown>;
+  for (const field of AUDIT_FIELDS as readonly AuditFieldSpec[]) {
+    const value = values_[field.param];
+    if (typeof value !== "string" || value === "" || field.param === except) continue;
+    add((p) => fieldCondition(field, p), field.match === "exact" ? value : likePattern(field, value));
+  }
   // One expression for every origin filter, the one the trigram index is built on
   // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);
@@ -261,9 +296,20 @@ export function auditWhere(
     for (const pattern of patterns) add((p) => `${ORIGIN_EXPRESSION} ilike ${p}`, pattern);
     if (search.mode === "recent") add((p) => `id > ${p}::bigint`, search.watermark);
   }
+  if (f.range) add((p) => `ts >= ${p}::timestamptz`, new Date(Date.now() - AUDIT_RANGES[f.range].ms).toISOString());
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
   if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);
   return where;
+}
+
+/** The SQL condition of one field's filter, its value at `p`. */
+function fieldCondition(field: AuditFieldSpec, p: string): string {
+  if (field.match === "exact") return `${field.sql} = ${p}${field.cast ? `::${field.cast}` : ""}`;
+  return field.match === "contains" ? `${field.sql} ilike ${p}` : `${field.sql} like ${p}`;
+}
+
+function likePattern(field: AuditFieldSpec, value: string): string {
+  return field.match === "contains" ? `%${escapeLike(value)}%` : `${escapeLike(value)}%`;
 }
 
 /**
@@ -291,38 +337,65 @@ export async function searchAudit(
   });
 }
 
-/** One page, newest first: the union of `parts` (each a disjoint way to apply the origin search). */
+/** `range` turned into the `since` it means at `now` (for a result read in several queries). */
+export function resolveAuditRange<T extends { range?: keyof typeof AUDIT_RANGES; since?: string }>(f: T, now: Date): T {
+  if (!f.range) return f;
+  const { range, ...rest } = f;
+  return { ...rest, since: new Date(now.getTime() - AUDIT_RANGES[range].ms).toISOString() } as T;
+}
+
+/**
+ * One page in the requested order (newest first by default): the union of `parts` (each a
+ * disjoint way to apply the origin search). Keyset on (sort value, ts, id), all three in the
+ * same direction, so one row comparison continues after the cursor.
+ */
 async function historyPage(
   db: Queryable,
   f: z.output<typeof auditFilterSchema>,
   parts: OriginSearch[],
 ): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+  const { column, descending } = parseAuditSort(f.sort);
+  const sortSpec = AUDIT_SORTS[column];
+  const dir = descending ? "desc" : "asc";
+  const cmp = descending ? "<" : ">";
   const values: unknown[] = [f.limit + 1];
   const selects = parts.map((search) => {
     const where = auditWhere(f, values, search);
     if (f.cursor) {
-      const [ms, id] = f.cursor.split("_");
-      values.push(ms, id);
-      where.push(
-        `(ts, id) < ('epoch'::timestamptz + $${values.length - 1}::bigint * interval '1 millisecond', $${values.length}::bigint)`,
-      );
+      const [ms, id, ...valueParts] = f.cursor.split("_");
+      const encoded = valueParts.join("_");
+      const tsSql = `'epoch'::timestamptz + $${values.push(ms)}::bigint * interval '1 millisecond'`;
+      const idSql = `$${values.push(id)}::bigint`;
+      if (sortSpec.sql === null) where.push(`(ts, id) ${cmp} (${tsSql}, ${idSql})`);
+      else {
+        const value = Buffer.from(encoded, "base64url").toString("utf8");
+        const valueSql = `$${values.push(value)}::text::${sortSpec.type}`;
+        where.push(`(${sortSpec.sql}, ts, id) ${cmp} (${valueSql}, ${tsSql}, ${idSql})`);
+      }
     }
     if (f.beforeId) {
       values.push(f.beforeId);
       where.push(`id < $${values.length}::bigint`);
     }
-    return `select ${AUDIT_COLUMNS}, audit_event.id as sort_id from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
-      order by ts desc, audit_event.id desc limit $1`;
+    const sortKey = sortSpec.sql === null ? "" : `${sortSpec.sql} as sort_value, `;
+    const order = `${sortSpec.sql === null ? "" : `${sortSpec.sql} ${dir}, `}ts ${dir}, audit_event.id ${dir}`;
+    return `select ${AUDIT_COLUMNS}, ${sortKey}audit_event.id as sort_id from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
+      order by ${order} limit $1`;
   });
   const sql =
     selects.length === 1
       ? selects[0]!
-      : `select * from (${selects.map((q) => `(${q})`).join(" union all ")}) as hits order by ts desc, sort_id desc limit $1`;
-  const { rows } = await db.query<AuditRow>(sql, values);
+      : `select * from (${selects.map((q) => `(${q})`).join(" union all ")}) as hits
+          order by ${sortSpec.sql === null ? "" : `sort_value ${dir}, `}ts ${dir}, sort_id ${dir} limit $1`;
+  const { rows } = await db.query<AuditRow & { sort_value?: string | number }>(sql, values);
   const more = rows.length > f.limit;
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
-  return { events: page.map(toAuditEvent), nextCursor: more && last ? `${last.ts.getTime()}_${last.id}` : null };
+  const cursorOf = (row: AuditRow & { sort_value?: string | number }) =>
+    sortSpec.sql === null
+      ? `${row.ts.getTime()}_${row.id}`
+      : `${row.ts.getTime()}_${row.id}_${Buffer.from(String(row.sort_value ?? ""), "utf8").toString("base64url")}`;
+  return { events: page.map(toAuditEvent), nextCursor: more && last ? cursorOf(last) : null };
 }
 
 /** Events after `afterId`, oldest first (stream backfill and tail). */

@@ -449,6 +449,56 @@ const ENDPOINTS: Endpoint[] = [
     prepare: async () => ({ path: `/api/v1/audit/export?format=ndjson&tenant=${shared}` }),
   },
   {
+    name: "GET /api/v1/audit/facets",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/audit/facets?range=1h" }),
+  },
+  {
+    name: "GET /api/v1/audit/histogram",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: "/api/v1/audit/histogram?range=1h" }),
+  },
+  {
+    name: "GET /api/v1/audit/views",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    cookieOnly: true,
+    prepare: async () => ({ path: "/api/v1/audit/views" }),
+  },
+  {
+    name: "POST /api/v1/audit/views",
+    method: "POST",
+    min: "viewer",
+    ok: 201,
+    cookieOnly: true,
+    prepare: async () => ({
+      path: "/api/v1/audit/views",
+      body: { name: unique("view"), query: "range=24h&decision=rejected" },
+    }),
+  },
+  {
+    name: "DELETE /api/v1/audit/views/<id>",
+    method: "DELETE",
+    min: "viewer",
+    ok: 204,
+    cookieOnly: true,
+    prepare: async (caller) => {
+      // A view of the caller's own (someone else's would be 404).
+      if (!caller?.email) return { path: "/api/v1/audit/views/00000000-0000-0000-0000-000000000000" };
+      const [row] = await sql<{ id: string }>(
+        `insert into audit_saved_view (id, user_id, name, query)
+         select gen_random_uuid(), id, $2, 'range=1h' from "user" where email = $1 returning id::text as id`,
+        [caller.email, unique("view")],
+      );
+      return { path: `/api/v1/audit/views/${row?.id}` };
+    },
+  },
+  {
     name: "POST /api/v1/audit/stream-token",
     method: "POST",
     min: "viewer",
@@ -1021,7 +1071,15 @@ test.describe("tenant-scoped and expiring API tokens", () => {
       const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
       expect(claims.tenant).toBe(own);
     },
-    // API tokens have no sessions.
+    "GET /api/v1/audit/facets": async (r) => {
+      expect(r.status()).toBe(200);
+      expect(JSON.stringify(await r.json())).not.toContain(shared);
+    },
+    "GET /api/v1/audit/histogram": async (r) => expect(r.status()).toBe(200),
+    // API tokens have no saved views, and no sessions.
+    "GET /api/v1/audit/views": async (r) => expect(r.status()).toBe(403),
+    "POST /api/v1/audit/views": async (r) => expect(r.status()).toBe(403),
+    "DELETE /api/v1/audit/views/<id>": async (r) => expect(r.status()).toBe(403),
     "GET /api/v1/me/sessions": async (r) => expect(r.status()).toBe(403),
     "DELETE /api/v1/me/sessions/<id>": async (r) => expect(r.status()).toBe(403),
     "POST /api/v1/me/sessions/revoke-all": async (r) => expect(r.status()).toBe(403),

@@ -195,6 +195,18 @@ test("every operation of /api/v1 answers what openapi.json says", async () => {
   await call(viewer, "get", "/api/v1/audit/export", { query: `format=csv&tenant=${slug}` });
   await call(viewer, "get", "/api/v1/audit/export", { query: `format=ndjson&tenant=${slug}` });
   await call(viewer, "post", "/api/v1/audit/stream-token");
+  // The explorer: facets, histogram, and a signed-in user's saved views.
+  await call(viewer, "get", "/api/v1/audit/facets", { query: `tenant=${slug}&range=24h` });
+  await call(viewer, "get", "/api/v1/audit/facets", { query: "range=2h" }); // 422
+  await call(viewer, "get", "/api/v1/audit/histogram", { query: `tenant=${slug}&range=1h` });
+  await call(viewer, "get", "/api/v1/audit/histogram", { query: "sort=ts" }); // 422
+  const view = await call(session, "post", "/api/v1/audit/views", {
+    data: { name: unique("oa-view"), query: `tenant=${slug}&range=24h` },
+  });
+  await call(session, "post", "/api/v1/audit/views", { data: { name: "bad", query: "range=2h" } }); // 422
+  await call(session, "get", "/api/v1/audit/views");
+  await call(session, "delete", "/api/v1/audit/views/{id}", { values: { id: (await view.json()).id } });
+  await call(session, "delete", "/api/v1/audit/views/{id}", { values: { id: (await view.json()).id } }); // 404
   const [refused] = await sql<{ id: string }>(
     `insert into audit_event (gateway_id, kind, tenant, decision, reason, origin, origin_normalized, policy_version)
      values ('gw-openapi', 'handshake', $1, 'rejected', 'origin_not_allowed', 'https://new.example.com', 'https://new.example.com', 4)

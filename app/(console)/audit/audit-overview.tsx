@@ -76,6 +76,15 @@ export function AuditOverview({
                           >
                             {row.origin}
                           </button>
+                          {row.allowedBy ? (
+                            <span
+                              className="badge badge-ok explorer-allowed"
+                              data-testid="allowed-since"
+                              title={`The current policy of ${row.tenant} allows it (${row.allowedBy}): these refusals came before`}
+                            >
+                              allowed now{row.allowedBy !== row.origin ? ` by ${row.allowedBy}` : ""}
+                            </span>
+                          ) : null}
                         </td>
                         {tenant ? null : <td className="mono nowrap">{row.tenant ?? "—"}</td>}
                         <td className="num mono">{row.count.toLocaleString()}</td>

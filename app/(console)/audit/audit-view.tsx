@@ -1,17 +1,25 @@
 "use client";
 /**
  * The audit page: one tenant choice for the whole page (all tenants by default), then the
- * overview (chart, top rejected origins), the live feed and the history search. The tenant
- * and the history's filters live in the URL (/audit?tenant=&decision=...), so a filtered
- * view can be linked and survives a reload. Clicking any row opens its full record.
+ * overview (chart, top rejected origins), the live feed and the explorer. The tenant and all
+ * of the explorer's state (filters, time range, sort) live in the URL
+ * (/audit?tenant=&decision=&range=24h&sort=-count...): a view can be linked, survives a
+ * reload, and Back/Forward step through the searches. Clicking any row opens its full record.
+ *
+ * Live: the overview and, while its window ends now (a relative range) and it is sorted newest
+ * first, the explorer refresh when the live feed receives events — at most every LIVE_REFRESH_MS.
  */
-import { useQuery } from "@tanstack/react-query";
-import { useCallback, useState } from "react";
-import { type AuditEvent, type AuditHistoryFilter, auditFilterKey, tenantsQuery } from "../../_client/queries";
+import "./explorer.css";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { type AuditEvent, type AuditHistoryFilter, explorerFilter, keys, tenantsQuery } from "../../_client/queries";
 import { AuditOverview } from "./audit-overview";
 import { EventDetails } from "./event-details";
 import { HistoryPanel } from "./history-panel";
 import { LiveFeed } from "./live-feed";
+
+/** The least time between two live refreshes of the overview and the explorer. */
+const LIVE_REFRESH_MS = 3000;
 
 export function AuditView({ initialFilter }: { initialFilter: AuditHistoryFilter }) {
   const tenants = useQuery(tenantsQuery());
@@ -19,13 +27,46 @@ export function AuditView({ initialFilter }: { initialFilter: AuditHistoryFilter
   const [selected, setSelected] = useState<AuditEvent | null>(null);
   const tenant = filter.tenant ?? null;
 
+  const client = useQueryClient();
+
   const apply = useCallback((next: AuditHistoryFilter) => {
-    const normalized = auditFilterKey(next);
+    const normalized = explorerFilter(next);
     setFilter(normalized);
     const url = new URL(window.location.href);
     url.search = new URLSearchParams(normalized as Record<string, string>).toString();
-    window.history.replaceState(null, "", url);
+    if (url.href !== window.location.href) window.history.pushState(null, "", url);
   }, []);
+
+  // Back and Forward restore the explorer's state from the URL.
+  useEffect(() => {
+    const onPop = () => {
+      const params = Object.fromEntries(new URLSearchParams(window.location.search)) as AuditHistoryFilter;
+      setFilter(explorerFilter(params));
+    };
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, []);
+
+  // New events on the live feed: refresh the overview, and the explorer when it shows "now".
+  // The feed's first rows (its seed) arrive right after load: the first refresh waits its turn too.
+  const lastRefresh = useRef(Date.now());
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const followsNow = Boolean(filter.range) && (filter.sort ?? "-ts") === "-ts";
+  const onLiveEvents = useCallback(() => {
+    if (pending.current) return;
+    const wait = Math.max(0, lastRefresh.current + LIVE_REFRESH_MS - Date.now());
+    pending.current = setTimeout(() => {
+      pending.current = undefined;
+      lastRefresh.current = Date.now();
+      void client.invalidateQueries({ queryKey: ["audit", "stats"] });
+      if (followsNow) {
+        void client.invalidateQueries({ queryKey: keys.auditHistory(filter) });
+        void client.invalidateQueries({ queryKey: ["audit", "facets"] });
+        void client.invalidateQueries({ queryKey: ["audit", "histogram"] });
+      }
+    }, wait);
+  }, [client, followsNow, filter]);
+  useEffect(() => () => clearTimeout(pending.current), []);
 
   const slugs = tenants.data?.map((t) => t.slug) ?? [];
   // A tenant from the URL that no longer exists still has history: keep it selectable.
@@ -66,11 +107,16 @@ export function AuditView({ initialFilter }: { initialFilter: AuditHistoryFilter
               row.origin === "(none)"
                 ? { reason: row.reasons.length === 1 ? row.reasons[0] : undefined }
                 : { origin: row.origin };
-            apply({ tenant: row.tenant ?? tenant ?? undefined, decision: "rejected", ...byOrigin });
+            apply({
+              tenant: row.tenant ?? tenant ?? undefined,
+              decision: "rejected",
+              range: filter.range,
+              ...byOrigin,
+            });
             document.getElementById("audit-history")?.scrollIntoView({ behavior: "smooth", block: "start" });
           }}
         />
-        <LiveFeed tenant={tenant} onSelect={setSelected} />
+        <LiveFeed tenant={tenant} onSelect={setSelected} onEvents={onLiveEvents} />
         <HistoryPanel filter={filter} onApply={apply} onSelect={setSelected} />
       </div>
       <EventDetails event={selected} onClose={() => setSelected(null)} />

@@ -171,6 +171,8 @@ function AllowOrigin({ event }: { event: AuditEvent }) {
         label: "View the tenant's history",
       });
       void policySaved(queryClient, tenant);
+      // "Top rejected origins" marks the origin as allowed now.
+      void queryClient.invalidateQueries({ queryKey: ["audit", "stats"] });
     },
     onError: (error) => {
       if (error instanceof ApiError && error.code === "version_conflict") void policy.refetch();

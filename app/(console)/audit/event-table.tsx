@@ -3,12 +3,53 @@
 import type { AuditEvent } from "../../_client/queries";
 import { decisionClass, decisionLabel, formatMs, localDateTime, reasonDescription, timeOfDay } from "./audit-format";
 
+/**
+ * A column header: sortable (a button, `aria-sort` on the cell) when the table is given a sort.
+ * The first click on a column sorts descending (newest, largest, Z→A), the next one ascending.
+ */
+function Header({
+  column,
+  children,
+  sort,
+  onSort,
+  className,
+}: {
+  column?: string;
+  children: string;
+  sort?: string;
+  onSort?: (sort: string) => void;
+  className?: string;
+}) {
+  if (!column || !onSort) return <th className={className}>{children}</th>;
+  const current = sort ?? "-ts";
+  const active = current.replace(/^-/, "") === column;
+  const descending = current.startsWith("-");
+  const next = active && descending ? column : `-${column}`;
+  return (
+    <th className={className} aria-sort={active ? (descending ? "descending" : "ascending") : "none"}>
+      <button
+        type="button"
+        className="btn-link explorer-sort"
+        onClick={() => onSort(next)}
+        title={`Sort by ${children.toLowerCase()}, ${next.startsWith("-") ? "descending" : "ascending"}`}
+      >
+        {children}
+        <span aria-hidden="true" className="explorer-sort-mark">
+          {active ? (descending ? " ▼" : " ▲") : ""}
+        </span>
+      </button>
+    </th>
+  );
+}
+
 export function EventTable({
   events,
   label,
   onSelect,
   showDate = false,
   showTenant = true,
+  sort,
+  onSort,
 }: {
   events: AuditEvent[];
   label: string;
@@ -16,18 +57,36 @@ export function EventTable({
   showDate?: boolean;
   /** Off when the page is filtered to one tenant (the column would repeat it). */
   showTenant?: boolean;
+  /** The API's sort (`-ts`, `count`…); with onSort the headers sort. */
+  sort?: string;
+  onSort?: (sort: string) => void;
 }) {
+  const h = { sort, onSort };
   return (
     <table className="table table-compact audit-table" aria-label={label}>
       <thead>
         <tr>
-          <th>Time</th>
-          {showTenant ? <th>Tenant</th> : null}
-          <th>Decision</th>
-          <th>Reason</th>
-          <th>Origin</th>
-          <th className="num">Count</th>
-          <th className="audit-col-client">Client</th>
+          <Header column="ts" {...h}>
+            Time
+          </Header>
+          {showTenant ? (
+            <Header column="tenant" {...h}>
+              Tenant
+            </Header>
+          ) : null}
+          <Header>Decision</Header>
+          <Header column="reason" {...h}>
+            Reason
+          </Header>
+          <Header column="origin" {...h}>
+            Origin
+          </Header>
+          <Header column="count" className="num" {...h}>
+            Count
+          </Header>
+          <Header column="remoteAddr" className="audit-col-client" {...h}>
+            Client
+          </Header>
         </tr>
       </thead>
       <tbody>

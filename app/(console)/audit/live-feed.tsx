@@ -1,6 +1,6 @@
 "use client";
 /** The live feed section: connection badge, decision filter, pause/resume with "N new", lag notice, rows. */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { AuditEvent } from "../../_client/queries";
 import { Empty } from "../../_components/status";
 import { DECISIONS, decisionLabel } from "./audit-format";
@@ -14,9 +14,23 @@ const STATUS_BADGE: Record<FeedStatus, { className: string; label: string }> = {
   failed: { className: "badge badge-error", label: "disconnected" },
 };
 
-export function LiveFeed({ tenant, onSelect }: { tenant: string | null; onSelect: (event: AuditEvent) => void }) {
+export function LiveFeed({
+  tenant,
+  onSelect,
+  onEvents,
+}: {
+  tenant: string | null;
+  onSelect: (event: AuditEvent) => void;
+  /** Called when new events arrived (shown, or buffered while paused). */
+  onEvents?: () => void;
+}) {
   const [decision, setDecision] = useState("");
   const feed = useLiveFeed({ tenant: tenant ?? undefined, decision: decision || undefined });
+  const newest = feed.rows[0]?.id ?? null;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: fires on new events, not on a new callback
+  useEffect(() => {
+    if (newest !== null || feed.newCount > 0) onEvents?.();
+  }, [newest, feed.newCount]);
   const badge = STATUS_BADGE[feed.status];
 
   return (

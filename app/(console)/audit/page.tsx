@@ -5,14 +5,15 @@ import {
   AUDIT_FILTER_FIELDS,
   AUDIT_PAGE_SIZE,
   type AuditHistoryFilter,
-  auditFilterKey,
   auditHistoryQuery,
   auditStatsQuery,
+  explorerFilter,
   tenantsQuery,
 } from "../../_client/queries";
 import { Forbidden } from "../../_components/status";
 import { getAuditDb } from "../../_lib/audit/audit-db";
 import { getAuditStats } from "../../_lib/audit/get-audit-stats";
+import { markAllowedOrigins } from "../../_lib/audit/mark-allowed-origins";
 import { searchAuditEvents } from "../../_lib/audit/search-audit-events";
 import { requirePagePermission } from "../../_lib/auth/page-auth";
 import { getPrisma } from "../../_lib/db";
@@ -23,7 +24,7 @@ export const metadata: Metadata = { title: "Audit" };
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-// GET /audit?tenant=&decision=&reason=&kind=&origin=&since=&until= - live feed, history search, overview, allow-origin (viewer+)
+// GET /audit?tenant=&decision=&reason=&kind=&via=&remoteAddr=&userAgent=&path=&origin=&originContains=&originPrefix=&range=&since=&until=&sort= - live feed, explorer, overview, allow-origin (viewer+)
 export default async function AuditPage({ searchParams }: Props) {
   const user = await requirePagePermission("audit.read");
   if (!user) return <Forbidden what="viewing the audit log" />;
@@ -33,7 +34,8 @@ export default async function AuditPage({ searchParams }: Props) {
     const value = params[field];
     if (typeof value === "string") filter[field] = value;
   }
-  const initialFilter = auditFilterKey(filter);
+  // No time bounds in the URL: the default range (last 24 hours), as the client applies it.
+  const initialFilter = explorerFilter(filter);
   const queryClient = getQueryClient();
   const db = getAuditDb();
   // A filter the API refuses (422) is not prefetched: the client view shows the error.
@@ -41,7 +43,8 @@ export default async function AuditPage({ searchParams }: Props) {
     queryClient.prefetchQuery({ ...tenantsQuery(), queryFn: () => listTenants({ db: getPrisma() }) }),
     queryClient.prefetchQuery({
       ...auditStatsQuery(initialFilter.tenant ?? null, "hour"),
-      queryFn: () => getAuditStats({ db, tenant: initialFilter.tenant, window: "hour" }),
+      queryFn: async () =>
+        markAllowedOrigins(getPrisma(), await getAuditStats({ db, tenant: initialFilter.tenant, window: "hour" })),
     }),
     queryClient.prefetchInfiniteQuery({
       ...auditHistoryQuery(initialFilter),

@@ -7,7 +7,7 @@
  */
 import "server-only";
 import { z } from "zod";
-import { auditFilterSchema } from "../../../server/db/audit-queries";
+import { auditFilterObject, auditFilterSchema, refineAuditFilter } from "../../../server/db/audit-queries";
 
 export type AuditFilterValues = z.output<typeof auditFilterSchema>;
 
@@ -20,26 +20,28 @@ export function auditQueryObject(request: Request): Record<string, string> {
   return out;
 }
 
-const sinceBeforeUntil = (f: { since?: string; until?: string }, ctx: z.RefinementCtx) => {
-  if (f.since && f.until && Date.parse(f.since) >= Date.parse(f.until)) {
-    ctx.addIssue({ code: "custom", path: ["until"], message: "must be later than since" });
-  }
-};
-
-/** `GET /api/v1/audit` filters: tenant, decision, reason, kind, origin, since, until, cursor, limit. */
-export const auditSearchQuery = auditFilterSchema.superRefine(sinceBeforeUntil);
+/** `GET /api/v1/audit` filters: the fields of server/db/audit-fields.ts, origin, range/since/until, sort, cursor, limit. */
+export const auditSearchQuery = auditFilterSchema;
 
 /**
  * `GET /api/v1/audit/export`: the same filters and a format; no limit (the whole result, up
- * to the export cap). `cursor` continues a truncated export.
+ * to the export cap) and no sort (exports are newest first, as the history). `cursor` continues a truncated export.
  */
-export const auditExportQuery = auditFilterSchema
-  .omit({ limit: true })
+export const auditExportQuery = auditFilterObject
+  .omit({ limit: true, sort: true })
   .extend({ format: z.enum(["csv", "ndjson"]) })
   .strict()
-  .superRefine(sinceBeforeUntil);
+  .superRefine(refineAuditFilter);
 
 export type AuditExportFilter = Omit<z.output<typeof auditExportQuery>, "format">;
+
+/** `GET /api/v1/audit/facets` and `/histogram`: the history's filters without paging. */
+export const auditExploreQuery = auditFilterObject
+  .omit({ limit: true, sort: true, cursor: true, beforeId: true })
+  .strict()
+  .superRefine(refineAuditFilter);
+
+export type AuditExploreFilter = z.output<typeof auditExploreQuery>;
 
 /** `GET /api/v1/audit/stats`: tenant and window (last hour, in 1-minute buckets, or last day, in 30-minute ones). */
 export const auditStatsQuery = z
@@ -50,3 +52,12 @@ export const auditStatsQuery = z
   .strict();
 
 export type AuditWindow = z.output<typeof auditStatsQuery>["window"];
+
+/** `POST /api/v1/audit/views`: a saved view's name and the /audit query it stands for. */
+export const savedViewInput = z
+  .object({
+    name: z.string().trim().min(1, "must not be empty").max(80),
+    /** The /audit query string (`range=24h&decision=rejected`), with or without a leading `?`. */
+    query: z.string().max(4000),
+  })
+  .strict();

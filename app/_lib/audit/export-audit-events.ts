@@ -10,7 +10,7 @@
  * Server-only.
  */
 import "server-only";
-import { type AuditEvent, type Queryable, searchAudit } from "../../../server/db/audit-queries";
+import { type AuditEvent, type Queryable, resolveAuditRange, searchAudit } from "../../../server/db/audit-queries";
 import { log } from "../log";
 import { auditCsvHeader, auditCsvRow } from "./audit-csv";
 import type { AuditExportFilter } from "./audit-filter-input";
@@ -39,11 +39,13 @@ export async function* auditExportChunks(options: ExportOptions): AsyncGenerator
   const pageSize = Math.min(options.pageSize ?? PAGE_SIZE, 1000);
   const row = options.format === "csv" ? auditCsvRow : (e: AuditEvent) => `${JSON.stringify(e)}\n`;
   if (options.format === "csv") yield auditCsvHeader();
-  let cursor = options.filter.cursor;
+  // A relative range is fixed once: every page of the file covers the same window.
+  const filter = resolveAuditRange(options.filter, new Date());
+  let cursor = filter.cursor;
   let written = 0;
   for (;;) {
     const limit = Math.min(pageSize, maxRows - written);
-    const page = await searchAudit(options.db, { ...options.filter, cursor, limit });
+    const page = await searchAudit(options.db, { ...filter, cursor, limit });
     if (page.events.length > 0) yield page.events.map(row).join("");
     written += page.events.length;
     if (page.nextCursor === null) return;

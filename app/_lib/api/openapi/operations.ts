@@ -22,7 +22,13 @@ import {
   alertWebhookInput,
   alertWebhookPatch,
 } from "../../alerts/alert-input";
-import { auditExportQuery, auditSearchQuery, auditStatsQuery } from "../../audit/audit-filter-input";
+import {
+  auditExploreQuery,
+  auditExportQuery,
+  auditSearchQuery,
+  auditStatsQuery,
+  savedViewInput,
+} from "../../audit/audit-filter-input";
 import type { Permission } from "../../auth/permissions";
 import { siemDestinationInput, siemDestinationPatch } from "../../siem/siem-destination-input";
 import { createTenantInput, rotateSecretInput, updateTenantInput } from "../../tenants/tenant-input";
@@ -263,6 +269,50 @@ export const OPERATIONS: Operation[] = [
     query: auditStatsQuery,
     success: { status: 200, description: "The statistics", schema: r.auditStats },
     errors: [422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/audit/facets",
+    permission: "audit.read",
+    summary: "Value counts of each filterable field over the history's filters (a field's own filter left out)",
+    query: auditExploreQuery,
+    success: { status: 200, description: "The counts", schema: r.auditFacets },
+    errors: [422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/audit/histogram",
+    permission: "audit.read",
+    summary: "Events per time bucket over the history's filters and window, split by reason",
+    query: auditExploreQuery,
+    success: { status: 200, description: "The buckets", schema: r.auditHistogram },
+    errors: [422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/audit/views",
+    permission: "audit.read",
+    summary: "The signed-in user's saved audit views (API tokens: 403)",
+    success: { status: 200, description: "The views", schema: z.array(r.savedView) },
+    errors: [],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/audit/views",
+    permission: "audit.read",
+    summary: "Save an /audit query under a name (replaces the user's view of that name; API tokens: 403)",
+    body: savedViewInput,
+    success: { status: 201, description: "Saved (200 when it replaced a view of that name)", schema: r.savedView },
+    errors: [400, 409, 413, 422],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/audit/views/<id>",
+    permission: "audit.read",
+    summary: "Delete one of the signed-in user's saved audit views",
+    params: { id: "The view's id." },
+    success: { status: 204, description: "Deleted" },
+    errors: [404],
   },
   {
     method: "POST",

@@ -33,7 +33,9 @@ import type { AlertDeliveryView, AlertView } from "../../alerts/alert-log";
 import type { AlertRuleView } from "../../alerts/alert-rules";
 import type { AlertWebhookView, createAlertWebhook, updateAlertWebhook } from "../../alerts/alert-webhooks";
 import type { AllowOriginResult } from "../../audit/allow-audit-origin";
-import type { AuditStats } from "../../audit/get-audit-stats";
+import type { SavedView } from "../../audit/audit-saved-views";
+import type { AuditFacets, AuditHistogram } from "../../audit/explore-audit-events";
+import type { MarkedAuditStats } from "../../audit/mark-allowed-origins";
 import type { StreamToken } from "../../audit/mint-stream-token";
 import type { AuditPage } from "../../audit/search-audit-events";
 import { PERMISSIONS, ROLES } from "../../auth/permissions";
@@ -284,10 +286,39 @@ export const auditStats = z.object({
       count: z.number().int(),
       lastSeen: isoTime,
       reasons: z.array(z.string()),
+      allowedBy: z.string().nullable(),
     }),
   ),
 });
-same<z.output<typeof auditStats>, AuditStats>();
+same<z.output<typeof auditStats>, MarkedAuditStats>();
+
+export const auditFacets = z.object({
+  facets: z.record(z.string(), z.array(z.object({ value: z.string().nullable(), count: z.number().int() }))),
+  total: z.number().int(),
+  scanned: z.number().int(),
+  complete: z.boolean(),
+});
+same<z.output<typeof auditFacets>, AuditFacets>();
+
+export const auditHistogram = z.object({
+  since: isoTime,
+  until: isoTime,
+  bucketSeconds: z.number().int(),
+  series: z.array(z.string()),
+  buckets: z.array(
+    z.object({ bucket: isoTime, counts: z.record(z.string(), z.number().int()), total: z.number().int() }),
+  ),
+});
+same<z.output<typeof auditHistogram>, AuditHistogram>();
+
+export const savedView = z.object({
+  id: z.string(),
+  name: z.string(),
+  query: z.string(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+same<z.output<typeof savedView>, SavedView>();
 
 export const streamToken = z.object({
   token: z.string(),

@@ -1,0 +1,443 @@
+/**
+ * The audit explorer's API against a real Postgres: the filters of the field list (client
+ * address, user agent, path) and their validation, relative ranges, column sorting with keyset
+ * pages (no overlap, no gap), facet counts (folded events weighted, a field's own filter left
+ * out, the scan cap), the histogram split by reason, saved views (per user, normalized,
+ * replaced by name, invisible to others, refused to API tokens), and "top rejected" origins
+ * marked once the policy allows them. The plans of the new filters are checked with EXPLAIN.
+ *
+ * Every test seeds its own tenant slug, so filtering by it isolates the test's events.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ZodError } from "zod";
+import { deleteView, listSavedViews, saveView } from "../../app/_lib/audit/audit-saved-views";
+import { getAuditFacets, getAuditHistogram } from "../../app/_lib/audit/explore-audit-events";
+import { getAuditStats } from "../../app/_lib/audit/get-audit-stats";
+import { markAllowedOrigins } from "../../app/_lib/audit/mark-allowed-origins";
+import { searchAuditEvents } from "../../app/_lib/audit/search-audit-events";
+import type { Principal } from "../../app/_lib/auth/principal";
+import { getPolicy } from "../../app/_lib/policy/get-policy";
+import { savePolicy } from "../../app/_lib/policy/save-policy";
+import { createTenant } from "../../app/_lib/tenants/create-tenant";
+import { auditWhere } from "../../server/db/audit-queries";
+import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { rejection } from "../helpers/app-error";
+import { createTestDatabase } from "../helpers/test-db";
+
+const actor = { id: null, label: "explorer@example.com" };
+let prisma: PrismaClient;
+let pool: pg.Pool;
+
+const slug = (prefix = "x") => `${prefix}-${randomBytes(4).toString("hex")}`;
+const MIN = 60_000;
+
+interface Seed {
+  ago?: number;
+  tenant: string;
+  kind?: string;
+  decision?: string | null;
+  reason?: string | null;
+  origin?: string;
+  remoteAddr?: string;
+  userAgent?: string;
+  path?: string;
+  count?: number;
+}
+
+async function seed(events: Seed[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const e of events) {
+    const { rows } = await pool.query<{ id: string }>(
+      `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized,
+              remote_addr, user_agent, path, count, policy_version)
+       values ($1, 'gw-test', $2::audit_kind, $3, $4::audit_decision, $5, $6, $6, $7, $8, $9, $10, 1)
+       returning id::text as id`,
+      [
+        new Date(Date.now() - (e.ago ?? 0)),
+        e.kind ?? "handshake",
+        e.tenant,
+        e.decision === undefined ? "rejected" : e.decision,
+        e.reason === undefined ? "origin_not_allowed" : e.reason,
+        e.origin ?? "https://evil.example",
+        e.remoteAddr ?? "203.0.113.7",
+        e.userAgent ?? "Mozilla/5.0 Firefox",
+        e.path ?? "/t/app/feed",
+        e.count ?? 1,
+      ],
+    );
+    ids.push(rows[0]!.id);
+  }
+  return ids;
+}
+
+async function zodPaths(promise: Promise<unknown>): Promise<string[]> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ZodError) return error.issues.map((i) => i.path.join("."));
+    throw error;
+  }
+  throw new Error("expected a validation error");
+}
+
+const search = (query: Record<string, unknown>) => searchAuditEvents({ db: pool, query });
+
+beforeAll(async () => {
+  const url = await createTestDatabase("audit_explorer");
+  prisma = createPrisma(url);
+  pool = new pg.Pool({ connectionString: url, max: 4 });
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await pool?.end();
+});
+
+describe("filters, ranges and validation", () => {
+  it("filters by client address, user agent (substring, any case) and path (prefix)", async () => {
+    const tenant = slug();
+    const [curl, bot, other] = await seed([
+      { tenant, remoteAddr: "198.51.100.9", userAgent: "curl/8.5.0", path: "/t/app/feed" },
+      { tenant, remoteAddr: "198.51.100.9", userAgent: "python-requests/2.31", path: "/admin/stream" },
+      { tenant, remoteAddr: "2001:db8::1", userAgent: "Mozilla/5.0 Firefox", path: "/t/app/chat" },
+    ]);
+    const ids = async (q: Record<string, unknown>) => (await search({ tenant, ...q })).events.map((e) => e.id);
+    expect(await ids({ remoteAddr: "198.51.100.9" })).toEqual([bot, curl]);
+    expect(await ids({ remoteAddr: "2001:db8::1" })).toEqual([other]);
+    expect(await ids({ userAgent: "CURL" })).toEqual([curl]);
+    expect(await ids({ userAgent: "requests/" })).toEqual([bot]);
+    expect(await ids({ path: "/t/app/" })).toEqual([other, curl]);
+    expect(await ids({ path: "/t/app/chat" })).toEqual([other]);
+    expect(await ids({ path: "/T/app/" })).toEqual([]);
+    // LIKE wildcards in the text are literal.
+    expect(await ids({ userAgent: "%/" })).toEqual([]);
+    expect(await ids({ remoteAddr: "198.51.100.9", path: "/admin" })).toEqual([bot]);
+  });
+
+  it("applies relative ranges, and refuses a range with since/until", async () => {
+    const tenant = slug();
+    const [old, recent] = await seed([
+      { tenant, ago: 2 * 60 * MIN },
+      { tenant, ago: 5 * MIN },
+    ]);
+    expect((await search({ tenant, range: "15m" })).events.map((e) => e.id)).toEqual([recent]);
+    expect((await search({ tenant, range: "4h" })).events.map((e) => e.id)).toEqual([recent, old]);
+    expect(await zodPaths(search({ tenant, range: "1h", since: "2026-01-01" }))).toEqual(["range"]);
+    expect(await zodPaths(search({ range: "2h" }))).toEqual(["range"]);
+  });
+
+  it("answers bad parameters with the path of each problem (422 at the API)", async () => {
+    expect(await zodPaths(search({ remoteAddr: "1.2.3.4; drop table" }))).toEqual(["remoteAddr"]);
+    expect(await zodPaths(search({ path: "t/app" }))).toEqual(["path"]);
+    expect(await zodPaths(search({ userAgent: "x" }))).toEqual(["userAgent"]);
+    expect(await zodPaths(search({ sort: "-user_agent" }))).toEqual(["sort"]);
+    expect(await zodPaths(search({ sort: "-count", cursor: "1700000000000_12" }))).toEqual(["cursor"]);
+    expect(await zodPaths(search({ cursor: "1700000000000_12_abc" }))).toEqual(["cursor"]);
+    expect(await zodPaths(getAuditFacets({ db: pool, query: { kind: "whisper" } }))).toEqual(["kind"]);
+    expect(await zodPaths(getAuditHistogram({ db: pool, query: { limit: "5" } }))).toEqual([""]);
+  });
+});
+
+describe("sorting", () => {
+  it("pages through every sort with keyset cursors: in order, no overlap, no gap", async () => {
+    const tenant = slug();
+    const counts = [3, 1, 7, 3, 1, 9, 2, 3, 5, 1, 3];
+    await seed(
+      counts.map((count, i) => ({
+        tenant,
+        count,
+        ago: (counts.length - i) * MIN,
+        origin: `https://o${i % 4}.example`,
+        remoteAddr: `192.0.2.${i % 3}`,
+      })),
+    );
+    for (const sort of ["-count", "count", "origin", "-origin", "remoteAddr", "ts", "-ts", "-reason", "tenant"]) {
+      const seen: Array<{ id: string; count: number; origin: string | null; remoteAddr: string | null; ts: string }> =
+        [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const result = await search({ tenant, sort, limit: "3", ...(cursor ? { cursor } : {}) });
+        seen.push(...result.events);
+        if (!result.nextCursor) break;
+        cursor = result.nextCursor;
+      }
+      expect(new Set(seen.map((e) => e.id)).size, sort).toBe(counts.length);
+      const column = sort.replace(/^-/, "");
+      const key = (e: (typeof seen)[number]): [string | number, number, bigint] => [
+        column === "count"
+          ? e.count
+          : column === "origin"
+            ? (e.origin ?? "")
+            : column === "remoteAddr"
+              ? (e.remoteAddr ?? "")
+              : column === "ts"
+                ? Date.parse(e.ts)
+                : "",
+        Date.parse(e.ts),
+        BigInt(e.id),
+      ];
+      const cmp = (a: (typeof seen)[number], b: (typeof seen)[number]) => {
+        const [x, y] = [key(a), key(b)];
+        for (let i = 0; i < 3; i++) if (x[i]! !== y[i]!) return x[i]! < y[i]! ? -1 : 1;
+        return 0;
+      };
+      const sorted = [...seen].sort((a, b) => (sort.startsWith("-") ? -cmp(a, b) : cmp(a, b)));
+      expect(
+        seen.map((e) => e.id),
+        sort,
+      ).toEqual(sorted.map((e) => e.id));
+    }
+    expect((await search({ tenant, sort: "-count", limit: "1" })).events[0]!.count).toBe(9);
+  });
+});
+
+describe("facets (GET /api/v1/audit/facets)", () => {
+  it("counts folded events, leaves a field's own filter out, and says when it counted a part only", async () => {
+    const tenant = slug();
+    await seed([
+      { tenant, decision: "rejected", reason: "origin_not_allowed", remoteAddr: "192.0.2.1", count: 10 },
+      { tenant, decision: "rejected", reason: "credentials_forbidden", remoteAddr: "192.0.2.2", count: 2 },
+      { tenant, decision: "accepted", reason: "allowed", remoteAddr: "192.0.2.1", count: 1 },
+      { tenant, kind: "close", decision: "accepted", reason: null, remoteAddr: "192.0.2.3", userAgent: "curl/8" },
+    ]);
+    const all = await getAuditFacets({ db: pool, query: { tenant } });
+    expect(all.complete).toBe(true);
+    expect(all.total).toBe(14);
+    expect(all.scanned).toBe(4);
+    expect(all.facets.decision).toEqual([
+      { value: "rejected", count: 12 },
+      { value: "accepted", count: 2 },
+    ]);
+    expect(all.facets.remoteAddr![0]).toEqual({ value: "192.0.2.1", count: 11 });
+    expect(all.facets.reason).toContainEqual({ value: null, count: 1 });
+    expect(all.facets.kind).toEqual([
+      { value: "handshake", count: 13 },
+      { value: "close", count: 1 },
+    ]);
+    // The tenant is filtered: its facet leaves that filter out (other tenants' counts show beside it).
+    expect(all.facets.tenant).toContainEqual({ value: tenant, count: 14 });
+
+    // decision=rejected: the decision facet still shows accepted; the others count refusals only.
+    const refused = await getAuditFacets({ db: pool, query: { tenant, decision: "rejected" } });
+    expect(refused.total).toBe(12);
+    expect(refused.facets.decision).toEqual([
+      { value: "rejected", count: 12 },
+      { value: "accepted", count: 2 },
+    ]);
+    expect(refused.facets.remoteAddr).toEqual([
+      { value: "192.0.2.1", count: 10 },
+      { value: "192.0.2.2", count: 2 },
+    ]);
+    expect(refused.facets.userAgent).toEqual([{ value: "Mozilla/5.0 Firefox", count: 12 }]);
+
+    // A tenant-scoped token's tenant filter is never left out: no other tenant is counted.
+    const scoped = await getAuditFacets({ db: pool, query: { tenant }, scopedTenant: tenant });
+    expect(scoped.facets.tenant).toEqual([{ value: tenant, count: 14 }]);
+
+    const { auditFacets } = await import("../../server/db/audit-explore");
+    const capped = await auditFacets(pool, { tenant }, { scanLimit: 2 });
+    expect(capped.complete).toBe(false);
+    expect(capped.scanned).toBe(2);
+  });
+});
+
+describe("histogram (GET /api/v1/audit/histogram)", () => {
+  it("counts events per bucket split by reason (kind when none), every bucket present", async () => {
+    const tenant = slug();
+    await seed([
+      { tenant, ago: 50 * MIN, reason: "origin_not_allowed", count: 4 },
+      { tenant, ago: 50 * MIN, decision: "accepted", reason: "allowed", count: 2 },
+      { tenant, ago: 10 * MIN, reason: "credentials_forbidden" },
+      { tenant, ago: 10 * MIN, kind: "close", decision: "accepted", reason: null },
+      { tenant, ago: 3 * 60 * MIN, reason: "origin_not_allowed" },
+    ]);
+    const h = await getAuditHistogram({ db: pool, query: { tenant, range: "1h" } });
+    expect(h.bucketSeconds).toBe(60);
+    expect(h.buckets.length).toBeGreaterThanOrEqual(60);
+    expect(h.buckets.length).toBeLessThanOrEqual(61);
+    expect(h.series).toEqual(["origin_not_allowed", "allowed", "close", "credentials_forbidden"]);
+    expect(h.buckets.reduce((n, b) => n + b.total, 0)).toBe(8);
+    const at = (ago: number) =>
+      h.buckets.find((b) => {
+        const t = Date.now() - ago;
+        return Date.parse(b.bucket) <= t && t < Date.parse(b.bucket) + 60_000;
+      })!;
+    expect(at(50 * MIN).counts).toEqual({ origin_not_allowed: 4, allowed: 2 });
+    // Filters apply: refusals only.
+    const refused = await getAuditHistogram({ db: pool, query: { tenant, range: "4h", decision: "rejected" } });
+    expect(refused.bucketSeconds).toBe(300);
+    expect(refused.series).toEqual(["origin_not_allowed", "credentials_forbidden"]);
+    expect(refused.buckets.reduce((n, b) => n + b.total, 0)).toBe(6);
+  });
+});
+
+describe("saved views (/api/v1/audit/views)", () => {
+  async function user(): Promise<Principal> {
+    const id = randomUUID();
+    const email = `${id.slice(0, 8)}@example.com`;
+    await pool.query(`insert into "user" (id, name, email) values ($1, $2, $3)`, [id, "Viewer", email]);
+    return {
+      kind: "user",
+      id,
+      email,
+      name: "Viewer",
+      role: "viewer",
+      label: email,
+      sessionId: "s",
+      tenant: null,
+      secondFactorPending: false,
+    };
+  }
+  const viewActor = (p: Principal) => ({ id: p.id, label: p.label, kind: "user" as const });
+
+  it("keeps each user's views, normalized, replaced by name, invisible to others", async () => {
+    const alice = await user();
+    const bob = await user();
+    const saved = await saveView({
+      db: prisma,
+      principal: alice,
+      actor: viewActor(alice),
+      input: { name: "refusals", query: "?sort=-count&decision=rejected&range=7d&origin=" },
+    });
+    expect(saved.created).toBe(true);
+    expect(saved.view.query).toBe("decision=rejected&range=7d&sort=-count");
+    const replaced = await saveView({
+      db: prisma,
+      principal: alice,
+      actor: viewActor(alice),
+      input: { name: "refusals", query: "range=1h&remoteAddr=192.0.2.1" },
+    });
+    expect(replaced).toMatchObject({
+      created: false,
+      view: { id: saved.view.id, query: "remoteAddr=192.0.2.1&range=1h" },
+    });
+    expect((await listSavedViews({ db: prisma, principal: alice })).map((v) => v.name)).toEqual(["refusals"]);
+    expect(await listSavedViews({ db: prisma, principal: bob })).toEqual([]);
+    expect(
+      await rejection(deleteView({ db: prisma, principal: bob, actor: viewActor(bob), id: saved.view.id })),
+    ).toMatchObject({ code: "not_found" });
+    await deleteView({ db: prisma, principal: alice, actor: viewActor(alice), id: saved.view.id });
+    expect(await listSavedViews({ db: prisma, principal: alice })).toEqual([]);
+    const { rows } = await pool.query<{ action: string }>("select action from activity where actor = $1 order by id", [
+      alice.label,
+    ]);
+    expect(rows.map((r) => r.action)).toEqual(["audit_view.save", "audit_view.save", "audit_view.delete"]);
+  });
+
+  it("validates the query with the history's schema, and refuses API tokens", async () => {
+    const carol = await user();
+    const paths = await zodPaths(
+      saveView({
+        db: prisma,
+        principal: carol,
+        actor: viewActor(carol),
+        input: { name: "bad", query: "range=2h&decision=maybe" },
+      }),
+    );
+    expect(paths.sort()).toEqual(["query.decision", "query.range"]);
+    expect(
+      await zodPaths(
+        saveView({ db: prisma, principal: carol, actor: viewActor(carol), input: { name: " ", query: "" } }),
+      ),
+    ).toEqual(["name"]);
+    const token: Principal = {
+      kind: "token",
+      id: "t1",
+      name: "ci",
+      role: "admin",
+      label: "token:ci",
+      tenant: null,
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      policyAsCode: false,
+    };
+    expect(await rejection(listSavedViews({ db: prisma, principal: token }))).toMatchObject({ code: "forbidden" });
+  });
+});
+
+describe("top rejected origins after an allow", () => {
+  it("marks an origin the current policy allows, with its pattern; others stay unmarked", async () => {
+    const tenant = slug("t");
+    await createTenant({
+      db: prisma,
+      input: { slug: tenant, name: tenant },
+      actor,
+      document: {
+        mode: "enforce",
+        origins: [{ pattern: "https://app.example.com" }],
+        credentials: "forbid",
+        token: "off",
+        missingOrigin: "reject",
+        subprotocols: [],
+        limits: {
+          maxMessageBytes: 1048576,
+          idleTimeoutSeconds: 60,
+          maxConnections: 10000,
+          handshakesPerMinutePerIp: 600,
+        },
+      },
+    });
+    await seed([
+      { tenant, origin: "https://new.example.com", count: 5 },
+      { tenant, origin: "https://evil.example", count: 3 },
+      { tenant, origin: "https://app.example.com", reason: "credentials_forbidden", count: 2 },
+    ]);
+    const before = await markAllowedOrigins(prisma, await getAuditStats({ db: pool, tenant, window: "hour" }));
+    expect(before.topRejected.map((r) => [r.origin, r.allowedBy])).toEqual([
+      ["https://new.example.com", null],
+      ["https://evil.example", null],
+      // Refused for its cookies, not its origin: nothing to mark.
+      ["https://app.example.com", null],
+    ]);
+    const { version, ...document } = await getPolicy({ db: prisma, slug: tenant });
+    await savePolicy({
+      db: prisma,
+      slug: tenant,
+      expectedVersion: version,
+      document: { ...document, origins: [...document.origins, { pattern: "https://*.example.com" }] },
+      actor,
+    });
+    const after = await markAllowedOrigins(prisma, await getAuditStats({ db: pool, tenant, window: "hour" }));
+    expect(after.topRejected.map((r) => [r.origin, r.allowedBy])).toEqual([
+      ["https://new.example.com", "https://*.example.com"],
+      ["https://evil.example", null],
+      ["https://app.example.com", null],
+    ]);
+  });
+});
+
+describe("plans (EXPLAIN) on a few hundred thousand events", () => {
+  it("serves the new filters and sorts from indexes, newest first, without sorting the table", async () => {
+    const tenant = slug("big");
+    // 300,000 events over the last 3 days, 1 in 20 refused, a few hundred client addresses.
+    await pool.query(
+      `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized, remote_addr,
+              user_agent, path, count, policy_version)
+       select now() - (g * interval '850 milliseconds'), 'gw-bench', 'handshake', $1,
+              case when g % 20 = 0 then 'rejected' else 'accepted' end::audit_decision,
+              case when g % 20 = 0 then 'origin_not_allowed' else 'allowed' end,
+              'https://o' || (g % 500) || '.example', 'https://o' || (g % 500) || '.example',
+              '10.0.' || (g % 250) || '.' || (g % 7), 'agent/' || (g % 30), '/t/app/' || (g % 9), 1, 1
+         from generate_series(1, 300000) as g`,
+      [tenant],
+    );
+    await pool.query("analyze audit_event");
+    const plan = async (query: Record<string, string>, order = "ts desc, id desc") => {
+      const values: unknown[] = [];
+      const where = auditWhere(query as never, values);
+      const { rows } = await pool.query<{ "QUERY PLAN": string }>(
+        `explain select id from audit_event ${where.length ? `where ${where.join(" and ")}` : ""} order by ${order} limit 51`,
+        values,
+      );
+      return rows.map((r) => r["QUERY PLAN"]).join("\n");
+    };
+    // Refusals from one client address: the partial (remote_addr, ts, id) index of refusals.
+    const byAddress = await plan({ decision: "rejected", remoteAddr: "10.0.20.6", range: "7d" });
+    expect(byAddress).toMatch(/Index Scan on audit_event_\w*remote_addr_ts_id_idx/);
+    // Substring filters walk the time index newest first and stop at the page: no sort of the table.
+    const byAgent = await plan({ userAgent: "agent/1", range: "24h" });
+    expect(byAgent).toMatch(/Index Scan Backward|Merge Append/);
+    expect(byAgent).not.toMatch(/^\s*->\s*Sort\b/m);
+  });
+});
