@@ -11,6 +11,7 @@ import { errorMessage, validationIssues } from "../../_client/api-client";
 import { policyQuery, tenantsQuery } from "../../_client/queries";
 import { useCan } from "../../_client/session";
 import { Empty, ErrorState, Loading } from "../../_components/status";
+import { onTabListKeyDown } from "../../_components/tab-keys";
 import { CorsPanel } from "./cors-panel";
 import { EndpointsPanel } from "./endpoints-panel";
 import { HandshakeResult } from "./handshake-result";
@@ -32,6 +33,7 @@ import {
 } from "./tester-client";
 
 type Mode = "handshake" | "scan" | "cors" | "cors-scan";
+const MODES = ["handshake", "scan", "cors", "cors-scan"] as const satisfies readonly Mode[];
 
 const MODE_LABELS: Record<Mode, string> = {
   handshake: "Single handshake",
@@ -170,8 +172,13 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
         {slug ? <EndpointsPanel slug={slug} endpoints={endpoints.data ?? []} canManage={canManage} /> : null}
       </section>
 
-      <div className="tabs" role="tablist" aria-label="Tester mode">
-        {(["handshake", "scan", "cors", "cors-scan"] as const).map((m) => (
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Tester mode"
+        onKeyDown={(e) => onTabListKeyDown(e, MODES, mode, setMode)}
+      >
+        {MODES.map((m) => (
           <button
             key={m}
             type="button"
@@ -179,6 +186,7 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
             id={`tab-${m}`}
             aria-selected={mode === m}
             aria-controls={`panel-${m}`}
+            tabIndex={mode === m ? 0 : -1}
             className={mode === m ? "tab active" : "tab"}
             onClick={() => setMode(m)}
           >
