@@ -31,6 +31,7 @@ import {
   scanBody,
   type TargetChoice,
 } from "./tester-client";
+import { useReveal } from "./use-reveal";
 
 type Mode = "handshake" | "scan" | "cors" | "cors-scan";
 const MODES = ["handshake", "scan", "cors", "cors-scan"] as const satisfies readonly Mode[];
@@ -69,6 +70,10 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
 
   const handshake = useMutation({ mutationFn: runHandshake });
   const scan = useMutation({ mutationFn: runScan });
+  // A run's answer (or refusal) is brought into view: it lands below the form, often off screen.
+  const outcome = useReveal<HTMLDivElement>(
+    mode === "handshake" ? (handshake.data ?? handshake.error) : mode === "scan" ? (scan.data ?? scan.error) : null,
+  );
 
   const allowedOrigin = useMemo(
     () => sampleAllowedOrigin(policy.data?.origins.map((o) => o.pattern) ?? []),
@@ -260,9 +265,11 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
             </div>
           </form>
 
-          {activeError ? <RunError error={activeError} /> : null}
-          {mode === "handshake" && handshake.data ? <HandshakeResult result={handshake.data} /> : null}
-          {mode === "scan" && scan.data ? <ScanResults key={scan.data.runId} scan={scan.data} /> : null}
+          <div ref={outcome} tabIndex={-1} className={`stack ${styles.outcome}`} data-testid="run-outcome">
+            {activeError ? <RunError error={activeError} /> : null}
+            {mode === "handshake" && handshake.data ? <HandshakeResult result={handshake.data} /> : null}
+            {mode === "scan" && scan.data ? <ScanResults key={scan.data.runId} scan={scan.data} /> : null}
+          </div>
           {mode === "handshake" && !handshake.data && !handshake.isPending && !handshake.error ? (
             <Empty title="No handshake yet">Pick a preset or fill in the request, then run it.</Empty>
           ) : null}
