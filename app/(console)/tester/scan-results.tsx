@@ -13,9 +13,12 @@ function observedText(r: ScanResult): string {
   return `${r.observed} (${r.status}${r.reason ? ` ${r.reason}` : ""}${r.closeCode !== undefined ? `, close ${r.closeCode}` : ""})`;
 }
 
-export function ScanResults({ scan }: { scan: ScanResponse }) {
+export function ScanResults({ scan, allowlist }: { scan: ScanResponse; allowlist: readonly string[] }) {
   const [onlyFindings, setOnlyFindings] = useState(scan.findings.length > 0);
-  const groups = useMemo(() => groupScanResults(onlyFindings ? scan.findings : scan.results), [onlyFindings, scan]);
+  const groups = useMemo(
+    () => groupScanResults(onlyFindings ? scan.findings : scan.results, allowlist),
+    [onlyFindings, scan, allowlist],
+  );
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const base = `origingate-scan-${scan.target.tenant}-${stamp}`;
   return (

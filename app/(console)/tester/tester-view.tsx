@@ -75,10 +75,8 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
     mode === "handshake" ? (handshake.data ?? handshake.error) : mode === "scan" ? (scan.data ?? scan.error) : null,
   );
 
-  const allowedOrigin = useMemo(
-    () => sampleAllowedOrigin(policy.data?.origins.map((o) => o.pattern) ?? []),
-    [policy.data],
-  );
+  const allowlistPatterns = useMemo(() => policy.data?.origins.map((o) => o.pattern) ?? [], [policy.data]);
+  const allowedOrigin = useMemo(() => sampleAllowedOrigin(allowlistPatterns), [allowlistPatterns]);
   // Start from the "allowed origin" preset once the policy is known, unless the user typed something.
   useEffect(() => {
     if (allowedOrigin && form.origin === "" && form.originMode === "value")
@@ -268,7 +266,9 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
           <div ref={outcome} tabIndex={-1} className={`stack ${styles.outcome}`} data-testid="run-outcome">
             {activeError ? <RunError error={activeError} /> : null}
             {mode === "handshake" && handshake.data ? <HandshakeResult result={handshake.data} /> : null}
-            {mode === "scan" && scan.data ? <ScanResults key={scan.data.runId} scan={scan.data} /> : null}
+            {mode === "scan" && scan.data ? (
+              <ScanResults key={scan.data.runId} scan={scan.data} allowlist={allowlistPatterns} />
+            ) : null}
           </div>
           {mode === "handshake" && !handshake.data && !handshake.isPending && !handshake.error ? (
             <Empty title="No handshake yet">Pick a preset or fill in the request, then run it.</Empty>
