@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { type BannerInput, dashboardAddressProblem, startBanner } from "../../server/cli/sign-in-urls";
-import { loadConfig } from "../../server/config";
+import { loadConfig as loadConfigFromEnv } from "../../server/config";
+
+const loadConfig = (env: Record<string, string>) => loadConfigFromEnv(env as NodeJS.ProcessEnv);
 
 const base: BannerInput = {
   dashboardUrl: "http://localhost:3000",
