@@ -3,7 +3,7 @@ import { cookies } from "next/headers";
 import { connection } from "next/server";
 import type { ReactNode } from "react";
 import { Providers } from "./_client/providers";
-import { parseTheme, THEME_COOKIE, themeAttribute } from "./_lib/theme";
+import { parseTheme, THEME_COOKIE, themeAttribute } from "./_client/theme";
 import "./globals.css";
 import "./theme.css";
 

@@ -5,8 +5,8 @@ import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useState } from "react";
 import { authClient } from "../_client/auth-client";
 import { useSession } from "../_client/session";
+import type { Theme } from "../_client/theme";
 import { can, type Permission } from "../_lib/auth/permissions";
-import type { Theme } from "../_lib/theme";
 import { ThemeToggle } from "./theme-toggle";
 
 const NAV: Array<{ href: string; label: string; permission: Permission }> = [

@@ -2,10 +2,10 @@
 /**
  * The colour theme picker (System / Light / Dark): applies at once by setting <html
  * data-theme>, and is remembered in a cookie the server reads on the next page load, so a
- * reload paints in the chosen theme from the start (app/_lib/theme.ts).
+ * reload paints in the chosen theme from the start (app/_client/theme.ts).
  */
 import { useState } from "react";
-import { parseTheme, THEMES, type Theme, themeAttribute, themeCookie } from "../_lib/theme";
+import { parseTheme, THEMES, type Theme, themeAttribute, themeCookie } from "../_client/theme";
 
 const LABELS: Record<Theme, string> = { system: "System", light: "Light", dark: "Dark" };
 
