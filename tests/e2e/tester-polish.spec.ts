@@ -27,25 +27,26 @@ test("the result is scrolled to and focused; the cookie preset shows credentials
   // Where the answer will appear is below the fold before the run.
   await expect(page.getByText("No handshake yet")).not.toBeInViewport();
 
+  await page.getByRole("button", { name: "Browser on an allowed origin" }).click();
+  await page.getByRole("button", { name: "Run handshake" }).click();
+  const result = page.getByTestId("handshake-result");
+  await expect(result.getByTestId("status-line")).toHaveText("HTTP/1.1 101 Switching Protocols");
+  await expect(result.getByRole("heading", { name: "Result" })).toBeInViewport();
+  await expect(page.getByTestId("run-outcome")).toBeFocused();
+
+  // The cookie preset, from the top of the page: its answer is scrolled to as well, and the
+  // credential policy (forbid) is what refuses it, its origin being allowed.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await expect(result.getByRole("heading", { name: "Result" })).not.toBeInViewport();
   await page.getByRole("button", { name: "Cookie-bearing request from an allowed origin" }).click();
   await expect(page.getByRole("textbox", { name: "Origin" })).toHaveValue("https://own.example.com");
   await page.getByRole("button", { name: "Run handshake" }).click();
-  const result = page.getByTestId("handshake-result");
-  await expect(result.getByRole("heading", { name: "Result" })).toBeInViewport();
-  await expect(page.getByTestId("run-outcome")).toBeFocused();
   await expect(result.getByTestId("status-line")).toHaveText("HTTP/1.1 403 Forbidden");
+  await expect(result.getByRole("heading", { name: "Result" })).toBeInViewport();
   const trace = result.getByTestId("decision-trace");
   await expect(trace).toContainText("credentials_forbidden");
   await expect(trace).toContainText("matched https://own.example.com");
   await expect(trace.getByRole("listitem").filter({ hasText: /^credentials/ })).toContainText("fail");
-
-  // A second run scrolls there again, from the top of the page.
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await expect(result.getByRole("heading", { name: "Result" })).not.toBeInViewport();
-  await page.getByRole("button", { name: "Browser on an allowed origin" }).click();
-  await page.getByRole("button", { name: "Run handshake" }).click();
-  await expect(result.getByTestId("status-line")).toHaveText("HTTP/1.1 101 Switching Protocols");
-  await expect(result.getByRole("heading", { name: "Result" })).toBeInViewport();
 });
 
 test("scan results are grouped by the allowlist entry each variant probes", async ({ page }) => {
