@@ -1,5 +1,7 @@
+import { cookies } from "next/headers";
 import type { ReactNode } from "react";
 import { SessionProvider } from "../_client/session";
+import { parseTheme, THEME_COOKIE } from "../_client/theme";
 import { AppShell } from "../_components/app-shell";
 import { requirePageUser } from "../_lib/auth/page-auth";
 import { AccountPanel } from "./account/account-panel";
@@ -9,9 +11,10 @@ import { AccountPanel } from "./account/account-panel";
 // panel instead of any page until it is on (the API refuses them too).
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
   const user = await requirePageUser();
+  const theme = parseTheme((await cookies()).get(THEME_COOKIE)?.value);
   return (
     <SessionProvider value={{ email: user.email, name: user.name, role: user.role }}>
-      <AppShell>{user.secondFactorPending ? <AccountPanel user={user} /> : children}</AppShell>
+      <AppShell theme={theme}>{user.secondFactorPending ? <AccountPanel user={user} /> : children}</AppShell>
     </SessionProvider>
   );
 }

@@ -5,7 +5,9 @@ import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useState } from "react";
 import { authClient } from "../_client/auth-client";
 import { useSession } from "../_client/session";
+import type { Theme } from "../_client/theme";
 import { can, type Permission } from "../_lib/auth/permissions";
+import { ThemeToggle } from "./theme-toggle";
 
 const NAV: Array<{ href: string; label: string; permission: Permission }> = [
   { href: "/tenants", label: "Tenants", permission: "tenants.read" },
@@ -19,7 +21,7 @@ const NAV: Array<{ href: string; label: string; permission: Permission }> = [
   { href: "/activity", label: "Activity", permission: "activity.read" },
 ];
 
-export function AppShell({ children }: { children: ReactNode }) {
+export function AppShell({ children, theme }: { children: ReactNode; theme: Theme }) {
   const session = useSession();
   const pathname = usePathname();
   const router = useRouter();
@@ -82,6 +84,7 @@ export function AppShell({ children }: { children: ReactNode }) {
           <span className={`badge role-${session.role}`} data-testid="current-role">
             {session.role}
           </span>
+          <ThemeToggle initial={theme} />
           <button type="button" className="btn btn-ghost btn-sm" onClick={signOut} disabled={signingOut}>
             {signingOut ? "Signing out…" : "Sign out"}
           </button>

@@ -11,7 +11,8 @@
  *     (demo tenant), a setup token while no admin exists;
  *  5. the dashboard (built first if there is no build; `next dev` with --dev) and the
  *     gateway, as child processes;
- *  6. URLs and sign-in instructions; on Ctrl-C / SIGTERM everything stops, children first,
+ *  6. URLs and sign-in instructions, only the dashboard address sign-in accepts
+ *     (sign-in-urls.ts); on Ctrl-C / SIGTERM everything stops, children first,
  *     the embedded database last. If a child dies, everything stops with exit code 1.
  */
 // Must stay the first import: it records the signal listeners present before any library.
@@ -32,6 +33,7 @@ import { SecretBox } from "../secrets/secret-box";
 import { ensureSecretsKeyFile } from "../secrets/secrets-key-file";
 import { ensureDashboardBuild, NEXT_SERVER, ROOT } from "./dashboard-build";
 import { runtimeNotice } from "./runtime-support";
+import { dashboardAddressProblem, startBanner } from "./sign-in-urls";
 import { removeLibrarySignalListeners } from "./signal-listeners";
 
 const LOCK_FILE = path.join(DATA_DIR, "origingate.lock");
@@ -247,18 +249,21 @@ async function main(): Promise<void> {
     waitForHttp(`http://127.0.0.1:${config.PORT}/login`, (s) => s < 500, 180_000),
   ]);
   if (shuttingDown) return;
-  const lines = [
-    "",
-    "OriginGate is running.",
-    `  Dashboard  ${config.dashboardUrl}${dashboardReady ? "" : "   (not answering yet)"}`,
-    `  Gateway    ${config.gatewayPublicUrl}   tenant endpoint /t/<slug>/…${gatewayReady ? "" : "   (not ready yet)"}`,
-    `  Health     ${health}/healthz, /readyz, /metrics${config.admin ? "   (admin listener)" : ""}`,
-    setupToken
-      ? `  First sign-in: open ${config.dashboardUrl}/setup and use this one-time setup token:\n\n      ${setupToken}\n\n  (or create an admin with: npm run ctl -- user:create --email you@example.com --password '…' --role admin)`
-      : `  Sign in at ${config.dashboardUrl}/login with your account.`,
-    "  Stop with Ctrl-C.",
-    "",
-  ];
+  // The printed address must be the one sign-in accepts: check that it reaches this dashboard.
+  const reachable =
+    dashboardReady &&
+    dashboardAddressProblem(config.dashboardUrl) === null &&
+    (await waitForHttp(`${config.dashboardUrl}/login`, (s) => s < 500, 3_000));
+  const lines = startBanner({
+    dashboardUrl: config.dashboardUrl,
+    gatewayPublicUrl: config.gatewayPublicUrl,
+    health,
+    adminListener: config.admin !== null,
+    dashboardReady,
+    gatewayReady,
+    reachable,
+    setupToken,
+  });
   console.log(lines.join("\n"));
 }
 

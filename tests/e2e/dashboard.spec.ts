@@ -293,6 +293,10 @@ test("admins manage users and API tokens", async ({ page }) => {
   const users = page.getByRole("table", { name: "Users" });
   await expect(users).toContainText(email);
   await users.getByRole("combobox", { name: `Role of ${email}` }).selectOption("editor");
+  await page
+    .getByRole("dialog", { name: "Change this user's role?" })
+    .getByRole("button", { name: "Make editor" })
+    .click();
   await expect(page.getByText("Role changed")).toBeVisible();
   const [row] = await sql<{ role: string }>(`select role from "user" where email = $1`, [email]);
   expect(row?.role).toBe("editor");

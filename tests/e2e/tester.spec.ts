@@ -75,10 +75,15 @@ test("an editor runs presets against this gateway and sees the decision trace", 
   await expect(result.getByTestId("status-line")).toHaveText("HTTP/1.1 101 Switching Protocols");
   await expect(trace).toContainText("matched https://app.example.com");
 
-  await page.getByRole("button", { name: "Cookie-bearing cross-site request" }).click();
+  // The cookie preset comes from the tenant's own allowed origin, so the credential policy
+  // (forbid) is what refuses it, not the allowlist.
+  await page.getByRole("button", { name: "Cookie-bearing request from an allowed origin" }).click();
+  await expect(page.getByRole("textbox", { name: "Origin" })).toHaveValue("https://app.example.com");
   await page.getByRole("button", { name: "Run handshake" }).click();
   await expect(result.getByTestId("status-line")).toHaveText("HTTP/1.1 403 Forbidden");
-  await expect(trace).toContainText("origin_not_allowed");
+  await expect(trace).toContainText("credentials_forbidden");
+  // Its credentials step is judged (fail), not skipped after a failed origin check.
+  await expect(trace.getByRole("listitem").filter({ hasText: /^credentials/ })).toContainText("fail");
   // The cookie went out, but its value is never shown back.
   await expect(result.getByRole("table", { name: "Request headers sent" })).toContainText("[redacted]");
   await expect(result).not.toContainText("victim-session-id");

@@ -41,7 +41,7 @@ describe("parseBulkPaste", () => {
     expect(results[0]!.message).toBe("https://a.example.com is already in the list");
   });
 
-  it("refuses what the gateway's parser refuses, and keeps those lines (with their notes) for correction", () => {
+  it("refuses what the gateway's parser refuses, and keeps those lines (with their notes and reasons) for correction", () => {
     const { entries, results, refusedText } = parseBulkPaste(
       "https://*.com  too broad\nhttps://ok.example.com\nexample.com/path keep me\r\n",
       new Set(),
@@ -49,6 +49,22 @@ describe("parseBulkPaste", () => {
     expect(entries.map((e) => e.pattern)).toEqual(["https://ok.example.com"]);
     expect(results.filter((r) => r.status === "refused").map((r) => r.line)).toEqual([1, 3]);
     expect(results[0]!.message).toMatch(/public suffix/);
-    expect(refusedText).toBe("https://*.com  too broad\nexample.com/path keep me");
+    const reasons = results.filter((r) => r.status === "refused").map((r) => r.message);
+    expect(refusedText).toBe(
+      [
+        `# refused: ${reasons[0]}`,
+        "https://*.com  too broad",
+        `# refused: ${reasons[1]}`,
+        "example.com/path keep me",
+      ].join("\n"),
+    );
+  });
+
+  it("a second run over what was left skips the reasons and reads the corrected lines", () => {
+    const first = parseBulkPaste("https://*.com  too broad", new Set());
+    const corrected = first.refusedText.replace("https://*.com", "https://*.example.com");
+    const second = parseBulkPaste(corrected, new Set());
+    expect(second.entries).toEqual([{ pattern: "https://*.example.com", note: "too broad", expiresAt: null }]);
+    expect(second.refusedText).toBe("");
   });
 });

@@ -6,7 +6,7 @@
  * Origin). Runs are React Query mutations against /api/v1/tester/cors and /cors-scan.
  */
 import { useMutation } from "@tanstack/react-query";
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, type ReactNode, useEffect, useState } from "react";
 import { CORS_ISSUE_LABELS, type CorsIssue } from "@/server/tester/cors-findings";
 import type { CorsInput, CorsScanInput } from "@/server/tester/cors-input";
 import { LIMITS } from "@/server/tester/input";
@@ -15,6 +15,7 @@ import { api, validationIssues } from "../../_client/api-client";
 import { Empty } from "../../_components/status";
 import styles from "./tester.module.css";
 import { ATTACKER_ORIGIN, parseHeaderLines, splitList, type TargetChoice } from "./tester-client";
+import { useReveal } from "./use-reveal";
 
 const runCors = (body: CorsInput) => api<CorsTestResponse>("/api/v1/tester/cors", { method: "POST", body });
 const runCorsScan = (body: CorsScanInput) =>
@@ -231,21 +232,33 @@ export function CorsPanel({
           </button>
         </div>
       </form>
-      {error ? (
-        <div className="callout callout-error" role="alert">
-          <strong>The run was refused.</strong> {error.message}
-          {validationIssues(error).map((d) => (
-            <div key={`${d.path}:${d.message}`}>
-              {d.path ? <code>{d.path}</code> : null} {d.message}
-            </div>
-          ))}
-        </div>
-      ) : null}
-      {mode === "cors" && single.data ? <CorsResult result={single.data} /> : null}
-      {mode === "cors-scan" && scan.data ? <CorsScanResults scan={scan.data} /> : null}
+      <RunOutcome outcome={mode === "cors" ? (single.data ?? single.error) : (scan.data ?? scan.error)}>
+        {error ? (
+          <div className="callout callout-error" role="alert">
+            <strong>The run was refused.</strong> {error.message}
+            {validationIssues(error).map((d) => (
+              <div key={`${d.path}:${d.message}`}>
+                {d.path ? <code>{d.path}</code> : null} {d.message}
+              </div>
+            ))}
+          </div>
+        ) : null}
+        {mode === "cors" && single.data ? <CorsResult result={single.data} /> : null}
+        {mode === "cors-scan" && scan.data ? <CorsScanResults scan={scan.data} /> : null}
+      </RunOutcome>
       {mode === "cors" && !single.data && !single.isPending && !error ? (
         <Empty title="No request yet">Send one to see the status, the CORS headers and the decision trace.</Empty>
       ) : null}
+    </div>
+  );
+}
+
+/** Where a run's answer appears; brought into view when a new one arrives. */
+function RunOutcome({ outcome, children }: { outcome: unknown; children: ReactNode }) {
+  const ref = useReveal<HTMLDivElement>(outcome);
+  return (
+    <div ref={ref} tabIndex={-1} className={`stack ${styles.outcome}`} data-testid="run-outcome">
+      {children}
     </div>
   );
 }

@@ -1,6 +1,10 @@
 "use client";
-/** The scan matrix: summary, notes, findings highlighted, filter, CSV/JSON export. */
+/**
+ * The scan matrix: summary, notes, variants grouped by the allowlist entry they probe
+ * (scan-groups.ts), findings highlighted, filter, CSV/JSON export.
+ */
 import { useMemo, useState } from "react";
+import { groupScanResults } from "./scan-groups";
 import styles from "./tester.module.css";
 import { download, type ScanResponse, type ScanResult, scanToCsv } from "./tester-client";
 
@@ -9,9 +13,12 @@ function observedText(r: ScanResult): string {
   return `${r.observed} (${r.status}${r.reason ? ` ${r.reason}` : ""}${r.closeCode !== undefined ? `, close ${r.closeCode}` : ""})`;
 }
 
-export function ScanResults({ scan }: { scan: ScanResponse }) {
+export function ScanResults({ scan, allowlist }: { scan: ScanResponse; allowlist: readonly string[] }) {
   const [onlyFindings, setOnlyFindings] = useState(scan.findings.length > 0);
-  const rows = useMemo(() => (onlyFindings ? scan.findings : scan.results), [onlyFindings, scan]);
+  const groups = useMemo(
+    () => groupScanResults(onlyFindings ? scan.findings : scan.results, allowlist),
+    [onlyFindings, scan, allowlist],
+  );
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const base = `origingate-scan-${scan.target.tenant}-${stamp}`;
   return (
@@ -74,7 +81,7 @@ export function ScanResults({ scan }: { scan: ScanResponse }) {
         </button>
         <span className="muted small">{scan.durationMs} ms</span>
       </div>
-      {rows.length === 0 ? (
+      {groups.length === 0 ? (
         <p className="muted">Nothing to show with this filter.</p>
       ) : (
         <div className="table-wrap">
@@ -88,31 +95,60 @@ export function ScanResults({ scan }: { scan: ScanResponse }) {
                 <th scope="col">Finding</th>
               </tr>
             </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr
-                  key={`${r.origin ?? "\u0000none"}`}
-                  className={r.finding ? styles.finding : r.observed === "error" ? "row-warn" : undefined}
-                >
-                  <td>
-                    {r.variant}
-                    {r.patterns.length > 0 ? <div className="small muted">from {r.patterns.join(", ")}</div> : null}
-                  </td>
-                  <td className={styles.mono}>{r.origin === null ? <em>no Origin header</em> : r.origin}</td>
-                  <td>
-                    <span className={`badge ${r.expected === "allow" ? "badge-ok" : "badge-muted"}`}>{r.expected}</span>
-                    <div className="small muted">{r.expectedReason}</div>
-                  </td>
-                  <td>
-                    {observedText(r)}
-                    {r.detail ? <div className="small muted">{r.detail}</div> : null}
-                  </td>
-                  <td>
-                    {r.finding ? <span className="badge badge-error">finding</span> : <span className="muted">—</span>}
-                  </td>
+            {groups.map((group) => (
+              <tbody key={group.pattern ?? "\u0000none"} aria-label={group.pattern ?? "Not tied to an entry"}>
+                <tr className={styles.groupHead}>
+                  <th scope="rowgroup" colSpan={5}>
+                    {group.pattern === null ? (
+                      "Not tied to an allowlist entry"
+                    ) : (
+                      <>
+                        Entry <span className={styles.mono}>{group.pattern}</span>
+                      </>
+                    )}{" "}
+                    <span className="small muted">
+                      {group.results.length} variant{group.results.length === 1 ? "" : "s"}
+                    </span>{" "}
+                    {group.findings > 0 ? (
+                      <span className="badge badge-error">
+                        {group.findings} finding{group.findings === 1 ? "" : "s"}
+                      </span>
+                    ) : null}
+                  </th>
                 </tr>
-              ))}
-            </tbody>
+                {group.results.map((r) => (
+                  <tr
+                    key={`${r.origin ?? "\u0000none"}`}
+                    className={r.finding ? styles.finding : r.observed === "error" ? "row-warn" : undefined}
+                  >
+                    <td>
+                      {r.variant}
+                      {r.patterns.length > 1 ? (
+                        <div className="small muted">also from {r.patterns.slice(1).join(", ")}</div>
+                      ) : null}
+                    </td>
+                    <td className={styles.mono}>{r.origin === null ? <em>no Origin header</em> : r.origin}</td>
+                    <td>
+                      <span className={`badge ${r.expected === "allow" ? "badge-ok" : "badge-muted"}`}>
+                        {r.expected}
+                      </span>
+                      <div className="small muted">{r.expectedReason}</div>
+                    </td>
+                    <td>
+                      {observedText(r)}
+                      {r.detail ? <div className="small muted">{r.detail}</div> : null}
+                    </td>
+                    <td>
+                      {r.finding ? (
+                        <span className="badge badge-error">finding</span>
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            ))}
           </table>
         </div>
       )}

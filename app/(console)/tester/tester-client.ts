@@ -174,10 +174,17 @@ export const PRESETS: Preset[] = [
   },
   {
     id: "cookie",
-    label: "Cookie-bearing cross-site request",
+    label: "Cookie-bearing request from an allowed origin",
     description:
-      "Cross-site WebSocket hijacking: another site's page, with the victim's cookies attached by the browser. Must be refused.",
-    apply: (form) => ({ ...form, originMode: "value", origin: ATTACKER_ORIGIN, cookie: "session=victim-session-id" }),
+      "Your own front-end's origin with a session cookie attached: the credential policy decides, not the allowlist. With credentials: forbid, expect 403 credentials_forbidden (send a token instead).",
+    apply: (form, ctx) => ({
+      ...form,
+      originMode: "value",
+      origin: ctx.allowedOrigin ?? "https://app.example.com",
+      cookie: "session=victim-session-id",
+      authorization: "",
+      subprotocols: form.subprotocols || (ctx.subprotocol ?? ""),
+    }),
   },
 ];
 

@@ -11,6 +11,7 @@ import { errorMessage, validationIssues } from "../../_client/api-client";
 import { policyQuery, tenantsQuery } from "../../_client/queries";
 import { useCan } from "../../_client/session";
 import { Empty, ErrorState, Loading } from "../../_components/status";
+import { onTabListKeyDown } from "../../_components/tab-keys";
 import { CorsPanel } from "./cors-panel";
 import { EndpointsPanel } from "./endpoints-panel";
 import { HandshakeResult } from "./handshake-result";
@@ -30,8 +31,10 @@ import {
   scanBody,
   type TargetChoice,
 } from "./tester-client";
+import { useReveal } from "./use-reveal";
 
 type Mode = "handshake" | "scan" | "cors" | "cors-scan";
+const MODES = ["handshake", "scan", "cors", "cors-scan"] as const satisfies readonly Mode[];
 
 const MODE_LABELS: Record<Mode, string> = {
   handshake: "Single handshake",
@@ -67,11 +70,13 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
 
   const handshake = useMutation({ mutationFn: runHandshake });
   const scan = useMutation({ mutationFn: runScan });
-
-  const allowedOrigin = useMemo(
-    () => sampleAllowedOrigin(policy.data?.origins.map((o) => o.pattern) ?? []),
-    [policy.data],
+  // A run's answer (or refusal) is brought into view: it lands below the form, often off screen.
+  const outcome = useReveal<HTMLDivElement>(
+    mode === "handshake" ? (handshake.data ?? handshake.error) : mode === "scan" ? (scan.data ?? scan.error) : null,
   );
+
+  const allowlistPatterns = useMemo(() => policy.data?.origins.map((o) => o.pattern) ?? [], [policy.data]);
+  const allowedOrigin = useMemo(() => sampleAllowedOrigin(allowlistPatterns), [allowlistPatterns]);
   // Start from the "allowed origin" preset once the policy is known, unless the user typed something.
   useEffect(() => {
     if (allowedOrigin && form.origin === "" && form.originMode === "value")
@@ -170,8 +175,13 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
         {slug ? <EndpointsPanel slug={slug} endpoints={endpoints.data ?? []} canManage={canManage} /> : null}
       </section>
 
-      <div className="tabs" role="tablist" aria-label="Tester mode">
-        {(["handshake", "scan", "cors", "cors-scan"] as const).map((m) => (
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Tester mode"
+        onKeyDown={(e) => onTabListKeyDown(e, MODES, mode, setMode)}
+      >
+        {MODES.map((m) => (
           <button
             key={m}
             type="button"
@@ -179,6 +189,7 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
             id={`tab-${m}`}
             aria-selected={mode === m}
             aria-controls={`panel-${m}`}
+            tabIndex={mode === m ? 0 : -1}
             className={mode === m ? "tab active" : "tab"}
             onClick={() => setMode(m)}
           >
@@ -252,9 +263,13 @@ export function TesterView({ initialTenant }: { initialTenant: string | null }) 
             </div>
           </form>
 
-          {activeError ? <RunError error={activeError} /> : null}
-          {mode === "handshake" && handshake.data ? <HandshakeResult result={handshake.data} /> : null}
-          {mode === "scan" && scan.data ? <ScanResults key={scan.data.runId} scan={scan.data} /> : null}
+          <div ref={outcome} tabIndex={-1} className={`stack ${styles.outcome}`} data-testid="run-outcome">
+            {activeError ? <RunError error={activeError} /> : null}
+            {mode === "handshake" && handshake.data ? <HandshakeResult result={handshake.data} /> : null}
+            {mode === "scan" && scan.data ? (
+              <ScanResults key={scan.data.runId} scan={scan.data} allowlist={allowlistPatterns} />
+            ) : null}
+          </div>
           {mode === "handshake" && !handshake.data && !handshake.isPending && !handshake.error ? (
             <Empty title="No handshake yet">Pick a preset or fill in the request, then run it.</Empty>
           ) : null}

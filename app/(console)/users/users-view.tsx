@@ -5,6 +5,7 @@ import { api, fieldErrors, validationIssues } from "../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../_client/format";
 import { keys, type UserView, usersQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
+import { ConfirmDialog } from "../../_components/confirm-dialog";
 import { InlineConfirm } from "../../_components/inline-confirm";
 import { RoleField } from "../../_components/role-field";
 import { Empty, QueryList } from "../../_components/status";
@@ -16,6 +17,8 @@ export function UsersView({ selfId }: { selfId: string }) {
   const queryClient = useQueryClient();
   const toast = useToast();
   const [removing, setRemoving] = useState<string | null>(null);
+  // A role change asked for in a select, waiting for the confirmation dialog.
+  const [roleChange, setRoleChange] = useState<{ user: UserView; role: Role } | null>(null);
 
   const changeRole = useMutation({
     mutationFn: (vars: { id: string; role: Role }) =>
@@ -33,7 +36,7 @@ export function UsersView({ selfId }: { selfId: string }) {
       if (context?.previous) queryClient.setQueryData(keys.users(), context.previous);
       toast.error(error.message);
     },
-    onSuccess: () => toast.success("Role changed (effective on their next request)"),
+    onSuccess: (_data, vars) => toast.success(`Role changed to ${vars.role} (effective on their next request)`),
     onSettled: () => queryClient.invalidateQueries({ queryKey: keys.users(), exact: true }),
   });
 
@@ -92,7 +95,10 @@ export function UsersView({ selfId }: { selfId: string }) {
                         aria-label={`Role of ${u.email}`}
                         value={u.role}
                         disabled={changeRole.isPending}
-                        onChange={(e) => changeRole.mutate({ id: u.id, role: e.target.value as Role })}
+                        onChange={(e) => {
+                          const role = ROLES.find((r) => r === e.target.value);
+                          if (role && role !== u.role) setRoleChange({ user: u, role });
+                        }}
                       >
                         {ROLES.map((r) => (
                           <option key={r} value={r}>
@@ -123,6 +129,34 @@ export function UsersView({ selfId }: { selfId: string }) {
           </div>
         )}
       </QueryList>
+      <ConfirmDialog
+        open={roleChange !== null}
+        title="Change this user's role?"
+        confirmLabel={roleChange ? `Make ${roleChange.role}` : "Change role"}
+        danger={roleChange?.role === "admin" || roleChange?.user.id === selfId}
+        onCancel={() => setRoleChange(null)}
+        onConfirm={() => {
+          if (roleChange) changeRole.mutate({ id: roleChange.user.id, role: roleChange.role });
+          setRoleChange(null);
+        }}
+      >
+        {roleChange ? (
+          <>
+            <p>
+              <strong>{roleChange.user.email}</strong>
+              {roleChange.user.id === selfId ? " (you)" : ""} changes from{" "}
+              <span className={`badge role-${roleChange.user.role}`}>{roleChange.user.role}</span> to{" "}
+              <span className={`badge role-${roleChange.role}`}>{roleChange.role}</span>, from their next request on.
+            </p>
+            <p className="small">
+              {roleChange.role}: {ROLE_DESCRIPTIONS[roleChange.role]}
+            </p>
+            {roleChange.user.id === selfId ? (
+              <p className="callout callout-warn">This is your own account: you may lose access to this page.</p>
+            ) : null}
+          </>
+        ) : null}
+      </ConfirmDialog>
     </div>
   );
 }

@@ -6,7 +6,7 @@
  */
 import { type FormEvent, useId, useState } from "react";
 import { type PolicyOriginEntry, parsePattern } from "@/server/policy/browser";
-import { localInputToIso } from "../../../_client/format";
+import { ExpiryInput } from "./expiry-input";
 import { kindLabel } from "./pattern-kind";
 
 export function AddOriginForm({
@@ -19,7 +19,8 @@ export function AddOriginForm({
   const id = useId();
   const [pattern, setPattern] = useState("");
   const [note, setNote] = useState("");
-  const [expires, setExpires] = useState("");
+  const [expires, setExpires] = useState<string | null>(null);
+  const [expiryError, setExpiryError] = useState<string | null>(null);
   const [refused, setRefused] = useState<string | null>(null);
   const [added, setAdded] = useState<string | null>(null);
   const parsed = pattern.trim() ? parsePattern(pattern) : null;
@@ -40,12 +41,13 @@ export function AddOriginForm({
       setRefused(`${parsed.value.pattern} is already in the allowlist.`);
       return;
     }
-    onAdd({ pattern: parsed.value.pattern, note: note.trim() || null, expiresAt: localInputToIso(expires) });
+    if (expiryError) return; // shown under the field
+    onAdd({ pattern: parsed.value.pattern, note: note.trim() || null, expiresAt: expires });
     setAdded(parsed.value.pattern);
     setRefused(null);
     setPattern("");
     setNote("");
-    setExpires("");
+    setExpires(null);
   }
 
   let feedback: { kind: "error" | "ok" | "hint"; text: string };
@@ -86,10 +88,12 @@ export function AddOriginForm({
           <span className="label">Note</span>
           <input value={note} onChange={(e) => setNote(e.target.value)} maxLength={500} placeholder="who / why" />
         </label>
-        <label className="field">
-          <span className="label">Expires (optional)</span>
-          <input type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} />
-        </label>
+        <div className="field">
+          <label className="label" htmlFor={`${id}-expires`}>
+            Expires (optional)
+          </label>
+          <ExpiryInput id={`${id}-expires`} value={expires} onChange={setExpires} onValidity={setExpiryError} />
+        </div>
         <div className="field field-button">
           <button type="submit" className="btn btn-primary">
             Add

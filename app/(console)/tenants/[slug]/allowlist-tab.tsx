@@ -1,15 +1,20 @@
 "use client";
 /**
  * Allowlist editor: add one (validated while typing by the gateway's own parsePattern),
- * bulk paste (a result per line), search, inline note and expiry, remove (with undo until
- * saved). Every row shows validatePolicy's errors and warnings for it.
+ * bulk paste (a result per line), search, an order that a save does not change, inline
+ * note and expiry (one field, one Tab stop), select rows to remove or give an expiry
+ * together, remove (with undo until saved). Every row shows validatePolicy's errors and
+ * warnings for it.
  */
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
-import { absoluteTime, isoToLocalInput, localInputToIso, relativeTime } from "../../../_client/format";
+import { absoluteTime, relativeTime } from "../../../_client/format";
 import { Empty } from "../../../_components/status";
 import { AddOriginForm } from "./add-origin-form";
+import styles from "./allowlist.module.css";
+import { ALLOWLIST_ORDERS, type AllowlistOrder, isAllowlistOrder, orderAllowlist } from "./allowlist-order";
 import { BulkPaste } from "./bulk-paste";
+import { ExpiryInput } from "./expiry-input";
 import { kindLabel } from "./pattern-kind";
 import type { PolicyEditor } from "./use-policy-editor";
 
@@ -18,8 +23,10 @@ const PAGE = 200;
 export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
   const canWrite = editor.writable;
   const [search, setSearch] = useState("");
+  const [order, setOrder] = useState<AllowlistOrder>("added");
   const [limit, setLimit] = useState(PAGE);
   const [bulkOpen, setBulkOpen] = useState(false);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const draft = editor.draft;
   const base = editor.base;
 
@@ -27,15 +34,28 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
   const draftPatterns = useMemo(() => new Set((draft?.origins ?? []).map((o) => o.pattern)), [draft]);
   const rows = useMemo(() => {
     const q = search.trim().toLowerCase();
-    const all = (draft?.origins ?? []).map((entry, index) => ({ entry, index }));
+    const origins = draft?.origins ?? [];
+    const all = orderAllowlist(origins, base?.origins ?? [], order).map((index) => ({
+      entry: origins[index]!,
+      index,
+    }));
     return q
       ? all.filter(({ entry }) => entry.pattern.includes(q) || (entry.note ?? "").toLowerCase().includes(q))
       : all;
-  }, [draft, search]);
+  }, [draft, base, search, order]);
   const removed = useMemo(
     () => (base?.origins ?? []).filter((o) => !draftPatterns.has(o.pattern)),
     [base, draftPatterns],
   );
+  // A selection only ever holds entries that are in the list (removed, discarded or saved
+  // away by someone else: dropped).
+  const liveSelection = useMemo(
+    () => new Set([...selected].filter((p) => draftPatterns.has(p))),
+    [selected, draftPatterns],
+  );
+  const shown = rows.slice(0, limit);
+  const allShownSelected = shown.length > 0 && shown.every(({ entry }) => liveSelection.has(entry.pattern));
+  const someShownSelected = shown.some(({ entry }) => liveSelection.has(entry.pattern));
 
   if (!draft || !base) return null;
 
@@ -43,6 +63,31 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
   const setEntry = (index: number, change: Partial<PolicyOriginEntry>) =>
     editor.update((d) => ({ ...d, origins: d.origins.map((o, i) => (i === index ? { ...o, ...change } : o)) }));
   const remove = (index: number) => editor.update((d) => ({ ...d, origins: d.origins.filter((_, i) => i !== index) }));
+  const removeSelected = () => {
+    editor.update((d) => ({ ...d, origins: d.origins.filter((o) => !liveSelection.has(o.pattern)) }));
+    setSelected(new Set());
+  };
+  const expireSelected = (expiresAt: string | null) =>
+    editor.update((d) => ({
+      ...d,
+      origins: d.origins.map((o) => (liveSelection.has(o.pattern) ? { ...o, expiresAt } : o)),
+    }));
+  const toggle = (pattern: string, on: boolean) =>
+    setSelected((current) => {
+      const next = new Set(current);
+      if (on) next.add(pattern);
+      else next.delete(pattern);
+      return next;
+    });
+  const toggleShown = (on: boolean) =>
+    setSelected((current) => {
+      const next = new Set(current);
+      for (const { entry } of shown) {
+        if (on) next.add(entry.pattern);
+        else next.delete(entry.pattern);
+      }
+      return next;
+    });
   const now = Date.now();
 
   return (
@@ -76,10 +121,34 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
             placeholder="pattern or note"
           />
         </label>
+        <label className="field field-inline">
+          <span className="label">Order</span>
+          <select
+            value={order}
+            onChange={(e) => {
+              if (isAllowlistOrder(e.target.value)) setOrder(e.target.value);
+            }}
+          >
+            {Object.entries(ALLOWLIST_ORDERS).map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
         <span className="muted">
           {rows.length} of {draft.origins.length} entr{draft.origins.length === 1 ? "y" : "ies"}
         </span>
       </div>
+
+      {canWrite && liveSelection.size > 0 ? (
+        <SelectionBar
+          count={liveSelection.size}
+          onRemove={removeSelected}
+          onExpire={expireSelected}
+          onClear={() => setSelected(new Set())}
+        />
+      ) : null}
 
       {draft.origins.length === 0 ? (
         <Empty title="The allowlist is empty">
@@ -91,7 +160,18 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
           <table className="table" aria-label="Allowlist">
             <thead>
               <tr>
-                <th>Pattern</th>
+                {canWrite ? (
+                  <th className={styles.selectCell}>
+                    <SelectAll
+                      checked={allShownSelected}
+                      indeterminate={someShownSelected && !allShownSelected}
+                      onChange={toggleShown}
+                    />
+                  </th>
+                ) : null}
+                <th aria-sort={order === "pattern" ? "ascending" : order === "pattern-desc" ? "descending" : undefined}>
+                  Pattern
+                </th>
                 <th>Kind</th>
                 <th>Note</th>
                 <th>Expires</th>
@@ -100,7 +180,7 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
               </tr>
             </thead>
             <tbody>
-              {rows.slice(0, limit).map(({ entry, index }) => {
+              {shown.map(({ entry, index }) => {
                 const old = baseByPattern.get(entry.pattern);
                 const errors = [
                   ...(editor.errorsByPath.get(`origins[${index}]`) ?? []),
@@ -118,11 +198,32 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
                   ((old.note ?? null) !== (entry.note ?? null) ||
                     (old.expiresAt ?? null) !== (entry.expiresAt ?? null));
                 const expired = entry.expiresAt ? new Date(entry.expiresAt).getTime() <= now : false;
+                const isSelected = liveSelection.has(entry.pattern);
                 return (
                   <tr
                     key={entry.pattern}
-                    className={errors.length ? "row-error" : isNew ? "row-new" : edited ? "row-edited" : undefined}
+                    className={
+                      errors.length
+                        ? "row-error"
+                        : isSelected
+                          ? "row-selected"
+                          : isNew
+                            ? "row-new"
+                            : edited
+                              ? "row-edited"
+                              : undefined
+                    }
                   >
+                    {canWrite ? (
+                      <td className={styles.selectCell}>
+                        <input
+                          type="checkbox"
+                          aria-label={`Select ${entry.pattern}`}
+                          checked={isSelected}
+                          onChange={(e) => toggle(entry.pattern, e.target.checked)}
+                        />
+                      </td>
+                    ) : null}
                     <td className="mono pattern-cell">
                       {entry.pattern}
                       {errors.map((m) => (
@@ -152,25 +253,12 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
                     </td>
                     <td>
                       {canWrite ? (
-                        <span className="expiry-edit">
-                          <input
-                            type="datetime-local"
-                            className="input-sm"
-                            aria-label={`Expiry for ${entry.pattern}`}
-                            value={isoToLocalInput(entry.expiresAt)}
-                            onChange={(e) => setEntry(index, { expiresAt: localInputToIso(e.target.value) })}
-                          />
-                          {entry.expiresAt ? (
-                            <button
-                              type="button"
-                              className="btn btn-ghost btn-sm"
-                              aria-label={`Clear expiry of ${entry.pattern}`}
-                              onClick={() => setEntry(index, { expiresAt: null })}
-                            >
-                              ×
-                            </button>
-                          ) : null}
-                        </span>
+                        <ExpiryInput
+                          className="input-sm"
+                          label={`Expiry for ${entry.pattern}`}
+                          value={entry.expiresAt}
+                          onChange={(expiresAt) => setEntry(index, { expiresAt })}
+                        />
                       ) : entry.expiresAt ? (
                         <span title={absoluteTime(entry.expiresAt)}>{relativeTime(entry.expiresAt)}</span>
                       ) : (
@@ -234,5 +322,84 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** The header checkbox: all shown rows, some (indeterminate, a DOM-only state) or none. */
+function SelectAll({
+  checked,
+  indeterminate,
+  onChange,
+}: {
+  checked: boolean;
+  indeterminate: boolean;
+  onChange: (on: boolean) => void;
+}) {
+  const ref = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (ref.current) ref.current.indeterminate = indeterminate;
+  }, [indeterminate]);
+  return (
+    <input
+      ref={ref}
+      type="checkbox"
+      aria-label="Select all shown entries"
+      checked={checked}
+      onChange={(e) => onChange(e.target.checked)}
+    />
+  );
+}
+
+/** What to do with the selected entries: remove them (undo until saved) or set their expiry. */
+function SelectionBar({
+  count,
+  onRemove,
+  onExpire,
+  onClear,
+}: {
+  count: number;
+  onRemove: () => void;
+  onExpire: (expiresAt: string | null) => void;
+  onClear: () => void;
+}) {
+  const [expiry, setExpiry] = useState<string | null>(null);
+  const [expiryError, setExpiryError] = useState<string | null>(null);
+  const [typed, setTyped] = useState(false);
+  const plural = count === 1 ? "entry" : "entries";
+  return (
+    <section className={`panel ${styles.selectionBar}`} aria-label="Selected entries">
+      <strong role="status">
+        {count} {plural} selected
+      </strong>
+      <button type="button" className="btn btn-danger-ghost btn-sm" onClick={onRemove}>
+        Remove selected
+      </button>
+      <span className="field-inline">
+        <ExpiryInput
+          className="input-sm"
+          label="Expiry for the selected entries"
+          value={expiry}
+          onChange={(iso) => {
+            setExpiry(iso);
+            setTyped(true);
+          }}
+          onValidity={(error) => {
+            setExpiryError(error);
+            setTyped(true);
+          }}
+        />
+        <button
+          type="button"
+          className="btn btn-sm"
+          disabled={!typed || expiryError !== null}
+          onClick={() => onExpire(expiry)}
+        >
+          {expiry === null ? "Clear expiry of selected" : "Set expiry of selected"}
+        </button>
+      </span>
+      <button type="button" className="btn btn-link btn-sm" onClick={onClear}>
+        Clear selection
+      </button>
+    </section>
   );
 }

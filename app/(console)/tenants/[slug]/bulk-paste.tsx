@@ -1,9 +1,10 @@
 "use client";
 /**
  * The allowlist editor's bulk paste: parseBulkPaste does the work; this shows a result per
- * line and keeps the refused lines in the box so they can be corrected.
+ * line and keeps the refused lines in the box, each under a comment giving the reason, so
+ * they can be corrected there.
  */
-import { useState } from "react";
+import { useRef, useState } from "react";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
 import { type BulkLineResult, parseBulkPaste } from "./parse-bulk-paste";
 
@@ -16,13 +17,15 @@ export function BulkPaste({
 }) {
   const [text, setText] = useState("");
   const [results, setResults] = useState<BulkLineResult[] | null>(null);
+  const box = useRef<HTMLTextAreaElement>(null);
 
   function run() {
     const { entries, results: lines, refusedText } = parseBulkPaste(text, existing);
     if (entries.length > 0) onAdd(entries);
     setResults(lines);
-    // What was added leaves the box; refused lines stay for correction.
+    // What was added leaves the box; refused lines stay for correction, with their reasons.
     setText(refusedText);
+    if (refusedText !== "") box.current?.focus();
   }
 
   const counts = results
@@ -40,6 +43,7 @@ export function BulkPaste({
           One pattern per line; text after the pattern (separated by a space) becomes its note; # starts a comment
         </span>
         <textarea
+          ref={box}
           className="mono"
           rows={6}
           value={text}

@@ -4,7 +4,9 @@
  * by whitespace) becomes its note; blank lines and lines starting with `#` are skipped.
  * Each line is checked with the gateway's own pattern parser and reported as added,
  * normalised, duplicate (of the list or of an earlier line) or refused. The refused lines
- * are returned as text, so the editor can leave them in the box for correction.
+ * are returned as text, each under a `# refused: <reason>` comment line, so the editor can
+ * leave them in the box for correction with the reason beside each (a second run skips the
+ * comments like any other).
  */
 import { type PolicyOriginEntry, parsePattern } from "@/server/policy/browser";
 
@@ -19,9 +21,15 @@ export interface BulkLineResult {
 export interface BulkPasteResult {
   entries: PolicyOriginEntry[];
   results: BulkLineResult[];
-  /** The refused lines as pasted (note included), one per line: what is left to fix. */
+  /**
+   * What is left to fix: each refused line as pasted (note included), under a comment line
+   * giving the parser's reason.
+   */
   refusedText: string;
 }
+
+/** Starts the comment line that explains a refused line left in the box. */
+export const REFUSED_PREFIX = "# refused: ";
 
 export function parseBulkPaste(text: string, existing: ReadonlySet<string>): BulkPasteResult {
   const seen = new Set(existing);
@@ -37,7 +45,7 @@ export function parseBulkPaste(text: string, existing: ReadonlySet<string>): Bul
     const parsed = parsePattern(patternText);
     if (!parsed.ok) {
       results.push({ line: i + 1, input: patternText, status: "refused", message: parsed.message });
-      refused.push(line);
+      refused.push(`${REFUSED_PREFIX}${parsed.message.replace(/\s+/g, " ")}`, line);
       return;
     }
     const normalized = parsed.value.pattern;

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { ApiError } from "../../../_client/api-client";
 import { tenantQuery } from "../../../_client/queries";
 import { ErrorState, Loading, ModeBadge, SyncBadge } from "../../../_components/status";
+import { onTabListKeyDown } from "../../../_components/tab-keys";
 import { AllowlistTab } from "./allowlist-tab";
 import { CredentialTab } from "./credential-tab";
 import { HistoryTab } from "./history-tab";
@@ -78,7 +79,19 @@ export function TenantView({
         </div>
       </div>
       {t.managedBy ? <ManagedByCodeBanner managedBy={t.managedBy} /> : null}
-      <div className="tabs" role="tablist" aria-label="Tenant sections">
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Tenant sections"
+        onKeyDown={(e) =>
+          onTabListKeyDown(
+            e,
+            TABS.map((t) => t.id),
+            tab,
+            select,
+          )
+        }
+      >
         {TABS.map((item) => (
           <button
             key={item.id}
@@ -87,6 +100,7 @@ export function TenantView({
             id={`tab-${item.id}`}
             aria-selected={tab === item.id}
             aria-controls={`panel-${item.id}`}
+            tabIndex={tab === item.id ? 0 : -1}
             className={tab === item.id ? "tab active" : "tab"}
             onClick={() => select(item.id)}
           >
