@@ -1,0 +1,228 @@
+/**
+ * bench:storm — a reconnect storm (issue 15, item 4): CLIENTS_TOTAL WebSocket clients,
+ * connected, lose their connections at once and all reconnect at the same moment. Against
+ * the gateway (real Gateway process, audit on, Postgres) and the bare `ws` server, same run.
+ *
+ * Processes: the server under test (gateway-process.ts or bare-server.ts, one at a time),
+ * STORM_PROCESSES storm-client.ts processes; clients are spread over SOURCE_ADDRESSES
+ * loopback addresses 127.0.1.1… (`localAddress`), so the server sees many client addresses
+ * and no address runs short of ephemeral ports. The npm script raises `ulimit -n` to
+ * 65,536 before Node starts (children inherit it; kit.spawnBenchChild raises the soft limit
+ * to the hard one).
+ *
+ * Per server: (1) the cold storm — every client connects at once; (2) every connection is
+ * dropped at once (terminate: no close handshake, like a network blip); (3) the reconnect
+ * storm, measured: from the moment all clients start reconnecting until the last one has
+ * its answer. REFUSED_SHARE of the clients send an origin the policy refuses (the bare
+ * server refuses it the same way): every client must get exactly its policy's answer (101
+ * or 403), retrying only on connection errors (counted). Then all close.
+ *
+ * Audit (gateway only): once all connections are closed and the audit queue is drained,
+ * the rows are counted: accepted handshakes, refused handshakes (folded, counted by
+ * `count`) and closes must equal what the clients saw, exactly — no event lost.
+ *
+ * Env: BENCH_STORM_CLIENTS (default 20,000), BENCH_STORM_PROCESSES (4),
+ * BENCH_STORM_ADDRESSES (10). Run: DATABASE_URL=postgres://... npm run bench:storm
+ */
+import type { ChildProcess } from "node:child_process";
+import pg from "pg";
+import { createTenant } from "../helpers/fixtures";
+import {
+  type BenchDatabase,
+  benchDatabase,
+  fmt,
+  machineLine,
+  percentile,
+  request,
+  runBench,
+  spawnBenchChild,
+  stopChild,
+  verdict,
+  waitFor,
+} from "./kit";
+
+const CLIENTS_TOTAL = Number(process.env.BENCH_STORM_CLIENTS ?? 20_000);
+const PROCESSES = Number(process.env.BENCH_STORM_PROCESSES ?? 4);
+const SOURCE_ADDRESSES = Number(process.env.BENCH_STORM_ADDRESSES ?? 10);
+const REFUSED_SHARE = 0.1;
+const ALLOWED_ORIGIN = "https://app.example.com";
+/** Refused by the gateway's policy and by the bare server (tests/bench/bare-server.ts). */
+const REFUSED_ORIGIN = "https://refused.example";
+const PATH = "/t/bench/storm";
+
+interface StormAnswer {
+  statuses: Record<string, number>;
+  errors: Record<string, number>;
+  retries: number;
+  doneAt: number[];
+}
+
+interface StormResult {
+  statuses: Record<string, number>;
+  errors: Record<string, number>;
+  retries: number;
+  /** ms until every client had its answer, and percentiles of when each had it. */
+  allDoneMs: number;
+  p50: number;
+  p99: number;
+  wallMs: number;
+}
+
+let db: BenchDatabase | null = null;
+
+/** Each client: its origin (every 1/REFUSED_SHARE-th is refused) and source address. */
+function clientPlan(processIndex: number): { origin: string; localAddress: string }[] {
+  const plan: { origin: string; localAddress: string }[] = [];
+  for (let i = processIndex; i < CLIENTS_TOTAL; i += PROCESSES) {
+    plan.push({
+      origin: i % Math.round(1 / REFUSED_SHARE) === 0 ? REFUSED_ORIGIN : ALLOWED_ORIGIN,
+      localAddress: `127.0.1.${(i % SOURCE_ADDRESSES) + 1}`,
+    });
+  }
+  return plan;
+}
+
+const expectedRefused = () => Math.ceil(CLIENTS_TOTAL * REFUSED_SHARE);
+
+async function storm(clients: ChildProcess[], port: number): Promise<StormResult> {
+  const started = performance.now();
+  const answers = await Promise.all(
+    clients.map((c, i) =>
+      request<StormAnswer>(c, { type: "storm", port, path: PATH, clients: clientPlan(i) }, 600_000),
+    ),
+  );
+  const wallMs = performance.now() - started;
+  const statuses: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  for (const a of answers) {
+    for (const [k, v] of Object.entries(a.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(a.errors)) errors[k] = (errors[k] ?? 0) + v;
+  }
+  const all = answers.flatMap((a) => a.doneAt).sort((a, b) => a - b);
+  return {
+    statuses,
+    errors,
+    retries: answers.reduce((n, a) => n + a.retries, 0),
+    allDoneMs: all.at(-1) ?? Number.NaN,
+    p50: percentile(all, 50),
+    p99: percentile(all, 99),
+    wallMs,
+  };
+}
+
+/** Every client got exactly its policy's answer. */
+function perPolicy(r: StormResult): boolean {
+  const refused = expectedRefused();
+  return (
+    r.statuses["101"] === CLIENTS_TOTAL - refused &&
+    r.statuses["403"] === refused &&
+    Object.keys(r.statuses).length === 2 &&
+    Object.keys(r.errors).length === 0
+  );
+}
+
+async function runAgainst(server: ChildProcess, port: number, clients: ChildProcess[]) {
+  const cold = await storm(clients, port);
+  const dropped = await Promise.all(clients.map((c) => request<{ dropped: number }>(c, { type: "dropAll" })));
+  const reconnect = await storm(clients, port);
+  const closed = await Promise.all(clients.map((c) => request<{ closed: number }>(c, { type: "closeAll" }, 300_000)));
+  // Wait until the server has seen every close (its open-connection count is back to 0).
+  for (const deadline = Date.now() + 120_000; ; ) {
+    const stats = await request<{ connections?: number; open?: number }>(server, { type: "stats" });
+    if ((stats.connections ?? stats.open ?? 0) === 0) break;
+    if (Date.now() > deadline) throw new Error("the server still counts open connections 2 minutes after closeAll");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    cold,
+    reconnect,
+    dropped: dropped.reduce((n, d) => n + d.dropped, 0),
+    closed: closed.reduce((n, d) => n + d.closed, 0),
+  };
+}
+
+function line(label: string, r: StormResult): string {
+  const statuses = Object.entries(r.statuses)
+    .map(([k, v]) => `${k}: ${fmt(v)}`)
+    .join(", ");
+  const errors = Object.entries(r.errors)
+    .map(([k, v]) => `${k}: ${fmt(v)}`)
+    .join(", ");
+  return `| ${label} | ${fmt(r.allDoneMs)} | ${fmt(r.p50)} / ${fmt(r.p99)} | ${statuses} | ${fmt(r.retries)} | ${errors || "none"} | ${verdict(perPolicy(r))} |`;
+}
+
+async function main(): Promise<void> {
+  db = await benchDatabase("storm");
+  console.log(`bench:storm — ${machineLine(db.postgresVersion)}`);
+  console.log(
+    `${fmt(CLIENTS_TOTAL)} clients (${REFUSED_SHARE * 100} % with a refused origin) in ${PROCESSES} processes, ` +
+      `from ${SOURCE_ADDRESSES} source addresses 127.0.1.1–${SOURCE_ADDRESSES}; ulimit -n ${process.env.BENCH_ULIMIT ?? "?"}\n`,
+  );
+  await createTenant(db.url, {
+    slug: "bench",
+    policy: {
+      origins: [ALLOWED_ORIGIN],
+      limits: { handshakesPerMinutePerIp: 1_000_000, maxConnections: 1_000_000, maxConnectionsPerIp: 1_000_000 },
+    },
+  });
+  const clients = Array.from({ length: PROCESSES }, () => spawnBenchChild("storm-client.ts"));
+  await Promise.all(clients.map((c) => waitFor(c, "ready")));
+
+  const bare = spawnBenchChild("bare-server.ts");
+  const bareRun = await runAgainst(bare, (await waitFor<{ port: number }>(bare, "ready")).port, clients);
+  await stopChild(bare);
+
+  const gateway = spawnBenchChild("gateway-process.ts", {
+    env: { DATABASE_URL: db.url, LOG_LEVEL: "warn", GATEWAY_ID: "gw-bench-storm" },
+  });
+  const gwRun = await runAgainst(gateway, (await waitFor<{ port: number }>(gateway, "ready")).port, clients);
+  const audit = await request<{ audit: { recorded: number; written: number; dropped: number; depth: number } }>(
+    gateway,
+    { type: "flushAudit" },
+    300_000,
+  );
+  await stopChild(gateway);
+  await Promise.all(clients.map((c) => stopChild(c)));
+
+  console.log(
+    "| server, storm | ms until every client had its answer | p50 / p99 (ms) | answers | retries (connection errors) | failed after 10 attempts | per policy |",
+  );
+  console.log("|---|---:|---:|---|---:|---|---|");
+  console.log(line("bare ws, cold start (all connect at once)", bareRun.cold));
+  console.log(line("bare ws, reconnect after a drop", bareRun.reconnect));
+  console.log(line("gateway, cold start (all connect at once)", gwRun.cold));
+  console.log(line("gateway, reconnect after a drop", gwRun.reconnect));
+  console.log("");
+  const ratio = gwRun.reconnect.allDoneMs / bareRun.reconnect.allDoneMs;
+  console.log(
+    `reconnect storm, time until all admitted: gateway ${fmt(gwRun.reconnect.allDoneMs)} ms, bare ${fmt(bareRun.reconnect.allDoneMs)} ms (× ${ratio.toFixed(2)})`,
+  );
+
+  // Audit: every handshake and every close, exactly.
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  const { rows } = await client.query<{ kind: string; decision: string; reason: string; n: string }>(
+    "select kind, decision, reason, sum(count)::text as n from audit_event where tenant = 'bench' group by 1, 2, 3 order by 1, 2, 3",
+  );
+  await client.end();
+  const sum = (kind: string, decision: string) =>
+    rows.filter((r) => r.kind === kind && r.decision === decision).reduce((n, r) => n + Number(r.n), 0);
+  const accepted = (gwRun.cold.statuses["101"] ?? 0) + (gwRun.reconnect.statuses["101"] ?? 0);
+  const refused = (gwRun.cold.statuses["403"] ?? 0) + (gwRun.reconnect.statuses["403"] ?? 0);
+  const rowsAccepted = sum("handshake", "accepted");
+  const rowsRefused = sum("handshake", "rejected");
+  const rowsClosed = sum("close", "accepted");
+  const exact = rowsAccepted === accepted && rowsRefused === refused && rowsClosed === accepted;
+  console.log(
+    `audit rows (sum of count): accepted handshakes ${fmt(rowsAccepted)} (clients saw ${fmt(accepted)}), ` +
+      `refused ${fmt(rowsRefused)} (clients saw ${fmt(refused)}), closes ${fmt(rowsClosed)} (expected ${fmt(accepted)}); ` +
+      `pipeline: ${fmt(audit.audit.recorded)} recorded, ${fmt(audit.audit.written)} written, ${fmt(audit.audit.dropped)} dropped`,
+  );
+  console.log(`  by kind/decision/reason: ${rows.map((r) => `${r.kind}/${r.decision}/${r.reason}=${r.n}`).join(", ")}`);
+  console.log(`goal: every client answered per policy (gateway, both storms) → ${verdict(perPolicy(gwRun.cold) && perPolicy(gwRun.reconnect))}`);
+  console.log(`goal: no audit event lost → ${verdict(exact && audit.audit.dropped === 0)}`);
+}
+
+runBench(main, async () => {
+  await db?.drop();
+});
