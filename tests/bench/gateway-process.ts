@@ -53,7 +53,14 @@ serveRequests({
   }),
   /** Writes everything the audit pipeline holds (open fold windows included). */
   flushAudit: async () => {
-    await gateway.ctx.audit.flush(true);
+    // flush(true) joins a batch already being written without closing the fold windows:
+    // repeat until every recorded event is written (or dropped), bounded.
+    const audit = gateway.ctx.audit;
+    for (let i = 0; i < 100; i++) {
+      await audit.flush(true);
+      if (audit.depth === 0 && audit.totals.written + audit.totals.dropped >= audit.totals.recorded) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     return { audit: { ...gateway.ctx.audit.totals, depth: gateway.ctx.audit.depth } };
   },
 });
