@@ -7,8 +7,9 @@
  * Stored form: the policy row's `settings` JSON holds every field but the allowlist; the
  * allowlist is `allowed_origin`, ordered by created_at then pattern.
  */
-import type { Queryable } from "./pg-listener";
+
 import { defaultPolicyDocument, joinPolicyDocument, type PolicyDocument } from "../policy/document";
+import type { Queryable } from "./pg-listener";
 
 export interface TenantPolicyRow {
   tenantId: string;

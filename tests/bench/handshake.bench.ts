@@ -298,7 +298,9 @@ async function main(): Promise<void> {
   console.log(
     `CPU per rejected handshake, gateway ÷ bare verifyClient 403: ${fmt(cpu("gw-reject"))} ÷ ${fmt(cpu("bare-reject"))} µs = ${(cpu("gw-reject") / cpu("bare-reject")).toFixed(2)}`,
   );
-  console.log(`goal: CPU per accepted handshake ≤ 1.5 × bare → ${cpuAccepted.toFixed(2)} ${verdict(cpuAccepted <= 1.5)}`);
+  console.log(
+    `goal: CPU per accepted handshake ≤ 1.5 × bare → ${cpuAccepted.toFixed(2)} ${verdict(cpuAccepted <= 1.5)}`,
+  );
   console.log(`goal: rejected throughput ≥ 1.0 × bare → ${rejected.toFixed(2)} ${verdict(rejected >= 1)}`);
   console.log(
     `audit (measured rounds): ${fmt(audit.recorded - auditBefore.recorded)} events recorded, ` +

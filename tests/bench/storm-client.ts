@@ -8,8 +8,9 @@
  * Requests:
  *  - {type: "storm", port, path, clients: [{origin, localAddress}]}: starts every client's
  *    handshake at once (no cap on handshakes in flight: a reconnect storm). A client whose
- *    connection fails (reset, refused, timeout: no HTTP answer) retries after a random
- *    0.1–1 s, up to MAX_ATTEMPTS; an HTTP answer is final (101 keeps the socket open).
+ *    connection fails (reset, refused, timeout: no HTTP answer) or that is told "not now"
+ *    (408, 429, 503) retries after a random 0.1–1 s, up to MAX_ATTEMPTS; any other HTTP
+ *    answer is final (101 keeps the socket open).
  *    Answers with the status counts, retries, failures, and when each client had its
  *    answer (ms after the start, sorted).
  *  - {type: "dropAll"}: destroys every open connection at once (no close handshake: the
@@ -21,7 +22,10 @@ import net from "node:net";
 import { serveRequests } from "./kit";
 
 const MAX_ATTEMPTS = 10;
-const ATTEMPT_TIMEOUT_MS = 30_000;
+/** Long: a client that gives up while its handshake waits in the server's backlog makes the server do it twice. */
+const ATTEMPT_TIMEOUT_MS = 120_000;
+/** Answers that say "not now" (headers timeout, overload): a real client reconnects later. */
+const RETRY_STATUSES = new Set([408, 429, 503]);
 /** Close frame, client to server: FIN + opcode 8, masked, 2-byte payload 1000 (mask 0). */
 const CLOSE_FRAME = Buffer.from([0x88, 0x82, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe8]);
 let open: net.Socket[] = [];
@@ -77,6 +81,8 @@ serveRequests({
     const statuses: Record<string, number> = {};
     const errors: Record<string, number> = {};
     const doneAt: number[] = [];
+    const retriedStatuses: Record<string, number> = {};
+    const retriedErrors: Record<string, number> = {};
     let retries = 0;
     const started = performance.now();
     await Promise.all(
@@ -88,7 +94,9 @@ serveRequests({
         }
         for (let n = 1; ; n++) {
           const outcome = await attempt(port, request, localAddress);
-          if ("status" in outcome) {
+          if ("status" in outcome && RETRY_STATUSES.has(outcome.status) && n < MAX_ATTEMPTS) {
+            retriedStatuses[outcome.status] = (retriedStatuses[outcome.status] ?? 0) + 1;
+          } else if ("status" in outcome) {
             statuses[outcome.status] = (statuses[outcome.status] ?? 0) + 1;
             if (outcome.socket) {
               outcome.socket.on("error", () => {});
@@ -96,18 +104,17 @@ serveRequests({
             }
             doneAt.push(performance.now() - started);
             return;
-          }
-          if (n >= MAX_ATTEMPTS) {
+          } else if (n >= MAX_ATTEMPTS) {
             errors[outcome.error] = (errors[outcome.error] ?? 0) + 1;
             return;
-          }
+          } else retriedErrors[outcome.error] = (retriedErrors[outcome.error] ?? 0) + 1;
           retries += 1;
           await new Promise((r) => setTimeout(r, 100 + Math.random() * 900));
         }
       }),
     );
     doneAt.sort((a, b) => a - b);
-    return { statuses, errors, retries, doneAt };
+    return { statuses, errors, retries, retriedStatuses, retriedErrors, doneAt };
   },
   dropAll: () => {
     const all = open;
