@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     env: { DATABASE_URL: db.url, LOG_LEVEL: "warn", GATEWAY_ID: "gw-bench-soak" },
     nodeFlags: ["--expose-gc"],
   });
-  const port = (await waitFor<{ port: number }>(gateway, "ready")).port;
+  const port = (await waitFor<{ port: number }>(gateway, "ready", 300_000)).port;
   const pid = gateway.pid!;
 
   const state = { stop: false };
