@@ -30,6 +30,9 @@
  * Diagnosis only (never goal figures), BENCH_DIAG: "no-audit" / "no-audit-db" (gateway
  * without audit, or without its Postgres writes; see gateway-process.ts),
  * "bare-audit-no-db" (the audit-only server without its Postgres writes).
+ * BENCH_RATE=<n> offers every target the same n handshakes per second (open loop, at most
+ * CLIENTS × CONCURRENCY in flight) instead of as many as it can take: CPU per handshake is
+ * then compared for the same work per second, not each server at its own saturation.
  * Run: DATABASE_URL=postgres://... npm run bench:handshake
  */
 import type { ChildProcess } from "node:child_process";
@@ -56,6 +59,8 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const WARMUP_MS = 2500;
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5000);
+/** BENCH_RATE: total handshakes per second offered to every target (open loop); unset = as fast as possible. */
+const RATE = Number(process.env.BENCH_RATE ?? 0);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ALLOWED_ORIGIN = "https://app.example.com";
 /** Refused by the gateway (not in the allowlist) and by the bare server's verifyClient-style check. */
@@ -150,6 +155,7 @@ async function phase(
         concurrency: CONCURRENCY,
         durationMs,
         expect: target.expect,
+        ratePerSecond: RATE / CLIENTS,
       }),
     ),
   );
@@ -181,7 +187,8 @@ async function main(): Promise<void> {
   console.log(`bench:handshake — ${machineLine(db.postgresVersion)}`);
   console.log(
     `clients: ${CLIENTS} processes × ${CONCURRENCY} concurrent (raw TCP: connect, upgrade, close frame, FIN); ` +
-      `warm-up ${WARMUP_MS} ms per target; ${ROUNDS} rounds × ${PHASE_MS} ms per target\n`,
+      `warm-up ${WARMUP_MS} ms per target; ${ROUNDS} rounds × ${PHASE_MS} ms per target` +
+      `${RATE ? `; open loop: ${fmt(RATE)} handshakes/s offered to every target` : ""}\n`,
   );
   await createTenant(db.url, {
     slug: "bench",
