@@ -17,7 +17,7 @@
  * runs after every (re)bind of its channels — owners reload everything there, since
  * notifications sent while disconnected are gone. On any connection error the client is
  * discarded and a new one is tried with exponential backoff (with jitter) while anyone is
- * subscribed. A subscription's `ready` resolves after its channels are first bound.
+ * subscribed. subscribe() resolves after that subscription's channels are first bound.
  */
 import pg from "pg";
 import type { Logger } from "../log";
@@ -46,7 +46,6 @@ export interface Queryable {
 interface Bound {
   sub: ListenSubscription;
   resolveReady: () => void;
-  ready: Promise<void>;
 }
 
 export class PgListener {
@@ -71,15 +70,10 @@ export class PgListener {
     const ready = new Promise<void>((r) => {
       resolveReady = r;
     });
-    this.subs.set(sub, { sub, resolveReady, ready });
+    this.subs.set(sub, { sub, resolveReady });
     if (this.client && this.connected) void this.bindLate(this.client, sub);
     else if (!this.connecting && !this.retryTimer) void this.connect();
     return ready;
-  }
-
-  /** Resolves once `sub`'s channels are bound (at once if it is not subscribed). */
-  ready(sub: ListenSubscription): Promise<void> {
-    return this.subs.get(sub)?.ready ?? Promise.resolve();
   }
 
   /** Removes an owner; the last one closes the connection. */

@@ -128,6 +128,11 @@ export class PolicyStore extends EventEmitter<Events> {
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly listener: PgListener;
   private readonly subscription: ListenSubscription;
+  private resolveListening!: () => void;
+  /** Resolves once the policy channel is bound the first time (after start()). */
+  private readonly listeningReady = new Promise<void>((resolve) => {
+    this.resolveListening = resolve;
+  });
   /** Where policy reads run: the LISTEN connection while it is up (shared listener), else the pool. */
   private readonly db: Queryable;
   /** Sequence of reads and installs (see the header's rules). */
@@ -194,14 +199,14 @@ export class PolicyStore extends EventEmitter<Events> {
     if (this.source === "snapshot") this.options.logger.info("Postgres is back: enforcing its policies");
     this.source = "postgres";
     this.ready = true;
-    void this.listener.subscribe(this.subscription);
+    void this.listener.subscribe(this.subscription).then(() => this.resolveListening());
     this.reconcileTimer = setInterval(() => void this.reconcile(), this.options.reconcileIntervalMs);
     this.reconcileTimer.unref();
   }
 
   /** Resolves when the LISTEN connection is bound (tests wait on this). */
   get listening(): Promise<void> {
-    return this.listener.ready(this.subscription);
+    return this.listeningReady;
   }
 
   async stop(): Promise<void> {
