@@ -3,7 +3,8 @@
  * server/main.ts (audit pipeline on, policy store listening), plus an IPC channel so the
  * bench can ask for memory after GC, CPU time and audit totals.
  *
- * Env: DATABASE_URL, GATEWAY_ID, LOG_LEVEL (default warn), RECONCILE_INTERVAL_MS, TRUST_PROXY;
+ * Env: DATABASE_URL, GATEWAY_ID, LOG_LEVEL (default warn), RECONCILE_INTERVAL_MS, TRUST_PROXY,
+ * AUDIT_FLUSH_MS;
  * BENCH_REPORT_APPLIED=1 sends {type: "applied", slug, version, at} (epoch ms) on every
  * policy the store starts enforcing (bench:fleet).
  * BENCH_DIAG (diagnosis only, never a reported goal figure): "no-audit-db" keeps the audit
@@ -28,6 +29,7 @@ const gateway = new Gateway({
   reconcileIntervalMs: Number(process.env.RECONCILE_INTERVAL_MS ?? 3000),
   dashboardUrl: "http://localhost:3000",
   trustProxy: parseTrustProxy(process.env.TRUST_PROXY),
+  audit: process.env.AUDIT_FLUSH_MS ? { flushMs: Number(process.env.AUDIT_FLUSH_MS) } : undefined,
 });
 
 const diag = process.env.BENCH_DIAG;

@@ -30,6 +30,8 @@
  * Diagnosis only (never goal figures), BENCH_DIAG: "no-audit" / "no-audit-db" (gateway
  * without audit, or without its Postgres writes; see gateway-process.ts),
  * "bare-audit-no-db" (the audit-only server without its Postgres writes).
+ * AUDIT_FLUSH_MS (diagnosis) sets the audit batch interval of the gateway and of the
+ * audit-only server alike.
  * BENCH_RATE=<n> offers every target the same n handshakes per second (open loop, at most
  * CLIENTS × CONCURRENCY in flight) instead of as many as it can take: CPU per handshake is
  * then compared for the same work per second, not each server at its own saturation.
@@ -204,6 +206,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: "warn",
       GATEWAY_ID: "gw-bench-handshake",
       ...(process.env.BENCH_DIAG ? { BENCH_DIAG: process.env.BENCH_DIAG } : {}),
+      ...(process.env.AUDIT_FLUSH_MS ? { AUDIT_FLUSH_MS: process.env.AUDIT_FLUSH_MS } : {}),
     },
     // e.g. BENCH_GATEWAY_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.
     nodeFlags: process.env.BENCH_GATEWAY_FLAGS?.split(" ").filter(Boolean),
@@ -215,6 +218,7 @@ async function main(): Promise<void> {
   const bareAudit = spawnBenchChild("bare-server.ts", {
     env: {
       AUDIT_DATABASE_URL: db.url,
+      ...(process.env.AUDIT_FLUSH_MS ? { AUDIT_FLUSH_MS: process.env.AUDIT_FLUSH_MS } : {}),
       ...(process.env.BENCH_DIAG === "bare-audit-no-db" ? { AUDIT_SKIP_WRITES: "1" } : {}),
     },
     nodeFlags: process.env.BENCH_BARE_AUDIT_FLAGS?.split(" ").filter(Boolean),
