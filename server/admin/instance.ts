@@ -5,11 +5,12 @@
  * next tick; it never affects enforcement.
  */
 import { hostname } from "node:os";
-import type pg from "pg";
+import type { Queryable } from "../db/pg-listener";
 import type { Logger } from "../log";
 
 export interface InstanceRecorderOptions {
-  pool: pg.Pool;
+  /** The LISTEN connection while it is up, else the pool (the heartbeat needs no connection of its own). */
+  db: Queryable;
   gatewayId: string;
   intervalMs: number;
   logger: Logger;
@@ -33,7 +34,7 @@ export class InstanceRecorder {
   async beat(): Promise<void> {
     const { enforcedVersions, status, auditStatus = "ok" } = this.options.snapshot();
     try {
-      await this.options.pool.query(
+      await this.options.db.query(
         `insert into gateway_instance (id, host, pid, started_at, last_heartbeat_at, enforced_versions, status, audit_status, stopped_at)
          values ($1, $2, $3, now(), now(), $4, $5, $6, null)
          on conflict (id) do update set last_heartbeat_at = now(), enforced_versions = excluded.enforced_versions,
@@ -50,7 +51,7 @@ export class InstanceRecorder {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.options.pool
+    await this.options.db
       .query("update gateway_instance set stopped_at = now(), last_heartbeat_at = now() where id = $1", [
         this.options.gatewayId,
       ])

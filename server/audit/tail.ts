@@ -14,7 +14,7 @@
 import { EventEmitter } from "node:events";
 import type pg from "pg";
 import { type AuditEvent, auditAfter, latestAuditId } from "../db/audit-queries";
-import { PgListener } from "../db/pg-listener";
+import { type ListenSubscription, PgListener } from "../db/pg-listener";
 import type { Logger } from "../log";
 import { AUDIT_CHANNEL } from "./pipeline";
 
@@ -30,6 +30,7 @@ export class AuditTail extends EventEmitter<Events> {
   private again = false;
   private poller: NodeJS.Timeout | null = null;
   private readonly listener: PgListener;
+  private readonly subscription: ListenSubscription;
   /** Open admin streams using the tail; it reads only while this is above 0. */
   private watchers = 0;
   private activating: Promise<void> | null = null;
@@ -38,33 +39,39 @@ export class AuditTail extends EventEmitter<Events> {
 
   constructor(
     private readonly pool: pg.Pool,
-    connectionString: string,
+    /** The process's shared LISTEN connection, or a connection string to open one of its own. */
+    listen: PgListener | string,
     gatewayId: string,
     private readonly logger: Logger,
   ) {
     super();
     this.setMaxListeners(0);
-    this.listener = new PgListener({
-      connectionString,
+    this.listener =
+      typeof listen === "string"
+        ? new PgListener({
+            connectionString: listen,
+            applicationName: `origingate-audit-listen-${gatewayId}`.slice(0, 63),
+            logger,
+          })
+        : listen;
+    this.subscription = {
       channels: [AUDIT_CHANNEL],
-      applicationName: `origingate-audit-listen-${gatewayId}`.slice(0, 63),
-      logger,
       onNotification: () => this.wake(),
       onConnect: () => this.wake(),
-    });
+    };
   }
 
   async start(): Promise<void> {
     this.lastId = await latestAuditId(this.pool);
     this.positioned = true;
-    this.listener.start();
+    void this.listener.subscribe(this.subscription);
     this.poller = setInterval(() => this.wake(), POLL_MS);
     this.poller.unref();
   }
 
   async stop(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
-    await this.listener.stop();
+    await this.listener.unsubscribe(this.subscription);
     await this.running;
   }
 

@@ -1,62 +1,125 @@
 /**
- * LISTEN on a dedicated Postgres connection, used only as a wake-up signal.
+ * LISTEN on a dedicated Postgres connection, used only as a wake-up signal, and shared by
+ * every owner in the process (policy store, audit tail): one connection per gateway, not
+ * one per owner (issue 15: the fleet per Postgres is capped by connections).
  *
  * Modelled on centrifugo's internal/pgoutbox/listener.go: a notification means "go re-read",
- * never "here is the data"; the owner coalesces wake-ups and has a polling fallback
+ * never "here is the data"; each owner coalesces wake-ups and has a polling fallback
  * (reconciliation), so a lost notification costs latency, not correctness.
  *
- * Lifecycle: start() connects and LISTENs; `onConnect` runs after every (re)bind — owners
- * reload everything there, since notifications sent while disconnected are gone. On any
- * connection error the client is discarded and a new one is tried with exponential backoff
- * (with jitter) until stop(). `ready` resolves after the first successful bind.
+ * The connection also carries the gateway's few small periodic queries (policy reads and
+ * reconciliation, heartbeat: `query()`), so that they never wait behind audit batches on
+ * the pool and no third connection is needed. It must be a direct connection (or through
+ * a session-pooling proxy): a transaction-pooling PgBouncer drops LISTEN.
+ *
+ * Lifecycle: owners subscribe() (channels + hooks) and unsubscribe() when they stop; the
+ * first subscription connects, the last unsubscribe closes. `onConnect` of a subscription
+ * runs after every (re)bind of its channels — owners reload everything there, since
+ * notifications sent while disconnected are gone. On any connection error the client is
+ * discarded and a new one is tried with exponential backoff (with jitter) while anyone is
+ * subscribed. subscribe() resolves after that subscription's channels are first bound.
  */
 import pg from "pg";
 import type { Logger } from "../log";
 
-export interface PgListenerOptions {
-  connectionString: string;
+export interface ListenSubscription {
   channels: string[];
-  /** Shows up in pg_stat_activity (tests terminate the connection by this name). */
-  applicationName: string;
   onNotification(channel: string, payload: string): void;
   onConnect?(): void | Promise<void>;
   onDisconnect?(error: Error): void;
+}
+
+export interface PgListenerOptions {
+  connectionString: string;
+  /** Shows up in pg_stat_activity (tests terminate the connection by this name). */
+  applicationName: string;
   logger: Logger;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
 
+/** What a query needs: a pool, a client, or the listener's connection. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+interface Bound {
+  sub: ListenSubscription;
+  resolveReady: () => void;
+}
+
 export class PgListener {
   private client: pg.Client | null = null;
-  private stopped = false;
+  private connecting = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   /** Clients already discarded: "error" and "end" both fire for one loss. */
   private readonly lostClients = new WeakSet<pg.Client>();
-  private resolveReady!: () => void;
-  /** Resolves once LISTEN is bound the first time. */
-  readonly ready = new Promise<void>((resolve) => {
-    this.resolveReady = resolve;
-  });
+  private readonly subs = new Map<ListenSubscription, Bound>();
+  /** Channels LISTENed on the current client. */
+  private readonly bound = new Set<string>();
+  /** Queries on the connection run one after another (pg 9 will refuse overlapping ones). */
+  private queue: Promise<unknown> = Promise.resolve();
   connected = false;
 
   constructor(private readonly options: PgListenerOptions) {}
 
-  start(): void {
-    void this.connect();
+  /** Adds an owner; connects if it is the first. Resolves once its channels are bound. */
+  subscribe(sub: ListenSubscription): Promise<void> {
+    let resolveReady!: () => void;
+    const ready = new Promise<void>((r) => {
+      resolveReady = r;
+    });
+    this.subs.set(sub, { sub, resolveReady });
+    if (this.client && this.connected) void this.bindLate(this.client, sub);
+    else if (!this.connecting && !this.retryTimer) void this.connect();
+    return ready;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
+  /** Removes an owner; the last one closes the connection. */
+  async unsubscribe(sub: ListenSubscription): Promise<void> {
+    this.subs.delete(sub);
+    if (this.subs.size > 0) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const client = this.client;
     this.client = null;
     this.connected = false;
-    if (client) await client.end().catch(() => {});
+    this.bound.clear();
+    if (client) {
+      this.lostClients.add(client);
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** Runs a query on the listening connection; rejects when it is not connected. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    const client = this.client;
+    if (!client || !this.connected) return Promise.reject(new Error("listen connection not connected"));
+    return this.serial(() => client.query<R>(text, values));
+  }
+
+  private serial<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  /**
+   * A Queryable that runs on this connection while it is up and on `fallback` (the pool)
+   * while it is not, so those queries never wait for a reconnect.
+   */
+  orElse(fallback: Queryable): Queryable {
+    return {
+      query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+        this.client && this.connected ? this.query<R>(text, values) : fallback.query<R>(text, values),
+    };
   }
 
   private async connect(): Promise<void> {
-    if (this.stopped) return;
+    if (this.subs.size === 0) return;
+    this.connecting = true;
+    this.retryTimer = null;
     const client = new pg.Client({
       connectionString: this.options.connectionString,
       application_name: this.options.applicationName,
@@ -66,31 +129,66 @@ export class PgListener {
       keepAliveInitialDelayMillis: 5000,
     });
     client.on("notification", (msg) => {
-      this.options.onNotification(msg.channel, msg.payload ?? "");
+      const payload = msg.payload ?? "";
+      for (const { sub } of this.subs.values()) {
+        if (sub.channels.includes(msg.channel)) sub.onNotification(msg.channel, payload);
+      }
     });
     client.on("error", (error) => this.lost(client, error));
     client.on("end", () => this.lost(client, new Error("connection ended")));
+    const channels = new Set<string>();
     try {
       await client.connect();
-      for (const channel of this.options.channels) await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      for (const { sub } of this.subs.values()) for (const c of sub.channels) channels.add(c);
+      for (const channel of channels) await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
     } catch (error) {
+      this.connecting = false;
       this.lost(client, error as Error);
       return;
     }
-    if (this.stopped) {
+    this.connecting = false;
+    if (this.subs.size === 0 || this.lostClients.has(client)) {
+      this.lostClients.add(client);
       await client.end().catch(() => {});
       return;
     }
     this.client = client;
     this.connected = true;
+    this.queue = Promise.resolve();
     this.attempt = 0;
-    this.options.logger.debug({ channels: this.options.channels }, "listening");
+    this.bound.clear();
+    for (const c of channels) this.bound.add(c);
+    this.options.logger.debug({ channels: [...channels] }, "listening");
+    // Owners that subscribed while connecting have channels not bound yet.
+    for (const bound of [...this.subs.values()]) {
+      if (bound.sub.channels.every((c) => this.bound.has(c))) await this.announce(bound);
+      else await this.bindLate(client, bound.sub);
+    }
+  }
+
+  /** Binds a subscription that arrived after the connection was made. */
+  private async bindLate(client: pg.Client, sub: ListenSubscription): Promise<void> {
     try {
-      await this.options.onConnect?.();
+      for (const channel of sub.channels) {
+        if (this.bound.has(channel)) continue;
+        await this.serial(() => client.query(`LISTEN ${client.escapeIdentifier(channel)}`));
+        this.bound.add(channel);
+      }
+    } catch (error) {
+      this.lost(client, error as Error);
+      return;
+    }
+    const bound = this.subs.get(sub);
+    if (bound && this.client === client) await this.announce(bound);
+  }
+
+  private async announce(bound: Bound): Promise<void> {
+    try {
+      await bound.sub.onConnect?.();
     } catch (error) {
       this.options.logger.warn({ err: error }, "listener onConnect hook failed");
     }
-    this.resolveReady();
+    bound.resolveReady();
   }
 
   /** Discards a failed client (once) and schedules a reconnect. */
@@ -100,13 +198,15 @@ export class PgListener {
     client.end().catch(() => {});
     if (this.client === client) this.client = null;
     this.connected = false;
-    if (this.stopped) return;
-    this.options.onDisconnect?.(error);
+    this.bound.clear();
+    if (this.subs.size === 0) return;
+    for (const { sub } of this.subs.values()) sub.onDisconnect?.(error);
     const min = this.options.minBackoffMs ?? 100;
     const max = this.options.maxBackoffMs ?? 5000;
     const delay = Math.min(max, min * 2 ** this.attempt) * (0.5 + Math.random() / 2);
     this.attempt += 1;
     this.options.logger.warn({ err: error.message, retryInMs: Math.round(delay) }, "listen connection lost");
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
 }

@@ -7,8 +7,9 @@
  * Stored form: the policy row's `settings` JSON holds every field but the allowlist; the
  * allowlist is `allowed_origin`, ordered by created_at then pattern.
  */
-import type pg from "pg";
+
 import { defaultPolicyDocument, joinPolicyDocument, type PolicyDocument } from "../policy/document";
+import type { Queryable } from "./pg-listener";
 
 export interface TenantPolicyRow {
   tenantId: string;
@@ -87,18 +88,18 @@ function toRow(r: RawRow): TenantPolicyRow {
   };
 }
 
-export async function loadAllPolicies(db: pg.Pool | pg.Client): Promise<TenantPolicyRow[]> {
+export async function loadAllPolicies(db: Queryable): Promise<TenantPolicyRow[]> {
   const { rows } = await db.query<RawRow>(SELECT_POLICIES);
   return rows.map(toRow);
 }
 
 /** One tenant's policy, or null when the tenant (or its policy) no longer exists. */
-export async function loadPolicy(db: pg.Pool | pg.Client, tenantId: string): Promise<TenantPolicyRow | null> {
+export async function loadPolicy(db: Queryable, tenantId: string): Promise<TenantPolicyRow | null> {
   const { rows } = await db.query<RawRow>(`${SELECT_POLICIES} where t.id = $1`, [tenantId]);
   return rows[0] ? toRow(rows[0]) : null;
 }
 
-export async function loadPolicyStamps(db: pg.Pool | pg.Client): Promise<PolicyStamp[]> {
+export async function loadPolicyStamps(db: Queryable): Promise<PolicyStamp[]> {
   const { rows } = await db.query<{ tenant_id: string; version: number; generation: number }>(
     "select tenant_id, version, generation from policy",
   );

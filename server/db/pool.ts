@@ -7,14 +7,14 @@ import pg from "pg";
 // bigint columns (audit ids) arrive as strings; keep them exact, never lossy numbers.
 export function createPool(
   connectionString: string,
-  options: { max?: number; applicationName?: string } = {},
+  options: { max?: number; applicationName?: string; idleTimeoutMillis?: number } = {},
 ): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 5,
     application_name: options.applicationName ?? "origingate",
     connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
   });
   // An idle client losing its connection must not crash the process; queries will fail
   // and be retried by their owners (policy store, audit writer, heartbeat).

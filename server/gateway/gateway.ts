@@ -29,6 +29,7 @@ import { AuditPartitionKeeper } from "../audit/partitions";
 import { AuditPipeline, MAX_FOLD_KEYS } from "../audit/pipeline";
 import { AuditSummaryKeeper } from "../audit/summary";
 import { AuditTail } from "../audit/tail";
+import { PgListener } from "../db/pg-listener";
 import { createPool } from "../db/pool";
 import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../db/settings";
 import type { Logger } from "../log";
@@ -128,7 +129,21 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     this.id = options.gatewayId ?? `gw-${randomUUID().slice(0, 8)}`;
     const logger = options.logger.child({ gatewayId: this.id });
-    const pool = createPool(options.databaseUrl, { max: 6, applicationName: `origingate-gateway-${this.id}` });
+    // Two Postgres connections per gateway at most (issue 15, docs/deployment.md): one LISTEN
+    // connection, shared by the policy store and the audit tail, that also carries policy
+    // reads, reconciliation and the heartbeat; and one pooled connection (released when idle)
+    // for audit batches and everything else. Whoever needs the pool while a batch is being
+    // written waits for it: those are background tasks, never the handshake path.
+    const pool = createPool(options.databaseUrl, {
+      max: 1,
+      applicationName: `origingate-gateway-${this.id}`.slice(0, 63),
+      idleTimeoutMillis: 10_000,
+    });
+    const listener = new PgListener({
+      connectionString: options.databaseUrl,
+      applicationName: `origingate-listen-${this.id}`.slice(0, 63),
+      logger: logger.child({ component: "pg-listener" }),
+    });
     const metrics = createMetrics();
     const { retentionDays, summaryIntervalMs: _summaryIntervalMs, ...pipelineOptions } = options.audit ?? {};
     const audit = new AuditPipeline({
@@ -167,6 +182,7 @@ export class Gateway {
           });
     const store = new PolicyStore({
       pool,
+      listener,
       connectionString: options.databaseUrl,
       gatewayId: this.id,
       logger: logger.child({ component: "policy-store" }),
@@ -221,7 +237,7 @@ export class Gateway {
       connectionAddressCounters: () => this.ctx.connections.addressCounters,
       auditFoldKeys: () => ({ keys: audit.foldKeys, maxKeys: MAX_FOLD_KEYS }),
     });
-    this.tail = new AuditTail(pool, options.databaseUrl, this.id, logger.child({ component: "audit-tail" }));
+    this.tail = new AuditTail(pool, listener, this.id, logger.child({ component: "audit-tail" }));
     this.stream = new StreamHub({
       tail: this.tail,
       pool,
@@ -231,7 +247,7 @@ export class Gateway {
       ...options.adminStream,
     });
     this.instance = new InstanceRecorder({
-      pool,
+      db: listener.orElse(pool),
       gatewayId: this.id,
       intervalMs: options.heartbeatIntervalMs ?? 5000,
       logger,

@@ -41,7 +41,7 @@
  */
 import { EventEmitter } from "node:events";
 import type pg from "pg";
-import { PgListener } from "../db/pg-listener";
+import { type ListenSubscription, PgListener, type Queryable } from "../db/pg-listener";
 import { loadAllPolicies, loadPolicy, loadPolicyStamps, type TenantPolicyRow } from "../db/policy-queries";
 import type { Logger } from "../log";
 import { type CompiledPolicy, compilePolicy } from "../policy";
@@ -75,6 +75,12 @@ export interface TenantRuntime {
 export interface PolicyStoreOptions {
   pool: pg.Pool;
   connectionString: string;
+  /**
+   * The process's shared LISTEN connection (server/db/pg-listener.ts); without one the store
+   * opens its own. Policy reads then run on it while it is up (`listener.orElse(pool)`), so
+   * they never queue behind audit batches on the pool.
+   */
+  listener?: PgListener;
   gatewayId: string;
   logger: Logger;
   reconcileIntervalMs: number;
@@ -121,6 +127,14 @@ export class PolicyStore extends EventEmitter<Events> {
   private readonly dirty = new Set<string>();
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly listener: PgListener;
+  private readonly subscription: ListenSubscription;
+  private resolveListening!: () => void;
+  /** Resolves once the policy channel is bound the first time (after start()). */
+  private readonly listeningReady = new Promise<void>((resolve) => {
+    this.resolveListening = resolve;
+  });
+  /** Where policy reads run: the LISTEN connection while it is up (shared listener), else the pool. */
+  private readonly db: Queryable;
   /** Sequence of reads and installs (see the header's rules). */
   private seq = 0;
   /** Start sequence numbers of the reads in flight. */
@@ -144,18 +158,23 @@ export class PolicyStore extends EventEmitter<Events> {
   constructor(private readonly options: PolicyStoreOptions) {
     super();
     this.now = options.now ?? Date.now;
-    this.listener = new PgListener({
-      connectionString: options.connectionString,
+    this.listener =
+      options.listener ??
+      new PgListener({
+        connectionString: options.connectionString,
+        applicationName: `origingate-policy-listen-${options.gatewayId}`.slice(0, 63),
+        logger: options.logger.child({ component: "policy-listener" }),
+      });
+    this.db = options.listener ? options.listener.orElse(options.pool) : options.pool;
+    this.subscription = {
       channels: [POLICY_CHANNEL],
-      applicationName: `origingate-policy-listen-${options.gatewayId}`.slice(0, 63),
-      logger: options.logger.child({ component: "policy-listener" }),
       onNotification: (_channel, tenantId) => {
         this.stats.notifications += 1;
         this.wake(tenantId);
       },
       // Anything may have changed while we were not listening.
       onConnect: () => this.reloadAll().catch((e) => this.failed(e)),
-    });
+    };
   }
 
   /** Resolves once every tenant's policy has been loaded from Postgres (retries until it has). */
@@ -180,14 +199,14 @@ export class PolicyStore extends EventEmitter<Events> {
     if (this.source === "snapshot") this.options.logger.info("Postgres is back: enforcing its policies");
     this.source = "postgres";
     this.ready = true;
-    this.listener.start();
+    void this.listener.subscribe(this.subscription).then(() => this.resolveListening());
     this.reconcileTimer = setInterval(() => void this.reconcile(), this.options.reconcileIntervalMs);
     this.reconcileTimer.unref();
   }
 
   /** Resolves when the LISTEN connection is bound (tests wait on this). */
   get listening(): Promise<void> {
-    return this.listener.ready;
+    return this.listeningReady;
   }
 
   async stop(): Promise<void> {
@@ -196,7 +215,7 @@ export class PolicyStore extends EventEmitter<Events> {
     if (this.startRetry) clearTimeout(this.startRetry);
     if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
     for (const t of this.expiryTimers.values()) clearTimeout(t);
-    await this.listener.stop();
+    await this.listener.unsubscribe(this.subscription);
     await this.snapshotWriting;
   }
 
@@ -271,7 +290,7 @@ export class PolicyStore extends EventEmitter<Events> {
     const readSeq = this.beginRead();
     try {
       const started = performance.now();
-      const rows = await loadAllPolicies(this.options.pool);
+      const rows = await loadAllPolicies(this.db);
       const latency = performance.now() - started;
       const seen = new Set<string>();
       for (const row of rows) {
@@ -297,7 +316,7 @@ export class PolicyStore extends EventEmitter<Events> {
     if (this.stopped) return;
     this.stats.reconciliations += 1;
     try {
-      const stamps = await loadPolicyStamps(this.options.pool);
+      const stamps = await loadPolicyStamps(this.db);
       const known = new Map([...this.bySlug.values()].map((r) => [r.tenantId, r]));
       let stale = stamps.length !== known.size;
       for (const s of stamps) {
@@ -336,7 +355,7 @@ export class PolicyStore extends EventEmitter<Events> {
         const readSeq = this.beginRead();
         try {
           const started = performance.now();
-          const row = await loadPolicy(this.options.pool, tenantId);
+          const row = await loadPolicy(this.db, tenantId);
           const latency = performance.now() - started;
           if (!row) {
             // Tenant ids are never reused: gone is gone, whatever an older read says later.

@@ -36,6 +36,8 @@ const audit = auditUrl
       gatewayId: "bare-audit",
       logger: createLogger({ name: "bare-audit", level: "warn" }),
       metrics: createMetrics(),
+      // Diagnosis: the batch interval, as the gateway's AUDIT_FLUSH_MS (bench:handshake passes it to both).
+      flushMs: process.env.AUDIT_FLUSH_MS ? Number(process.env.AUDIT_FLUSH_MS) : undefined,
     })
   : null;
 

@@ -25,6 +25,8 @@ interface RunRequest {
   concurrency: number;
   durationMs: number;
   expect: number;
+  /** Open loop: start handshakes at this rate (per second, this process), at most `concurrency` in flight; 0 = as fast as possible. */
+  ratePerSecond?: number;
 }
 
 function upgradeRequest(port: number, pathname: string, origin: string): Buffer {
@@ -65,8 +67,19 @@ async function run(req: RunRequest) {
   let errors = 0;
   const unexpected: Record<string, number> = {};
   const latencies: number[] = [];
+  // Open loop (BENCH_RATE): every target gets the same handshakes per second, so CPU per
+  // handshake compares the same work rather than each server at its own saturation.
+  const interval = req.ratePerSecond ? 1000 / req.ratePerSecond : 0;
+  let nextStart = started;
   const loop = async () => {
     while (performance.now() < deadline) {
+      if (interval > 0) {
+        const at = nextStart;
+        nextStart += interval;
+        const wait = at - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (performance.now() >= deadline) break;
+      }
       const t0 = performance.now();
       const status = await iteration(req.port, requestBytes);
       const t1 = performance.now();

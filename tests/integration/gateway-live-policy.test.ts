@@ -106,7 +106,7 @@ describe("healing", () => {
     const killed = await query<{ ok: boolean }>(
       db,
       "select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1",
-      [`origingate-policy-listen-${gw.gateway.id}`],
+      [`origingate-listen-${gw.gateway.id}`],
     );
     expect(killed.length).toBe(1);
     await updatePolicy(db, tenant.id, { origins: [B] });
