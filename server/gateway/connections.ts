@@ -156,8 +156,8 @@ export class ConnectionRegistry {
     private readonly metrics: Metrics,
     private readonly audit: AuditSink,
     readonly logger: Logger,
-    /** The compiled policy enforced for a tenant now (null: none). */
-    private readonly currentPolicy: (tenant: string) => CompiledPolicy | null = () => null,
+    /** The compiled policy enforced now for a tenant's client address (null: none; staged versions pick per address). */
+    private readonly currentPolicy: (tenant: string, remoteAddr: string) => CompiledPolicy | null = () => null,
   ) {}
 
   get size(): number {
@@ -227,7 +227,7 @@ export class ConnectionRegistry {
     }
     // Decided under a policy that was replaced while the upgrade (or upstream connect) ran:
     // the re-evaluation of that change did not see this connection yet.
-    const current = this.currentPolicy(tenant);
+    const current = this.currentPolicy(tenant, accepted.remoteAddr ?? "");
     if (current !== admission.policy) this.judge(connection, current, Date.now());
     return connection;
   }
@@ -260,8 +260,10 @@ export class ConnectionRegistry {
    * connections once per policy change. The Set's live iterator also visits connections
    * opened during the pass.
    */
-  reevaluate(tenant: string, policy: CompiledPolicy | null): void {
+  reevaluate(tenant: string, policy: CompiledPolicy | null | ((remoteAddr: string) => CompiledPolicy | null)): void {
     if (this.open.size === 0 || this.count(tenant) === 0) return;
+    // A canary by percent enforces one of two versions per client address.
+    const policyFor = typeof policy === "function" ? policy : () => policy;
     const pass = {};
     this.passes.set(tenant, pass);
     const walk = this.open.values();
@@ -274,7 +276,7 @@ export class ConnectionRegistry {
           this.passes.delete(tenant);
           return;
         }
-        if (next.value.tenant === tenant) this.judge(next.value, policy, now);
+        if (next.value.tenant === tenant) this.judge(next.value, policyFor(next.value.accepted.remoteAddr ?? ""), now);
       }
       setImmediate(step);
     };
@@ -359,7 +361,7 @@ export class ConnectionRegistry {
     const now = Date.now();
     // Tokens first (a shared tick, no timer per connection): judged again once expired.
     for (const [c, validUntil] of this.tokenExpiry) {
-      if (now >= validUntil && !c.revoked) this.judge(c, this.currentPolicy(c.tenant), now);
+      if (now >= validUntil && !c.revoked) this.judge(c, this.currentPolicy(c.tenant, c.accepted.remoteAddr ?? ""), now);
     }
     for (const c of this.open) {
       const silentFor = now - c.lastSeenAt;
