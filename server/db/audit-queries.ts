@@ -81,6 +81,10 @@ export interface AuditEvent {
   closeCode: number | null;
   durationMs: number | null;
   details: Record<string, unknown> | null;
+  /** Where a shadow (staged) version decided differently (SPEC §5.2): its decision, reason and version; else null. */
+  shadowDecision: AuditDecision | null;
+  shadowReason: string | null;
+  shadowVersion: number | null;
 }
 
 /**
@@ -90,7 +94,7 @@ export interface AuditEvent {
  */
 export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, via, tenant, decision, reason, origin,
   origin_normalized, remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
-  close_code, duration_ms, details`;
+  close_code, duration_ms, details, shadow_decision, shadow_reason, shadow_version`;
 
 interface AuditRow {
   id: string;
@@ -114,6 +118,9 @@ interface AuditRow {
   close_code: number | null;
   duration_ms: number | null;
   details: Record<string, unknown> | null;
+  shadow_decision: AuditDecision | null;
+  shadow_reason: string | null;
+  shadow_version: number | null;
 }
 
 export function toAuditEvent(r: AuditRow): AuditEvent {
@@ -139,6 +146,9 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     closeCode: r.close_code,
     durationMs: r.duration_ms,
     details: r.details,
+    shadowDecision: r.shadow_decision ?? null,
+    shadowReason: r.shadow_reason ?? null,
+    shadowVersion: r.shadow_version ?? null,
   };
 }
 
@@ -159,6 +169,12 @@ export const auditFilterSchema = z
     /** How the request came: `gateway` or `forward_auth`. */
     via: z.enum(["gateway", "forward_auth"]).optional(),
     kind: z.enum(AUDIT_KINDS).optional(),
+    /** `differs`: only events where a shadow version decided differently (SPEC §5.2). */
+    shadow: z.enum(["differs"]).optional(),
+    /** Only events whose shadow decision is this one. */
+    shadowDecision: z.enum(["accepted", "rejected", "report_only"]).optional(),
+    /** Only events a shadow decision of this staged version is recorded on. */
+    shadowVersion: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
     /**
@@ -250,6 +266,10 @@ export function auditWhere(
   if (f.reason) add((p) => `reason = ${p}`, f.reason);
   if (f.kind) add((p) => `kind = ${p}::audit_kind`, f.kind);
   if (f.via) add((p) => `via = ${p}::audit_via`, f.via);
+  // Rows with a shadow decision are few; the partial index audit_event_shadow_ts_id_idx holds only them.
+  if (f.shadow || f.shadowDecision || f.shadowVersion) where.push("shadow_decision is not null");
+  if (f.shadowDecision) add((p) => `shadow_decision = ${p}::audit_decision`, f.shadowDecision);
+  if (f.shadowVersion) add((p) => `shadow_version = ${p}`, f.shadowVersion);
   // One expression for every origin filter, the one the trigram index is built on
   // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);

@@ -8,7 +8,12 @@
  * allowlist is `allowed_origin`, ordered by created_at then pattern.
  */
 import type pg from "pg";
-import { defaultPolicyDocument, joinPolicyDocument, type PolicyDocument, policyDocumentSchema } from "../policy/document";
+import {
+  defaultPolicyDocument,
+  joinPolicyDocument,
+  type PolicyDocument,
+  policyDocumentSchema,
+} from "../policy/document";
 
 export interface TenantPolicyRow {
   tenantId: string;

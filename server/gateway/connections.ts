@@ -361,7 +361,8 @@ export class ConnectionRegistry {
     const now = Date.now();
     // Tokens first (a shared tick, no timer per connection): judged again once expired.
     for (const [c, validUntil] of this.tokenExpiry) {
-      if (now >= validUntil && !c.revoked) this.judge(c, this.currentPolicy(c.tenant, c.accepted.remoteAddr ?? ""), now);
+      if (now >= validUntil && !c.revoked)
+        this.judge(c, this.currentPolicy(c.tenant, c.accepted.remoteAddr ?? ""), now);
     }
     for (const c of this.open) {
       const silentFor = now - c.lastSeenAt;

@@ -241,7 +241,8 @@ function compareStaged(a: Attempt, choice: PolicyChoice, decision: Decision, req
     }
     if (!shadow.allowed && decision.allowed) a.ctx.guard.newRefusal(a.runtime!.slug, staged, request.now);
   } else if (choice.guardBaseline !== null && !decision.allowed) {
-    if (decideHandshake(choice.guardBaseline, request).allowed) a.ctx.guard.newRefusal(a.runtime!.slug, staged, request.now);
+    if (decideHandshake(choice.guardBaseline, request).allowed)
+      a.ctx.guard.newRefusal(a.runtime!.slug, staged, request.now);
   }
 }
 

@@ -75,12 +75,10 @@ export function choosePolicy(active: CompiledPolicy, staged: StagedRuntime | nul
 }
 
 /** A decision as an audit row labels it (decision, reason). */
-export function auditOutcome(d: {
-  allowed: boolean;
-  enforced: boolean;
+export function auditOutcome(d: { allowed: boolean; enforced: boolean; reason: string; wouldReject?: string }): {
+  decision: "accepted" | "rejected" | "report_only";
   reason: string;
-  wouldReject?: string;
-}): { decision: "accepted" | "rejected" | "report_only"; reason: string } {
+} {
   if (!d.allowed) return { decision: "rejected", reason: d.reason };
   return { decision: d.enforced ? "accepted" : "report_only", reason: d.wouldReject ?? "allowed" };
 }
