@@ -48,7 +48,7 @@ export async function shadowSummary(db: Queryable, f: ShadowSummaryFilter): Prom
     `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, decision, reason, shadow_decision, shadow_reason,
             shadow_version, sum(count)::text as count, max(coalesce(last_ts, ts)) as last_seen
        from audit_event
-      where shadow_decision is not null and tenant = $1 and ts >= $2 and decision is not null ${versionFilter}
+      where shadow_decision is not null and kind = 'handshake' and tenant = $1 and ts >= $2 and decision is not null ${versionFilter}
       group by 1, decision, reason, shadow_decision, shadow_reason, shadow_version
       order by sum(count) desc, 1
       limit $${values.length}`,

@@ -343,6 +343,9 @@ export class ConnectionRegistry {
       ...c.accepted,
       ts: now,
       kind: "revoked",
+      shadowDecision: null,
+      shadowReason: null,
+      shadowVersion: null,
       decision,
       reason,
       policyVersion: details.policyVersion,
@@ -407,7 +410,18 @@ function addressKey(tenant: string, address: string): string {
 
 /** The audit event of a connection's close: the accepted handshake's fields, the code and duration. */
 export function closeEvent(accepted: AuditEventInput, code: number, openedAt: number, now: number): AuditEventInput {
-  return { ...accepted, ts: now, kind: "close", reason: "allowed", closeCode: code, durationMs: now - openedAt };
+  // A shadow decision belongs to the handshake's own row, not to what followed it.
+  return {
+    ...accepted,
+    ts: now,
+    kind: "close",
+    reason: "allowed",
+    closeCode: code,
+    durationMs: now - openedAt,
+    shadowDecision: null,
+    shadowReason: null,
+    shadowVersion: null,
+  };
 }
 
 function onClientPong(this: WebSocket): void {
