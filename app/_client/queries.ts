@@ -7,6 +7,7 @@ import type { AuditEvent } from "../../server/db/audit-queries";
 import type { ActivityPage } from "../_lib/activity/list-activity";
 import type { AuditWindow } from "../_lib/audit/audit-filter-input";
 import type { AuditStats, RejectedOrigin as RejectedOriginRow } from "../_lib/audit/get-audit-stats";
+import type { ShadowSummary } from "../_lib/audit/get-shadow-summary";
 import type { AuditPage } from "../_lib/audit/search-audit-events";
 import type { Role } from "../_lib/auth/permissions";
 import type { SessionView } from "../_lib/auth/user-sessions";
@@ -14,6 +15,8 @@ import type { Fleet } from "../_lib/gateways/get-fleet";
 import type { VersionedPolicyDocument } from "../_lib/policy/document";
 import type { RevisionDetail } from "../_lib/policy/get-revision";
 import type { RevisionSummary } from "../_lib/policy/list-revisions";
+import type { RolloutDetail } from "../_lib/rollouts/list-rollouts";
+import type { RolloutView } from "../_lib/rollouts/rollout-view";
 import type { SiemDestinationView } from "../_lib/siem/list-siem-destinations";
 import type { TenantDetail } from "../_lib/tenants/get-tenant";
 import type { TenantSummary } from "../_lib/tenants/list-tenants";
@@ -36,6 +39,9 @@ export const keys = {
   auditHistory: (filter: AuditHistoryFilter) => ["audit", "history", auditFilterKey(filter)] as const,
   auditStats: (tenant: string | null, window: AuditWindow) => ["audit", "stats", tenant, window] as const,
   sessions: () => ["me", "sessions"] as const,
+  rollouts: (slug: string) => ["tenants", "rollouts", slug] as const,
+  rollout: (slug: string, id: string) => ["tenants", "rollout", slug, id] as const,
+  shadowSummary: (slug: string, version: number) => ["audit", "shadow", slug, version] as const,
   activity: (filter: ActivityFilter) => ["activity", activityFilterKey(filter)] as const,
 };
 
@@ -69,6 +75,33 @@ export const activityQuery = (filter: ActivityFilter) =>
     },
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.nextCursor,
+  });
+
+export const rolloutsQuery = (slug: string) =>
+  queryOptions({
+    queryKey: keys.rollouts(slug),
+    queryFn: ({ signal }) =>
+      api<{ rollouts: RolloutView[]; requireApproval: boolean }>(
+        `/api/v1/tenants/${encodeURIComponent(slug)}/rollouts`,
+        { signal },
+      ),
+    // A guard may abort a rollout by itself: keep the panel current.
+    refetchInterval: 5000,
+  });
+
+export const rolloutQuery = (slug: string, id: string) =>
+  queryOptions({
+    queryKey: keys.rollout(slug, id),
+    queryFn: ({ signal }) =>
+      api<RolloutDetail>(`/api/v1/tenants/${encodeURIComponent(slug)}/rollouts/${encodeURIComponent(id)}`, { signal }),
+  });
+
+export const shadowSummaryQuery = (slug: string, version: number) =>
+  queryOptions({
+    queryKey: keys.shadowSummary(slug, version),
+    queryFn: ({ signal }) =>
+      api<ShadowSummary>(`/api/v1/audit/shadow?tenant=${encodeURIComponent(slug)}&version=${version}`, { signal }),
+    refetchInterval: 5000,
   });
 
 export const sessionsQuery = () =>
