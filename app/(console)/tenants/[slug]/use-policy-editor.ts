@@ -152,7 +152,11 @@ export function usePolicyEditor(
     mutationFn: (vars: { draft: PolicyDocument; comment: string }) =>
       api<RolloutView>(`/api/v1/tenants/${encodeURIComponent(slug)}/rollouts`, {
         method: "POST",
-        body: { document: vars.draft, stage: "shadow", ...(vars.comment.trim() ? { comment: vars.comment.trim() } : {}) },
+        body: {
+          document: vars.draft,
+          stage: "shadow",
+          ...(vars.comment.trim() ? { comment: vars.comment.trim() } : {}),
+        },
       }),
     onSuccess: async (rollout) => {
       setComment("");
