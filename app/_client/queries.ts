@@ -117,12 +117,24 @@ export interface AuditHistoryFilter {
   reason?: string;
   kind?: string;
   via?: string;
+  /** `differs`: only events where a shadow version decided differently. */
+  shadow?: string;
   origin?: string;
   since?: string;
   until?: string;
 }
 
-export const AUDIT_FILTER_FIELDS = ["tenant", "decision", "reason", "kind", "via", "origin", "since", "until"] as const;
+export const AUDIT_FILTER_FIELDS = [
+  "tenant",
+  "decision",
+  "reason",
+  "kind",
+  "via",
+  "shadow",
+  "origin",
+  "since",
+  "until",
+] as const;
 
 /** The filter without empty fields, in a fixed field order: equal filters give equal keys. */
 export function auditFilterKey(filter: AuditHistoryFilter): AuditHistoryFilter {

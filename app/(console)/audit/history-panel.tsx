@@ -25,6 +25,7 @@ interface Draft {
   reason: string;
   kind: string;
   via: string;
+  shadow: string;
   origin: string;
   since: string;
   until: string;
@@ -36,6 +37,7 @@ function draftOf(filter: AuditHistoryFilter): Draft {
     reason: filter.reason ?? "",
     kind: filter.kind ?? "",
     via: filter.via ?? "",
+    shadow: filter.shadow ?? "",
     origin: filter.origin ?? "",
     since: isoToLocalInput(filter.since),
     until: isoToLocalInput(filter.until),
@@ -74,6 +76,7 @@ export function HistoryPanel({
       reason: draft.reason,
       kind: draft.kind,
       via: draft.via,
+      shadow: draft.shadow,
       origin: draft.origin ? canonicalOrigin(draft.origin) : "",
       since: localInputToIso(draft.since) ?? "",
       until: localInputToIso(draft.until) ?? "",
@@ -151,6 +154,13 @@ export function HistoryPanel({
                 {viaLabel(v)}
               </option>
             ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="label">Shadow</span>
+          <select value={draft.shadow} onChange={set("shadow")}>
+            <option value="">Any</option>
+            <option value="differs">Differs from the shadow version</option>
           </select>
         </label>
         <label className="field audit-filter-origin">
