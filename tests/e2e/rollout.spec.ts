@@ -80,7 +80,10 @@ test("with approvals required, a change waits for a second person; its author ca
   const adminPage = await (await browser.newContext()).newPage();
   await signInUI(adminPage, admin);
   await adminPage.goto(`/tenants/${slug}?tab=settings`);
-  await adminPage.getByLabel("Require a second person's approval").check();
+  // A controlled checkbox: it shows the saved setting once the server answered.
+  const setting = adminPage.getByLabel("Require a second person's approval");
+  await setting.click();
+  await expect(setting).toBeChecked();
   await expect
     .poll(
       async () => (await sql<{ r: boolean }>("select require_approval as r from tenant where slug = $1", [slug]))[0]?.r,
