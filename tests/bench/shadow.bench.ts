@@ -51,9 +51,13 @@ interface Target {
 
 interface RunResult {
   completed: number;
-  unexpected: number;
+  /** Statuses other than the expected one, by status. */
+  unexpected: Record<string, number>;
   errors: number;
 }
+
+/** The load's limits must never be what a phase measures (429 rate_limited, 503 connection_limit). */
+const LIMITS = { handshakesPerMinutePerIp: 1_000_000, maxConnections: 1_000_000, maxConnectionsPerIp: 1_000_000 };
 
 let database: BenchDatabase | null = null;
 let gateway: ProcessGateway | null = null;
@@ -105,10 +109,14 @@ async function main(): Promise<void> {
   console.log(`bench:shadow — ${machineLine(database.postgresVersion)}`);
   const db = createPrisma(database.url);
   const actor = { id: null, label: "bench" };
-  const none = await createTenant(database.url, { policy: { origins: [ORIGIN] } });
-  const same = await createTenant(database.url, { policy: { origins: [ORIGIN] } });
-  const differs = await createTenant(database.url, { policy: { origins: [ORIGIN] } });
-  const shadowDocument = (origins: string[]) => ({ mode: "enforce", origins: origins.map((pattern) => ({ pattern })) });
+  const none = await createTenant(database.url, { policy: { origins: [ORIGIN], limits: LIMITS } });
+  const same = await createTenant(database.url, { policy: { origins: [ORIGIN], limits: LIMITS } });
+  const differs = await createTenant(database.url, { policy: { origins: [ORIGIN], limits: LIMITS } });
+  const shadowDocument = (origins: string[]) => ({
+    mode: "enforce",
+    origins: origins.map((pattern) => ({ pattern })),
+    limits: LIMITS,
+  });
   await createRollout({
     db,
     slug: same.slug,
@@ -138,8 +146,10 @@ async function main(): Promise<void> {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
     for (const t of order) {
       const r = await phase(t, PHASE_MS);
-      if (r.run.unexpected > 0 || r.run.errors > 0) {
-        throw new Error(`${t.name}: ${r.run.unexpected} unexpected statuses, ${r.run.errors} socket errors`);
+      if (Object.keys(r.run.unexpected).length > 0 || r.run.errors > 0) {
+        throw new Error(
+          `${t.name}: unexpected statuses ${JSON.stringify(r.run.unexpected)}, ${r.run.errors} socket errors`,
+        );
       }
       results.set(t.name, [...(results.get(t.name) ?? []), r]);
       console.log(`round ${round + 1} ${t.name}: ${fmt(r.cpuUsPerHandshake, 1)} µs CPU/handshake, ${fmt(r.rate)}/s`);
