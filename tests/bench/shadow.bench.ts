@@ -131,7 +131,12 @@ async function main(): Promise<void> {
   });
   await db.$disconnect();
 
-  gateway = await spawnGateway(database.url, { LOG_LEVEL: "warn" });
+  // Background work (reconciliation, heartbeats) would land in whichever phase runs: quieted.
+  gateway = await spawnGateway(database.url, {
+    LOG_LEVEL: "warn",
+    RECONCILE_INTERVAL_MS: "600000",
+    HEARTBEAT_INTERVAL_MS: "600000",
+  });
   client = spawnBenchChild("handshake-client.ts");
   await waitFor(client, "ready");
   const targets: Target[] = [
