@@ -117,6 +117,9 @@ const optionalText = () =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
+/** One gateway label (GATEWAY_LABELS) or canary label: the same rule on both sides. */
+export const GATEWAY_LABEL = /^[A-Za-z0-9._:-]{1,64}$/;
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const schema = z.object({
@@ -160,6 +163,28 @@ const schema = z.object({
     .optional()
     .refine((v) => v === undefined || /^[A-Za-z0-9._-]{1,64}$/.test(v), {
       message: "GATEWAY_ID must be 1-64 characters of letters, digits, '.', '_' or '-'",
+    }),
+  /**
+   * Comma-separated labels of this gateway (SPEC §5.2): a canary rollout naming one of them
+   * is enforced here for every client. Letters, digits, '.', '_', '-', ':'; at most 16.
+   */
+  GATEWAY_LABELS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const labels = (v ?? "")
+        .split(",")
+        .map((l) => l.trim())
+        .filter((l) => l !== "");
+      const bad = labels.find((l) => !GATEWAY_LABEL.test(l));
+      if (bad !== undefined || labels.length > 16) {
+        ctx.addIssue({
+          code: "custom",
+          message: `GATEWAY_LABELS must be at most 16 comma-separated labels of 1-64 letters, digits, '.', '_', '-' or ':'${bad === undefined ? "" : ` (got "${bad.slice(0, 80)}")`}`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(labels)];
     }),
   /** Milliseconds between full version comparisons against Postgres (heals lost notifications). */
   RECONCILE_INTERVAL_MS: positiveInt("RECONCILE_INTERVAL_MS", 3000, 600_000),

@@ -27,6 +27,7 @@ const gateway = new Gateway({
   databaseUrl: config.DATABASE_URL,
   logger,
   gatewayId: config.GATEWAY_ID,
+  labels: config.GATEWAY_LABELS,
   host: config.GATEWAY_HOST,
   reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
   heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,

@@ -24,3 +24,14 @@ export async function policySaved(
     queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true }),
   ]);
 }
+
+/** A rollout opened or changed stage: the rollouts, and everything a promotion may have changed. */
+export async function rolloutChanged(queryClient: QueryClient, slug: string): Promise<void> {
+  await Promise.all([
+    queryClient.invalidateQueries({ queryKey: keys.rollouts(slug), exact: true }),
+    queryClient.invalidateQueries({ queryKey: keys.policy(slug), exact: true }),
+    queryClient.invalidateQueries({ queryKey: keys.revisions(slug), exact: true }),
+    queryClient.invalidateQueries({ queryKey: keys.tenant(slug), exact: true }),
+    queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true }),
+  ]);
+}

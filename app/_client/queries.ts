@@ -9,6 +9,7 @@ import type { AuditEvent } from "../../server/db/audit-queries";
 import type { ActivityPage } from "../_lib/activity/list-activity";
 import type { AuditWindow } from "../_lib/audit/audit-filter-input";
 import type { SavedView } from "../_lib/audit/audit-saved-views";
+import type { ShadowSummary } from "../_lib/audit/get-shadow-summary";
 import type {
   MarkedAuditStats as AuditStats,
   MarkedRejectedOrigin as RejectedOriginRow,
@@ -20,6 +21,8 @@ import type { Fleet } from "../_lib/gateways/get-fleet";
 import type { VersionedPolicyDocument } from "../_lib/policy/document";
 import type { RevisionDetail } from "../_lib/policy/get-revision";
 import type { RevisionSummary } from "../_lib/policy/list-revisions";
+import type { RolloutDetail } from "../_lib/rollouts/list-rollouts";
+import type { RolloutView } from "../_lib/rollouts/rollout-view";
 import type { SiemDestinationView } from "../_lib/siem/list-siem-destinations";
 import type { TenantDetail } from "../_lib/tenants/get-tenant";
 import type { TenantSummary } from "../_lib/tenants/list-tenants";
@@ -45,6 +48,9 @@ export const keys = {
   auditHistogram: (filter: AuditHistoryFilter) => ["audit", "histogram", auditFilterKey(filter)] as const,
   auditViews: () => ["audit", "views"] as const,
   sessions: () => ["me", "sessions"] as const,
+  rollouts: (slug: string) => ["tenants", "rollouts", slug] as const,
+  rollout: (slug: string, id: string) => ["tenants", "rollout", slug, id] as const,
+  shadowSummary: (slug: string, version: number) => ["audit", "shadow", slug, version] as const,
   activity: (filter: ActivityFilter) => ["activity", activityFilterKey(filter)] as const,
 };
 
@@ -80,6 +86,33 @@ export const activityQuery = (filter: ActivityFilter) =>
     getNextPageParam: (last) => last.nextCursor,
   });
 
+export const rolloutsQuery = (slug: string) =>
+  queryOptions({
+    queryKey: keys.rollouts(slug),
+    queryFn: ({ signal }) =>
+      api<{ rollouts: RolloutView[]; requireApproval: boolean }>(
+        `/api/v1/tenants/${encodeURIComponent(slug)}/rollouts`,
+        { signal },
+      ),
+    // A guard may abort a rollout by itself: keep the panel current.
+    refetchInterval: 5000,
+  });
+
+export const rolloutQuery = (slug: string, id: string) =>
+  queryOptions({
+    queryKey: keys.rollout(slug, id),
+    queryFn: ({ signal }) =>
+      api<RolloutDetail>(`/api/v1/tenants/${encodeURIComponent(slug)}/rollouts/${encodeURIComponent(id)}`, { signal }),
+  });
+
+export const shadowSummaryQuery = (slug: string, version: number) =>
+  queryOptions({
+    queryKey: keys.shadowSummary(slug, version),
+    queryFn: ({ signal }) =>
+      api<ShadowSummary>(`/api/v1/audit/shadow?tenant=${encodeURIComponent(slug)}&version=${version}`, { signal }),
+    refetchInterval: 5000,
+  });
+
 export const sessionsQuery = () =>
   queryOptions({
     queryKey: keys.sessions(),
@@ -95,6 +128,8 @@ export const AUDIT_FILTER_FIELDS = [
   "origin",
   "originContains",
   "originPrefix",
+  /** `differs`: only events where a shadow version decided differently. */
+  "shadow",
   "range",
   "since",
   "until",

@@ -20,6 +20,9 @@ export type AppErrorCode =
   | "version_conflict"
   | "already_allowed"
   | "managed_by_code"
+  | "rollout_in_progress"
+  | "rollout_not_open"
+  | "self_approval"
   | "validation_failed"
   | "precondition_required"
   | "rate_limited"
@@ -39,6 +42,9 @@ const DEFAULT_STATUS: Record<AppErrorCode, number> = {
   version_conflict: 409,
   already_allowed: 409,
   managed_by_code: 409,
+  rollout_in_progress: 409,
+  rollout_not_open: 409,
+  self_approval: 403,
   validation_failed: 422,
   precondition_required: 428,
   rate_limited: 429,

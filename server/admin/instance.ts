@@ -14,8 +14,15 @@ export interface InstanceRecorderOptions {
   gatewayId: string;
   intervalMs: number;
   logger: Logger;
+  /** GATEWAY_LABELS, published for the fleet view. */
+  labels?: readonly string[];
   /** Current state to publish on each beat. */
-  snapshot(): { enforcedVersions: Record<string, number>; status: string; auditStatus?: string };
+  snapshot(): {
+    enforcedVersions: Record<string, number>;
+    stagedVersions?: Record<string, unknown>;
+    status: string;
+    auditStatus?: string;
+  };
 }
 
 export class InstanceRecorder {
@@ -32,16 +39,27 @@ export class InstanceRecorder {
   }
 
   async beat(): Promise<void> {
-    const { enforcedVersions, status, auditStatus = "ok" } = this.options.snapshot();
+    const { enforcedVersions, stagedVersions, status, auditStatus = "ok" } = this.options.snapshot();
     try {
       await this.options.db.query(
-        `insert into gateway_instance (id, host, pid, started_at, last_heartbeat_at, enforced_versions, status, audit_status, stopped_at)
-         values ($1, $2, $3, now(), now(), $4, $5, $6, null)
+        `insert into gateway_instance (id, host, pid, started_at, last_heartbeat_at, enforced_versions, status, audit_status,
+                                       stopped_at, staged_versions, labels)
+         values ($1, $2, $3, now(), now(), $4, $5, $6, null, $7, $8)
          on conflict (id) do update set last_heartbeat_at = now(), enforced_versions = excluded.enforced_versions,
                                         status = excluded.status, audit_status = excluded.audit_status,
                                         host = excluded.host, pid = excluded.pid,
-                                        stopped_at = null`,
-        [this.options.gatewayId, this.host, process.pid, JSON.stringify(enforcedVersions), status, auditStatus],
+                                        stopped_at = null, staged_versions = excluded.staged_versions,
+                                        labels = excluded.labels`,
+        [
+          this.options.gatewayId,
+          this.host,
+          process.pid,
+          JSON.stringify(enforcedVersions),
+          status,
+          auditStatus,
+          JSON.stringify(stagedVersions ?? {}),
+          [...(this.options.labels ?? [])],
+        ],
       );
       this.lastBeatAt = Date.now();
     } catch (error) {

@@ -36,6 +36,9 @@ export const COPY_COLUMNS = [
   "close_code",
   "duration_ms",
   "details",
+  "shadow_decision",
+  "shadow_reason",
+  "shadow_version",
 ] as const;
 
 export const COPY_SQL = `copy audit_event (${COPY_COLUMNS.join(", ")}) from stdin`;
@@ -100,7 +103,7 @@ export function encodeRow(gatewayId: string, e: AuditEventInput, count: number, 
     e.policyVersion,
   )}\t${copyText(e.matchedPattern)}\t${copyInt(count)}\t${copyInt(e.closeCode)}\t${copyInt(e.durationMs)}\t${copyText(
     e.details ? JSON.stringify(e.details) : null,
-  )}\n`;
+  )}\t${e.shadowDecision ?? "\\N"}\t${copyText(e.shadowReason)}\t${copyInt(e.shadowVersion)}\n`;
 }
 
 /** How long each text column of a row Postgres refused may be when it is tried once more. */

@@ -35,6 +35,13 @@ export interface AuditEventInput {
   via?: AuditVia;
   /** How many identical events this one stands for (folding); 1 unless set. */
   count?: number;
+  /**
+   * Set only where a staged (shadow) version decided differently from the enforced one
+   * (SPEC §5.2): its decision, reason and version. Our own reason codes, never client text.
+   */
+  shadowDecision?: AuditDecision | null;
+  shadowReason?: string | null;
+  shadowVersion?: number | null;
 }
 
 export interface AuditSink {

@@ -1,11 +1,8 @@
 /**
  * The audit explorer's fields: one entry per filterable event property, from which the query
  * parameters (and their validation), the SQL of the filter, the facet counts and the dashboard's
- * filter list are all derived. Adding a filter — e.g. the shadow decision of a policy under
- * trial — is one entry here:
- *
- *   { param: "shadowDecision", sql: "shadow_decision", cast: "audit_decision", match: "exact",
- *     facet: true, schema: z.enum(["accepted", "rejected", "report_only"]), label: "Shadow decision" }
+ * filter list are all derived. Adding a filter is one entry here (the shadow decision and
+ * version of a staged policy, SPEC §5.2, were added that way).
  *
  * `match` says how the parameter compares: `exact` (= value), `contains` (case-insensitive
  * substring), `prefix` (starts with, case-sensitive). `facet` fields get value counts beside
@@ -107,6 +104,27 @@ export const AUDIT_FIELDS = [
     facet: true,
     schema: z.string().max(512).regex(/^\//, "must start with /"),
     label: "Path",
+  },
+  {
+    /** Events on which a staged (shadow or canary) version decided otherwise (SPEC §5.2). */
+    param: "shadowDecision",
+    sql: "shadow_decision",
+    cast: "audit_decision",
+    match: "exact",
+    facet: true,
+    schema: z.enum(AUDIT_DECISIONS),
+    label: "Shadow decision",
+    options: AUDIT_DECISIONS,
+  },
+  {
+    /** Events a shadow decision of this staged version is recorded on. */
+    param: "shadowVersion",
+    sql: "shadow_version",
+    cast: "integer",
+    match: "exact",
+    facet: false,
+    schema: z.string().regex(/^[1-9][0-9]{0,8}$/, "must be a policy version"),
+    label: "Shadow version",
   },
 ] as const satisfies readonly AuditFieldSpec[];
 

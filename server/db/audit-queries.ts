@@ -91,6 +91,10 @@ export interface AuditEvent {
   closeCode: number | null;
   durationMs: number | null;
   details: Record<string, unknown> | null;
+  /** Where a shadow (staged) version decided differently (SPEC §5.2): its decision, reason and version; else null. */
+  shadowDecision: AuditDecision | null;
+  shadowReason: string | null;
+  shadowVersion: number | null;
 }
 
 /**
@@ -100,7 +104,7 @@ export interface AuditEvent {
  */
 export const AUDIT_COLUMNS = `id::text as id, ts, last_ts, gateway_id, kind, via, tenant, decision, reason, origin,
   origin_normalized, remote_addr, user_agent, path, subprotocol, policy_version, matched_pattern, count,
-  close_code, duration_ms, details`;
+  close_code, duration_ms, details, shadow_decision, shadow_reason, shadow_version`;
 
 interface AuditRow {
   id: string;
@@ -124,6 +128,9 @@ interface AuditRow {
   close_code: number | null;
   duration_ms: number | null;
   details: Record<string, unknown> | null;
+  shadow_decision: AuditDecision | null;
+  shadow_reason: string | null;
+  shadow_version: number | null;
 }
 
 export function toAuditEvent(r: AuditRow): AuditEvent {
@@ -149,6 +156,9 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     closeCode: r.close_code,
     durationMs: r.duration_ms,
     details: r.details,
+    shadowDecision: r.shadow_decision ?? null,
+    shadowReason: r.shadow_reason ?? null,
+    shadowVersion: r.shadow_version ?? null,
   };
 }
 
@@ -169,6 +179,8 @@ const sortedCursor = z
 export const auditFilterObject = z
   .object({
     ...auditFieldShape,
+    /** `differs`: only events where a shadow version decided differently (SPEC §5.2). */
+    shadow: z.enum(["differs"]).optional(),
     /** Exact origin (as normalized by the gateway, or as sent when it was malformed). */
     origin: z.string().min(1).max(512).optional(),
     /**
@@ -285,6 +297,8 @@ export function auditWhere(
     if (typeof value !== "string" || value === "" || field.param === except) continue;
     add((p) => fieldCondition(field, p), field.match === "exact" ? value : likePattern(field, value));
   }
+  // Rows with a shadow decision are few; the partial index audit_event_shadow_ts_id_idx holds only them.
+  if (f.shadow || f.shadowDecision || f.shadowVersion) where.push("shadow_decision is not null");
   // One expression for every origin filter, the one the trigram index is built on
   // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);

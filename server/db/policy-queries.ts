@@ -8,7 +8,12 @@
  * allowlist is `allowed_origin`, ordered by created_at then pattern.
  */
 
-import { defaultPolicyDocument, joinPolicyDocument, type PolicyDocument } from "../policy/document";
+import {
+  defaultPolicyDocument,
+  joinPolicyDocument,
+  type PolicyDocument,
+  policyDocumentSchema,
+} from "../policy/document";
 import type { Queryable } from "./pg-listener";
 
 export interface TenantPolicyRow {
@@ -26,6 +31,22 @@ export interface TenantPolicyRow {
   document: PolicyDocument;
   /** Set when the stored JSON does not fit the schema: `document` is then the default (refuse all). */
   invalid: string | null;
+  /** The tenant's open staged version (shadow or canary), if any (SPEC §5.2). */
+  staged: StagedPolicyRow | null;
+}
+
+/** A staged version as gateways apply it: shadow (decide and record) or canary (enforce for some). */
+export interface StagedPolicyRow {
+  rolloutId: string;
+  version: number;
+  stage: "shadow" | "canary";
+  document: PolicyDocument;
+  /** Canary: gateways carrying one of these labels enforce it for everyone ... */
+  canaryLabels: string[];
+  /** ... or, when set, this share (1-99) of client addresses on every gateway. */
+  canaryPercent: number | null;
+  /** Aborted by the gateway that sees more new refusals than this in a minute (null: no guard). */
+  guardMaxNewRefusalsPerMinute: number | null;
 }
 
 /** Version stamp used to reconcile: any write to the policy bumps one of the two. */
@@ -41,8 +62,11 @@ const SELECT_POLICIES = `
          p.version, p.generation, p.updated_at, p.settings,
          coalesce((select json_agg(json_build_object('pattern', o.pattern, 'note', o.note, 'expiresAt', o.expires_at)
                                    order by o.created_at, o.pattern)
-                     from allowed_origin o where o.tenant_id = t.id), '[]'::json) as origins
-    from tenant t join policy p on p.tenant_id = t.id`;
+                     from allowed_origin o where o.tenant_id = t.id), '[]'::json) as origins,
+         r.id as rollout_id, r.version as staged_version, r.state::text as staged_stage, r.document as staged_document,
+         r.canary_labels, r.canary_percent, r.guard_max_new_refusals_per_minute
+    from tenant t join policy p on p.tenant_id = t.id
+    left join policy_rollout r on r.tenant_id = t.id and r.state in ('shadow', 'canary')`;
 
 interface RawRow {
   tenant_id: string;
@@ -56,6 +80,13 @@ interface RawRow {
   updated_at: Date;
   settings: unknown;
   origins: unknown[];
+  rollout_id: string | null;
+  staged_version: number | null;
+  staged_stage: "shadow" | "canary" | null;
+  staged_document: unknown;
+  canary_labels: string[] | null;
+  canary_percent: number | null;
+  guard_max_new_refusals_per_minute: number | null;
 }
 
 /**
@@ -85,6 +116,27 @@ function toRow(r: RawRow): TenantPolicyRow {
     updatedAt: r.updated_at,
     document,
     invalid,
+    staged: toStaged(r),
+  };
+}
+
+/**
+ * The open staged version. One that does not fit the schema is left out (the active version
+ * alone is enforced): a staged version is an experiment, and dropping it fails towards
+ * the version everyone already agreed on.
+ */
+function toStaged(r: RawRow): StagedPolicyRow | null {
+  if (!r.rollout_id || r.staged_version === null || !r.staged_stage) return null;
+  const parsed = policyDocumentSchema.safeParse(r.staged_document);
+  if (!parsed.success) return null;
+  return {
+    rolloutId: r.rollout_id,
+    version: r.staged_version,
+    stage: r.staged_stage,
+    document: parsed.data,
+    canaryLabels: r.canary_labels ?? [],
+    canaryPercent: r.canary_percent,
+    guardMaxNewRefusalsPerMinute: r.guard_max_new_refusals_per_minute,
   };
 }
 

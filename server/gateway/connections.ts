@@ -172,8 +172,8 @@ export class ConnectionRegistry {
     private readonly metrics: Metrics,
     private readonly audit: AuditSink,
     readonly logger: Logger,
-    /** The compiled policy enforced for a tenant now (null: none). */
-    private readonly currentPolicy: (tenant: string) => CompiledPolicy | null = () => null,
+    /** The compiled policy enforced now for a tenant's client address (null: none; staged versions pick per address). */
+    private readonly currentPolicy: (tenant: string, remoteAddr: string) => CompiledPolicy | null = () => null,
   ) {}
 
   get size(): number {
@@ -243,7 +243,7 @@ export class ConnectionRegistry {
     }
     // Decided under a policy that was replaced while the upgrade (or upstream connect) ran:
     // the re-evaluation of that change did not see this connection yet.
-    const current = this.currentPolicy(tenant);
+    const current = this.currentPolicy(tenant, accepted.remoteAddr ?? "");
     if (current !== admission.policy) this.judge(connection, current, Date.now());
     return connection;
   }
@@ -276,8 +276,10 @@ export class ConnectionRegistry {
    * connections once per policy change. The Set's live iterator also visits connections
    * opened during the pass.
    */
-  reevaluate(tenant: string, policy: CompiledPolicy | null): void {
+  reevaluate(tenant: string, policy: CompiledPolicy | null | ((remoteAddr: string) => CompiledPolicy | null)): void {
     if (this.open.size === 0 || this.count(tenant) === 0) return;
+    // A canary by percent enforces one of two versions per client address.
+    const policyFor = typeof policy === "function" ? policy : () => policy;
     const pass = {};
     this.passes.set(tenant, pass);
     const walk = this.open.values();
@@ -290,7 +292,7 @@ export class ConnectionRegistry {
           this.passes.delete(tenant);
           return;
         }
-        if (next.value.tenant === tenant) this.judge(next.value, policy, now);
+        if (next.value.tenant === tenant) this.judge(next.value, policyFor(next.value.accepted.remoteAddr ?? ""), now);
       }
       setImmediate(step);
     };
@@ -357,6 +359,9 @@ export class ConnectionRegistry {
       ...c.accepted,
       ts: now,
       kind: "revoked",
+      shadowDecision: null,
+      shadowReason: null,
+      shadowVersion: null,
       decision,
       reason,
       policyVersion: details.policyVersion,
@@ -375,7 +380,8 @@ export class ConnectionRegistry {
     const now = Date.now();
     // Tokens first (a shared tick, no timer per connection): judged again once expired.
     for (const [c, validUntil] of this.tokenExpiry) {
-      if (now >= validUntil && !c.revoked) this.judge(c, this.currentPolicy(c.tenant), now);
+      if (now >= validUntil && !c.revoked)
+        this.judge(c, this.currentPolicy(c.tenant, c.accepted.remoteAddr ?? ""), now);
     }
     for (const c of this.open) {
       const silentFor = now - c.lastSeenAt;
@@ -420,7 +426,18 @@ function addressKey(tenant: string, address: string): string {
 
 /** The audit event of a connection's close: the accepted handshake's fields, the code and duration. */
 export function closeEvent(accepted: AuditEventInput, code: number, openedAt: number, now: number): AuditEventInput {
-  return { ...accepted, ts: now, kind: "close", reason: "allowed", closeCode: code, durationMs: now - openedAt };
+  // A shadow decision belongs to the handshake's own row, not to what followed it.
+  return {
+    ...accepted,
+    ts: now,
+    kind: "close",
+    reason: "allowed",
+    closeCode: code,
+    durationMs: now - openedAt,
+    shadowDecision: null,
+    shadowReason: null,
+    shadowVersion: null,
+  };
 }
 
 function onClientPong(this: PeerSocket): void {

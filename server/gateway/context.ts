@@ -12,6 +12,7 @@ import type { TrustProxy } from "../net/client-address";
 import type { PolicyStore } from "../policy-store/policy-store";
 import type { ConnectionRegistry } from "./connections";
 import type { RateLimits } from "./limits";
+import type { RolloutGuard } from "./rollout-guard";
 import type { UpgradeServers } from "./upgrade-servers";
 
 export const DEFAULT_HTTP_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -33,6 +34,8 @@ export interface GatewayContext {
   connections: ConnectionRegistry;
   rateLimits: RateLimits;
   audit: AuditPipeline;
+  /** Counts a staged version's new refusals and aborts it past its guard (SPEC §5.2). */
+  guard: RolloutGuard;
   trustProxy: TrustProxy;
   /** Request body and upstream timeout bounds of HTTP/SSE proxying. */
   httpLimits: HttpProxyLimits;

@@ -50,6 +50,7 @@ import { clientAddress } from "../net/client-address";
 import { type CorsDecision, type Decision, decideCors, decideHandshake, type Reason } from "../policy";
 import { HTTP_TOKEN } from "../policy/document";
 import type { TenantRuntime } from "../policy-store/policy-store";
+import { enforcedPolicy } from "../policy-store/staged-policy";
 import type { GatewayContext } from "./context";
 import { type DecisionFacts, decisionLabel, decisionReason, type RequestFacts, recordRequest } from "./http-audit";
 import { DECISION_HEADER, POLICY_VERSION_HEADER, REASON_HEADER, type Reply } from "./http-reply";
@@ -159,12 +160,13 @@ function decideHandshakeRequest(
     return refusal("bad_handshake", runtime.version);
   }
   const offered = parseSubprotocols(req) ?? [];
-  const limits = runtime.compiled.document.limits;
+  const policy = enforcedPolicy(runtime, facts.remoteAddr);
+  const limits = policy.document.limits;
   if (!requestRateAllowed(ctx, runtime.slug, "handshake", facts.remoteAddr, limits.handshakesPerMinutePerIp)) {
     recordRequest(ctx, facts, "rejected", "rate_limited");
     return refusal("rate_limited", runtime.version);
   }
-  const decision: Decision = decideHandshake(runtime.compiled, {
+  const decision: Decision = decideHandshake(policy, {
     origin: headerLines(req, "origin"),
     hasCookie: Boolean(req.headers.cookie),
     hasAuthorization: Boolean(req.headers.authorization),
@@ -184,12 +186,13 @@ function decideHttpRequest(
   runtime: TenantRuntime,
   original: Original,
 ): Reply {
-  const limits = runtime.compiled.document.limits;
+  const policy = enforcedPolicy(runtime, facts.remoteAddr);
+  const limits = policy.document.limits;
   if (!requestRateAllowed(ctx, runtime.slug, "http", facts.remoteAddr, limits.requestsPerMinutePerIp)) {
     recordRequest(ctx, facts, "rejected", "rate_limited");
     return refusal("rate_limited", runtime.version);
   }
-  const decision: CorsDecision = decideCors(runtime.compiled, {
+  const decision: CorsDecision = decideCors(policy, {
     method: original.method,
     origin: headerLines(req, "origin"),
     requestMethod: headerLines(req, "access-control-request-method"),

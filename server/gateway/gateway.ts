@@ -37,6 +37,7 @@ import { TRUST_NONE, type TrustProxy } from "../net/client-address";
 import type { Resolver } from "../net/pinned-lookup";
 import { PolicyStore } from "../policy-store/policy-store";
 import { PolicySnapshotFile } from "../policy-store/snapshot";
+import { choosePolicy } from "../policy-store/staged-policy";
 import type { SecretBox } from "../secrets/secret-box";
 import { SiemExporter } from "../siem/siem-exporter";
 import { handleTesterHttp, TESTER_PATH_PREFIX } from "../tester/tester-http";
@@ -54,12 +55,15 @@ import { handleTenantHttp } from "./http-proxy";
 import { sendReply, sendReplyOnSocket } from "./http-reply";
 import { type HttpRoute, routeRequest } from "./http-routes";
 import { type RateLimitOptions, RateLimits } from "./limits";
+import { RolloutGuard } from "./rollout-guard";
 import { UpgradeServers } from "./upgrade-servers";
 
 export interface GatewayOptions {
   databaseUrl: string;
   logger: Logger;
   gatewayId?: string;
+  /** GATEWAY_LABELS (canary by label, SPEC §5.2). */
+  labels?: readonly string[];
   host?: string;
   reconcileIntervalMs?: number;
   heartbeatIntervalMs?: number;
@@ -187,6 +191,7 @@ export class Gateway {
       gatewayId: this.id,
       logger: logger.child({ component: "policy-store" }),
       reconcileIntervalMs: options.reconcileIntervalMs ?? 3000,
+      labels: options.labels ?? [],
       secrets: options.secrets ?? null,
       snapshot:
         options.secrets && options.snapshotPath ? new PolicySnapshotFile(options.snapshotPath, options.secrets) : null,
@@ -195,7 +200,10 @@ export class Gateway {
       metrics,
       audit,
       logger.child({ component: "relay" }),
-      (tenant) => store.get(tenant)?.compiled ?? null,
+      (tenant, remoteAddr) => {
+        const runtime = store.get(tenant);
+        return runtime ? choosePolicy(runtime.active, runtime.staged, remoteAddr).enforced : null;
+      },
     );
     // SPEC §4.5: whatever changed the enforced policy, open connections are judged again.
     store.on("applied", (slug, runtime) => {
@@ -204,7 +212,12 @@ export class Gateway {
         metrics.policyVersion.remove({ tenant: slug });
         this.ctx.rateLimits.forget(slug); // a removed tenant's per-address counters go with it
       }
-      connections.reevaluate(slug, runtime?.compiled ?? null);
+      connections.reevaluate(
+        slug,
+        runtime && runtime.staged !== null
+          ? (remoteAddr) => choosePolicy(runtime.active, runtime.staged, remoteAddr).enforced
+          : (runtime?.compiled ?? null),
+      );
     });
     store.on("reload", (slug, runtime, latencyMs) => {
       metrics.policyReloads.inc({ tenant: slug });
@@ -224,6 +237,7 @@ export class Gateway {
       connections,
       rateLimits: new RateLimits(options.rateLimits),
       audit,
+      guard: new RolloutGuard({ pool, gatewayId: this.id, logger: logger.child({ component: "rollout-guard" }) }),
       trustProxy: options.trustProxy ?? TRUST_NONE,
       httpLimits: {
         maxBodyBytes: options.http?.maxBodyBytes ?? DEFAULT_HTTP_MAX_BODY_BYTES,
@@ -251,8 +265,10 @@ export class Gateway {
       gatewayId: this.id,
       intervalMs: options.heartbeatIntervalMs ?? 5000,
       logger,
+      labels: options.labels ?? [],
       snapshot: () => ({
         enforcedVersions: store.enforcedVersions(),
+        stagedVersions: store.stagedVersions(),
         status: store.health().status,
         auditStatus: audit.health().status,
       }),

@@ -39,8 +39,17 @@ import type { Duplex } from "node:stream";
 import type { AuditDecision, AuditEventInput } from "../audit/types";
 import { clip } from "../clip";
 import { clientAddress } from "../net/client-address";
-import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
+import {
+  type CompiledPolicy,
+  type Decision,
+  decideHandshake,
+  type HandshakeRequest,
+  REASON_DESCRIPTIONS,
+  REASON_STATUS,
+  type Reason,
+} from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
+import { auditOutcome, choosePolicy, type PolicyChoice } from "../policy-store/staged-policy";
 import { abortHandshake } from "./abort-handshake";
 import { type Connection, closeEvent, type PeerSocket } from "./connections";
 import type { GatewayContext } from "./context";
@@ -93,6 +102,10 @@ interface Attempt {
   connection: Connection | null;
   /** What the decision judged: kept with the connection to judge it again (SPEC §4.5). */
   facts: HandshakeFacts | null;
+  /** The policy that decides this client (the active version, or a canary's staged one). */
+  policy: CompiledPolicy | null;
+  /** A shadow version's differing decision, recorded on the audit event (SPEC §5.2). */
+  shadow: { decision: AuditDecision; reason: string; version: number } | null;
 }
 
 export function handleTenantUpgrade(
@@ -121,6 +134,8 @@ export function handleTenantUpgrade(
     client: null,
     connection: null,
     facts: null,
+    policy: null,
+    shadow: null,
   };
   try {
     attempt.remoteAddr = clientAddress(req.socket.remoteAddress, headerLines(req, "x-forwarded-for"), ctx.trustProxy);
@@ -162,7 +177,11 @@ function admit(a: Attempt): Promise<void> | undefined {
     return refuse(a, "tenant_unknown", "unknown tenant");
   }
   a.runtime = runtime;
-  const limits = runtime.compiled.document.limits;
+  // A staged version (shadow/canary) is looked at only when the tenant has one.
+  const choice = runtime.staged === null ? null : choosePolicy(runtime.active, runtime.staged, a.remoteAddr);
+  const policy = choice === null ? runtime.compiled : choice.enforced;
+  a.policy = policy;
+  const limits = policy.document.limits;
 
   // 5. The tenant's handshake rate per address.
   if (!ctx.rateLimits.allowTenant(runtime.slug, a.remoteAddr, limits.handshakesPerMinutePerIp)) {
@@ -179,7 +198,9 @@ function admit(a: Attempt): Promise<void> | undefined {
     offeredSubprotocols: a.offeredSubprotocols,
     accessTokenParam: accessTokenValues(a.rest),
   };
-  const decision = decideHandshake(runtime.compiled, { ...a.facts, now: Date.now() });
+  const request = { ...a.facts, now: Date.now() };
+  const decision = decideHandshake(policy, request);
+  if (choice !== null) compareStaged(a, choice, decision, request);
   if (!decision.allowed) {
     const headers: Record<string, string> | undefined =
       decision.status === 401 ? { "WWW-Authenticate": `Bearer realm="origingate", error="invalid_token"` } : undefined;
@@ -203,6 +224,28 @@ function admit(a: Attempt): Promise<void> | undefined {
     return undefined;
   }
   return connectThenUpgrade(a, runtime, decision);
+}
+
+/**
+ * Shadow: decide with the staged version too and keep its outcome where it differs.
+ * Guard: a handshake the staged version refuses and the active one admits counts towards
+ * the rollout's guard (in shadow, and for a guarded canary's clients).
+ */
+function compareStaged(a: Attempt, choice: PolicyChoice, decision: Decision, request: HandshakeRequest): void {
+  const staged = choice.staged;
+  if (staged === null) return;
+  if (choice.shadow !== null) {
+    const shadow = decideHandshake(choice.shadow, request);
+    const mine = auditOutcome(decision);
+    const theirs = auditOutcome(shadow);
+    if (mine.decision !== theirs.decision || mine.reason !== theirs.reason) {
+      a.shadow = { ...theirs, version: staged.version };
+    }
+    if (!shadow.allowed && decision.allowed) a.ctx.guard.newRefusal(a.runtime!.slug, staged, request.now);
+  } else if (choice.guardBaseline !== null && !decision.allowed) {
+    if (decideHandshake(choice.guardBaseline, request).allowed)
+      a.ctx.guard.newRefusal(a.runtime!.slug, staged, request.now);
+  }
 }
 
 /** Step 3: what is wrong with the request as a WebSocket handshake to this endpoint, or null. */
@@ -235,7 +278,8 @@ async function connectThenUpgrade(a: Attempt, runtime: TenantRuntime, decision: 
   const target = upstreamTarget(upstreamUrl, a.rest);
   if (!target.ok) return refuse(a, "bad_handshake", target.message);
   // Offered subprotocols the policy allows (all, when it lists none); never the token.
-  const { requireSubprotocol, subprotocolSet } = runtime.compiled.settings;
+  const policy = a.policy ?? runtime.compiled;
+  const { requireSubprotocol, subprotocolSet } = policy.settings;
   const forwarded = a.offeredSubprotocols.filter(
     (p) => !p.startsWith("bearer.") && (!requireSubprotocol || subprotocolSet.has(p)),
   );
@@ -285,7 +329,8 @@ function clientKey(req: IncomingMessage): string {
  */
 function upgradeClient(a: Attempt, decision: Decision, protocol: string | null): void {
   const { ctx, runtime } = a;
-  const limits = runtime!.compiled.document.limits;
+  const policy = a.policy ?? runtime!.compiled;
+  const limits = policy.document.limits;
   if (a.socket.destroyed) return abandoned(a, decision, protocol);
   if (a.upstream) {
     if (!a.socket.readable || !a.socket.writable) return abandoned(a, decision, protocol);
@@ -329,7 +374,9 @@ function upgraded(
   upstream: PeerSocket | null,
 ): void {
   const { ctx, runtime } = a;
-  const limits = runtime!.compiled.document.limits;
+  // A canary gateway enforces the staged version (a.policy); the connection follows it.
+  const policy = a.policy ?? runtime!.compiled;
+  const limits = policy.document.limits;
   a.client = client;
   const accepted = auditEvent(
     a,
@@ -340,7 +387,7 @@ function upgraded(
   );
   a.connection = ctx.connections.track(client, upstream, limits.idleTimeoutSeconds * 1000, accepted, {
     facts: a.facts!,
-    policy: runtime!.compiled,
+    policy,
     tokenValidUntil: decision.tokenValidUntil ?? Number.POSITIVE_INFINITY,
     wouldReject: decision.wouldReject ?? null,
   });
@@ -445,6 +492,9 @@ function auditEvent(
     matchedPattern: decision?.matchedPattern ?? null,
     closeCode: null,
     durationMs: null,
+    ...(a.shadow === null
+      ? null
+      : { shadowDecision: a.shadow.decision, shadowReason: a.shadow.reason, shadowVersion: a.shadow.version }),
   };
 }
 

@@ -55,6 +55,7 @@ import {
   VARY,
 } from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
+import { enforcedPolicy } from "../policy-store/staged-policy";
 import type { GatewayContext } from "./context";
 import { endToEndHeaders } from "./hop-by-hop";
 import { decisionLabel, decisionReason, type RequestFacts, recordRequest } from "./http-audit";
@@ -161,7 +162,8 @@ function proxy(
   }
 
   // 4. Rate.
-  const limits = runtime.compiled.document.limits;
+  const policy = enforcedPolicy(runtime, facts.remoteAddr);
+  const limits = policy.document.limits;
   if (!requestRateAllowed(ctx, runtime.slug, "http", facts.remoteAddr, limits.requestsPerMinutePerIp)) {
     return refuse(ctx, res, facts, "rate_limited", "too many requests from this address", {
       "Retry-After": String(ctx.rateLimits.retryAfterSeconds(runtime.slug, true)),
@@ -169,7 +171,7 @@ function proxy(
   }
 
   // 5. CORS.
-  const decision = decideCors(runtime.compiled, {
+  const decision = decideCors(policy, {
     method: req.method ?? "",
     origin: originLines,
     requestMethod,

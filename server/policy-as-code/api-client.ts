@@ -158,10 +158,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
     async putPolicy(slug, { document, ifMatch, comment }) {
       const query = comment ? `?comment=${encodeURIComponent(comment)}` : "";
-      const saved = expect(
-        saveResultSchema,
-        await call("PUT", `${policyPath(slug)}${query}`, { body: document, headers: { "If-Match": `"${ifMatch}"` } }),
-      );
+      const result = await call("PUT", `${policyPath(slug)}${query}`, {
+        body: document,
+        headers: { "If-Match": `"${ifMatch}"` },
+      });
+      if (result.status === 202) {
+        // The tenant requires approval (SPEC §5.2): nothing was saved; the change waits as a rollout.
+        const pending = result.json as { id?: unknown; version?: unknown } | null;
+        throw new ApiRequestError(
+          `the change waits for a second person's approval (rollout ${String(pending?.id ?? "?")}, version ${String(pending?.version ?? "?")}); nothing is enforced until it is approved`,
+          202,
+          "pending_approval",
+        );
+      }
+      const saved = expect(saveResultSchema, result);
       return { version: saved.version, changed: saved.changed ?? saved.version !== ifMatch, warnings: saved.warnings };
     },
     async recentRevisions(slug, limit) {

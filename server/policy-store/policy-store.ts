@@ -48,6 +48,7 @@ import { type CompiledPolicy, compilePolicy } from "../policy";
 import type { SecretBox } from "../secrets/secret-box";
 import { openTokenSecret } from "../secrets/tenant-token-secret";
 import type { PolicySnapshotFile } from "./snapshot";
+import { canaryAppliesToGateway, type StagedRuntime } from "./staged-policy";
 
 export const POLICY_CHANNEL = "policy_changed";
 
@@ -64,7 +65,15 @@ export interface TenantRuntime {
   committedAt: Date;
   /** When this gateway started enforcing it. */
   loadedAt: number;
+  /**
+   * What this gateway enforces by default: the active version, or the staged one when it is
+   * a canary whose labels this gateway carries (staged-policy.ts picks per client).
+   */
   compiled: CompiledPolicy;
+  /** The active version, compiled (the same object as `compiled` unless a labelled canary runs here). */
+  active: CompiledPolicy;
+  /** The open staged version (shadow/canary), compiled; null when none (the common case). */
+  staged: StagedRuntime | null;
   row: TenantPolicyRow;
   /** Read from Postgres, or from the last-known-good snapshot at start. */
   source: PolicySource;
@@ -88,6 +97,8 @@ export interface PolicyStoreOptions {
   secrets?: SecretBox | null;
   /** Last-known-good file; null: none kept. */
   snapshot?: PolicySnapshotFile | null;
+  /** GATEWAY_LABELS of this gateway: a canary carrying one of them is enforced here for everyone. */
+  labels?: readonly string[];
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -118,6 +129,14 @@ const SNAPSHOT_DEBOUNCE_MS = 100;
 /** (version, generation) of `row` is above `held`'s. */
 function isNewer(row: { version: number; generation: number }, held: { version: number; generation: number }) {
   return row.version > held.version || (row.version === held.version && row.generation > held.generation);
+}
+
+/** The earliest expiry of the active and the staged version (either needs recompiling then). */
+function nextExpiryOf(runtime: TenantRuntime): number | null {
+  const a = runtime.active.nextExpiryAt ?? null;
+  const b = runtime.staged?.compiled.nextExpiryAt ?? null;
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
 }
 
 export class PolicyStore extends EventEmitter<Events> {
@@ -222,7 +241,8 @@ export class PolicyStore extends EventEmitter<Events> {
   /** The tenant's runtime, recompiled first if an entry expired since it was compiled. */
   get(slug: string): TenantRuntime | undefined {
     const runtime = this.bySlug.get(slug);
-    if (runtime?.compiled.nextExpiryAt != null && runtime.compiled.nextExpiryAt <= this.now()) {
+    const expiry = runtime ? nextExpiryOf(runtime) : null;
+    if (runtime && expiry != null && expiry <= this.now()) {
       return this.recompile(runtime);
     }
     return runtime;
@@ -237,6 +257,18 @@ export class PolicyStore extends EventEmitter<Events> {
     const versions: Record<string, number> = {};
     for (const [slug, r] of this.bySlug) versions[slug] = r.version;
     return versions;
+  }
+
+  /** { slug: { version, stage, percent? } } of the staged versions this gateway applies (fleet view). */
+  stagedVersions(): Record<string, { version: number; stage: "shadow" | "canary"; percent?: number }> {
+    const staged: Record<string, { version: number; stage: "shadow" | "canary"; percent?: number }> = {};
+    for (const [slug, r] of this.bySlug) {
+      const s = r.staged;
+      if (!s) continue;
+      if (s.stage === "shadow" || s.everyone) staged[slug] = { version: s.version, stage: s.stage };
+      else if (s.percent > 0) staged[slug] = { version: s.version, stage: s.stage, percent: s.percent };
+    }
+    return staged;
   }
 
   health(): PolicyStoreHealth {
@@ -411,7 +443,7 @@ export class PolicyStore extends EventEmitter<Events> {
       generation: row.generation,
       committedAt: row.updatedAt,
       loadedAt: this.now(),
-      compiled: this.compile(row),
+      ...this.compileAll(row),
       row,
       source,
       installedSeq: ++this.seq,
@@ -422,9 +454,28 @@ export class PolicyStore extends EventEmitter<Events> {
 
   /** The same row compiled again (an entry expired, a rotation overlap ended). */
   private recompile(runtime: TenantRuntime): TenantRuntime {
-    const next: TenantRuntime = { ...runtime, compiled: this.compile(runtime.row) };
+    const next: TenantRuntime = { ...runtime, ...this.compileAll(runtime.row) };
     this.put(next);
     return next;
+  }
+
+  /** The active version and the staged one (if any), and what this gateway enforces by default. */
+  private compileAll(row: TenantPolicyRow): Pick<TenantRuntime, "compiled" | "active" | "staged"> {
+    const active = this.compile(row);
+    const s = row.staged;
+    if (!s) return { compiled: active, active, staged: null };
+    const compiled = this.compile({ ...row, version: s.version, document: s.document, invalid: null });
+    const everyone = s.stage === "canary" && canaryAppliesToGateway(s.canaryLabels, this.options.labels ?? []);
+    const staged: StagedRuntime = {
+      rolloutId: s.rolloutId,
+      version: s.version,
+      stage: s.stage,
+      compiled,
+      everyone,
+      percent: s.stage === "canary" ? (s.canaryPercent ?? 0) : 0,
+      guardMaxNewRefusalsPerMinute: s.guardMaxNewRefusalsPerMinute,
+    };
+    return { compiled: everyone ? compiled : active, active, staged };
   }
 
   private put(runtime: TenantRuntime): void {
@@ -479,7 +530,7 @@ export class PolicyStore extends EventEmitter<Events> {
     const previous = this.expiryTimers.get(runtime.slug);
     if (previous) clearTimeout(previous);
     this.expiryTimers.delete(runtime.slug);
-    const at = runtime.compiled.nextExpiryAt;
+    const at = nextExpiryOf(runtime);
     if (at == null) return;
     const timer = setTimeout(
       () => {

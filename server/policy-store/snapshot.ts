@@ -41,6 +41,19 @@ const rowSchema = z.object({
   updatedAt: isoDate,
   document: policyDocumentSchema,
   invalid: z.string().nullable().default(null),
+  // A staged version (shadow/canary) survives a restart like the active one.
+  staged: z
+    .object({
+      rolloutId: z.string().min(1),
+      version: z.number().int(),
+      stage: z.enum(["shadow", "canary"]),
+      document: policyDocumentSchema,
+      canaryLabels: z.array(z.string()),
+      canaryPercent: z.number().int().nullable(),
+      guardMaxNewRefusalsPerMinute: z.number().int().nullable(),
+    })
+    .nullable()
+    .default(null),
 });
 
 const snapshotSchema = z.object({

@@ -21,12 +21,15 @@
 import { type APIRequestContext, expect, test } from "@playwright/test";
 import { WebSocket } from "ws";
 import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
+import { savePolicy } from "../../app/_lib/policy/save-policy";
+import { createRollout } from "../../app/_lib/rollouts/create-rollout";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { openTokenSecret } from "../../server/secrets/tenant-token-secret";
 import { routeHandlers } from "../helpers/api-routes";
 import {
   anonymousContext,
   baseURL,
+  db,
   makeTenant,
   makeToken,
   makeUser,
@@ -74,6 +77,34 @@ const validDocument = (origins: string[]) => ({
 });
 
 let shared: string;
+
+/**
+ * A fresh tenant with an open rollout by someone else ("e2e"): in shadow, or (`pending`) a
+ * tenant that requires approval with a change waiting for it.
+ */
+async function makeRollout(options: { pending?: boolean } = {}): Promise<{ slug: string; id: string }> {
+  const slug = await makeTenant(["https://a.example.com"]);
+  const actor = { id: null, label: "e2e" };
+  if (options.pending) {
+    await sql("update tenant set require_approval = true where slug = $1", [slug]);
+    const { pending } = await savePolicy({
+      db: db(),
+      slug,
+      expectedVersion: "current",
+      document: validDocument(["https://a.example.com", "https://b.example.com"]),
+      actor,
+    });
+    if (!pending) throw new Error("expected a pending rollout");
+    return { slug, id: pending.id };
+  }
+  const { rollout } = await createRollout({
+    db: db(),
+    slug,
+    input: { document: validDocument(["https://b.example.com"]), stage: "shadow" },
+    actor,
+  });
+  return { slug, id: rollout.id };
+}
 
 const ENDPOINTS: Endpoint[] = [
   { name: "GET /api/v1/me", method: "GET", min: "viewer", ok: 200, prepare: async () => ({ path: "/api/v1/me" }) },
@@ -164,6 +195,73 @@ const ENDPOINTS: Endpoint[] = [
     min: "editor",
     ok: 200,
     prepare: async () => ({ path: `/api/v1/tenants/${shared}/revisions/1/rollback`, body: {} }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>/rollouts",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/rollouts` }),
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/rollouts",
+    method: "POST",
+    min: "editor",
+    ok: 201,
+    prepare: async () => ({
+      path: `/api/v1/tenants/${await makeTenant()}/rollouts`,
+      body: { document: validDocument(["https://shadow.example.com"]), stage: "shadow", comment: "matrix" },
+    }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>/rollouts/<id>",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => {
+      const { slug, id } = await makeRollout();
+      return { path: `/api/v1/tenants/${slug}/rollouts/${id}` };
+    },
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/rollouts/<id>/promote",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => {
+      const { slug, id } = await makeRollout();
+      return { path: `/api/v1/tenants/${slug}/rollouts/${id}/promote`, body: {} };
+    },
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/rollouts/<id>/abort",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => {
+      const { slug, id } = await makeRollout();
+      return { path: `/api/v1/tenants/${slug}/rollouts/${id}/abort`, body: {} };
+    },
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/rollouts/<id>/approve",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => {
+      const { slug, id } = await makeRollout({ pending: true });
+      return { path: `/api/v1/tenants/${slug}/rollouts/${id}/approve`, body: { comment: "looks right" } };
+    },
+  },
+  {
+    name: "POST /api/v1/tenants/<slug>/rollouts/<id>/reject",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => {
+      const { slug, id } = await makeRollout({ pending: true });
+      return { path: `/api/v1/tenants/${slug}/rollouts/${id}/reject`, body: {} };
+    },
   },
   {
     name: "GET /api/v1/gateways",
@@ -440,6 +538,13 @@ const ENDPOINTS: Endpoint[] = [
     min: "viewer",
     ok: 200,
     prepare: async () => ({ path: "/api/v1/audit/stats?window=hour" }),
+  },
+  {
+    name: "GET /api/v1/audit/shadow",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/audit/shadow?tenant=${shared}` }),
   },
   {
     name: "GET /api/v1/audit/export",
@@ -1058,8 +1163,9 @@ test.describe("tenant-scoped and expiring API tokens", () => {
       expect(r.status()).toBe(200);
       expect(JSON.stringify(await r.json())).not.toContain(shared);
     },
-    // The matrix asks for the other tenant's export, audit-event and tester target: refused.
+    // The matrix asks for the other tenant's export, shadow summary, audit-event and tester target: refused.
     "GET /api/v1/audit/export": async (r) => expect(r.status()).toBe(403),
+    "GET /api/v1/audit/shadow": async (r) => expect(r.status()).toBe(403),
     "POST /api/v1/audit/<id>/allow": async (r) => expect(r.status()).toBe(403),
     "POST /api/v1/tester/handshake": async (r) => expect(r.status()).toBe(403),
     "POST /api/v1/tester/scan": async (r) => expect(r.status()).toBe(403),

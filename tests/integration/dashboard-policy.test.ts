@@ -183,14 +183,18 @@ describe("savePolicy", () => {
     await createTenant({ db, input: { slug: s, name: "x" }, actor });
     await savePolicy({ db, slug: s, expectedVersion: 1, document: doc([{ pattern: "https://a.example.com" }]), actor });
     const id = await tenantId(s);
-    // Sabotage: a revision row already holds version 3, so the revision insert at the end
-    // of the next save fails after the policy row and the allowlist were written.
-    await db.policyRevision.create({
-      data: { tenantId: id, version: 3, document: {}, author: "saboteur" },
-    });
-    await expect(
-      savePolicy({ db, slug: s, expectedVersion: 2, document: doc([{ pattern: "https://b.example.com" }]), actor }),
-    ).rejects.toThrow();
+    // Sabotage: a constraint refuses this tenant's revision 3, so the revision insert at the
+    // end of the next save fails after the policy row and the allowlist were written.
+    await db.$executeRawUnsafe(
+      `alter table policy_revision add constraint sabotage check (tenant_id <> '${id}'::uuid or version < 3) not valid`,
+    );
+    try {
+      await expect(
+        savePolicy({ db, slug: s, expectedVersion: 2, document: doc([{ pattern: "https://b.example.com" }]), actor }),
+      ).rejects.toThrow();
+    } finally {
+      await db.$executeRawUnsafe("alter table policy_revision drop constraint sabotage");
+    }
     const policy = await getPolicy({ db, slug: s });
     expect(policy.version).toBe(2);
     expect(policy.origins.map((o) => o.pattern)).toEqual(["https://a.example.com"]);

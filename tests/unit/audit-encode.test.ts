@@ -91,7 +91,22 @@ describe("encodeRow", () => {
       close_code: "1000",
       duration_ms: "2147483647", // clamped to the column's range
       details: '{"note":"x"}',
+      shadow_decision: "\\N",
+      shadow_reason: "\\N",
+      shadow_version: "\\N",
     });
+  });
+
+  it("writes a shadow decision where a staged version differed", () => {
+    const fields = encodeRow(
+      "gw-1",
+      { ...event, shadowDecision: "rejected", shadowReason: "origin_not_allowed", shadowVersion: 4 },
+      1,
+      null,
+    )
+      .slice(0, -1)
+      .split("\t");
+    expect(fields.slice(COPY_COLUMNS.indexOf("shadow_decision"))).toEqual(["rejected", "origin_not_allowed", "4"]);
   });
 
   it("writes via (gateway unless set)", () => {

@@ -20,6 +20,7 @@ import { openApiDocument, openApiPath, operationId } from "../../app/_lib/api/op
 import { OPERATIONS } from "../../app/_lib/api/openapi/operations";
 import * as params from "../../app/_lib/api/params";
 import * as auditInput from "../../app/_lib/audit/audit-filter-input";
+import * as rolloutInput from "../../app/_lib/rollouts/rollout-input";
 import * as siemInput from "../../app/_lib/siem/siem-destination-input";
 import * as tenantInput from "../../app/_lib/tenants/tenant-input";
 import * as endpointInput from "../../app/_lib/tester/endpoint-input";
@@ -104,6 +105,7 @@ describe("the document and the routes agree", () => {
       auditInput,
       siemInput,
       alertInput,
+      rolloutInput,
     };
     const nameOf = (schema: z.ZodType): string | undefined => {
       for (const exports of Object.values(modules)) {

@@ -115,6 +115,12 @@ function DetailsBody({ event, onClose }: { event: AuditEvent; onClose: () => voi
         </Field>
         <Field label="Matched pattern">{event.matchedPattern ? <code>{event.matchedPattern}</code> : none}</Field>
         <Field label="Policy version">{event.policyVersion !== null ? `v${event.policyVersion}` : none}</Field>
+        {event.shadowDecision ? (
+          <Field label="Shadow version">
+            v{event.shadowVersion} would have {event.shadowDecision === "rejected" ? "refused" : "admitted"} it (
+            {event.shadowReason})
+          </Field>
+        ) : null}
         <Field label="Client address">{event.remoteAddr ? <code>{event.remoteAddr}</code> : none}</Field>
         <Field label="User-Agent">
           {event.userAgent ? <span className="audit-break">{event.userAgent}</span> : none}

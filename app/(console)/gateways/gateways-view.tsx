@@ -87,6 +87,7 @@ export function GatewaysView() {
                         <div className="mono strong">{g.id}</div>
                         <div className="small muted">
                           {g.host} · pid {g.pid}
+                          {g.labels.length > 0 ? <> · labels {g.labels.join(", ")}</> : null}
                         </div>
                       </td>
                       <td>
@@ -135,6 +136,7 @@ export function GatewaysView() {
                                 <th className="num">Enforced</th>
                                 <th className="num">Latest</th>
                                 <th>Status</th>
+                                <th>Staged</th>
                               </tr>
                             </thead>
                             <tbody>
@@ -157,6 +159,9 @@ export function GatewaysView() {
                                       </span>
                                     )}
                                   </td>
+                                  <td data-testid={`staged-${g.id}-${d.slug}`}>
+                                    <StagedCell staged={g.stagedVersions[d.slug]} />
+                                  </td>
                                 </tr>
                               ))}
                             </tbody>
@@ -172,5 +177,18 @@ export function GatewaysView() {
         </div>
       )}
     </div>
+  );
+}
+
+/** What a gateway does with a tenant's staged version: shadow, or a canary it enforces (for everyone or a share). */
+function StagedCell({ staged }: { staged: { version: number; stage: string; percent?: number } | undefined }) {
+  if (!staged) return <span className="muted">—</span>;
+  if (staged.stage === "shadow") {
+    return <span className="badge badge-muted">v{staged.version} shadow</span>;
+  }
+  return (
+    <span className="badge badge-warn">
+      v{staged.version} canary{staged.percent ? ` (${staged.percent}% of clients)` : " (every client)"}
+    </span>
   );
 }

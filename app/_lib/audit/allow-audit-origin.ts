@@ -29,6 +29,7 @@ import { REASON_DESCRIPTIONS, REASONS, type Reason } from "../../../server/polic
 import { AppError, notFound, validationError } from "../errors";
 import { getPolicy } from "../policy/get-policy";
 import { type Actor, type PolicyWarning, savePolicy } from "../policy/save-policy";
+import type { RolloutView } from "../rollouts/rollout-view";
 
 const MAX_ATTEMPTS = 3;
 /** Reasons decided after the origin check passed (server/policy/decide-handshake.ts order). */
@@ -41,6 +42,8 @@ const AFTER_ORIGIN_CHECK = new Set([
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 
 export interface AllowOriginResult {
+  /** The tenant requires approval: nothing saved yet, this rollout waits for a second person (202). */
+  pending?: RolloutView;
   eventId: string;
   tenant: string;
   origin: string;
@@ -128,6 +131,8 @@ export async function allowAuditOrigin(options: {
         eventId: options.eventId,
         tenant,
         origin,
+        // Approval required: nothing saved yet; the rollout waits for a second person.
+        ...(saved.pending ? { pending: saved.pending } : {}),
         version: saved.policy.version,
         previousVersion: saved.policy.version - 1,
         note,

@@ -61,3 +61,13 @@ export const savedViewInput = z
     query: z.string().max(4000),
   })
   .strict();
+
+/** `GET /api/v1/audit/shadow`: shadow versus active per origin for one tenant (and staged version). */
+export const shadowSummaryQuery = z
+  .object({
+    tenant: z.string().min(1).max(63),
+    version: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();

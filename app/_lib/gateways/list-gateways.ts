@@ -27,6 +27,20 @@ export interface GatewayView {
   live: boolean;
   /** { <slug>: <version> } as the gateway reported it. */
   enforcedVersions: Record<string, number>;
+  /**
+   * Staged versions this gateway applies (SPEC §5.2): shadow everywhere; a canary where its
+   * labels match (every client) or by `percent` of client addresses.
+   */
+  stagedVersions: Record<string, StagedVersion>;
+  /** GATEWAY_LABELS of this gateway. */
+  labels: string[];
+}
+
+export interface StagedVersion {
+  version: number;
+  stage: "shadow" | "canary";
+  /** Canary by share of client addresses (absent: every client of this gateway). */
+  percent?: number;
 }
 
 export interface TenantVersion {
@@ -45,6 +59,10 @@ export interface GatewayDrift {
 }
 
 const enforcedSchema = z.record(z.string(), z.number().int());
+const stagedSchema = z.record(
+  z.string(),
+  z.object({ version: z.number().int(), stage: z.enum(["shadow", "canary"]), percent: z.number().int().optional() }),
+);
 
 export function liveWindowMs(): number {
   return 3 * config().HEARTBEAT_INTERVAL_MS;
@@ -65,11 +83,13 @@ export async function listGateways(options: { db: Db; includeStale?: boolean; te
       stopped_at: Date | null;
       status: string;
       enforced_versions: unknown;
+      staged_versions: unknown;
+      labels: string[] | null;
       live: boolean;
       now: Date;
     }>
   >`
-    select id, host, pid, started_at, last_heartbeat_at, stopped_at, status, enforced_versions,
+    select id, host, pid, started_at, last_heartbeat_at, stopped_at, status, enforced_versions, staged_versions, labels,
            (stopped_at is null and last_heartbeat_at > now() - make_interval(secs => ${window / 1000})) as live,
            now() as now
       from gateway_instance
@@ -79,6 +99,7 @@ export async function listGateways(options: { db: Db; includeStale?: boolean; te
     .filter((r) => options.includeStale || r.live)
     .map((r) => {
       const parsed = enforcedSchema.safeParse(r.enforced_versions);
+      const staged = stagedSchema.safeParse(r.staged_versions);
       return {
         id: r.id,
         host: r.host,
@@ -89,14 +110,16 @@ export async function listGateways(options: { db: Db; includeStale?: boolean; te
         status: r.status,
         live: r.live,
         enforcedVersions: onlyTenant(parsed.success ? parsed.data : {}, options.tenant ?? null),
+        stagedVersions: onlyTenant(staged.success ? staged.data : {}, options.tenant ?? null),
+        labels: r.labels ?? [],
       };
     });
   return { gateways, checkedAt };
 }
 
-function onlyTenant(versions: Record<string, number>, tenant: string | null): Record<string, number> {
+function onlyTenant<T>(versions: Record<string, T>, tenant: string | null): Record<string, T> {
   if (tenant === null) return versions;
-  return tenant in versions ? { [tenant]: versions[tenant] as number } : {};
+  return tenant in versions ? { [tenant]: versions[tenant] as T } : {};
 }
 
 export async function latestTenantVersions(db: Db, tenant: string | null = null): Promise<TenantVersion[]> {

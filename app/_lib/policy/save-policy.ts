@@ -8,10 +8,17 @@
  *   as a set difference (delete removed, insert added, update changed note/expiry) ->
  *   read the result back -> insert the PolicyRevision snapshot.
  *
- * Two checks sit before the write: a tenant managed by code is written only by a
- * policy-as-code token (assertPolicyWritable: 409 managed_by_code otherwise), and a
- * document equal to the stored one writes nothing (unchangedPolicy: the current version is
- * returned with `changed: false`, no revision), so every PUT is idempotent.
+ * Checks before the write: a tenant managed by code is written only by a policy-as-code
+ * token (assertPolicyWritable: 409 managed_by_code otherwise); while a staged rollout is
+ * open nothing else is saved (409 rollout_in_progress, SPEC §5.2); a document equal to the
+ * stored one writes nothing (unchangedPolicy: the current version is returned with
+ * `changed: false`, no revision), so every PUT is idempotent; and a tenant that requires
+ * approval gets a rollout in `pending_approval` instead of a new active version (`pending`
+ * in the result: 202 for the API), which a second person approves (app/_lib/rollouts/).
+ *
+ * Version numbers: a staged version takes the next number too, so a new version is one
+ * above the highest of the active version and every revision (an aborted rollout's number
+ * is never reused).
  *
  * Validation (server/policy validatePolicy, the gateway's own rules) runs before anything
  * is written: errors -> 422 with details [{ path, message }] and warnings; nothing saved.
@@ -26,8 +33,12 @@ import { normalizePolicyDocument, validatePolicy } from "../../../server/policy/
 import { type Actor, recordActivity } from "../activity/record-activity";
 import type { Db } from "../db";
 import { AppError, validationError } from "../errors";
+import { assertNoOpenRollout } from "../rollouts/assert-no-open-rollout";
+import { openRolloutInTx } from "../rollouts/open-rollout";
+import type { RolloutView } from "../rollouts/rollout-view";
 import { findTenant } from "../tenants/find-tenant";
 import { assertPolicyWritable } from "./assert-policy-writable";
+import { authorIdOf } from "./author-id";
 import { diffDocuments, type PolicyDiff } from "./diff-documents";
 import { ORIGIN_ORDER, policyColumns, toJsonValue, toPolicyDocument, type VersionedPolicyDocument } from "./document";
 import { unchangedPolicy } from "./unchanged-policy";
@@ -65,6 +76,8 @@ export interface SavePolicyResult {
   warnings: PolicyWarning[];
   /** False when the document equalled the stored one: nothing was written. */
   changed: boolean;
+  /** The tenant requires approval: nothing was saved, this rollout waits for a second person. */
+  pending?: RolloutView;
 }
 
 export interface VersionConflictDetails {
@@ -114,10 +127,11 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
   }
   const { document, warnings } = checkPolicyDocument(options.document, now);
 
-  const { policy, changed } = await options.db.$transaction(
-    async (tx) => {
+  const { policy, changed, pending } = await options.db.$transaction(
+    async (tx): Promise<{ policy: VersionedPolicyDocument; changed: boolean; pending?: RolloutView }> => {
       const tenant = await findTenant({ db: tx, slug: options.slug });
       await assertPolicyWritable(tx, tenant, options.actor);
+      await assertNoOpenRollout(tx, tenant);
       const locked = await tx.$queryRaw<Array<{ version: number }>>`
         select version from policy where tenant_id = ${tenant.id}::uuid for update`;
       const currentVersion = locked[0]?.version;
@@ -137,13 +151,29 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
         });
         return { policy: { version: currentVersion, ...unchanged }, changed: false };
       }
-      const version = currentVersion + 1;
-      await tx.policy.update({
-        where: { tenantId: tenant.id },
-        data: { ...policyColumns(document), version, updatedAt: now, updatedBy: options.actor.label },
-      });
-      await applyOrigins(tx, tenant.id, document, options.actor.label, now);
-      const saved = await readPolicy(tx, tenant.id);
+      const version = await nextVersion(tx, tenant.id, currentVersion);
+      if (tenant.requireApproval) {
+        // Two-person rule: the change waits as a rollout; the activity names the write path's action.
+        const rollout = await openRolloutInTx(tx, {
+          tenant,
+          document,
+          version,
+          baseVersion: currentVersion,
+          state: "pending_approval",
+          requestedState: "promoted",
+          actor: options.actor,
+          comment,
+          now,
+          rollbackOf: options.rollbackOf ?? null,
+          activity: {
+            action: options.activity?.action ?? "policy.save",
+            summary: `Requested approval for version ${version} of the policy${comment ? `: ${comment}` : ""}`,
+          },
+        });
+        const current = await readPolicy(tx, tenant.id);
+        return { policy: { version: currentVersion, ...current.document }, changed: false, pending: rollout };
+      }
+      const saved = await writeActiveVersion(tx, tenant.id, document, version, options.actor.label, now);
       await tx.policyRevision.create({
         data: {
           tenantId: tenant.id,
@@ -169,7 +199,38 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
-  return { policy, warnings, changed };
+  return pending ? { policy, warnings, changed, pending } : { policy, warnings, changed };
+}
+
+/**
+ * The next version number: above the active version and above every revision, staged ones
+ * included (a rollout takes its number when it opens; an aborted one's is never reused).
+ */
+export async function nextVersion(tx: Db, tenantId: string, currentVersion: number): Promise<number> {
+  const rows = await tx.$queryRaw<Array<{ max: number | null }>>`
+    select max(version)::int as max from policy_revision where tenant_id = ${tenantId}::uuid`;
+  return Math.max(currentVersion, rows[0]?.max ?? 0) + 1;
+}
+
+/**
+ * Makes `document` the active policy at `version` (the policy row and its allowlist; the
+ * caller writes the revision): savePolicy and a rollout's promotion share it. Inside the
+ * caller's transaction, the policy row already locked.
+ */
+export async function writeActiveVersion(
+  tx: Db,
+  tenantId: string,
+  document: PolicyDocument,
+  version: number,
+  actorLabel: string,
+  now: Date,
+): Promise<{ version: number; document: PolicyDocument }> {
+  await tx.policy.update({
+    where: { tenantId },
+    data: { ...policyColumns(document), version, updatedAt: now, updatedBy: actorLabel },
+  });
+  await applyOrigins(tx, tenantId, document, actorLabel, now);
+  return readPolicy(tx, tenantId);
 }
 
 /**
@@ -215,10 +276,7 @@ async function applyOrigins(tx: Db, tenantId: string, document: PolicyDocument, 
   }
 }
 
-/** A revision's author id: the user's, never an API token's (tokens are named in `author`). */
-export function authorIdOf(actor: Actor): string | null {
-  return actor.kind === "token" || actor.kind === "system" ? null : actor.id;
-}
+export { authorIdOf };
 
 export async function readPolicy(db: Db, tenantId: string): Promise<{ version: number; document: PolicyDocument }> {
   const policy = await db.policy.findUnique({ where: { tenantId } });

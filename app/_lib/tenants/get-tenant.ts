@@ -29,6 +29,7 @@ export async function getTenant(options: { db: Db; slug: string }): Promise<Tena
     name: tenant.name,
     upstreamUrl: tenant.upstreamUrl,
     managedBy: tenant.managedBy,
+    requireApproval: tenant.requireApproval,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
     tokenSecretRotatedAt: tenant.tokenSecretRotatedAt.toISOString(),

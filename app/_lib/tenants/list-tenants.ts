@@ -13,6 +13,8 @@ export interface TenantSummary {
   upstreamUrl: string | null;
   /** Where the policy is managed when it is managed by code (read-only here), else null. */
   managedBy: string | null;
+  /** Two-person rule: changes wait for a second person's approval (SPEC §5.2). */
+  requireApproval: boolean;
   createdAt: string;
   originCount: number;
   mode: PolicyMode;
@@ -33,6 +35,7 @@ export async function listTenants(options: { db: Db; tenant?: string | null }): 
         name: true,
         upstreamUrl: true,
         managedBy: true,
+        requireApproval: true,
         createdAt: true,
         policy: { select: { version: true, settings: true, updatedAt: true, updatedBy: true } },
         _count: { select: { origins: true } },
@@ -50,6 +53,7 @@ export async function listTenants(options: { db: Db; tenant?: string | null }): 
     name: t.name,
     upstreamUrl: t.upstreamUrl,
     managedBy: t.managedBy,
+    requireApproval: t.requireApproval,
     createdAt: t.createdAt.toISOString(),
     originCount: t._count.origins,
     mode: joinPolicyDocument(t.policy.settings, []).mode,

@@ -73,6 +73,8 @@ export const updateTenantInput = z
     name: tenantNameSchema.optional(),
     upstreamUrl: optionalUpstream,
     managedBy: managedBySchema.optional(),
+    /** Two-person rule (SPEC §5.2): changes wait for a second person's approval. */
+    requireApproval: z.boolean().optional(),
     slug: z
       .never({ error: "the slug is immutable (it is in every client's URL); create a new tenant instead" })
       .optional(),

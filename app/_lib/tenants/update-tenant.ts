@@ -25,6 +25,7 @@ export async function updateTenant(options: {
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.upstreamUrl !== undefined ? { upstreamUrl: input.upstreamUrl } : {}),
         ...(input.managedBy !== undefined ? { managedBy: input.managedBy } : {}),
+        ...(input.requireApproval !== undefined ? { requireApproval: input.requireApproval } : {}),
       },
     });
     const changes = [
@@ -36,6 +37,11 @@ export async function updateTenant(options: {
         ? input.managedBy === null
           ? "no longer managed by code"
           : `managed by code (${input.managedBy})`
+        : null,
+      input.requireApproval !== undefined && input.requireApproval !== tenant.requireApproval
+        ? input.requireApproval
+          ? "changes now need a second person's approval"
+          : "changes no longer need approval"
         : null,
     ].filter((c): c is string => c !== null);
     await recordActivity(tx, {

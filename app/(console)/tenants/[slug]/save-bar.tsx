@@ -96,6 +96,15 @@ export function SaveBar({ editor }: { editor: PolicyEditor }) {
         >
           {editor.saving ? "Saving…" : `Save as v${editor.base.version + 1}`}
         </button>
+        <button
+          type="button"
+          className="btn"
+          onClick={editor.publishShadow}
+          disabled={editor.saving || editor.errorCount > 0}
+          title="Every gateway keeps enforcing the active version and records where this one would decide differently"
+        >
+          {editor.publishing ? "Publishing…" : "Publish as shadow"}
+        </button>
         <button type="button" className="btn" onClick={editor.discard} disabled={editor.saving}>
           Discard
         </button>

@@ -26,6 +26,7 @@ export function SettingsTab({ tenant }: { tenant: TenantDetail }) {
       {!canAdmin ? <p className="callout callout-info">Only admins can change tenant settings.</p> : null}
       <GeneralForm tenant={tenant} disabled={!canAdmin} />
       <ManagedByCodePanel tenant={tenant} canAdmin={canAdmin} />
+      <ApprovalPanel tenant={tenant} canAdmin={canAdmin} />
       <SecretPanel tenant={tenant} canRotate={canRotate} />
       {canAdmin ? <DeletePanel slug={tenant.slug} /> : null}
     </div>
@@ -165,6 +166,45 @@ function ManagedByCodePanel({ tenant, canAdmin }: { tenant: TenantDetail; canAdm
         </div>
       ) : null}
     </form>
+  );
+}
+
+/** The two-person rule (SPEC §5.2): changes wait for an editor or admin other than their author. */
+function ApprovalPanel({ tenant, canAdmin }: { tenant: TenantDetail; canAdmin: boolean }) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const save = useMutation({
+    mutationFn: (requireApproval: boolean) =>
+      api<TenantDetail>(`/api/v1/tenants/${encodeURIComponent(tenant.slug)}`, {
+        method: "PATCH",
+        body: { requireApproval },
+      }),
+    onSuccess: async (updated) => {
+      queryClient.setQueryData(keys.tenant(tenant.slug), updated);
+      toast.success(
+        updated.requireApproval ? "Changes now need a second person's approval" : "Changes no longer need approval",
+      );
+      await queryClient.invalidateQueries({ queryKey: keys.tenants(), exact: true });
+    },
+    onError: (e) => toast.error(e.message),
+  });
+  return (
+    <section className="panel form" aria-label="Approvals">
+      <h3 className="h4">Approvals</h3>
+      <p className="small muted">
+        With approvals on, every change (save, rollback, “allow this origin”, a canary, promoting a shadow) waits until
+        an editor or admin other than its author approves it.
+      </p>
+      <label className="field field-inline">
+        <input
+          type="checkbox"
+          checked={tenant.requireApproval}
+          disabled={!canAdmin || save.isPending}
+          onChange={(e) => save.mutate(e.target.checked)}
+        />
+        <span>Require a second person's approval</span>
+      </label>
+    </section>
   );
 }
 

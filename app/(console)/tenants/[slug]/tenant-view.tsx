@@ -10,6 +10,7 @@ import { AllowlistTab } from "./allowlist-tab";
 import { CredentialTab } from "./credential-tab";
 import { HistoryTab } from "./history-tab";
 import { ManagedByCodeBanner } from "./managed-by-code-banner";
+import { RolloutPanel } from "./rollout-panel";
 import { SaveBar } from "./save-bar";
 import { SettingsTab } from "./settings-tab";
 import { usePolicyEditor } from "./use-policy-editor";
@@ -79,6 +80,7 @@ export function TenantView({
         </div>
       </div>
       {t.managedBy ? <ManagedByCodeBanner managedBy={t.managedBy} /> : null}
+      <RolloutPanel slug={slug} />
       <div
         className="tabs"
         role="tablist"

@@ -12,13 +12,18 @@ import { useCallback, useDeferredValue, useEffect, useMemo, useState } from "rea
 import type { PolicyDocument } from "@/server/policy/browser";
 import { type PolicyIssue, validatePolicy } from "@/server/policy/browser";
 import { ApiError, api } from "../../../_client/api-client";
-import { policySaved } from "../../../_client/mutations";
+import { policySaved, rolloutChanged } from "../../../_client/mutations";
 import { keys, policyQuery, type VersionedPolicyDocument } from "../../../_client/queries";
 import { useCan } from "../../../_client/session";
 import { useToast } from "../../../_client/toast";
 import { applyDiff } from "../../../_lib/policy/apply-diff";
 import { diffDocuments, isEmptyDiff, type PolicyDiff } from "../../../_lib/policy/diff-documents";
 import type { VersionConflictDetails } from "../../../_lib/policy/save-policy";
+import type { RolloutView } from "../../../_lib/rollouts/rollout-view";
+
+type SaveAnswer =
+  | (VersionedPolicyDocument & { changed: boolean; warnings: Array<{ path: string; message: string }> })
+  | (RolloutView & { warnings: unknown[] });
 
 export function withoutVersion(doc: VersionedPolicyDocument): PolicyDocument {
   const { version: _version, ...rest } = doc;
@@ -47,6 +52,9 @@ export interface PolicyEditor {
   setComment: (comment: string) => void;
   save: () => void;
   saving: boolean;
+  /** Publishes the draft as a shadow version (SPEC §5.2) instead of saving it as active. */
+  publishShadow: () => void;
+  publishing: boolean;
   discard: () => void;
   conflict: VersionConflictDetails | null;
   reapply: () => void;
@@ -105,11 +113,21 @@ export function usePolicyEditor(
 
   const saveMutation = useMutation({
     mutationFn: (vars: { draft: PolicyDocument; version: number; comment: string }) =>
-      api<VersionedPolicyDocument & { changed: boolean; warnings: Array<{ path: string; message: string }> }>(
+      api<SaveAnswer>(
         `/api/v1/tenants/${encodeURIComponent(slug)}/policy${vars.comment.trim() ? `?comment=${encodeURIComponent(vars.comment.trim())}` : ""}`,
         { method: "PUT", headers: { "If-Match": `"${vars.version}"` }, body: vars.draft },
       ),
-    onSuccess: async ({ warnings, changed, ...saved }) => {
+    onSuccess: async (answer) => {
+      if ("stage" in answer) {
+        // The tenant requires approval (202): nothing saved yet; the change waits as a rollout.
+        setComment("");
+        setConflict(null);
+        if (base) setDraft(withoutVersion(base));
+        toast.info(`Version ${answer.version} waits for a second person's approval`);
+        await rolloutChanged(queryClient, slug);
+        return;
+      }
+      const { warnings, changed, ...saved } = answer;
       adopt(saved);
       setComment("");
       setConflict(null);
@@ -128,6 +146,25 @@ export function usePolicyEditor(
       }
       toast.error(error instanceof Error ? error.message : String(error));
     },
+  });
+
+  const publishMutation = useMutation({
+    mutationFn: (vars: { draft: PolicyDocument; comment: string }) =>
+      api<RolloutView>(`/api/v1/tenants/${encodeURIComponent(slug)}/rollouts`, {
+        method: "POST",
+        body: {
+          document: vars.draft,
+          stage: "shadow",
+          ...(vars.comment.trim() ? { comment: vars.comment.trim() } : {}),
+        },
+      }),
+    onSuccess: async (rollout) => {
+      setComment("");
+      if (base) setDraft(withoutVersion(base));
+      toast.success(`Published version ${rollout.version} as shadow: clients still get version ${base?.version}`);
+      await rolloutChanged(queryClient, slug);
+    },
+    onError: (error) => toast.error(error instanceof Error ? error.message : String(error)),
   });
 
   return {
@@ -157,7 +194,16 @@ export function usePolicyEditor(
       }
       saveMutation.mutate({ draft, version: base.version, comment });
     },
-    saving: saveMutation.isPending,
+    saving: saveMutation.isPending || publishMutation.isPending,
+    publishShadow: () => {
+      if (!base || !draft) return;
+      if (validatePolicy(draft, new Date()).some((i) => i.severity === "error")) {
+        toast.error("Fix the errors marked in red before publishing.");
+        return;
+      }
+      publishMutation.mutate({ draft, comment });
+    },
+    publishing: publishMutation.isPending,
     discard: () => {
       if (base) setDraft(withoutVersion(base));
       setConflict(null);

@@ -28,8 +28,10 @@ import {
   auditSearchQuery,
   auditStatsQuery,
   savedViewInput,
+  shadowSummaryQuery,
 } from "../../audit/audit-filter-input";
 import type { Permission } from "../../auth/permissions";
+import { createRolloutInput, rolloutStepInput } from "../../rollouts/rollout-input";
 import { siemDestinationInput, siemDestinationPatch } from "../../siem/siem-destination-input";
 import { createTenantInput, rotateSecretInput, updateTenantInput } from "../../tenants/tenant-input";
 import { endpointInput } from "../../tester/endpoint-input";
@@ -191,6 +193,79 @@ export const OPERATIONS: Operation[] = [
     success: { status: 200, description: "Rolled back (or unchanged)", schema: r.savedPolicy },
     errors: [400, 404, 409, 413, 422],
   },
+  // Rollouts (staged versions, approvals)
+  {
+    method: "GET",
+    path: "/api/v1/tenants/<slug>/rollouts",
+    permission: "policy.read",
+    summary:
+      "The tenant's rollouts, newest first, with their steps (who/when/comment), and whether it requires approval",
+    params: SLUG,
+    success: { status: 200, description: "The rollouts", schema: r.rolloutList },
+    errors: [404],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/rollouts",
+    permission: "policy.write",
+    summary:
+      "Publish a document or an earlier version as shadow or canary under the next version number. A tenant that requires approval: a canary answers 202 in pending_approval. Another rollout open: 409 rollout_in_progress",
+    params: SLUG,
+    body: createRolloutInput,
+    success: { status: 201, description: "The rollout (202: waiting for approval)", schema: r.createdRollout },
+    errors: [400, 404, 409, 413, 422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/tenants/<slug>/rollouts/<id>",
+    permission: "policy.read",
+    summary: "One rollout with its document, its diff against the version it was opened from, and its steps",
+    params: { ...SLUG, id: "The rollout's id." },
+    success: { status: 200, description: "The rollout", schema: r.rolloutDetail },
+    errors: [404],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/rollouts/<id>/promote",
+    permission: "policy.write",
+    summary:
+      "Make the staged version active at every gateway. Approval required and not given yet: 202, the rollout waits in pending_approval",
+    params: { ...SLUG, id: "The rollout's id." },
+    body: rolloutStepInput,
+    success: { status: 200, description: "The rollout (202: waiting for approval)", schema: r.rollout },
+    errors: [400, 404, 409, 413, 422],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/rollouts/<id>/abort",
+    permission: "policy.write",
+    summary: "End an open rollout: nothing of the staged version stays enforced",
+    params: { ...SLUG, id: "The rollout's id." },
+    body: rolloutStepInput,
+    success: { status: 200, description: "The rollout", schema: r.rollout },
+    errors: [400, 404, 409, 413, 422],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/rollouts/<id>/approve",
+    permission: "policy.write",
+    summary:
+      "Approve a pending change (a second person: its author or requester gets 403 self_approval); it goes on to canary or active",
+    params: { ...SLUG, id: "The rollout's id." },
+    body: rolloutStepInput,
+    success: { status: 200, description: "The rollout", schema: r.rollout },
+    errors: [400, 404, 409, 413, 422],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/rollouts/<id>/reject",
+    permission: "policy.write",
+    summary: "Reject a pending change",
+    params: { ...SLUG, id: "The rollout's id." },
+    body: rolloutStepInput,
+    success: { status: 200, description: "The rollout", schema: r.rollout },
+    errors: [400, 404, 409, 413, 422],
+  },
   // Tester endpoints
   {
     method: "GET",
@@ -313,6 +388,15 @@ export const OPERATIONS: Operation[] = [
     params: { id: "The view's id." },
     success: { status: 204, description: "Deleted" },
     errors: [404],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/audit/shadow",
+    permission: "audit.read",
+    summary: "Shadow versus active per origin: where a staged version decided differently, with counts",
+    query: shadowSummaryQuery,
+    success: { status: 200, description: "The summary", schema: r.shadowSummary },
+    errors: [422],
   },
   {
     method: "POST",

@@ -35,6 +35,7 @@ import type { AlertWebhookView, createAlertWebhook, updateAlertWebhook } from ".
 import type { AllowOriginResult } from "../../audit/allow-audit-origin";
 import type { SavedView } from "../../audit/audit-saved-views";
 import type { AuditFacets, AuditHistogram } from "../../audit/explore-audit-events";
+import type { ShadowSummary } from "../../audit/get-shadow-summary";
 import type { MarkedAuditStats } from "../../audit/mark-allowed-origins";
 import type { StreamToken } from "../../audit/mint-stream-token";
 import type { AuditPage } from "../../audit/search-audit-events";
@@ -46,6 +47,8 @@ import type { VersionedPolicyDocument } from "../../policy/document";
 import type { RevisionDetail } from "../../policy/get-revision";
 import type { RevisionSummary } from "../../policy/list-revisions";
 import type { SavePolicyResult } from "../../policy/save-policy";
+import type { listRollouts, RolloutDetail } from "../../rollouts/list-rollouts";
+import type { RolloutView } from "../../rollouts/rollout-view";
 import type { createSiemDestination } from "../../siem/create-siem-destination";
 import type { SiemDestinationView } from "../../siem/list-siem-destinations";
 import { SIEM_KINDS } from "../../siem/siem-destination-input";
@@ -164,6 +167,7 @@ export const tenantSummary = z.object({
   name: z.string(),
   upstreamUrl: z.string().nullable(),
   managedBy: z.string().nullable(),
+  requireApproval: z.boolean().meta({ description: "Two-person rule: changes wait for a second person's approval." }),
   createdAt: isoTime,
   originCount: z.number().int(),
   mode: z.enum(["enforce", "report-only"]),
@@ -207,6 +211,15 @@ export const gateway = z.object({
   status: z.string(),
   live: z.boolean(),
   enforcedVersions: z.record(z.string(), z.number().int()),
+  stagedVersions: z.record(
+    z.string(),
+    z.object({
+      version: z.number().int(),
+      stage: z.enum(["shadow", "canary"]),
+      percent: z.number().int().optional().meta({ description: "Canary by share of client addresses." }),
+    }),
+  ),
+  labels: z.array(z.string()),
 });
 same<z.output<typeof gateway>, GatewayView>();
 
@@ -231,6 +244,58 @@ export const fleet = z.object({
   tenants: z.array(z.object({ slug: z.string(), version: z.number().int(), updatedAt: isoTime })),
 });
 same<z.output<typeof fleet>, Fleet>();
+
+// ---------------------------------------------------------------------------------------
+// Rollouts (SPEC §5.2)
+// ---------------------------------------------------------------------------------------
+
+const rolloutState = z.enum(["pending_approval", "shadow", "canary", "promoted", "aborted", "rejected"]);
+
+export const rollout = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  version: z.number().int(),
+  baseVersion: z.number().int(),
+  stage: rolloutState,
+  state: rolloutState,
+  requestedStage: rolloutState.nullable(),
+  canary: z.object({ labels: z.array(z.string()), percent: z.number().int().nullable() }).nullable(),
+  guard: z.object({ maxNewRefusalsPerMinute: z.number().int() }).nullable(),
+  author: z.string(),
+  comment: z.string().nullable(),
+  approvedBy: z.string().nullable(),
+  approvedAt: nullableTime,
+  closedBy: z.string().nullable(),
+  closedAt: nullableTime,
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  open: z.boolean(),
+  steps: z
+    .array(
+      z.object({
+        action: z.string(),
+        from: rolloutState.nullable(),
+        to: rolloutState,
+        actor: z.string(),
+        comment: z.string().nullable(),
+        at: isoTime,
+      }),
+    )
+    .optional(),
+});
+same<z.output<typeof rollout>, RolloutView>();
+
+export const createdRollout = rollout.extend({ warnings: z.array(issue) });
+
+export const rolloutList = z.object({ rollouts: z.array(rollout), requireApproval: z.boolean() });
+same<z.output<typeof rolloutList>, Awaited<ReturnType<typeof listRollouts>>>();
+
+export const rolloutDetail = rollout.extend({
+  document: storedPolicyDocument,
+  diff: policyDiff,
+  impact: z.null().meta({ description: "Reserved for the impact preview of this change." }),
+});
+same<z.output<typeof rolloutDetail>, RolloutDetail>();
 
 // ---------------------------------------------------------------------------------------
 // Audit
@@ -260,6 +325,9 @@ const auditEvent = z.object({
   closeCode: z.number().int().nullable(),
   durationMs: z.number().int().nullable(),
   details: z.record(z.string(), z.unknown()).nullable(),
+  shadowDecision: auditDecision.nullable(),
+  shadowReason: z.string().nullable(),
+  shadowVersion: z.number().int().nullable(),
 });
 same<z.output<typeof auditEvent>, AuditEvent>();
 
@@ -329,6 +397,7 @@ export const streamToken = z.object({
 same<z.output<typeof streamToken>, StreamToken>();
 
 export const allowedOrigin = z.object({
+  pending: rollout.optional().meta({ description: "Approval required: nothing saved yet (202)." }),
   eventId: z.string(),
   tenant: z.string(),
   origin: z.string(),
@@ -339,6 +408,30 @@ export const allowedOrigin = z.object({
   warnings: z.array(issue),
 });
 same<z.output<typeof allowedOrigin>, AllowOriginResult>();
+
+export const shadowSummary = z.object({
+  tenant: z.string(),
+  version: z.number().int().nullable(),
+  since: isoTime,
+  origins: z.array(
+    z.object({
+      origin: z.string(),
+      decision: auditDecision,
+      reason: z.string().nullable(),
+      shadowDecision: auditDecision,
+      shadowReason: z.string().nullable(),
+      shadowVersion: z.number().int(),
+      count: z.number().int(),
+      lastSeen: isoTime,
+    }),
+  ),
+  totals: z.object({
+    newlyRefused: z.number().int(),
+    newlyAllowed: z.number().int(),
+    otherwiseDifferent: z.number().int(),
+  }),
+});
+same<z.output<typeof shadowSummary>, ShadowSummary>();
 
 // ---------------------------------------------------------------------------------------
 // Tester

@@ -16,6 +16,6 @@ export const POST = apiRoute<{ id: string }>(
       actor,
       tenant: principal.tenant,
     });
-    return Response.json(result, { headers: { ETag: etag(result.version) } });
+    return Response.json(result, { status: result.pending ? 202 : 200, headers: { ETag: etag(result.version) } });
   },
 );

@@ -15,14 +15,15 @@ export const GET = apiRoute<Params>({ permission: "policy.read" }, async ({ para
 
 // PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422,
 // body over 16 MiB -> 413, managed by code -> 409 managed_by_code (unless a policy-as-code token); the same document again
-// -> 200, `changed: false`
+// -> 200, `changed: false`; a rollout open -> 409 rollout_in_progress; a tenant that requires approval -> 202 with the rollout
+// (pending_approval: nothing saved until a second person approves it)
 export const PUT = apiRoute<Params>(
   { permission: "policy.write", activity: "policy.save" },
   async ({ request, params, actor }) => {
     const expectedVersion = requireIfMatch(request);
     const document = await readJson(request, { maxBytes: MAX_POLICY_BODY_BYTES });
     const { comment } = policySaveQuery.parse(queryObject(request));
-    const { policy, warnings, changed } = await savePolicy({
+    const { policy, warnings, changed, pending } = await savePolicy({
       db: getPrisma(),
       slug: params.slug,
       expectedVersion,
@@ -30,6 +31,8 @@ export const PUT = apiRoute<Params>(
       actor,
       comment,
     });
+    if (pending)
+      return Response.json({ ...pending, warnings }, { status: 202, headers: { ETag: etag(policy.version) } });
     return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
   },
 );

@@ -1,5 +1,5 @@
 // POST /api/v1/tenants/<slug>/revisions/<version>/rollback - new revision restoring <version> (optional If-Match, { comment? });
-// `changed: false` (no revision) when the current policy already equals <version>
+// `changed: false` (no revision) when the current policy already equals <version>; approval required -> 202 with the rollout
 
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, optionalIfMatch } from "@/app/_lib/api/if-match";
@@ -11,7 +11,7 @@ export const POST = apiRoute<{ slug: string; version: string }>(
   { permission: "policy.write", activity: "policy.rollback" },
   async ({ request, params, actor }) => {
     const { comment } = rollbackInput.parse(await readJson(request));
-    const { policy, warnings, changed } = await rollbackPolicy({
+    const { policy, warnings, changed, pending } = await rollbackPolicy({
       db: getPrisma(),
       slug: params.slug,
       toVersion: versionParam(params.version),
@@ -19,6 +19,8 @@ export const POST = apiRoute<{ slug: string; version: string }>(
       actor,
       comment,
     });
+    if (pending)
+      return Response.json({ ...pending, warnings }, { status: 202, headers: { ETag: etag(policy.version) } });
     return Response.json({ ...policy, changed, warnings }, { headers: { ETag: etag(policy.version) } });
   },
 );

@@ -1,0 +1,210 @@
+"use client";
+/**
+ * The tenant's open rollout (SPEC §5.2): its stage, who published it and why, its steps, the
+ * diff against the active version, the shadow-versus-active summary per origin, and the
+ * actions the stage allows — promote and abort, or approve and reject while it waits for a
+ * second person (never offered to its author: the server refuses that with 403 anyway).
+ * The impact preview of the change has its slot here (filled in by the impact work).
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { api } from "../../../_client/api-client";
+import { relativeTime } from "../../../_client/format";
+import { rolloutChanged } from "../../../_client/mutations";
+import { rolloutQuery, rolloutsQuery, shadowSummaryQuery } from "../../../_client/queries";
+import { useCan, useSession } from "../../../_client/session";
+import { useToast } from "../../../_client/toast";
+import { DiffView } from "../../../_components/diff-view";
+import type { RolloutView } from "../../../_lib/rollouts/rollout-view";
+
+const STAGE_LABEL: Record<string, string> = {
+  pending_approval: "waiting for approval",
+  shadow: "shadow",
+  canary: "canary",
+  promoted: "promoted",
+  aborted: "aborted",
+  rejected: "rejected",
+};
+
+function canaryText(r: RolloutView): string {
+  if (!r.canary) return "";
+  const parts = [
+    r.canary.labels.length ? `gateways labelled ${r.canary.labels.join(", ")}` : "",
+    r.canary.percent ? `${r.canary.percent}% of clients` : "",
+  ].filter(Boolean);
+  return parts.join(" and ");
+}
+
+export function RolloutPanel({ slug }: { slug: string }) {
+  const rollouts = useQuery(rolloutsQuery(slug));
+  const open = rollouts.data?.rollouts.find((r) => r.open) ?? null;
+  const last = rollouts.data?.rollouts.find((r) => !r.open) ?? null;
+  if (!rollouts.data) return null;
+  if (!open) {
+    return last?.closedBy?.startsWith("guard:") && Date.now() - Date.parse(last.closedAt ?? "") < 3600_000 ? (
+      <div className="callout callout-warn" role="status" data-testid="guard-aborted">
+        The guard aborted staged version v{last.version} {relativeTime(last.closedAt ?? last.updatedAt)}:{" "}
+        {last.steps?.at(-1)?.comment}
+      </div>
+    ) : null;
+  }
+  return <OpenRollout slug={slug} rollout={open} />;
+}
+
+function OpenRollout({ slug, rollout }: { slug: string; rollout: RolloutView }) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const session = useSession();
+  const canWrite = useCan("policy.write");
+  const [comment, setComment] = useState("");
+  const [showDiff, setShowDiff] = useState(rollout.stage === "pending_approval");
+  const detail = useQuery({ ...rolloutQuery(slug, rollout.id), enabled: showDiff });
+  const shadow = useQuery({ ...shadowSummaryQuery(slug, rollout.version), enabled: rollout.stage === "shadow" });
+  const act = useMutation({
+    mutationFn: (action: "promote" | "abort" | "approve" | "reject") =>
+      api<RolloutView>(
+        `/api/v1/tenants/${encodeURIComponent(slug)}/rollouts/${encodeURIComponent(rollout.id)}/${action}`,
+        { method: "POST", body: comment.trim() ? { comment: comment.trim() } : {} },
+      ),
+    onSuccess: async (after) => {
+      setComment("");
+      toast.success(
+        after.stage === "pending_approval"
+          ? `Version ${after.version} waits for a second person's approval`
+          : after.stage === "promoted"
+            ? `Version ${after.version} is now active at every gateway`
+            : `Version ${after.version}: ${STAGE_LABEL[after.stage]}`,
+      );
+      await rolloutChanged(queryClient, slug);
+    },
+    onError: (error) => toast.error(error instanceof Error ? error.message : String(error)),
+  });
+  const requesters = new Set([
+    rollout.author,
+    ...(rollout.steps ?? []).filter((s) => s.to === "pending_approval").map((s) => s.actor),
+  ]);
+  const mine = requesters.has(session.email);
+  const waiting = rollout.stage === "pending_approval";
+
+  return (
+    <section className="callout callout-info rollout-panel" aria-label="Rollout" data-testid="rollout-panel">
+      <div className="savebar-row">
+        <strong>
+          Version {rollout.version}{" "}
+          <span className="badge" data-testid="rollout-stage">
+            {STAGE_LABEL[rollout.stage]}
+          </span>
+        </strong>
+        <span className="small">
+          {waiting && rollout.requestedStage
+            ? `to become ${rollout.requestedStage === "promoted" ? "active" : `a canary (${canaryText(rollout)})`} · `
+            : null}
+          {rollout.stage === "canary" ? `enforced for ${canaryText(rollout)} · ` : null}
+          {rollout.stage === "shadow" ? "every gateway also decides with it and records where it differs · " : null}
+          by <strong>{rollout.author}</strong> {relativeTime(rollout.createdAt)}
+          {rollout.comment ? <> — “{rollout.comment}”</> : null}
+          {rollout.guard ? ` · guard: abort above ${rollout.guard.maxNewRefusalsPerMinute} new refusals/min` : null}
+        </span>
+        <button type="button" className="btn btn-link btn-sm" onClick={() => setShowDiff((s) => !s)}>
+          {showDiff ? "Hide changes" : "Review changes"}
+        </button>
+      </div>
+      {showDiff ? (
+        detail.data ? (
+          <div data-testid="rollout-diff">
+            <DiffView diff={detail.data.diff} />
+            <p className="small muted" data-testid="impact-slot">
+              Impact preview: not available for this change yet.
+            </p>
+          </div>
+        ) : (
+          <p className="small muted">Loading changes…</p>
+        )
+      ) : null}
+      {rollout.stage === "shadow" && shadow.data ? <ShadowTable summary={shadow.data} /> : null}
+      <ol className="small rollout-steps">
+        {(rollout.steps ?? []).map((s) => (
+          <li key={`${s.at}-${s.action}`}>
+            {s.action.replace("_", " ")} by {s.actor} {relativeTime(s.at)}
+            {s.comment ? <> — “{s.comment}”</> : null}
+          </li>
+        ))}
+      </ol>
+      {canWrite ? (
+        <div className="savebar-row">
+          <label className="field field-inline grow">
+            <span className="label">Comment</span>
+            <input value={comment} onChange={(e) => setComment(e.target.value)} maxLength={500} />
+          </label>
+          {waiting ? (
+            <>
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={act.isPending || mine}
+                title={mine ? "A second person must approve your change" : undefined}
+                onClick={() => act.mutate("approve")}
+              >
+                Approve
+              </button>
+              <button type="button" className="btn" disabled={act.isPending} onClick={() => act.mutate("reject")}>
+                Reject
+              </button>
+              {mine ? <span className="small muted">Waiting for someone else to approve.</span> : null}
+            </>
+          ) : (
+            <>
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={act.isPending}
+                onClick={() => act.mutate("promote")}
+              >
+                Promote to active
+              </button>
+              <button type="button" className="btn" disabled={act.isPending} onClick={() => act.mutate("abort")}>
+                Abort
+              </button>
+            </>
+          )}
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+function ShadowTable({ summary }: { summary: import("../../../_lib/audit/get-shadow-summary").ShadowSummary }) {
+  if (summary.origins.length === 0) {
+    return <p className="small muted">No handshake decided differently under the shadow version yet.</p>;
+  }
+  return (
+    <table className="table small" data-testid="shadow-summary">
+      <caption className="small">
+        Shadow vs active: {summary.totals.newlyRefused} would be newly refused, {summary.totals.newlyAllowed} newly
+        allowed
+      </caption>
+      <thead>
+        <tr>
+          <th>Origin</th>
+          <th>Active</th>
+          <th>Shadow</th>
+          <th>Handshakes</th>
+        </tr>
+      </thead>
+      <tbody>
+        {summary.origins.map((o) => (
+          <tr key={`${o.origin}-${o.decision}-${o.shadowDecision}-${o.shadowReason}`}>
+            <td className="mono">{o.origin}</td>
+            <td>
+              {o.decision} ({o.reason})
+            </td>
+            <td>
+              {o.shadowDecision} ({o.shadowReason})
+            </td>
+            <td>{o.count}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * A tenant's rollouts, newest first, with their steps; and one rollout with its document
+ * and its diff against the version it was opened from (what an approver reviews).
+ */
+import "server-only";
+import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
+import type { Db } from "../db";
+import { notFound } from "../errors";
+import { diffDocuments, type PolicyDiff } from "../policy/diff-documents";
+import { findTenant } from "../tenants/find-tenant";
+import { type RolloutView, toRolloutView } from "./rollout-view";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function listRollouts(options: {
+  db: Db;
+  slug: string;
+  limit?: number;
+}): Promise<{ rollouts: RolloutView[]; requireApproval: boolean }> {
+  const tenant = await findTenant(options);
+  const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
+  const rows = await options.db.policyRollout.findMany({
+    where: { tenantId: tenant.id },
+    orderBy: [{ createdAt: "desc" }, { version: "desc" }],
+    take: limit,
+    include: { steps: { orderBy: { id: "asc" } } },
+  });
+  return {
+    rollouts: rows.map(({ steps, ...row }) => toRolloutView(tenant.slug, row, steps)),
+    requireApproval: tenant.requireApproval,
+  };
+}
+
+export interface RolloutDetail extends RolloutView {
+  document: PolicyDocument;
+  /** Changes from the version it was opened from (`baseVersion`) to this one. */
+  diff: PolicyDiff;
+  /** Reserved for the impact preview of this change (filled in by the impact work; null until then). */
+  impact: null;
+}
+
+export async function getRollout(options: { db: Db; slug: string; id: string }): Promise<RolloutDetail> {
+  const tenant = await findTenant(options);
+  if (!UUID.test(options.id)) throw notFound(`Rollout "${options.id.slice(0, 40)}"`);
+  const row = await options.db.policyRollout.findFirst({
+    where: { id: options.id, tenantId: tenant.id },
+    include: { steps: { orderBy: { id: "asc" } } },
+  });
+  if (!row) throw notFound(`Rollout ${options.id} of "${options.slug}"`);
+  const { steps, ...rollout } = row;
+  const base = await options.db.policyRevision.findUnique({
+    where: { tenantId_version: { tenantId: tenant.id, version: rollout.baseVersion } },
+  });
+  const document = parsePolicyDocument(rollout.document);
+  return {
+    ...toRolloutView(tenant.slug, rollout, steps),
+    document,
+    diff: diffDocuments(base ? parsePolicyDocument(base.document) : null, document),
+    impact: null,
+  };
+}

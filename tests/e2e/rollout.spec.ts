@@ -1,0 +1,130 @@
+import { expect, type Page, test } from "@playwright/test";
+import { handshake } from "../helpers/gateway";
+import { makeTenant, makeUser, policyVersion, signInUI, sql } from "./support";
+
+// Issue 14 items 2 and 5 in the dashboard, in Chromium: a draft published as shadow changes
+// nothing for clients, the Gateways page shows which version each gateway applies, and
+// promote makes it real; with approvals required, the author's save waits and the author
+// cannot approve it, a second person sees the diff and approves, and then it is enforced.
+
+const KEPT = "https://kept.example.com";
+const ADDED = "https://added.example.com";
+
+async function status(slug: string, origin: string): Promise<number> {
+  const outcome = await handshake(`${process.env.E2E_GATEWAY_URL}/t/${slug}/rollout`, { origin });
+  outcome.ws?.close();
+  return outcome.status;
+}
+
+async function addOrigin(page: Page, origin: string) {
+  const pattern = page.getByLabel("Origin pattern");
+  await pattern.fill(origin);
+  await pattern.press("Enter");
+  await expect(page.getByRole("table", { name: "Allowlist" }).getByText(origin)).toBeVisible();
+}
+
+test("publish a draft as shadow, see it on the Gateways page, promote it", async ({ page }) => {
+  const slug = await makeTenant([KEPT]);
+  await expect.poll(() => status(slug, KEPT), { timeout: 10_000 }).toBe(101);
+  await signInUI(page, await makeUser("editor"));
+  await page.goto(`/tenants/${slug}`);
+  await addOrigin(page, ADDED);
+  await page.getByLabel("Comment").fill("try added in shadow");
+  await page.getByRole("button", { name: "Publish as shadow" }).click();
+
+  const panel = page.getByTestId("rollout-panel");
+  await expect(panel.getByTestId("rollout-stage")).toHaveText("shadow");
+  await expect(panel).toContainText("try added in shadow");
+  // The active version is unchanged, for the API and for clients.
+  await expect(page.getByTestId("policy-version")).toHaveText("v1");
+  expect(await policyVersion(slug)).toBe(1);
+  expect(await status(slug, ADDED)).toBe(403);
+
+  // The shadow decision lands on the audit trail and in the panel's summary per origin.
+  await expect(async () => {
+    expect(await status(slug, ADDED)).toBe(403);
+    await expect(panel.getByTestId("shadow-summary")).toContainText(ADDED, { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+
+  // The Gateways page says the gateway applies v2 as shadow.
+  await page.goto("/gateways");
+  await page.getByRole("table", { name: "Gateway instances" }).getByRole("button", { name: "Tenants" }).first().click();
+  await expect(
+    page
+      .getByRole("table", { name: /Versions enforced by/ })
+      .first()
+      .getByRole("row", { name: new RegExp(slug) }),
+  ).toContainText("v2 shadow", { timeout: 20_000 });
+
+  await page.goto(`/tenants/${slug}`);
+  await page.getByTestId("rollout-panel").getByRole("button", { name: "Promote to active" }).click();
+  await expect(page.getByTestId("rollout-panel")).toHaveCount(0);
+  await expect(page.getByTestId("policy-version")).toHaveText("v2");
+  await expect.poll(() => status(slug, ADDED), { timeout: 10_000 }).toBe(101);
+  const steps = await sql<{ action: string }>(
+    "select s.action from policy_rollout_step s join policy_rollout r on r.id = s.rollout_id join tenant t on t.id = r.tenant_id where t.slug = $1 order by s.id",
+    [slug],
+  );
+  expect(steps.map((s) => s.action)).toEqual(["shadow", "promoted"]);
+});
+
+test("with approvals required, a change waits for a second person; its author cannot approve it", async ({
+  browser,
+}) => {
+  const slug = await makeTenant([KEPT]);
+  const admin = await makeUser("admin");
+  const author = await makeUser("editor");
+  const approver = await makeUser("editor");
+
+  // An admin turns the two-person rule on in the tenant's settings.
+  const adminPage = await (await browser.newContext()).newPage();
+  await signInUI(adminPage, admin);
+  await adminPage.goto(`/tenants/${slug}?tab=settings`);
+  // A controlled checkbox: it shows the saved setting once the server answered.
+  const setting = adminPage.getByLabel("Require a second person's approval");
+  await setting.click();
+  await expect(setting).toBeChecked();
+  await expect
+    .poll(
+      async () => (await sql<{ r: boolean }>("select require_approval as r from tenant where slug = $1", [slug]))[0]?.r,
+    )
+    .toBe(true);
+
+  // The author saves: nothing is saved, the change waits for approval; they cannot approve it.
+  const authorPage = await (await browser.newContext()).newPage();
+  await signInUI(authorPage, author);
+  await authorPage.goto(`/tenants/${slug}`);
+  await addOrigin(authorPage, ADDED);
+  await authorPage.getByLabel("Comment").fill("needs review");
+  await authorPage.getByRole("button", { name: /^Save as v/ }).click();
+  const mine = authorPage.getByTestId("rollout-panel");
+  await expect(mine.getByTestId("rollout-stage")).toHaveText("waiting for approval");
+  await expect(mine.getByRole("button", { name: "Approve" })).toBeDisabled();
+  expect(await policyVersion(slug)).toBe(1);
+  expect(await status(slug, ADDED)).toBe(403);
+  // The API refuses the self-approval too.
+  const [open] = await sql<{ id: string }>(
+    "select r.id::text as id from policy_rollout r join tenant t on t.id = r.tenant_id where t.slug = $1 and r.state = 'pending_approval'",
+    [slug],
+  );
+  const self = await authorPage.request.post(`/api/v1/tenants/${slug}/rollouts/${open!.id}/approve`, {
+    data: {},
+    headers: { Origin: new URL(authorPage.url()).origin },
+  });
+  expect(self.status()).toBe(403);
+  expect((await self.json()).error.code).toBe("self_approval");
+
+  // A second person sees the pending change with its diff (and the impact slot) and approves it.
+  const approverPage = await (await browser.newContext()).newPage();
+  await signInUI(approverPage, approver);
+  await approverPage.goto(`/tenants/${slug}`);
+  const pending = approverPage.getByTestId("rollout-panel");
+  await expect(pending.getByTestId("rollout-stage")).toHaveText("waiting for approval");
+  await expect(pending.getByTestId("rollout-diff")).toContainText(ADDED);
+  await expect(pending.getByTestId("impact-slot")).toBeVisible();
+  await pending.getByLabel("Comment").fill("approved");
+  await pending.getByRole("button", { name: "Approve" }).click();
+  await expect(approverPage.getByTestId("rollout-panel")).toHaveCount(0);
+  await expect(approverPage.getByTestId("policy-version")).toHaveText("v2");
+  await expect.poll(() => status(slug, ADDED), { timeout: 10_000 }).toBe(101);
+});
