@@ -16,10 +16,11 @@
  */
 import type pg from "pg";
 import type { Logger } from "../log";
+import { onRolloutGuardTripped } from "../rollout/guard-tripped";
 import { newRejectedOrigins, rejectionSpikes, staleGateways, testerFindings, unhealthyAudit } from "./alert-conditions";
 import { type AlertRuleRow, parseAlertRuleParams } from "./alert-rule";
 import { type DeliverOptions, deliverDueAlerts } from "./deliver-alerts";
-import { type AlertFinding, openAlert, type Queryable, resolveAlerts } from "./raise-alert";
+import { type AlertFinding, openAlert, type Queryable, raiseAlert, resolveAlerts } from "./raise-alert";
 
 /** Arbitrary constant: the advisory lock of alert evaluation (distinct from the audit ones). */
 export const ALERT_EVALUATOR_LOCK_KEY = 0x0a0d1a;
@@ -114,6 +115,7 @@ export async function evaluateAlerts(options: { pool: pg.Pool; logger?: Logger }
  */
 export class AlertKeeper {
   private timers: NodeJS.Timeout[] = [];
+  private unsubscribeGuard: (() => void) | null = null;
   private running: Promise<void> | null = null;
   private delivering: Promise<void> | null = null;
   private stopped = false;
@@ -136,6 +138,25 @@ export class AlertKeeper {
     evaluate.unref();
     deliver.unref();
     this.timers.push(evaluate, deliver);
+    // A staged version's guard aborting it (server/gateway/rollout-guard.ts) is an event-like
+    // alert: raised here, keyed by the rollout so every gateway that saw it raises it once.
+    this.unsubscribeGuard = onRolloutGuardTripped(async (event) => {
+      await raiseAlert(this.options.pool, {
+        kind: "rollout_guard_tripped",
+        tenant: event.tenant,
+        key: event.rolloutId,
+        summary: `The guard aborted ${event.stage} v${event.version} of ${event.tenant}: ${event.newRefusals} new refusals in a minute (at most ${event.maxNewRefusalsPerMinute})`,
+        details: {
+          rolloutId: event.rolloutId,
+          version: event.version,
+          stage: event.stage,
+          newRefusals: event.newRefusals,
+          maxNewRefusalsPerMinute: event.maxNewRefusalsPerMinute,
+          gatewayId: event.gatewayId,
+        },
+      });
+      void this.deliverOnce();
+    });
     void this.runOnce();
   }
 
@@ -172,6 +193,8 @@ export class AlertKeeper {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribeGuard?.();
+    this.unsubscribeGuard = null;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.running;

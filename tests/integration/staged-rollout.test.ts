@@ -253,6 +253,12 @@ describe("the guard", () => {
   it("aborts a canary that refuses what the active version admits, by itself", async () => {
     const tenant = await createTenant(url, { policy: { origins: [A, B] } });
     await eventually(async () => (await status(labelled, tenant.slug, B)) === 101, 15_000);
+    // An alert rule for guard aborts of this tenant (server/alerts/): the abort raises it.
+    await query(
+      url,
+      "insert into alert_rule (id, name, kind, tenant) values (gen_random_uuid(), 'guard', 'rollout_guard_tripped', $1)",
+      [tenant.slug],
+    );
     const { rollout } = await createRollout({
       db,
       slug: tenant.slug,
@@ -282,6 +288,15 @@ describe("the guard", () => {
       [tenant.slug],
     );
     expect(activity).toHaveLength(1);
+    // The labelled gateway raised the guard's alert once, keyed by the rollout.
+    await eventually(async () => {
+      const alerts = await query<{ key: string }>(
+        url,
+        "select key from alert where kind = 'rollout_guard_tripped' and tenant = $1",
+        [tenant.slug],
+      );
+      return alerts.length === 1 && alerts[0]!.key === rollout.id;
+    }, 15_000);
     await eventually(async () => (await status(labelled, tenant.slug, B)) === 101, 15_000);
     expect((await getPolicy({ db, slug: tenant.slug })).version).toBe(1);
   }, 60_000);
