@@ -33,7 +33,11 @@ function leavesPage(anchor: HTMLAnchorElement, event: MouseEvent): boolean {
   const href = anchor.getAttribute("href");
   if (!href || href.startsWith("#")) return false;
   const url = new URL(anchor.href, window.location.href);
-  return url.origin !== window.location.origin || url.pathname !== window.location.pathname || url.search !== window.location.search;
+  return (
+    url.origin !== window.location.origin ||
+    url.pathname !== window.location.pathname ||
+    url.search !== window.location.search
+  );
 }
 
 export function useUnsavedChangesGuard(dirty: boolean, message = LEAVE_MESSAGE): void {

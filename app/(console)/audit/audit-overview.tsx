@@ -2,8 +2,9 @@
 /** Overview: accepted vs rejected over the last hour/day, and the origins refused most often. */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { relativeTime } from "../../_client/format";
+import { absoluteTime, relativeTime } from "../../_client/format";
 import { type AuditWindow, auditStatsQuery, type RejectedOriginRow } from "../../_client/queries";
+import { useHydrated } from "../../_client/use-hydrated";
 import { Empty, ErrorState, Loading } from "../../_components/status";
 import { reasonDescription } from "./audit-format";
 import { TimelineChart } from "./timeline-chart";
@@ -86,7 +87,9 @@ export function AuditOverview({
                             </span>
                           ))}
                         </td>
-                        <td className="small nowrap">{relativeTime(row.lastSeen)}</td>
+                        <td className="small nowrap">
+                          <LastSeen iso={row.lastSeen} />
+                        </td>
                       </tr>
                     ))}
                   </tbody>
@@ -98,4 +101,10 @@ export function AuditOverview({
       )}
     </section>
   );
+}
+
+/** "5 min ago" depends on the viewer's clock: rendered after hydration (UTC time until then). */
+function LastSeen({ iso }: { iso: string }) {
+  const hydrated = useHydrated();
+  return <span title={absoluteTime(iso)}>{hydrated ? relativeTime(iso) : absoluteTime(iso)}</span>;
 }

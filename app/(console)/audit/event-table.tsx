@@ -1,6 +1,8 @@
 "use client";
 /** The rows of the live feed and the history: one line per event; the details button opens the full record. */
+import { absoluteTime } from "../../_client/format";
 import type { AuditEvent } from "../../_client/queries";
+import { useHydrated } from "../../_client/use-hydrated";
 import { decisionClass, decisionLabel, formatMs, localDateTime, reasonDescription, timeOfDay } from "./audit-format";
 
 export function EventTable({
@@ -17,6 +19,7 @@ export function EventTable({
   /** Off when the page is filtered to one tenant (the column would repeat it). */
   showTenant?: boolean;
 }) {
+  const hydrated = useHydrated();
   return (
     <table className="table table-compact audit-table" aria-label={label}>
       <thead>
@@ -43,13 +46,14 @@ export function EventTable({
                 type="button"
                 className="btn-link audit-details-button"
                 aria-label={`Details of event #${e.id}`}
-                title={localDateTime(e.ts)}
+                title={hydrated ? localDateTime(e.ts) : absoluteTime(e.ts)}
                 onClick={(click) => {
                   click.stopPropagation();
                   onSelect(e);
                 }}
               >
-                {showDate ? localDateTime(e.ts) : timeOfDay(e.ts)}
+                {/* Local time zone and locale only after hydration (the server's differ: React #418). */}
+                {hydrated ? (showDate ? localDateTime(e.ts) : timeOfDay(e.ts)) : absoluteTime(e.ts)}
               </button>
             </td>
             {showTenant ? <td className="mono nowrap">{e.tenant ?? <span className="muted">—</span>}</td> : null}

@@ -1,10 +1,11 @@
 "use client";
+import type { AuditStats } from "../../_client/queries";
 /**
  * Accepted vs rejected handshakes over time as stacked SVG bars (no chart library). The
  * SVG is an image with a title and a text summary for screen readers; each bar has its own
  * <title> (hover tooltip), and the same numbers are available as a table.
  */
-import type { AuditStats } from "../../_client/queries";
+import { useHydrated } from "../../_client/use-hydrated";
 
 const WIDTH = 640;
 const HEIGHT = 170;
@@ -19,14 +20,18 @@ function niceMax(value: number): number {
   return 10 * magnitude;
 }
 
-function clock(iso: string, withDate: boolean): string {
+/** Local time of a bucket; in UTC (a fixed zone and locale) until hydrated, so server and client agree. */
+function clock(iso: string, withDate: boolean, local = true): string {
   const d = new Date(iso);
-  const time = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
-  return withDate ? `${d.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${time}` : time;
+  const zone = local ? {} : { timeZone: "UTC" };
+  const locale = local ? undefined : "en-US";
+  const time = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hour12: false, ...zone });
+  return withDate ? `${d.toLocaleDateString(locale, { month: "short", day: "numeric", ...zone })} ${time}` : time;
 }
 
 export function TimelineChart({ stats }: { stats: AuditStats }) {
   const { timeline, window } = stats;
+  const local = useHydrated();
   const totals = timeline.reduce(
     (t, b) => ({
       accepted: t.accepted + b.accepted,
@@ -84,7 +89,7 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
           return (
             <g key={b.bucket}>
               <title>
-                {`${clock(b.bucket, window === "day")}: ${b.accepted} accepted, ${b.rejected} rejected${b.reportOnly ? `, ${b.reportOnly} report-only` : ""}`}
+                {`${clock(b.bucket, window === "day", local)}: ${b.accepted} accepted, ${b.rejected} rejected${b.reportOnly ? `, ${b.reportOnly} report-only` : ""}`}
               </title>
               {/* a full-height transparent hit area so thin buckets still show their tooltip */}
               <rect x={PAD.left + i * slot} y={PAD.top} width={slot} height={plotH} className="audit-bar-hit" />
@@ -96,7 +101,7 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
               })}
               {i % labelEvery === 0 ? (
                 <text x={PAD.left + i * slot} y={HEIGHT - 6} className="audit-chart-axis">
-                  {clock(b.bucket, false)}
+                  {clock(b.bucket, false, local)}
                 </text>
               ) : null}
             </g>
@@ -136,7 +141,7 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
                 .filter((b) => b.accepted + b.rejected + b.reportOnly > 0)
                 .map((b) => (
                   <tr key={b.bucket}>
-                    <td className="mono">{clock(b.bucket, window === "day")}</td>
+                    <td className="mono">{clock(b.bucket, window === "day", local)}</td>
                     <td className="num mono">{b.accepted}</td>
                     <td className="num mono">{b.rejected}</td>
                     <td className="num mono">{b.reportOnly}</td>
