@@ -47,6 +47,7 @@ import type { GatewayContext } from "./context";
 import { connectUpstream, relay } from "./relay";
 import { headerLines, parseSubprotocols } from "./request-headers";
 import type { HandshakeFacts } from "./revocation";
+import { isTesterRequest } from "./tester-mark";
 import { accessTokenValues, checkRest, upstreamTarget } from "./upstream-path";
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
@@ -396,6 +397,7 @@ function auditEvent(
     matchedPattern: decision?.matchedPattern ?? null,
     closeCode: null,
     durationMs: null,
+    ...(isTesterRequest(a.req) ? { via: "tester" as const } : {}),
   };
 }
 

@@ -248,7 +248,9 @@ describe("validatePolicy: patterns", () => {
     });
     const issues = validatePolicy(document, NOW);
     expect(issuesAt(issues, "origins[1].pattern")).toEqual([]);
-    expect(issuesAt(issues, "origins[2].pattern", "warning")[0]?.message).toContain("covered by https://*.example.com;");
+    expect(issuesAt(issues, "origins[2].pattern", "warning")[0]?.message).toContain(
+      "covered by https://*.example.com;",
+    );
   });
 });
 

@@ -1,5 +1,9 @@
 "use client";
-/** Overview: accepted vs rejected over the last hour/day, and the origins refused most often. */
+/**
+ * Overview: accepted vs rejected over the last hour/day, and the origins refused most often.
+ * The tester's own handshakes (a scan is hundreds of refusals) are left out unless "Include
+ * tester traffic" is ticked.
+ */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { absoluteTime, relativeTime } from "../../_client/format";
@@ -19,7 +23,8 @@ export function AuditOverview({
   onShowOrigin: (row: RejectedOriginRow) => void;
 }) {
   const [timeWindow, setTimeWindow] = useState<AuditWindow>("hour");
-  const stats = useQuery(auditStatsQuery(tenant, timeWindow));
+  const [includeTester, setIncludeTester] = useState(false);
+  const stats = useQuery(auditStatsQuery(tenant, timeWindow, includeTester));
 
   return (
     <section className="panel audit-section" aria-labelledby="audit-overview-title">
@@ -41,6 +46,10 @@ export function AuditOverview({
             </button>
           ))}
         </fieldset>
+        <label className="field-inline small" title="Handshakes made by the Tester page to this gateway's tenants">
+          <input type="checkbox" checked={includeTester} onChange={(e) => setIncludeTester(e.target.checked)} />
+          Include tester traffic
+        </label>
       </div>
       {stats.isPending ? (
         <Loading />

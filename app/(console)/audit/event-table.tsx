@@ -65,6 +65,14 @@ export function EventTable({
                   forward auth
                 </span>
               ) : null}
+              {e.via === "tester" ? (
+                <span
+                  className="badge badge-info"
+                  title="Made by the Tester page (left out of the overview's statistics)"
+                >
+                  tester
+                </span>
+              ) : null}
             </td>
             <td className="mono small" title={reasonDescription(e.reason)}>
               {e.reason ?? <span className="muted">—</span>}

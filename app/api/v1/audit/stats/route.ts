@@ -1,10 +1,17 @@
-// GET /api/v1/audit/stats?tenant=&window=hour|day - accepted vs rejected per bucket, top rejected origins
+// GET /api/v1/audit/stats?tenant=&window=hour|day&tester=exclude|include - accepted vs rejected per bucket, top rejected origins
 import { apiRoute, scopedTenant } from "@/app/_lib/api/api-route";
 import { getAuditDb } from "@/app/_lib/audit/audit-db";
 import { auditQueryObject, auditStatsQuery } from "@/app/_lib/audit/audit-filter-input";
 import { getAuditStats } from "@/app/_lib/audit/get-audit-stats";
 
 export const GET = apiRoute({ permission: "audit.read", tenantScope: "filtered" }, async ({ request, principal }) => {
-  const { tenant, window } = auditStatsQuery.parse(auditQueryObject(request));
-  return Response.json(await getAuditStats({ db: getAuditDb(), tenant: scopedTenant(principal, tenant), window }));
+  const { tenant, window, tester } = auditStatsQuery.parse(auditQueryObject(request));
+  return Response.json(
+    await getAuditStats({
+      db: getAuditDb(),
+      tenant: scopedTenant(principal, tenant),
+      window,
+      includeTester: tester === "include",
+    }),
+  );
 });
