@@ -27,7 +27,10 @@ const SHOTS = process.env.UX_SHOTS_DIR ?? path.join("test-results", "ux-bugs");
 mkdirSync(SHOTS, { recursive: true });
 
 async function shot(target: Page | Locator, name: string): Promise<void> {
-  await target.screenshot({ path: path.join(SHOTS, `${name}.png`), animations: "disabled" });
+  // A live view may re-render its element while it is captured: try again on the new one.
+  await expect(async () => {
+    await target.screenshot({ path: path.join(SHOTS, `${name}.png`), animations: "disabled", timeout: 5000 });
+  }).toPass({ timeout: 20_000 });
 }
 
 function gatewayUrl(): string {
@@ -304,10 +307,11 @@ test.describe("4. visual and text bugs", () => {
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(`/tenants/${slug}`);
     const allowlist = page.getByRole("table", { name: "Allowlist" });
+    await expect(allowlist.getByText("http://legacy.example.org")).toBeVisible();
+    await shot(allowlist, "allowlist-warnings");
     await expect(allowlist).toContainText("already covered by https://*.example.com; this entry changes nothing");
     await expect(allowlist).not.toContainText("origins[");
     await expect(allowlist).toContainText("inject script");
-    await shot(allowlist, "allowlist-warnings");
     expect(await cutAnywhere(page)).toEqual([]);
 
     await page.getByRole("tab", { name: "Credential policy" }).click();
@@ -348,10 +352,11 @@ test.describe("4. visual and text bugs", () => {
     await page.getByLabel(/^Upstream URL/).fill("http://example.com");
     await page.getByRole("button", { name: "Create tenant" }).click();
     const form = page.getByRole("form", { name: "New tenant" });
+    await expect(form.locator(".field-error")).toBeVisible();
+    await shot(form, "tenant-upstream-error");
     await expect(form).toContainText("must start with ws:// or wss:// (got http://)");
     await expect(form).toContainText("did you mean ws://example.com?");
     await expect(form).not.toContainText("Invalid input");
-    await shot(form, "tenant-upstream-error");
     // The API says the same.
     const api = await signedInContext(await makeUser("admin"));
     const response = await api.post("/api/v1/tenants", {
@@ -374,12 +379,13 @@ test.describe("4. visual and text bugs", () => {
       await page.getByLabel("Repeat password").fill("different");
       await page.getByRole("button", { name: "Create admin and sign in" }).click();
       const form = page.locator("form");
+      await expect(form.locator(".field-error").first()).toBeVisible();
+      await shot(form, "setup-errors");
       await expect(form.locator(".field-error")).toHaveCount(4);
       await expect(form).toContainText("required");
       await expect(form).toContainText("must be an e-mail address");
       await expect(form).toContainText("at least 12 characters");
       await expect(form).toContainText("the two passwords differ");
-      await shot(form, "setup-errors");
     } finally {
       await sql(`update "user" set role = 'admin' where id = any($1::text[])`, [hidden.map((h) => h.id)]);
     }
