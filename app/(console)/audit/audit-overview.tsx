@@ -88,7 +88,7 @@ export function AuditOverview({
                           </button>
                         </td>
                         {tenant ? null : <td className="mono nowrap">{row.tenant ?? "—"}</td>}
-                        <td className="num mono">{row.count.toLocaleString()}</td>
+                        <td className="num mono">{row.count.toLocaleString("en-US")}</td>
                         <td>
                           {row.reasons.map((r) => (
                             <span key={r} className="badge badge-error" title={reasonDescription(r)}>

@@ -198,7 +198,7 @@ export function HistoryPanel({
           </div>
           <div className="form-actions audit-more">
             <span className="small muted" aria-live="polite">
-              {events.length.toLocaleString()} {events.length === 1 ? "event" : "events"} shown, newest first
+              {events.length.toLocaleString("en-US")} {events.length === 1 ? "event" : "events"} shown, newest first
               {history.hasNextPage ? "" : " · end of results"}
             </span>
             {history.hasNextPage ? (

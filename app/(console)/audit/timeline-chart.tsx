@@ -20,7 +20,11 @@ function niceMax(value: number): number {
   return 10 * magnitude;
 }
 
-/** Local time of a bucket; in UTC (a fixed zone and locale) until hydrated, so server and client agree. */
+/**
+ * Local time of a bucket; in UTC (a fixed zone and locale) until hydrated, so server and client
+ * agree. Numbers on this page use one fixed locale ("en-US") for the same reason: a German
+ * browser's "2,5" against the server's "2.5" is a hydration mismatch (React #418).
+ */
 function clock(iso: string, withDate: boolean, local = true): string {
   const d = new Date(iso);
   const zone = local ? {} : { timeZone: "UTC" };
@@ -50,9 +54,9 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
   const span = window === "hour" ? "last hour" : "last 24 hours";
   const bucketLabel = window === "hour" ? "1-minute" : "30-minute";
   const labelEvery = Math.ceil(timeline.length / 6);
-  const summary = `${totals.accepted.toLocaleString()} accepted, ${totals.rejected.toLocaleString()} rejected${
-    totals.reportOnly ? `, ${totals.reportOnly.toLocaleString()} report-only` : ""
-  } handshakes in the ${span}, in ${bucketLabel} buckets; busiest bucket ${peak.toLocaleString()}.`;
+  const summary = `${totals.accepted.toLocaleString("en-US")} accepted, ${totals.rejected.toLocaleString("en-US")} rejected${
+    totals.reportOnly ? `, ${totals.reportOnly.toLocaleString("en-US")} report-only` : ""
+  } handshakes in the ${span}, in ${bucketLabel} buckets; busiest bucket ${peak.toLocaleString("en-US")}.`;
 
   return (
     <figure className="audit-chart">
@@ -74,7 +78,7 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
               className="audit-chart-grid"
             />
             <text x={PAD.left - 6} y={PAD.top + plotH - f * plotH + 4} textAnchor="end" className="audit-chart-axis">
-              {(max * f).toLocaleString()}
+              {(max * f).toLocaleString("en-US")}
             </text>
           </g>
         ))}
@@ -111,16 +115,16 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
       <figcaption className="audit-legend">
         <span>
           <span className="audit-swatch audit-bar-accepted" aria-hidden="true" /> accepted{" "}
-          <strong data-testid="total-accepted">{totals.accepted.toLocaleString()}</strong>
+          <strong data-testid="total-accepted">{totals.accepted.toLocaleString("en-US")}</strong>
         </span>
         <span>
           <span className="audit-swatch audit-bar-rejected" aria-hidden="true" /> rejected{" "}
-          <strong data-testid="total-rejected">{totals.rejected.toLocaleString()}</strong>
+          <strong data-testid="total-rejected">{totals.rejected.toLocaleString("en-US")}</strong>
         </span>
         {totals.reportOnly ? (
           <span>
             <span className="audit-swatch audit-bar-report" aria-hidden="true" /> report-only{" "}
-            <strong>{totals.reportOnly.toLocaleString()}</strong>
+            <strong>{totals.reportOnly.toLocaleString("en-US")}</strong>
           </span>
         ) : null}
       </figcaption>
