@@ -65,8 +65,10 @@ export function DiffView({ diff, emptyText = "No differences." }: { diff: Policy
         </ul>
       ) : null}
       {diff.fields.length > 0 ? (
-        // A scroll container of its own: on a phone the three columns are wider than the page.
-        <div className="table-wrap">
+        // A scroll container of its own: on a phone the three columns are wider than the page. It
+        // takes focus so that keyboard users can scroll it too (axe: scrollable-region-focusable).
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a focusable scroll region is the WCAG technique for this
+        <section className="table-wrap" aria-label="Field changes (scrolls sideways)" tabIndex={0}>
           <table className="table table-compact" aria-label="Field changes">
             <thead>
               <tr>
@@ -85,7 +87,7 @@ export function DiffView({ diff, emptyText = "No differences." }: { diff: Policy
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       ) : null}
     </div>
   );
