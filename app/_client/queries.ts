@@ -43,7 +43,8 @@ export const keys = {
   siemDestinations: () => ["siem-destinations"] as const,
   endpoints: (slug: string) => ["tenants", "endpoints", slug] as const,
   auditHistory: (filter: AuditHistoryFilter) => ["audit", "history", auditFilterKey(filter)] as const,
-  auditStats: (tenant: string | null, window: AuditWindow) => ["audit", "stats", tenant, window] as const,
+  auditStats: (tenant: string | null, window: AuditWindow, includeTester = false) =>
+    ["audit", "stats", tenant, window, includeTester] as const,
   auditFacets: (filter: AuditHistoryFilter) => ["audit", "facets", auditFilterKey(filter)] as const,
   auditHistogram: (filter: AuditHistoryFilter) => ["audit", "histogram", auditFilterKey(filter)] as const,
   auditViews: () => ["audit", "views"] as const,
@@ -271,13 +272,15 @@ export const auditViewsQuery = () =>
     queryFn: ({ signal }) => api<SavedView[]>("/api/v1/audit/views", { signal }),
   });
 
-export const auditStatsQuery = (tenant: string | null, window: AuditWindow) =>
+/** The overview's statistics; the tester's own handshakes only with `includeTester`. */
+export const auditStatsQuery = (tenant: string | null, window: AuditWindow, includeTester = false) =>
   queryOptions({
-    queryKey: keys.auditStats(tenant, window),
+    queryKey: keys.auditStats(tenant, window, includeTester),
     queryFn: ({ signal }) =>
-      api<AuditStats>(`/api/v1/audit/stats?${new URLSearchParams({ window, ...(tenant ? { tenant } : {}) })}`, {
-        signal,
-      }),
+      api<AuditStats>(
+        `/api/v1/audit/stats?${new URLSearchParams({ window, ...(tenant ? { tenant } : {}), ...(includeTester ? { tester: "include" } : {}) })}`,
+        { signal },
+      ),
     refetchInterval: window === "hour" ? 15_000 : 60_000,
   });
 

@@ -1,9 +1,29 @@
 "use client";
+/**
+ * The first-admin form. Every field is checked before anything is sent, and every problem is
+ * shown at once (fixing one error only to be shown the next is what this replaces); the
+ * server checks again (422 with one issue per field, shown the same way).
+ */
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
 import { ApiError, api, fieldErrors as issuesByField, validationIssues } from "../_client/api-client";
 import { authClient } from "../_client/auth-client";
-import { MIN_PASSWORD } from "../_lib/users/user-input";
+import { emailSchema, MIN_PASSWORD, passwordSchema } from "../_lib/users/user-input";
+
+type SetupFields = { token: string; email: string; password: string; confirm: string };
+
+/** Every field's problem at once (empty when the form may be sent). */
+function checkSetupForm(input: SetupFields): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!input.token.trim()) errors.token = "required: the one-time token printed when OriginGate first started";
+  const email = emailSchema.safeParse(input.email);
+  if (!input.email.trim()) errors.email = "required";
+  else if (!email.success) errors.email = email.error.issues[0]?.message ?? "must be an e-mail address";
+  const password = passwordSchema.safeParse(input.password);
+  if (!password.success) errors.password = password.error.issues[0]?.message ?? "not a valid password";
+  if (input.password !== input.confirm) errors.confirm = "the two passwords differ";
+  return errors;
+}
 
 export function SetupForm() {
   const router = useRouter();
@@ -21,11 +41,9 @@ export function SetupForm() {
       password: String(form.get("password") ?? ""),
     };
     setError(null);
-    setFieldErrors({});
-    if (input.password !== String(form.get("confirm") ?? "")) {
-      setFieldErrors({ confirm: "the two passwords differ" });
-      return;
-    }
+    const problems = checkSetupForm({ ...input, confirm: String(form.get("confirm") ?? "") });
+    setFieldErrors(problems);
+    if (Object.keys(problems).length > 0) return;
     setPending(true);
     try {
       await api("/api/setup", { method: "POST", body: input });
@@ -63,13 +81,21 @@ export function SetupForm() {
           spellCheck={false}
           required
           className="mono"
+          aria-invalid={!!fieldErrors.token}
           aria-describedby="token-error"
         />
         {fieldError("token")}
       </label>
       <label className="field">
         <span className="label">Your e-mail</span>
-        <input name="email" type="email" autoComplete="username" required aria-describedby="email-error" />
+        <input
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          aria-invalid={!!fieldErrors.email}
+          aria-describedby="email-error"
+        />
         {fieldError("email")}
       </label>
       <label className="field">
@@ -78,12 +104,26 @@ export function SetupForm() {
       </label>
       <label className="field">
         <span className="label">Password (at least {MIN_PASSWORD} characters)</span>
-        <input name="password" type="password" autoComplete="new-password" required aria-describedby="password-error" />
+        <input
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          aria-invalid={!!fieldErrors.password}
+          aria-describedby="password-error"
+        />
         {fieldError("password")}
       </label>
       <label className="field">
         <span className="label">Repeat password</span>
-        <input name="confirm" type="password" autoComplete="new-password" required aria-describedby="confirm-error" />
+        <input
+          name="confirm"
+          type="password"
+          autoComplete="new-password"
+          required
+          aria-invalid={!!fieldErrors.confirm}
+          aria-describedby="confirm-error"
+        />
         {fieldError("confirm")}
       </label>
       {error ? (

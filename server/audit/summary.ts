@@ -7,6 +7,11 @@
  *    (with their reasons);
  *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed).
  *
+ * The tester's own handshakes (via = 'tester') are left out of the two statistics tables: a
+ * scan is hundreds of refusals nobody needs to act on. Readers that are asked to include them
+ * read them from audit_event (server/db/audit-queries.ts: TESTER_VIA); their origins are
+ * still searchable (audit_origin).
+ *
  * Exact at every moment, without a write on the audit hot path: the summary covers exactly
  * the events with id <= audit_summary_state.last_id (the watermark), and every reader adds the
  * events after the watermark from audit_event itself (a handful: seconds of traffic). The
@@ -32,25 +37,26 @@ const PASS_BUDGET_MS = 2000;
 
 const SUMMARIZE = `
 with batch as materialized (
-  select ts, last_ts, coalesce(tenant, '') as tenant, kind, decision, reason, ${ORIGIN_EXPRESSION} as origin, count
+  select ts, last_ts, coalesce(tenant, '') as tenant, kind, decision, reason, ${ORIGIN_EXPRESSION} as origin, count,
+         via = 'tester' as tester
     from audit_event where id > $1 and id <= $2
 ), per_tenant as (
   insert into audit_count (all_tenants, tenant, bucket, kind, decision, count)
   select false, tenant, date_bin('5 minutes', ts, 'epoch'), kind, decision, sum(count)
-    from batch where decision is not null group by 2, 3, 4, 5
+    from batch where decision is not null and not tester group by 2, 3, 4, 5
   on conflict (all_tenants, tenant, bucket, kind, decision) do update set count = audit_count.count + excluded.count
   returning 1
 ), all_tenants as (
   insert into audit_count (all_tenants, tenant, bucket, kind, decision, count)
   select true, '', date_bin('5 minutes', ts, 'epoch'), kind, decision, sum(count)
-    from batch where decision is not null group by 3, 4, 5
+    from batch where decision is not null and not tester group by 3, 4, 5
   on conflict (all_tenants, tenant, bucket, kind, decision) do update set count = audit_count.count + excluded.count
   returning 1
 ), rejected as (
   insert into audit_rejected_origin (tenant, origin, bucket, count, last_seen, reasons)
   select tenant, coalesce(origin, '(none)'), date_bin('1 hour', ts, 'epoch'), sum(count), max(coalesce(last_ts, ts)),
          array_agg(distinct coalesce(reason, '') order by coalesce(reason, ''))
-    from batch where decision = 'rejected' and ${DECIDED_KINDS_SQL} group by 1, 2, 3
+    from batch where decision = 'rejected' and ${DECIDED_KINDS_SQL} and not tester group by 1, 2, 3
   on conflict (tenant, origin, bucket) do update
     set count = audit_rejected_origin.count + excluded.count,
         last_seen = greatest(audit_rejected_origin.last_seen, excluded.last_seen),

@@ -8,8 +8,12 @@
 export const AUDIT_KINDS = ["handshake", "close", "revoked", "dropped", "tester", "http", "preflight"] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 export type AuditDecision = "accepted" | "rejected" | "report_only";
-/** How the request reached the decision: through the gateway itself, or a proxy's forward-auth subrequest. */
-export const AUDIT_VIAS = ["gateway", "forward_auth"] as const;
+/**
+ * How the request reached the decision: through the gateway itself, a proxy's forward-auth
+ * subrequest, or the gateway's own tester (server/gateway/tester-mark.ts; left out of the
+ * overview's statistics unless asked for).
+ */
+export const AUDIT_VIAS = ["gateway", "forward_auth", "tester"] as const;
 export type AuditVia = (typeof AUDIT_VIAS)[number];
 
 export interface AuditEventInput {

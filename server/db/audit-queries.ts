@@ -231,6 +231,13 @@ export type AuditFilter = z.input<typeof auditFilterSchema>;
 /** The kinds of event that carry a decision on a request: what the overview counts (handshakes and HTTP requests). */
 export const DECIDED_KINDS_SQL = "kind in ('handshake', 'http', 'preflight')";
 
+/**
+ * The tester's own handshakes (server/gateway/tester-mark.ts): the summary leaves them out of
+ * the statistics, and the overview reads them from audit_event only when asked to include them.
+ */
+export const NOT_TESTER_SQL = "via <> 'tester'";
+export const TESTER_SQL = "via = 'tester'";
+
 /** The origin every origin filter compares: normalized, or as sent when it could not be normalized. */
 export const ORIGIN_EXPRESSION = "coalesce(origin_normalized, origin)";
 /**
@@ -472,7 +479,7 @@ const SUMMARY_BUCKET_SECONDS = 300;
  */
 export async function auditTimeline(
   db: Queryable,
-  options: { tenant?: string; since: Date; until: Date; bucketSeconds: number },
+  options: { tenant?: string; since: Date; until: Date; bucketSeconds: number; includeTester?: boolean },
 ): Promise<Array<{ bucket: string; accepted: number; rejected: number; reportOnly: number }>> {
   const fromSummary =
     options.bucketSeconds % SUMMARY_BUCKET_SECONDS === 0 &&
@@ -483,7 +490,7 @@ export async function auditTimeline(
 
 async function timelineQuery(
   db: Queryable,
-  options: { tenant?: string; since: Date; until: Date; bucketSeconds: number },
+  options: { tenant?: string; since: Date; until: Date; bucketSeconds: number; includeTester?: boolean },
   watermark: string | null,
 ): Promise<Array<{ bucket: string; accepted: number; rejected: number; reportOnly: number }>> {
   const values: unknown[] = [options.since.toISOString(), options.until.toISOString(), options.bucketSeconds];
@@ -494,14 +501,16 @@ async function timelineQuery(
     select ${bin("ts")} as bucket, decision, sum(count) as n from audit_event
      where ${DECIDED_KINDS_SQL} and ts >= $1::timestamptz and ts < $2::timestamptz ${tenantFilter} ${extra}
      group by 1, 2`;
+  // Tester traffic is never in the summary: read whole from the events when it is included.
   const parts =
     watermark === null
-      ? events("")
+      ? events(options.includeTester ? "" : `and ${NOT_TESTER_SQL}`)
       : `select ${bin("bucket")} as bucket, decision, sum(count) as n from audit_count
           where all_tenants = ${options.tenant ? "false" : "true"} and tenant = ${options.tenant ? `$${tenantParam}` : "''"}
             and ${DECIDED_KINDS_SQL} and bucket >= $1::timestamptz and bucket < $2::timestamptz
           group by 1, 2
-         union all ${events(`and id > $${values.push(watermark)}::bigint`)}`;
+         union all ${events(`and id > $${values.push(watermark)}::bigint and ${NOT_TESTER_SQL}`)}
+         ${options.includeTester ? `union all ${events(`and ${TESTER_SQL}`)}` : ""}`;
   const { rows } = await db.query<{ bucket: Date; accepted: number; rejected: number; report_only: number }>(
     `select bucket,
             coalesce(sum(n) filter (where decision = 'accepted'), 0)::int as accepted,
@@ -560,7 +569,7 @@ const HOUR_MS = 3_600_000;
  */
 export async function topRejectedOrigins(
   db: Queryable,
-  options: { tenant?: string; since: Date; limit: number },
+  options: { tenant?: string; since: Date; limit: number; includeTester?: boolean },
 ): Promise<RejectedOriginCount[]> {
   return withSummaryWatermark(db, async (q, watermark) => {
     // The summarized hours start at the hour boundary nearest to `since`: the events between the
@@ -576,17 +585,33 @@ export async function topRejectedOrigins(
     const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
     const before = "ts >= $2::timestamptz and ts < $1::timestamptz and id <= $3::bigint";
     const after = "ts >= $1::timestamptz and ts < $2::timestamptz and id <= $3::bigint";
-    const { rows: raw } = await q.query<RejectedTotal & { reasons: string[] | null }>(
+    const { rows: direct } = await q.query<RejectedTotal & { reasons: string[] | null }>(
       `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant,
               sum(case when ${before} then -count else count end)::text as count,
               max(coalesce(last_ts, ts)) filter (where not (${before})) as last_seen,
               array_agg(distinct coalesce(reason, '')) filter (where not (${before})) as reasons
          from audit_event
-        where decision = 'rejected' and ${DECIDED_KINDS_SQL} ${tenantFilter}
+        where decision = 'rejected' and ${DECIDED_KINDS_SQL} and ${NOT_TESTER_SQL} ${tenantFilter}
           and ((${subtract ? before : after}) or (ts >= $1::timestamptz and id > $3::bigint))
         group by 1, 2`,
       values,
     );
+    // Tester traffic, when included, is never in the summary: all of it since `since`, from the events.
+    const tester = options.includeTester
+      ? (
+          await q.query<RejectedTotal & { reasons: string[] | null }>(
+            `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant,
+                    sum(count)::text as count, max(coalesce(last_ts, ts)) as last_seen,
+                    array_agg(distinct coalesce(reason, '')) as reasons
+               from audit_event
+              where decision = 'rejected' and ${DECIDED_KINDS_SQL} and ${TESTER_SQL}
+                and ts >= $1::timestamptz ${options.tenant ? "and tenant = $2" : ""}
+              group by 1, 2`,
+            options.tenant ? [options.since.toISOString(), options.tenant] : [options.since.toISOString()],
+          )
+        ).rows
+      : [];
+    const raw = mergeRaw(direct, tester);
     let top: Array<{ key: RejectedTotal; total: bigint }> = [];
     // A few hours are read whole: their rows are few, and their small counts rarely let the
     // threshold decide early.
@@ -615,7 +640,7 @@ export async function topRejectedOrigins(
           select coalesce(reason, '') from audit_event
            where (${ORIGIN_EXPRESSION} = c.origin or (c.origin = '(none)' and ${ORIGIN_EXPRESSION} is null))
              and coalesce(tenant, '') = c.tenant
-             and decision = 'rejected' and ${DECIDED_KINDS_SQL}
+             and decision = 'rejected' and ${DECIDED_KINDS_SQL} and ${NOT_TESTER_SQL}
              and ts >= $4::timestamptz and ts < $1::timestamptz and id <= $5::bigint) as reasons
          from unnest($2::text[], $3::text[]) as c(tenant, origin)`,
       [
@@ -704,6 +729,26 @@ async function summarizedTotals(
     [firstWholeHour, candidates.map((c) => c.tenant), candidates.map((c) => c.origin)],
   );
   return { rows, threshold, candidates: new Set(keys.keys()) };
+}
+
+type RawTotal = RejectedTotal & { reasons: string[] | null };
+
+/** The direct rows and the tester's, one row per (tenant, origin): the threshold reads raw counts per key. */
+function mergeRaw(direct: RawTotal[], tester: RawTotal[]): RawTotal[] {
+  if (tester.length === 0) return direct;
+  const byKey = new Map<string, RawTotal>();
+  for (const r of [...direct, ...tester]) {
+    const id = `${r.tenant}\u0000${r.origin}`;
+    const seen = byKey.get(id);
+    if (!seen) {
+      byKey.set(id, { ...r });
+      continue;
+    }
+    seen.count = String(BigInt(seen.count) + BigInt(r.count));
+    if (r.last_seen !== null && (seen.last_seen === null || r.last_seen > seen.last_seen)) seen.last_seen = r.last_seen;
+    seen.reasons = [...new Set([...(seen.reasons ?? []), ...(r.reasons ?? [])])];
+  }
+  return [...byKey.values()];
 }
 
 /** Summarized and direct totals added up per (tenant, origin), largest first, ties by origin then tenant. */

@@ -58,6 +58,7 @@ import { acceptValue, connectUpstreamRaw, type RawUpstream } from "./raw-upstrea
 import { echo } from "./relay";
 import { headerLines, parseSubprotocols } from "./request-headers";
 import type { HandshakeFacts } from "./revocation";
+import { isTesterRequest } from "./tester-mark";
 import { accessTokenValues, checkRest, upstreamTarget } from "./upstream-path";
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
@@ -495,6 +496,7 @@ function auditEvent(
     ...(a.shadow === null
       ? null
       : { shadowDecision: a.shadow.decision, shadowReason: a.shadow.reason, shadowVersion: a.shadow.version }),
+    ...(isTesterRequest(a.req) ? { via: "tester" as const } : {}),
   };
 }
 

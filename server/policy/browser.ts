@@ -8,6 +8,7 @@
  * test (tests/unit/policy-purity.test.ts) walks this file's import graph to keep it so.
  */
 export { type BypassVariant, bypassVariants } from "./bypass-variants";
+export { type ClosestPattern, type ClosestPatternRisk, closestToOrigin } from "./closest-pattern";
 export { type CompiledCors, compileCors, MAX_CORS_AGE } from "./compile-cors";
 export {
   type CompiledEntry,

@@ -374,7 +374,8 @@ function warnAboutRedundancy(entries: readonly ValidEntry[], nowMs: number | nul
   const report = (covered: ValidEntry, coverer: ValidEntry) =>
     warn(
       `origins[${covered.index}].pattern`,
-      `already covered by origins[${coverer.index}] (${coverer.pattern.pattern}); this entry changes nothing`,
+      // Named by its pattern: an index means nothing to a reader, and changes as entries move.
+      `already covered by ${coverer.pattern.pattern}; this entry changes nothing`,
     );
 
   for (const entry of entries) {

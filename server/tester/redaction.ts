@@ -12,12 +12,15 @@ export interface SentCredentials {
   subprotocols?: readonly string[] | undefined;
   authorization?: string | undefined;
   cookie?: string | undefined;
+  /** Headers sent but never shown (the gateway's tester mark, server/gateway/tester-mark.ts). */
+  hiddenHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Values that must never leave the tester: the credentials it sent, whole and in parts. */
 export function secretValues(options: SentCredentials): string[] {
   const values: string[] = [];
   if (options.token) values.push(options.token);
+  values.push(...Object.values(options.hiddenHeaders ?? {}));
   for (const p of options.subprotocols ?? []) if (p.startsWith("bearer.") && p.length > 7) values.push(p.slice(7));
   if (options.authorization) {
     values.push(options.authorization);

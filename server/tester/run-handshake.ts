@@ -57,6 +57,11 @@ export interface RunHandshakeOptions {
   subprotocols?: readonly string[];
   /** Extra headers, already validated (server/tester/input.ts). */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Sent, but never shown in the result and redacted from anything echoed back: the tester's
+   * mark on handshakes to this gateway's own tenants (server/gateway/tester-mark.ts).
+   */
+  hiddenHeaders?: Readonly<Record<string, string>>;
   userAgent?: string;
   timeoutMs?: number;
   closeWaitMs?: number;
@@ -169,6 +174,9 @@ class HandshakeRun {
         if (i >= 0) this.sent.splice(i, 1);
       }
       set(name, value);
+    }
+    for (const [name, value] of Object.entries(this.options.hiddenHeaders ?? {})) {
+      headers[name] = value;
     }
 
     const requestOptions: https.RequestOptions = {

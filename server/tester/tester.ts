@@ -24,6 +24,7 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { REASON_HEADER } from "../gateway/abort-handshake";
+import { testerMarkHeaders } from "../gateway/tester-mark";
 import { accessTokenValues } from "../gateway/upstream-path";
 import { decideHandshake, explainHandshake, signHandshakeToken } from "../policy";
 import { TesterError } from "./errors";
@@ -101,6 +102,8 @@ export async function testHandshake(
     token: input.token,
     subprotocols: input.subprotocols,
     headers: input.headers,
+    // This gateway's own tenants: marked as tester traffic (left out of the audit statistics).
+    hiddenHeaders: target.kind === "tenant" ? testerMarkHeaders() : undefined,
     userAgent: userAgentFor(runId, input.headers),
     timeoutMs: options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS,
     closeWaitMs: CLOSE_WAIT_MS,
@@ -253,6 +256,7 @@ export async function scanTarget(
         token,
         subprotocols,
         headers: input.headers,
+        hiddenHeaders: target.kind === "tenant" ? testerMarkHeaders() : undefined,
         userAgent: userAgentFor(runId, input.headers),
         timeoutMs: Math.min(options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS, remaining),
       });
@@ -306,6 +310,7 @@ async function runVariant(
     token?: string;
     subprotocols?: string[];
     headers?: Record<string, string>;
+    hiddenHeaders?: Record<string, string>;
     userAgent?: string;
     timeoutMs: number;
   },

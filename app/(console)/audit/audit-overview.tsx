@@ -1,9 +1,14 @@
 "use client";
-/** Overview: accepted vs rejected over the last hour/day, and the origins refused most often. */
+/**
+ * Overview: accepted vs rejected over the last hour/day, and the origins refused most often.
+ * The tester's own handshakes (a scan is hundreds of refusals) are left out unless "Include
+ * tester traffic" is ticked.
+ */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { relativeTime } from "../../_client/format";
+import { absoluteTime, relativeTime } from "../../_client/format";
 import { type AuditWindow, auditStatsQuery, type RejectedOriginRow } from "../../_client/queries";
+import { useHydrated } from "../../_client/use-hydrated";
 import { Empty, ErrorState, Loading } from "../../_components/status";
 import { reasonDescription } from "./audit-format";
 import { TimelineChart } from "./timeline-chart";
@@ -18,7 +23,8 @@ export function AuditOverview({
   onShowOrigin: (row: RejectedOriginRow) => void;
 }) {
   const [timeWindow, setTimeWindow] = useState<AuditWindow>("hour");
-  const stats = useQuery(auditStatsQuery(tenant, timeWindow));
+  const [includeTester, setIncludeTester] = useState(false);
+  const stats = useQuery(auditStatsQuery(tenant, timeWindow, includeTester));
 
   return (
     <section className="panel audit-section" aria-labelledby="audit-overview-title">
@@ -40,6 +46,10 @@ export function AuditOverview({
             </button>
           ))}
         </fieldset>
+        <label className="field-inline small" title="Handshakes made by the Tester page to this gateway's tenants">
+          <input type="checkbox" checked={includeTester} onChange={(e) => setIncludeTester(e.target.checked)} />
+          Include tester traffic
+        </label>
       </div>
       {stats.isPending ? (
         <Loading />
@@ -87,7 +97,7 @@ export function AuditOverview({
                           ) : null}
                         </td>
                         {tenant ? null : <td className="mono nowrap">{row.tenant ?? "—"}</td>}
-                        <td className="num mono">{row.count.toLocaleString()}</td>
+                        <td className="num mono">{row.count.toLocaleString("en-US")}</td>
                         <td>
                           {row.reasons.map((r) => (
                             <span key={r} className="badge badge-error" title={reasonDescription(r)}>
@@ -95,7 +105,9 @@ export function AuditOverview({
                             </span>
                           ))}
                         </td>
-                        <td className="small nowrap">{relativeTime(row.lastSeen)}</td>
+                        <td className="small nowrap">
+                          <LastSeen iso={row.lastSeen} />
+                        </td>
                       </tr>
                     ))}
                   </tbody>
@@ -107,4 +119,10 @@ export function AuditOverview({
       )}
     </section>
   );
+}
+
+/** "5 min ago" depends on the viewer's clock: rendered after hydration (UTC time until then). */
+function LastSeen({ iso }: { iso: string }) {
+  const hydrated = useHydrated();
+  return <span title={absoluteTime(iso)}>{hydrated ? relativeTime(iso) : absoluteTime(iso)}</span>;
 }

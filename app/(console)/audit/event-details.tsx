@@ -4,11 +4,23 @@
  * closes, focus returns), and — for editors, on a handshake refused for
  * origin_not_allowed — "Allow this origin" with a confirm step that names the tenant, the
  * exact origin and the policy version it will be added to.
+ *
+ * Before anything is offered, the origin is compared with the current allowlist by the
+ * tester's own closest-pattern analysis (server/policy/closest-pattern.ts): a lookalike of an
+ * allowed host (`https://pay.acme.com.attacker.io`) or a downgrade of an allowed https entry
+ * (`http://pay.acme.com`) gets a strong warning in the details and in the confirmation, and a
+ * second, explicit confirmation.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { type ReactNode, useEffect, useRef, useState } from "react";
-import { compilePolicy, type PolicyDocument, parseOrigin } from "../../../server/policy/browser";
+import {
+  type ClosestPattern,
+  closestToOrigin,
+  compilePolicy,
+  type PolicyDocument,
+  parseOrigin,
+} from "../../../server/policy/browser";
 import { ApiError, api, type ValidationIssue } from "../../_client/api-client";
 import { absoluteTime } from "../../_client/format";
 import { policySaved } from "../../_client/mutations";
@@ -80,7 +92,7 @@ function DetailsBody({ event, onClose }: { event: AuditEvent; onClose: () => voi
               <span className="muted small">({absoluteTime(event.lastTs ?? event.ts)})</span>
             </Field>
             <Field label="Count">
-              <strong>{event.count.toLocaleString()}</strong>{" "}
+              <strong>{event.count.toLocaleString("en-US")}</strong>{" "}
               <span className="muted small">identical events folded into this row</span>
             </Field>
           </>
@@ -159,8 +171,10 @@ function AllowOrigin({ event }: { event: AuditEvent }) {
   const tenant = event.tenant as string;
   const origin = event.originNormalized as string;
   const [confirming, setConfirming] = useState(false);
+  // A risky origin needs a second, explicit "yes" after the first confirmation.
+  const [riskAcknowledged, setRiskAcknowledged] = useState(false);
   const [done, setDone] = useState<AllowOriginResult | null>(null);
-  const policy = useQuery({ ...policyQuery(tenant), enabled: confirming });
+  const policy = useQuery(policyQuery(tenant));
   const queryClient = useQueryClient();
   const toast = useToast();
   const allow = useMutation({
@@ -185,18 +199,24 @@ function AllowOrigin({ event }: { event: AuditEvent }) {
     },
   });
 
-  const alreadyBy = (() => {
-    if (!policy.data) return null;
+  const { alreadyBy, closest } = (() => {
+    if (!policy.data) return { alreadyBy: null, closest: undefined };
     const parsed = parseOrigin(origin);
-    if (parsed.kind !== "origin") return null;
+    if (parsed.kind !== "origin") return { alreadyBy: null, closest: undefined };
     const { version, ...document } = policy.data;
     const now = Date.now();
-    return compilePolicy(document as PolicyDocument, now, { version, tenant }).match(parsed, now);
+    const compiled = compilePolicy(document as PolicyDocument, now, { version, tenant });
+    const matched = compiled.match(parsed, now);
+    return {
+      alreadyBy: matched,
+      closest: matched === null ? closestToOrigin(compiled.entries, parsed, now) : undefined,
+    };
   })();
+  const risky = closest?.risk !== undefined;
 
   if (done) {
     return (
-      <div className="callout callout-info audit-allow" role="status">
+      <div className="callout callout-info audit-allow-done" role="status">
         Added <code>{done.origin}</code> to the allowlist of <strong>{done.tenant}</strong> as version {done.version}{" "}
         (note “{done.note}”). Gateways enforce it within moments.{" "}
         <Link href={`/tenants/${encodeURIComponent(done.tenant)}?tab=history`}>View the tenant's history</Link>
@@ -216,11 +236,13 @@ function AllowOrigin({ event }: { event: AuditEvent }) {
   if (!confirming) {
     return (
       <div className="audit-allow">
+        {closest ? <ClosestPatternNote closest={closest} origin={origin} /> : null}
         <button
           type="button"
           className="btn btn-primary"
           onClick={() => {
             allow.reset();
+            setRiskAcknowledged(false);
             setConfirming(true);
           }}
         >
@@ -262,26 +284,71 @@ function AllowOrigin({ event }: { event: AuditEvent }) {
         Browsers on exactly this origin — this scheme, host and port, no subdomains — will be able to open WebSockets to{" "}
         {tenant}, with whatever else its credential policy requires.
       </p>
+      {closest ? <ClosestPatternNote closest={closest} origin={origin} /> : null}
       {alreadyBy ? (
         <p className="callout callout-info">
           Version {policy.data?.version} already allows this origin (pattern <code>{alreadyBy}</code>); nothing to add.
         </p>
       ) : null}
       {error ? <AllowError error={error} /> : null}
+      {risky && riskAcknowledged && closest ? (
+        <div className="callout callout-error" data-testid="allow-second-confirmation">
+          <strong>Second confirmation.</strong> You are about to allow <code>{origin}</code>, which{" "}
+          {closest.risk === "downgrade" ? "downgrades" : "imitates"} the allowed <code>{closest.pattern}</code>. Only
+          continue if you know who runs {origin} and that it is meant to connect.
+        </div>
+      ) : null}
       <div className="form-actions">
-        <button
-          type="button"
-          className="btn btn-primary"
-          disabled={allow.isPending || !policy.data || alreadyBy !== null}
-          onClick={() => allow.mutate(policy.data?.version)}
-        >
-          {allow.isPending ? "Allowing…" : `Allow ${origin}`}
-        </button>
+        {risky && !riskAcknowledged ? (
+          <button
+            type="button"
+            className="btn btn-danger"
+            disabled={allow.isPending || !policy.data || alreadyBy !== null}
+            onClick={() => setRiskAcknowledged(true)}
+          >
+            {closest?.risk === "downgrade" ? "Allow this downgrade…" : "Allow this lookalike…"}
+          </button>
+        ) : (
+          <button
+            type="button"
+            className={risky ? "btn btn-danger" : "btn btn-primary"}
+            disabled={allow.isPending || !policy.data || alreadyBy !== null}
+            onClick={() => allow.mutate(policy.data?.version)}
+          >
+            {allow.isPending ? "Allowing…" : risky ? `Yes, allow ${origin} anyway` : `Allow ${origin}`}
+          </button>
+        )}
         <button type="button" className="btn" onClick={() => setConfirming(false)} disabled={allow.isPending}>
           Cancel
         </button>
       </div>
     </section>
+  );
+}
+
+/** The closest allowlist entry, with a strong warning for lookalikes and downgrades. */
+function ClosestPatternNote({ closest, origin }: { closest: ClosestPattern; origin: string }) {
+  if (closest.risk === undefined) {
+    return (
+      <p className="callout callout-info" data-testid="closest-pattern">
+        Closest allowed pattern: <code>{closest.pattern}</code> — {closest.why}.
+      </p>
+    );
+  }
+  const title =
+    closest.risk === "downgrade"
+      ? `Warning: ${origin} is an insecure downgrade of an allowed origin`
+      : `Warning: ${origin} looks like an allowed origin but is not one`;
+  return (
+    <div className="callout callout-error" role="alert" data-testid="closest-pattern">
+      <strong>{title}</strong>
+      <p className="small">
+        Closest allowed pattern: <code>{closest.pattern}</code> — {closest.why}.{" "}
+        {closest.risk === "downgrade"
+          ? "Allowing it lets any page served over plain HTTP on that host — which anyone on the network path can inject — open connections as the secure origin."
+          : "Attackers register names like this to be mistaken for a trusted site. It is almost never an origin you mean to allow."}
+      </p>
+    </div>
   );
 }
 

@@ -1,6 +1,8 @@
 "use client";
 /** The rows of the live feed and the history: one line per event; the details button opens the full record. */
+import { absoluteTime } from "../../_client/format";
 import type { AuditEvent } from "../../_client/queries";
+import { useHydrated } from "../../_client/use-hydrated";
 import { decisionClass, decisionLabel, formatMs, localDateTime, reasonDescription, timeOfDay } from "./audit-format";
 
 /**
@@ -62,6 +64,7 @@ export function EventTable({
   onSort?: (sort: string) => void;
 }) {
   const h = { sort, onSort };
+  const hydrated = useHydrated();
   return (
     <table className="table table-compact audit-table" aria-label={label}>
       <thead>
@@ -102,13 +105,14 @@ export function EventTable({
                 type="button"
                 className="btn-link audit-details-button"
                 aria-label={`Details of event #${e.id}`}
-                title={localDateTime(e.ts)}
+                title={hydrated ? localDateTime(e.ts) : absoluteTime(e.ts)}
                 onClick={(click) => {
                   click.stopPropagation();
                   onSelect(e);
                 }}
               >
-                {showDate ? localDateTime(e.ts) : timeOfDay(e.ts)}
+                {/* Local time zone and locale only after hydration (the server's differ: React #418). */}
+                {hydrated ? (showDate ? localDateTime(e.ts) : timeOfDay(e.ts)) : absoluteTime(e.ts)}
               </button>
             </td>
             {showTenant ? <td className="mono nowrap">{e.tenant ?? <span className="muted">—</span>}</td> : null}
@@ -118,6 +122,14 @@ export function EventTable({
               {e.via === "forward_auth" ? (
                 <span className="badge badge-muted" title="Decided for a proxy's forward-auth subrequest (/authz)">
                   forward auth
+                </span>
+              ) : null}
+              {e.via === "tester" ? (
+                <span
+                  className="badge badge-info"
+                  title="Made by the Tester page (left out of the overview's statistics)"
+                >
+                  tester
                 </span>
               ) : null}
             </td>

@@ -35,8 +35,8 @@ export function FacetPanel({
           : !data
             ? "Counting…"
             : data.complete
-              ? `${data.total.toLocaleString()} matching ${data.total === 1 ? "event" : "events"}`
-              : `Counts over the newest ${data.scanned.toLocaleString()} matching rows`}
+              ? `${data.total.toLocaleString("en-US")} matching ${data.total === 1 ? "event" : "events"}`
+              : `Counts over the newest ${data.scanned.toLocaleString("en-US")} matching rows`}
       </p>
       {FACET_FIELDS.map((field) => {
         const chosen = filter[field.param as keyof AuditHistoryFilter];
@@ -53,7 +53,7 @@ export function FacetPanel({
                     return (
                       <li key="(none)" className="explorer-facet-value muted">
                         <span className="explorer-facet-name">(none)</span>
-                        <span className="explorer-facet-count mono">{v.count.toLocaleString()}</span>
+                        <span className="explorer-facet-count mono">{v.count.toLocaleString("en-US")}</span>
                       </li>
                     );
                   }
@@ -75,7 +75,7 @@ export function FacetPanel({
                         onClick={() => onToggle(field.param, pressed ? undefined : v.value!)}
                       >
                         <span className="explorer-facet-name">{valueLabel(field.param, v.value)}</span>
-                        <span className="explorer-facet-count mono">{v.count.toLocaleString()}</span>
+                        <span className="explorer-facet-count mono">{v.count.toLocaleString("en-US")}</span>
                       </button>
                     </li>
                   );

@@ -273,9 +273,9 @@ export function HistoryPanel({
               </div>
               <div className="form-actions audit-more">
                 <span className="small muted" aria-live="polite" data-testid="history-count">
-                  {eventCount.toLocaleString()} {eventCount === 1 ? "event" : "events"} shown
+                  {eventCount.toLocaleString("en-US")} {eventCount === 1 ? "event" : "events"} shown
                   {eventCount !== events.length
-                    ? ` in ${events.length.toLocaleString()} ${events.length === 1 ? "row" : "rows"} (repeats folded)`
+                    ? ` in ${events.length.toLocaleString("en-US")} ${events.length === 1 ? "row" : "rows"} (repeats folded)`
                     : ""}
                   , {sortLabel(filter.sort)}
                   {history.hasNextPage ? "" : " · end of results"}

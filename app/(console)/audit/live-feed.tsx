@@ -56,7 +56,7 @@ export function LiveFeed({
           </label>
           {feed.paused ? (
             <button type="button" className="btn btn-primary btn-sm" onClick={feed.resume}>
-              Resume{feed.newCount > 0 ? ` (${feed.newCount.toLocaleString()} new)` : ""}
+              Resume{feed.newCount > 0 ? ` (${feed.newCount.toLocaleString("en-US")} new)` : ""}
             </button>
           ) : (
             <button type="button" className="btn btn-sm" onClick={feed.pause}>
@@ -74,7 +74,8 @@ export function LiveFeed({
       </p>
       {feed.paused ? (
         <p className="callout callout-info" data-testid="feed-paused">
-          Paused: {feed.newCount.toLocaleString()} new {feed.newCount === 1 ? "event has" : "events have"} arrived
+          Paused: {feed.newCount.toLocaleString("en-US")} new {feed.newCount === 1 ? "event has" : "events have"}{" "}
+          arrived
           {feed.newCount > feed.buffered.length ? ` (the latest ${feed.buffered.length} are kept)` : ""}. Resume to show
           them.
         </p>
@@ -92,8 +93,8 @@ export function LiveFeed({
       {feed.lagged ? (
         <div className="callout callout-warn audit-lagged" role="status">
           <span>
-            Lagged: {feed.lagged.missed.toLocaleString()} {feed.lagged.missed === 1 ? "event" : "events"} missed while
-            this tab could not keep up, resynced from the database.
+            Lagged: {feed.lagged.missed.toLocaleString("en-US")} {feed.lagged.missed === 1 ? "event" : "events"} missed
+            while this tab could not keep up, resynced from the database.
           </span>
           <button type="button" className="btn btn-ghost btn-sm" onClick={feed.dismissLagged}>
             Dismiss

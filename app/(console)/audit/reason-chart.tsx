@@ -74,7 +74,7 @@ export function ReasonChart({
       <div className="explorer-chart-frame">
         <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} className="audit-chart-svg" aria-labelledby="reason-chart-title">
           <title id="reason-chart-title">
-            {`Events by reason, ${buckets.length} buckets of ${bucketSeconds >= 3600 ? `${bucketSeconds / 3600} h` : bucketSeconds >= 60 ? `${bucketSeconds / 60} min` : `${bucketSeconds} s`}: ${total.toLocaleString()} events`}
+            {`Events by reason, ${buckets.length} buckets of ${bucketSeconds >= 3600 ? `${bucketSeconds / 3600} h` : bucketSeconds >= 60 ? `${bucketSeconds / 60} min` : `${bucketSeconds} s`}: ${total.toLocaleString("en-US")} events`}
           </title>
           {[0, 0.5, 1].map((f) => (
             <g key={f}>
@@ -86,7 +86,7 @@ export function ReasonChart({
                 className="audit-chart-grid"
               />
               <text x={PAD.left - 6} y={PAD.top + plotH - f * plotH + 4} textAnchor="end" className="audit-chart-axis">
-                {(max * f).toLocaleString()}
+                {(max * f).toLocaleString("en-US")}
               </text>
             </g>
           ))}
@@ -119,7 +119,7 @@ export function ReasonChart({
                       className="explorer-bar"
                       role="button"
                       tabIndex={0}
-                      aria-label={`${s}: ${value.toLocaleString()} at ${label(b.bucket, bucketSeconds)}`}
+                      aria-label={`${s}: ${value.toLocaleString("en-US")} at ${label(b.bucket, bucketSeconds)}`}
                       data-series={s}
                       onFocus={() => setHover(i)}
                       onBlur={() => setHover((h) => (h === i ? null : h))}
@@ -150,7 +150,7 @@ export function ReasonChart({
             style={{ left: `${Math.min(80, Math.max(0, ((PAD.left + (hover ?? 0) * slot) / WIDTH) * 100))}%` }}
           >
             <strong>
-              {label(hovered.bucket, Math.min(bucketSeconds, 3600))} · {hovered.total.toLocaleString()}{" "}
+              {label(hovered.bucket, Math.min(bucketSeconds, 3600))} · {hovered.total.toLocaleString("en-US")}{" "}
               {hovered.total === 1 ? "event" : "events"}
             </strong>
             {series
@@ -158,7 +158,7 @@ export function ReasonChart({
               .map((s) => (
                 <span key={s} className="explorer-tooltip-row">
                   <span className="audit-swatch" style={{ background: seriesColor(s, series.indexOf(s)) }} /> {s}{" "}
-                  {(hovered.counts[s] ?? 0).toLocaleString()}
+                  {(hovered.counts[s] ?? 0).toLocaleString("en-US")}
                 </span>
               ))}
           </div>
@@ -176,7 +176,7 @@ export function ReasonChart({
             onClick={() => onSeries(s)}
           >
             <span className="audit-swatch" style={{ background: seriesColor(s, i) }} aria-hidden="true" /> {s}{" "}
-            <strong>{totals[i]!.toLocaleString()}</strong>
+            <strong>{totals[i]!.toLocaleString("en-US")}</strong>
           </button>
         ))}
       </figcaption>

@@ -1,10 +1,11 @@
 "use client";
+import type { AuditStats } from "../../_client/queries";
 /**
  * Accepted vs rejected handshakes over time as stacked SVG bars (no chart library). The
  * SVG is an image with a title and a text summary for screen readers; each bar has its own
  * <title> (hover tooltip), and the same numbers are available as a table.
  */
-import type { AuditStats } from "../../_client/queries";
+import { useHydrated } from "../../_client/use-hydrated";
 
 const WIDTH = 640;
 const HEIGHT = 170;
@@ -19,14 +20,22 @@ function niceMax(value: number): number {
   return 10 * magnitude;
 }
 
-function clock(iso: string, withDate: boolean): string {
+/**
+ * Local time of a bucket; in UTC (a fixed zone and locale) until hydrated, so server and client
+ * agree. Numbers on this page use one fixed locale ("en-US") for the same reason: a German
+ * browser's "2,5" against the server's "2.5" is a hydration mismatch (React #418).
+ */
+function clock(iso: string, withDate: boolean, local = true): string {
   const d = new Date(iso);
-  const time = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
-  return withDate ? `${d.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${time}` : time;
+  const zone = local ? {} : { timeZone: "UTC" };
+  const locale = local ? undefined : "en-US";
+  const time = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hour12: false, ...zone });
+  return withDate ? `${d.toLocaleDateString(locale, { month: "short", day: "numeric", ...zone })} ${time}` : time;
 }
 
 export function TimelineChart({ stats }: { stats: AuditStats }) {
   const { timeline, window } = stats;
+  const local = useHydrated();
   const totals = timeline.reduce(
     (t, b) => ({
       accepted: t.accepted + b.accepted,
@@ -45,9 +54,9 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
   const span = window === "hour" ? "last hour" : "last 24 hours";
   const bucketLabel = window === "hour" ? "1-minute" : "30-minute";
   const labelEvery = Math.ceil(timeline.length / 6);
-  const summary = `${totals.accepted.toLocaleString()} accepted, ${totals.rejected.toLocaleString()} rejected${
-    totals.reportOnly ? `, ${totals.reportOnly.toLocaleString()} report-only` : ""
-  } handshakes in the ${span}, in ${bucketLabel} buckets; busiest bucket ${peak.toLocaleString()}.`;
+  const summary = `${totals.accepted.toLocaleString("en-US")} accepted, ${totals.rejected.toLocaleString("en-US")} rejected${
+    totals.reportOnly ? `, ${totals.reportOnly.toLocaleString("en-US")} report-only` : ""
+  } handshakes in the ${span}, in ${bucketLabel} buckets; busiest bucket ${peak.toLocaleString("en-US")}.`;
 
   return (
     <figure className="audit-chart">
@@ -69,7 +78,7 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
               className="audit-chart-grid"
             />
             <text x={PAD.left - 6} y={PAD.top + plotH - f * plotH + 4} textAnchor="end" className="audit-chart-axis">
-              {(max * f).toLocaleString()}
+              {(max * f).toLocaleString("en-US")}
             </text>
           </g>
         ))}
@@ -84,7 +93,7 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
           return (
             <g key={b.bucket}>
               <title>
-                {`${clock(b.bucket, window === "day")}: ${b.accepted} accepted, ${b.rejected} rejected${b.reportOnly ? `, ${b.reportOnly} report-only` : ""}`}
+                {`${clock(b.bucket, window === "day", local)}: ${b.accepted} accepted, ${b.rejected} rejected${b.reportOnly ? `, ${b.reportOnly} report-only` : ""}`}
               </title>
               {/* a full-height transparent hit area so thin buckets still show their tooltip */}
               <rect x={PAD.left + i * slot} y={PAD.top} width={slot} height={plotH} className="audit-bar-hit" />
@@ -96,7 +105,7 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
               })}
               {i % labelEvery === 0 ? (
                 <text x={PAD.left + i * slot} y={HEIGHT - 6} className="audit-chart-axis">
-                  {clock(b.bucket, false)}
+                  {clock(b.bucket, false, local)}
                 </text>
               ) : null}
             </g>
@@ -106,16 +115,16 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
       <figcaption className="audit-legend">
         <span>
           <span className="audit-swatch audit-bar-accepted" aria-hidden="true" /> accepted{" "}
-          <strong data-testid="total-accepted">{totals.accepted.toLocaleString()}</strong>
+          <strong data-testid="total-accepted">{totals.accepted.toLocaleString("en-US")}</strong>
         </span>
         <span>
           <span className="audit-swatch audit-bar-rejected" aria-hidden="true" /> rejected{" "}
-          <strong data-testid="total-rejected">{totals.rejected.toLocaleString()}</strong>
+          <strong data-testid="total-rejected">{totals.rejected.toLocaleString("en-US")}</strong>
         </span>
         {totals.reportOnly ? (
           <span>
             <span className="audit-swatch audit-bar-report" aria-hidden="true" /> report-only{" "}
-            <strong>{totals.reportOnly.toLocaleString()}</strong>
+            <strong>{totals.reportOnly.toLocaleString("en-US")}</strong>
           </span>
         ) : null}
       </figcaption>
@@ -136,7 +145,7 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
                 .filter((b) => b.accepted + b.rejected + b.reportOnly > 0)
                 .map((b) => (
                   <tr key={b.bucket}>
-                    <td className="mono">{clock(b.bucket, window === "day")}</td>
+                    <td className="mono">{clock(b.bucket, window === "day", local)}</td>
                     <td className="num mono">{b.accepted}</td>
                     <td className="num mono">{b.rejected}</td>
                     <td className="num mono">{b.reportOnly}</td>

@@ -6,9 +6,14 @@ import { absoluteTime, duration, relativeTime } from "../../_client/format";
 import { fleetQuery } from "../../_client/queries";
 import { Empty, ErrorState, Loading } from "../../_components/status";
 
-function useNow(intervalMs = 1000): number {
-  const [now, setNow] = useState(() => Date.now());
+/**
+ * The clock, ticking; null on the server and during hydration (the two clocks differ, and a
+ * text rendered from each would not match: React error #418).
+ */
+function useNow(intervalMs = 1000): number | null {
+  const [now, setNow] = useState<number | null>(null);
   useEffect(() => {
+    setNow(Date.now());
     const timer = setInterval(() => setNow(Date.now()), intervalMs);
     return () => clearInterval(timer);
   }, [intervalMs]);
@@ -100,8 +105,12 @@ export function GatewaysView() {
                           {state}
                         </span>
                       </td>
-                      <td title={absoluteTime(g.startedAt)}>{g.live ? duration(g.startedAt, now) : "—"}</td>
-                      <td title={absoluteTime(g.lastHeartbeatAt)}>{relativeTime(g.lastHeartbeatAt, now)}</td>
+                      <td title={absoluteTime(g.startedAt)}>
+                        {g.live ? (now === null ? "…" : duration(g.startedAt, now)) : "—"}
+                      </td>
+                      <td title={absoluteTime(g.lastHeartbeatAt)}>
+                        {now === null ? absoluteTime(g.lastHeartbeatAt) : relativeTime(g.lastHeartbeatAt, now)}
+                      </td>
                       <td>
                         {!g.live ? (
                           <span className="muted">not enforcing</span>
@@ -155,7 +164,7 @@ export function GatewaysView() {
                                     ) : (
                                       <span className="badge badge-warn" title={absoluteTime(d.behindSince)}>
                                         {d.enforced === null ? "not loaded" : "behind"} since{" "}
-                                        {relativeTime(d.behindSince, now)}
+                                        {now === null ? absoluteTime(d.behindSince) : relativeTime(d.behindSince, now)}
                                       </span>
                                     )}
                                   </td>

@@ -43,11 +43,15 @@ export const auditExploreQuery = auditFilterObject
 
 export type AuditExploreFilter = z.output<typeof auditExploreQuery>;
 
-/** `GET /api/v1/audit/stats`: tenant and window (last hour, in 1-minute buckets, or last day, in 30-minute ones). */
+/**
+ * `GET /api/v1/audit/stats`: tenant and window (last hour, in 1-minute buckets, or last day, in
+ * 30-minute ones); the tester's own handshakes are left out unless `tester=include`.
+ */
 export const auditStatsQuery = z
   .object({
     tenant: z.string().min(1).max(63).optional(),
     window: z.enum(["hour", "day"]).default("hour"),
+    tester: z.enum(["exclude", "include"]).default("exclude"),
   })
   .strict();
 

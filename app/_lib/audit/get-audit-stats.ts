@@ -2,7 +2,8 @@
  * The audit page's overview (`GET /api/v1/audit/stats`): accepted vs rejected handshakes
  * per time bucket over the last hour (1-minute buckets) or day (30-minute buckets), every
  * bucket present (zeros included, so a chart needs no gap logic), and the origins refused
- * most often over the same window. Folded rows count with their exact `count`.
+ * most often over the same window. Folded rows count with their exact `count`. The tester's
+ * own handshakes count only with `includeTester` (server/gateway/tester-mark.ts).
  */
 import "server-only";
 import {
@@ -47,12 +48,24 @@ export async function getAuditStats(options: {
   window: AuditWindow;
   now?: Date;
   topLimit?: number;
+  includeTester?: boolean;
 }): Promise<AuditStats> {
   const { bucketSeconds, buckets, since, until, topSince } = overviewWindow(options.window, options.now ?? new Date());
   const step = bucketSeconds * 1000;
   const [rows, topRejected] = await Promise.all([
-    auditTimeline(options.db, { tenant: options.tenant, since, until, bucketSeconds }),
-    topRejectedOrigins(options.db, { tenant: options.tenant, since: topSince, limit: options.topLimit ?? 10 }),
+    auditTimeline(options.db, {
+      tenant: options.tenant,
+      since,
+      until,
+      bucketSeconds,
+      includeTester: options.includeTester,
+    }),
+    topRejectedOrigins(options.db, {
+      tenant: options.tenant,
+      since: topSince,
+      limit: options.topLimit ?? 10,
+      includeTester: options.includeTester,
+    }),
   ]);
   const byStart = new Map(rows.map((r) => [Date.parse(r.bucket), r]));
   const timeline: AuditBucket[] = [];

@@ -21,7 +21,16 @@ export const upstreamUrlSchema = z
       return z.NEVER;
     }
     if (url.protocol !== "ws:" && url.protocol !== "wss:") {
-      ctx.addIssue({ code: "custom", message: `must start with ws:// or wss:// (got ${url.protocol}//)` });
+      // The gateway relays WebSockets: an http(s) URL is the most common slip, so say what to write.
+      const twin = url.protocol === "http:" ? "ws" : url.protocol === "https:" ? "wss" : null;
+      ctx.addIssue({
+        code: "custom",
+        message: `must start with ws:// or wss:// (got ${url.protocol}//)${
+          twin
+            ? `: the upstream is the WebSocket server the gateway relays to — did you mean ${twin}://${url.host}${url.pathname === "/" ? "" : url.pathname}?`
+            : ""
+        }`,
+      });
       return z.NEVER;
     }
     if (url.username || url.password) {
@@ -42,8 +51,21 @@ export const upstreamUrlSchema = z
     return url.toString().replace(/\/+$/, "");
   });
 
-/** null or "" = no upstream (the gateway echoes). */
-const optionalUpstream = z.union([z.literal("").transform(() => null), z.null(), upstreamUrlSchema]).optional();
+/**
+ * null or "" = no upstream (the gateway echoes). Not a z.union: a union that fails reports
+ * only "Invalid input", hiding the URL check's own message (e.g. that http:// is not ws://).
+ */
+const optionalUpstream = z
+  .string({ error: "must be a ws:// or wss:// URL, or empty for no upstream" })
+  .nullable()
+  .transform((value, ctx) => {
+    if (value === null || value === "") return null;
+    const checked = upstreamUrlSchema.safeParse(value);
+    if (checked.success) return checked.data;
+    for (const issue of checked.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+    return z.NEVER;
+  })
+  .optional();
 
 export const createTenantInput = z
   .object({

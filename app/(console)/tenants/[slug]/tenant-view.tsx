@@ -4,11 +4,13 @@ import Link from "next/link";
 import { useState } from "react";
 import { ApiError } from "../../../_client/api-client";
 import { tenantQuery } from "../../../_client/queries";
+import { useUnsavedChangesGuard } from "../../../_client/unsaved-changes";
 import { ErrorState, Loading, ModeBadge, SyncBadge } from "../../../_components/status";
 import { onTabListKeyDown } from "../../../_components/tab-keys";
 import { AllowlistTab } from "./allowlist-tab";
 import { CredentialTab } from "./credential-tab";
 import { HistoryTab } from "./history-tab";
+import { KeptDraftPrompt } from "./kept-draft-prompt";
 import { ManagedByCodeBanner } from "./managed-by-code-banner";
 import { RolloutPanel } from "./rollout-panel";
 import { SaveBar } from "./save-bar";
@@ -34,6 +36,8 @@ export function TenantView({
 }) {
   const tenant = useQuery(tenantQuery(slug));
   const editor = usePolicyEditor(slug, tenant.data?.managedBy);
+  // Unsaved edits (or a 409 still to resolve) are not left behind without a word.
+  useUnsavedChangesGuard(editor.writable && (editor.dirty || editor.conflict !== null));
   const [tab, setTab] = useState<TabId>(TABS.some((t) => t.id === initialTab) ? (initialTab as TabId) : "allowlist");
 
   function select(id: TabId) {
@@ -81,6 +85,7 @@ export function TenantView({
       </div>
       {t.managedBy ? <ManagedByCodeBanner managedBy={t.managedBy} /> : null}
       <RolloutPanel slug={slug} />
+      <KeptDraftPrompt editor={editor} />
       <div
         className="tabs"
         role="tablist"

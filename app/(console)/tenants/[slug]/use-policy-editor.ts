@@ -8,7 +8,7 @@
  * (the server refuses those writes with 409 managed_by_code anyway; this only hides them).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useDeferredValue, useEffect, useMemo, useState } from "react";
+import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
 import type { PolicyDocument } from "@/server/policy/browser";
 import { type PolicyIssue, validatePolicy } from "@/server/policy/browser";
 import { ApiError, api } from "../../../_client/api-client";
@@ -24,6 +24,11 @@ import type { RolloutView } from "../../../_lib/rollouts/rollout-view";
 type SaveAnswer =
   | (VersionedPolicyDocument & { changed: boolean; warnings: Array<{ path: string; message: string }> })
   | (RolloutView & { warnings: unknown[] });
+
+import { clearDraft, readDraft, type StoredDraft, writeDraft } from "./policy-draft-store";
+
+/** How long typing may pause before the working copy is written to the browser's storage. */
+const KEEP_DRAFT_DELAY_MS = 300;
 
 export function withoutVersion(doc: VersionedPolicyDocument): PolicyDocument {
   const { version: _version, ...rest } = doc;
@@ -59,6 +64,10 @@ export interface PolicyEditor {
   conflict: VersionConflictDetails | null;
   reapply: () => void;
   takeTheirs: () => void;
+  /** Unsaved changes an earlier visit kept in this browser, waiting for "restore or discard". */
+  keptDraft: StoredDraft | null;
+  restoreKeptDraft: () => void;
+  discardKeptDraft: () => void;
 }
 
 export function usePolicyEditor(
@@ -87,6 +96,50 @@ export function usePolicyEditor(
       setDraft(withoutVersion(policy.data));
     }
   }, [policy.data, base, dirty]);
+
+  // A draft kept by an earlier visit (reload, closed tab) is offered once the first version is
+  // loaded; until the user decides, nothing is written over it.
+  const [keptDraft, setKeptDraft] = useState<StoredDraft | null>(null);
+  const [keptChecked, setKeptChecked] = useState(false);
+  useEffect(() => {
+    if (keptChecked || !base) return;
+    setKeptChecked(true);
+    const stored = readDraft(slug);
+    if (stored && !isEmptyDiff(diffDocuments(stored.base, stored.draft))) setKeptDraft(stored);
+    else if (stored) clearDraft(slug);
+  }, [base, keptChecked, slug]);
+
+  // Keep the working copy in this browser while it differs from its base (debounced: large
+  // allowlists are serialized whole), flushed at once when the page is hidden or unloaded.
+  const keep = useRef<(() => void) | null>(null);
+  useEffect(() => {
+    if (!keptChecked || keptDraft || readOnly !== null || !base || !draft) return;
+    if (!dirty) {
+      clearDraft(slug);
+      return;
+    }
+    const write = () => {
+      keep.current = null;
+      writeDraft(slug, {
+        baseVersion: base.version,
+        base: withoutVersion(base),
+        draft,
+        comment,
+        savedAt: new Date().toISOString(),
+      });
+    };
+    keep.current = write;
+    const timer = setTimeout(write, KEEP_DRAFT_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [keptChecked, keptDraft, readOnly, base, draft, dirty, comment, slug]);
+  useEffect(() => {
+    const flush = () => keep.current?.();
+    window.addEventListener("pagehide", flush);
+    return () => {
+      window.removeEventListener("pagehide", flush);
+      flush();
+    };
+  }, []);
 
   const deferredDraft = useDeferredValue(draft);
   const issues = useMemo(() => (deferredDraft ? validatePolicy(deferredDraft, new Date()) : []), [deferredDraft]);
@@ -223,6 +276,23 @@ export function usePolicyEditor(
       if (!conflict) return;
       adopt(conflict.current);
       setConflict(null);
+    },
+    keptDraft,
+    restoreKeptDraft: () => {
+      if (!keptDraft || !base) return;
+      // Only the user's changes are replayed, onto the version loaded now (see policy-draft-store.ts).
+      setDraft(applyDiff(withoutVersion(base), diffDocuments(keptDraft.base, keptDraft.draft)));
+      setComment(keptDraft.comment);
+      setKeptDraft(null);
+      toast.info(
+        keptDraft.baseVersion === base.version
+          ? "Your unsaved changes are back. Review and save them."
+          : `Your unsaved changes (made on version ${keptDraft.baseVersion}) are re-applied on version ${base.version}. Review and save them.`,
+      );
+    },
+    discardKeptDraft: () => {
+      clearDraft(slug);
+      setKeptDraft(null);
     },
   };
 }

@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "audit_via" ADD VALUE 'tester';
