@@ -39,7 +39,15 @@ import type { Duplex } from "node:stream";
 import type { AuditDecision, AuditEventInput } from "../audit/types";
 import { clip } from "../clip";
 import { clientAddress } from "../net/client-address";
-import { type Decision, decideHandshake, REASON_DESCRIPTIONS, REASON_STATUS, type Reason } from "../policy";
+import {
+  type Decision,
+  decideHandshake,
+  encodeOfferedSubprotocols,
+  presentedTokenState,
+  REASON_DESCRIPTIONS,
+  REASON_STATUS,
+  type Reason,
+} from "../policy";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { abortHandshake } from "./abort-handshake";
 import { type Connection, closeEvent, type GatewaySocket } from "./connections";
@@ -396,6 +404,28 @@ function auditEvent(
     matchedPattern: decision?.matchedPattern ?? null,
     closeCode: null,
     durationMs: null,
+    ...replayFacts(a, decision),
+  };
+}
+
+/**
+ * What an impact preview replays (SPEC §5.2), once the policy judged the handshake (step 6
+ * on): never the token or a cookie, only that they came and the token's state. The token is
+ * verified here only when the decision did not already admit it (`token: off`, or a refusal
+ * before or at the token check).
+ */
+function replayFacts(
+  a: Attempt,
+  decision: Decision | undefined,
+): Pick<AuditEventInput, "credentials" | "tokenState" | "offeredSubprotocols"> {
+  if (!a.facts || !a.runtime) return {};
+  return {
+    credentials: a.facts.hasCookie || a.facts.hasAuthorization,
+    tokenState:
+      decision?.tokenValidUntil !== undefined
+        ? "valid"
+        : presentedTokenState(a.runtime.compiled, { ...a.facts, now: Date.now() }),
+    offeredSubprotocols: encodeOfferedSubprotocols(a.facts.offeredSubprotocols),
   };
 }
 

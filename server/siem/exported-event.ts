@@ -29,6 +29,7 @@ const DECODERS: Record<string, Decoder> = {
   close_code: int,
   duration_ms: int,
   details: json,
+  credentials: (t) => t === "t",
 };
 
 const KEYS = COPY_COLUMNS.map((column) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));

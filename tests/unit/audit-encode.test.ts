@@ -63,6 +63,9 @@ describe("encodeRow", () => {
     closeCode: 1000,
     durationMs: 3_000_000_000,
     details: { note: "x" },
+    credentials: true,
+    tokenState: "valid",
+    offeredSubprotocols: "chat,v2",
   };
 
   it("writes one field per column, in COPY_COLUMNS order, ending the line", () => {
@@ -91,6 +94,9 @@ describe("encodeRow", () => {
       close_code: "1000",
       duration_ms: "2147483647", // clamped to the column's range
       details: '{"note":"x"}',
+      credentials: "t",
+      token_state: "valid",
+      offered_subprotocols: "chat,v2",
     });
   });
 
