@@ -67,7 +67,7 @@ with batch as materialized (
     set last_seen = greatest(audit_origin.last_seen, excluded.last_seen), events = audit_origin.events + excluded.events
   returning 1
 )
-), replay as (
+, replay as (
   insert into audit_replay (tenant, bucket, has_origin, origin, credentials, token_state, subprotocols, count, last_seen)
   select tenant, date_bin('1 hour', ts, 'epoch'), origin_as_sent is not null, coalesce(origin_as_sent, ''), credentials,
          token_state, coalesce(offered_subprotocols, ''), sum(count), max(coalesce(last_ts, ts))

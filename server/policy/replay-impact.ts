@@ -140,8 +140,13 @@ export function replayImpact(
   };
 }
 
-function byCountThenOrigin(a: ImpactEntry, b: ImpactEntry): number {
-  return b.count - a.count || String(a.origin).localeCompare(String(b.origin));
+/** Largest first; then by origin and reason, so equal counts always come in one order. */
+function byCountThenOrigin(a: ImpactEntry & { reason?: string }, b: ImpactEntry & { reason?: string }): number {
+  return (
+    b.count - a.count ||
+    String(a.origin).localeCompare(String(b.origin)) ||
+    String(a.reason ?? "").localeCompare(String(b.reason ?? ""))
+  );
 }
 
 /** The offered subprotocols as the audit row stores them: non-bearer names, comma-joined (none: ''). */

@@ -7,6 +7,7 @@
  * Writes nothing.
  */
 import "server-only";
+import type { Queryable } from "../../../server/db/audit-queries";
 import { readReplayTuples } from "../../../server/db/impact-queries";
 import { compileForReplay, type ImpactResult, replayImpact } from "../../../server/policy";
 import { getAuditDb } from "../audit/audit-db";
@@ -31,6 +32,8 @@ export async function previewImpact(options: {
   document: unknown;
   since?: string;
   now?: Date;
+  /** Where the audit rollup is read (default: the dashboard's audit pool). */
+  auditDb?: Queryable;
 }): Promise<ImpactPreview> {
   const now = options.now ?? new Date();
   const since = options.since ? new Date(options.since) : new Date(now.getTime() - DEFAULT_IMPACT_DAYS * DAY_MS);
@@ -46,7 +49,7 @@ export async function previewImpact(options: {
   const { document: draft } = checkPolicyDocument(options.document, now);
   const tenant = await findTenant({ db: options.db, slug: options.slug });
   const active = await readPolicy(options.db, tenant.id);
-  const window = await readReplayTuples(getAuditDb(), { tenant: tenant.slug, since, until: now });
+  const window = await readReplayTuples(options.auditDb ?? getAuditDb(), { tenant: tenant.slug, since, until: now });
   const at = now.getTime();
   const result = replayImpact(
     compileForReplay(active.document, { version: active.version, tenant: tenant.slug, now: at }),
