@@ -26,7 +26,11 @@ const A = "https://checkout.acme.com";
 const B = "https://app.acme.com";
 const C = "https://partner.example.com";
 
-function doc(changes: Partial<PolicyDocument> & { origins?: Array<string | { pattern: string; expiresAt?: string }> }) {
+type DocChanges = Partial<Omit<PolicyDocument, "origins">> & {
+  origins?: Array<string | { pattern: string; expiresAt?: string }>;
+};
+
+function doc(changes: DocChanges) {
   const base = defaultPolicyDocument();
   return parsePolicyDocument({
     ...base,
