@@ -136,7 +136,13 @@ describe("impact preview", () => {
       offered_subprotocols: "chat",
       n: "2",
     });
-    expect(facts).toContainEqual({ origin: APP, credentials: true, token_state: "none", offered_subprotocols: "", n: "1" });
+    expect(facts).toContainEqual({
+      origin: APP,
+      credentials: true,
+      token_state: "none",
+      offered_subprotocols: "",
+      n: "1",
+    });
     expect(facts).toContainEqual({
       origin: PARTNER,
       credentials: false,
@@ -211,7 +217,9 @@ describe("impact preview", () => {
     const bySort = (a: { origin: string; reason?: string }, b: { origin: string; reason?: string }) =>
       sortKey(a).localeCompare(sortKey(b));
     expect(newlyRefused.sort(bySort)).toEqual(
-      preview.newlyRefused.map((e) => ({ origin: e.origin ?? "(none)", reason: e.reason, count: e.count })).sort(bySort),
+      preview.newlyRefused
+        .map((e) => ({ origin: e.origin ?? "(none)", reason: e.reason, count: e.count }))
+        .sort(bySort),
     );
     expect(newlyAllowed.sort(bySort)).toEqual(
       preview.newlyAllowed.map((e) => ({ origin: e.origin ?? "(none)", count: e.count })).sort(bySort),

@@ -12,8 +12,8 @@ import { readPatternUsage } from "../../../server/db/impact-queries";
 import { getAuditDb } from "../audit/audit-db";
 import type { Db } from "../db";
 import { findTenant } from "../tenants/find-tenant";
-import { DEFAULT_UNUSED_DAYS } from "./impact-input";
 import { ORIGIN_ORDER } from "./document";
+import { DEFAULT_UNUSED_DAYS } from "./impact-input";
 
 const DAY_MS = 86_400_000;
 

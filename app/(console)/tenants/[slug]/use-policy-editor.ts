@@ -26,6 +26,7 @@ export function withoutVersion(doc: VersionedPolicyDocument): PolicyDocument {
 }
 
 export interface PolicyEditor {
+  slug: string;
   loading: boolean;
   error: unknown;
   refetch: () => void;
@@ -131,6 +132,7 @@ export function usePolicyEditor(
   });
 
   return {
+    slug,
     loading: policy.isPending,
     error: policy.error,
     refetch: () => void policy.refetch(),

@@ -16,8 +16,8 @@ import { corsInputSchema, corsScanInputSchema } from "../../../../server/tester/
 import { handshakeInputSchema, scanInputSchema } from "../../../../server/tester/input";
 import { auditExportQuery, auditSearchQuery, auditStatsQuery } from "../../audit/audit-filter-input";
 import type { Permission } from "../../auth/permissions";
-import { siemDestinationInput, siemDestinationPatch } from "../../siem/siem-destination-input";
 import { impactInput, usageQuery } from "../../policy/impact-input";
+import { siemDestinationInput, siemDestinationPatch } from "../../siem/siem-destination-input";
 import { createTenantInput, rotateSecretInput, updateTenantInput } from "../../tenants/tenant-input";
 import { endpointInput } from "../../tester/endpoint-input";
 import { createApiTokenInput } from "../../tokens/api-token-input";

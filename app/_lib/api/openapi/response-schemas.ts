@@ -120,7 +120,10 @@ export const impactPreview = z.object({
   distinct: z.number().int().meta({ description: "Distinct (origin, credentials, token state, subprotocols) tuples." }),
   newlyRefused: z.array(
     z.object({
-      origin: z.string().nullable().meta({ description: "Canonical origin (as sent when malformed); null: no Origin." }),
+      origin: z
+        .string()
+        .nullable()
+        .meta({ description: "Canonical origin (as sent when malformed); null: no Origin." }),
       reason: z.enum(REASONS),
       count: z.number().int(),
     }),

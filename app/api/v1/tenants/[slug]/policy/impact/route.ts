@@ -10,6 +10,11 @@ type Params = { slug: string };
 // version: what the draft would newly refuse and newly admit, by origin (writes nothing; invalid draft -> 422)
 export const POST = apiRoute<Params>({ permission: "policy.read", activity: false }, async ({ request, params }) => {
   const body = impactInput.parse(await readJson(request, { maxBytes: MAX_POLICY_BODY_BYTES }));
-  const preview = await previewImpact({ db: getPrisma(), slug: params.slug, document: body.document, since: body.since });
+  const preview = await previewImpact({
+    db: getPrisma(),
+    slug: params.slug,
+    document: body.document,
+    since: body.since,
+  });
   return Response.json(preview);
 });
