@@ -4,10 +4,12 @@
  * replayed against a draft; the draft is then saved and the same clients handshake again.
  * What the preview said the draft would newly refuse and newly admit must be exactly what
  * enforcement then did, by origin, reason and count. Also: what the audit rows hold for
- * replay (never a token or a cookie), and that an invalid draft is refused.
+ * replay (never a token or a cookie), and that an invalid draft is refused. Entry usage: hits
+ * and last match per allowlist entry from the same rollup, unused old entries flagged.
  */
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getEntryUsage } from "../../app/_lib/policy/get-entry-usage";
 import { previewImpact } from "../../app/_lib/policy/preview-impact";
 import { savePolicy } from "../../app/_lib/policy/save-policy";
 import { summarizeAudit } from "../../server/audit/summary";
@@ -245,5 +247,61 @@ describe("impact preview", () => {
       }),
     );
     expect(future.status).toBe(422);
+  });
+
+  it("counts each entry's matches and flags old entries that matched nothing", async () => {
+    const stale = "https://old-partner.example.test";
+    const fresh = "https://new-partner.example.test";
+    const usageTenant = await createTenant(url, { policy: { origins: [CHECKOUT, "https://*.acme.test", stale] } });
+    // The three entries are 60 days old; one more is added today.
+    await pool.query("update allowed_origin set created_at = now() - interval '60 days' where tenant_id = $1", [
+      usageTenant.id,
+    ]);
+    await pool.query("insert into allowed_origin (id, tenant_id, pattern) values (gen_random_uuid(), $1, $2)", [
+      usageTenant.id,
+      fresh,
+    ]);
+    await eventually(
+      async () => {
+        const { rows } = await pool.query<{ v: Record<string, number> }>(
+          "select enforced_versions as v from gateway_instance where id = $1",
+          [gw.id],
+        );
+        return rows[0]?.v[usageTenant.slug] !== undefined;
+      },
+      15_000,
+      50,
+    );
+    const connect = async (origin: string) => {
+      const outcome = await handshake(`${gw.wsUrl}/t/${usageTenant.slug}/live`, { origin });
+      outcome.ws?.close();
+      expect(outcome.status).toBe(101);
+    };
+    for (let i = 0; i < 3; i++) await connect(CHECKOUT);
+    await connect("https://shop.acme.test");
+    const matched = async (n: number) =>
+      eventually(
+        async () => {
+          const { rows } = await pool.query<{ n: string }>(
+            "select coalesce(sum(count), 0)::text as n from audit_event where tenant = $1 and kind = 'handshake' and matched_pattern is not null",
+            [usageTenant.slug],
+          );
+          return Number(rows[0]?.n) === n;
+        },
+        15_000,
+        50,
+      );
+    await matched(4);
+    await summarizeAudit({ pool, budgetMs: 30_000 });
+    await connect(CHECKOUT); // after the watermark
+    await matched(5);
+
+    const report = await getEntryUsage({ db, slug: usageTenant.slug, days: 30, auditDb: pool });
+    const byPattern = new Map(report.entries.map((e) => [e.pattern, e]));
+    expect(byPattern.get(CHECKOUT)).toMatchObject({ hits: 4, unused: false });
+    expect(byPattern.get(CHECKOUT)?.lastMatch).not.toBeNull();
+    expect(byPattern.get("https://*.acme.test")).toMatchObject({ hits: 1, unused: false });
+    expect(byPattern.get(stale)).toMatchObject({ hits: 0, lastMatch: null, unused: true });
+    expect(byPattern.get(fresh)).toMatchObject({ hits: 0, unused: false }); // too new to call stale
   });
 });

@@ -2,7 +2,8 @@
 /**
  * Allowlist editor: add one (validated while typing by the gateway's own parsePattern),
  * bulk paste (a result per line), search, inline note and expiry, remove (with undo until
- * saved). Every row shows validatePolicy's errors and warnings for it.
+ * saved). Every row shows validatePolicy's errors and warnings for it, and its usage (matches
+ * in the last N days, last match); entries unused for N days are flagged (entry-usage.tsx).
  */
 import { useMemo, useState } from "react";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
@@ -10,6 +11,7 @@ import { absoluteTime, isoToLocalInput, localInputToIso, relativeTime } from "..
 import { Empty } from "../../../_components/status";
 import { AddOriginForm } from "./add-origin-form";
 import { BulkPaste } from "./bulk-paste";
+import { UnusedEntriesPanel, UsageCell, useEntryUsage } from "./entry-usage";
 import { kindLabel } from "./pattern-kind";
 import type { PolicyEditor } from "./use-policy-editor";
 
@@ -20,6 +22,8 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
   const [search, setSearch] = useState("");
   const [limit, setLimit] = useState(PAGE);
   const [bulkOpen, setBulkOpen] = useState(false);
+  const [unusedDays, setUnusedDays] = useState(30);
+  const usage = useEntryUsage(editor.slug, unusedDays);
   const draft = editor.draft;
   const base = editor.base;
 
@@ -66,6 +70,10 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
         <p className="callout callout-info">Read-only: your role can view this policy but not change it.</p>
       ) : null}
 
+      {draft.origins.length > 0 ? (
+        <UnusedEntriesPanel editor={editor} usage={usage} days={unusedDays} onDaysChange={setUnusedDays} />
+      ) : null}
+
       <div className="toolbar">
         <label className="field field-inline">
           <span className="label">Search</span>
@@ -95,6 +103,7 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
                 <th>Kind</th>
                 <th>Note</th>
                 <th>Expires</th>
+                <th>Usage</th>
                 <th>Status</th>
                 {canWrite ? <th aria-label="Actions" /> : null}
               </tr>
@@ -176,6 +185,9 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
                       ) : (
                         <span className="muted">never</span>
                       )}
+                    </td>
+                    <td className="small">
+                      <UsageCell usage={usage?.get(entry.pattern)} days={unusedDays} />
                     </td>
                     <td className="small">
                       {isNew ? <span className="badge badge-info">new</span> : null}
