@@ -29,6 +29,8 @@ export async function readReplayTuples(
   const since = new Date(Math.floor(options.since.getTime() / HOUR_MS) * HOUR_MS);
   const until = options.until;
   const tuples = await withSummaryWatermark(db, async (q, watermark) => {
+    // A short aggregate the planner may cost high: JIT compilation would cost more than it saves.
+    await q.query("set local jit = off");
     const { rows } = await q.query<{
       has_origin: boolean;
       origin: string;
