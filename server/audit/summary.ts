@@ -6,7 +6,7 @@
  *  - audit_rejected_origin: refused handshakes and HTTP requests per hour, tenant and origin
  *    (with their reasons);
  *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed);
- *  - audit_replay: the distinct replayable handshakes per hour and tenant (the impact
+ *  - audit_replay: the distinct replayable handshakes per UTC day and tenant (the impact
  *    preview's input, server/db/impact-queries.ts);
  *  - audit_pattern_hit: matches per allowlist entry, tenant and day (entry usage).
  *
@@ -69,7 +69,7 @@ with batch as materialized (
 )
 , replay as (
   insert into audit_replay (tenant, bucket, has_origin, origin, credentials, token_state, subprotocols, count, last_seen)
-  select tenant, date_bin('1 hour', ts, 'epoch'), origin_as_sent is not null, coalesce(origin_as_sent, ''), credentials,
+  select tenant, date_bin('1 day', ts, 'epoch'), origin_as_sent is not null, coalesce(origin_as_sent, ''), credentials,
          token_state, coalesce(offered_subprotocols, ''), sum(count), max(coalesce(last_ts, ts))
     from batch where ${REPLAYABLE_SQL} group by 1, 2, 3, 4, 5, 6, 7
   on conflict (tenant, bucket, has_origin, origin, credentials, token_state, subprotocols) do update

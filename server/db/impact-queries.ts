@@ -6,27 +6,27 @@
  * server/audit/summary.ts) up to its watermark and audit_event for the few events after it,
  * in one snapshot (withSummaryWatermark): exact, and a preview costs the number of distinct
  * tuples in the window, not the number of events. The window's start is aligned down to the
- * rollup's bucket (an hour; a day for usage) and returned, so callers say what was read.
+ * rollups' bucket (a UTC day; day buckets keep a week's rollup to 7 x the distinct tuples of
+ * a day, where hours made it 168 x) and returned, so callers say what was read.
  */
 import { decodeOfferedSubprotocols, type ReplayTuple, TOKEN_STATES, type TokenState } from "../policy";
 import { PATTERN_HIT_SQL, type Queryable, REPLAYABLE_SQL, withSummaryWatermark } from "./audit-queries";
 
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 export interface ReplayWindow {
-  /** Aligned down to the hour. */
+  /** Aligned down to the UTC day. */
   since: Date;
   until: Date;
   tuples: ReplayTuple[];
 }
 
-/** The distinct replayable handshakes of `tenant` in [since aligned to the hour, until), with counts. */
+/** The distinct replayable handshakes of `tenant` in [since aligned to the UTC day, until), with counts. */
 export async function readReplayTuples(
   db: Queryable,
   options: { tenant: string; since: Date; until: Date },
 ): Promise<ReplayWindow> {
-  const since = new Date(Math.floor(options.since.getTime() / HOUR_MS) * HOUR_MS);
+  const since = new Date(Math.floor(options.since.getTime() / DAY_MS) * DAY_MS);
   const until = options.until;
   const tuples = await withSummaryWatermark(db, async (q, watermark) => {
     // A short aggregate the planner may cost high: JIT compilation would cost more than it saves.

@@ -20,7 +20,7 @@
  * Pure (time comes in as a parameter); the signing uses node:crypto, so server code only.
  */
 import { type CompiledPolicy, compilePolicy } from "./compile-policy";
-import { decideHandshake, type HandshakeRequest, type TokenState } from "./decide-handshake";
+import { type Decision, decideHandshake, type HandshakeRequest, type TokenState } from "./decide-handshake";
 import type { CompilableDocument } from "./document";
 import type { Reason } from "./reasons";
 import { signHandshakeToken } from "./token";
@@ -99,7 +99,32 @@ export class ReplayRequests {
   }
 }
 
-/** Decides every tuple under `active` and `draft` (both from compileForReplay) and sums the differences. */
+/** Reasons of the origin check, the first check of decideHandshake: later checks never run after one. */
+const ORIGIN_REASONS: ReadonlySet<Reason> = new Set<Reason>([
+  "origin_malformed",
+  "origin_missing",
+  "origin_null",
+  "origin_not_allowed",
+]);
+
+interface Outcome {
+  allowed: boolean;
+  reason: Reason;
+  normalizedOrigin: string | null;
+}
+
+/**
+ * Decides every tuple under `active` and `draft` (both from compileForReplay) and sums the
+ * differences.
+ *
+ * Cost: one probe per distinct origin and version (the origin alone: no credentials, token or
+ * subprotocols). The origin is decideHandshake's first check, and once it fails no later check
+ * runs (decide-handshake.ts): so when a version's probe fails at the origin check, that
+ * verdict is the version's verdict for every tuple of the origin, whatever its other facts.
+ * Only origins that some version admits past the origin check have their tuples decided one
+ * by one. A long tail of refused origins therefore costs two decisions per origin, not per
+ * tuple.
+ */
 export function replayImpact(
   active: CompiledPolicy,
   draft: CompiledPolicy,
@@ -109,27 +134,42 @@ export function replayImpact(
   const requests = new ReplayRequests(draft.tenant, now);
   const refused = new Map<string, ImpactEntry & { reason: Reason }>();
   const allowed = new Map<string, ImpactEntry>();
+  const probes = new Map<string, { before: Outcome | null; after: Outcome | null }>();
   let evaluated = 0;
   let distinct = 0;
   for (const tuple of tuples) {
     const count = Number.isFinite(tuple.count) && tuple.count > 0 ? tuple.count : 0;
     evaluated += count;
     distinct++;
-    const request = requests.request(tuple);
-    const before = decideHandshake(active, request);
-    const after = decideHandshake(draft, request);
+    const key = tuple.origin === null ? "\u0000missing" : `o:${tuple.origin}`;
+    let probe = probes.get(key);
+    if (!probe) {
+      const bare = requests.request({ ...tuple, credentials: false, tokenState: "none", subprotocols: [] });
+      probe = {
+        before: originVerdict(decideHandshake(active, bare)),
+        after: originVerdict(decideHandshake(draft, bare)),
+      };
+      probes.set(key, probe);
+    }
+    let before = probe.before;
+    let after = probe.after;
+    if (!before || !after) {
+      const request = requests.request(tuple);
+      before ??= decideHandshake(active, request);
+      after ??= decideHandshake(draft, request);
+    }
     if (before.allowed === after.allowed) continue;
     const origin = after.normalizedOrigin ?? before.normalizedOrigin ?? tuple.origin;
     if (!after.allowed) {
-      const key = `${origin}\u0000${after.reason}`;
-      const entry = refused.get(key) ?? { origin, reason: after.reason, count: 0 };
+      const entryKey = `${origin}\u0000${after.reason}`;
+      const entry = refused.get(entryKey) ?? { origin, reason: after.reason, count: 0 };
       entry.count += count;
-      refused.set(key, entry);
+      refused.set(entryKey, entry);
     } else {
-      const key = String(origin);
-      const entry = allowed.get(key) ?? { origin, count: 0 };
+      const entryKey = String(origin);
+      const entry = allowed.get(entryKey) ?? { origin, count: 0 };
       entry.count += count;
-      allowed.set(key, entry);
+      allowed.set(entryKey, entry);
     }
   }
   return {
@@ -138,6 +178,12 @@ export function replayImpact(
     newlyRefused: [...refused.values()].sort(byCountThenOrigin),
     newlyAllowed: [...allowed.values()].sort(byCountThenOrigin),
   };
+}
+
+/** The probe's outcome when the origin check decided it (valid for every tuple of that origin), else null. */
+function originVerdict(decision: Decision): Outcome | null {
+  const failed = decision.allowed ? decision.wouldReject : decision.reason;
+  return failed !== undefined && ORIGIN_REASONS.has(failed) ? decision : null;
 }
 
 /** Largest first; then by origin and reason, so equal counts always come in one order. */

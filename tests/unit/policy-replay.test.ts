@@ -1,7 +1,8 @@
 /**
  * The impact replay (server/policy/replay-impact.ts): recorded tuples decided by the engine
  * under the active version and a draft. Table-driven per kind of change, plus a property:
- * swapping draft and active swaps "newly refused" and "newly allowed" totals. Also the token
+ * swapping draft and active swaps "newly refused" and "newly allowed" totals, and the
+ * per-origin probes give exactly what deciding every tuple one by one gives. Also the token
  * state the gateway records (presentedTokenState) and the stored subprotocol list.
  */
 import fc from "fast-check";
@@ -19,6 +20,8 @@ import {
   signHandshakeToken,
 } from "../../server/policy";
 import { compilePolicy } from "../../server/policy/compile-policy";
+import { decideHandshake } from "../../server/policy/decide-handshake";
+import { ReplayRequests } from "../../server/policy/replay-impact";
 
 const NOW = Date.parse("2026-12-02T12:00:00Z");
 const TENANT = "acme";
@@ -151,6 +154,40 @@ describe("replayImpact", () => {
     expect(result.newlyRefused).toEqual([{ origin: A, reason: "origin_not_allowed", count: 5 }]);
   });
 
+  /** The replay without the per-origin probes: every tuple decided under both versions. */
+  function oneByOne(first: PolicyDocument, second: PolicyDocument, tuples: ReplayTuple[]) {
+    const before = compileForReplay(first, { version: 1, tenant: TENANT, now: NOW });
+    const after = compileForReplay(second, { version: 2, tenant: TENANT, now: NOW });
+    const requests = new ReplayRequests(TENANT, NOW);
+    const refused = new Map<string, { origin: string | null; reason: string; count: number }>();
+    const allowed = new Map<string, { origin: string | null; count: number }>();
+    for (const tuple of tuples) {
+      const a = decideHandshake(before, requests.request(tuple));
+      const b = decideHandshake(after, requests.request(tuple));
+      if (a.allowed === b.allowed) continue;
+      const origin = b.normalizedOrigin ?? a.normalizedOrigin ?? tuple.origin;
+      if (!b.allowed) {
+        const e = refused.get(`${origin} ${b.reason}`) ?? { origin, reason: b.reason, count: 0 };
+        e.count += tuple.count;
+        refused.set(`${origin} ${b.reason}`, e);
+      } else {
+        const e = allowed.get(String(origin)) ?? { origin, count: 0 };
+        e.count += tuple.count;
+        allowed.set(String(origin), e);
+      }
+    }
+    const order = (x: { origin: string | null; reason?: string; count: number }, y: typeof x) =>
+      y.count - x.count ||
+      String(x.origin).localeCompare(String(y.origin)) ||
+      String(x.reason ?? "").localeCompare(String(y.reason ?? ""));
+    return {
+      evaluated: tuples.reduce((n, t) => n + t.count, 0),
+      distinct: tuples.length,
+      newlyRefused: [...refused.values()].sort(order),
+      newlyAllowed: [...allowed.values()].sort(order),
+    };
+  }
+
   it("swapping draft and active swaps what is newly refused and newly allowed", () => {
     const origins = [A, B, C, "https://x.acme.com", "null"];
     const tupleArb = fc.record({
@@ -164,6 +201,8 @@ describe("replayImpact", () => {
       origins: fc.subarray([A, B, C, "https://*.acme.com", "null"]),
       token: fc.constantFrom("off" as const, "required" as const),
       missingOrigin: fc.constantFrom("reject" as const, "allow" as const),
+      mode: fc.constantFrom("enforce" as const, "report-only" as const),
+      credentials: fc.constantFrom("forbid" as const, "allow" as const),
       subprotocols: fc.subarray(["chat"]),
     });
     fc.assert(
@@ -175,6 +214,7 @@ describe("replayImpact", () => {
         const sum = (entries: Array<{ count: number }>) => entries.reduce((total, e) => total + e.count, 0);
         expect(sum(forward.newlyRefused)).toBe(sum(backward.newlyAllowed));
         expect(sum(forward.newlyAllowed)).toBe(sum(backward.newlyRefused));
+        expect(forward).toEqual(oneByOne(first, second, tuples));
       }),
       { numRuns: 200 },
     );

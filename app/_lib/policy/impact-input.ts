@@ -17,7 +17,7 @@ export const impactInput = z
     since: z.iso
       .datetime({ offset: true })
       .optional()
-      .meta({ description: "Start of the replayed window (aligned down to the hour); default 7 days ago." }),
+      .meta({ description: "Start of the replayed window (aligned down to the UTC day); default 7 days ago." }),
   })
   .strict();
 

@@ -113,7 +113,7 @@ same<
 >();
 
 export const impactPreview = z.object({
-  since: isoTime.meta({ description: "Start of the replayed window (aligned down to the hour)." }),
+  since: isoTime.meta({ description: "Start of the replayed window (aligned down to the UTC day)." }),
   until: isoTime,
   activeVersion: z.number().int().meta({ description: "The active version the draft was compared with." }),
   evaluated: z.number().int().meta({ description: "Recorded handshakes replayed." }),
