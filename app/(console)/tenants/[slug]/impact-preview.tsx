@@ -51,7 +51,8 @@ export function useImpactPreview(
 }
 
 function days(preview: ImpactPreview): string {
-  const n = Math.max(1, Math.round((Date.parse(preview.until) - Date.parse(preview.since)) / 86_400_000));
+  // The window starts at a UTC midnight (the rollup's day), so it is N days and a part of one.
+  const n = Math.max(1, Math.floor((Date.parse(preview.until) - Date.parse(preview.since)) / 86_400_000));
   return n === 1 ? "the last day" : `the last ${n} days`;
 }
 
