@@ -28,6 +28,7 @@ export const TEXT_LIMITS = {
   matchedPattern: 512,
   reason: 64,
   gatewayId: 64,
+  offeredSubprotocols: 256,
 } as const;
 
 /** A string value inside a log line or an audit row's `details`. */

@@ -6,6 +6,7 @@ import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import type { AuditFacets, AuditHistogram } from "../../server/db/audit-explore";
 import { AUDIT_FIELDS } from "../../server/db/audit-fields";
 import type { AuditEvent } from "../../server/db/audit-queries";
+import type { PolicyDocument } from "../../server/policy/browser";
 import type { ActivityPage } from "../_lib/activity/list-activity";
 import type { AuditWindow } from "../_lib/audit/audit-filter-input";
 import type { SavedView } from "../_lib/audit/audit-saved-views";
@@ -19,8 +20,10 @@ import type { Role } from "../_lib/auth/permissions";
 import type { SessionView } from "../_lib/auth/user-sessions";
 import type { Fleet } from "../_lib/gateways/get-fleet";
 import type { VersionedPolicyDocument } from "../_lib/policy/document";
+import type { EntryUsageReport } from "../_lib/policy/get-entry-usage";
 import type { RevisionDetail } from "../_lib/policy/get-revision";
 import type { RevisionSummary } from "../_lib/policy/list-revisions";
+import type { ImpactPreview } from "../_lib/policy/preview-impact";
 import type { RolloutDetail } from "../_lib/rollouts/list-rollouts";
 import type { RolloutView } from "../_lib/rollouts/rollout-view";
 import type { SiemDestinationView } from "../_lib/siem/list-siem-destinations";
@@ -35,6 +38,10 @@ export const keys = {
   tenant: (slug: string) => ["tenants", "detail", slug] as const,
   policy: (slug: string) => ["tenants", "policy", slug] as const,
   revisions: (slug: string) => ["tenants", "revisions", slug] as const,
+  /** The impact of a draft (the draft itself is part of the key: each edit is its own preview). */
+  impact: (slug: string, baseVersion: number, draft: PolicyDocument) =>
+    ["tenants", "impact", slug, baseVersion, draft] as const,
+  entryUsage: (slug: string, days: number) => ["tenants", "entry-usage", slug, days] as const,
   revision: (slug: string, version: number, against: number | null) =>
     ["tenants", "revision", slug, version, against] as const,
   fleet: () => ["fleet"] as const,
@@ -184,6 +191,28 @@ export const tenantQuery = (slug: string) =>
     queryKey: keys.tenant(slug),
     queryFn: ({ signal }) => api<TenantDetail>(`/api/v1/tenants/${enc(slug)}`, { signal }),
     refetchInterval: 10_000,
+  });
+
+/** What a draft would newly refuse and admit over the last 7 days (POST .../policy/impact; writes nothing). */
+export const impactQuery = (slug: string, baseVersion: number, draft: PolicyDocument) =>
+  queryOptions({
+    queryKey: keys.impact(slug, baseVersion, draft),
+    queryFn: ({ signal }) =>
+      api<ImpactPreview>(`/api/v1/tenants/${enc(slug)}/policy/impact`, {
+        method: "POST",
+        body: { document: draft },
+        signal,
+      }),
+    staleTime: 30_000,
+  });
+
+/** Each allowlist entry's matches and last match; unused ones flagged. */
+export const entryUsageQuery = (slug: string, days: number) =>
+  queryOptions({
+    queryKey: keys.entryUsage(slug, days),
+    queryFn: ({ signal }) =>
+      api<EntryUsageReport>(`/api/v1/tenants/${enc(slug)}/policy/usage?days=${days}`, { signal }),
+    staleTime: 30_000,
   });
 
 export const policyQuery = (slug: string) =>

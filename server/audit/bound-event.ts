@@ -21,7 +21,10 @@ const TEXT_FIELDS = [
   "subprotocol",
   "matchedPattern",
   "reason",
+  "offeredSubprotocols",
 ] as const satisfies ReadonlyArray<keyof AuditEventInput & keyof typeof TEXT_LIMITS>;
+
+const TOKEN_STATE_SET: ReadonlySet<unknown> = new Set(["none", "valid", "invalid"]);
 
 const INT_FIELDS = ["policyVersion", "closeCode", "durationMs"] as const;
 
@@ -42,6 +45,8 @@ export function boundEvent(event: AuditEventInput): AuditEventInput {
   }
   if (out.count !== undefined && !Number.isFinite(out.count)) out.count = 1;
   out.details = boundDetails(out.details);
+  if (out.tokenState != null && !TOKEN_STATE_SET.has(out.tokenState)) out.tokenState = null;
+  if (out.credentials != null && typeof out.credentials !== "boolean") out.credentials = null;
   return out;
 }
 
@@ -62,12 +67,19 @@ function isBounded(e: AuditEventInput): boolean {
     fits(e.subprotocol, TEXT_LIMITS.subprotocol) &&
     fits(e.matchedPattern, TEXT_LIMITS.matchedPattern) &&
     fits(e.reason, TEXT_LIMITS.reason) &&
+    fitsOrAbsent(e.offeredSubprotocols, TEXT_LIMITS.offeredSubprotocols) &&
+    (e.tokenState === undefined || e.tokenState === null || TOKEN_STATE_SET.has(e.tokenState)) &&
+    (e.credentials === undefined || e.credentials === null || typeof e.credentials === "boolean") &&
     Number.isFinite(e.ts) &&
     finiteOrAbsent(e.policyVersion) &&
     finiteOrAbsent(e.closeCode) &&
     finiteOrAbsent(e.durationMs) &&
     finiteOrAbsent(e.count)
   );
+}
+
+function fitsOrAbsent(value: string | null | undefined, max: number): boolean {
+  return value === undefined || fits(value, max);
 }
 
 function fits(value: string | null, max: number): boolean {

@@ -39,6 +39,9 @@ export const COPY_COLUMNS = [
   "shadow_decision",
   "shadow_reason",
   "shadow_version",
+  "credentials",
+  "token_state",
+  "offered_subprotocols",
 ] as const;
 
 export const COPY_SQL = `copy audit_event (${COPY_COLUMNS.join(", ")}) from stdin`;
@@ -67,6 +70,11 @@ export function copyTextValue(field: string): string | null {
 /** An int column; clamped to the column's range (a connection open for > 24 days, say). */
 function copyInt(value: number | null | undefined): string {
   return value == null ? "\\N" : String(Math.min(INT_MAX, Math.max(-INT_MAX, Math.trunc(value))));
+}
+
+/** A boolean column: `t`, `f`, or `\\N` when absent. */
+function copyBool(value: boolean | null | undefined): string {
+  return value == null ? "\\N" : value ? "t" : "f";
 }
 
 let isoSecond = Number.NaN;
@@ -103,7 +111,7 @@ export function encodeRow(gatewayId: string, e: AuditEventInput, count: number, 
     e.policyVersion,
   )}\t${copyText(e.matchedPattern)}\t${copyInt(count)}\t${copyInt(e.closeCode)}\t${copyInt(e.durationMs)}\t${copyText(
     e.details ? JSON.stringify(e.details) : null,
-  )}\t${e.shadowDecision ?? "\\N"}\t${copyText(e.shadowReason)}\t${copyInt(e.shadowVersion)}\n`;
+  )}\t${e.shadowDecision ?? "\\N"}\t${copyText(e.shadowReason)}\t${copyInt(e.shadowVersion)}\t${copyBool(e.credentials)}\t${copyText(e.tokenState)}\t${copyText(e.offeredSubprotocols)}\n`;
 }
 
 /** How long each text column of a row Postgres refused may be when it is tried once more. */
@@ -119,6 +127,7 @@ const TEXT_COLUMNS: ReadonlySet<string> = new Set<(typeof COPY_COLUMNS)[number]>
   "path",
   "subprotocol",
   "matched_pattern",
+  "offered_subprotocols",
 ]);
 const DETAILS_INDEX = COPY_COLUMNS.indexOf("details");
 

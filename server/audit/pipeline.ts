@@ -197,7 +197,7 @@ export class AuditPipeline implements AuditSink {
     const count = event.count ?? 1;
     this.totals.recorded += count;
     if (folds(event)) {
-      const key = `${event.kind}\u0000${event.via}\u0000${event.decision}\u0000${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}\u0000${event.shadowReason}`;
+      const key = `${event.kind}\u0000${event.via}\u0000${event.decision}\u0000${event.tenant}\u0000${event.origin}\u0000${event.reason}\u0000${event.remoteAddr}\u0000${event.shadowReason}\u0000${event.credentials}\u0000${event.tokenState}\u0000${event.offeredSubprotocols}`;
       const fold = this.folds.get(key);
       if (fold && event.ts - fold.startedAt < this.foldWindowMs) {
         if (fold.repeat) {

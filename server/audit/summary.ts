@@ -5,7 +5,10 @@
  *  - audit_count: events per 5-minute bucket, tenant, kind and decision (and all tenants);
  *  - audit_rejected_origin: refused handshakes and HTTP requests per hour, tenant and origin
  *    (with their reasons);
- *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed).
+ *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed);
+ *  - audit_replay: the distinct replayable handshakes per UTC day and tenant (the impact
+ *    preview's input, server/db/impact-queries.ts);
+ *  - audit_pattern_hit: matches per allowlist entry, tenant and day (entry usage).
  *
  * The tester's own handshakes (via = 'tester') are left out of the two statistics tables: a
  * scan is hundreds of refusals nobody needs to act on. Readers that are asked to include them
@@ -26,7 +29,7 @@
  * (AuditSummaryKeeper). The summary's old rows go with the partitions (retention, partitions.ts).
  */
 import type pg from "pg";
-import { DECIDED_KINDS_SQL, ORIGIN_EXPRESSION } from "../db/audit-queries";
+import { DECIDED_KINDS_SQL, ORIGIN_EXPRESSION, PATTERN_HIT_SQL, REPLAYABLE_SQL } from "../db/audit-queries";
 import type { Logger } from "../log";
 
 /** Arbitrary constant: the advisory lock of summary passes. */
@@ -38,7 +41,8 @@ const PASS_BUDGET_MS = 2000;
 const SUMMARIZE = `
 with batch as materialized (
   select ts, last_ts, coalesce(tenant, '') as tenant, kind, decision, reason, ${ORIGIN_EXPRESSION} as origin, count,
-         via = 'tester' as tester
+         via, via = 'tester' as tester, origin as origin_as_sent, credentials, token_state, offered_subprotocols,
+         matched_pattern
     from audit_event where id > $1 and id <= $2
 ), per_tenant as (
   insert into audit_count (all_tenants, tenant, bucket, kind, decision, count)
@@ -69,9 +73,26 @@ with batch as materialized (
     set last_seen = greatest(audit_origin.last_seen, excluded.last_seen), events = audit_origin.events + excluded.events
   returning 1
 )
+, replay as (
+  insert into audit_replay (tenant, bucket, has_origin, origin, credentials, token_state, subprotocols, count, last_seen)
+  select tenant, date_bin('1 day', ts, 'epoch'), origin_as_sent is not null, coalesce(origin_as_sent, ''), credentials,
+         token_state, coalesce(offered_subprotocols, ''), sum(count), max(coalesce(last_ts, ts))
+    from batch where ${REPLAYABLE_SQL} group by 1, 2, 3, 4, 5, 6, 7
+  on conflict (tenant, bucket, has_origin, origin, credentials, token_state, subprotocols) do update
+    set count = audit_replay.count + excluded.count, last_seen = greatest(audit_replay.last_seen, excluded.last_seen)
+  returning 1
+), hits as (
+  insert into audit_pattern_hit (tenant, pattern, bucket, count, last_seen)
+  select tenant, matched_pattern, date_bin('1 day', ts, 'epoch'), sum(count), max(coalesce(last_ts, ts))
+    from batch where ${PATTERN_HIT_SQL} group by 1, 2, 3
+  on conflict (tenant, pattern, bucket) do update
+    set count = audit_pattern_hit.count + excluded.count, last_seen = greatest(audit_pattern_hit.last_seen, excluded.last_seen)
+  returning 1
+)
 select (select count(*) from batch)::int as rows,
        (select count(*) from per_tenant) + (select count(*) from all_tenants)
-     + (select count(*) from rejected) + (select count(*) from origins) as upserts`;
+     + (select count(*) from rejected) + (select count(*) from origins)
+     + (select count(*) from replay) + (select count(*) from hits) as upserts`;
 
 export interface SummaryPass {
   /** False when another process held the lock. */
@@ -139,6 +160,8 @@ export async function expireAuditSummary(db: pg.Pool | pg.PoolClient, cutoff: Da
   await db.query("delete from audit_count where bucket < $1", [cutoff]);
   await db.query("delete from audit_rejected_origin where bucket < $1", [cutoff]);
   await db.query("delete from audit_origin where last_seen < $1", [cutoff]);
+  await db.query("delete from audit_replay where bucket < $1", [cutoff]);
+  await db.query("delete from audit_pattern_hit where bucket < $1", [cutoff]);
 }
 
 /** A pass every `intervalMs` (never two at once in one process); failures are logged and retried. */

@@ -46,6 +46,14 @@ export interface AuditEventInput {
   shadowDecision?: AuditDecision | null;
   shadowReason?: string | null;
   shadowVersion?: number | null;
+  /**
+   * What an impact preview replays (SPEC §5.2), on handshakes the policy judged: a Cookie or
+   * Authorization header came; the presented token's state (never the token); the offered
+   * subprotocols without `bearer.*` entries, comma-joined ('' for none). Absent otherwise.
+   */
+  credentials?: boolean | null;
+  tokenState?: "none" | "valid" | "invalid" | null;
+  offeredSubprotocols?: string | null;
 }
 
 export interface AuditSink {

@@ -241,6 +241,14 @@ export const TESTER_SQL = "via = 'tester'";
 /** The origin every origin filter compares: normalized, or as sent when it could not be normalized. */
 export const ORIGIN_EXPRESSION = "coalesce(origin_normalized, origin)";
 /**
+ * Rows an impact preview replays (SPEC §5.2): handshakes (gateway or forward auth, never the
+ * tester's own) that the policy judged and that recorded the replay facts, of a tenant.
+ */
+export const REPLAYABLE_SQL =
+  "kind = 'handshake' and via <> 'tester' and token_state is not null and credentials is not null and coalesce(tenant, '') <> ''";
+/** Rows that count as a match of an allowlist entry: decided requests that named the entry (not the tester's). */
+export const PATTERN_HIT_SQL = `matched_pattern is not null and via <> 'tester' and coalesce(tenant, '') <> '' and ${DECIDED_KINDS_SQL}`;
+/**
  * Substring and prefix search look the origins up in audit_origin first; when more than this
  * many distinct origins match, the pattern is broad and is applied to the events directly.
  */

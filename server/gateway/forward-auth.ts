@@ -47,7 +47,15 @@
  */
 import type { IncomingMessage } from "node:http";
 import { clientAddress } from "../net/client-address";
-import { type CorsDecision, type Decision, decideCors, decideHandshake, type Reason } from "../policy";
+import {
+  type CorsDecision,
+  type Decision,
+  decideCors,
+  decideHandshake,
+  encodeOfferedSubprotocols,
+  presentedTokenState,
+  type Reason,
+} from "../policy";
 import { HTTP_TOKEN } from "../policy/document";
 import type { TenantRuntime } from "../policy-store/policy-store";
 import { enforcedPolicy } from "../policy-store/staged-policy";
@@ -166,7 +174,7 @@ function decideHandshakeRequest(
     recordRequest(ctx, facts, "rejected", "rate_limited");
     return refusal("rate_limited", runtime.version);
   }
-  const decision: Decision = decideHandshake(policy, {
+  const request = {
     origin: headerLines(req, "origin"),
     hasCookie: Boolean(req.headers.cookie),
     hasAuthorization: Boolean(req.headers.authorization),
@@ -174,8 +182,15 @@ function decideHandshakeRequest(
     // Every value: a repeated access_token is refused as ambiguous by the decision.
     accessTokenParam: accessTokenValues(original.uri),
     now: Date.now(),
-  });
+  };
+  const decision: Decision = decideHandshake(policy, request);
   facts.subprotocol = decision.selectedSubprotocol;
+  // What an impact preview replays (SPEC §5.2), as the gateway's own handshakes record it.
+  facts.replay = {
+    credentials: request.hasCookie || request.hasAuthorization,
+    tokenState: decision.tokenValidUntil !== undefined ? "valid" : presentedTokenState(policy, request),
+    offeredSubprotocols: encodeOfferedSubprotocols(offered),
+  };
   return answer(ctx, facts, decision, {});
 }
 

@@ -43,7 +43,9 @@ import {
   type CompiledPolicy,
   type Decision,
   decideHandshake,
+  encodeOfferedSubprotocols,
   type HandshakeRequest,
+  presentedTokenState,
   REASON_DESCRIPTIONS,
   REASON_STATUS,
   type Reason,
@@ -497,6 +499,28 @@ function auditEvent(
       ? null
       : { shadowDecision: a.shadow.decision, shadowReason: a.shadow.reason, shadowVersion: a.shadow.version }),
     ...(isTesterRequest(a.req) ? { via: "tester" as const } : {}),
+    ...replayFacts(a, decision),
+  };
+}
+
+/**
+ * What an impact preview replays (SPEC §5.2), once the policy judged the handshake (step 6
+ * on): never the token or a cookie, only that they came and the token's state. The token is
+ * verified here only when the decision did not already admit it (`token: off`, or a refusal
+ * before or at the token check).
+ */
+function replayFacts(
+  a: Attempt,
+  decision: Decision | undefined,
+): Pick<AuditEventInput, "credentials" | "tokenState" | "offeredSubprotocols"> {
+  if (!a.facts || !a.runtime) return {};
+  return {
+    credentials: a.facts.hasCookie || a.facts.hasAuthorization,
+    tokenState:
+      decision?.tokenValidUntil !== undefined
+        ? "valid"
+        : presentedTokenState(a.policy ?? a.runtime.compiled, { ...a.facts, now: Date.now() }),
+    offeredSubprotocols: encodeOfferedSubprotocols(a.facts.offeredSubprotocols),
   };
 }
 

@@ -32,6 +32,8 @@ export interface RequestFacts {
   method: string | null;
   /** The subprotocol selected by a handshake decision (forward auth), or null. */
   subprotocol?: string | null;
+  /** A handshake decision's replay facts (SPEC §5.2; server/gateway/handshake.ts replayFacts). */
+  replay?: Pick<AuditEventInput, "credentials" | "tokenState" | "offeredSubprotocols">;
 }
 
 /** What a decision contributes to its event. */
@@ -82,6 +84,7 @@ export function requestEvent(
     closeCode: null,
     durationMs: null,
     details: facts.method === null ? null : { method: facts.method },
+    ...facts.replay,
   };
 }
 

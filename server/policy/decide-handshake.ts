@@ -386,6 +386,39 @@ function judgeToken(
   explain: boolean,
 ): CheckResult {
   if (!compiled.settings.requireToken) return pass(explain, "token: off — any presented token is ignored");
+  return judgePresentedToken(compiled, request, offered, explain);
+}
+
+/**
+ * What the audit trail records of the token a handshake presented (SPEC §5.2: what an impact
+ * preview replays), judged by the same verification as the token check whatever the
+ * policy's `token` setting: `none` (no token), `valid`, or `invalid` (bad, expired, several
+ * different ones, no tenant secret). Never the token itself. Cheap when no token came: the
+ * signature is only checked when one did.
+ */
+export type TokenState = "none" | "valid" | "invalid";
+export const TOKEN_STATES: readonly TokenState[] = ["none", "valid", "invalid"];
+
+export function presentedTokenState(compiled: CompiledPolicy, request: HandshakeRequest): TokenState {
+  try {
+    const offered: readonly unknown[] = Array.isArray(request.offeredSubprotocols) ? request.offeredSubprotocols : [];
+    const param = request.accessTokenParam;
+    const hasParam = param !== undefined && param !== null && (!Array.isArray(param) || param.length > 0);
+    if (!hasParam && !offered.some((name) => typeof name === "string" && name.startsWith(BEARER_PREFIX))) return "none";
+    const result = judgePresentedToken(compiled, request, offered, false);
+    return result.ok ? "valid" : result.reason === "token_missing" ? "none" : "invalid";
+  } catch {
+    return "invalid";
+  }
+}
+
+/** The token check proper (`token: required`): exactly one token, verified. */
+function judgePresentedToken(
+  compiled: CompiledPolicy,
+  request: HandshakeRequest,
+  offered: readonly unknown[],
+  explain: boolean,
+): CheckResult {
   const candidates = new Set<string>();
   for (const name of offered) {
     if (typeof name === "string" && name.startsWith(BEARER_PREFIX)) candidates.add(name.slice(BEARER_PREFIX.length));

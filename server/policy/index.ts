@@ -14,7 +14,19 @@ export {
   decideHandshake,
   evaluateHandshake,
   type HandshakeRequest,
+  presentedTokenState,
+  TOKEN_STATES,
+  type TokenState,
   tokenFromSubprotocols,
 } from "./decide-handshake";
 export { explainHandshake, type HandshakeExplanation } from "./explain-handshake";
+export {
+  compileForReplay,
+  decodeOfferedSubprotocols,
+  encodeOfferedSubprotocols,
+  type ImpactEntry,
+  type ImpactResult,
+  type ReplayTuple,
+  replayImpact,
+} from "./replay-impact";
 export { signHandshakeToken, type TokenVerification, verifyHandshakeToken } from "./token";

@@ -4,7 +4,7 @@
  * (AuditPipeline.onCommitted). Field names and types are the audit API's
  * (`GET /api/v1/audit`: `id` a string, `ts` ISO, camelCase names), derived from COPY_COLUMNS,
  * so a column added to the COPY list is exported without touching this file (as text unless
- * DECODERS says otherwise).
+ * DECODERS says otherwise; unless NOT_EXPORTED lists it).
  *
  * Pure; no I/O.
  */
@@ -32,6 +32,12 @@ const DECODERS: Record<string, Decoder> = {
   shadow_version: int,
 };
 
+/**
+ * Columns kept out of the exported event: the impact preview's replay facts (SPEC §5.2), which
+ * the audit API does not return either (the exported event stays the API's event).
+ */
+const NOT_EXPORTED: ReadonlySet<string> = new Set(["credentials", "token_state", "offered_subprotocols"]);
+
 const KEYS = COPY_COLUMNS.map((column) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
 
 /** Decodes each line of a committed batch with its id; null for a line that is not one field per column. */
@@ -46,6 +52,7 @@ function decodeLine(id: string | undefined, line: string): ExportedEvent | null 
   if (id === undefined || fields.length !== COPY_COLUMNS.length) return null;
   const event: Record<string, unknown> = { id };
   for (let i = 0; i < fields.length; i++) {
+    if (NOT_EXPORTED.has(COPY_COLUMNS[i]!)) continue;
     const value = copyTextValue(fields[i]!);
     const decode = DECODERS[COPY_COLUMNS[i]!];
     event[KEYS[i]!] = value === null ? null : decode ? decode(value) : value;

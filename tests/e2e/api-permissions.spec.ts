@@ -176,6 +176,23 @@ const ENDPOINTS: Endpoint[] = [
     }),
   },
   {
+    name: "POST /api/v1/tenants/<slug>/policy/impact",
+    method: "POST",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({
+      path: `/api/v1/tenants/${shared}/policy/impact`,
+      body: { document: validDocument([`https://${unique("draft")}.example.com`]) },
+    }),
+  },
+  {
+    name: "GET /api/v1/tenants/<slug>/policy/usage",
+    method: "GET",
+    min: "viewer",
+    ok: 200,
+    prepare: async () => ({ path: `/api/v1/tenants/${shared}/policy/usage?days=7` }),
+  },
+  {
     name: "GET /api/v1/tenants/<slug>/revisions",
     method: "GET",
     min: "viewer",

@@ -137,6 +137,16 @@ test("every operation of /api/v1 answers what openapi.json says", async () => {
     headers: { "If-Match": '"2"' },
     data: { origins: [{ pattern: "https://*.com" }] },
   }); // 422
+  await call(viewer, "post", "/api/v1/tenants/{slug}/policy/impact", {
+    values: { slug },
+    data: { document: { origins: [] }, since: new Date(Date.now() - 86_400_000).toISOString() },
+  });
+  await call(viewer, "post", "/api/v1/tenants/{slug}/policy/impact", {
+    values: { slug },
+    data: { document: { origins: [{ pattern: "https://*.com" }] } },
+  }); // 422
+  await call(viewer, "get", "/api/v1/tenants/{slug}/policy/usage", { values: { slug }, query: "days=30" });
+  await call(viewer, "get", "/api/v1/tenants/{slug}/policy/usage", { values: { slug }, query: "days=0" }); // 422
   await call(viewer, "get", "/api/v1/tenants/{slug}/revisions", { values: { slug }, query: "limit=10" });
   await call(viewer, "get", "/api/v1/tenants/{slug}/revisions/{version}", { values: { slug, version: "2" } });
   await call(viewer, "get", "/api/v1/tenants/{slug}/revisions/{version}", { values: { slug, version: "99" } }); // 404

@@ -111,6 +111,7 @@ describe("app/_lib", () => {
     "policy/apply-diff.ts",
     "policy/diff-documents.ts",
     "policy/document.ts",
+    "policy/impact-input.ts",
   ]);
   const lib = path.join(ROOT, "app", "_lib");
   const modules = walk(lib, (name) => /\.tsx?$/.test(name)).map((file) => path.relative(lib, file));

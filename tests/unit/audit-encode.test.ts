@@ -63,6 +63,9 @@ describe("encodeRow", () => {
     closeCode: 1000,
     durationMs: 3_000_000_000,
     details: { note: "x" },
+    credentials: true,
+    tokenState: "valid",
+    offeredSubprotocols: "chat,v2",
   };
 
   it("writes one field per column, in COPY_COLUMNS order, ending the line", () => {
@@ -94,6 +97,9 @@ describe("encodeRow", () => {
       shadow_decision: "\\N",
       shadow_reason: "\\N",
       shadow_version: "\\N",
+      credentials: "t",
+      token_state: "valid",
+      offered_subprotocols: "chat,v2",
     });
   });
 

@@ -69,6 +69,7 @@ describe("boundEvent", () => {
       subprotocol: huge,
       matchedPattern: huge,
       reason: huge,
+      offeredSubprotocols: huge,
     });
     for (const [field, max] of Object.entries(TEXT_LIMITS)) {
       if (field === "gatewayId") continue;

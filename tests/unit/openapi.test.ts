@@ -20,6 +20,7 @@ import { openApiDocument, openApiPath, operationId } from "../../app/_lib/api/op
 import { OPERATIONS } from "../../app/_lib/api/openapi/operations";
 import * as params from "../../app/_lib/api/params";
 import * as auditInput from "../../app/_lib/audit/audit-filter-input";
+import * as impactInput from "../../app/_lib/policy/impact-input";
 import * as rolloutInput from "../../app/_lib/rollouts/rollout-input";
 import * as siemInput from "../../app/_lib/siem/siem-destination-input";
 import * as tenantInput from "../../app/_lib/tenants/tenant-input";
@@ -106,6 +107,7 @@ describe("the document and the routes agree", () => {
       siemInput,
       alertInput,
       rolloutInput,
+      impactInput,
     };
     const nameOf = (schema: z.ZodType): string | undefined => {
       for (const exports of Object.values(modules)) {

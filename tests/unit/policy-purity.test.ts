@@ -79,9 +79,10 @@ describe("server/policy stays pure and browser-safe", () => {
     expect(reached).toContain("validate-policy.ts");
     expect(reached).toContain("compile-policy.ts");
     expect(reached).toContain("decide-cors.ts");
-    // And only decide-handshake.ts (plus the server entry point) imports token.ts.
+    // And only decide-handshake.ts, the impact replay (which signs its synthetic token) and the
+    // server entry point import token.ts.
     const importers = files.filter((name) => importsOf(name).includes("./token"));
-    expect(importers.sort()).toEqual(["decide-handshake.ts", "index.ts"]);
+    expect(importers.sort()).toEqual(["decide-handshake.ts", "index.ts", "replay-impact.ts"]);
   });
 });
 

@@ -4,7 +4,8 @@
  * bulk paste (a result per line), search, an order that a save does not change, inline
  * note and expiry (one field, one Tab stop), select rows to remove or give an expiry
  * together, remove (with undo until saved). Every row shows validatePolicy's errors and
- * warnings for it.
+ * warnings for it, and its usage (matches in the last N days, last match); entries unused for
+ * N days are flagged (entry-usage.tsx).
  */
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
@@ -14,6 +15,7 @@ import { AddOriginForm } from "./add-origin-form";
 import styles from "./allowlist.module.css";
 import { ALLOWLIST_ORDERS, type AllowlistOrder, isAllowlistOrder, orderAllowlist } from "./allowlist-order";
 import { BulkPaste } from "./bulk-paste";
+import { UnusedEntriesPanel, UsageCell, useEntryUsage } from "./entry-usage";
 import { ExpiryInput } from "./expiry-input";
 import { kindLabel } from "./pattern-kind";
 import type { PolicyEditor } from "./use-policy-editor";
@@ -27,6 +29,8 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
   const [limit, setLimit] = useState(PAGE);
   const [bulkOpen, setBulkOpen] = useState(false);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [unusedDays, setUnusedDays] = useState(30);
+  const usage = useEntryUsage(editor.slug, unusedDays);
   const draft = editor.draft;
   const base = editor.base;
 
@@ -111,6 +115,10 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
         <p className="callout callout-info">Read-only: your role can view this policy but not change it.</p>
       ) : null}
 
+      {draft.origins.length > 0 ? (
+        <UnusedEntriesPanel editor={editor} usage={usage} days={unusedDays} onDaysChange={setUnusedDays} />
+      ) : null}
+
       <div className="toolbar">
         <label className="field field-inline">
           <span className="label">Search</span>
@@ -175,6 +183,7 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
                 <th>Kind</th>
                 <th>Note</th>
                 <th>Expires</th>
+                <th>Usage</th>
                 <th>Status</th>
                 {canWrite ? <th aria-label="Actions" /> : null}
               </tr>
@@ -264,6 +273,9 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
                       ) : (
                         <span className="muted">never</span>
                       )}
+                    </td>
+                    <td className="small">
+                      <UsageCell usage={usage?.get(entry.pattern)} days={unusedDays} />
                     </td>
                     <td className="small">
                       {isNew ? <span className="badge badge-info">new</span> : null}

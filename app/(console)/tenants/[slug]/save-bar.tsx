@@ -1,12 +1,26 @@
 "use client";
-/** Unsaved changes: summary, comment, Save/Discard; and the conflict panel after a 409. */
-import { useState } from "react";
+/**
+ * Unsaved changes: summary, impact preview, comment, Save/Discard; and the conflict panel
+ * after a 409. A change that would refuse recorded traffic (the impact preview's
+ * `newlyRefused`), or whose impact could not be computed, asks for a second confirmation
+ * before it is saved.
+ */
+import { useEffect, useState } from "react";
 import { relativeTime } from "../../../_client/format";
 import { DiffView, diffSummary } from "../../../_components/diff-view";
+import { ImpactSummary, useImpactPreview } from "./impact-preview";
 import type { PolicyEditor } from "./use-policy-editor";
+
+const number = new Intl.NumberFormat("en-US");
 
 export function SaveBar({ editor }: { editor: PolicyEditor }) {
   const [showChanges, setShowChanges] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const previewWanted = editor.writable && editor.dirty && editor.errorCount === 0 && !editor.conflict;
+  const impact = useImpactPreview(editor.slug, editor.base?.version ?? null, editor.draft, previewWanted);
+  // A confirmation is for one draft: any further edit asks again.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reset on every change of the draft
+  useEffect(() => setConfirming(false), [editor.draft]);
   if (!editor.writable) return null;
   const { conflict } = editor;
   if (conflict) {
@@ -53,6 +67,16 @@ export function SaveBar({ editor }: { editor: PolicyEditor }) {
       <div className="callout callout-info">Version {editor.newerVersion} is loading…</div>
     ) : null;
   }
+  const needsConfirmation = impact.refusals > 0 || Boolean(impact.error);
+  const requestSave = () => {
+    if (editor.saving || impact.pending) return;
+    if (needsConfirmation && !confirming) {
+      setConfirming(true);
+      return;
+    }
+    setConfirming(false);
+    editor.save();
+  };
   return (
     <section className="savebar" aria-label="Unsaved changes">
       <div className="savebar-row">
@@ -75,6 +99,21 @@ export function SaveBar({ editor }: { editor: PolicyEditor }) {
         ) : null}
       </div>
       {showChanges ? <DiffView diff={editor.pending} /> : null}
+      {editor.errorCount === 0 ? <ImpactSummary impact={impact} /> : null}
+      {confirming ? (
+        <div className="callout callout-error small" role="alert" data-testid="impact-confirm">
+          {impact.error
+            ? "The impact of this change could not be checked against recorded traffic."
+            : `This change would refuse ${number.format(impact.refusals)} connection${impact.refusals === 1 ? "" : "s"} that the current version admitted.`}{" "}
+          Save anyway?{" "}
+          <button type="button" className="btn btn-danger btn-sm" onClick={requestSave} disabled={editor.saving}>
+            Yes, save v{editor.base.version + 1}
+          </button>{" "}
+          <button type="button" className="btn btn-sm" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </div>
+      ) : null}
       <div className="savebar-row">
         <label className="field field-inline grow">
           <span className="label">Comment</span>
@@ -84,17 +123,17 @@ export function SaveBar({ editor }: { editor: PolicyEditor }) {
             maxLength={500}
             placeholder="Why this change (shown in the history)"
             onKeyDown={(e) => {
-              if (e.key === "Enter") editor.save();
+              if (e.key === "Enter") requestSave();
             }}
           />
         </label>
         <button
           type="button"
           className="btn btn-primary"
-          onClick={editor.save}
-          disabled={editor.saving || editor.errorCount > 0}
+          onClick={requestSave}
+          disabled={editor.saving || editor.errorCount > 0 || impact.pending}
         >
-          {editor.saving ? "Saving…" : `Save as v${editor.base.version + 1}`}
+          {editor.saving ? "Saving…" : impact.pending ? "Checking impact…" : `Save as v${editor.base.version + 1}`}
         </button>
         <button
           type="button"

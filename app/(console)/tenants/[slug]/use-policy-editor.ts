@@ -36,6 +36,7 @@ export function withoutVersion(doc: VersionedPolicyDocument): PolicyDocument {
 }
 
 export interface PolicyEditor {
+  slug: string;
   loading: boolean;
   error: unknown;
   refetch: () => void;
@@ -221,6 +222,7 @@ export function usePolicyEditor(
   });
 
   return {
+    slug,
     loading: policy.isPending,
     error: policy.error,
     refetch: () => void policy.refetch(),

@@ -31,6 +31,7 @@ import {
   shadowSummaryQuery,
 } from "../../audit/audit-filter-input";
 import type { Permission } from "../../auth/permissions";
+import { impactInput, usageQuery } from "../../policy/impact-input";
 import { createRolloutInput, rolloutStepInput } from "../../rollouts/rollout-input";
 import { siemDestinationInput, siemDestinationPatch } from "../../siem/siem-destination-input";
 import { createTenantInput, rotateSecretInput, updateTenantInput } from "../../tenants/tenant-input";
@@ -161,6 +162,27 @@ export const OPERATIONS: Operation[] = [
     body: policyPutBody,
     success: { status: 200, description: "Saved (or unchanged)", schema: r.savedPolicy },
     errors: [400, 404, 409, 413, 422, 428],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/policy/impact",
+    permission: "policy.read",
+    summary:
+      "Impact preview: the window's recorded handshakes replayed against a draft and the active version (writes nothing)",
+    params: SLUG,
+    body: impactInput,
+    success: { status: 200, description: "What the draft would newly refuse and newly admit", schema: r.impactPreview },
+    errors: [400, 404, 413, 422],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/tenants/<slug>/policy/usage",
+    permission: "policy.read",
+    summary: "Each allowlist entry's matches in the last `days` days and its last match; unused entries flagged",
+    params: SLUG,
+    query: usageQuery,
+    success: { status: 200, description: "Usage per entry", schema: r.entryUsage },
+    errors: [404, 422],
   },
   {
     method: "GET",

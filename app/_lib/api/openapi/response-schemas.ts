@@ -19,6 +19,7 @@ import { AUDIT_KINDS, AUDIT_VIAS } from "../../../../server/audit/types";
 import type { AuditEvent } from "../../../../server/db/audit-queries";
 import type { PolicyDiff } from "../../../../server/policy/diff-documents";
 import { type PolicyOriginEntry, policyDocumentSchema } from "../../../../server/policy/document";
+import { REASONS } from "../../../../server/policy/reasons";
 import { EXPLAIN_CHECKS } from "../../../../server/policy/types";
 import { CORS_ISSUES } from "../../../../server/tester/cors-findings";
 import { HANDSHAKE_ERROR_CODES } from "../../../../server/tester/run-handshake";
@@ -44,8 +45,10 @@ import type { SessionView } from "../../auth/user-sessions";
 import type { Fleet } from "../../gateways/get-fleet";
 import type { GatewayView } from "../../gateways/list-gateways";
 import type { VersionedPolicyDocument } from "../../policy/document";
+import type { EntryUsageReport } from "../../policy/get-entry-usage";
 import type { RevisionDetail } from "../../policy/get-revision";
 import type { RevisionSummary } from "../../policy/list-revisions";
+import type { ImpactPreview } from "../../policy/preview-impact";
 import type { SavePolicyResult } from "../../policy/save-policy";
 import type { listRollouts, RolloutDetail } from "../../rollouts/list-rollouts";
 import type { RolloutView } from "../../rollouts/rollout-view";
@@ -117,6 +120,41 @@ same<
   z.output<typeof savedPolicy>,
   SavePolicyResult["policy"] & Pick<SavePolicyResult, "changed"> & { warnings: SavePolicyResult["warnings"] }
 >();
+
+export const impactPreview = z.object({
+  since: isoTime.meta({ description: "Start of the replayed window (aligned down to the UTC day)." }),
+  until: isoTime,
+  activeVersion: z.number().int().meta({ description: "The active version the draft was compared with." }),
+  evaluated: z.number().int().meta({ description: "Recorded handshakes replayed." }),
+  distinct: z.number().int().meta({ description: "Distinct (origin, credentials, token state, subprotocols) tuples." }),
+  newlyRefused: z.array(
+    z.object({
+      origin: z
+        .string()
+        .nullable()
+        .meta({ description: "Canonical origin (as sent when malformed); null: no Origin." }),
+      reason: z.enum(REASONS),
+      count: z.number().int(),
+    }),
+  ),
+  newlyAllowed: z.array(z.object({ origin: z.string().nullable(), count: z.number().int() })),
+});
+same<z.output<typeof impactPreview>, ImpactPreview>();
+
+export const entryUsage = z.object({
+  days: z.number().int(),
+  since: isoTime.meta({ description: "Start of the window (aligned down to the UTC day)." }),
+  entries: z.array(
+    z.object({
+      pattern: z.string(),
+      hits: z.number().int().meta({ description: "Matches in the window." }),
+      lastMatch: nullableTime.meta({ description: "Last match in the kept audit history." }),
+      createdAt: isoTime,
+      unused: z.boolean().meta({ description: "No match in the window, and older than it." }),
+    }),
+  ),
+});
+same<z.output<typeof entryUsage>, EntryUsageReport>();
 
 const originChange = z.object({
   pattern: z.string(),

@@ -1,0 +1,66 @@
+/**
+ * previewImpact: what a draft would change for the traffic the tenant actually had (SPEC §5.2,
+ * `POST /api/v1/tenants/<slug>/policy/impact`). The draft is validated by the same rules as
+ * a save (422 when invalid, nothing else happens); the distinct handshakes of the window come
+ * from the audit rollup (server/db/impact-queries.ts) and are decided by the gateway's engine
+ * under the draft and under the active version (server/policy/replay-impact.ts).
+ * Writes nothing.
+ */
+import "server-only";
+import type { Queryable } from "../../../server/db/audit-queries";
+import { readReplayTuples } from "../../../server/db/impact-queries";
+import { compileForReplay, type ImpactResult, replayImpact } from "../../../server/policy";
+import { getAuditDb } from "../audit/audit-db";
+import type { Db } from "../db";
+import { validationError } from "../errors";
+import { findTenant } from "../tenants/find-tenant";
+import { DEFAULT_IMPACT_DAYS, MAX_WINDOW_DAYS } from "./impact-input";
+import { checkPolicyDocument, readPolicy } from "./save-policy";
+
+const DAY_MS = 86_400_000;
+
+export interface ImpactPreview extends ImpactResult {
+  since: string;
+  until: string;
+  /** The active version the draft was compared with. */
+  activeVersion: number;
+}
+
+export async function previewImpact(options: {
+  db: Db;
+  slug: string;
+  document: unknown;
+  since?: string;
+  now?: Date;
+  /** Where the audit rollup is read (default: the dashboard's audit pool). */
+  auditDb?: Queryable;
+}): Promise<ImpactPreview> {
+  const now = options.now ?? new Date();
+  const since = options.since ? new Date(options.since) : new Date(now.getTime() - DEFAULT_IMPACT_DAYS * DAY_MS);
+  if (since.getTime() >= now.getTime()) {
+    throw validationError("The window is empty", [{ path: "since", message: "must be in the past" }]);
+  }
+  if (now.getTime() - since.getTime() > MAX_WINDOW_DAYS * DAY_MS) {
+    throw validationError("The window is too long", [
+      { path: "since", message: `must be within the last ${MAX_WINDOW_DAYS} days` },
+    ]);
+  }
+  // The same validation as a save (a `version` field is tolerated there too).
+  const { document: draft } = checkPolicyDocument(options.document, now);
+  const tenant = await findTenant({ db: options.db, slug: options.slug });
+  const active = await readPolicy(options.db, tenant.id);
+  const window = await readReplayTuples(options.auditDb ?? getAuditDb(), { tenant: tenant.slug, since, until: now });
+  const at = now.getTime();
+  const result = replayImpact(
+    compileForReplay(active.document, { version: active.version, tenant: tenant.slug, now: at }),
+    compileForReplay(draft, { version: active.version + 1, tenant: tenant.slug, now: at }),
+    window.tuples,
+    at,
+  );
+  return {
+    since: window.since.toISOString(),
+    until: window.until.toISOString(),
+    activeVersion: active.version,
+    ...result,
+  };
+}

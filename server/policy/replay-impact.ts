@@ -1,0 +1,211 @@
+/**
+ * Impact preview (SPEC §5.2): the recorded handshakes of a window, as distinct tuples
+ * (origin as sent, credentials present, token state, offered subprotocols, with counts), are
+ * decided by `decideHandshake` — the gateway's own decision — under a draft and under the
+ * active version, and the differences are what the draft would newly refuse and newly admit.
+ *
+ * The token cannot be replayed (the audit trail never keeps it), only its recorded state.
+ * Both versions are therefore compiled with one synthetic replay secret, and a tuple whose
+ * token was `valid` presents a token freshly signed with that secret for the tenant (issued
+ * now, living one second, so any `maxTokenLifetimeSeconds` admits it); `invalid` presents one
+ * that no secret verifies; `none` presents nothing. So the token check runs exactly as at the
+ * gateway, on the state the gateway recorded. What replay cannot know: a draft that lowers
+ * `maxTokenLifetimeSeconds` below the lifetime of tokens that were valid (their lifetime is
+ * not recorded), and limits (rates, connection caps), which are not part of a decision.
+ *
+ * "Refused" is what a client experiences: `allowed: false` (so nothing is refused in
+ * report-only mode, except an internal fault). Entries are judged at `now`, the instant the
+ * draft would take effect: an entry that has expired no longer admits anything.
+ *
+ * Pure (time comes in as a parameter); the signing uses node:crypto, so server code only.
+ */
+import { type CompiledPolicy, compilePolicy } from "./compile-policy";
+import { type Decision, decideHandshake, type HandshakeRequest, type TokenState } from "./decide-handshake";
+import type { CompilableDocument } from "./document";
+import type { Reason } from "./reasons";
+import { signHandshakeToken } from "./token";
+
+/** One distinct recorded handshake and how many times it was seen. */
+export interface ReplayTuple {
+  /** The Origin header as sent (several lines comma-joined, as recorded); null when absent. */
+  origin: string | null;
+  /** A Cookie or Authorization header came. */
+  credentials: boolean;
+  tokenState: TokenState;
+  /** Offered subprotocols other than `bearer.*`, in client order. */
+  subprotocols: readonly string[];
+  count: number;
+}
+
+export interface ImpactEntry {
+  /** The origin as the engine canonicalizes it (as sent when malformed); null: no Origin header. */
+  origin: string | null;
+  count: number;
+}
+
+export interface ImpactResult {
+  /** Handshakes replayed (the sum of the tuples' counts). */
+  evaluated: number;
+  /** Distinct tuples replayed. */
+  distinct: number;
+  /** Admitted by the active version, refused by the draft: by origin and the draft's reason. */
+  newlyRefused: Array<ImpactEntry & { reason: Reason }>;
+  /** Refused by the active version, admitted by the draft: by origin. */
+  newlyAllowed: ImpactEntry[];
+}
+
+/**
+ * The synthetic secret both sides of a replay are compiled with (never a tenant's secret:
+ * token validity comes from the recorded state, see the module header).
+ */
+const REPLAY_TOKEN_SECRET = "origingate-impact-replay-only";
+
+/** A version compiled for replay: the document as the gateway would compile it, with the replay secret. */
+export function compileForReplay(
+  document: CompilableDocument,
+  options: { version: number; tenant: string; now: number },
+): CompiledPolicy {
+  return compilePolicy(document, options.now, {
+    version: options.version,
+    tenant: options.tenant,
+    tokenSecret: REPLAY_TOKEN_SECRET,
+  });
+}
+
+/** Builds the handshake requests of tuples for one tenant at one instant (one signed token for all). */
+export class ReplayRequests {
+  private readonly validEntry: string;
+
+  constructor(
+    tenant: string,
+    private readonly now: number,
+  ) {
+    const seconds = Math.floor(now / 1000);
+    this.validEntry = `bearer.${signHandshakeToken({ aud: tenant, iat: seconds, exp: seconds + 1 }, REPLAY_TOKEN_SECRET)}`;
+  }
+
+  request(tuple: ReplayTuple): HandshakeRequest {
+    const offered = [...tuple.subprotocols];
+    if (tuple.tokenState === "valid") offered.push(this.validEntry);
+    else if (tuple.tokenState === "invalid") offered.push("bearer.not-a-valid-token");
+    return {
+      origin: tuple.origin ?? undefined,
+      hasCookie: tuple.credentials,
+      hasAuthorization: false,
+      offeredSubprotocols: offered,
+      accessTokenParam: null,
+      now: this.now,
+    };
+  }
+}
+
+/** Reasons of the origin check, the first check of decideHandshake: later checks never run after one. */
+const ORIGIN_REASONS: ReadonlySet<Reason> = new Set<Reason>([
+  "origin_malformed",
+  "origin_missing",
+  "origin_null",
+  "origin_not_allowed",
+]);
+
+interface Outcome {
+  allowed: boolean;
+  reason: Reason;
+  normalizedOrigin: string | null;
+}
+
+/**
+ * Decides every tuple under `active` and `draft` (both from compileForReplay) and sums the
+ * differences.
+ *
+ * Cost: one probe per distinct origin and version (the origin alone: no credentials, token or
+ * subprotocols). The origin is decideHandshake's first check, and once it fails no later check
+ * runs (decide-handshake.ts): so when a version's probe fails at the origin check, that
+ * verdict is the version's verdict for every tuple of the origin, whatever its other facts.
+ * Only origins that some version admits past the origin check have their tuples decided one
+ * by one. A long tail of refused origins therefore costs two decisions per origin, not per
+ * tuple.
+ */
+export function replayImpact(
+  active: CompiledPolicy,
+  draft: CompiledPolicy,
+  tuples: Iterable<ReplayTuple>,
+  now: number,
+): ImpactResult {
+  const requests = new ReplayRequests(draft.tenant, now);
+  const refused = new Map<string, ImpactEntry & { reason: Reason }>();
+  const allowed = new Map<string, ImpactEntry>();
+  const probes = new Map<string, { before: Outcome | null; after: Outcome | null }>();
+  let evaluated = 0;
+  let distinct = 0;
+  for (const tuple of tuples) {
+    const count = Number.isFinite(tuple.count) && tuple.count > 0 ? tuple.count : 0;
+    evaluated += count;
+    distinct++;
+    const key = tuple.origin === null ? "\u0000missing" : `o:${tuple.origin}`;
+    let probe = probes.get(key);
+    if (!probe) {
+      const bare = requests.request({ ...tuple, credentials: false, tokenState: "none", subprotocols: [] });
+      probe = {
+        before: originVerdict(decideHandshake(active, bare)),
+        after: originVerdict(decideHandshake(draft, bare)),
+      };
+      probes.set(key, probe);
+    }
+    let before = probe.before;
+    let after = probe.after;
+    if (!before || !after) {
+      const request = requests.request(tuple);
+      before ??= decideHandshake(active, request);
+      after ??= decideHandshake(draft, request);
+    }
+    if (before.allowed === after.allowed) continue;
+    const origin = after.normalizedOrigin ?? before.normalizedOrigin ?? tuple.origin;
+    if (!after.allowed) {
+      const entryKey = `${origin}\u0000${after.reason}`;
+      const entry = refused.get(entryKey) ?? { origin, reason: after.reason, count: 0 };
+      entry.count += count;
+      refused.set(entryKey, entry);
+    } else {
+      const entryKey = String(origin);
+      const entry = allowed.get(entryKey) ?? { origin, count: 0 };
+      entry.count += count;
+      allowed.set(entryKey, entry);
+    }
+  }
+  return {
+    evaluated,
+    distinct,
+    newlyRefused: [...refused.values()].sort(byCountThenOrigin),
+    newlyAllowed: [...allowed.values()].sort(byCountThenOrigin),
+  };
+}
+
+/** The probe's outcome when the origin check decided it (valid for every tuple of that origin), else null. */
+function originVerdict(decision: Decision): Outcome | null {
+  const failed = decision.allowed ? decision.wouldReject : decision.reason;
+  return failed !== undefined && ORIGIN_REASONS.has(failed) ? decision : null;
+}
+
+/** Largest first; then by origin and reason, so equal counts always come in one order. */
+function byCountThenOrigin(a: ImpactEntry & { reason?: string }, b: ImpactEntry & { reason?: string }): number {
+  return (
+    b.count - a.count ||
+    String(a.origin).localeCompare(String(b.origin)) ||
+    String(a.reason ?? "").localeCompare(String(b.reason ?? ""))
+  );
+}
+
+/** The offered subprotocols as the audit row stores them: non-bearer names, comma-joined (none: ''). */
+export function encodeOfferedSubprotocols(offered: readonly string[]): string {
+  let out = "";
+  for (const name of offered) {
+    if (typeof name !== "string" || name.startsWith("bearer.")) continue;
+    out = out === "" ? name : `${out},${name}`;
+  }
+  return out;
+}
+
+/** The stored form back as a list ('' → none). Subprotocol names are HTTP tokens: they hold no comma. */
+export function decodeOfferedSubprotocols(stored: string | null): string[] {
+  return stored ? stored.split(",").filter((name) => name !== "") : [];
+}
