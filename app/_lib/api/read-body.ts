@@ -3,6 +3,7 @@
  * Content-Length when it declares one, else as soon as the bytes read pass the limit (the
  * body is never buffered whole).
  */
+import "server-only";
 import { AppError } from "../errors";
 
 export async function readBodyLimited(request: Request, maxBytes: number): Promise<Buffer> {
