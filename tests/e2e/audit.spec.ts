@@ -194,7 +194,7 @@ test("pause buffers new events; a dropped stream resumes after the last event wi
   for (const { url } of streams) expect(url).not.toMatch(/bearer|token|eyJ/i);
 
   // The decision filter is applied by the gateway: a new connection with decision=accepted.
-  await live.getByRole("combobox", { name: "Decision" }).selectOption("accepted");
+  await live.getByRole("combobox", { name: "Decision", exact: true }).selectOption("accepted");
   await expect.poll(() => streams.length, { timeout: 15_000 }).toBe(3);
   expect(new URL(streams[2]!.url).searchParams.get("decision")).toBe("accepted");
   await expect(live.getByTestId("feed-status")).toHaveText("live");
@@ -226,17 +226,17 @@ test("history search finds the event, and the CSV export of that search download
   await history
     .getByRole("textbox", { name: "Origin" })
     .fill(`${origin.toUpperCase().replace("HTTPS://", "https://")}:443`);
-  await history.getByRole("combobox", { name: "Decision" }).selectOption("rejected");
+  await history.getByRole("combobox", { name: "Decision", exact: true }).selectOption("rejected");
   await history.getByRole("button", { name: "Search" }).click();
   await expect(page).toHaveURL(new RegExp(`origin=${encodeURIComponent(origin).replace(/\./g, "\\.")}`));
   const table = history.getByRole("table", { name: "History" });
   await expect(table.getByRole("row").filter({ hasText: origin })).toHaveCount(1);
   await expect(table).toContainText("origin_not_allowed");
 
-  await history.getByRole("combobox", { name: "Decision" }).selectOption("accepted");
+  await history.getByRole("combobox", { name: "Decision", exact: true }).selectOption("accepted");
   await history.getByRole("button", { name: "Search" }).click();
   await expect(history.getByText("No events match these filters")).toBeVisible();
-  await history.getByRole("combobox", { name: "Decision" }).selectOption("rejected");
+  await history.getByRole("combobox", { name: "Decision", exact: true }).selectOption("rejected");
   await history.getByRole("button", { name: "Search" }).click();
   await expect(table.getByRole("row").filter({ hasText: origin })).toHaveCount(1);
 

@@ -287,6 +287,70 @@ test("every operation of /api/v1 answers what openapi.json says", async () => {
   await call(admin, "delete", "/api/v1/alert-rules/{id}", { values: { id: ruleId } });
   await call(admin, "delete", "/api/v1/alert-webhooks/{id}", { values: { id: webhookId } });
 
+  // Staged rollout: shadow, promote, abort, the shadow summary (SPEC §5.2).
+  await call(viewer, "get", "/api/v1/tenants/{slug}/rollouts", { values: { slug } });
+  const shadow = await call(editor, "post", "/api/v1/tenants/{slug}/rollouts", {
+    values: { slug },
+    data: { document, stage: "shadow", comment: "try it" },
+  });
+  const shadowId = (await shadow.json()).id as string;
+  await call(editor, "post", "/api/v1/tenants/{slug}/rollouts", {
+    values: { slug },
+    data: { document, stage: "shadow" },
+  }); // 409 rollout_in_progress
+  await call(viewer, "get", "/api/v1/tenants/{slug}/rollouts/{id}", { values: { slug, id: shadowId } });
+  await call(viewer, "get", "/api/v1/audit/shadow", { query: `tenant=${slug}` });
+  await call(editor, "post", "/api/v1/tenants/{slug}/rollouts/{id}/abort", {
+    values: { slug, id: shadowId },
+    data: {},
+  });
+  await call(editor, "post", "/api/v1/tenants/{slug}/rollouts/{id}/abort", {
+    values: { slug, id: shadowId },
+    data: {},
+  }); // 409 rollout_not_open
+  const next = await call(editor, "post", "/api/v1/tenants/{slug}/rollouts", {
+    values: { slug },
+    data: { document: { ...document, mode: "report-only" }, stage: "shadow" },
+  });
+  await call(editor, "post", "/api/v1/tenants/{slug}/rollouts/{id}/promote", {
+    values: { slug, id: (await next.json()).id as string },
+    data: { comment: "go" },
+  });
+
+  // Approvals: on a tenant that requires them, a write answers 202 with the pending rollout;
+  // a second person approves or rejects it, its author may not.
+  const approvals = unique("ap");
+  await call(admin, "post", "/api/v1/tenants", { data: { slug: approvals, name: "Approvals" } });
+  await call(admin, "patch", "/api/v1/tenants/{slug}", {
+    values: { slug: approvals },
+    data: { requireApproval: true },
+  });
+  const asked = await call(editor, "put", "/api/v1/tenants/{slug}/policy", {
+    values: { slug: approvals },
+    headers: { "If-Match": '"1"' },
+    data: document,
+  }); // 202
+  expect(asked.status()).toBe(202);
+  const askedId = (await asked.json()).id as string;
+  await call(editor, "post", "/api/v1/tenants/{slug}/rollouts/{id}/approve", {
+    values: { slug: approvals, id: askedId },
+    data: {},
+  }); // 403 self_approval
+  await call(admin, "post", "/api/v1/tenants/{slug}/rollouts/{id}/approve", {
+    values: { slug: approvals, id: askedId },
+    data: { comment: "looks right" },
+  });
+  const again = await call(editor, "put", "/api/v1/tenants/{slug}/policy", {
+    values: { slug: approvals },
+    headers: { "If-Match": '"2"' },
+    data: { origins: [] },
+  }); // 202
+  await call(admin, "post", "/api/v1/tenants/{slug}/rollouts/{id}/reject", {
+    values: { slug: approvals, id: (await again.json()).id as string },
+    data: { comment: "no" },
+  });
+  await call(admin, "delete", "/api/v1/tenants/{slug}", { values: { slug: approvals } });
+
   await call(admin, "delete", "/api/v1/tenants/{slug}", { values: { slug } });
 
   // Every operation's success was seen and validated.

@@ -161,7 +161,9 @@ test.describe("ctl policy:* through the API", () => {
     expect(plan.out).toContain('+ https://admin.example.com  note "admin console"');
     expect(plan.out).toContain('~ https://app.example.com  note null → "web app"');
     expect(plan.out).toContain("~ limits.maxConnections (Concurrent connections (tenant)): 10000 → 5000");
-    expect(plan.out).toContain("Impact preview unavailable");
+    // The impact preview on recorded traffic (SPEC §5.2): a new tenant has none to decide differently.
+    expect(plan.out).toContain("Impact on recorded traffic");
+    expect(plan.out).toContain("no recorded handshake would be decided differently");
     expect(plan.out).toContain("policy:apply would save version 2");
     expect((await ctlProcess(token, "policy:drift", "--file", file)).code).toBe(2);
     expect(await policyVersion(slug)).toBe(1); // plan and drift write nothing

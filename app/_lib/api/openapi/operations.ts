@@ -66,6 +66,8 @@ export interface Operation {
   body?: z.ZodType;
   /** The success answer: a JSON schema, another media type, or no body (204). */
   success: { status: number; description: string; schema?: z.ZodType; mediaTypes?: string[] };
+  /** A 202 answer besides the success: the change waits for a second person's approval (SPEC §5.2). */
+  pending?: { description: string; schema: z.ZodType };
   /** Statuses answered with the error shape, besides 401/403 (every operation has those). */
   errors: number[];
 }
@@ -161,6 +163,7 @@ export const OPERATIONS: Operation[] = [
     headers: [IF_MATCH_REQUIRED],
     body: policyPutBody,
     success: { status: 200, description: "Saved (or unchanged)", schema: r.savedPolicy },
+    pending: { description: "Waits for a second person's approval: the pending rollout", schema: r.createdRollout },
     errors: [400, 404, 409, 413, 422, 428],
   },
   {
@@ -213,6 +216,7 @@ export const OPERATIONS: Operation[] = [
     headers: [IF_MATCH_OPTIONAL],
     body: rollbackInput,
     success: { status: 200, description: "Rolled back (or unchanged)", schema: r.savedPolicy },
+    pending: { description: "Waits for a second person's approval: the pending rollout", schema: r.createdRollout },
     errors: [400, 404, 409, 413, 422],
   },
   // Rollouts (staged versions, approvals)
@@ -234,7 +238,8 @@ export const OPERATIONS: Operation[] = [
       "Publish a document or an earlier version as shadow or canary under the next version number. A tenant that requires approval: a canary answers 202 in pending_approval. Another rollout open: 409 rollout_in_progress",
     params: SLUG,
     body: createRolloutInput,
-    success: { status: 201, description: "The rollout (202: waiting for approval)", schema: r.createdRollout },
+    success: { status: 201, description: "The rollout", schema: r.createdRollout },
+    pending: { description: "A canary that waits for a second person's approval", schema: r.createdRollout },
     errors: [400, 404, 409, 413, 422],
   },
   {
@@ -254,7 +259,8 @@ export const OPERATIONS: Operation[] = [
       "Make the staged version active at every gateway. Approval required and not given yet: 202, the rollout waits in pending_approval",
     params: { ...SLUG, id: "The rollout's id." },
     body: rolloutStepInput,
-    success: { status: 200, description: "The rollout (202: waiting for approval)", schema: r.rollout },
+    success: { status: 200, description: "The rollout", schema: r.rollout },
+    pending: { description: "The promotion waits for a second person's approval", schema: r.rollout },
     errors: [400, 404, 409, 413, 422],
   },
   {
@@ -437,6 +443,7 @@ export const OPERATIONS: Operation[] = [
     headers: [IF_MATCH_OPTIONAL],
     body: allowOriginInput,
     success: { status: 200, description: "Saved as a new revision", schema: r.allowedOrigin },
+    pending: { description: "Waits for a second person's approval (the tenant requires it)", schema: r.allowedOrigin },
     errors: [400, 404, 409, 413, 422],
   },
   // Tester
