@@ -49,7 +49,8 @@ export function TimeRange({
             className={key === range ? "btn btn-sm btn-primary" : "btn btn-sm"}
             aria-pressed={key === range}
             title={AUDIT_RANGES[key].label}
-            aria-label={AUDIT_RANGES[key].label}
+            // The visible text leads the accessible name (WCAG 2.5.3, label in name): "1h, Last hour".
+            aria-label={`${SHORT[key]}, ${AUDIT_RANGES[key].label}`}
             onClick={() => onChange({ range: key })}
           >
             {SHORT[key]}
