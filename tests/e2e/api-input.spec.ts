@@ -5,7 +5,7 @@
  * never a 500 — for every route with a path parameter.
  */
 import { expect, test } from "@playwright/test";
-import { makeTenant, makeToken, policyVersion, tokenContext } from "./support";
+import { freshClientAddress, makeTenant, makeToken, policyVersion, tokenContext } from "./support";
 
 const LIMITS =
   '{"maxMessageBytes":1048576,"idleTimeoutSeconds":60,"maxConnections":10000,"handshakesPerMinutePerIp":600';
@@ -78,10 +78,7 @@ test("a path segment that is not valid UTF-8 is a 4xx on every route with a path
   await admin.dispose();
 });
 
-test("a sign-in body beyond 64 KiB is a 413 before Better Auth reads it; a normal one still works", async ({
-  playwright,
-  baseURL,
-}) => {
+test("a sign-in body beyond 64 KiB is a 413 before Better Auth reads it", async ({ playwright, baseURL }) => {
   const context = await playwright.request.newContext({ baseURL });
   const huge = await context.post("/api/auth/sign-in/email", {
     headers: { "Content-Type": "application/json", Origin: baseURL! },
@@ -89,10 +86,5 @@ test("a sign-in body beyond 64 KiB is a 413 before Better Auth reads it; a norma
   });
   expect(huge.status()).toBe(413);
   expect((await huge.json()).error.code).toBe("payload_too_large");
-  const wrong = await context.post("/api/auth/sign-in/email", {
-    headers: { "Content-Type": "application/json", Origin: baseURL! },
-    data: JSON.stringify({ email: "nobody@example.com", password: "not-the-password" }),
-  });
-  expect(wrong.status()).toBe(401);
   await context.dispose();
 });
