@@ -132,7 +132,10 @@ test.describe("password spraying with a rotating X-Forwarded-For", () => {
         );
         statuses.push(response.status());
       }
-      expect(statuses.slice(0, SIGN_IN_LIMITS.addressMax).every((s) => s === 401), statuses.join(" ")).toBe(true);
+      expect(
+        statuses.slice(0, SIGN_IN_LIMITS.addressMax).every((s) => s === 401),
+        statuses.join(" "),
+      ).toBe(true);
       expect(statuses.slice(SIGN_IN_LIMITS.addressMax)).toEqual([429, 429, 429]);
     } finally {
       await context.dispose();

@@ -141,7 +141,10 @@ function build(serverUrl: string): Json {
     }
     if (op.pending) {
       const name = register(outputs, op.pending.schema, `${id[0]!.toUpperCase()}${id.slice(1)}Pending`);
-      responses["202"] = { description: op.pending.description, content: { "application/json": { schema: ref(name) } } };
+      responses["202"] = {
+        description: op.pending.description,
+        content: { "application/json": { schema: ref(name) } },
+      };
     }
     for (const status of [401, 403, ...op.errors].sort((a, b) => a - b)) {
       responses[String(status)] = {
