@@ -5,7 +5,7 @@
  * never a 500 — for every route with a path parameter.
  */
 import { expect, test } from "@playwright/test";
-import { freshClientAddress, makeTenant, makeToken, policyVersion, tokenContext } from "./support";
+import { makeTenant, makeToken, policyVersion, tokenContext } from "./support";
 
 const LIMITS =
   '{"maxMessageBytes":1048576,"idleTimeoutSeconds":60,"maxConnections":10000,"handshakesPerMinutePerIp":600';
