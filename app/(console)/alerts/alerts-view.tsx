@@ -17,6 +17,7 @@ import { ApiError, api } from "../../_client/api-client";
 import { absoluteTime, relativeTime } from "../../_client/format";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
+import { ShownOnceSecret } from "../../_components/shown-once-secret";
 import { Empty, QueryList } from "../../_components/status";
 import { alertRuleInput, alertWebhookInput } from "../../_lib/alerts/alert-input";
 import type { AlertDeliveryView, AlertView } from "../../_lib/alerts/alert-log";
@@ -172,22 +173,12 @@ function WebhooksSection() {
         </div>
       </form>
       {secret ? (
-        <div className="callout callout-warn" data-testid="new-alert-secret">
-          <strong>Signing secret of “{secret.name}” (copy it now; it is not shown again):</strong>
-          <div className="secret-row">
-            <code className="secret">{secret.secret}</code>
-            <button
-              type="button"
-              className="btn btn-sm"
-              onClick={() => navigator.clipboard?.writeText(secret.secret).then(() => toast.info("Copied"))}
-            >
-              Copy
-            </button>
-            <button type="button" className="btn btn-sm" onClick={() => setSecret(null)}>
-              Done
-            </button>
-          </div>
-        </div>
+        <ShownOnceSecret
+          testId="new-alert-secret"
+          title={<>Signing secret of “{secret.name}” (copy it now; it is not shown again):</>}
+          value={secret.secret}
+          onDone={() => setSecret(null)}
+        />
       ) : null}
       <QueryList query={webhooks} empty={<Empty title="No alert webhooks" />}>
         {(items) => (

@@ -12,6 +12,7 @@ import { absoluteTime, relativeTime } from "../../_client/format";
 import { keys, siemDestinationsQuery } from "../../_client/queries";
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
+import { ShownOnceSecret } from "../../_components/shown-once-secret";
 import { Empty, QueryList } from "../../_components/status";
 import type { SiemDestinationView } from "../../_lib/siem/list-siem-destinations";
 import { siemDestinationInput } from "../../_lib/siem/siem-destination-input";
@@ -63,22 +64,12 @@ export function SiemView() {
       </div>
       <CreateDestinationForm onSecret={setSecret} />
       {secret ? (
-        <div className="callout callout-warn" data-testid="new-siem-secret">
-          <strong>Signing secret of “{secret.name}” (copy it now; it is not shown again):</strong>
-          <div className="secret-row">
-            <code className="secret">{secret.secret}</code>
-            <button
-              type="button"
-              className="btn btn-sm"
-              onClick={() => navigator.clipboard?.writeText(secret.secret).then(() => toast.info("Copied"))}
-            >
-              Copy
-            </button>
-            <button type="button" className="btn btn-sm" onClick={() => setSecret(null)}>
-              Done
-            </button>
-          </div>
-        </div>
+        <ShownOnceSecret
+          testId="new-siem-secret"
+          title={<>Signing secret of “{secret.name}” (copy it now; it is not shown again):</>}
+          value={secret.secret}
+          onDone={() => setSecret(null)}
+        />
       ) : null}
       <QueryList query={destinations} empty={<Empty title="No SIEM destinations" />}>
         {(items) => (

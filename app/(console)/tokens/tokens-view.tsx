@@ -7,6 +7,7 @@ import { type ApiTokenView, keys, tenantsQuery, tokensQuery } from "../../_clien
 import { useToast } from "../../_client/toast";
 import { InlineConfirm } from "../../_components/inline-confirm";
 import { RoleField } from "../../_components/role-field";
+import { ShownOnceSecret } from "../../_components/shown-once-secret";
 import { Empty, QueryList } from "../../_components/status";
 import type { Role } from "../../_lib/auth/permissions";
 import { createApiTokenInput } from "../../_lib/tokens/api-token-input";
@@ -54,22 +55,12 @@ export function TokensView({ defaultDays, maxDays }: { defaultDays: number; maxD
       </div>
       <CreateTokenForm onCreated={setCreated} defaultDays={defaultDays} maxDays={maxDays} />
       {created ? (
-        <div className="callout callout-warn" data-testid="new-token">
-          <strong>Token “{created.name}” (copy it now; it is not shown again):</strong>
-          <div className="secret-row">
-            <code className="secret">{created.token}</code>
-            <button
-              type="button"
-              className="btn btn-sm"
-              onClick={() => navigator.clipboard?.writeText(created.token).then(() => toast.info("Copied"))}
-            >
-              Copy
-            </button>
-            <button type="button" className="btn btn-sm" onClick={() => setCreated(null)}>
-              Done
-            </button>
-          </div>
-        </div>
+        <ShownOnceSecret
+          testId="new-token"
+          title={<>Token “{created.name}” (copy it now; it is not shown again):</>}
+          value={created.token}
+          onDone={() => setCreated(null)}
+        />
       ) : null}
       <QueryList query={tokens} empty={<Empty title="No API tokens" />}>
         {(items) => (

@@ -11,6 +11,7 @@ import { absoluteTime, relativeTime } from "../../../_client/format";
 import { keys, type TenantDetail } from "../../../_client/queries";
 import { useCan } from "../../../_client/session";
 import { useToast } from "../../../_client/toast";
+import { ShownOnceSecret } from "../../../_components/shown-once-secret";
 import {
   DEFAULT_SECRET_OVERLAP_SECONDS,
   MAX_SECRET_OVERLAP_SECONDS,
@@ -248,22 +249,12 @@ function SecretPanel({ tenant, canRotate }: { tenant: TenantDetail; canRotate: b
         is never displayed except right after a rotation.
       </p>
       {secret ? (
-        <div className="callout callout-warn" data-testid="new-secret">
-          <strong>New secret (shown once):</strong>
-          <div className="secret-row">
-            <code className="secret">{secret}</code>
-            <button
-              type="button"
-              className="btn btn-sm"
-              onClick={() => navigator.clipboard?.writeText(secret).then(() => toast.info("Copied"))}
-            >
-              Copy
-            </button>
-            <button type="button" className="btn btn-sm" onClick={() => setSecret(null)}>
-              Done
-            </button>
-          </div>
-        </div>
+        <ShownOnceSecret
+          testId="new-secret"
+          title={<>New secret (shown once):</>}
+          value={secret}
+          onDone={() => setSecret(null)}
+        />
       ) : null}
       {canRotate ? (
         confirming ? (
