@@ -22,7 +22,6 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import pg from "pg";
 import { defaultPolicyDocument } from "../../server/policy";
 import { createTenant } from "../helpers/fixtures";
@@ -32,6 +31,7 @@ import {
   fmt,
   machineLine,
   percentile,
+  probeHandshake,
   runBench,
   sleep,
   spawnBenchChild,
@@ -63,35 +63,6 @@ function procTicks(pid: number): number {
 function procRssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-/** One handshake from `origin`; resolves with the status (0 on a socket error or timeout). */
-function probe(port: number, origin: string): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
-    let head = "";
-    let done = false;
-    const finish = (status: number) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(status);
-    };
-    const timer = setTimeout(() => finish(0), 5000);
-    socket.on("connect", () =>
-      socket.write(
-        `GET /t/bench/probe HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\n\r\n`,
-      ),
-    );
-    socket.on("data", (chunk: Buffer) => {
-      head += chunk.toString("latin1");
-      if (head.includes("\r\n")) finish(Number(head.slice(9, 12)));
-    });
-    socket.on("error", () => finish(0));
-    socket.on("close", () => finish(0));
-  });
 }
 
 interface FleetResult {
@@ -194,7 +165,7 @@ async function runFleet(size: number, tenantId: string, writer: pg.Client, monit
       latencies.push(at === null ? TIMEOUT_MS : at - t0);
     }
     // From outside: the new origin is enforced at one gateway (in turn).
-    if ((await probe(ports[i % size]!, origin)) !== 101) probeFailures++;
+    if ((await probeHandshake(ports[i % size]!, origin, 5000)) !== 101) probeFailures++;
     await sleep(200 + (i % 5) * 50);
   }
   const changeT1 = pids.map(procTicks);

@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -337,4 +338,36 @@ export function cpuBreakdown(
   out.machine = (after.busy - before.busy) / elapsed;
   out.other = Math.max(0, out.machine - Object.entries(out).reduce((n, [k, v]) => (k === "machine" ? n : n + v), 0));
   return out;
+}
+
+/**
+ * One raw WebSocket handshake to /t/bench/probe from `origin`; resolves with the status (0 on a
+ * socket error or after `timeoutMs`). The propagation and fleet benches probe with it.
+ */
+export function probeHandshake(port: number, origin: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
+    let head = "";
+    let done = false;
+    const finish = (status: number) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(status);
+    };
+    const timer = setTimeout(() => finish(0), timeoutMs);
+    socket.on("connect", () =>
+      socket.write(
+        `GET /t/bench/probe HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\n\r\n`,
+      ),
+    );
+    socket.on("data", (chunk: Buffer) => {
+      head += chunk.toString("latin1");
+      if (head.includes("\r\n")) finish(Number(head.slice(9, 12)));
+    });
+    socket.on("error", () => finish(0));
+    socket.on("close", () => finish(0));
+  });
 }

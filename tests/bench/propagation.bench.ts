@@ -21,7 +21,6 @@
  * Run: DATABASE_URL=postgres://... npm run bench:propagation
  */
 import type { ChildProcess } from "node:child_process";
-import net from "node:net";
 import pg from "pg";
 import { defaultPolicyDocument } from "../../server/policy";
 import { createTenant } from "../helpers/fixtures";
@@ -31,6 +30,7 @@ import {
   fmt,
   machineLine,
   percentile,
+  probeHandshake,
   runBench,
   sleep,
   spawnBenchChild,
@@ -47,35 +47,6 @@ const TIMEOUT_MS = 10_000;
 const LIMITS = { handshakesPerMinutePerIp: 1_000_000, maxConnections: 1_000_000 };
 
 let db: BenchDatabase | null = null;
-
-/** One handshake from `origin`; resolves with the status (0 on a socket error or timeout). */
-function probe(port: number, origin: string): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
-    let head = "";
-    let done = false;
-    const finish = (status: number) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(status);
-    };
-    const timer = setTimeout(() => finish(0), 2000);
-    socket.on("connect", () =>
-      socket.write(
-        `GET /t/bench/probe HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\n\r\n`,
-      ),
-    );
-    socket.on("data", (chunk: Buffer) => {
-      head += chunk.toString("latin1");
-      if (head.includes("\r\n")) finish(Number(head.slice(9, 12)));
-    });
-    socket.on("error", () => finish(0));
-    socket.on("close", () => finish(0));
-  });
-}
 
 interface ProbeState {
   origin: string;
@@ -96,7 +67,7 @@ function startProbing(ports: number[], state: ProbeState): Promise<void> {
         (async () => {
           while (!state.stop && state.firstAllowed[g] === null) {
             const origin = state.origin;
-            const status = await probe(port, origin);
+            const status = await probeHandshake(port, origin, 2000);
             const at = performance.now();
             state.probes++;
             if (origin !== state.origin) continue;
