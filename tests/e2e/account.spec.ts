@@ -7,9 +7,9 @@
  *    the new password works; the sessions list shows both sessions before;
  *  - REQUIRE_2FA_FOR_ADMINS: an admin without a second factor can do nothing but enrol.
  */
-import { type Browser, expect, type Page, request, test } from "@playwright/test";
+import { type Browser, type Page, request } from "@playwright/test";
 import { freshCode, secretFromUri } from "../helpers/totp";
-import { freshClientAddress, makeUser, PASSWORD, signInUI, sql, startExtraDashboard } from "./support";
+import { expect, freshClientAddress, makeUser, PASSWORD, signInUI, sql, startExtraDashboard, test } from "./support";
 
 async function newPage(browser: Browser): Promise<{ page: Page; close: () => Promise<void> }> {
   const context = await browser.newContext();

@@ -9,9 +9,8 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect, test } from "@playwright/test";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from "../../server/net/webhook-signature";
-import { makeUser, signInUI, sql, unique } from "./support";
+import { expect, makeUser, signInUI, sql, test, unique } from "./support";
 
 interface Received {
   path: string;

@@ -4,8 +4,8 @@
  * entry's expiry is one Tab stop; arrow keys move between tabs; rows can be selected to be
  * removed or given an expiry together; a role change on the Users page asks first.
  */
-import { expect, type Page, test } from "@playwright/test";
-import { makeTenant, makeUser, signInUI, sql } from "./support";
+import type { Page } from "@playwright/test";
+import { expect, makeTenant, makeUser, signInUI, sql, test } from "./support";
 
 const allowlist = (page: Page) => page.getByRole("table", { name: "Allowlist" });
 

@@ -4,8 +4,7 @@
  * silently dropped), and a path segment that is not valid percent-encoded UTF-8 is a 4xx,
  * never a 500 — for every route with a path parameter.
  */
-import { expect, test } from "@playwright/test";
-import { makeTenant, makeToken, policyVersion, tokenContext } from "./support";
+import { expect, makeTenant, makeToken, policyVersion, test, tokenContext } from "./support";
 
 const LIMITS =
   '{"maxMessageBytes":1048576,"idleTimeoutSeconds":60,"maxConnections":10000,"handshakesPerMinutePerIp":600';

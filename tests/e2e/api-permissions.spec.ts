@@ -18,7 +18,7 @@
  *   is refused on every route of another tenant and on global ones, and sees only its tenant in
  *   the lists it may read; an expired token is refused.
  */
-import { type APIRequestContext, expect, test } from "@playwright/test";
+import type { APIRequestContext } from "@playwright/test";
 import { WebSocket } from "ws";
 import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
 import { savePolicy } from "../../app/_lib/policy/save-policy";
@@ -30,12 +30,14 @@ import {
   anonymousContext,
   baseURL,
   db,
+  expect,
   makeTenant,
   makeToken,
   makeUser,
   policyVersion,
   signedInContext,
   sql,
+  test,
   tokenContext,
   unique,
 } from "./support";

@@ -7,9 +7,9 @@
  * Each test seeds its own events under a fresh tenant slug and opens /audit?tenant=<slug>, so
  * other tests' events never show.
  */
-import { expect, type Page, test } from "@playwright/test";
+import type { Page } from "@playwright/test";
 import WebSocket from "ws";
-import { makeTenant, makeUser, signInUI, sql, unique } from "./support";
+import { expect, makeTenant, makeUser, signInUI, sql, test, unique } from "./support";
 
 // Several page loads per test on two shared cores.
 test.describe.configure({ timeout: 120_000 });

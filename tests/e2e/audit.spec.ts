@@ -12,9 +12,9 @@
  * - a viewer sees the events but no allow button, and the API refuses a viewer (403).
  */
 import { readFile } from "node:fs/promises";
-import { expect, type Page, test } from "@playwright/test";
+import type { Page } from "@playwright/test";
 import WebSocket from "ws";
-import { makeTenant, makeUser, signedInContext, signInUI, sql, unique } from "./support";
+import { expect, makeTenant, makeUser, signedInContext, signInUI, sql, test, unique } from "./support";
 
 function gatewayUrl(): string {
   const url = process.env.E2E_GATEWAY_URL;

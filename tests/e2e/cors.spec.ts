@@ -1,10 +1,10 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect, type Page, test } from "@playwright/test";
+import type { Page } from "@playwright/test";
 import { createTenant } from "../helpers/fixtures";
 import { type RunningProxy, startProxy } from "../helpers/proxies";
 import { startUpstream, type Upstream } from "../helpers/upstreams";
-import { databaseUrl, makeUser, signInUI } from "./support";
+import { databaseUrl, expect, makeUser, signInUI, test } from "./support";
 
 // Issue 13: HTTP and Server-Sent Events with the policy's CORS decision, in a real
 // Chromium. Pages are served from local servers on distinct origins: the allowed one on

@@ -4,8 +4,8 @@
  * the gateway, gateways, tester, users, tokens) work under it with no violation reported,
  * and markup injected into a page cannot run script.
  */
-import { expect, type Page, test } from "@playwright/test";
-import { makeTenant, makeUser, signInUI } from "./support";
+import type { Page } from "@playwright/test";
+import { expect, makeTenant, makeUser, signInUI, test } from "./support";
 
 /** Collects the CSP violations every document of the page reports, across navigations. */
 async function watchViolations(page: Page): Promise<() => Promise<string[]>> {

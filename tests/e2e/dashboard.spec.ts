@@ -5,10 +5,20 @@
  * rollback, concurrent edits, a viewer who cannot change anything, the fleet view, users
  * and API tokens.
  */
-import { expect, test } from "@playwright/test";
 import pg from "pg";
 import { issueSetupTokenIfNeeded } from "../../server/db/setup-token";
-import { databaseUrl, makeTenant, makeUser, PASSWORD, policyVersion, signInUI, sql, unique } from "./support";
+import {
+  databaseUrl,
+  expect,
+  makeTenant,
+  makeUser,
+  PASSWORD,
+  policyVersion,
+  signInUI,
+  sql,
+  test,
+  unique,
+} from "./support";
 
 test("first-admin setup with the one-time token, then sign-out and sign-in", async ({ page }) => {
   // The e2e database is shared by every spec: hide the admins other specs created, so /setup

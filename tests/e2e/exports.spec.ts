@@ -5,9 +5,8 @@
  * /api/v1/audit/export) writes it so that no spreadsheet, whatever its separator, starts a
  * cell with a formula. The writer itself is tested in tests/unit/csv.test.ts.
  */
-import { expect, test } from "@playwright/test";
 import WebSocket from "ws";
-import { makeTenant, makeToken, tokenContext } from "./support";
+import { expect, makeTenant, makeToken, test, tokenContext } from "./support";
 
 const HOSTILE_ORIGIN = "x;=cmd|' /C calc'!A0";
 

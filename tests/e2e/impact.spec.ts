@@ -7,9 +7,9 @@
  * - an allowlist entry unused for 30 days is flagged with its usage, and the one-click
  *   removal goes through the normal save path: a new revision without it.
  */
-import { expect, type Page, test } from "@playwright/test";
+import type { Page } from "@playwright/test";
 import { handshake } from "../helpers/gateway";
-import { makeTenant, makeUser, policyVersion, signInUI, sql, unique } from "./support";
+import { expect, makeTenant, makeUser, policyVersion, signInUI, sql, test, unique } from "./support";
 
 async function connect(slug: string, origin: string): Promise<number> {
   const outcome = await handshake(`${process.env.E2E_GATEWAY_URL}/t/${slug}/live`, { origin });

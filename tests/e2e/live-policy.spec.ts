@@ -1,6 +1,5 @@
-import { expect, test } from "@playwright/test";
 import { handshake, type ProcessGateway, spawnGateway } from "../helpers/gateway";
-import { databaseUrl, makeTenant, makeToken, tokenContext } from "./support";
+import { databaseUrl, expect, makeTenant, makeToken, test, tokenContext } from "./support";
 
 // Issue 4: a policy change made through the API is enforced by two running gateway
 // processes (the e2e setup's gateway and one more started here), without a restart.

@@ -7,10 +7,20 @@
  * does an operation whose success was never seen: the document cannot drift from what the
  * server really sends.
  */
-import { type APIRequestContext, type APIResponse, expect, test } from "@playwright/test";
+import type { APIRequestContext, APIResponse } from "@playwright/test";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { anonymousContext, makeToken, makeUser, signedInContext, sql, tokenContext, unique } from "./support";
+import {
+  anonymousContext,
+  expect,
+  makeToken,
+  makeUser,
+  signedInContext,
+  sql,
+  test,
+  tokenContext,
+  unique,
+} from "./support";
 
 type Json = Record<string, unknown>;
 type Operation = { responses: Record<string, { content?: Record<string, { schema: Json }> }> };

@@ -12,8 +12,8 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { expect, type Page, test } from "@playwright/test";
-import { makeTenant, makeUser, signInUI } from "./support";
+import type { Page } from "@playwright/test";
+import { expect, makeTenant, makeUser, signInUI, test } from "./support";
 
 const OUT = path.join("test-results", "pages");
 mkdirSync(OUT, { recursive: true });

@@ -24,18 +24,19 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { expect, test } from "@playwright/test";
 import { createApiToken } from "../../app/_lib/tokens/create-api-token";
 import { runPolicyCommand } from "../../server/cli/policy-commands";
 import {
   baseURL,
   db,
+  expect,
   makeTenant,
   makeToken,
   makeUser,
   policyVersion,
   signInUI,
   sql,
+  test,
   tokenContext,
   unique,
 } from "./support";

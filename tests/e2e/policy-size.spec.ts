@@ -11,10 +11,9 @@
  * wakes the gateways), so the generation's growth counts the write statements of a save:
  * a handful, whatever the size.
  */
-import { expect, test } from "@playwright/test";
 import { MAX_POLICY_BODY_BYTES } from "../../app/_lib/policy/save-policy";
 import { MAX_POLICY_ORIGINS } from "../../server/policy/document";
-import { makeTenant, makeToken, policyVersion, sql, tokenContext } from "./support";
+import { expect, makeTenant, makeToken, policyVersion, sql, test, tokenContext } from "./support";
 
 const document = (count: number) => ({
   mode: "enforce",

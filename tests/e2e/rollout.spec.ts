@@ -1,6 +1,6 @@
-import { expect, type Page, test } from "@playwright/test";
+import type { Page } from "@playwright/test";
 import { handshake } from "../helpers/gateway";
-import { makeTenant, makeUser, policyVersion, signInUI, sql } from "./support";
+import { expect, makeTenant, makeUser, policyVersion, signInUI, sql, test } from "./support";
 
 // Issue 14 items 2 and 5 in the dashboard, in Chromium: a draft published as shadow changes
 // nothing for clients, the Gateways page shows which version each gateway applies, and

@@ -8,10 +8,9 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect, test } from "@playwright/test";
 import WebSocket from "ws";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from "../../server/net/webhook-signature";
-import { makeTenant, makeUser, signInUI, sql, unique } from "./support";
+import { expect, makeTenant, makeUser, signInUI, sql, test, unique } from "./support";
 
 function gatewayUrl(): string {
   const url = process.env.E2E_GATEWAY_URL;

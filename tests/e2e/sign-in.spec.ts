@@ -13,15 +13,17 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type APIRequestContext, expect, request, test } from "@playwright/test";
+import { type APIRequestContext, request } from "@playwright/test";
 import { SIGN_IN_LIMITS } from "../../app/_lib/auth/sign-in-limits";
 import {
   anonymousContext,
   baseURL,
+  expect,
   freshClientAddress,
   makeUser,
   signedInContext,
   startExtraDashboard,
+  test,
   unique,
 } from "./support";
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./support";
 
 // Foundation: the real dashboard, served by `next start`, opens in Chromium.
 test("the dashboard opens in Chromium", async ({ page }) => {

@@ -11,10 +11,10 @@
  *    and the password account is untouched (no provider account attached, still no SSO session);
  *  - every outcome is in the activity log; PASSWORD_SIGN_IN=false takes the password form away.
  */
-import { type Browser, expect, test } from "@playwright/test";
+import type { Browser } from "@playwright/test";
 import { freePort } from "../../server/db/pg-server";
 import { startTestIdp, type TestIdp } from "../helpers/oidc-idp";
-import { freshClientAddress, makeUser, sql, startExtraDashboard, unique } from "./support";
+import { expect, freshClientAddress, makeUser, sql, startExtraDashboard, test, unique } from "./support";
 
 let idp: TestIdp;
 let dashboard: { url: string; stop: () => Promise<void> };

@@ -2,11 +2,14 @@
  * Shared helpers of the dashboard's e2e specs. Test data is created straight in the e2e
  * database with the dashboard's own domain functions (same validation, same hashing), and
  * every name is unique, so specs never depend on each other or on order.
+ *
+ * Specs import `test` and `expect` from here: its `page` waits, after every goto, reload,
+ * Back and Forward, until React has hydrated the page (see waitForHydration).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { type APIRequestContext, expect, type Page, request } from "@playwright/test";
+import { type APIRequestContext, test as base, expect, type Page, request } from "@playwright/test";
 import pg from "pg";
 import type { Role } from "../../app/_lib/auth/permissions";
 import { createTenant } from "../../app/_lib/tenants/create-tenant";
@@ -16,6 +19,61 @@ import { freePort } from "../../server/db/pg-server";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/**
+ * Waits until React has hydrated every interactive element of the page (each carries React's
+ * `__reactFiber$…` key once hydrated). The server's HTML shows buttons and filled inputs before
+ * the page's JavaScript has run: a click that lands before hydration does nothing, and a Back
+ * taken before it is missed by the page's popstate handler, so a spec that acts as soon as
+ * the HTML is visible flakes on a loaded machine. Pages without Next.js scripts pass at once.
+ */
+export async function waitForHydration(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      if (!document.querySelector('script[src*="/_next/"]')) return true;
+      if (document.readyState !== "complete") return false;
+      const interactive = document.querySelectorAll("button, a[href], input, select, textarea");
+      for (const element of interactive) {
+        if (!Object.keys(element).some((key) => key.startsWith("__reactFiber$"))) return false;
+      }
+      return true;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+}
+
+/** Makes `page` wait for hydration after each navigation it starts (goto, reload, Back, Forward). */
+export function hydrationAware(page: Page): Page {
+  for (const method of ["goto", "reload", "goBack", "goForward"] as const) {
+    const navigate = page[method].bind(page) as (...args: unknown[]) => Promise<unknown>;
+    Object.assign(page, {
+      [method]: async (...args: unknown[]) => {
+        const response = await navigate(...args);
+        await waitForHydration(page);
+        return response;
+      },
+    });
+  }
+  return page;
+}
+
+/**
+ * `test` with a hydration-aware `page`. E2E_CPU_THROTTLE=<n> slows the page's CPU n times
+ * (Chromium's own throttling), to reproduce on a quiet machine what a loaded CI machine does
+ * to timing; E2E_NO_HYDRATION_WAIT=1 turns the waits off (to show what they prevent).
+ */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const throttle = Number(process.env.E2E_CPU_THROTTLE ?? 1);
+    if (throttle > 1) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate: throttle });
+    }
+    await use(process.env.E2E_NO_HYDRATION_WAIT === "1" ? page : hydrationAware(page));
+  },
+});
+export { expect };
 
 export const PASSWORD = "e2e-password-long-enough";
 
@@ -123,6 +181,7 @@ export async function signInUI(page: Page, user: { email: string; password: stri
   await page.getByLabel("Password").fill(user.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/tenants$/);
+  await waitForHydration(page);
 }
 
 export async function policyVersion(slug: string): Promise<number> {

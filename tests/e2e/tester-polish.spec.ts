@@ -4,8 +4,8 @@
  * origin, so it shows the credential policy at work (credentials_forbidden); a scan's
  * variants are grouped by the allowlist entry they probe.
  */
-import { type APIRequestContext, expect, test } from "@playwright/test";
-import { makeTenant, makeUser, signedInContext, signInUI } from "./support";
+import type { APIRequestContext } from "@playwright/test";
+import { expect, makeTenant, makeUser, signedInContext, signInUI, test } from "./support";
 
 /** Waits until the gateway has loaded the new tenant (it follows Postgres within milliseconds). */
 async function gatewayKnows(api: APIRequestContext, tenant: string): Promise<void> {

@@ -10,9 +10,9 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type APIRequestContext, expect, test } from "@playwright/test";
+import type { APIRequestContext } from "@playwright/test";
 import { WebSocketServer } from "ws";
-import { makeTenant, makeUser, signedInContext, signInUI } from "./support";
+import { expect, makeTenant, makeUser, signedInContext, signInUI, test } from "./support";
 
 let naive: { url: string; close: () => Promise<void> };
 

@@ -3,8 +3,8 @@
  * chosen; the choice applies at once, survives a reload, and is in the server's HTML (so the
  * first paint is right, with no script for the CSP to admit).
  */
-import { expect, type Page, test } from "@playwright/test";
-import { makeUser, signInUI } from "./support";
+import type { Page } from "@playwright/test";
+import { expect, makeUser, signInUI, test } from "./support";
 
 /** The page's background luminance, 0 (black) to 1 (white). */
 async function backgroundLuminance(page: Page): Promise<number> {

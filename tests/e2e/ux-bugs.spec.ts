@@ -17,11 +17,22 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { expect, type Locator, type Page, test } from "@playwright/test";
+import type { Locator, Page } from "@playwright/test";
 import pg from "pg";
 import WebSocket from "ws";
 import { issueSetupTokenIfNeeded } from "../../server/db/setup-token";
-import { databaseUrl, makeTenant, makeUser, policyVersion, signedInContext, signInUI, sql, unique } from "./support";
+import {
+  databaseUrl,
+  expect,
+  makeTenant,
+  makeUser,
+  policyVersion,
+  signedInContext,
+  signInUI,
+  sql,
+  test,
+  unique,
+} from "./support";
 
 // Multi-step journeys (several reloads, real handshakes): room for a busy machine.
 test.describe.configure({ timeout: 180_000 });
