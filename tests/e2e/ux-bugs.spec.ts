@@ -428,9 +428,6 @@ test.describe("4. visual and text bugs", () => {
 
   for (const pagePath of ["/audit", "/gateways"]) {
     test(`${pagePath} hydrates without a mismatch in another time zone`, async ({ browser }) => {
-      // Known remaining: /audit still reports one #418 in Pacific/Auckland + de-DE after the time
-      // and number fixes (the times, the chart and the counts now match); not found in time.
-      test.fixme(pagePath === "/audit", "one hydration text mismatch left on /audit (see the issue 16 report)");
       const user = await makeUser("viewer");
       // Far from the server's UTC, and another locale: what a real visitor has.
       const context = await browser.newContext({ timezoneId: "Pacific/Auckland", locale: "de-DE" });

@@ -66,7 +66,8 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
         aria-labelledby="audit-chart-title audit-chart-desc"
         className="audit-chart-svg"
       >
-        <title id="audit-chart-title">Accepted vs rejected handshakes, {span}</title>
+        {/* One string: an SVG <title> with two text children fails to hydrate (React #418). */}
+        <title id="audit-chart-title">{`Accepted vs rejected handshakes, ${span}`}</title>
         <desc id="audit-chart-desc">{summary}</desc>
         {[0, 0.5, 1].map((f) => (
           <g key={f}>
