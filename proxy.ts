@@ -10,8 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { type NextRequest, NextResponse } from "next/server";
-import { config as settings } from "./app/_lib/config";
 import { contentSecurityPolicy } from "./app/_lib/security/content-security-policy";
+import { config as settings } from "./server/config";
 
 const SESSION_COOKIES = ["origingate.session_token", "__Secure-origingate.session_token"];
 const PUBLIC_PAGES = /^\/(login|setup)(\/|$)/;

@@ -4,9 +4,10 @@
  * is respected on the next start. Goes through the dashboard's own createTenant, so the
  * demo is created exactly like any tenant (policy v1 + revision 1, validated).
  */
-import { AppError } from "../app/_lib/errors";
-import { createTenant } from "../app/_lib/tenants/create-tenant";
+
 import type { PrismaClient } from "../server/db/prisma";
+import { AppError } from "../server/domain/errors";
+import { createTenant } from "../server/domain/tenants/create-tenant";
 import { defaultPolicyDocument } from "../server/policy/document";
 
 const SEEDED = "demo_seeded";

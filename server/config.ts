@@ -301,6 +301,18 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+let parsed: Config | undefined;
+
+/**
+ * This process's configuration: the environment parsed and validated once, then reused (the
+ * dashboard's requests, the domain functions). A bad value throws ConfigError with one
+ * readable line on first use.
+ */
+export function config(): Config {
+  parsed ??= loadConfig();
+  return parsed;
+}
+
 /** Parses the environment; throws ConfigError with one readable line on a bad value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = schema.safeParse(env);

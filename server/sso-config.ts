@@ -17,7 +17,7 @@
  * Pure: no I/O. `roleForClaims` is the one place where a provider's claims become a role.
  */
 
-/** The dashboard's roles, lowest first (app/_lib/auth/permissions.ts ROLES; a test keeps them equal). */
+/** The dashboard's roles, lowest first (server/domain/auth/permissions.ts ROLES; a test keeps them equal). */
 export const SSO_ROLES = ["viewer", "editor", "admin"] as const;
 export type SsoRole = (typeof SSO_ROLES)[number];
 

@@ -1,7 +1,7 @@
 /**
  * Tenant slugs: lowercase letters, digits and inner hyphens, 1-63 characters (a DNS label).
  * Immutable once created: the slug is in every client's URL (`/t/<slug>/...`). One
- * definition for the dashboard, the API (app/_lib/tenants/tenant-input.ts re-exports it)
+ * definition for the dashboard, the API (server/domain/tenants/tenant-input.ts re-exports it)
  * and `ctl policy:*`, which also uses it before turning a slug into a file name.
  * Browser-safe (zod only).
  */

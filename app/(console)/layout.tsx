@@ -1,9 +1,9 @@
 import { cookies } from "next/headers";
 import type { ReactNode } from "react";
-import { SessionProvider } from "../_client/session";
-import { parseTheme, THEME_COOKIE } from "../_client/theme";
-import { AppShell } from "../_components/app-shell";
-import { requirePageUser } from "../_lib/auth/page-auth";
+import { SessionProvider } from "@/app/_client/session";
+import { parseTheme, THEME_COOKIE } from "@/app/_client/theme";
+import { AppShell } from "@/app/_components/app-shell";
+import { requirePageUser } from "@/app/_lib/auth/page-auth";
 import { AccountPanel } from "./account/account-panel";
 
 // Every page of the console needs a signed-in user; each page checks its own permission. An

@@ -1,4 +1,4 @@
-import { Loading } from "../_components/status";
+import { Loading } from "@/app/_components/status";
 
 // Shown while a console page's server component prefetches its data.
 export default function ConsoleLoading() {

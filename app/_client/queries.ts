@@ -3,34 +3,34 @@
  * Mutations invalidate exactly the keys they change (./mutations.ts), never by string prefix.
  */
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
-import type { AuditFacets, AuditHistogram } from "../../server/db/audit-explore";
-import { AUDIT_FIELDS } from "../../server/db/audit-fields";
-import type { AuditEvent } from "../../server/db/audit-queries";
-import type { PolicyDocument } from "../../server/policy/browser";
-import type { ActivityPage } from "../_lib/activity/list-activity";
-import type { AuditWindow } from "../_lib/audit/audit-filter-input";
-import type { SavedView } from "../_lib/audit/audit-saved-views";
-import type { ShadowSummary } from "../_lib/audit/get-shadow-summary";
+import type { ActivityPage } from "@/app/_lib/activity/list-activity";
+import type { AuditWindow } from "@/app/_lib/audit/audit-filter-input";
+import type { SavedView } from "@/app/_lib/audit/audit-saved-views";
+import type { ShadowSummary } from "@/app/_lib/audit/get-shadow-summary";
 import type {
   MarkedAuditStats as AuditStats,
   MarkedRejectedOrigin as RejectedOriginRow,
-} from "../_lib/audit/mark-allowed-origins";
-import type { AuditPage } from "../_lib/audit/search-audit-events";
-import type { Role } from "../_lib/auth/permissions";
-import type { SessionView } from "../_lib/auth/user-sessions";
-import type { Fleet } from "../_lib/gateways/get-fleet";
-import type { VersionedPolicyDocument } from "../_lib/policy/document";
-import type { EntryUsageReport } from "../_lib/policy/get-entry-usage";
-import type { RevisionDetail } from "../_lib/policy/get-revision";
-import type { RevisionSummary } from "../_lib/policy/list-revisions";
-import type { ImpactPreview } from "../_lib/policy/preview-impact";
-import type { RolloutDetail } from "../_lib/rollouts/list-rollouts";
-import type { RolloutView } from "../_lib/rollouts/rollout-view";
-import type { SiemDestinationView } from "../_lib/siem/list-siem-destinations";
-import type { TenantDetail } from "../_lib/tenants/get-tenant";
-import type { TenantSummary } from "../_lib/tenants/list-tenants";
-import type { ApiTokenView } from "../_lib/tokens/create-api-token";
-import type { UserView } from "../_lib/users/create-user";
+} from "@/app/_lib/audit/mark-allowed-origins";
+import type { AuditPage } from "@/app/_lib/audit/search-audit-events";
+import type { SessionView } from "@/app/_lib/auth/user-sessions";
+import type { Fleet } from "@/app/_lib/gateways/get-fleet";
+import type { EntryUsageReport } from "@/app/_lib/policy/get-entry-usage";
+import type { RevisionDetail } from "@/app/_lib/policy/get-revision";
+import type { RevisionSummary } from "@/app/_lib/policy/list-revisions";
+import type { ImpactPreview } from "@/app/_lib/policy/preview-impact";
+import type { RolloutDetail } from "@/app/_lib/rollouts/list-rollouts";
+import type { SiemDestinationView } from "@/app/_lib/siem/list-siem-destinations";
+import type { TenantDetail } from "@/app/_lib/tenants/get-tenant";
+import type { TenantSummary } from "@/app/_lib/tenants/list-tenants";
+import type { AuditFacets, AuditHistogram } from "@/server/db/audit-explore";
+import { AUDIT_FIELDS } from "@/server/db/audit-fields";
+import type { AuditEvent } from "@/server/db/audit-queries";
+import type { Role } from "@/server/domain/auth/permissions";
+import type { VersionedPolicyDocument } from "@/server/domain/policy/document";
+import type { RolloutView } from "@/server/domain/rollouts/rollout-view";
+import type { ApiTokenView } from "@/server/domain/tokens/create-api-token";
+import type { UserView } from "@/server/domain/users/create-user";
+import type { PolicyDocument } from "@/server/policy/browser";
 import { api } from "./api-client";
 
 export const keys = {

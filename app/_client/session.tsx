@@ -1,7 +1,7 @@
 "use client";
 /** The signed-in user as the server resolved it for this page (role decides what is shown). */
 import { createContext, type ReactNode, useContext } from "react";
-import { can, type Permission, type Role } from "../_lib/auth/permissions";
+import { can, type Permission, type Role } from "@/server/domain/auth/permissions";
 
 export interface SessionInfo {
   email: string;

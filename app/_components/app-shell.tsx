@@ -3,10 +3,10 @@
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useState } from "react";
-import { authClient } from "../_client/auth-client";
-import { useSession } from "../_client/session";
-import type { Theme } from "../_client/theme";
-import { can, type Permission } from "../_lib/auth/permissions";
+import { authClient } from "@/app/_client/auth-client";
+import { useSession } from "@/app/_client/session";
+import type { Theme } from "@/app/_client/theme";
+import { can, type Permission } from "@/server/domain/auth/permissions";
 import { ThemeToggle } from "./theme-toggle";
 
 const NAV: Array<{ href: string; label: string; permission: Permission }> = [

@@ -1,5 +1,5 @@
 /** Renders a PolicyDiff: allowlist entries added / removed / changed and fields changed. */
-import type { PolicyDiff } from "../_lib/policy/diff-documents";
+import type { PolicyDiff } from "@/server/domain/policy/diff-documents";
 
 function show(value: unknown): string {
   if (value === null || value === undefined) return "—";

@@ -1,4 +1,4 @@
-import { ROLES, type Role } from "../_lib/auth/permissions";
+import { ROLES, type Role } from "@/server/domain/auth/permissions";
 
 /** The role picker of the create-user and create-token forms (submitted as `role`). */
 export function RoleField({ defaultValue = "viewer" }: { defaultValue?: Role }) {

@@ -5,7 +5,7 @@
  * again.
  */
 import type { ReactNode } from "react";
-import { useToast } from "../_client/toast";
+import { useToast } from "@/app/_client/toast";
 
 export function ShownOnceSecret(props: { title: ReactNode; value: string; testId: string; onDone: () => void }) {
   const toast = useToast();

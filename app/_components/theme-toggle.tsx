@@ -5,7 +5,7 @@
  * reload paints in the chosen theme from the start (app/_client/theme.ts).
  */
 import { useState } from "react";
-import { parseTheme, THEMES, type Theme, themeAttribute, themeCookie } from "../_client/theme";
+import { parseTheme, THEMES, type Theme, themeAttribute, themeCookie } from "@/app/_client/theme";
 
 const LABELS: Record<Theme, string> = { system: "System", light: "Light", dark: "Dark" };
 

@@ -1,8 +1,8 @@
 /** The dashboard's structured logger (one per process). Never pass secrets, cookies or tokens. */
 
 import "server-only";
-import { createLogger, type Logger } from "../../server/log";
-import { config } from "./config";
+import { config } from "@/server/config";
+import { createLogger, type Logger } from "@/server/log";
 
 const holder = globalThis as typeof globalThis & { __origingateLog?: Logger };
 

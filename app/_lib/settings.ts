@@ -7,8 +7,8 @@
  */
 import "server-only";
 import pg from "pg";
-import { getOrCreateSecretSetting, type SECRET_SETTINGS } from "../../server/db/settings";
-import { configuredSecretBox } from "../../server/secrets/secrets-key";
+import { getOrCreateSecretSetting, type SECRET_SETTINGS } from "@/server/db/settings";
+import { configuredSecretBox } from "@/server/secrets/secrets-key";
 import { databaseUrl } from "./db";
 
 const holder = globalThis as typeof globalThis & { __origingateSettings?: Map<string, Promise<string>> };

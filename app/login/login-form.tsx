@@ -1,8 +1,8 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useState } from "react";
-import { authClient } from "../_client/auth-client";
-import { safeNextPath } from "../_lib/auth/safe-next";
+import { authClient } from "@/app/_client/auth-client";
+import { safeNextPath } from "@/app/_lib/auth/safe-next";
 
 type Step = "password" | "second-factor";
 

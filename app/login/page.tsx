@@ -1,12 +1,12 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { redirect } from "next/navigation";
-import { setupAvailable } from "../_lib/auth/complete-setup";
-import { dashboardOrigin } from "../_lib/auth/csrf";
-import { currentUser } from "../_lib/auth/page-auth";
-import { safeNextPath } from "../_lib/auth/safe-next";
-import { config } from "../_lib/config";
-import { getPrisma } from "../_lib/db";
+import { setupAvailable } from "@/app/_lib/auth/complete-setup";
+import { dashboardOrigin } from "@/app/_lib/auth/csrf";
+import { currentUser } from "@/app/_lib/auth/page-auth";
+import { safeNextPath } from "@/app/_lib/auth/safe-next";
+import { getPrisma } from "@/app/_lib/db";
+import { config } from "@/server/config";
 import { LoginForm } from "./login-form";
 import { ssoErrorMessage } from "./sso-errors";
 

@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { connection } from "next/server";
-import { setupAvailable } from "../_lib/auth/complete-setup";
-import { getPrisma } from "../_lib/db";
+import { setupAvailable } from "@/app/_lib/auth/complete-setup";
+import { getPrisma } from "@/app/_lib/db";
 import { SetupForm } from "./setup-form";
 
 export const metadata: Metadata = { title: "First admin" };

@@ -6,9 +6,9 @@
  */
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
-import { ApiError, api, fieldErrors as issuesByField, validationIssues } from "../_client/api-client";
-import { authClient } from "../_client/auth-client";
-import { emailSchema, MIN_PASSWORD, passwordSchema } from "../_lib/users/user-input";
+import { ApiError, api, fieldErrors as issuesByField, validationIssues } from "@/app/_client/api-client";
+import { authClient } from "@/app/_client/auth-client";
+import { emailSchema, MIN_PASSWORD, passwordSchema } from "@/server/domain/users/user-input";
 
 type SetupFields = { token: string; email: string; password: string; confirm: string };
 

@@ -20,10 +20,10 @@
  * Run: npm run bench:policy-save
  */
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { policyColumns, toJsonValue } from "../../app/_lib/policy/document";
-import { checkPolicyDocument, readPolicy, savePolicy } from "../../app/_lib/policy/save-policy";
-import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { policyColumns, toJsonValue } from "../../server/domain/policy/document";
+import { checkPolicyDocument, readPolicy, savePolicy } from "../../server/domain/policy/save-policy";
+import { createTenant } from "../../server/domain/tenants/create-tenant";
 import type { PolicyDocument } from "../../server/policy/document";
 import { benchDatabase, machineLine } from "./kit";
 

@@ -20,9 +20,9 @@
  */
 import type { APIRequestContext } from "@playwright/test";
 import { WebSocket } from "ws";
-import { ROLE_PERMISSIONS, type Role } from "../../app/_lib/auth/permissions";
-import { savePolicy } from "../../app/_lib/policy/save-policy";
 import { createRollout } from "../../app/_lib/rollouts/create-rollout";
+import { ROLE_PERMISSIONS, type Role } from "../../server/domain/auth/permissions";
+import { savePolicy } from "../../server/domain/policy/save-policy";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { openTokenSecret } from "../../server/secrets/tenant-token-secret";
 import { routeHandlers } from "../helpers/api-routes";

@@ -24,8 +24,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { createApiToken } from "../../app/_lib/tokens/create-api-token";
 import { runPolicyCommand } from "../../server/cli/policy-commands";
+import { createApiToken } from "../../server/domain/tokens/create-api-token";
 import {
   baseURL,
   db,

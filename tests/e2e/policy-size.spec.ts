@@ -11,7 +11,7 @@
  * wakes the gateways), so the generation's growth counts the write statements of a save:
  * a handful, whatever the size.
  */
-import { MAX_POLICY_BODY_BYTES } from "../../app/_lib/policy/save-policy";
+import { MAX_POLICY_BODY_BYTES } from "../../server/domain/policy/save-policy";
 import { MAX_POLICY_ORIGINS } from "../../server/policy/document";
 import { expect, makeTenant, makeToken, policyVersion, sql, test, tokenContext } from "./support";
 

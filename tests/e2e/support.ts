@@ -11,12 +11,12 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { type APIRequestContext, test as base, expect, type Page, request } from "@playwright/test";
 import pg from "pg";
-import type { Role } from "../../app/_lib/auth/permissions";
-import { createTenant } from "../../app/_lib/tenants/create-tenant";
-import { createApiToken } from "../../app/_lib/tokens/create-api-token";
-import { createUser } from "../../app/_lib/users/create-user";
 import { freePort } from "../../server/db/pg-server";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import type { Role } from "../../server/domain/auth/permissions";
+import { createTenant } from "../../server/domain/tenants/create-tenant";
+import { createApiToken } from "../../server/domain/tokens/create-api-token";
+import { createUser } from "../../server/domain/users/create-user";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 

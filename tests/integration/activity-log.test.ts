@@ -71,10 +71,10 @@ describe("append-only", () => {
 
 describe("domain writes", () => {
   it("each records exactly one entry with actor, target, summary and address; a failed write none", async () => {
-    const { createTenant } = await import("../../app/_lib/tenants/create-tenant");
+    const { createTenant } = await import("../../server/domain/tenants/create-tenant");
     const { updateTenant } = await import("../../app/_lib/tenants/update-tenant");
     const { rotateTenantSecret } = await import("../../app/_lib/tenants/rotate-tenant-secret");
-    const { savePolicy } = await import("../../app/_lib/policy/save-policy");
+    const { savePolicy } = await import("../../server/domain/policy/save-policy");
     const { getPolicy } = await import("../../app/_lib/policy/get-policy");
     const { deleteTenant } = await import("../../app/_lib/tenants/delete-tenant");
 
@@ -119,11 +119,11 @@ describe("domain writes", () => {
 
 describe("API tokens", () => {
   it("expire, stay scoped, and follow their creator", async () => {
-    const { createTenant } = await import("../../app/_lib/tenants/create-tenant");
+    const { createTenant } = await import("../../server/domain/tenants/create-tenant");
     const { deleteTenant } = await import("../../app/_lib/tenants/delete-tenant");
-    const { createApiToken } = await import("../../app/_lib/tokens/create-api-token");
+    const { createApiToken } = await import("../../server/domain/tokens/create-api-token");
     const { verifyApiToken } = await import("../../app/_lib/tokens/verify-api-token");
-    const { createUser } = await import("../../app/_lib/users/create-user");
+    const { createUser } = await import("../../server/domain/users/create-user");
     const { updateUserRole } = await import("../../app/_lib/users/update-user-role");
     const { deleteUser } = await import("../../app/_lib/users/delete-user");
 
@@ -206,7 +206,7 @@ describe("Better Auth events", () => {
   }
 
   it("sign-in, failed sign-in, TOTP enrolment, second-factor sign-in, a reused code refused, password change", async () => {
-    const { createUser } = await import("../../app/_lib/users/create-user");
+    const { createUser } = await import("../../server/domain/users/create-user");
     const { POST } = await import("../../app/api/auth/[...all]/route");
     const email = "twofactor@example.com";
     await createUser({ db, input: { email, password: PASSWORD, role: "editor" } });

@@ -19,10 +19,10 @@ import { markAllowedOrigins } from "../../app/_lib/audit/mark-allowed-origins";
 import { searchAuditEvents } from "../../app/_lib/audit/search-audit-events";
 import type { Principal } from "../../app/_lib/auth/principal";
 import { getPolicy } from "../../app/_lib/policy/get-policy";
-import { savePolicy } from "../../app/_lib/policy/save-policy";
-import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { auditWhere } from "../../server/db/audit-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { savePolicy } from "../../server/domain/policy/save-policy";
+import { createTenant } from "../../server/domain/tenants/create-tenant";
 import { rejection } from "../helpers/app-error";
 import { createTestDatabase } from "../helpers/test-db";
 

@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getFleet } from "../../app/_lib/gateways/get-fleet";
 import { listGateways } from "../../app/_lib/gateways/list-gateways";
-import { savePolicy } from "../../app/_lib/policy/save-policy";
-import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { listTenants } from "../../app/_lib/tenants/list-tenants";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { savePolicy } from "../../server/domain/policy/save-policy";
+import { createTenant } from "../../server/domain/tenants/create-tenant";
 import { defaultPolicyDocument } from "../../server/policy/document";
 import { createTestDatabase } from "../helpers/test-db";
 

@@ -6,19 +6,19 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppError } from "../../app/_lib/errors";
 import { getPolicy } from "../../app/_lib/policy/get-policy";
 import { getRevision } from "../../app/_lib/policy/get-revision";
 import { listRevisions } from "../../app/_lib/policy/list-revisions";
 import { rollbackPolicy } from "../../app/_lib/policy/rollback-policy";
-import { savePolicy } from "../../app/_lib/policy/save-policy";
-import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { deleteTenant } from "../../app/_lib/tenants/delete-tenant";
 import { listTenants } from "../../app/_lib/tenants/list-tenants";
 import { rotateTenantSecret } from "../../app/_lib/tenants/rotate-tenant-secret";
 import { updateTenant } from "../../app/_lib/tenants/update-tenant";
 import { loadPolicy } from "../../server/db/policy-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import type { AppError } from "../../server/domain/errors";
+import { savePolicy } from "../../server/domain/policy/save-policy";
+import { createTenant } from "../../server/domain/tenants/create-tenant";
 import { defaultPolicyDocument } from "../../server/policy/document";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { openTokenSecret } from "../../server/secrets/tenant-token-secret";

@@ -16,8 +16,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rollbackPolicy } from "../../app/_lib/policy/rollback-policy";
-import { savePolicy } from "../../app/_lib/policy/save-policy";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { savePolicy } from "../../server/domain/policy/save-policy";
 import { rejection } from "../helpers/app-error";
 import { createTenant, query, type TenantFixture, updatePolicy } from "../helpers/fixtures";
 import { eventually, expectRefusal, handshake, startGateway, type TestGateway } from "../helpers/gateway";

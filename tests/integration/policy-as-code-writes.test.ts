@@ -12,11 +12,11 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allowAuditOrigin } from "../../app/_lib/audit/allow-audit-origin";
 import { rollbackPolicy } from "../../app/_lib/policy/rollback-policy";
-import { savePolicy } from "../../app/_lib/policy/save-policy";
-import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { getTenant } from "../../app/_lib/tenants/get-tenant";
 import { updateTenant } from "../../app/_lib/tenants/update-tenant";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { savePolicy } from "../../server/domain/policy/save-policy";
+import { createTenant } from "../../server/domain/tenants/create-tenant";
 import { rejection } from "../helpers/app-error";
 import { createTestDatabase } from "../helpers/test-db";
 

@@ -11,15 +11,15 @@ import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDiff } from "../../app/_lib/policy/apply-diff";
-import { diffDocuments, isEmptyDiff } from "../../app/_lib/policy/diff-documents";
 import { getPolicy } from "../../app/_lib/policy/get-policy";
 import { getRevision } from "../../app/_lib/policy/get-revision";
-import { savePolicy } from "../../app/_lib/policy/save-policy";
-import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { createScratchDatabase, databaseName, dropDatabase } from "../../server/db/pg-server";
 import { loadPolicy } from "../../server/db/policy-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { applyMigrations } from "../../server/db/schema-engine";
+import { diffDocuments, isEmptyDiff } from "../../server/domain/policy/diff-documents";
+import { savePolicy } from "../../server/domain/policy/save-policy";
+import { createTenant } from "../../server/domain/tenants/create-tenant";
 import {
   defaultPolicyDocument,
   documentLeaves,

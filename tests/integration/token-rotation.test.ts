@@ -8,9 +8,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZodError } from "zod";
-import { createTenant } from "../../app/_lib/tenants/create-tenant";
 import { rotateTenantSecret } from "../../app/_lib/tenants/rotate-tenant-secret";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { createTenant } from "../../server/domain/tenants/create-tenant";
 import { signHandshakeToken } from "../../server/policy";
 import { query, tenantTokenSecret } from "../helpers/fixtures";
 import { closed, eventually, handshake, nextMessage, startGateway, type TestGateway } from "../helpers/gateway";

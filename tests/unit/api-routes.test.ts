@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { can, ROLES, type Role } from "../../app/_lib/auth/permissions";
+import { can, ROLES, type Role } from "../../server/domain/auth/permissions";
 import { ROOT, routeHandlers, walk } from "../helpers/api-routes";
 
 const handlers = routeHandlers;

@@ -5,8 +5,8 @@
  * default, else nobody.
  */
 import { describe, expect, it } from "vitest";
-import { ROLES } from "../../app/_lib/auth/permissions";
 import { ConfigError, loadConfig as loadConfigFromEnv } from "../../server/config";
+import { ROLES } from "../../server/domain/auth/permissions";
 import { domainAllowed, roleForClaims, SSO_ROLES } from "../../server/sso-config";
 
 const loadConfig = (env: Record<string, string>) => loadConfigFromEnv(env as NodeJS.ProcessEnv);

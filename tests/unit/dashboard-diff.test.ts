@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { optionalIfMatch, requireIfMatch } from "../../app/_lib/api/if-match";
-import { can, ROLE_PERMISSIONS, ROLES } from "../../app/_lib/auth/permissions";
-import { AppError } from "../../app/_lib/errors";
 import { applyDiff } from "../../app/_lib/policy/apply-diff";
-import { diffDocuments, isEmptyDiff } from "../../app/_lib/policy/diff-documents";
-import { createTenantInput, updateTenantInput } from "../../app/_lib/tenants/tenant-input";
+import { can, ROLE_PERMISSIONS, ROLES } from "../../server/domain/auth/permissions";
+import { AppError } from "../../server/domain/errors";
+import { diffDocuments, isEmptyDiff } from "../../server/domain/policy/diff-documents";
+import { createTenantInput, updateTenantInput } from "../../server/domain/tenants/tenant-input";
 import { defaultPolicyDocument, type PolicyDocument } from "../../server/policy/document";
 
 function doc(patterns: Array<string | [string, string | null, string | null]>, extra: Partial<PolicyDocument> = {}) {

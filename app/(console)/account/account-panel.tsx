@@ -3,9 +3,9 @@
  * /account and — in place of any other page — by the console layout while an admin still has
  * to set up a second factor (REQUIRE_2FA_FOR_ADMINS).
  */
-import type { PageUser } from "../../_lib/auth/page-auth";
-import { config } from "../../_lib/config";
-import { getPrisma } from "../../_lib/db";
+import type { PageUser } from "@/app/_lib/auth/page-auth";
+import { getPrisma } from "@/app/_lib/db";
+import { config } from "@/server/config";
 import { AccountView } from "./account-view";
 
 export async function AccountPanel({ user }: { user: PageUser }) {

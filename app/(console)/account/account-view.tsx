@@ -2,14 +2,14 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
-import { api, errorMessage } from "../../_client/api-client";
-import { authClient } from "../../_client/auth-client";
-import { absoluteTime, relativeTime } from "../../_client/format";
-import { keys, sessionsQuery } from "../../_client/queries";
-import { useToast } from "../../_client/toast";
-import { QrCode } from "../../_components/qr-code";
-import { Empty, ErrorState, Loading } from "../../_components/status";
-import { MIN_PASSWORD } from "../../_lib/users/user-input";
+import { api, errorMessage } from "@/app/_client/api-client";
+import { authClient } from "@/app/_client/auth-client";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { keys, sessionsQuery } from "@/app/_client/queries";
+import { useToast } from "@/app/_client/toast";
+import { QrCode } from "@/app/_components/qr-code";
+import { Empty, ErrorState, Loading } from "@/app/_components/status";
+import { MIN_PASSWORD } from "@/server/domain/users/user-input";
 
 export function AccountView(props: {
   email: string;

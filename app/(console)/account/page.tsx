@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { requirePageUser } from "../../_lib/auth/page-auth";
+import { requirePageUser } from "@/app/_lib/auth/page-auth";
 import { AccountPanel } from "./account-panel";
 
 export const metadata: Metadata = { title: "Account" };

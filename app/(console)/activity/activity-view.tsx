@@ -2,9 +2,9 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { usePathname, useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
-import { absoluteTime, relativeTime } from "../../_client/format";
-import { ACTIVITY_FILTER_FIELDS, type ActivityFilter, activityFilterKey, activityQuery } from "../../_client/queries";
-import { Empty, ErrorState, Loading } from "../../_components/status";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { ACTIVITY_FILTER_FIELDS, type ActivityFilter, activityFilterKey, activityQuery } from "@/app/_client/queries";
+import { Empty, ErrorState, Loading } from "@/app/_components/status";
 
 const ACTION_FAMILIES = ["auth", "policy", "tenant", "token", "user", "session", "tester_endpoint", "secrets"];
 

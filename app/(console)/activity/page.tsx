@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
-import { ACTIVITY_FILTER_FIELDS, type ActivityFilter } from "../../_client/queries";
-import { Forbidden } from "../../_components/status";
-import { requirePagePermission } from "../../_lib/auth/page-auth";
+import { ACTIVITY_FILTER_FIELDS, type ActivityFilter } from "@/app/_client/queries";
+import { Forbidden } from "@/app/_components/status";
+import { requirePagePermission } from "@/app/_lib/auth/page-auth";
 import { ActivityView } from "./activity-view";
 
 export const metadata: Metadata = { title: "Activity" };

@@ -7,22 +7,17 @@
  */
 import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import {
-  ALERT_KIND_LABELS,
-  ALERT_RULE_KINDS,
-  type AlertRuleKind,
-  alertRuleParams,
-} from "../../../server/alerts/alert-rule";
-import { ApiError, api } from "../../_client/api-client";
-import { absoluteTime, relativeTime } from "../../_client/format";
-import { useToast } from "../../_client/toast";
-import { InlineConfirm } from "../../_components/inline-confirm";
-import { ShownOnceSecret } from "../../_components/shown-once-secret";
-import { Empty, QueryList } from "../../_components/status";
-import { alertRuleInput, alertWebhookInput } from "../../_lib/alerts/alert-input";
-import type { AlertDeliveryView, AlertView } from "../../_lib/alerts/alert-log";
-import type { AlertRuleView } from "../../_lib/alerts/alert-rules";
-import type { AlertWebhookView } from "../../_lib/alerts/alert-webhooks";
+import { ApiError, api } from "@/app/_client/api-client";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { useToast } from "@/app/_client/toast";
+import { InlineConfirm } from "@/app/_components/inline-confirm";
+import { ShownOnceSecret } from "@/app/_components/shown-once-secret";
+import { Empty, QueryList } from "@/app/_components/status";
+import { alertRuleInput, alertWebhookInput } from "@/app/_lib/alerts/alert-input";
+import type { AlertDeliveryView, AlertView } from "@/app/_lib/alerts/alert-log";
+import type { AlertRuleView } from "@/app/_lib/alerts/alert-rules";
+import type { AlertWebhookView } from "@/app/_lib/alerts/alert-webhooks";
+import { ALERT_KIND_LABELS, ALERT_RULE_KINDS, type AlertRuleKind, alertRuleParams } from "@/server/alerts/alert-rule";
 
 const KEYS = {
   webhooks: ["alert-webhooks"] as const,

@@ -3,9 +3,9 @@
  * (the engine's own, plus the audit-only codes), durations, and the client's mirror of the
  * "allow this origin" eligibility (the API decides; this only decides what to offer).
  */
-import { AUDIT_KINDS, AUDIT_VIAS } from "../../../server/audit/types";
-import type { AuditEvent } from "../../../server/db/audit-queries";
-import { REASON_DESCRIPTIONS, REASONS } from "../../../server/policy/browser";
+import { AUDIT_KINDS, AUDIT_VIAS } from "@/server/audit/types";
+import type { AuditEvent } from "@/server/db/audit-queries";
+import { REASON_DESCRIPTIONS, REASONS } from "@/server/policy/browser";
 
 export const DECISIONS = ["accepted", "rejected", "report_only"] as const;
 /** How a decision was reached: the gateway itself, a proxy's forward-auth subrequest, or the tester. */

@@ -6,10 +6,10 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { absoluteTime, relativeTime } from "../../_client/format";
-import { type AuditWindow, auditStatsQuery, type RejectedOriginRow } from "../../_client/queries";
-import { useHydrated } from "../../_client/use-hydrated";
-import { Empty, ErrorState, Loading } from "../../_components/status";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { type AuditWindow, auditStatsQuery, type RejectedOriginRow } from "@/app/_client/queries";
+import { useHydrated } from "@/app/_client/use-hydrated";
+import { Empty, ErrorState, Loading } from "@/app/_components/status";
 import { reasonDescription } from "./audit-format";
 import { TimelineChart } from "./timeline-chart";
 

@@ -12,7 +12,7 @@
 import "./explorer.css";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { type AuditEvent, type AuditHistoryFilter, explorerFilter, keys, tenantsQuery } from "../../_client/queries";
+import { type AuditEvent, type AuditHistoryFilter, explorerFilter, keys, tenantsQuery } from "@/app/_client/queries";
 import { AuditOverview } from "./audit-overview";
 import { EventDetails } from "./event-details";
 import { HistoryPanel } from "./history-panel";

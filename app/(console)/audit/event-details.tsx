@@ -14,20 +14,20 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { type ReactNode, useEffect, useRef, useState } from "react";
+import { ApiError, api, type ValidationIssue } from "@/app/_client/api-client";
+import { absoluteTime } from "@/app/_client/format";
+import { policySaved } from "@/app/_client/mutations";
+import { type AuditEvent, policyQuery } from "@/app/_client/queries";
+import { useCan } from "@/app/_client/session";
+import { useToast } from "@/app/_client/toast";
+import type { AllowOriginResult } from "@/app/_lib/audit/allow-audit-origin";
 import {
   type ClosestPattern,
   closestToOrigin,
   compilePolicy,
   type PolicyDocument,
   parseOrigin,
-} from "../../../server/policy/browser";
-import { ApiError, api, type ValidationIssue } from "../../_client/api-client";
-import { absoluteTime } from "../../_client/format";
-import { policySaved } from "../../_client/mutations";
-import { type AuditEvent, policyQuery } from "../../_client/queries";
-import { useCan } from "../../_client/session";
-import { useToast } from "../../_client/toast";
-import type { AllowOriginResult } from "../../_lib/audit/allow-audit-origin";
+} from "@/server/policy/browser";
 import {
   canAllowOrigin,
   decisionClass,

@@ -1,8 +1,8 @@
 "use client";
 /** The rows of the live feed and the history: one line per event; the details button opens the full record. */
-import { absoluteTime } from "../../_client/format";
-import type { AuditEvent } from "../../_client/queries";
-import { useHydrated } from "../../_client/use-hydrated";
+import { absoluteTime } from "@/app/_client/format";
+import type { AuditEvent } from "@/app/_client/queries";
+import { useHydrated } from "@/app/_client/use-hydrated";
 import { decisionClass, decisionLabel, formatMs, localDateTime, reasonDescription, timeOfDay } from "./audit-format";
 
 /**

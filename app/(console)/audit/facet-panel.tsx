@@ -6,8 +6,8 @@
  * stay visible; clicking a value filters by it, clicking the chosen one clears the filter.
  */
 import { useQuery } from "@tanstack/react-query";
-import { AUDIT_FIELDS } from "../../../server/db/audit-fields";
-import { type AuditHistoryFilter, auditFacetsQuery } from "../../_client/queries";
+import { type AuditHistoryFilter, auditFacetsQuery } from "@/app/_client/queries";
+import { AUDIT_FIELDS } from "@/server/db/audit-fields";
 import { decisionLabel, viaLabel } from "./audit-format";
 
 const FACET_FIELDS = AUDIT_FIELDS.filter((f) => f.facet);

@@ -8,9 +8,7 @@
  */
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
-import { AUDIT_FIELDS } from "../../../server/db/audit-fields";
-import { parseOrigin } from "../../../server/policy/browser";
-import { ApiError, type ValidationIssue } from "../../_client/api-client";
+import { ApiError, type ValidationIssue } from "@/app/_client/api-client";
 import {
   type AuditEvent,
   type AuditHistoryFilter,
@@ -18,8 +16,10 @@ import {
   auditHistogramQuery,
   auditHistoryQuery,
   auditSearchParams,
-} from "../../_client/queries";
-import { Empty, ErrorState, Loading } from "../../_components/status";
+} from "@/app/_client/queries";
+import { Empty, ErrorState, Loading } from "@/app/_components/status";
+import { AUDIT_FIELDS } from "@/server/db/audit-fields";
+import { parseOrigin } from "@/server/policy/browser";
 import { decisionLabel, REASON_OPTIONS, viaLabel } from "./audit-format";
 import { EventTable } from "./event-table";
 import { FacetPanel } from "./facet-panel";

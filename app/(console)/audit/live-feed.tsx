@@ -1,8 +1,8 @@
 "use client";
 /** The live feed section: connection badge, decision filter, pause/resume with "N new", lag notice, rows. */
 import { useEffect, useState } from "react";
-import type { AuditEvent } from "../../_client/queries";
-import { Empty } from "../../_components/status";
+import type { AuditEvent } from "@/app/_client/queries";
+import { Empty } from "@/app/_components/status";
 import { DECISIONS, decisionLabel } from "./audit-format";
 import { EventTable } from "./event-table";
 import { type FeedStatus, MAX_ROWS, useLiveFeed } from "./use-live-feed";

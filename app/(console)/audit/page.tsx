@@ -1,6 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
-import { getQueryClient } from "../../_client/get-query-client";
+import { getQueryClient } from "@/app/_client/get-query-client";
 import {
   AUDIT_FILTER_FIELDS,
   AUDIT_PAGE_SIZE,
@@ -9,15 +9,15 @@ import {
   auditStatsQuery,
   explorerFilter,
   tenantsQuery,
-} from "../../_client/queries";
-import { Forbidden } from "../../_components/status";
-import { getAuditDb } from "../../_lib/audit/audit-db";
-import { getAuditStats } from "../../_lib/audit/get-audit-stats";
-import { markAllowedOrigins } from "../../_lib/audit/mark-allowed-origins";
-import { searchAuditEvents } from "../../_lib/audit/search-audit-events";
-import { requirePagePermission } from "../../_lib/auth/page-auth";
-import { getPrisma } from "../../_lib/db";
-import { listTenants } from "../../_lib/tenants/list-tenants";
+} from "@/app/_client/queries";
+import { Forbidden } from "@/app/_components/status";
+import { getAuditDb } from "@/app/_lib/audit/audit-db";
+import { getAuditStats } from "@/app/_lib/audit/get-audit-stats";
+import { markAllowedOrigins } from "@/app/_lib/audit/mark-allowed-origins";
+import { searchAuditEvents } from "@/app/_lib/audit/search-audit-events";
+import { requirePagePermission } from "@/app/_lib/auth/page-auth";
+import { getPrisma } from "@/app/_lib/db";
+import { listTenants } from "@/app/_lib/tenants/list-tenants";
 import { AuditView } from "./audit-view";
 
 export const metadata: Metadata = { title: "Audit" };

@@ -7,7 +7,7 @@
  * The SVG has a text summary for screen readers, and each bar is a focusable button.
  */
 import { useState } from "react";
-import type { AuditHistogram } from "../../_client/queries";
+import type { AuditHistogram } from "@/app/_client/queries";
 import { KINDS } from "./audit-format";
 
 const WIDTH = 960;

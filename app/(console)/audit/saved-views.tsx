@@ -6,8 +6,8 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { api, errorMessage } from "../../_client/api-client";
-import { auditViewsQuery, keys, type SavedView } from "../../_client/queries";
+import { api, errorMessage } from "@/app/_client/api-client";
+import { auditViewsQuery, keys, type SavedView } from "@/app/_client/queries";
 
 export function SavedViews({ query, onOpen }: { query: string; onOpen: (query: string) => void }) {
   const client = useQueryClient();

@@ -5,8 +5,8 @@
  * inputs, ISO in the URL).
  */
 import { type FormEvent, useEffect, useState } from "react";
-import { AUDIT_RANGE_KEYS, AUDIT_RANGES } from "../../../server/db/audit-fields";
-import { isoToLocalInput, localInputToIso } from "../../_client/format";
+import { isoToLocalInput, localInputToIso } from "@/app/_client/format";
+import { AUDIT_RANGE_KEYS, AUDIT_RANGES } from "@/server/db/audit-fields";
 
 const SHORT: Record<string, string> = { "15m": "15m", "1h": "1h", "4h": "4h", "24h": "24h", "7d": "7d", "30d": "30d" };
 

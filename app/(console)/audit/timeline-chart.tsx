@@ -1,11 +1,11 @@
 "use client";
-import type { AuditStats } from "../../_client/queries";
+import type { AuditStats } from "@/app/_client/queries";
 /**
  * Accepted vs rejected handshakes over time as stacked SVG bars (no chart library). The
  * SVG is an image with a title and a text summary for screen readers; each bar has its own
  * <title> (hover tooltip), and the same numbers are available as a table.
  */
-import { useHydrated } from "../../_client/use-hydrated";
+import { useHydrated } from "@/app/_client/use-hydrated";
 
 const WIDTH = 640;
 const HEIGHT = 170;
@@ -66,8 +66,8 @@ export function TimelineChart({ stats }: { stats: AuditStats }) {
         aria-labelledby="audit-chart-title audit-chart-desc"
         className="audit-chart-svg"
       >
-        {/* One string: an SVG <title> with two text children fails to hydrate (React #418). */}
         <title id="audit-chart-title">{`Accepted vs rejected handshakes, ${span}`}</title>
+        {/* The <title> above is one string: two text children fail to hydrate (React #418). */}
         <desc id="audit-chart-desc">{summary}</desc>
         {[0, 0.5, 1].map((f) => (
           <g key={f}>

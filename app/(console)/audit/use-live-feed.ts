@@ -22,8 +22,8 @@
  * every FLUSH_MS so a flood does not re-render per event.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError, api, errorMessage } from "../../_client/api-client";
-import { type AuditEvent, type AuditPage, auditSearchParams } from "../../_client/queries";
+import { ApiError, api, errorMessage } from "@/app/_client/api-client";
+import { type AuditEvent, type AuditPage, auditSearchParams } from "@/app/_client/queries";
 
 export const MAX_ROWS = 500;
 const BUFFER_LIMIT = 500;

@@ -2,9 +2,9 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { Fragment, useEffect, useState } from "react";
-import { absoluteTime, duration, relativeTime } from "../../_client/format";
-import { fleetQuery } from "../../_client/queries";
-import { Empty, ErrorState, Loading } from "../../_components/status";
+import { absoluteTime, duration, relativeTime } from "@/app/_client/format";
+import { fleetQuery } from "@/app/_client/queries";
+import { Empty, ErrorState, Loading } from "@/app/_components/status";
 
 /**
  * The clock, ticking; null on the server and during hydration (the two clocks differ, and a

@@ -7,15 +7,15 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { ApiError, api } from "../../_client/api-client";
-import { absoluteTime, relativeTime } from "../../_client/format";
-import { keys, siemDestinationsQuery } from "../../_client/queries";
-import { useToast } from "../../_client/toast";
-import { InlineConfirm } from "../../_components/inline-confirm";
-import { ShownOnceSecret } from "../../_components/shown-once-secret";
-import { Empty, QueryList } from "../../_components/status";
-import type { SiemDestinationView } from "../../_lib/siem/list-siem-destinations";
-import { siemDestinationInput } from "../../_lib/siem/siem-destination-input";
+import { ApiError, api } from "@/app/_client/api-client";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { keys, siemDestinationsQuery } from "@/app/_client/queries";
+import { useToast } from "@/app/_client/toast";
+import { InlineConfirm } from "@/app/_components/inline-confirm";
+import { ShownOnceSecret } from "@/app/_components/shown-once-secret";
+import { Empty, QueryList } from "@/app/_components/status";
+import type { SiemDestinationView } from "@/app/_lib/siem/list-siem-destinations";
+import { siemDestinationInput } from "@/app/_lib/siem/siem-destination-input";
 
 type Saved = { destination: SiemDestinationView; secret: string | null };
 

@@ -3,13 +3,13 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useMemo, useState } from "react";
-import { api, fieldErrors, validationIssues } from "../../_client/api-client";
-import { absoluteTime, relativeTime } from "../../_client/format";
-import { keys, type TenantDetail, tenantsQuery } from "../../_client/queries";
-import { useCan } from "../../_client/session";
-import { useToast } from "../../_client/toast";
-import { Empty, ModeBadge, QueryList, SyncBadge } from "../../_components/status";
-import { createTenantInput } from "../../_lib/tenants/tenant-input";
+import { api, fieldErrors, validationIssues } from "@/app/_client/api-client";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { keys, type TenantDetail, tenantsQuery } from "@/app/_client/queries";
+import { useCan } from "@/app/_client/session";
+import { useToast } from "@/app/_client/toast";
+import { Empty, ModeBadge, QueryList, SyncBadge } from "@/app/_components/status";
+import { createTenantInput } from "@/server/domain/tenants/tenant-input";
 
 export function TenantsView() {
   const tenants = useQuery(tenantsQuery());

@@ -7,12 +7,12 @@
  */
 import { useMutation } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useEffect, useState } from "react";
+import { api, validationIssues } from "@/app/_client/api-client";
+import { Empty } from "@/app/_components/status";
 import { CORS_ISSUE_LABELS, type CorsIssue } from "@/server/tester/cors-findings";
 import type { CorsInput, CorsScanInput } from "@/server/tester/cors-input";
 import { LIMITS } from "@/server/tester/input";
 import type { CorsScanResponse, CorsTestResponse } from "@/server/tester/types";
-import { api, validationIssues } from "../../_client/api-client";
-import { Empty } from "../../_components/status";
 import styles from "./tester.module.css";
 import { ATTACKER_ORIGIN, parseHeaderLines, splitList, type TargetChoice } from "./tester-client";
 import { useReveal } from "./use-reveal";

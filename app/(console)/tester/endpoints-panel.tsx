@@ -5,10 +5,10 @@
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { errorMessage, validationIssues } from "../../_client/api-client";
-import { keys } from "../../_client/queries";
-import { useToast } from "../../_client/toast";
-import { InlineConfirm } from "../../_components/inline-confirm";
+import { errorMessage, validationIssues } from "@/app/_client/api-client";
+import { keys } from "@/app/_client/queries";
+import { useToast } from "@/app/_client/toast";
+import { InlineConfirm } from "@/app/_components/inline-confirm";
 import { registerEndpoint, removeEndpoint, type TesterEndpointView } from "./tester-client";
 
 export function EndpointsPanel({

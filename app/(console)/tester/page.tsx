@@ -1,11 +1,11 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
-import { getQueryClient } from "../../_client/get-query-client";
-import { tenantsQuery } from "../../_client/queries";
-import { Forbidden } from "../../_components/status";
-import { requirePagePermission } from "../../_lib/auth/page-auth";
-import { getPrisma } from "../../_lib/db";
-import { listTenants } from "../../_lib/tenants/list-tenants";
+import { getQueryClient } from "@/app/_client/get-query-client";
+import { tenantsQuery } from "@/app/_client/queries";
+import { Forbidden } from "@/app/_components/status";
+import { requirePagePermission } from "@/app/_lib/auth/page-auth";
+import { getPrisma } from "@/app/_lib/db";
+import { listTenants } from "@/app/_lib/tenants/list-tenants";
 import { TesterView } from "./tester-view";
 
 export const metadata: Metadata = { title: "Handshake tester" };

@@ -4,8 +4,8 @@
  * and separators of every locale quoted). Pure, browser-safe.
  */
 
-import type { ScanResponse, ScanResult } from "../../../server/tester/types";
-import { csvLine } from "../../_lib/export/csv";
+import { csvLine } from "@/app/_lib/export/csv";
+import type { ScanResponse, ScanResult } from "@/server/tester/types";
 
 export const CSV_COLUMNS = [
   "variant",

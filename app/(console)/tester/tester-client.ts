@@ -10,9 +10,9 @@ import type { HandshakeResponse, ScanResponse, ScanResult } from "@/server/teste
 
 export { scanToCsv } from "./scan-export";
 
-import { api } from "../../_client/api-client";
-import { keys } from "../../_client/queries";
-import type { TesterEndpointView } from "../../_lib/tester/list-endpoints";
+import { api } from "@/app/_client/api-client";
+import { keys } from "@/app/_client/queries";
+import type { TesterEndpointView } from "@/app/_lib/tester/list-endpoints";
 
 export type { HandshakeResponse, ScanResponse, ScanResult, TesterEndpointView };
 

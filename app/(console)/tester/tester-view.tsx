@@ -7,11 +7,11 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { type FormEvent, useEffect, useMemo, useState } from "react";
-import { errorMessage, validationIssues } from "../../_client/api-client";
-import { policyQuery, tenantsQuery } from "../../_client/queries";
-import { useCan } from "../../_client/session";
-import { Empty, ErrorState, Loading } from "../../_components/status";
-import { onTabListKeyDown } from "../../_components/tab-keys";
+import { errorMessage, validationIssues } from "@/app/_client/api-client";
+import { policyQuery, tenantsQuery } from "@/app/_client/queries";
+import { useCan } from "@/app/_client/session";
+import { Empty, ErrorState, Loading } from "@/app/_components/status";
+import { onTabListKeyDown } from "@/app/_components/tab-keys";
 import { CorsPanel } from "./cors-panel";
 import { EndpointsPanel } from "./endpoints-panel";
 import { HandshakeResult } from "./handshake-result";

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
-import { Forbidden } from "../../_components/status";
-import { requirePagePermission } from "../../_lib/auth/page-auth";
-import { config } from "../../_lib/config";
+import { Forbidden } from "@/app/_components/status";
+import { requirePagePermission } from "@/app/_lib/auth/page-auth";
+import { config } from "@/server/config";
 import { TokensView } from "./tokens-view";
 
 export const metadata: Metadata = { title: "API tokens" };

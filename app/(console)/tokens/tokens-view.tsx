@@ -1,16 +1,16 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { ApiError, api } from "../../_client/api-client";
-import { absoluteTime, relativeTime } from "../../_client/format";
-import { type ApiTokenView, keys, tenantsQuery, tokensQuery } from "../../_client/queries";
-import { useToast } from "../../_client/toast";
-import { InlineConfirm } from "../../_components/inline-confirm";
-import { RoleField } from "../../_components/role-field";
-import { ShownOnceSecret } from "../../_components/shown-once-secret";
-import { Empty, QueryList } from "../../_components/status";
-import type { Role } from "../../_lib/auth/permissions";
-import { createApiTokenInput } from "../../_lib/tokens/api-token-input";
+import { ApiError, api } from "@/app/_client/api-client";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { type ApiTokenView, keys, tenantsQuery, tokensQuery } from "@/app/_client/queries";
+import { useToast } from "@/app/_client/toast";
+import { InlineConfirm } from "@/app/_components/inline-confirm";
+import { RoleField } from "@/app/_components/role-field";
+import { ShownOnceSecret } from "@/app/_components/shown-once-secret";
+import { Empty, QueryList } from "@/app/_components/status";
+import type { Role } from "@/server/domain/auth/permissions";
+import { createApiTokenInput } from "@/server/domain/tokens/api-token-input";
 
 export function TokensView({ defaultDays, maxDays }: { defaultDays: number; maxDays: number }) {
   const tokens = useQuery(tokensQuery());

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
-import { Forbidden } from "../../_components/status";
-import { requirePagePermission } from "../../_lib/auth/page-auth";
+import { Forbidden } from "@/app/_components/status";
+import { requirePagePermission } from "@/app/_lib/auth/page-auth";
 import { UsersView } from "./users-view";
 
 export const metadata: Metadata = { title: "Users" };

@@ -1,16 +1,16 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { api, fieldErrors, validationIssues } from "../../_client/api-client";
-import { absoluteTime, relativeTime } from "../../_client/format";
-import { keys, type UserView, usersQuery } from "../../_client/queries";
-import { useToast } from "../../_client/toast";
-import { ConfirmDialog } from "../../_components/confirm-dialog";
-import { InlineConfirm } from "../../_components/inline-confirm";
-import { RoleField } from "../../_components/role-field";
-import { Empty, QueryList } from "../../_components/status";
-import { ROLE_DESCRIPTIONS, ROLES, type Role } from "../../_lib/auth/permissions";
-import { createUserInput, MIN_PASSWORD } from "../../_lib/users/user-input";
+import { api, fieldErrors, validationIssues } from "@/app/_client/api-client";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { keys, type UserView, usersQuery } from "@/app/_client/queries";
+import { useToast } from "@/app/_client/toast";
+import { ConfirmDialog } from "@/app/_components/confirm-dialog";
+import { InlineConfirm } from "@/app/_components/inline-confirm";
+import { RoleField } from "@/app/_components/role-field";
+import { Empty, QueryList } from "@/app/_components/status";
+import { ROLE_DESCRIPTIONS, ROLES, type Role } from "@/server/domain/auth/permissions";
+import { createUserInput, MIN_PASSWORD } from "@/server/domain/users/user-input";
 
 export function UsersView({ selfId }: { selfId: string }) {
   const users = useQuery(usersQuery());

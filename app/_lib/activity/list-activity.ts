@@ -4,8 +4,8 @@
  * goes back as `cursor` for the next (older) page; pages never overlap and never skip a row.
  */
 import "server-only";
-import { activityQuery } from "../api/params";
-import type { Db } from "../db";
+import { activityQuery } from "@/app/_lib/api/params";
+import type { Db } from "@/server/db/prisma";
 
 export interface ActivityView {
   id: string;

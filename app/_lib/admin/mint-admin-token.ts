@@ -10,10 +10,10 @@
  * process needs it first), read once per process and kept in memory. Server-only.
  */
 import "server-only";
-import { type AdminScope, signAdminToken } from "../../../server/admin/admin-token";
-import { SETTING_ADMIN_TOKEN_KEY } from "../../../server/db/settings";
-import type { Principal } from "../auth/principal";
-import { deploymentSetting } from "../settings";
+import type { Principal } from "@/app/_lib/auth/principal";
+import { deploymentSetting } from "@/app/_lib/settings";
+import { type AdminScope, signAdminToken } from "@/server/admin/admin-token";
+import { SETTING_ADMIN_TOKEN_KEY } from "@/server/db/settings";
 
 export async function mintAdminToken(principal: Principal, scope: AdminScope): Promise<string> {
   return signAdminToken(

@@ -5,8 +5,8 @@
  * webhook URLs are http(s), stored in their canonical spelling. Browser-safe.
  */
 import { z } from "zod";
-import { ALERT_RULE_KINDS, alertRuleParams } from "../../../server/alerts/alert-rule";
-import { normalizeSiemUrl } from "../../../server/siem/destination-url";
+import { ALERT_RULE_KINDS, alertRuleParams } from "@/server/alerts/alert-rule";
+import { normalizeSiemUrl } from "@/server/siem/destination-url";
 
 export const MAX_ALERT_RULES = 100;
 export const MAX_ALERT_WEBHOOKS = 20;

@@ -3,9 +3,9 @@
  * attempts), newest first, keyset-paginated by id. Never a secret (payloads are alert data).
  */
 import "server-only";
-import type { AlertRuleKind } from "../../../server/alerts/alert-rule";
-import type { AttemptLogEntry } from "../../../server/alerts/delivery-state";
-import type { Db } from "../db";
+import type { AlertRuleKind } from "@/server/alerts/alert-rule";
+import type { AttemptLogEntry } from "@/server/alerts/delivery-state";
+import type { Db } from "@/server/db/prisma";
 import type { AlertListQuery } from "./alert-input";
 
 export interface AlertView {

@@ -7,10 +7,10 @@
  */
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { type AlertRuleKind, alertRuleParams } from "../../../server/alerts/alert-rule";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { type Db, inTransaction, type Tx } from "../db";
-import { AppError, notFound, validationError } from "../errors";
+import { type AlertRuleKind, alertRuleParams } from "@/server/alerts/alert-rule";
+import { type Db, inTransaction, type Tx } from "@/server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
+import { AppError, notFound, validationError } from "@/server/domain/errors";
 import { type AlertRuleInput, type AlertRulePatch, MAX_ALERT_RULES } from "./alert-input";
 
 export interface AlertRuleView {

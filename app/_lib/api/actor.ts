@@ -4,9 +4,9 @@
  * label; the activity log all of it.
  */
 import "server-only";
-import type { Actor } from "../activity/record-activity";
-import type { Principal } from "../auth/principal";
-import { requestClientAddress } from "../auth/request-address";
+import type { Principal } from "@/app/_lib/auth/principal";
+import { requestClientAddress } from "@/app/_lib/auth/request-address";
+import type { Actor } from "@/server/domain/activity/record-activity";
 
 export function actorOf(principal: Principal, request?: Request): Actor {
   return {

@@ -14,18 +14,18 @@
  *    gateways, fleet, audit, tester, live feed).
  * Activity: a write route declares the action it records (`activity: "tenant.create"`), or
  * `activity: false` for a POST that changes nothing; after a successful call apiRoute checks
- * that exactly that was recorded (app/_lib/activity/activity-scope.ts) and logs an error if
+ * that exactly that was recorded (server/domain/activity/activity-scope.ts) and logs an error if
  * not. tests/unit/api-routes.test.ts requires the declaration on every write route.
  */
 
 import "server-only";
-import { withActivityScope } from "../activity/activity-scope";
-import type { Actor } from "../activity/record-activity";
-import { assertSameOrigin, isStateChanging } from "../auth/csrf";
-import { can, type Permission } from "../auth/permissions";
-import { authenticate, type Principal } from "../auth/principal";
-import { AppError } from "../errors";
-import { log } from "../log";
+import { assertSameOrigin, isStateChanging } from "@/app/_lib/auth/csrf";
+import { authenticate, type Principal } from "@/app/_lib/auth/principal";
+import { log } from "@/app/_lib/log";
+import { withActivityScope } from "@/server/domain/activity/activity-scope";
+import type { Actor } from "@/server/domain/activity/record-activity";
+import { can, type Permission } from "@/server/domain/auth/permissions";
+import { AppError } from "@/server/domain/errors";
 import { actorOf } from "./actor";
 import { handleApiError } from "./handle-api-error";
 import { readBodyLimited } from "./read-body";

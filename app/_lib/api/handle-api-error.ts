@@ -10,8 +10,8 @@
  */
 import "server-only";
 import { ZodError } from "zod";
-import { AppError } from "../errors";
-import { log } from "../log";
+import { log } from "@/app/_lib/log";
+import { AppError } from "@/server/domain/errors";
 
 export function errorBody(code: string, message: string, details?: unknown, extra?: Record<string, unknown>) {
   return { error: { code, message, ...(details === undefined ? {} : { details }), ...(extra ?? {}) } };

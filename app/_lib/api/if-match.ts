@@ -3,7 +3,7 @@
  * Missing -> 428 (a blind overwrite is never allowed); unreadable -> 400.
  */
 import "server-only";
-import { AppError } from "../errors";
+import { AppError } from "@/server/domain/errors";
 
 export function requireIfMatch(request: Request): number {
   const version = optionalIfMatch(request);

@@ -5,7 +5,7 @@
  */
 import "server-only";
 import { z } from "zod";
-import { notFound } from "../errors";
+import { notFound } from "@/server/domain/errors";
 
 const version = z.coerce.number().int().min(1).max(2_147_483_647);
 

@@ -4,7 +4,7 @@
  * body is never buffered whole).
  */
 import "server-only";
-import { AppError } from "../errors";
+import { AppError } from "@/server/domain/errors";
 
 export async function readBodyLimited(request: Request, maxBytes: number): Promise<Buffer> {
   const tooLarge = () =>

@@ -21,15 +21,15 @@
  * `Allow <origin> from audit event #<id>`.
  */
 import "server-only";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { compilePolicy } from "../../../server/policy/compile-policy";
-import type { PolicyDocument } from "../../../server/policy/document";
-import { parseOrigin } from "../../../server/policy/parse-origin";
-import { REASON_DESCRIPTIONS, REASONS, type Reason } from "../../../server/policy/reasons";
-import { AppError, notFound, validationError } from "../errors";
-import { getPolicy } from "../policy/get-policy";
-import { type Actor, type PolicyWarning, savePolicy } from "../policy/save-policy";
-import type { RolloutView } from "../rollouts/rollout-view";
+import { getPolicy } from "@/app/_lib/policy/get-policy";
+import type { PrismaClient } from "@/server/db/prisma";
+import { AppError, notFound, validationError } from "@/server/domain/errors";
+import { type Actor, type PolicyWarning, savePolicy } from "@/server/domain/policy/save-policy";
+import type { RolloutView } from "@/server/domain/rollouts/rollout-view";
+import { compilePolicy } from "@/server/policy/compile-policy";
+import type { PolicyDocument } from "@/server/policy/document";
+import { parseOrigin } from "@/server/policy/parse-origin";
+import { REASON_DESCRIPTIONS, REASONS, type Reason } from "@/server/policy/reasons";
 
 const MAX_ATTEMPTS = 3;
 /** Reasons decided after the origin check passed (server/policy/decide-handshake.ts order). */

@@ -3,8 +3,9 @@
  * product's one CSV writer (app/_lib/export/csv.ts: RFC 4180, quoting of `,` `;` tab, quotes
  * and line breaks, formula cells defused). Browser-safe.
  */
-import type { AuditEvent } from "../../../server/db/audit-queries";
-import { csvLine } from "../export/csv";
+
+import { csvLine } from "@/app/_lib/export/csv";
+import type { AuditEvent } from "@/server/db/audit-queries";
 
 export const AUDIT_CSV_COLUMNS = [
   "id",

@@ -8,9 +8,9 @@
  */
 import "server-only";
 import type pg from "pg";
-import type { Queryable } from "../../../server/db/audit-queries";
-import { createPool } from "../../../server/db/pool";
-import { databaseUrl } from "../db";
+import { databaseUrl } from "@/app/_lib/db";
+import type { Queryable } from "@/server/db/audit-queries";
+import { createPool } from "@/server/db/pool";
 
 const holder = globalThis as typeof globalThis & { __origingateAuditPool?: pg.Pool };
 

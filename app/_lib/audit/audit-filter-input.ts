@@ -7,7 +7,7 @@
  */
 import "server-only";
 import { z } from "zod";
-import { auditFilterObject, auditFilterSchema, refineAuditFilter } from "../../../server/db/audit-queries";
+import { auditFilterObject, auditFilterSchema, refineAuditFilter } from "@/server/db/audit-queries";
 
 export type AuditFilterValues = z.output<typeof auditFilterSchema>;
 

@@ -8,11 +8,11 @@
  */
 import "server-only";
 import { z } from "zod";
-import { auditFilterObject, refineAuditFilter } from "../../../server/db/audit-queries";
-import { type Actor, recordActivity } from "../activity/record-activity";
-import type { Principal } from "../auth/principal";
-import { type Db, inTransaction } from "../db";
-import { AppError, notFound } from "../errors";
+import type { Principal } from "@/app/_lib/auth/principal";
+import { auditFilterObject, refineAuditFilter } from "@/server/db/audit-queries";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity } from "@/server/domain/activity/record-activity";
+import { AppError, notFound } from "@/server/domain/errors";
 import { savedViewInput } from "./audit-filter-input";
 
 /** At most this many views per user: a list to pick from, not a store. */

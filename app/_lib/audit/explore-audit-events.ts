@@ -4,8 +4,8 @@
  * both over the history's filters (validated here: a bad value is a ZodError → 422).
  */
 import "server-only";
-import { type AuditFacets, type AuditHistogram, auditFacets, auditHistogram } from "../../../server/db/audit-explore";
-import type { Queryable } from "../../../server/db/audit-queries";
+import { type AuditFacets, type AuditHistogram, auditFacets, auditHistogram } from "@/server/db/audit-explore";
+import type { Queryable } from "@/server/db/audit-queries";
 import { auditExploreQuery } from "./audit-filter-input";
 
 export type { AuditFacets, AuditHistogram };

@@ -10,8 +10,8 @@
  * Server-only.
  */
 import "server-only";
-import { type AuditEvent, type Queryable, resolveAuditRange, searchAudit } from "../../../server/db/audit-queries";
-import { log } from "../log";
+import { log } from "@/app/_lib/log";
+import { type AuditEvent, type Queryable, resolveAuditRange, searchAudit } from "@/server/db/audit-queries";
 import { auditCsvHeader, auditCsvRow } from "./audit-csv";
 import type { AuditExportFilter } from "./audit-filter-input";
 

@@ -12,7 +12,7 @@ import {
   overviewWindow,
   type Queryable,
   topRejectedOrigins,
-} from "../../../server/db/audit-queries";
+} from "@/server/db/audit-queries";
 import type { AuditWindow } from "./audit-filter-input";
 
 export const WINDOWS: Record<AuditWindow, { seconds: number; bucketSeconds: number }> = OVERVIEW_WINDOWS;

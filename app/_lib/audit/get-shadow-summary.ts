@@ -5,8 +5,8 @@
  */
 import "server-only";
 import type { z } from "zod";
-import type { Queryable } from "../../../server/db/audit-queries";
-import { type ShadowSummaryRow, shadowSummary } from "../../../server/db/shadow-queries";
+import type { Queryable } from "@/server/db/audit-queries";
+import { type ShadowSummaryRow, shadowSummary } from "@/server/db/shadow-queries";
 import type { shadowSummaryQuery } from "./audit-filter-input";
 
 export interface ShadowSummary {

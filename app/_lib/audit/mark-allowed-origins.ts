@@ -8,12 +8,12 @@
  * own matcher: the same answer the gateways give.
  */
 import "server-only";
-import { compilePolicy } from "../../../server/policy/compile-policy";
-import type { PolicyDocument } from "../../../server/policy/document";
-import { parseOrigin } from "../../../server/policy/parse-origin";
-import type { Db } from "../db";
-import { AppError } from "../errors";
-import { getPolicy } from "../policy/get-policy";
+import { getPolicy } from "@/app/_lib/policy/get-policy";
+import type { Db } from "@/server/db/prisma";
+import { AppError } from "@/server/domain/errors";
+import { compilePolicy } from "@/server/policy/compile-policy";
+import type { PolicyDocument } from "@/server/policy/document";
+import { parseOrigin } from "@/server/policy/parse-origin";
 import type { AuditStats, RejectedOrigin } from "./get-audit-stats";
 
 export type MarkedRejectedOrigin = RejectedOrigin & {

@@ -10,10 +10,10 @@
  * here logs it. Server-only.
  */
 import "server-only";
-import { ADMIN_TOKEN_TTL_SECONDS } from "../../../server/admin/admin-token";
-import { mintAdminToken } from "../admin/mint-admin-token";
-import type { Principal } from "../auth/principal";
-import { config } from "../config";
+import { mintAdminToken } from "@/app/_lib/admin/mint-admin-token";
+import type { Principal } from "@/app/_lib/auth/principal";
+import { ADMIN_TOKEN_TTL_SECONDS } from "@/server/admin/admin-token";
+import { config } from "@/server/config";
 
 /**
  * server/admin/stream.ts STREAM_PROTOCOL, repeated rather than imported: that module pulls

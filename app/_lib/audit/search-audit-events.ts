@@ -4,7 +4,7 @@
  * never overlap and never skip a row, however many events arrive meanwhile.
  */
 import "server-only";
-import { type AuditEvent, type Queryable, searchAudit } from "../../../server/db/audit-queries";
+import { type AuditEvent, type Queryable, searchAudit } from "@/server/db/audit-queries";
 import { auditSearchQuery } from "./audit-filter-input";
 
 export interface AuditPage {

@@ -21,9 +21,9 @@
  */
 import "server-only";
 import { APIError, getSessionFromCtx, isAPIError } from "better-auth/api";
-import { recordActivity } from "../activity/record-activity";
-import { getPrisma } from "../db";
-import { log } from "../log";
+import { getPrisma } from "@/app/_lib/db";
+import { log } from "@/app/_lib/log";
+import { recordActivity } from "@/server/domain/activity/record-activity";
 import { type AuthRequestFacts, authRequest } from "./auth-request";
 import { CLIENT_ADDRESS_HEADER } from "./request-address";
 import { reserveSignIn, settleSignIn } from "./sign-in-guard";

@@ -7,11 +7,11 @@
 import "server-only";
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { hashToken } from "../../../server/db/setup-token";
-import { AppError } from "../errors";
-import { createUser, type UserView } from "../users/create-user";
-import { emailSchema, passwordSchema } from "../users/user-input";
+import type { PrismaClient } from "@/server/db/prisma";
+import { hashToken } from "@/server/db/setup-token";
+import { AppError } from "@/server/domain/errors";
+import { createUser, type UserView } from "@/server/domain/users/create-user";
+import { emailSchema, passwordSchema } from "@/server/domain/users/user-input";
 
 export const completeSetupInput = z
   .object({

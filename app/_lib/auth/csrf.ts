@@ -6,8 +6,8 @@
  * browser never attaches a token by itself). SameSite=Lax cookies are the second layer.
  */
 import "server-only";
-import { config } from "../config";
-import { AppError } from "../errors";
+import { config } from "@/server/config";
+import { AppError } from "@/server/domain/errors";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 

@@ -10,7 +10,7 @@ import "server-only";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { cache } from "react";
-import { can, type Permission } from "./permissions";
+import { can, type Permission } from "@/server/domain/auth/permissions";
 import { type Principal, sessionUser } from "./principal";
 
 export type PageUser = Extract<Principal, { kind: "user" }>;

@@ -10,12 +10,12 @@
  */
 
 import "server-only";
-import { config } from "../config";
-import { getPrisma } from "../db";
-import { AppError } from "../errors";
-import { verifyApiToken } from "../tokens/verify-api-token";
+import { getPrisma } from "@/app/_lib/db";
+import { verifyApiToken } from "@/app/_lib/tokens/verify-api-token";
+import { config } from "@/server/config";
+import { isRole, type Role } from "@/server/domain/auth/permissions";
+import { AppError } from "@/server/domain/errors";
 import { getAuth } from "./auth";
-import { isRole, type Role } from "./permissions";
 
 export type Principal =
   | {

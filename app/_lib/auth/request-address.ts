@@ -11,10 +11,10 @@
  * (fail closed), and a warning is logged once. Server-only.
  */
 import "server-only";
-import { clientAddress } from "../../../server/net/client-address";
-import { readBodyLimited } from "../api/read-body";
-import { config } from "../config";
-import { log } from "../log";
+import { readBodyLimited } from "@/app/_lib/api/read-body";
+import { log } from "@/app/_lib/log";
+import { config } from "@/server/config";
+import { clientAddress } from "@/server/net/client-address";
 
 /** Stamped by server/cli/next-server.mjs (PEER_HEADER there; a test keeps them equal). */
 export const PEER_HEADER = "x-origingate-peer";

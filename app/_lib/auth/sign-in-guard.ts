@@ -16,8 +16,8 @@
  */
 import "server-only";
 import { createHash } from "node:crypto";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { log } from "../log";
+import { log } from "@/app/_lib/log";
+import type { PrismaClient } from "@/server/db/prisma";
 import { decideSignIn, EMPTY_GUARD, type GuardState, SIGN_IN_LIMITS, type SignInVerdict } from "./sign-in-limits";
 
 interface GuardKeys {

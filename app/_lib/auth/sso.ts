@@ -18,12 +18,12 @@
  * above the new role). The provider is the source of truth for SSO users' roles.
  */
 import "server-only";
-import { domainAllowed, roleForClaims, SSO_PROVIDER_ID, type SsoConfig } from "../../../server/sso-config";
-import { recordActivity } from "../activity/record-activity";
-import { getPrisma } from "../db";
-import { revokeCreatorTokens } from "../tokens/revoke-creator-tokens";
+import { getPrisma } from "@/app/_lib/db";
+import { revokeCreatorTokens } from "@/app/_lib/tokens/revoke-creator-tokens";
+import { recordActivity } from "@/server/domain/activity/record-activity";
+import type { Role } from "@/server/domain/auth/permissions";
+import { domainAllowed, roleForClaims, SSO_PROVIDER_ID, type SsoConfig } from "@/server/sso-config";
 import { authRequest } from "./auth-request";
-import type { Role } from "./permissions";
 
 export interface SsoRefusal {
   error: string;

@@ -9,7 +9,7 @@
  */
 import "server-only";
 import { createHash } from "node:crypto";
-import type { PrismaClient } from "../../../server/db/prisma";
+import type { PrismaClient } from "@/server/db/prisma";
 
 const REMEMBER_SECONDS = 180;
 

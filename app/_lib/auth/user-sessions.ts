@@ -6,9 +6,9 @@
  * `session.revoke_all`) in the same transaction. API tokens have no sessions (403).
  */
 import "server-only";
-import { type Actor, recordActivity } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
-import { AppError, notFound } from "../errors";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity } from "@/server/domain/activity/record-activity";
+import { AppError, notFound } from "@/server/domain/errors";
 import type { Principal } from "./principal";
 
 export interface SessionView {

@@ -4,7 +4,7 @@
  * one tenant (`tenant`), only that tenant (list-gateways.ts).
  */
 import "server-only";
-import type { Db } from "../db";
+import type { Db } from "@/server/db/prisma";
 import {
   computeDrift,
   type GatewayDrift,

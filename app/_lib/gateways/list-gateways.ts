@@ -13,8 +13,8 @@
  */
 import "server-only";
 import { z } from "zod";
-import { config } from "../config";
-import type { Db } from "../db";
+import { config } from "@/server/config";
+import type { Db } from "@/server/db/prisma";
 
 export interface GatewayView {
   id: string;

@@ -6,8 +6,9 @@
  * target's document does not have (a diff from a newer schema) are ignored. Pure and
  * browser-safe.
  */
-import { leafValue, type PolicyDocument } from "../../../server/policy/browser";
-import type { PolicyDiff } from "./diff-documents";
+
+import type { PolicyDiff } from "@/server/domain/policy/diff-documents";
+import { leafValue, type PolicyDocument } from "@/server/policy/browser";
 
 export function applyDiff(target: PolicyDocument, diff: PolicyDiff): PolicyDocument {
   const removed = new Set(diff.origins.removed.map((o) => o.pattern));

@@ -7,12 +7,12 @@
  * expiring one goes through the editor's normal save path (a revision, an impact preview).
  */
 import "server-only";
-import type { Queryable } from "../../../server/db/audit-queries";
-import { readPatternUsage } from "../../../server/db/impact-queries";
-import { getAuditDb } from "../audit/audit-db";
-import type { Db } from "../db";
-import { findTenant } from "../tenants/find-tenant";
-import { ORIGIN_ORDER } from "./document";
+import { getAuditDb } from "@/app/_lib/audit/audit-db";
+import type { Queryable } from "@/server/db/audit-queries";
+import { readPatternUsage } from "@/server/db/impact-queries";
+import type { Db } from "@/server/db/prisma";
+import { ORIGIN_ORDER } from "@/server/domain/policy/document";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
 import { DEFAULT_UNUSED_DAYS } from "./impact-input";
 
 const DAY_MS = 86_400_000;

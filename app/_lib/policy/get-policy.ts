@@ -1,9 +1,9 @@
 /** A tenant's live policy document with its version (GET /api/v1/tenants/<slug>/policy). */
 import "server-only";
-import type { Db } from "../db";
-import { findTenant } from "../tenants/find-tenant";
-import type { VersionedPolicyDocument } from "./document";
-import { readPolicy } from "./save-policy";
+import type { Db } from "@/server/db/prisma";
+import type { VersionedPolicyDocument } from "@/server/domain/policy/document";
+import { readPolicy } from "@/server/domain/policy/save-policy";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
 
 export async function getPolicy(options: { db: Db; slug: string }): Promise<VersionedPolicyDocument> {
   const tenant = await findTenant(options);

@@ -3,11 +3,11 @@
  * previous revision (SPEC §10); `against` compares with any other revision instead.
  */
 import "server-only";
-import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
-import type { Db } from "../db";
-import { notFound } from "../errors";
-import { findTenant } from "../tenants/find-tenant";
-import { diffDocuments, type PolicyDiff } from "./diff-documents";
+import type { Db } from "@/server/db/prisma";
+import { notFound } from "@/server/domain/errors";
+import { diffDocuments, type PolicyDiff } from "@/server/domain/policy/diff-documents";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { type PolicyDocument, parsePolicyDocument } from "@/server/policy/document";
 
 export interface RevisionDetail {
   version: number;

@@ -1,7 +1,7 @@
 /** A tenant's revisions, newest first; `before` pages back through long histories. */
 import "server-only";
-import type { Db } from "../db";
-import { findTenant } from "../tenants/find-tenant";
+import type { Db } from "@/server/db/prisma";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
 
 export interface RevisionSummary {
   version: number;

@@ -7,15 +7,15 @@
  * Writes nothing.
  */
 import "server-only";
-import type { Queryable } from "../../../server/db/audit-queries";
-import { readReplayTuples } from "../../../server/db/impact-queries";
-import { compileForReplay, type ImpactResult, replayImpact } from "../../../server/policy";
-import { getAuditDb } from "../audit/audit-db";
-import type { Db } from "../db";
-import { validationError } from "../errors";
-import { findTenant } from "../tenants/find-tenant";
+import { getAuditDb } from "@/app/_lib/audit/audit-db";
+import type { Queryable } from "@/server/db/audit-queries";
+import { readReplayTuples } from "@/server/db/impact-queries";
+import type { Db } from "@/server/db/prisma";
+import { validationError } from "@/server/domain/errors";
+import { checkPolicyDocument, readPolicy } from "@/server/domain/policy/save-policy";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { compileForReplay, type ImpactResult, replayImpact } from "@/server/policy";
 import { DEFAULT_IMPACT_DAYS, MAX_WINDOW_DAYS } from "./impact-input";
-import { checkPolicyDocument, readPolicy } from "./save-policy";
 
 const DAY_MS = 86_400_000;
 

@@ -4,11 +4,11 @@
  * rules (a pattern that is now refused makes the rollback a 422, nothing saved).
  */
 import "server-only";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { parsePolicyDocument } from "../../../server/policy/document";
-import { notFound } from "../errors";
-import { findTenant } from "../tenants/find-tenant";
-import { type Actor, type SavePolicyResult, savePolicy } from "./save-policy";
+import type { PrismaClient } from "@/server/db/prisma";
+import { notFound } from "@/server/domain/errors";
+import { type Actor, type SavePolicyResult, savePolicy } from "@/server/domain/policy/save-policy";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { parsePolicyDocument } from "@/server/policy/document";
 
 export async function rollbackPolicy(options: {
   db: PrismaClient;

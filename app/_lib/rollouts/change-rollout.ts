@@ -15,15 +15,14 @@
  * rollout_not_open with its state. policy_rollout's trigger NOTIFYs the gateways.
  */
 import "server-only";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { parsePolicyDocument } from "../../../server/policy/document";
-import { type Actor, recordActivity } from "../activity/record-activity";
-import type { Tx } from "../db";
-import { AppError, notFound } from "../errors";
-import { assertPolicyWritable } from "../policy/assert-policy-writable";
-import { authorIdOf, MAX_COMMENT_LENGTH, writeActiveVersion } from "../policy/save-policy";
-import { findTenant } from "../tenants/find-tenant";
-import { OPEN_STATES, type RolloutState, type RolloutView, toRolloutView } from "./rollout-view";
+import type { PrismaClient, Tx } from "@/server/db/prisma";
+import { type Actor, recordActivity } from "@/server/domain/activity/record-activity";
+import { AppError, notFound } from "@/server/domain/errors";
+import { assertPolicyWritable } from "@/server/domain/policy/assert-policy-writable";
+import { authorIdOf, MAX_COMMENT_LENGTH, writeActiveVersion } from "@/server/domain/policy/save-policy";
+import { OPEN_STATES, type RolloutState, type RolloutView, toRolloutView } from "@/server/domain/rollouts/rollout-view";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { parsePolicyDocument } from "@/server/policy/document";
 
 export type RolloutAction = "promote" | "abort" | "approve" | "reject";
 

@@ -10,17 +10,22 @@
  * a tenant managed by code without a policy-as-code token (409 managed_by_code).
  */
 import "server-only";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { parsePolicyDocument } from "../../../server/policy/document";
-import type { Actor } from "../activity/record-activity";
-import { AppError, notFound } from "../errors";
-import { assertPolicyWritable } from "../policy/assert-policy-writable";
-import { checkPolicyDocument, MAX_COMMENT_LENGTH, nextVersion, type PolicyWarning } from "../policy/save-policy";
-import { findTenant } from "../tenants/find-tenant";
-import { assertNoOpenRollout } from "./assert-no-open-rollout";
-import { openRolloutInTx } from "./open-rollout";
+import type { PrismaClient } from "@/server/db/prisma";
+import type { Actor } from "@/server/domain/activity/record-activity";
+import { AppError, notFound } from "@/server/domain/errors";
+import { assertPolicyWritable } from "@/server/domain/policy/assert-policy-writable";
+import {
+  checkPolicyDocument,
+  MAX_COMMENT_LENGTH,
+  nextVersion,
+  type PolicyWarning,
+} from "@/server/domain/policy/save-policy";
+import { assertNoOpenRollout } from "@/server/domain/rollouts/assert-no-open-rollout";
+import { openRolloutInTx } from "@/server/domain/rollouts/open-rollout";
+import type { RolloutView } from "@/server/domain/rollouts/rollout-view";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { parsePolicyDocument } from "@/server/policy/document";
 import type { CreateRolloutInput } from "./rollout-input";
-import type { RolloutView } from "./rollout-view";
 
 export async function createRollout(options: {
   db: PrismaClient;

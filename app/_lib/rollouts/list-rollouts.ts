@@ -3,12 +3,12 @@
  * and its diff against the version it was opened from (what an approver reviews).
  */
 import "server-only";
-import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
-import type { Db } from "../db";
-import { notFound } from "../errors";
-import { diffDocuments, type PolicyDiff } from "../policy/diff-documents";
-import { findTenant } from "../tenants/find-tenant";
-import { type RolloutView, toRolloutView } from "./rollout-view";
+import type { Db } from "@/server/db/prisma";
+import { notFound } from "@/server/domain/errors";
+import { diffDocuments, type PolicyDiff } from "@/server/domain/policy/diff-documents";
+import { type RolloutView, toRolloutView } from "@/server/domain/rollouts/rollout-view";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { type PolicyDocument, parsePolicyDocument } from "@/server/policy/document";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -6,7 +6,7 @@ import "server-only";
  * `{ comment? }`.
  */
 import { z } from "zod";
-import { GATEWAY_LABEL } from "../../../server/config";
+import { GATEWAY_LABEL } from "@/server/config";
 
 const comment = z.string().max(500).nullish();
 

@@ -6,8 +6,8 @@
  * protects against a later DNS answer.
  */
 import "server-only";
-import { pinHost, type Resolver, systemResolver } from "../../../server/net/pinned-lookup";
-import { validationError } from "../errors";
+import { validationError } from "@/server/domain/errors";
+import { pinHost, type Resolver, systemResolver } from "@/server/net/pinned-lookup";
 
 export async function checkDestinationHost(host: string, resolve: Resolver = systemResolver): Promise<void> {
   const pinned = await pinHost(host, resolve);

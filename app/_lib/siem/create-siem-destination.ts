@@ -8,14 +8,14 @@
  */
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { newWebhookSecret } from "../../../server/net/webhook-signature";
-import type { SecretBox } from "../../../server/secrets/secret-box";
-import { configuredSecretBox } from "../../../server/secrets/secrets-key";
-import { sealDestinationSecret } from "../../../server/siem/destination-secret";
-import { normalizeSiemUrl } from "../../../server/siem/destination-url";
-import { type Actor, recordActivity } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
-import { AppError } from "../errors";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity } from "@/server/domain/activity/record-activity";
+import { AppError } from "@/server/domain/errors";
+import { newWebhookSecret } from "@/server/net/webhook-signature";
+import type { SecretBox } from "@/server/secrets/secret-box";
+import { configuredSecretBox } from "@/server/secrets/secrets-key";
+import { sealDestinationSecret } from "@/server/siem/destination-secret";
+import { normalizeSiemUrl } from "@/server/siem/destination-url";
 import { checkDestinationHost } from "./check-destination-host";
 import { type SiemDestinationView, toSiemDestinationView } from "./list-siem-destinations";
 import { MAX_SIEM_DESTINATIONS, type SiemDestinationInput } from "./siem-destination-input";

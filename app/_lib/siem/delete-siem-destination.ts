@@ -1,7 +1,7 @@
 /** Removes a SIEM destination (`siem.delete` in the activity log); gateways stop sending there within their reload interval. */
 import "server-only";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
 import { findDestination } from "./update-siem-destination";
 
 export async function deleteSiemDestination(options: { db: Db; id: string; actor?: Actor }): Promise<void> {

@@ -1,6 +1,6 @@
 /** The SIEM destinations (by name), without their secrets. */
 import "server-only";
-import type { Db } from "../db";
+import type { Db } from "@/server/db/prisma";
 
 export interface SiemDestinationView {
   id: string;

@@ -4,7 +4,7 @@
  * stored in their canonical spelling (server/siem/destination-url.ts). Browser-safe.
  */
 import { z } from "zod";
-import { normalizeSiemUrl } from "../../../server/siem/destination-url";
+import { normalizeSiemUrl } from "@/server/siem/destination-url";
 
 export const MAX_SIEM_DESTINATIONS = 20;
 export const SIEM_KINDS = ["syslog", "webhook"] as const;

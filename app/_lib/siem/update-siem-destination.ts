@@ -5,14 +5,14 @@
  * the activity log (`siem.update`, saying what changed; never the secret).
  */
 import "server-only";
-import { newWebhookSecret } from "../../../server/net/webhook-signature";
-import type { SecretBox } from "../../../server/secrets/secret-box";
-import { configuredSecretBox } from "../../../server/secrets/secrets-key";
-import { sealDestinationSecret } from "../../../server/siem/destination-secret";
-import { normalizeSiemUrl } from "../../../server/siem/destination-url";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
-import { AppError, notFound, validationError } from "../errors";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
+import { AppError, notFound, validationError } from "@/server/domain/errors";
+import { newWebhookSecret } from "@/server/net/webhook-signature";
+import type { SecretBox } from "@/server/secrets/secret-box";
+import { configuredSecretBox } from "@/server/secrets/secrets-key";
+import { sealDestinationSecret } from "@/server/siem/destination-secret";
+import { normalizeSiemUrl } from "@/server/siem/destination-url";
 import { checkDestinationHost } from "./check-destination-host";
 import { type SiemDestinationView, toSiemDestinationView } from "./list-siem-destinations";
 import type { SiemDestinationPatch } from "./siem-destination-input";

@@ -5,9 +5,9 @@
  * scoped to the tenant are revoked in the same transaction (their scope never widens).
  */
 import "server-only";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
-import { findTenant } from "./find-tenant";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
 
 export async function deleteTenant(options: { db: Db; slug: string; actor?: Actor }): Promise<void> {
   await inTransaction(options.db, async (tx) => {

@@ -1,9 +1,9 @@
 /** One tenant's settings and policy summary (never its token secret). */
 import "server-only";
-import { joinPolicyDocument } from "../../../server/policy/document";
-import type { Db } from "../db";
-import { listGateways, syncByTenant } from "../gateways/list-gateways";
-import { findTenant } from "./find-tenant";
+import { listGateways, syncByTenant } from "@/app/_lib/gateways/list-gateways";
+import type { Db } from "@/server/db/prisma";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { joinPolicyDocument } from "@/server/policy/document";
 import type { TenantSummary } from "./list-tenants";
 
 export interface TenantDetail extends TenantSummary {

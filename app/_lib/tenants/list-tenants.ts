@@ -3,9 +3,9 @@
  * (an API token limited to one tenant) narrows the list to that one.
  */
 import "server-only";
-import { joinPolicyDocument, type PolicyMode } from "../../../server/policy/document";
-import type { Db } from "../db";
-import { listGateways, syncByTenant } from "../gateways/list-gateways";
+import { listGateways, syncByTenant } from "@/app/_lib/gateways/list-gateways";
+import type { Db } from "@/server/db/prisma";
+import { joinPolicyDocument, type PolicyMode } from "@/server/policy/document";
 
 export interface TenantSummary {
   slug: string;

@@ -13,15 +13,15 @@
  */
 import "server-only";
 import type { z } from "zod";
-import { newSecret } from "../../../server/db/settings";
-import type { SecretBox } from "../../../server/secrets/secret-box";
-import { configuredSecretBox } from "../../../server/secrets/secrets-key";
-import { sealTokenSecret } from "../../../server/secrets/tenant-token-secret";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
-import { AppError } from "../errors";
-import { findTenant } from "./find-tenant";
-import { rotateSecretInput } from "./tenant-input";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { newSecret } from "@/server/db/settings";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
+import { AppError } from "@/server/domain/errors";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { rotateSecretInput } from "@/server/domain/tenants/tenant-input";
+import type { SecretBox } from "@/server/secrets/secret-box";
+import { configuredSecretBox } from "@/server/secrets/secrets-key";
+import { sealTokenSecret } from "@/server/secrets/tenant-token-secret";
 
 export async function rotateTenantSecret(options: {
   db: Db;

@@ -5,10 +5,10 @@
  */
 import "server-only";
 import type { z } from "zod";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
-import { findTenant } from "./find-tenant";
-import { updateTenantInput } from "./tenant-input";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { updateTenantInput } from "@/server/domain/tenants/tenant-input";
 
 export async function updateTenant(options: {
   db: Db;

@@ -4,7 +4,7 @@
  * gateway compares requested targets with. Browser-safe.
  */
 import { z } from "zod";
-import { normalizeEndpointUrl } from "../../../server/tester/endpoint-url";
+import { normalizeEndpointUrl } from "@/server/tester/endpoint-url";
 
 export const MAX_ENDPOINTS_PER_TENANT = 100;
 

@@ -1,7 +1,7 @@
 /** The tester endpoints an admin registered for a tenant (oldest first). */
 import "server-only";
-import type { Db } from "../db";
-import { findTenant } from "../tenants/find-tenant";
+import type { Db } from "@/server/db/prisma";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
 
 export interface TesterEndpointView {
   id: string;

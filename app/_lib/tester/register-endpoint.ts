@@ -4,11 +4,11 @@
  * At most MAX_ENDPOINTS_PER_TENANT per tenant; the same URL twice is a 409.
  */
 import "server-only";
-import { redactUrlQuery } from "../../../server/tester/endpoint-url";
-import { type Actor, recordActivity } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
-import { AppError } from "../errors";
-import { findTenant } from "../tenants/find-tenant";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity } from "@/server/domain/activity/record-activity";
+import { AppError } from "@/server/domain/errors";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { redactUrlQuery } from "@/server/tester/endpoint-url";
 import { type EndpointInput, MAX_ENDPOINTS_PER_TENANT } from "./endpoint-input";
 import { type TesterEndpointView, toEndpointView } from "./list-endpoints";
 

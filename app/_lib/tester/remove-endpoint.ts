@@ -1,10 +1,10 @@
 /** Removes a tester endpoint of a tenant (`tester_endpoint.remove`); 404 when the tenant has no such endpoint. */
 import "server-only";
-import { redactUrlQuery } from "../../../server/tester/endpoint-url";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
-import { notFound } from "../errors";
-import { findTenant } from "../tenants/find-tenant";
+import { type Db, inTransaction } from "@/server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
+import { notFound } from "@/server/domain/errors";
+import { findTenant } from "@/server/domain/tenants/find-tenant";
+import { redactUrlQuery } from "@/server/tester/endpoint-url";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -12,13 +12,13 @@
  * Server-only.
  */
 import "server-only";
-import { corsInputSchema, corsScanInputSchema } from "../../../server/tester/cors-input";
-import { handshakeInputSchema, scanInputSchema } from "../../../server/tester/input";
-import { mintAdminToken } from "../admin/mint-admin-token";
-import type { Principal } from "../auth/principal";
-import { config } from "../config";
-import { AppError } from "../errors";
-import { log } from "../log";
+import { mintAdminToken } from "@/app/_lib/admin/mint-admin-token";
+import type { Principal } from "@/app/_lib/auth/principal";
+import { log } from "@/app/_lib/log";
+import { config } from "@/server/config";
+import { AppError } from "@/server/domain/errors";
+import { corsInputSchema, corsScanInputSchema } from "@/server/tester/cors-input";
+import { handshakeInputSchema, scanInputSchema } from "@/server/tester/input";
 
 /** A scan stops itself after 25 s on the gateway; allow for the answer to travel. */
 const TIMEOUT_MS = { handshake: 20_000, scan: 45_000, cors: 20_000, "cors-scan": 45_000 } as const;

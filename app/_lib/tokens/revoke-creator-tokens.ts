@@ -8,8 +8,8 @@
  * are not affected. Returns how many were revoked.
  */
 import "server-only";
-import type { Role } from "../auth/permissions";
-import type { Tx } from "../db";
+import type { Tx } from "@/server/db/prisma";
+import type { Role } from "@/server/domain/auth/permissions";
 
 const BELOW: Record<Role, Role[]> = { viewer: [], editor: ["viewer"], admin: ["viewer", "editor"] };
 

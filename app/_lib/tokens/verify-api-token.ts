@@ -9,10 +9,10 @@
  * next use.
  */
 import "server-only";
-import type { Role } from "../auth/permissions";
-import type { Db } from "../db";
-import { log } from "../log";
-import { hashApiToken, looksLikeApiToken } from "./token-format";
+import { log } from "@/app/_lib/log";
+import type { Db } from "@/server/db/prisma";
+import type { Role } from "@/server/domain/auth/permissions";
+import { hashApiToken, looksLikeApiToken } from "@/server/domain/tokens/token-format";
 
 export const LAST_USED_RESOLUTION_MS = 60_000;
 const MAX_REMEMBERED = 10_000;

@@ -3,10 +3,10 @@
  * is revoked (kept for the record). Never yourself, never the last admin.
  */
 import "server-only";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { AppError, notFound } from "../errors";
-import { revokeCreatorTokens } from "../tokens/revoke-creator-tokens";
+import { revokeCreatorTokens } from "@/app/_lib/tokens/revoke-creator-tokens";
+import type { PrismaClient } from "@/server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
+import { AppError, notFound } from "@/server/domain/errors";
 
 export async function deleteUser(options: {
   db: PrismaClient;

@@ -7,11 +7,11 @@
  */
 import "server-only";
 import type { z } from "zod";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { AppError, notFound } from "../errors";
-import { revokeCreatorTokens } from "../tokens/revoke-creator-tokens";
-import { updateUserInput } from "./user-input";
+import { revokeCreatorTokens } from "@/app/_lib/tokens/revoke-creator-tokens";
+import type { PrismaClient } from "@/server/db/prisma";
+import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
+import { AppError, notFound } from "@/server/domain/errors";
+import { updateUserInput } from "@/server/domain/users/user-input";
 
 export async function updateUserRole(options: {
   db: PrismaClient;

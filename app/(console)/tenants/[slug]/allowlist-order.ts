@@ -1,7 +1,7 @@
 /**
  * The allowlist table's row order (unit-tested in tests/unit/allowlist-ergonomics.test.ts).
  *
- * "Added" is the server's own order (app/_lib/policy/document.ts ORIGIN_ORDER: created_at,
+ * "Added" is the server's own order (server/domain/policy/document.ts ORIGIN_ORDER: created_at,
  * then pattern), so what the table shows before a save is what it shows after: saved
  * entries keep the base version's order, and entries not saved yet come last sorted by
  * pattern, as one save stores them (they share one created_at). Draft order is not used:

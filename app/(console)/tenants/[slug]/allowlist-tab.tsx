@@ -8,9 +8,9 @@
  * N days are flagged (entry-usage.tsx).
  */
 import { useEffect, useMemo, useRef, useState } from "react";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { Empty } from "@/app/_components/status";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
-import { absoluteTime, relativeTime } from "../../../_client/format";
-import { Empty } from "../../../_components/status";
 import { AddOriginForm } from "./add-origin-form";
 import styles from "./allowlist.module.css";
 import { ALLOWLIST_ORDERS, type AllowlistOrder, isAllowlistOrder, orderAllowlist } from "./allowlist-order";

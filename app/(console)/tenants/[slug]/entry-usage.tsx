@@ -6,9 +6,9 @@
  * the save bar then shows the impact preview and saving makes a revision, like any edit.
  */
 import { useQuery } from "@tanstack/react-query";
-import { absoluteTime, relativeTime } from "../../../_client/format";
-import { entryUsageQuery } from "../../../_client/queries";
-import type { EntryUsage } from "../../../_lib/policy/get-entry-usage";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { entryUsageQuery } from "@/app/_client/queries";
+import type { EntryUsage } from "@/app/_lib/policy/get-entry-usage";
 import type { PolicyEditor } from "./use-policy-editor";
 
 export const UNUSED_DAY_CHOICES = [7, 30, 90] as const;

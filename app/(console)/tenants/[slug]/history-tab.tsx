@@ -5,13 +5,13 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { api } from "../../../_client/api-client";
-import { absoluteTime, relativeTime } from "../../../_client/format";
-import { policySaved } from "../../../_client/mutations";
-import { revisionQuery, revisionsQuery, type VersionedPolicyDocument } from "../../../_client/queries";
-import { useToast } from "../../../_client/toast";
-import { DiffView } from "../../../_components/diff-view";
-import { Empty, ErrorState, Loading, ModeBadge } from "../../../_components/status";
+import { api } from "@/app/_client/api-client";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { policySaved } from "@/app/_client/mutations";
+import { revisionQuery, revisionsQuery, type VersionedPolicyDocument } from "@/app/_client/queries";
+import { useToast } from "@/app/_client/toast";
+import { DiffView } from "@/app/_components/diff-view";
+import { Empty, ErrorState, Loading, ModeBadge } from "@/app/_components/status";
 
 export function HistoryTab({
   slug,

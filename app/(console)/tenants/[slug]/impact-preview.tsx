@@ -7,10 +7,10 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { errorMessage } from "@/app/_client/api-client";
+import { impactQuery } from "@/app/_client/queries";
+import type { ImpactPreview } from "@/app/_lib/policy/preview-impact";
 import type { PolicyDocument } from "@/server/policy/browser";
-import { errorMessage } from "../../../_client/api-client";
-import { impactQuery } from "../../../_client/queries";
-import type { ImpactPreview } from "../../../_lib/policy/preview-impact";
 
 const DEBOUNCE_MS = 400;
 const SHOWN = 5;

@@ -1,8 +1,8 @@
 "use client";
 /** "You have unsaved changes from an earlier visit": restore them (onto the current version) or discard them. */
-import { absoluteTime } from "../../../_client/format";
-import { diffSummary } from "../../../_components/diff-view";
-import { diffDocuments } from "../../../_lib/policy/diff-documents";
+import { absoluteTime } from "@/app/_client/format";
+import { diffSummary } from "@/app/_components/diff-view";
+import { diffDocuments } from "@/server/domain/policy/diff-documents";
 import type { PolicyEditor } from "./use-policy-editor";
 
 export function KeptDraftPrompt({ editor }: { editor: PolicyEditor }) {

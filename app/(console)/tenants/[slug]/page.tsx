@@ -1,13 +1,13 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
-import { config } from "@/app/_lib/config";
-import { getQueryClient } from "../../../_client/get-query-client";
-import { policyQuery, tenantQuery } from "../../../_client/queries";
-import { Forbidden } from "../../../_components/status";
-import { requirePagePermission } from "../../../_lib/auth/page-auth";
-import { getPrisma } from "../../../_lib/db";
-import { getPolicy } from "../../../_lib/policy/get-policy";
-import { getTenant } from "../../../_lib/tenants/get-tenant";
+import { getQueryClient } from "@/app/_client/get-query-client";
+import { policyQuery, tenantQuery } from "@/app/_client/queries";
+import { Forbidden } from "@/app/_components/status";
+import { requirePagePermission } from "@/app/_lib/auth/page-auth";
+import { getPrisma } from "@/app/_lib/db";
+import { getPolicy } from "@/app/_lib/policy/get-policy";
+import { getTenant } from "@/app/_lib/tenants/get-tenant";
+import { config } from "@/server/config";
 import { TenantView } from "./tenant-view";
 
 type Props = { params: Promise<{ slug: string }>; searchParams: Promise<{ tab?: string }> };

@@ -8,14 +8,14 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api } from "../../../_client/api-client";
-import { relativeTime } from "../../../_client/format";
-import { rolloutChanged } from "../../../_client/mutations";
-import { rolloutQuery, rolloutsQuery, shadowSummaryQuery } from "../../../_client/queries";
-import { useCan, useSession } from "../../../_client/session";
-import { useToast } from "../../../_client/toast";
-import { DiffView } from "../../../_components/diff-view";
-import type { RolloutView } from "../../../_lib/rollouts/rollout-view";
+import { api } from "@/app/_client/api-client";
+import { relativeTime } from "@/app/_client/format";
+import { rolloutChanged } from "@/app/_client/mutations";
+import { rolloutQuery, rolloutsQuery, shadowSummaryQuery } from "@/app/_client/queries";
+import { useCan, useSession } from "@/app/_client/session";
+import { useToast } from "@/app/_client/toast";
+import { DiffView } from "@/app/_components/diff-view";
+import type { RolloutView } from "@/server/domain/rollouts/rollout-view";
 
 const STAGE_LABEL: Record<string, string> = {
   pending_approval: "waiting for approval",
@@ -173,7 +173,7 @@ function OpenRollout({ slug, rollout }: { slug: string; rollout: RolloutView }) 
   );
 }
 
-function ShadowTable({ summary }: { summary: import("../../../_lib/audit/get-shadow-summary").ShadowSummary }) {
+function ShadowTable({ summary }: { summary: import("@/app/_lib/audit/get-shadow-summary").ShadowSummary }) {
   if (summary.origins.length === 0) {
     return <p className="small muted">No handshake decided differently under the shadow version yet.</p>;
   }

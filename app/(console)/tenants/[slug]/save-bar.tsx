@@ -6,8 +6,8 @@
  * before it is saved.
  */
 import { useEffect, useState } from "react";
-import { relativeTime } from "../../../_client/format";
-import { DiffView, diffSummary } from "../../../_components/diff-view";
+import { relativeTime } from "@/app/_client/format";
+import { DiffView, diffSummary } from "@/app/_components/diff-view";
 import { ImpactSummary, useImpactPreview } from "./impact-preview";
 import type { PolicyEditor } from "./use-policy-editor";
 

@@ -6,18 +6,18 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
-import { api, fieldErrors, validationIssues } from "../../../_client/api-client";
-import { absoluteTime, relativeTime } from "../../../_client/format";
-import { keys, type TenantDetail } from "../../../_client/queries";
-import { useCan } from "../../../_client/session";
-import { useToast } from "../../../_client/toast";
-import { ShownOnceSecret } from "../../../_components/shown-once-secret";
+import { api, fieldErrors, validationIssues } from "@/app/_client/api-client";
+import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { keys, type TenantDetail } from "@/app/_client/queries";
+import { useCan } from "@/app/_client/session";
+import { useToast } from "@/app/_client/toast";
+import { ShownOnceSecret } from "@/app/_components/shown-once-secret";
 import {
   DEFAULT_SECRET_OVERLAP_SECONDS,
   MAX_SECRET_OVERLAP_SECONDS,
   managedBySchema,
   updateTenantInput,
-} from "../../../_lib/tenants/tenant-input";
+} from "@/server/domain/tenants/tenant-input";
 
 export function SettingsTab({ tenant }: { tenant: TenantDetail }) {
   const canAdmin = useCan("tenants.write");

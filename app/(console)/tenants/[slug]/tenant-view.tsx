@@ -2,11 +2,11 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { ApiError } from "../../../_client/api-client";
-import { tenantQuery } from "../../../_client/queries";
-import { useUnsavedChangesGuard } from "../../../_client/unsaved-changes";
-import { ErrorState, Loading, ModeBadge, SyncBadge } from "../../../_components/status";
-import { onTabListKeyDown } from "../../../_components/tab-keys";
+import { ApiError } from "@/app/_client/api-client";
+import { tenantQuery } from "@/app/_client/queries";
+import { useUnsavedChangesGuard } from "@/app/_client/unsaved-changes";
+import { ErrorState, Loading, ModeBadge, SyncBadge } from "@/app/_components/status";
+import { onTabListKeyDown } from "@/app/_components/tab-keys";
 import { AllowlistTab } from "./allowlist-tab";
 import { CredentialTab } from "./credential-tab";
 import { HistoryTab } from "./history-tab";

@@ -9,17 +9,17 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
+import { ApiError, api } from "@/app/_client/api-client";
+import { policySaved, rolloutChanged } from "@/app/_client/mutations";
+import { keys, policyQuery, type VersionedPolicyDocument } from "@/app/_client/queries";
+import { useCan } from "@/app/_client/session";
+import { useToast } from "@/app/_client/toast";
+import { applyDiff } from "@/app/_lib/policy/apply-diff";
+import { diffDocuments, isEmptyDiff, type PolicyDiff } from "@/server/domain/policy/diff-documents";
+import type { VersionConflictDetails } from "@/server/domain/policy/save-policy";
+import type { RolloutView } from "@/server/domain/rollouts/rollout-view";
 import type { PolicyDocument } from "@/server/policy/browser";
 import { type PolicyIssue, validatePolicy } from "@/server/policy/browser";
-import { ApiError, api } from "../../../_client/api-client";
-import { policySaved, rolloutChanged } from "../../../_client/mutations";
-import { keys, policyQuery, type VersionedPolicyDocument } from "../../../_client/queries";
-import { useCan } from "../../../_client/session";
-import { useToast } from "../../../_client/toast";
-import { applyDiff } from "../../../_lib/policy/apply-diff";
-import { diffDocuments, isEmptyDiff, type PolicyDiff } from "../../../_lib/policy/diff-documents";
-import type { VersionConflictDetails } from "../../../_lib/policy/save-policy";
-import type { RolloutView } from "../../../_lib/rollouts/rollout-view";
 
 type SaveAnswer =
   | (VersionedPolicyDocument & { changed: boolean; warnings: Array<{ path: string; message: string }> })

@@ -11,9 +11,6 @@
  */
 import "server-only";
 import { z } from "zod";
-import { policyDocumentSchema } from "../../../../server/policy/document";
-import { corsInputSchema, corsScanInputSchema } from "../../../../server/tester/cors-input";
-import { handshakeInputSchema, scanInputSchema } from "../../../../server/tester/input";
 import {
   alertListQuery,
   alertRuleInput,
@@ -21,23 +18,7 @@ import {
   alertsQuery,
   alertWebhookInput,
   alertWebhookPatch,
-} from "../../alerts/alert-input";
-import {
-  auditExploreQuery,
-  auditExportQuery,
-  auditSearchQuery,
-  auditStatsQuery,
-  savedViewInput,
-  shadowSummaryQuery,
-} from "../../audit/audit-filter-input";
-import type { Permission } from "../../auth/permissions";
-import { impactInput, usageQuery } from "../../policy/impact-input";
-import { createRolloutInput, rolloutStepInput } from "../../rollouts/rollout-input";
-import { siemDestinationInput, siemDestinationPatch } from "../../siem/siem-destination-input";
-import { createTenantInput, rotateSecretInput, updateTenantInput } from "../../tenants/tenant-input";
-import { endpointInput } from "../../tester/endpoint-input";
-import { createApiTokenInput } from "../../tokens/api-token-input";
-import { createUserInput, updateUserInput } from "../../users/user-input";
+} from "@/app/_lib/alerts/alert-input";
 import {
   activityQuery,
   allowOriginInput,
@@ -47,7 +28,26 @@ import {
   revisionQuery,
   revokeSessionsInput,
   rollbackInput,
-} from "../params";
+} from "@/app/_lib/api/params";
+import {
+  auditExploreQuery,
+  auditExportQuery,
+  auditSearchQuery,
+  auditStatsQuery,
+  savedViewInput,
+  shadowSummaryQuery,
+} from "@/app/_lib/audit/audit-filter-input";
+import { impactInput, usageQuery } from "@/app/_lib/policy/impact-input";
+import { createRolloutInput, rolloutStepInput } from "@/app/_lib/rollouts/rollout-input";
+import { siemDestinationInput, siemDestinationPatch } from "@/app/_lib/siem/siem-destination-input";
+import { endpointInput } from "@/app/_lib/tester/endpoint-input";
+import type { Permission } from "@/server/domain/auth/permissions";
+import { createTenantInput, rotateSecretInput, updateTenantInput } from "@/server/domain/tenants/tenant-input";
+import { createApiTokenInput } from "@/server/domain/tokens/api-token-input";
+import { createUserInput, updateUserInput } from "@/server/domain/users/user-input";
+import { policyDocumentSchema } from "@/server/policy/document";
+import { corsInputSchema, corsScanInputSchema } from "@/server/tester/cors-input";
+import { handshakeInputSchema, scanInputSchema } from "@/server/tester/input";
 import * as r from "./response-schemas";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";

@@ -14,53 +14,48 @@
  */
 import "server-only";
 import { z } from "zod";
-import { ALERT_RULE_KINDS } from "../../../../server/alerts/alert-rule";
-import { AUDIT_KINDS, AUDIT_VIAS } from "../../../../server/audit/types";
-import type { AuditEvent } from "../../../../server/db/audit-queries";
-import type { PolicyDiff } from "../../../../server/policy/diff-documents";
-import { type PolicyOriginEntry, policyDocumentSchema } from "../../../../server/policy/document";
-import { REASONS } from "../../../../server/policy/reasons";
-import { EXPLAIN_CHECKS } from "../../../../server/policy/types";
-import { CORS_ISSUES } from "../../../../server/tester/cors-findings";
-import { HANDSHAKE_ERROR_CODES } from "../../../../server/tester/run-handshake";
-import type {
-  CorsScanResponse,
-  CorsTestResponse,
-  HandshakeResponse,
-  ScanResponse,
-} from "../../../../server/tester/types";
-import type { ActivityPage } from "../../activity/list-activity";
-import type { AlertDeliveryView, AlertView } from "../../alerts/alert-log";
-import type { AlertRuleView } from "../../alerts/alert-rules";
-import type { AlertWebhookView, createAlertWebhook, updateAlertWebhook } from "../../alerts/alert-webhooks";
-import type { AllowOriginResult } from "../../audit/allow-audit-origin";
-import type { SavedView } from "../../audit/audit-saved-views";
-import type { AuditFacets, AuditHistogram } from "../../audit/explore-audit-events";
-import type { ShadowSummary } from "../../audit/get-shadow-summary";
-import type { MarkedAuditStats } from "../../audit/mark-allowed-origins";
-import type { StreamToken } from "../../audit/mint-stream-token";
-import type { AuditPage } from "../../audit/search-audit-events";
-import { PERMISSIONS, ROLES } from "../../auth/permissions";
-import type { SessionView } from "../../auth/user-sessions";
-import type { Fleet } from "../../gateways/get-fleet";
-import type { GatewayView } from "../../gateways/list-gateways";
-import type { VersionedPolicyDocument } from "../../policy/document";
-import type { EntryUsageReport } from "../../policy/get-entry-usage";
-import type { RevisionDetail } from "../../policy/get-revision";
-import type { RevisionSummary } from "../../policy/list-revisions";
-import type { ImpactPreview } from "../../policy/preview-impact";
-import type { SavePolicyResult } from "../../policy/save-policy";
-import type { listRollouts, RolloutDetail } from "../../rollouts/list-rollouts";
-import type { RolloutView } from "../../rollouts/rollout-view";
-import type { createSiemDestination } from "../../siem/create-siem-destination";
-import type { SiemDestinationView } from "../../siem/list-siem-destinations";
-import { SIEM_KINDS } from "../../siem/siem-destination-input";
-import type { TenantDetail } from "../../tenants/get-tenant";
-import type { TenantSummary } from "../../tenants/list-tenants";
-import type { rotateTenantSecret } from "../../tenants/rotate-tenant-secret";
-import type { TesterEndpointView } from "../../tester/list-endpoints";
-import type { ApiTokenView } from "../../tokens/create-api-token";
-import type { UserView } from "../../users/create-user";
+import type { ActivityPage } from "@/app/_lib/activity/list-activity";
+import type { AlertDeliveryView, AlertView } from "@/app/_lib/alerts/alert-log";
+import type { AlertRuleView } from "@/app/_lib/alerts/alert-rules";
+import type { AlertWebhookView, createAlertWebhook, updateAlertWebhook } from "@/app/_lib/alerts/alert-webhooks";
+import type { AllowOriginResult } from "@/app/_lib/audit/allow-audit-origin";
+import type { SavedView } from "@/app/_lib/audit/audit-saved-views";
+import type { AuditFacets, AuditHistogram } from "@/app/_lib/audit/explore-audit-events";
+import type { ShadowSummary } from "@/app/_lib/audit/get-shadow-summary";
+import type { MarkedAuditStats } from "@/app/_lib/audit/mark-allowed-origins";
+import type { StreamToken } from "@/app/_lib/audit/mint-stream-token";
+import type { AuditPage } from "@/app/_lib/audit/search-audit-events";
+import type { SessionView } from "@/app/_lib/auth/user-sessions";
+import type { Fleet } from "@/app/_lib/gateways/get-fleet";
+import type { GatewayView } from "@/app/_lib/gateways/list-gateways";
+import type { EntryUsageReport } from "@/app/_lib/policy/get-entry-usage";
+import type { RevisionDetail } from "@/app/_lib/policy/get-revision";
+import type { RevisionSummary } from "@/app/_lib/policy/list-revisions";
+import type { ImpactPreview } from "@/app/_lib/policy/preview-impact";
+import type { listRollouts, RolloutDetail } from "@/app/_lib/rollouts/list-rollouts";
+import type { createSiemDestination } from "@/app/_lib/siem/create-siem-destination";
+import type { SiemDestinationView } from "@/app/_lib/siem/list-siem-destinations";
+import { SIEM_KINDS } from "@/app/_lib/siem/siem-destination-input";
+import type { TenantDetail } from "@/app/_lib/tenants/get-tenant";
+import type { TenantSummary } from "@/app/_lib/tenants/list-tenants";
+import type { rotateTenantSecret } from "@/app/_lib/tenants/rotate-tenant-secret";
+import type { TesterEndpointView } from "@/app/_lib/tester/list-endpoints";
+import { ALERT_RULE_KINDS } from "@/server/alerts/alert-rule";
+import { AUDIT_KINDS, AUDIT_VIAS } from "@/server/audit/types";
+import type { AuditEvent } from "@/server/db/audit-queries";
+import { PERMISSIONS, ROLES } from "@/server/domain/auth/permissions";
+import type { VersionedPolicyDocument } from "@/server/domain/policy/document";
+import type { SavePolicyResult } from "@/server/domain/policy/save-policy";
+import type { RolloutView } from "@/server/domain/rollouts/rollout-view";
+import type { ApiTokenView } from "@/server/domain/tokens/create-api-token";
+import type { UserView } from "@/server/domain/users/create-user";
+import type { PolicyDiff } from "@/server/policy/diff-documents";
+import { type PolicyOriginEntry, policyDocumentSchema } from "@/server/policy/document";
+import { REASONS } from "@/server/policy/reasons";
+import { EXPLAIN_CHECKS } from "@/server/policy/types";
+import { CORS_ISSUES } from "@/server/tester/cors-findings";
+import { HANDSHAKE_ERROR_CODES } from "@/server/tester/run-handshake";
+import type { CorsScanResponse, CorsTestResponse, HandshakeResponse, ScanResponse } from "@/server/tester/types";
 
 /** Compile-time: A and B are assignable both ways and have the same keys (optional ones included). */
 type Same<A, B> = [A] extends [B]

@@ -1,6 +1,6 @@
 // GET /api/v1/me - who is calling (user or token), their role and permissions
 import { apiRoute } from "@/app/_lib/api/api-route";
-import { ROLE_PERMISSIONS } from "@/app/_lib/auth/permissions";
+import { ROLE_PERMISSIONS } from "@/server/domain/auth/permissions";
 
 export const GET = apiRoute(
   { permission: "authenticated", tenantScope: "filtered", beforeSecondFactor: true },

@@ -1,9 +1,9 @@
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
-import { createTenant } from "@/app/_lib/tenants/create-tenant";
 import { getTenant } from "@/app/_lib/tenants/get-tenant";
 import { listTenants } from "@/app/_lib/tenants/list-tenants";
-import { createTenantInput } from "@/app/_lib/tenants/tenant-input";
+import { createTenant } from "@/server/domain/tenants/create-tenant";
+import { createTenantInput } from "@/server/domain/tenants/tenant-input";
 
 // GET /api/v1/tenants - every tenant with origin count, mode, version, gateway sync
 export const GET = apiRoute({ permission: "tenants.read", tenantScope: "filtered" }, async ({ principal }) =>

@@ -1,7 +1,7 @@
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
-import { createApiToken, createApiTokenInput } from "@/app/_lib/tokens/create-api-token";
-import { listApiTokens } from "@/app/_lib/tokens/list-api-tokens";
+import { createApiToken, createApiTokenInput } from "@/server/domain/tokens/create-api-token";
+import { listApiTokens } from "@/server/domain/tokens/list-api-tokens";
 
 // GET /api/v1/tokens - API tokens (name, role, prefix, created, last used, revoked; never the token)
 export const GET = apiRoute({ permission: "tokens.manage" }, async () =>

@@ -1,8 +1,8 @@
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
-import { createUser } from "@/app/_lib/users/create-user";
-import { listUsers } from "@/app/_lib/users/list-users";
-import { createUserInput } from "@/app/_lib/users/user-input";
+import { createUser } from "@/server/domain/users/create-user";
+import { listUsers } from "@/server/domain/users/list-users";
+import { createUserInput } from "@/server/domain/users/user-input";
 
 // GET /api/v1/users - every user with their role
 export const GET = apiRoute({ permission: "users.manage" }, async () =>

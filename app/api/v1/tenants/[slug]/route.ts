@@ -2,8 +2,8 @@ import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
 import { deleteTenant } from "@/app/_lib/tenants/delete-tenant";
 import { getTenant } from "@/app/_lib/tenants/get-tenant";
-import { updateTenantInput } from "@/app/_lib/tenants/tenant-input";
 import { updateTenant } from "@/app/_lib/tenants/update-tenant";
+import { updateTenantInput } from "@/server/domain/tenants/tenant-input";
 
 type Params = { slug: string };
 

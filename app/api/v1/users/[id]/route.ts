@@ -2,7 +2,7 @@ import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
 import { deleteUser } from "@/app/_lib/users/delete-user";
 import { updateUserRole } from "@/app/_lib/users/update-user-role";
-import { updateUserInput } from "@/app/_lib/users/user-input";
+import { updateUserInput } from "@/server/domain/users/user-input";
 
 type Params = { id: string };
 

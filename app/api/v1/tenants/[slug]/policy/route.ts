@@ -3,7 +3,7 @@ import { etag, requireIfMatch } from "@/app/_lib/api/if-match";
 import { policySaveQuery, queryObject } from "@/app/_lib/api/params";
 import { getPrisma } from "@/app/_lib/db";
 import { getPolicy } from "@/app/_lib/policy/get-policy";
-import { MAX_POLICY_BODY_BYTES, savePolicy } from "@/app/_lib/policy/save-policy";
+import { MAX_POLICY_BODY_BYTES, savePolicy } from "@/server/domain/policy/save-policy";
 
 type Params = { slug: string };
 

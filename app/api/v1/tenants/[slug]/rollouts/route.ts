@@ -1,9 +1,9 @@
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
-import { MAX_POLICY_BODY_BYTES } from "@/app/_lib/policy/save-policy";
 import { createRollout } from "@/app/_lib/rollouts/create-rollout";
 import { listRollouts } from "@/app/_lib/rollouts/list-rollouts";
 import { createRolloutInput } from "@/app/_lib/rollouts/rollout-input";
+import { MAX_POLICY_BODY_BYTES } from "@/server/domain/policy/save-policy";
 
 type Params = { slug: string };
 

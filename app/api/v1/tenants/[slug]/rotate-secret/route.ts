@@ -2,7 +2,7 @@
 import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
 import { rotateTenantSecret } from "@/app/_lib/tenants/rotate-tenant-secret";
-import { rotateSecretInput } from "@/app/_lib/tenants/tenant-input";
+import { rotateSecretInput } from "@/server/domain/tenants/tenant-input";
 
 export const POST = apiRoute<{ slug: string }>(
   { permission: "tenants.rotate_secret", activity: "tenant.rotate_secret" },

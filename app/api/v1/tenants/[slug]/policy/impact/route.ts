@@ -2,7 +2,7 @@ import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { getPrisma } from "@/app/_lib/db";
 import { impactInput } from "@/app/_lib/policy/impact-input";
 import { previewImpact } from "@/app/_lib/policy/preview-impact";
-import { MAX_POLICY_BODY_BYTES } from "@/app/_lib/policy/save-policy";
+import { MAX_POLICY_BODY_BYTES } from "@/server/domain/policy/save-policy";
 
 type Params = { slug: string };
 

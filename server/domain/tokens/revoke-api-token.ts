@@ -1,8 +1,8 @@
 /** Revokes an API token (`token.revoke`; kept for the record, refused from now on). Idempotent. */
 import "server-only";
 import { z } from "zod";
+import { type Db, inTransaction } from "../../db/prisma";
 import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
-import { type Db, inTransaction } from "../db";
 import { notFound } from "../errors";
 
 export async function revokeApiToken(options: { db: Db; id: string; actor?: Actor }): Promise<void> {

@@ -5,9 +5,9 @@
  * touches the policy, so gateways pick a shadow or canary stage up at commit.
  */
 import "server-only";
-import type { PolicyDocument } from "../../../server/policy/document";
+import type { Db } from "../../db/prisma";
+import type { PolicyDocument } from "../../policy/document";
 import { type Actor, recordActivity } from "../activity/record-activity";
-import type { Db } from "../db";
 import { AppError } from "../errors";
 import { authorIdOf } from "../policy/author-id";
 import { toJsonValue } from "../policy/document";

@@ -3,7 +3,7 @@
  * stands; `steps` are its stage changes with who/when/comment, oldest first.
  */
 import "server-only";
-import type { PrismaTypes } from "../../../server/db/prisma";
+import type { PrismaTypes } from "../../db/prisma";
 
 export const OPEN_STATES = ["pending_approval", "shadow", "canary"] as const;
 export type RolloutState = PrismaTypes.RolloutState;

@@ -8,10 +8,10 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { hashPassword } from "better-auth/crypto";
 import type { z } from "zod";
+import { config } from "../../config";
+import { type Db, inTransaction } from "../../db/prisma";
 import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
 import type { Role } from "../auth/permissions";
-import { config } from "../config";
-import { type Db, inTransaction } from "../db";
 import { AppError } from "../errors";
 import { createUserInput } from "./user-input";
 

@@ -1,6 +1,6 @@
 /** All users, admins first. */
 import "server-only";
-import type { Db } from "../db";
+import type { Db } from "../../db/prisma";
 import type { UserView } from "./create-user";
 
 export async function listUsers(options: { db: Db }): Promise<UserView[]> {

@@ -11,9 +11,9 @@
  * row mapping costs too much at 50,000 entries; see applyOrigins in save-policy.ts).
  */
 import "server-only";
-import { diffDocuments, isEmptyDiff } from "../../../server/policy/diff-documents";
-import { type PolicyDocument, policySettings } from "../../../server/policy/document";
-import type { Db } from "../db";
+import type { Db } from "../../db/prisma";
+import { diffDocuments, isEmptyDiff } from "../../policy/diff-documents";
+import { type PolicyDocument, policySettings } from "../../policy/document";
 import { toPolicyDocument } from "./document";
 
 /** The stored document when it equals `document`, otherwise null. */

@@ -1,9 +1,9 @@
 /** Boundary schemas for tenant input (API bodies, UI forms, ctl). Browser-safe. */
 import { z } from "zod";
 
-import { slugSchema } from "../../../server/tenant-slug";
+import { slugSchema } from "../../tenant-slug";
 
-export { SLUG_PATTERN, slugSchema } from "../../../server/tenant-slug";
+export { SLUG_PATTERN, slugSchema } from "../../tenant-slug";
 
 export const tenantNameSchema = z.string().trim().min(1, "required").max(120, "at most 120 characters");
 

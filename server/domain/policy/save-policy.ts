@@ -27,11 +27,10 @@
  */
 
 import "server-only";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { type PolicyDocument, parsePolicyDocument } from "../../../server/policy/document";
-import { normalizePolicyDocument, validatePolicy } from "../../../server/policy/validate-policy";
+import type { Db, PrismaClient } from "../../db/prisma";
+import { type PolicyDocument, parsePolicyDocument } from "../../policy/document";
+import { normalizePolicyDocument, validatePolicy } from "../../policy/validate-policy";
 import { type Actor, recordActivity } from "../activity/record-activity";
-import type { Db } from "../db";
 import { AppError, validationError } from "../errors";
 import { assertNoOpenRollout } from "../rollouts/assert-no-open-rollout";
 import { openRolloutInTx } from "../rollouts/open-rollout";

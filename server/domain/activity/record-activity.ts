@@ -14,7 +14,7 @@
  * deleting a user or a tenant never touches the log. Nothing secret goes into an entry.
  */
 import "server-only";
-import type { Db } from "../db";
+import type { Db } from "../../db/prisma";
 import { noteRecorded } from "./activity-scope";
 
 export type ActorKind = "user" | "token" | "system" | "anonymous";

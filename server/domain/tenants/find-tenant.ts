@@ -1,6 +1,6 @@
 /** Looks a tenant up by slug; 404 AppError when absent. */
 import "server-only";
-import type { Db } from "../db";
+import type { Db } from "../../db/prisma";
 import { notFound } from "../errors";
 import { SLUG_PATTERN } from "./tenant-input";
 

@@ -4,7 +4,7 @@
  * partial unique index `policy_rollout_one_open_per_tenant` makes a race lose too.
  */
 import "server-only";
-import type { Db } from "../db";
+import type { Db } from "../../db/prisma";
 import { AppError } from "../errors";
 
 export async function assertNoOpenRollout(tx: Db, tenant: { id: string; slug: string }): Promise<void> {

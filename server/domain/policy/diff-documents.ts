@@ -1,2 +1,2 @@
 /** The policy diff lives with the engine (server/policy/diff-documents.ts: ctl uses it too). */
-export * from "../../../server/policy/diff-documents";
+export * from "../../policy/diff-documents";

@@ -8,12 +8,12 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
-import type { PrismaClient } from "../../../server/db/prisma";
-import { newSecret } from "../../../server/db/settings";
-import { defaultPolicyDocument } from "../../../server/policy/document";
-import type { SecretBox } from "../../../server/secrets/secret-box";
-import { configuredSecretBox } from "../../../server/secrets/secrets-key";
-import { sealTokenSecret } from "../../../server/secrets/tenant-token-secret";
+import type { PrismaClient } from "../../db/prisma";
+import { newSecret } from "../../db/settings";
+import { defaultPolicyDocument } from "../../policy/document";
+import type { SecretBox } from "../../secrets/secret-box";
+import { configuredSecretBox } from "../../secrets/secrets-key";
+import { sealTokenSecret } from "../../secrets/tenant-token-secret";
 import { recordActivity } from "../activity/record-activity";
 import { AppError } from "../errors";
 import { policyColumns, toJsonValue } from "../policy/document";

@@ -4,8 +4,8 @@
  * server/db/policy-queries.ts builds it for the gateway: both go through
  * `joinPolicyDocument`, the one definition in server/policy/document.ts.
  */
-import type { PrismaTypes } from "../../../server/db/prisma";
-import { joinPolicyDocument, type PolicyDocument, policySettings } from "../../../server/policy/document";
+import type { PrismaTypes } from "../../db/prisma";
+import { joinPolicyDocument, type PolicyDocument, policySettings } from "../../policy/document";
 
 export type VersionedPolicyDocument = PolicyDocument & { version: number };
 

@@ -6,10 +6,10 @@
  */
 import "server-only";
 import type { z } from "zod";
+import { config } from "../../config";
+import { type Db, inTransaction } from "../../db/prisma";
 import { type Actor, recordActivity, SYSTEM_ACTOR } from "../activity/record-activity";
 import type { Role } from "../auth/permissions";
-import { config } from "../config";
-import { type Db, inTransaction } from "../db";
 import { validationError } from "../errors";
 import { findTenant } from "../tenants/find-tenant";
 import { createApiTokenInput } from "./api-token-input";

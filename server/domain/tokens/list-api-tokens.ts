@@ -1,6 +1,6 @@
 /** API tokens, newest first (never the token or its hash). */
 import "server-only";
-import type { Db } from "../db";
+import type { Db } from "../../db/prisma";
 import { type ApiTokenView, toApiTokenView } from "./create-api-token";
 
 export async function listApiTokens(options: { db: Db }): Promise<ApiTokenView[]> {

@@ -10,9 +10,9 @@
  * or this save sees the new mark.
  */
 import "server-only";
-import type { Db } from "../db";
+import type { Db } from "../../db/prisma";
+import type { Actor } from "../activity/record-activity";
 import { AppError } from "../errors";
-import type { Actor } from "./save-policy";
 
 export async function assertPolicyWritable(tx: Db, tenant: { id: string; slug: string }, actor: Actor): Promise<void> {
   const rows = await tx.$queryRaw<Array<{ managed_by: string | null }>>`
