@@ -1,71 +1,108 @@
 /**
  * What the impact preview and the entry usage read (SPEC §5.2, issue "safe change"): the
- * distinct replayable handshakes of a tenant in a window, and each allowlist entry's matches.
+ * replayable handshakes of a tenant in a window, and each allowlist entry's matches.
  *
- * Both read the audit summary's rollups (audit_replay per hour, audit_pattern_hit per day;
+ * Both read the audit summary's rollups (audit_replay and audit_pattern_hit per UTC day;
  * server/audit/summary.ts) up to its watermark and audit_event for the few events after it,
  * in one snapshot (withSummaryWatermark): exact, and a preview costs the number of distinct
- * tuples in the window, not the number of events. The window's start is aligned down to the
- * rollups' bucket (a UTC day; day buckets keep a week's rollup to 7 x the distinct tuples of
- * a day, where hours made it 168 x) and returned, so callers say what was read.
+ * (origin, subprotocols) pairs in the window, not the number of events. The window's start
+ * is aligned down to the rollups' bucket (a UTC day) and returned, so callers say what was read.
+ *
+ * audit_replay folds the credentials x token-state variants of an (origin, subprotocols) pair
+ * into six count columns of one row (ReplayGroup), so a window aggregates up to 6x fewer rows
+ * than one row per tuple, and the replay decides the long tail of refused origins per group.
  */
-import { decodeOfferedSubprotocols, type ReplayTuple, TOKEN_STATES, type TokenState } from "../policy";
+import { decodeOfferedSubprotocols, type ReplayGroup } from "../policy";
 import { PATTERN_HIT_SQL, type Queryable, REPLAYABLE_SQL, withSummaryWatermark } from "./audit-queries";
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The six counts of ReplayGroup (credentials absent, then present; token none, valid, invalid)
+ * as aggregates over audit_event rows (columns credentials, token_state, count). A token state
+ * this version does not know is counted as invalid (fail closed). audit_replay's six count
+ * columns, in the same order, hold exactly these sums (server/audit/summary.ts).
+ */
+export const REPLAY_COUNTS_SQL = [
+  "not credentials and token_state = 'none'",
+  "not credentials and token_state = 'valid'",
+  "not credentials and token_state not in ('none', 'valid')",
+  "credentials and token_state = 'none'",
+  "credentials and token_state = 'valid'",
+  "credentials and token_state not in ('none', 'valid')",
+]
+  .map((condition) => `coalesce(sum(count) filter (where ${condition}), 0)`)
+  .join(", ");
+
+/** audit_replay's count columns, in ReplayGroup.counts order. */
+export const REPLAY_COUNT_COLUMNS = [
+  "token_none",
+  "token_valid",
+  "token_invalid",
+  "cred_token_none",
+  "cred_token_valid",
+  "cred_token_invalid",
+] as const;
+
+interface ReplayRow {
+  has_origin: boolean;
+  origin: string;
+  subprotocols: string;
+  n0: number;
+  n1: number;
+  n2: number;
+  n3: number;
+  n4: number;
+  n5: number;
+}
 
 export interface ReplayWindow {
   /** Aligned down to the UTC day. */
   since: Date;
   until: Date;
-  tuples: ReplayTuple[];
+  /** One per (origin, subprotocols) seen in the window, with its tuples' counts. */
+  groups: ReplayGroup[];
 }
 
-/** The distinct replayable handshakes of `tenant` in [since aligned to the UTC day, until), with counts. */
-export async function readReplayTuples(
+/** The replayable handshakes of `tenant` in [since aligned to the UTC day, until), folded by (origin, subprotocols). */
+export async function readReplayGroups(
   db: Queryable,
   options: { tenant: string; since: Date; until: Date },
 ): Promise<ReplayWindow> {
   const since = new Date(Math.floor(options.since.getTime() / DAY_MS) * DAY_MS);
   const until = options.until;
-  const tuples = await withSummaryWatermark(db, async (q, watermark) => {
-    // A short aggregate the planner may cost high: JIT compilation would cost more than it saves.
+  const sums = REPLAY_COUNT_COLUMNS.map((column, i) => `sum(${column})::float8 as n${i}`).join(", ");
+  const rows = await withSummaryWatermark(db, async (q, watermark) => {
+    // A short aggregate the planner may cost high: JIT compilation would cost more than it
+    // saves; and memory enough to hash it rather than sort it on disk.
     await q.query("set local jit = off");
-    const { rows } = await q.query<{
-      has_origin: boolean;
-      origin: string;
-      credentials: boolean;
-      token_state: string;
-      subprotocols: string;
-      count: string;
-    }>(
-      `select has_origin, origin, credentials, token_state, subprotocols, sum(count)::text as count from (
-         select has_origin, origin, credentials, token_state, subprotocols, count
+    await q.query("set local work_mem = '64MB'");
+    const { rows } = await q.query<ReplayRow>(
+      `select has_origin, origin, subprotocols, ${sums} from (
+         select has_origin, origin, subprotocols, ${REPLAY_COUNT_COLUMNS.join(", ")}
            from audit_replay where tenant = $1 and bucket >= $2 and bucket < $3
          union all
-         select origin is not null, coalesce(origin, ''), credentials, token_state, coalesce(offered_subprotocols, ''), count
+         select origin is not null, coalesce(origin, ''), coalesce(offered_subprotocols, ''), ${REPLAY_COUNTS_SQL}
            from audit_event
           where id > $4::bigint and ts >= $2 and ts < $3 and tenant = $1 and ${REPLAYABLE_SQL}
+          group by 1, 2, 3
        ) as t
-       group by 1, 2, 3, 4, 5`,
+       group by 1, 2, 3`,
       [options.tenant, since, until, watermark],
     );
     return rows;
   });
-  return {
-    since,
-    until,
-    tuples: tuples.map((row) => ({
+  const groups: ReplayGroup[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as ReplayRow;
+    groups[i] = {
       origin: row.has_origin ? row.origin : null,
-      credentials: row.credentials,
-      // A state this version does not know is replayed as an invalid token (fail closed).
-      tokenState: (TOKEN_STATES as readonly string[]).includes(row.token_state)
-        ? (row.token_state as TokenState)
-        : "invalid",
       subprotocols: decodeOfferedSubprotocols(row.subprotocols),
-      count: Number(row.count),
-    })),
-  };
+      // float8 sums: exact for any count below 2^53.
+      counts: [row.n0, row.n1, row.n2, row.n3, row.n4, row.n5],
+    };
+  }
+  return { since, until, groups };
 }
 
 export interface PatternUsage {

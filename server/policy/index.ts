@@ -26,7 +26,10 @@ export {
   encodeOfferedSubprotocols,
   type ImpactEntry,
   type ImpactResult,
+  type ReplayGroup,
   type ReplayTuple,
+  replayGroups,
   replayImpact,
+  replayVariantIndex,
 } from "./replay-impact";
 export { signHandshakeToken, type TokenVerification, verifyHandshakeToken } from "./token";

@@ -114,16 +114,32 @@ interface Outcome {
 }
 
 /**
+ * The handshakes of one origin with one list of offered subprotocols, counted by the two
+ * remaining facts: `counts[(credentials ? 3 : 0) + TOKEN_STATES.indexOf(tokenState)]`. This
+ * is the shape of the audit_replay rollup (a row per tenant, day, origin and subprotocols):
+ * each positive count is one distinct tuple.
+ */
+export interface ReplayGroup {
+  /** As in ReplayTuple: the Origin header as sent, null when absent. */
+  origin: string | null;
+  subprotocols: readonly string[];
+  /** Six counts: no credentials with token none/valid/invalid, then credentials with the same. */
+  counts: ArrayLike<number>;
+}
+
+/** Where a tuple's count goes in ReplayGroup.counts. */
+export function replayVariantIndex(credentials: boolean, tokenState: TokenState): number {
+  return (credentials ? 3 : 0) + (tokenState === "none" ? 0 : tokenState === "valid" ? 1 : 2);
+}
+
+const VARIANTS: ReadonlyArray<{ credentials: boolean; tokenState: TokenState }> = [false, true].flatMap((credentials) =>
+  (["none", "valid", "invalid"] as const).map((tokenState) => ({ credentials, tokenState })),
+);
+
+/**
  * Decides every tuple under `active` and `draft` (both from compileForReplay) and sums the
- * differences.
- *
- * Cost: one probe per distinct origin and version (the origin alone: no credentials, token or
- * subprotocols). The origin is decideHandshake's first check, and once it fails no later check
- * runs (decide-handshake.ts): so when a version's probe fails at the origin check, that
- * verdict is the version's verdict for every tuple of the origin, whatever its other facts.
- * Only origins that some version admits past the origin check have their tuples decided one
- * by one. A long tail of refused origins therefore costs two decisions per origin, not per
- * tuple.
+ * differences. Each tuple is its own distinct tuple (a tuple without a positive count is not
+ * a handshake: not replayed, not counted).
  */
 export function replayImpact(
   active: CompiledPolicy,
@@ -131,35 +147,41 @@ export function replayImpact(
   tuples: Iterable<ReplayTuple>,
   now: number,
 ): ImpactResult {
+  const groups = (function* () {
+    for (const tuple of tuples) {
+      const counts = [0, 0, 0, 0, 0, 0];
+      counts[replayVariantIndex(tuple.credentials, tuple.tokenState)] = tuple.count;
+      yield { origin: tuple.origin, subprotocols: tuple.subprotocols, counts };
+    }
+  })();
+  return replayGroups(active, draft, groups, now);
+}
+
+/**
+ * replayImpact over folded groups (the rollup's rows; several groups may share an origin).
+ *
+ * Cost: one probe per distinct origin and version (the origin alone: no credentials, token or
+ * subprotocols). The origin is decideHandshake's first check, and once it fails no later check
+ * runs (decide-handshake.ts): so when both versions' probes fail at the origin check, those
+ * verdicts hold for every handshake of the origin, whatever its other facts, and only the
+ * group's total matters. Only origins that some version admits past the origin check have
+ * their tuples decided one by one. A long tail of refused origins therefore costs two
+ * decisions per origin, not per tuple.
+ */
+export function replayGroups(
+  active: CompiledPolicy,
+  draft: CompiledPolicy,
+  groups: Iterable<ReplayGroup>,
+  now: number,
+): ImpactResult {
   const requests = new ReplayRequests(draft.tenant, now);
   const refused = new Map<string, ImpactEntry & { reason: Reason }>();
   const allowed = new Map<string, ImpactEntry>();
-  const probes = new Map<string, { before: Outcome | null; after: Outcome | null }>();
+  const probes = new Map<string | null, { before: Outcome | null; after: Outcome | null }>();
   let evaluated = 0;
   let distinct = 0;
-  for (const tuple of tuples) {
-    const count = Number.isFinite(tuple.count) && tuple.count > 0 ? tuple.count : 0;
-    evaluated += count;
-    distinct++;
-    const key = tuple.origin === null ? "\u0000missing" : `o:${tuple.origin}`;
-    let probe = probes.get(key);
-    if (!probe) {
-      const bare = requests.request({ ...tuple, credentials: false, tokenState: "none", subprotocols: [] });
-      probe = {
-        before: originVerdict(decideHandshake(active, bare)),
-        after: originVerdict(decideHandshake(draft, bare)),
-      };
-      probes.set(key, probe);
-    }
-    let before = probe.before;
-    let after = probe.after;
-    if (!before || !after) {
-      const request = requests.request(tuple);
-      before ??= decideHandshake(active, request);
-      after ??= decideHandshake(draft, request);
-    }
-    if (before.allowed === after.allowed) continue;
-    const origin = after.normalizedOrigin ?? before.normalizedOrigin ?? tuple.origin;
+  const add = (before: Outcome, after: Outcome, sentOrigin: string | null, count: number) => {
+    const origin = after.normalizedOrigin ?? before.normalizedOrigin ?? sentOrigin;
     if (!after.allowed) {
       const entryKey = `${origin}\u0000${after.reason}`;
       const entry = refused.get(entryKey) ?? { origin, reason: after.reason, count: 0 };
@@ -170,6 +192,46 @@ export function replayImpact(
       const entry = allowed.get(entryKey) ?? { origin, count: 0 };
       entry.count += count;
       allowed.set(entryKey, entry);
+    }
+  };
+  for (const group of groups) {
+    let total = 0;
+    for (let i = 0; i < VARIANTS.length; i++) {
+      const count = group.counts[i] ?? 0;
+      if (!(Number.isFinite(count) && count > 0)) continue;
+      total += count;
+      distinct++;
+    }
+    if (total === 0) continue;
+    evaluated += total;
+    let probe = probes.get(group.origin);
+    if (!probe) {
+      const bare = requests.request({
+        origin: group.origin,
+        credentials: false,
+        tokenState: "none",
+        subprotocols: [],
+        count: 1,
+      });
+      probe = {
+        before: originVerdict(decideHandshake(active, bare)),
+        after: originVerdict(decideHandshake(draft, bare)),
+      };
+      probes.set(group.origin, probe);
+    }
+    if (probe.before && probe.after) {
+      // Decided by the origin alone under both versions: the same for every tuple of the group.
+      if (probe.before.allowed !== probe.after.allowed) add(probe.before, probe.after, group.origin, total);
+      continue;
+    }
+    for (let i = 0; i < VARIANTS.length; i++) {
+      const count = group.counts[i] ?? 0;
+      if (!(Number.isFinite(count) && count > 0)) continue;
+      const variant = VARIANTS[i] as (typeof VARIANTS)[number];
+      const request = requests.request({ origin: group.origin, subprotocols: group.subprotocols, count, ...variant });
+      const before = probe.before ?? decideHandshake(active, request);
+      const after = probe.after ?? decideHandshake(draft, request);
+      if (before.allowed !== after.allowed) add(before, after, group.origin, count);
     }
   }
   return {

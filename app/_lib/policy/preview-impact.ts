@@ -8,8 +8,8 @@
  */
 import "server-only";
 import type { Queryable } from "../../../server/db/audit-queries";
-import { readReplayTuples } from "../../../server/db/impact-queries";
-import { compileForReplay, type ImpactResult, replayImpact } from "../../../server/policy";
+import { readReplayGroups } from "../../../server/db/impact-queries";
+import { compileForReplay, type ImpactResult, replayGroups } from "../../../server/policy";
 import { getAuditDb } from "../audit/audit-db";
 import type { Db } from "../db";
 import { validationError } from "../errors";
@@ -49,12 +49,12 @@ export async function previewImpact(options: {
   const { document: draft } = checkPolicyDocument(options.document, now);
   const tenant = await findTenant({ db: options.db, slug: options.slug });
   const active = await readPolicy(options.db, tenant.id);
-  const window = await readReplayTuples(options.auditDb ?? getAuditDb(), { tenant: tenant.slug, since, until: now });
+  const window = await readReplayGroups(options.auditDb ?? getAuditDb(), { tenant: tenant.slug, since, until: now });
   const at = now.getTime();
-  const result = replayImpact(
+  const result = replayGroups(
     compileForReplay(active.document, { version: active.version, tenant: tenant.slug, now: at }),
     compileForReplay(draft, { version: active.version + 1, tenant: tenant.slug, now: at }),
-    window.tuples,
+    window.groups,
     at,
   );
   return {

@@ -1,0 +1,41 @@
+-- Hand-edited from `npm run db:migration:new -- impact_replay_fold`: audit_replay keeps one row
+-- per tenant, day, origin and offered subprotocols, with the counts of its tuples by
+-- credentials x token state in six columns (was one row per tuple). The generated ALTER would
+-- have dropped the counts; existing rows are folded into the new shape instead. A token state
+-- other than none/valid is replayed as invalid (fail closed), as the preview already did.
+
+ALTER TABLE "audit_replay" RENAME TO "audit_replay_by_tuple";
+ALTER TABLE "audit_replay_by_tuple" RENAME CONSTRAINT "audit_replay_pkey" TO "audit_replay_by_tuple_pkey";
+
+-- CreateTable
+CREATE TABLE "audit_replay" (
+    "tenant" TEXT NOT NULL,
+    "bucket" TIMESTAMPTZ(3) NOT NULL,
+    "has_origin" BOOLEAN NOT NULL,
+    "origin" TEXT NOT NULL,
+    "subprotocols" TEXT NOT NULL,
+    "token_none" BIGINT NOT NULL DEFAULT 0,
+    "token_valid" BIGINT NOT NULL DEFAULT 0,
+    "token_invalid" BIGINT NOT NULL DEFAULT 0,
+    "cred_token_none" BIGINT NOT NULL DEFAULT 0,
+    "cred_token_valid" BIGINT NOT NULL DEFAULT 0,
+    "cred_token_invalid" BIGINT NOT NULL DEFAULT 0,
+    "last_seen" TIMESTAMPTZ(3) NOT NULL,
+
+    CONSTRAINT "audit_replay_pkey" PRIMARY KEY ("tenant","bucket","has_origin","origin","subprotocols")
+);
+
+INSERT INTO "audit_replay" ("tenant", "bucket", "has_origin", "origin", "subprotocols", "token_none", "token_valid",
+                            "token_invalid", "cred_token_none", "cred_token_valid", "cred_token_invalid", "last_seen")
+SELECT "tenant", "bucket", "has_origin", "origin", "subprotocols",
+       coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" = 'none'), 0),
+       coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" = 'valid'), 0),
+       coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" NOT IN ('none', 'valid')), 0),
+       coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" = 'none'), 0),
+       coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" = 'valid'), 0),
+       coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" NOT IN ('none', 'valid')), 0),
+       max("last_seen")
+  FROM "audit_replay_by_tuple"
+ GROUP BY 1, 2, 3, 4, 5;
+
+DROP TABLE "audit_replay_by_tuple";
