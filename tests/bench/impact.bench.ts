@@ -1,13 +1,16 @@
 /**
  * bench:impact — the impact preview (SPEC §5.2) on 1 million and 10 million recorded events
- * (BENCH_SIZES="1000000,10000000"), spread over the default 7-day window.
+ * (BENCH_SIZES="1000000,10000000"), spread over the default 7-day window, with two generators
+ * (BENCH_GENERATORS="worst,realistic"), each in its own database (dropped before the next).
  *
- * What a preview costs: reading the window's distinct replayable handshakes of one tenant
- * (readReplayTuples: the audit_replay rollup up to the summary's watermark, audit_event after
- * it), compiling the active version and the draft, and replaying every tuple under both
- * (replayImpact) — what previewImpact does, minus reading two small policy rows. The same
- * run times the baseline it replaces: the same aggregation as a scan of audit_event over the
- * window (no rollup), and checks that both give the same preview (a real error otherwise).
+ * What a preview costs: reading the window's replayable handshakes of one tenant
+ * (readReplayGroups: the audit_replay rollup up to the summary's watermark, audit_event after
+ * it; one row per origin and offered subprotocols with six counts), compiling the active
+ * version and the draft, and replaying the groups under both (replayGroups) — what
+ * previewImpact does, minus reading two small policy rows. The same run times the baseline it
+ * replaces: the distinct tuples aggregated by a scan of audit_event over the window (no
+ * rollup), replayed tuple by tuple (replayImpact), and checks that both give the same preview,
+ * counts and distinct tuples included (a real error otherwise).
  *
  * Disk: about DISK_BYTES_PER_ROW per event; when the Postgres data directory is on this
  * machine its free space is checked first, and the bench stops before loading anything when
@@ -16,13 +19,16 @@
  * Data (generate_series, seeded, ids ascending with time; partitions made first; secondary
  * indexes dropped for the load and rebuilt, then ANALYZE): 20 tenants, the largest with ~40 %
  * of rows; 75 % accepted handshakes from 40 app origins per tenant, the rest refused from a
- * long tail of 5,000 attacker origins and a few malformed or missing ones; credentials on
- * 5 %, token none/valid/invalid 70/25/5 %, subprotocols none/chat/chat,v2. The summary then
- * catches up (summarizeAudit), as the gateways' passes do.
+ * long tail of 5,000 attacker origins and a few malformed or missing ones. `worst`: credentials
+ * on 5 %, token none/valid/invalid 70/25/5 %, subprotocols none/chat/chat,v2, drawn
+ * independently for every event (the most distinct tuples). `realistic`: facts follow the
+ * origin — 95 % of an origin's events carry that origin's own facts (derived from a hash of
+ * it), 5 % are drawn as in `worst`. The summary then catches up (summarizeAudit), as the
+ * gateways' passes do (in passes of 1,000,000 events).
  *
  * Method: each preview runs RUNS times, median wall time; the scan baseline SCAN_RUNS times.
  * Goal (issue 14): a preview under 1 s at 10 M events.
- * Run: DATABASE_URL=postgres://... npm run bench:impact
+ * Run: DATABASE_URL=postgres://... npm run bench:impact  (BENCH_KEEP_DB=1 keeps the databases)
  */
 import { existsSync, statfsSync } from "node:fs";
 import pg from "pg";
@@ -169,10 +175,11 @@ async function timed<T>(fn: () => Promise<T>, runs: number): Promise<{ ms: numbe
 async function main(): Promise<void> {
   console.log(`bench:impact — ${machineLine()}`);
   const largest = Math.max(...SIZES);
-  console.log(
-    "\n| generator | events | tenant's events in window | distinct tuples | rollup rows read | preview (rollup) ms | of which reading ms | scan baseline ms | ratio | newly refused | newly admitted |",
-  );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const header = () =>
+    console.log(
+      "\n| generator | events | tenant's events in window | distinct tuples | rollup rows read | preview (rollup) ms | of which reading ms | scan baseline ms | ratio | newly refused | newly admitted |" +
+        "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    );
   let worst = 0;
   const footnotes: string[] = [];
   for (const generator of GENERATORS) {
@@ -181,12 +188,13 @@ async function main(): Promise<void> {
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     try {
       if (!(await enoughDisk(pool, largest))) return;
+      if (generator === GENERATORS[0]) header();
       await pool.query(
         `select audit_event_create_partition((now() at time zone 'UTC')::date + g) from generate_series(-${DAYS + 1}, 0) as g`,
       );
       let loaded = 0;
       for (const size of [...SIZES].sort((a, b) => a - b)) {
-        await load(pool, loaded, size, generator === "realistic");
+        const loadedIn = await load(pool, loaded, size, generator === "realistic");
         loaded = size;
         const caughtUp = performance.now();
         for (;;) {
@@ -194,7 +202,7 @@ async function main(): Promise<void> {
           if (!pass.behind) break;
         }
         footnotes.push(
-          `${generator} ${fmt(size)}: summary catch-up ${fmt((performance.now() - caughtUp) / 1000, 1)} s ` +
+          `${generator} ${fmt(size)}: ${loadedIn}, summary catch-up ${fmt((performance.now() - caughtUp) / 1000, 1)} s ` +
             `(Postgres ${db.postgresVersion})`,
         );
         await pool.query("vacuum analyze audit_replay");
@@ -254,7 +262,7 @@ async function dropBenchDatabase(): Promise<void> {
 }
 
 /** Generates events number from+1..to (indexes dropped for the load and rebuilt). */
-async function load(pool: pg.Pool, from: number, to: number, realistic: boolean): Promise<void> {
+async function load(pool: pg.Pool, from: number, to: number, realistic: boolean): Promise<string> {
   const started = performance.now();
   const { rows: indexes } = await pool.query<{ name: string; def: string }>(
     "select indexname as name, replace(indexdef, ' ON ONLY ', ' ON ') as def from pg_indexes where tablename = 'audit_event' and indexname <> 'audit_event_pkey'",
@@ -276,7 +284,7 @@ async function load(pool: pg.Pool, from: number, to: number, realistic: boolean)
   } finally {
     client.release();
   }
-  console.log(`loaded ${fmt(to - from)} events in ${fmt((performance.now() - started) / 1000, 1)} s`);
+  return `loaded ${fmt(to - from)} events in ${fmt((performance.now() - started) / 1000, 1)} s`;
 }
 
 /** False (after saying so) when the local Postgres data directory has less free space than `rows` need. */
