@@ -2,7 +2,8 @@
  * The impact replay (server/policy/replay-impact.ts): recorded tuples decided by the engine
  * under the active version and a draft. Table-driven per kind of change, plus a property:
  * swapping draft and active swaps "newly refused" and "newly allowed" totals, and the
- * per-origin probes give exactly what deciding every tuple one by one gives. Also the token
+ * per-origin probes give exactly what deciding every tuple one by one gives, also when the
+ * tuples come folded into the rollup's groups (replayGroups). Also the token
  * state the gateway records (presentedTokenState) and the stored subprotocol list.
  */
 import fc from "fast-check";
@@ -15,8 +16,11 @@ import {
   type PolicyDocument,
   parsePolicyDocument,
   presentedTokenState,
+  type ReplayGroup,
   type ReplayTuple,
+  replayGroups,
   replayImpact,
+  replayVariantIndex,
   signHandshakeToken,
 } from "../../server/policy";
 import { compilePolicy } from "../../server/policy/compile-policy";
@@ -218,6 +222,84 @@ describe("replayImpact", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+/** Tuples folded as audit_replay folds them: one group per (origin, subprotocols), six counts. */
+function fold(tuples: ReplayTuple[]): ReplayGroup[] {
+  const groups = new Map<string, ReplayGroup & { counts: number[] }>();
+  for (const tuple of tuples) {
+    const key = JSON.stringify([tuple.origin, tuple.subprotocols]);
+    let group = groups.get(key);
+    if (!group) {
+      group = { origin: tuple.origin, subprotocols: tuple.subprotocols, counts: [0, 0, 0, 0, 0, 0] };
+      groups.set(key, group);
+    }
+    group.counts[replayVariantIndex(tuple.credentials, tuple.tokenState)] += tuple.count;
+  }
+  return [...groups.values()];
+}
+
+/** Tuples with the same facts summed into one (what a scan's GROUP BY gives). */
+function distinctTuples(tuples: ReplayTuple[]): ReplayTuple[] {
+  const sums = new Map<string, ReplayTuple>();
+  for (const tuple of tuples) {
+    const key = JSON.stringify([tuple.origin, tuple.credentials, tuple.tokenState, tuple.subprotocols]);
+    const seen = sums.get(key);
+    sums.set(key, seen ? { ...seen, count: seen.count + tuple.count } : tuple);
+  }
+  return [...sums.values()];
+}
+
+describe("replayGroups", () => {
+  const compiled = (first: PolicyDocument, second: PolicyDocument) =>
+    [
+      compileForReplay(first, { version: 1, tenant: TENANT, now: NOW }),
+      compileForReplay(second, { version: 2, tenant: TENANT, now: NOW }),
+    ] as const;
+
+  it("decides folded groups exactly as the distinct tuples one by one: no tuple or origin lost or miscounted", () => {
+    const tupleArb = fc.record({
+      origin: fc.constantFrom<string | null>(A, B, C, "https://x.acme.com", "null", null, "https://bad/", ""),
+      credentials: fc.boolean(),
+      tokenState: fc.constantFrom("none" as const, "valid" as const, "invalid" as const),
+      subprotocols: fc.subarray(["chat", "v2"]),
+      count: fc.integer({ min: 1, max: 1000 }),
+    });
+    const docArb = fc.record({
+      origins: fc.subarray([A, B, C, "https://*.acme.com", "null"]),
+      token: fc.constantFrom("off" as const, "required" as const),
+      missingOrigin: fc.constantFrom("reject" as const, "allow" as const),
+      mode: fc.constantFrom("enforce" as const, "report-only" as const),
+      credentials: fc.constantFrom("forbid" as const, "allow" as const),
+      subprotocols: fc.subarray(["chat"]),
+    });
+    fc.assert(
+      fc.property(docArb, docArb, fc.array(tupleArb, { maxLength: 40 }), (one, two, tuples) => {
+        const [first, second] = [doc(one), doc(two)];
+        const folded = replayGroups(...compiled(first, second), fold(tuples), NOW);
+        expect(folded).toEqual(replayImpact(...compiled(first, second), distinctTuples(tuples), NOW));
+        expect(folded.evaluated).toBe(tuples.reduce((n, t) => n + t.count, 0));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("counts each positive count of a group as one distinct tuple, and sums a refused origin's groups", () => {
+    const active = doc({ origins: [A, B] });
+    const groups: ReplayGroup[] = [
+      { origin: A, subprotocols: [], counts: [5, 0, 2, 0, 1, 0] }, // the 1 with credentials: refused before too
+      { origin: A, subprotocols: ["chat"], counts: [0, 3, 0, 0, 0, 0] },
+      { origin: "https://evil.example", subprotocols: [], counts: [7, 7, 7, 7, 7, 7] },
+      { origin: B, subprotocols: [], counts: [0, 0, 0, 0, 0, 0] }, // no handshake: not counted
+    ];
+    const result = replayGroups(...compiled(active, doc({ origins: [B] })), groups, NOW);
+    expect(result).toEqual({
+      evaluated: 5 + 2 + 1 + 3 + 42,
+      distinct: 3 + 1 + 6,
+      newlyRefused: [{ origin: A, reason: "origin_not_allowed", count: 5 + 2 + 3 }],
+      newlyAllowed: [],
+    });
   });
 });
 
