@@ -182,16 +182,17 @@ export function replayGroups(
   let distinct = 0;
   const add = (before: Outcome, after: Outcome, sentOrigin: string | null, count: number) => {
     const origin = after.normalizedOrigin ?? before.normalizedOrigin ?? sentOrigin;
+    // No Origin header (null) and the literal Origin "null" are two entries.
+    const originKey = origin === null ? "\u0001missing" : origin;
     if (!after.allowed) {
-      const entryKey = `${origin}\u0000${after.reason}`;
+      const entryKey = `${originKey}\u0000${after.reason}`;
       const entry = refused.get(entryKey) ?? { origin, reason: after.reason, count: 0 };
       entry.count += count;
       refused.set(entryKey, entry);
     } else {
-      const entryKey = String(origin);
-      const entry = allowed.get(entryKey) ?? { origin, count: 0 };
+      const entry = allowed.get(originKey) ?? { origin, count: 0 };
       entry.count += count;
-      allowed.set(entryKey, entry);
+      allowed.set(originKey, entry);
     }
   };
   for (const group of groups) {
@@ -248,11 +249,12 @@ function originVerdict(decision: Decision): Outcome | null {
   return failed !== undefined && ORIGIN_REASONS.has(failed) ? decision : null;
 }
 
-/** Largest first; then by origin and reason, so equal counts always come in one order. */
+/** Largest first; then by origin (no Origin header before the literal "null") and reason: always one order. */
 function byCountThenOrigin(a: ImpactEntry & { reason?: string }, b: ImpactEntry & { reason?: string }): number {
   return (
     b.count - a.count ||
     String(a.origin).localeCompare(String(b.origin)) ||
+    (a.origin === null ? 0 : 1) - (b.origin === null ? 0 : 1) ||
     String(a.reason ?? "").localeCompare(String(b.reason ?? ""))
   );
 }

@@ -158,6 +158,15 @@ describe("replayImpact", () => {
     expect(result.newlyRefused).toEqual([{ origin: A, reason: "origin_not_allowed", count: 5 }]);
   });
 
+  it('keeps clients without an Origin header apart from the literal Origin "null"', () => {
+    const tuples = [t(null, 2), t("null", 3)];
+    const result = impact(doc({ origins: [] }), doc({ origins: ["null"], missingOrigin: "allow" }), tuples);
+    expect(result.newlyAllowed).toEqual([
+      { origin: "null", count: 3 },
+      { origin: null, count: 2 },
+    ]);
+  });
+
   /** The replay without the per-origin probes: every tuple decided under both versions. */
   function oneByOne(first: PolicyDocument, second: PolicyDocument, tuples: ReplayTuple[]) {
     const before = compileForReplay(first, { version: 1, tenant: TENANT, now: NOW });
@@ -170,19 +179,21 @@ describe("replayImpact", () => {
       const b = decideHandshake(after, requests.request(tuple));
       if (a.allowed === b.allowed) continue;
       const origin = b.normalizedOrigin ?? a.normalizedOrigin ?? tuple.origin;
+      const key = JSON.stringify(origin); // null (no Origin header) and "null" stay apart
       if (!b.allowed) {
-        const e = refused.get(`${origin} ${b.reason}`) ?? { origin, reason: b.reason, count: 0 };
+        const e = refused.get(`${key} ${b.reason}`) ?? { origin, reason: b.reason, count: 0 };
         e.count += tuple.count;
-        refused.set(`${origin} ${b.reason}`, e);
+        refused.set(`${key} ${b.reason}`, e);
       } else {
-        const e = allowed.get(String(origin)) ?? { origin, count: 0 };
+        const e = allowed.get(key) ?? { origin, count: 0 };
         e.count += tuple.count;
-        allowed.set(String(origin), e);
+        allowed.set(key, e);
       }
     }
     const order = (x: { origin: string | null; reason?: string; count: number }, y: typeof x) =>
       y.count - x.count ||
       String(x.origin).localeCompare(String(y.origin)) ||
+      (x.origin === null ? 0 : 1) - (y.origin === null ? 0 : 1) ||
       String(x.reason ?? "").localeCompare(String(y.reason ?? ""));
     return {
       evaluated: tuples.reduce((n, t) => n + t.count, 0),
