@@ -246,7 +246,8 @@ function fold(tuples: ReplayTuple[]): ReplayGroup[] {
       group = { origin: tuple.origin, subprotocols: tuple.subprotocols, counts: [0, 0, 0, 0, 0, 0] };
       groups.set(key, group);
     }
-    group.counts[replayVariantIndex(tuple.credentials, tuple.tokenState)] += tuple.count;
+    const i = replayVariantIndex(tuple.credentials, tuple.tokenState);
+    group.counts[i] = (group.counts[i] ?? 0) + tuple.count;
   }
   return [...groups.values()];
 }
