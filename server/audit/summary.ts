@@ -7,8 +7,8 @@
  *    (with their reasons);
  *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed);
  *  - audit_replay: the replayable handshakes per UTC day, tenant, origin and offered
- *    subprotocols, counted by credentials x token state (the impact preview's input,
- *    server/db/impact-queries.ts);
+ *    subprotocols, counted by credentials x token state, with their total and which counts
+ *    are positive (the impact preview's input, server/db/impact-queries.ts);
  *  - audit_pattern_hit: matches per allowlist entry, tenant and day (entry usage).
  *
  * The tester's own handshakes (via = 'tester') are left out of the two statistics tables: a
@@ -31,7 +31,7 @@
  */
 import type pg from "pg";
 import { DECIDED_KINDS_SQL, ORIGIN_EXPRESSION, PATTERN_HIT_SQL, REPLAYABLE_SQL } from "../db/audit-queries";
-import { REPLAY_COUNTS_SQL } from "../db/impact-queries";
+import { REPLAY_COUNTS_SQL, REPLAY_TOTAL_SQL, REPLAY_VARIANTS_SQL } from "../db/impact-queries";
 import type { Logger } from "../log";
 
 /** Arbitrary constant: the advisory lock of summary passes. */
@@ -77,10 +77,15 @@ with batch as materialized (
 )
 , replay as (
   insert into audit_replay (tenant, bucket, has_origin, origin, subprotocols, token_none, token_valid, token_invalid,
-                            cred_token_none, cred_token_valid, cred_token_invalid, last_seen)
-  select tenant, date_bin('1 day', ts, 'epoch'), origin_as_sent is not null, coalesce(origin_as_sent, ''),
-         coalesce(offered_subprotocols, ''), ${REPLAY_COUNTS_SQL}, max(coalesce(last_ts, ts))
-    from batch where ${REPLAYABLE_SQL} group by 1, 2, 3, 4, 5
+                            cred_token_none, cred_token_valid, cred_token_invalid, total, variants, last_seen)
+  select tenant, bucket, has_origin, origin, subprotocols, n0, n1, n2, n3, n4, n5, ${REPLAY_TOTAL_SQL},
+         ${REPLAY_VARIANTS_SQL}, last_seen
+    from (
+      select tenant, date_bin('1 day', ts, 'epoch') as bucket, origin_as_sent is not null as has_origin,
+             coalesce(origin_as_sent, '') as origin, coalesce(offered_subprotocols, '') as subprotocols,
+             ${REPLAY_COUNTS_SQL}, max(coalesce(last_ts, ts)) as last_seen
+        from batch where ${REPLAYABLE_SQL} group by 1, 2, 3, 4, 5
+    ) as folded
   on conflict (tenant, bucket, has_origin, origin, subprotocols) do update
     set token_none = audit_replay.token_none + excluded.token_none,
         token_valid = audit_replay.token_valid + excluded.token_valid,
@@ -88,6 +93,8 @@ with batch as materialized (
         cred_token_none = audit_replay.cred_token_none + excluded.cred_token_none,
         cred_token_valid = audit_replay.cred_token_valid + excluded.cred_token_valid,
         cred_token_invalid = audit_replay.cred_token_invalid + excluded.cred_token_invalid,
+        total = audit_replay.total + excluded.total,
+        variants = audit_replay.variants | excluded.variants,
         last_seen = greatest(audit_replay.last_seen, excluded.last_seen)
   returning 1
 ), hits as (

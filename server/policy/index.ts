@@ -27,6 +27,8 @@ export {
   type ImpactEntry,
   type ImpactResult,
   type ReplayGroup,
+  type ReplayGroupTotal,
+  ReplayProbes,
   type ReplayTuple,
   replayGroups,
   replayImpact,

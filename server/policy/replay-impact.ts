@@ -115,9 +115,9 @@ interface Outcome {
 
 /**
  * The handshakes of one origin with one list of offered subprotocols, counted by the two
- * remaining facts: `counts[(credentials ? 3 : 0) + TOKEN_STATES.indexOf(tokenState)]`. This
- * is the shape of the audit_replay rollup (a row per tenant, day, origin and subprotocols):
- * each positive count is one distinct tuple.
+ * remaining facts: `counts[replayVariantIndex(credentials, tokenState)]`. This is the shape of
+ * the audit_replay rollup (a row per tenant, day, origin and subprotocols): each positive
+ * count is one distinct tuple.
  */
 export interface ReplayGroup {
   /** As in ReplayTuple: the Origin header as sent, null when absent. */
@@ -127,7 +127,19 @@ export interface ReplayGroup {
   counts: ArrayLike<number>;
 }
 
-/** Where a tuple's count goes in ReplayGroup.counts. */
+/**
+ * A group read without its six counts: only their sum and which of them are positive (bit i
+ * for counts[i]). Enough for an origin both versions decide by the origin alone
+ * (ReplayProbes.decidedByOrigin); replayGroups refuses it for any other origin.
+ */
+export interface ReplayGroupTotal {
+  origin: string | null;
+  subprotocols: readonly string[];
+  total: number;
+  variants: number;
+}
+
+/** Where a tuple's count goes in ReplayGroup.counts (and its bit in ReplayGroupTotal.variants). */
 export function replayVariantIndex(credentials: boolean, tokenState: TokenState): number {
   return (credentials ? 3 : 0) + (tokenState === "none" ? 0 : tokenState === "valid" ? 1 : 2);
 }
@@ -135,6 +147,56 @@ export function replayVariantIndex(credentials: boolean, tokenState: TokenState)
 const VARIANTS: ReadonlyArray<{ credentials: boolean; tokenState: TokenState }> = [false, true].flatMap((credentials) =>
   (["none", "valid", "invalid"] as const).map((tokenState) => ({ credentials, tokenState })),
 );
+
+interface Probe {
+  before: Outcome | null;
+  after: Outcome | null;
+}
+
+/**
+ * One probe per distinct origin and version (the origin alone: no credentials, token or
+ * subprotocols). The origin is decideHandshake's first check, and once it fails no later check
+ * runs (decide-handshake.ts): so when both versions' probes fail at the origin check, those
+ * verdicts hold for every handshake of the origin, whatever its other facts, and only the
+ * number of its handshakes matters.
+ */
+export class ReplayProbes {
+  readonly requests: ReplayRequests;
+  private readonly probes = new Map<string | null, Probe>();
+
+  constructor(
+    readonly active: CompiledPolicy,
+    readonly draft: CompiledPolicy,
+    readonly now: number,
+  ) {
+    this.requests = new ReplayRequests(draft.tenant, now);
+  }
+
+  probe(origin: string | null): Probe {
+    let probe = this.probes.get(origin);
+    if (!probe) {
+      const bare = this.requests.request({
+        origin,
+        credentials: false,
+        tokenState: "none",
+        subprotocols: [],
+        count: 1,
+      });
+      probe = {
+        before: originVerdict(decideHandshake(this.active, bare)),
+        after: originVerdict(decideHandshake(this.draft, bare)),
+      };
+      this.probes.set(origin, probe);
+    }
+    return probe;
+  }
+
+  /** True when both versions decide every handshake of `origin` by the origin alone. */
+  decidedByOrigin(origin: string | null): boolean {
+    const probe = this.probe(origin);
+    return probe.before !== null && probe.after !== null;
+  }
+}
 
 /**
  * Decides every tuple under `active` and `draft` (both from compileForReplay) and sums the
@@ -154,30 +216,22 @@ export function replayImpact(
       yield { origin: tuple.origin, subprotocols: tuple.subprotocols, counts };
     }
   })();
-  return replayGroups(active, draft, groups, now);
+  return replayGroups(new ReplayProbes(active, draft, now), groups);
 }
 
 /**
- * replayImpact over folded groups (the rollup's rows; several groups may share an origin).
+ * replayImpact over folded groups (the rollup's rows; several groups may share an origin),
+ * with the probes of `probes` (ReplayProbes: the two versions and the instant).
  *
- * Cost: one probe per distinct origin and version (the origin alone: no credentials, token or
- * subprotocols). The origin is decideHandshake's first check, and once it fails no later check
- * runs (decide-handshake.ts): so when both versions' probes fail at the origin check, those
- * verdicts hold for every handshake of the origin, whatever its other facts, and only the
- * group's total matters. Only origins that some version admits past the origin check have
- * their tuples decided one by one. A long tail of refused origins therefore costs two
- * decisions per origin, not per tuple.
+ * Cost: two decisions per distinct origin; only origins that some version admits past the
+ * origin check have their tuples decided one by one. A long tail of refused origins therefore
+ * costs two decisions per origin, not per tuple — and such an origin's groups may come as
+ * totals (ReplayGroupTotal), without their six counts.
  */
-export function replayGroups(
-  active: CompiledPolicy,
-  draft: CompiledPolicy,
-  groups: Iterable<ReplayGroup>,
-  now: number,
-): ImpactResult {
-  const requests = new ReplayRequests(draft.tenant, now);
+export function replayGroups(probes: ReplayProbes, groups: Iterable<ReplayGroup | ReplayGroupTotal>): ImpactResult {
+  const { active, draft, requests } = probes;
   const refused = new Map<string, ImpactEntry & { reason: Reason }>();
   const allowed = new Map<string, ImpactEntry>();
-  const probes = new Map<string | null, { before: Outcome | null; after: Outcome | null }>();
   let evaluated = 0;
   let distinct = 0;
   const add = (before: Outcome, after: Outcome, sentOrigin: string | null, count: number) => {
@@ -196,6 +250,18 @@ export function replayGroups(
     }
   };
   for (const group of groups) {
+    const probe = probes.probe(group.origin);
+    if (!("counts" in group)) {
+      if (!(probe.before && probe.after)) {
+        throw new Error("replayGroups: an origin a version admits needs its tuples' counts, not a total");
+      }
+      const total = Number.isFinite(group.total) && group.total > 0 ? group.total : 0;
+      if (total === 0) continue;
+      evaluated += total;
+      distinct += popcount(group.variants & 0b111111);
+      if (probe.before.allowed !== probe.after.allowed) add(probe.before, probe.after, group.origin, total);
+      continue;
+    }
     let total = 0;
     for (let i = 0; i < VARIANTS.length; i++) {
       const count = group.counts[i] ?? 0;
@@ -205,21 +271,6 @@ export function replayGroups(
     }
     if (total === 0) continue;
     evaluated += total;
-    let probe = probes.get(group.origin);
-    if (!probe) {
-      const bare = requests.request({
-        origin: group.origin,
-        credentials: false,
-        tokenState: "none",
-        subprotocols: [],
-        count: 1,
-      });
-      probe = {
-        before: originVerdict(decideHandshake(active, bare)),
-        after: originVerdict(decideHandshake(draft, bare)),
-      };
-      probes.set(group.origin, probe);
-    }
     if (probe.before && probe.after) {
       // Decided by the origin alone under both versions: the same for every tuple of the group.
       if (probe.before.allowed !== probe.after.allowed) add(probe.before, probe.after, group.origin, total);
@@ -241,6 +292,12 @@ export function replayGroups(
     newlyRefused: [...refused.values()].sort(byCountThenOrigin),
     newlyAllowed: [...allowed.values()].sort(byCountThenOrigin),
   };
+}
+
+function popcount(bits: number): number {
+  let n = 0;
+  for (let b = bits; b !== 0; b &= b - 1) n++;
+  return n;
 }
 
 /** The probe's outcome when the origin check decided it (valid for every tuple of that origin), else null. */

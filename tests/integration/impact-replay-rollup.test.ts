@@ -6,9 +6,11 @@
  *    passes in several transactions, and with events written after the watermark — no tuple
  *    or origin lost, none miscounted — and the preview decided from it equals the preview
  *    decided from the scan's tuples;
+ *  - read totals first (counts only for the origins a version admits), the preview is the
+ *    same, and every group's total and variants are the scan's;
  *  - the migration that folded audit_replay's per-tuple rows into one row per (origin,
- *    subprotocols) with six counts converts existing rows, and the summary then keeps adding
- *    to the converted rows.
+ *    subprotocols) with six counts, a total and a variants mask converts existing rows, and
+ *    the summary then keeps adding to the converted rows.
  */
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,9 +26,12 @@ import {
   defaultPolicyDocument,
   parsePolicyDocument,
   type ReplayGroup,
+  type ReplayGroupTotal,
+  ReplayProbes,
   type ReplayTuple,
   replayGroups,
   replayImpact,
+  replayVariantIndex,
   TOKEN_STATES,
   type TokenState,
 } from "../../server/policy";
@@ -48,8 +53,9 @@ function tupleLines(tuples: Iterable<ReplayTuple>): string[] {
 }
 
 /** The tuples of groups (each positive count is one tuple). */
-function* expand(groups: Iterable<ReplayGroup>): Generator<ReplayTuple> {
+function* expand(groups: Iterable<ReplayGroup | ReplayGroupTotal>): Generator<ReplayTuple> {
   for (const g of groups) {
+    if (!("counts" in g)) throw new Error("a group without counts");
     for (let i = 0; i < 6; i++) {
       const count = g.counts[i] ?? 0;
       if (count > 0) {
@@ -63,6 +69,25 @@ function* expand(groups: Iterable<ReplayGroup>): Generator<ReplayTuple> {
       }
     }
   }
+}
+
+/** Per (origin, subprotocols): the total and which variants came (ReplayGroupTotal's shape), as lines. */
+function totalLines(groups: Iterable<ReplayGroupTotal>): string[] {
+  return [...groups]
+    .map((g) => `${g.origin ?? "(none)"}|${g.subprotocols.join(",")} -> ${g.total} ${g.variants}`)
+    .sort();
+}
+
+function totalsOf(tuples: Iterable<ReplayTuple>): ReplayGroupTotal[] {
+  const groups = new Map<string, ReplayGroupTotal>();
+  for (const t of tuples) {
+    const key = JSON.stringify([t.origin, t.subprotocols]);
+    const g = groups.get(key) ?? { origin: t.origin, subprotocols: t.subprotocols, total: 0, variants: 0 };
+    g.total += t.count;
+    g.variants |= 1 << replayVariantIndex(t.credentials, t.tokenState);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
 }
 
 /** The window's tuples by a scan of audit_event (the baseline the rollup replaces). */
@@ -152,12 +177,25 @@ describe("audit_replay and readReplayGroups", () => {
       compileForReplay(active, { version: 1, tenant: TENANT, now }),
       compileForReplay(draft, { version: 2, tenant: TENANT, now }),
     ] as const;
-    const fromRollup = replayGroups(...compiled, window.groups, now);
     const fromScan = replayImpact(...compiled, scanned, now);
+    const fromRollup = replayGroups(new ReplayProbes(...compiled, now), window.groups);
     expect(fromRollup).toEqual(fromScan);
     expect(fromRollup.distinct).toBe(scanned.length);
     expect(fromRollup.newlyRefused.length).toBeGreaterThan(0);
     expect(fromRollup.newlyAllowed.length).toBeGreaterThan(0);
+
+    // Totals first, counts for the origins a version admits (what previewImpact reads): the same preview.
+    const probes = new ReplayProbes(...compiled, now);
+    const needsCounts = (origin: string | null) => !probes.decidedByOrigin(origin);
+    const twoStep = await readReplayGroups(pool, { tenant: TENANT, since, until, needsCounts });
+    const counted = twoStep.groups.filter((g) => "counts" in g);
+    expect(counted.length).toBeGreaterThan(0);
+    expect(counted.length).toBeLessThan(twoStep.groups.length);
+    expect(replayGroups(probes, twoStep.groups)).toEqual(fromScan);
+
+    // Totals only: every group's total and variants are exactly the scan's.
+    const totals = await readReplayGroups(pool, { tenant: TENANT, since, until, needsCounts: () => false });
+    expect(totalLines(totals.groups as ReplayGroupTotal[])).toEqual(totalLines(totalsOf(scanned)));
   }
 
   it("holds exactly the scan's tuples before, during and after summary passes", async () => {
@@ -258,18 +296,19 @@ describe("the migration folding audit_replay", () => {
 
     const { rows } = await pool.query<{ key: string; counts: string }>(
       `select concat_ws('|', tenant, bucket::date::text, has_origin::text, origin, subprotocols) as key,
-              concat_ws(',', token_none, token_valid, token_invalid, cred_token_none, cred_token_valid, cred_token_invalid) as counts
+              concat_ws(',', token_none, token_valid, token_invalid, cred_token_none, cred_token_valid, cred_token_invalid,
+                        total, variants) as counts
          from audit_replay order by 1`,
     );
     const d = (date: Date) => date.toISOString().slice(0, 10);
     expect(rows.map((r) => `${r.key} ${r.counts}`)).toEqual(
       [
-        `${TENANT}|${d(day)}|false|| 13,0,0,0,0,0`,
-        `${TENANT}|${d(day)}|true|| 14,0,0,0,0,0`,
-        `${TENANT}|${d(day)}|true|${A}| 5,6,7,8,9,11`,
-        `${TENANT}|${d(day)}|true|${A}|chat 0,11,0,0,0,0`,
-        `${TENANT}|${d(yesterday)}|true|${A}|chat 0,12,0,0,0,0`,
-        `rp-b|${d(day)}|true|${A}| 15,0,0,0,0,0`,
+        `${TENANT}|${d(day)}|false|| 13,0,0,0,0,0,13,1`,
+        `${TENANT}|${d(day)}|true|| 14,0,0,0,0,0,14,1`,
+        `${TENANT}|${d(day)}|true|${A}| 5,6,7,8,9,11,46,63`,
+        `${TENANT}|${d(day)}|true|${A}|chat 0,11,0,0,0,0,11,2`,
+        `${TENANT}|${d(yesterday)}|true|${A}|chat 0,12,0,0,0,0,12,2`,
+        `rp-b|${d(day)}|true|${A}| 15,0,0,0,0,0,15,1`,
       ].sort(),
     );
 
@@ -282,6 +321,11 @@ describe("the migration folding audit_replay", () => {
     await summarizeAudit({ pool, budgetMs: 60_000 });
     const window = await readReplayGroups(pool, { tenant: TENANT, since: day, until: new Date(now + 60_000) });
     const plain = window.groups.find((g) => g.origin === A && g.subprotocols.length === 0);
-    expect(Array.from(plain?.counts ?? [])).toEqual([5, 6, 7, 8, 11, 11]);
+    expect(plain && "counts" in plain ? Array.from(plain.counts) : null).toEqual([5, 6, 7, 8, 11, 11]);
+    const { rows: after } = await pool.query<{ total: string; variants: number }>(
+      "select total::text, variants from audit_replay where tenant = $1 and bucket = $2 and origin = $3 and subprotocols = ''",
+      [TENANT, day, A],
+    );
+    expect(after).toEqual([{ total: "48", variants: 63 }]);
   });
 });

@@ -17,6 +17,8 @@ import {
   parsePolicyDocument,
   presentedTokenState,
   type ReplayGroup,
+  type ReplayGroupTotal,
+  ReplayProbes,
   type ReplayTuple,
   replayGroups,
   replayImpact,
@@ -252,6 +254,18 @@ function fold(tuples: ReplayTuple[]): ReplayGroup[] {
   return [...groups.values()];
 }
 
+/** A group as its total and variants mask (what the rollup's totals-first read gives). */
+function totalOf(group: ReplayGroup): ReplayGroupTotal {
+  let total = 0;
+  let variants = 0;
+  for (let i = 0; i < 6; i++) {
+    const count = group.counts[i] ?? 0;
+    total += count;
+    if (count > 0) variants |= 1 << i;
+  }
+  return { origin: group.origin, subprotocols: group.subprotocols, total, variants };
+}
+
 /** Tuples with the same facts summed into one (what a scan's GROUP BY gives). */
 function distinctTuples(tuples: ReplayTuple[]): ReplayTuple[] {
   const sums = new Map<string, ReplayTuple>();
@@ -289,9 +303,15 @@ describe("replayGroups", () => {
     fc.assert(
       fc.property(docArb, docArb, fc.array(tupleArb, { maxLength: 40 }), (one, two, tuples) => {
         const [first, second] = [doc(one), doc(two)];
-        const folded = replayGroups(...compiled(first, second), fold(tuples), NOW);
+        const folded = replayGroups(new ReplayProbes(...compiled(first, second), NOW), fold(tuples));
         expect(folded).toEqual(replayImpact(...compiled(first, second), distinctTuples(tuples), NOW));
         expect(folded.evaluated).toBe(tuples.reduce((n, t) => n + t.count, 0));
+        // Origins both versions decide by the origin alone may come as totals: the same answer.
+        const probes = new ReplayProbes(...compiled(first, second), NOW);
+        const mixed = fold(tuples).map((g): ReplayGroup | ReplayGroupTotal =>
+          probes.decidedByOrigin(g.origin) ? totalOf(g) : g,
+        );
+        expect(replayGroups(probes, mixed)).toEqual(folded);
       }),
       { numRuns: 300 },
     );
@@ -305,11 +325,30 @@ describe("replayGroups", () => {
       { origin: "https://evil.example", subprotocols: [], counts: [7, 7, 7, 7, 7, 7] },
       { origin: B, subprotocols: [], counts: [0, 0, 0, 0, 0, 0] }, // no handshake: not counted
     ];
-    const result = replayGroups(...compiled(active, doc({ origins: [B] })), groups, NOW);
+    const result = replayGroups(new ReplayProbes(...compiled(active, doc({ origins: [B] })), NOW), groups);
     expect(result).toEqual({
       evaluated: 5 + 2 + 1 + 3 + 42,
       distinct: 3 + 1 + 6,
       newlyRefused: [{ origin: A, reason: "origin_not_allowed", count: 5 + 2 + 3 }],
+      newlyAllowed: [],
+    });
+  });
+});
+
+describe("replayGroups with totals", () => {
+  it("refuses a total for an origin a version admits (its tuples must be decided one by one)", () => {
+    const probes = new ReplayProbes(
+      compileForReplay(doc({ origins: [A] }), { version: 1, tenant: TENANT, now: NOW }),
+      compileForReplay(doc({ origins: [] }), { version: 2, tenant: TENANT, now: NOW }),
+      NOW,
+    );
+    expect(probes.decidedByOrigin(A)).toBe(false);
+    expect(probes.decidedByOrigin(C)).toBe(true);
+    expect(() => replayGroups(probes, [{ origin: A, subprotocols: [], total: 3, variants: 1 }])).toThrow(/counts/);
+    expect(replayGroups(probes, [{ origin: C, subprotocols: [], total: 3, variants: 0b100101 }])).toMatchObject({
+      evaluated: 3,
+      distinct: 3,
+      newlyRefused: [],
       newlyAllowed: [],
     });
   });

@@ -9,7 +9,7 @@
 import "server-only";
 import type { Queryable } from "../../../server/db/audit-queries";
 import { readReplayGroups } from "../../../server/db/impact-queries";
-import { compileForReplay, type ImpactResult, replayGroups } from "../../../server/policy";
+import { compileForReplay, type ImpactResult, ReplayProbes, replayGroups } from "../../../server/policy";
 import { getAuditDb } from "../audit/audit-db";
 import type { Db } from "../db";
 import { validationError } from "../errors";
@@ -49,14 +49,20 @@ export async function previewImpact(options: {
   const { document: draft } = checkPolicyDocument(options.document, now);
   const tenant = await findTenant({ db: options.db, slug: options.slug });
   const active = await readPolicy(options.db, tenant.id);
-  const window = await readReplayGroups(options.auditDb ?? getAuditDb(), { tenant: tenant.slug, since, until: now });
   const at = now.getTime();
-  const result = replayGroups(
+  const probes = new ReplayProbes(
     compileForReplay(active.document, { version: active.version, tenant: tenant.slug, now: at }),
     compileForReplay(draft, { version: active.version + 1, tenant: tenant.slug, now: at }),
-    window.groups,
     at,
   );
+  // The six counts only for origins some version admits past the origin check; totals for the rest.
+  const window = await readReplayGroups(options.auditDb ?? getAuditDb(), {
+    tenant: tenant.slug,
+    since,
+    until: now,
+    needsCounts: (origin) => !probes.decidedByOrigin(origin),
+  });
+  const result = replayGroups(probes, window.groups);
   return {
     since: window.since.toISOString(),
     until: window.until.toISOString(),

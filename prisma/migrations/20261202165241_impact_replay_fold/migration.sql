@@ -1,6 +1,7 @@
 -- Hand-edited from `npm run db:migration:new -- impact_replay_fold`: audit_replay keeps one row
 -- per tenant, day, origin and offered subprotocols, with the counts of its tuples by
--- credentials x token state in six columns (was one row per tuple). The generated ALTER would
+-- credentials x token state in six columns, their total and a bitmask of the positive ones
+-- (was one row per tuple). The generated ALTER would
 -- have dropped the counts; existing rows are folded into the new shape instead. A token state
 -- other than none/valid is replayed as invalid (fail closed), as the preview already did.
 
@@ -20,22 +21,30 @@ CREATE TABLE "audit_replay" (
     "cred_token_none" BIGINT NOT NULL DEFAULT 0,
     "cred_token_valid" BIGINT NOT NULL DEFAULT 0,
     "cred_token_invalid" BIGINT NOT NULL DEFAULT 0,
+    "total" BIGINT NOT NULL DEFAULT 0,
+    "variants" INTEGER NOT NULL DEFAULT 0,
     "last_seen" TIMESTAMPTZ(3) NOT NULL,
 
     CONSTRAINT "audit_replay_pkey" PRIMARY KEY ("tenant","bucket","has_origin","origin","subprotocols")
 );
 
 INSERT INTO "audit_replay" ("tenant", "bucket", "has_origin", "origin", "subprotocols", "token_none", "token_valid",
-                            "token_invalid", "cred_token_none", "cred_token_valid", "cred_token_invalid", "last_seen")
-SELECT "tenant", "bucket", "has_origin", "origin", "subprotocols",
-       coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" = 'none'), 0),
-       coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" = 'valid'), 0),
-       coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" NOT IN ('none', 'valid')), 0),
-       coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" = 'none'), 0),
-       coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" = 'valid'), 0),
-       coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" NOT IN ('none', 'valid')), 0),
-       max("last_seen")
-  FROM "audit_replay_by_tuple"
- GROUP BY 1, 2, 3, 4, 5;
+                            "token_invalid", "cred_token_none", "cred_token_valid", "cred_token_invalid", "total",
+                            "variants", "last_seen")
+SELECT "tenant", "bucket", "has_origin", "origin", "subprotocols", n0, n1, n2, n3, n4, n5, n0 + n1 + n2 + n3 + n4 + n5,
+       (n0 > 0)::int + (n1 > 0)::int * 2 + (n2 > 0)::int * 4 + (n3 > 0)::int * 8 + (n4 > 0)::int * 16 + (n5 > 0)::int * 32,
+       "last_seen"
+  FROM (
+    SELECT "tenant", "bucket", "has_origin", "origin", "subprotocols",
+           coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" = 'none'), 0) AS n0,
+           coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" = 'valid'), 0) AS n1,
+           coalesce(sum("count") FILTER (WHERE NOT "credentials" AND "token_state" NOT IN ('none', 'valid')), 0) AS n2,
+           coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" = 'none'), 0) AS n3,
+           coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" = 'valid'), 0) AS n4,
+           coalesce(sum("count") FILTER (WHERE "credentials" AND "token_state" NOT IN ('none', 'valid')), 0) AS n5,
+           max("last_seen") AS "last_seen"
+      FROM "audit_replay_by_tuple"
+     GROUP BY 1, 2, 3, 4, 5
+  ) AS folded;
 
 DROP TABLE "audit_replay_by_tuple";
