@@ -167,10 +167,10 @@ async function readCounts(
   const columns = REPLAY_COUNT_COLUMNS.map((column, i) => `${column} as n${i}`).join(", ");
   // Sums as float8 (exact below 2^53 handshakes): cheaper than bigint's numeric sums.
   const sums = REPLAY_COUNT_COLUMNS.map((_, i) => `sum(n${i}::float8) as n${i}`).join(", ");
-  const rollupFilter = only
-    ? "and ((has_origin and origin = any($5::text[])) or (not has_origin and $6::boolean))"
-    : "";
-  const eventFilter = only ? "and (origin = any($5::text[]) or (origin is null and $6::boolean))" : "";
+  // By origin as stored ('' when absent; audit_replay's (tenant, origin, bucket) index); the
+  // groups of an absent or a present origin that was not asked for are dropped below.
+  const rollupFilter = only ? "and origin = any($5::text[])" : "";
+  const eventFilter = only ? "and coalesce(origin, '') = any($5::text[])" : "";
   const { rows } = await q.query<CountsRow>(
     `select has_origin, origin, subprotocols, ${sums} from (
        select has_origin, origin, subprotocols, ${columns}
@@ -182,9 +182,11 @@ async function readCounts(
         group by 1, 2, 3
      ) as t
      group by 1, 2, 3`,
-    only ? [...window, watermark, only.origins, only.missing] : [...window, watermark],
+    only ? [...window, watermark, only.missing ? [...only.origins, ""] : only.origins] : [...window, watermark],
   );
-  return rows;
+  if (!only) return rows;
+  const wanted = new Set(only.origins);
+  return rows.filter((row) => (row.has_origin ? wanted.has(row.origin) : only.missing));
 }
 
 function countsGroup(row: CountsRow, decode: (stored: string) => string[]): ReplayGroup {

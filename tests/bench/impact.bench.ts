@@ -40,7 +40,6 @@ import {
   compileForReplay,
   decodeOfferedSubprotocols,
   defaultPolicyDocument,
-  type ImpactResult,
   parsePolicyDocument,
   ReplayProbes,
   type ReplayTuple,

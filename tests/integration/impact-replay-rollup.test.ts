@@ -117,7 +117,7 @@ async function scanTuples(pool: pg.Pool, tenant: string, since: Date, until: Dat
 
 /**
  * `n` handshakes (and some rows that are not replayed) over the last 3 days: two tenants,
- * origins with and without facts in common, absent and malformed origins, folded counts, an
+ * origins with and without facts in common, absent, empty and malformed origins, folded counts, an
  * unknown token state, the tester's own handshakes and closes (both left out of replay).
  */
 async function insertEvents(pool: pg.Pool, n: number, seed: number): Promise<void> {
@@ -134,6 +134,7 @@ async function insertEvents(pool: pg.Pool, n: number, seed: number): Promise<voi
             (array[null, '', 'chat', 'chat,v2'])[1 + (g / 11) % 4]
        from (
          select g, case when g % 23 = 0 then null
+                        when g % 31 = 0 then ''
                         when g % 29 = 0 then 'https://bad' || (g % 3) || '.example/'
                         else 'https://o' || ((g * g) % 41) || '.example.net' end as origin
            from generate_series($2::int, $2::int + $3::int - 1) as g
@@ -169,6 +170,7 @@ describe("audit_replay and readReplayGroups", () => {
     const draft = parsePolicyDocument({
       ...active,
       token: "required",
+      missingOrigin: "allow", // clients without an Origin header need their tuples' counts
       credentials: "forbid",
       subprotocols: ["chat"],
       origins: origins.filter((_, i) => i % 3 === 0).map((pattern) => ({ pattern })),
@@ -223,7 +225,7 @@ describe("audit_replay and readReplayGroups", () => {
       await client.query("begin");
       const updated = await client.query(
         `update audit_replay set cred_token_valid = cred_token_valid + 1
-          where (tenant, bucket, origin, subprotocols) = (select tenant, bucket, origin, subprotocols from audit_replay
+          where (tenant, bucket, has_origin, origin, subprotocols) = (select tenant, bucket, has_origin, origin, subprotocols from audit_replay
                   where tenant = $1 and cred_token_valid > 0 order by bucket, origin, subprotocols limit 1)`,
         [TENANT],
       );

@@ -48,3 +48,6 @@ SELECT "tenant", "bucket", "has_origin", "origin", "subprotocols", n0, n1, n2, n
   ) AS folded;
 
 DROP TABLE "audit_replay_by_tuple";
+
+-- CreateIndex
+CREATE INDEX "audit_replay_tenant_origin_bucket_idx" ON "audit_replay"("tenant", "origin", "bucket");
