@@ -110,7 +110,7 @@ from (
 ) faceted
 order by ts`;
 
-/** The same tuples as readReplayTuples, by a scan of audit_event over the window (the baseline). */
+/** The window's distinct tuples by a scan of audit_event (the baseline the rollup replaces). */
 async function scanTuples(pool: pg.Pool, since: Date, until: Date): Promise<ReplayTuple[]> {
   const { rows } = await pool.query<{
     origin: string | null;
