@@ -6,8 +6,9 @@
  *  - audit_rejected_origin: refused handshakes and HTTP requests per hour, tenant and origin
  *    (with their reasons);
  *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed);
- *  - audit_replay: the distinct replayable handshakes per UTC day and tenant (the impact
- *    preview's input, server/db/impact-queries.ts);
+ *  - audit_replay: the replayable handshakes per UTC day, tenant, origin and offered
+ *    subprotocols, counted by credentials x token state, with their total and which counts
+ *    are positive (the impact preview's input, server/db/impact-queries.ts);
  *  - audit_pattern_hit: matches per allowlist entry, tenant and day (entry usage).
  *
  * The tester's own handshakes (via = 'tester') are left out of the two statistics tables: a
@@ -30,6 +31,7 @@
  */
 import type pg from "pg";
 import { DECIDED_KINDS_SQL, ORIGIN_EXPRESSION, PATTERN_HIT_SQL, REPLAYABLE_SQL } from "../db/audit-queries";
+import { REPLAY_COUNTS_SQL, REPLAY_TOTAL_SQL, REPLAY_VARIANTS_SQL } from "../db/impact-queries";
 import type { Logger } from "../log";
 
 /** Arbitrary constant: the advisory lock of summary passes. */
@@ -74,12 +76,26 @@ with batch as materialized (
   returning 1
 )
 , replay as (
-  insert into audit_replay (tenant, bucket, has_origin, origin, credentials, token_state, subprotocols, count, last_seen)
-  select tenant, date_bin('1 day', ts, 'epoch'), origin_as_sent is not null, coalesce(origin_as_sent, ''), credentials,
-         token_state, coalesce(offered_subprotocols, ''), sum(count), max(coalesce(last_ts, ts))
-    from batch where ${REPLAYABLE_SQL} group by 1, 2, 3, 4, 5, 6, 7
-  on conflict (tenant, bucket, has_origin, origin, credentials, token_state, subprotocols) do update
-    set count = audit_replay.count + excluded.count, last_seen = greatest(audit_replay.last_seen, excluded.last_seen)
+  insert into audit_replay (tenant, bucket, has_origin, origin, subprotocols, token_none, token_valid, token_invalid,
+                            cred_token_none, cred_token_valid, cred_token_invalid, total, variants, last_seen)
+  select tenant, bucket, has_origin, origin, subprotocols, n0, n1, n2, n3, n4, n5, ${REPLAY_TOTAL_SQL},
+         ${REPLAY_VARIANTS_SQL}, last_seen
+    from (
+      select tenant, date_bin('1 day', ts, 'epoch') as bucket, origin_as_sent is not null as has_origin,
+             coalesce(origin_as_sent, '') as origin, coalesce(offered_subprotocols, '') as subprotocols,
+             ${REPLAY_COUNTS_SQL}, max(coalesce(last_ts, ts)) as last_seen
+        from batch where ${REPLAYABLE_SQL} group by 1, 2, 3, 4, 5
+    ) as folded
+  on conflict (tenant, bucket, has_origin, origin, subprotocols) do update
+    set token_none = audit_replay.token_none + excluded.token_none,
+        token_valid = audit_replay.token_valid + excluded.token_valid,
+        token_invalid = audit_replay.token_invalid + excluded.token_invalid,
+        cred_token_none = audit_replay.cred_token_none + excluded.cred_token_none,
+        cred_token_valid = audit_replay.cred_token_valid + excluded.cred_token_valid,
+        cred_token_invalid = audit_replay.cred_token_invalid + excluded.cred_token_invalid,
+        total = audit_replay.total + excluded.total,
+        variants = audit_replay.variants | excluded.variants,
+        last_seen = greatest(audit_replay.last_seen, excluded.last_seen)
   returning 1
 ), hits as (
   insert into audit_pattern_hit (tenant, pattern, bucket, count, last_seen)

@@ -26,7 +26,12 @@ export {
   encodeOfferedSubprotocols,
   type ImpactEntry,
   type ImpactResult,
+  type ReplayGroup,
+  type ReplayGroupTotal,
+  ReplayProbes,
   type ReplayTuple,
+  replayGroups,
   replayImpact,
+  replayVariantIndex,
 } from "./replay-impact";
 export { signHandshakeToken, type TokenVerification, verifyHandshakeToken } from "./token";

@@ -114,16 +114,94 @@ interface Outcome {
 }
 
 /**
- * Decides every tuple under `active` and `draft` (both from compileForReplay) and sums the
- * differences.
- *
- * Cost: one probe per distinct origin and version (the origin alone: no credentials, token or
+ * The handshakes of one origin with one list of offered subprotocols, counted by the two
+ * remaining facts: `counts[replayVariantIndex(credentials, tokenState)]`. This is the shape of
+ * the audit_replay rollup (a row per tenant, day, origin and subprotocols): each positive
+ * count is one distinct tuple.
+ */
+export interface ReplayGroup {
+  /** As in ReplayTuple: the Origin header as sent, null when absent. */
+  origin: string | null;
+  subprotocols: readonly string[];
+  /** Six counts: no credentials with token none/valid/invalid, then credentials with the same. */
+  counts: ArrayLike<number>;
+}
+
+/**
+ * A group read without its six counts: only their sum and which of them are positive (bit i
+ * for counts[i]). Enough for an origin both versions decide by the origin alone
+ * (ReplayProbes.decidedByOrigin); replayGroups refuses it for any other origin.
+ */
+export interface ReplayGroupTotal {
+  origin: string | null;
+  subprotocols: readonly string[];
+  total: number;
+  variants: number;
+}
+
+/** Where a tuple's count goes in ReplayGroup.counts (and its bit in ReplayGroupTotal.variants). */
+export function replayVariantIndex(credentials: boolean, tokenState: TokenState): number {
+  return (credentials ? 3 : 0) + (tokenState === "none" ? 0 : tokenState === "valid" ? 1 : 2);
+}
+
+const VARIANTS: ReadonlyArray<{ credentials: boolean; tokenState: TokenState }> = [false, true].flatMap((credentials) =>
+  (["none", "valid", "invalid"] as const).map((tokenState) => ({ credentials, tokenState })),
+);
+
+interface Probe {
+  before: Outcome | null;
+  after: Outcome | null;
+}
+
+/**
+ * One probe per distinct origin and version (the origin alone: no credentials, token or
  * subprotocols). The origin is decideHandshake's first check, and once it fails no later check
- * runs (decide-handshake.ts): so when a version's probe fails at the origin check, that
- * verdict is the version's verdict for every tuple of the origin, whatever its other facts.
- * Only origins that some version admits past the origin check have their tuples decided one
- * by one. A long tail of refused origins therefore costs two decisions per origin, not per
- * tuple.
+ * runs (decide-handshake.ts): so when both versions' probes fail at the origin check, those
+ * verdicts hold for every handshake of the origin, whatever its other facts, and only the
+ * number of its handshakes matters.
+ */
+export class ReplayProbes {
+  readonly requests: ReplayRequests;
+  private readonly probes = new Map<string | null, Probe>();
+
+  constructor(
+    readonly active: CompiledPolicy,
+    readonly draft: CompiledPolicy,
+    readonly now: number,
+  ) {
+    this.requests = new ReplayRequests(draft.tenant, now);
+  }
+
+  probe(origin: string | null): Probe {
+    let probe = this.probes.get(origin);
+    if (!probe) {
+      const bare = this.requests.request({
+        origin,
+        credentials: false,
+        tokenState: "none",
+        subprotocols: [],
+        count: 1,
+      });
+      probe = {
+        before: originVerdict(decideHandshake(this.active, bare)),
+        after: originVerdict(decideHandshake(this.draft, bare)),
+      };
+      this.probes.set(origin, probe);
+    }
+    return probe;
+  }
+
+  /** True when both versions decide every handshake of `origin` by the origin alone. */
+  decidedByOrigin(origin: string | null): boolean {
+    const probe = this.probe(origin);
+    return probe.before !== null && probe.after !== null;
+  }
+}
+
+/**
+ * Decides every tuple under `active` and `draft` (both from compileForReplay) and sums the
+ * differences. Each tuple is its own distinct tuple (a tuple without a positive count is not
+ * a handshake: not replayed, not counted).
  */
 export function replayImpact(
   active: CompiledPolicy,
@@ -131,45 +209,81 @@ export function replayImpact(
   tuples: Iterable<ReplayTuple>,
   now: number,
 ): ImpactResult {
-  const requests = new ReplayRequests(draft.tenant, now);
+  const groups = (function* () {
+    for (const tuple of tuples) {
+      const counts = [0, 0, 0, 0, 0, 0];
+      counts[replayVariantIndex(tuple.credentials, tuple.tokenState)] = tuple.count;
+      yield { origin: tuple.origin, subprotocols: tuple.subprotocols, counts };
+    }
+  })();
+  return replayGroups(new ReplayProbes(active, draft, now), groups);
+}
+
+/**
+ * replayImpact over folded groups (the rollup's rows; several groups may share an origin),
+ * with the probes of `probes` (ReplayProbes: the two versions and the instant).
+ *
+ * Cost: two decisions per distinct origin; only origins that some version admits past the
+ * origin check have their tuples decided one by one. A long tail of refused origins therefore
+ * costs two decisions per origin, not per tuple — and such an origin's groups may come as
+ * totals (ReplayGroupTotal), without their six counts.
+ */
+export function replayGroups(probes: ReplayProbes, groups: Iterable<ReplayGroup | ReplayGroupTotal>): ImpactResult {
+  const { active, draft, requests } = probes;
   const refused = new Map<string, ImpactEntry & { reason: Reason }>();
   const allowed = new Map<string, ImpactEntry>();
-  const probes = new Map<string, { before: Outcome | null; after: Outcome | null }>();
   let evaluated = 0;
   let distinct = 0;
-  for (const tuple of tuples) {
-    const count = Number.isFinite(tuple.count) && tuple.count > 0 ? tuple.count : 0;
-    evaluated += count;
-    distinct++;
-    const key = tuple.origin === null ? "\u0000missing" : `o:${tuple.origin}`;
-    let probe = probes.get(key);
-    if (!probe) {
-      const bare = requests.request({ ...tuple, credentials: false, tokenState: "none", subprotocols: [] });
-      probe = {
-        before: originVerdict(decideHandshake(active, bare)),
-        after: originVerdict(decideHandshake(draft, bare)),
-      };
-      probes.set(key, probe);
-    }
-    let before = probe.before;
-    let after = probe.after;
-    if (!before || !after) {
-      const request = requests.request(tuple);
-      before ??= decideHandshake(active, request);
-      after ??= decideHandshake(draft, request);
-    }
-    if (before.allowed === after.allowed) continue;
-    const origin = after.normalizedOrigin ?? before.normalizedOrigin ?? tuple.origin;
+  const add = (before: Outcome, after: Outcome, sentOrigin: string | null, count: number) => {
+    const origin = after.normalizedOrigin ?? before.normalizedOrigin ?? sentOrigin;
+    // No Origin header (null) and the literal Origin "null" are two entries.
+    const originKey = origin === null ? "\u0001missing" : origin;
     if (!after.allowed) {
-      const entryKey = `${origin}\u0000${after.reason}`;
+      const entryKey = `${originKey}\u0000${after.reason}`;
       const entry = refused.get(entryKey) ?? { origin, reason: after.reason, count: 0 };
       entry.count += count;
       refused.set(entryKey, entry);
     } else {
-      const entryKey = String(origin);
-      const entry = allowed.get(entryKey) ?? { origin, count: 0 };
+      const entry = allowed.get(originKey) ?? { origin, count: 0 };
       entry.count += count;
-      allowed.set(entryKey, entry);
+      allowed.set(originKey, entry);
+    }
+  };
+  for (const group of groups) {
+    const probe = probes.probe(group.origin);
+    if (!("counts" in group)) {
+      if (!(probe.before && probe.after)) {
+        throw new Error("replayGroups: an origin a version admits needs its tuples' counts, not a total");
+      }
+      const total = Number.isFinite(group.total) && group.total > 0 ? group.total : 0;
+      if (total === 0) continue;
+      evaluated += total;
+      distinct += popcount(group.variants & 0b111111);
+      if (probe.before.allowed !== probe.after.allowed) add(probe.before, probe.after, group.origin, total);
+      continue;
+    }
+    let total = 0;
+    for (let i = 0; i < VARIANTS.length; i++) {
+      const count = group.counts[i] ?? 0;
+      if (!(Number.isFinite(count) && count > 0)) continue;
+      total += count;
+      distinct++;
+    }
+    if (total === 0) continue;
+    evaluated += total;
+    if (probe.before && probe.after) {
+      // Decided by the origin alone under both versions: the same for every tuple of the group.
+      if (probe.before.allowed !== probe.after.allowed) add(probe.before, probe.after, group.origin, total);
+      continue;
+    }
+    for (let i = 0; i < VARIANTS.length; i++) {
+      const count = group.counts[i] ?? 0;
+      if (!(Number.isFinite(count) && count > 0)) continue;
+      const variant = VARIANTS[i] as (typeof VARIANTS)[number];
+      const request = requests.request({ origin: group.origin, subprotocols: group.subprotocols, count, ...variant });
+      const before = probe.before ?? decideHandshake(active, request);
+      const after = probe.after ?? decideHandshake(draft, request);
+      if (before.allowed !== after.allowed) add(before, after, group.origin, count);
     }
   }
   return {
@@ -180,17 +294,24 @@ export function replayImpact(
   };
 }
 
+function popcount(bits: number): number {
+  let n = 0;
+  for (let b = bits; b !== 0; b &= b - 1) n++;
+  return n;
+}
+
 /** The probe's outcome when the origin check decided it (valid for every tuple of that origin), else null. */
 function originVerdict(decision: Decision): Outcome | null {
   const failed = decision.allowed ? decision.wouldReject : decision.reason;
   return failed !== undefined && ORIGIN_REASONS.has(failed) ? decision : null;
 }
 
-/** Largest first; then by origin and reason, so equal counts always come in one order. */
+/** Largest first; then by origin (no Origin header before the literal "null") and reason: always one order. */
 function byCountThenOrigin(a: ImpactEntry & { reason?: string }, b: ImpactEntry & { reason?: string }): number {
   return (
     b.count - a.count ||
     String(a.origin).localeCompare(String(b.origin)) ||
+    (a.origin === null ? 0 : 1) - (b.origin === null ? 0 : 1) ||
     String(a.reason ?? "").localeCompare(String(b.reason ?? ""))
   );
 }

@@ -9,12 +9,12 @@
 import "server-only";
 import { getAuditDb } from "@/app/_lib/audit/audit-db";
 import type { Queryable } from "@/server/db/audit-queries";
-import { readReplayTuples } from "@/server/db/impact-queries";
+import { readReplayGroups } from "@/server/db/impact-queries";
 import type { Db } from "@/server/db/prisma";
 import { validationError } from "@/server/domain/errors";
 import { checkPolicyDocument, readPolicy } from "@/server/domain/policy/save-policy";
 import { findTenant } from "@/server/domain/tenants/find-tenant";
-import { compileForReplay, type ImpactResult, replayImpact } from "@/server/policy";
+import { compileForReplay, type ImpactResult, ReplayProbes, replayGroups } from "@/server/policy";
 import { DEFAULT_IMPACT_DAYS, MAX_WINDOW_DAYS } from "./impact-input";
 
 const DAY_MS = 86_400_000;
@@ -49,14 +49,20 @@ export async function previewImpact(options: {
   const { document: draft } = checkPolicyDocument(options.document, now);
   const tenant = await findTenant({ db: options.db, slug: options.slug });
   const active = await readPolicy(options.db, tenant.id);
-  const window = await readReplayTuples(options.auditDb ?? getAuditDb(), { tenant: tenant.slug, since, until: now });
   const at = now.getTime();
-  const result = replayImpact(
+  const probes = new ReplayProbes(
     compileForReplay(active.document, { version: active.version, tenant: tenant.slug, now: at }),
     compileForReplay(draft, { version: active.version + 1, tenant: tenant.slug, now: at }),
-    window.tuples,
     at,
   );
+  // The six counts only for origins some version admits past the origin check; totals for the rest.
+  const window = await readReplayGroups(options.auditDb ?? getAuditDb(), {
+    tenant: tenant.slug,
+    since,
+    until: now,
+    needsCounts: (origin) => !probes.decidedByOrigin(origin),
+  });
+  const result = replayGroups(probes, window.groups);
   return {
     since: window.since.toISOString(),
     until: window.until.toISOString(),
