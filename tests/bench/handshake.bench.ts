@@ -62,7 +62,14 @@ import {
   waitFor,
 } from "./kit";
 
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2);
+/**
+ * BENCH_PAIRED=1 (needs BENCH_RATE): after the warm-up, every round drives the three accepting
+ * servers (bare, gateway, bare + audit trail) at the same time, one client process each at
+ * BENCH_RATE, and reads their CPU over the same window, so load from outside the bench falls
+ * on all of them alike (with phases in sequence it lands on whichever runs then).
+ */
+const PAIRED = process.env.BENCH_PAIRED === "1";
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? (PAIRED ? 3 : 2));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const WARMUP_MS = 2500;
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5000);
@@ -192,6 +199,56 @@ async function phase(
   };
 }
 
+/** BENCH_PAIRED: bare, gateway and bare + audit trail driven at once, CPU per handshake over the same window. */
+async function pairedRounds(
+  ports: Record<Target["server"], number>,
+  servers: Record<Target["server"], ChildProcess>,
+  clients: ChildProcess[],
+): Promise<void> {
+  if (!RATE) throw new Error("BENCH_PAIRED needs BENCH_RATE (the same offered rate for every server)");
+  if (clients.length < 3) throw new Error("BENCH_PAIRED needs BENCH_CLIENTS ≥ 3 (one client process per server)");
+  const order = ["bare", "gateway", "bareAudit"] as const;
+  const rows: Record<(typeof order)[number], number>[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await Promise.all([auditDrained(servers.gateway), auditDrained(servers.bareAudit)]);
+    const before = cpuSnapshot();
+    const answers = await Promise.all(
+      order.map((server, i) =>
+        request<RunAnswer>(clients[i]!, {
+          type: "run",
+          port: ports[server],
+          path: "/t/bench/live?room=1",
+          origin: ALLOWED_ORIGIN,
+          concurrency: CONCURRENCY * 2,
+          durationMs: PHASE_MS,
+          expect: 101,
+          ratePerSecond: RATE,
+        }),
+      ),
+    );
+    const after = cpuSnapshot();
+    const row = {} as Record<(typeof order)[number], number>;
+    order.forEach((server, i) => {
+      const pid = servers[server].pid!;
+      const ticks = (after.processes.get(pid)?.ticks ?? Number.NaN) - (before.processes.get(pid)?.ticks ?? Number.NaN);
+      row[server] = (ticks * 1_000_000) / CLK_TCK / Math.max(1, answers[i]!.completed);
+    });
+    const bad = answers.reduce((n, a) => n + a.errors + Object.values(a.unexpected).reduce((x, y) => x + y, 0), 0);
+    const load = os.loadavg()[0]!.toFixed(2);
+    console.log(
+      `| ${round + 1} | ${answers.map((a) => fmt(a.completed / (PHASE_MS / 1000))).join(" / ")} | ${fmt(row.bare)} | ${fmt(row.gateway)} | ${fmt(row.bareAudit)} | ${(row.gateway / row.bare).toFixed(2)} | ${(row.bareAudit / row.bare).toFixed(2)} | ${load} | ${bad} |`,
+    );
+    rows.push(row);
+  }
+  const ratio = median(rows.map((r) => r.gateway / r.bare));
+  const auditOnly = median(rows.map((r) => r.bareAudit / r.bare));
+  console.log(
+    `\npaired: CPU per accepted handshake, gateway ÷ bare = ${ratio.toFixed(2)} (median of ${rows.length} rounds); ` +
+      `bare ws + audit trail only ÷ bare = ${auditOnly.toFixed(2)}; gateway ÷ (bare + audit trail) = ${median(rows.map((r) => r.gateway / r.bareAudit)).toFixed(2)}`,
+  );
+  console.log(`goal: CPU per accepted handshake ≤ 1.5 × bare → ${ratio.toFixed(2)} ${verdict(ratio <= 1.5)}`);
+}
+
 async function main(): Promise<void> {
   db = await benchDatabase("handshake");
   console.log(`bench:handshake — ${machineLine(db.postgresVersion)}`);
@@ -273,6 +330,16 @@ async function main(): Promise<void> {
     await Promise.all([auditDrained(gateway), auditDrained(bareAudit)]);
   }
   const auditBefore = (await auditDrained(gateway)).stats.audit!;
+
+  if (PAIRED) {
+    console.log(
+      "| round | handshakes/s bare / gateway / bare+audit | bare µs/handshake | gateway µs | bare + audit trail µs | gateway ÷ bare | bare + audit ÷ bare | load avg (1 min) | non-expected answers |",
+    );
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    await pairedRounds(ports, servers, clients);
+    await Promise.all([stopChild(gateway), stopChild(bare), stopChild(bareAudit), ...clients.map((c) => stopChild(c))]);
+    return;
+  }
 
   const results = new Map<string, PhaseResult[]>(TARGETS.map((t) => [t.key, []]));
   const drainMs: number[] = [];
