@@ -36,9 +36,10 @@
  * CLIENTS × CONCURRENCY in flight) instead of as many as it can take: CPU per handshake is
  * then compared for the same work per second, not each server at its own saturation.
  * Before the warm-up every server's idle CPU is read over BENCH_IDLE_MS with no traffic (its
- * background work: at an offered rate it is charged to every handshake). With an offered
- * rate the CPU figure per target is the median over the rounds, and the per-round ratios
- * are printed (same round = closest in time).
+ * background work: at an offered rate it is charged to every handshake). The CPU figure per
+ * target is the median over the rounds (with an offered rate every round has the same
+ * throughput), and the per-round ratios are printed (same round = closest in time).
+ * BENCH_PAIRED=1: see below.
  * Run: DATABASE_URL=postgres://... npm run bench:handshake
  */
 import type { ChildProcess } from "node:child_process";
