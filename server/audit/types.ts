@@ -56,6 +56,16 @@ export interface AuditEventInput {
   offeredSubprotocols?: string | null;
 }
 
+/**
+ * An audit event with every field of AuditEventInput present (undefined where absent), for
+ * events built once per connection (the handshake's and its close): written as one object
+ * literal in one field order, they share one hidden class, so the pipeline's per-event code
+ * (boundEvent, the fold check, encodeRow) reads them through monomorphic property accesses
+ * instead of looking fields up in objects of many shapes (bench:handshake profile).
+ */
+export type AuditEventFields = AuditEventInput & { [K in AuditEventKey]: AuditEventInput[K] | undefined };
+type AuditEventKey = keyof AuditEventInput;
+
 export interface AuditSink {
   record(event: AuditEventInput): void;
 }

@@ -31,7 +31,7 @@
  */
 import { WebSocket } from "ws";
 import type { Metrics } from "../admin/metrics";
-import type { AuditEventInput, AuditSink } from "../audit/types";
+import type { AuditEventFields, AuditEventInput, AuditSink } from "../audit/types";
 import type { Logger } from "../log";
 import type { CompiledPolicy } from "../policy";
 import { type HandshakeFacts, judgeOpenConnection, type Verdict } from "./revocation";
@@ -425,18 +425,35 @@ function addressKey(tenant: string, address: string): string {
 }
 
 /** The audit event of a connection's close: the accepted handshake's fields, the code and duration. */
-export function closeEvent(accepted: AuditEventInput, code: number, openedAt: number, now: number): AuditEventInput {
+export function closeEvent(accepted: AuditEventInput, code: number, openedAt: number, now: number): AuditEventFields {
+  // Every field written out, in the order of handshake.ts auditEvent() (one hidden class for
+  // both events of a connection; AuditEventFields makes a new field a compile error here).
   // A shadow decision belongs to the handshake's own row, not to what followed it.
   return {
-    ...accepted,
     ts: now,
     kind: "close",
+    via: accepted.via,
+    tenant: accepted.tenant,
+    decision: accepted.decision,
     reason: "allowed",
+    origin: accepted.origin,
+    originNormalized: accepted.originNormalized,
+    remoteAddr: accepted.remoteAddr,
+    userAgent: accepted.userAgent,
+    path: accepted.path,
+    subprotocol: accepted.subprotocol,
+    policyVersion: accepted.policyVersion,
+    matchedPattern: accepted.matchedPattern,
+    count: accepted.count,
     closeCode: code,
     durationMs: now - openedAt,
+    details: accepted.details,
     shadowDecision: null,
     shadowReason: null,
     shadowVersion: null,
+    credentials: accepted.credentials,
+    tokenState: accepted.tokenState,
+    offeredSubprotocols: accepted.offeredSubprotocols,
   };
 }
 

@@ -457,6 +457,7 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 }
 
 function decodeSlug(raw: string): string {
+  if (!raw.includes("%")) return raw; // nothing to decode (the common case)
   try {
     return decodeURIComponent(raw);
   } catch {

@@ -36,7 +36,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { AuditDecision, AuditEventInput } from "../audit/types";
+import type { AuditDecision, AuditEventFields, AuditEventInput } from "../audit/types";
 import { clip } from "../clip";
 import { clientAddress } from "../net/client-address";
 import {
@@ -105,6 +105,8 @@ interface Attempt {
   connection: Connection | null;
   /** What the decision judged: kept with the connection to judge it again (SPEC §4.5). */
   facts: HandshakeFacts | null;
+  /** `facts` and the time of the decision, as the policy judged them (set with `facts`). */
+  request: HandshakeRequest | null;
   /** The policy that decides this client (the active version, or a canary's staged one). */
   policy: CompiledPolicy | null;
   /** A shadow version's differing decision, recorded on the audit event (SPEC §5.2). */
@@ -137,6 +139,7 @@ export function handleTenantUpgrade(
     client: null,
     connection: null,
     facts: null,
+    request: null,
     policy: null,
     shadow: null,
   };
@@ -201,7 +204,8 @@ function admit(a: Attempt): Promise<void> | undefined {
     offeredSubprotocols: a.offeredSubprotocols,
     accessTokenParam: accessTokenValues(a.rest),
   };
-  const request = { ...a.facts, now: Date.now() };
+  const request: HandshakeRequest = { ...a.facts, now: Date.now() };
+  a.request = request;
   const decision = decideHandshake(policy, request);
   if (choice !== null) compareStaged(a, choice, decision, request);
   if (!decision.allowed) {
@@ -471,7 +475,10 @@ function release(a: Attempt): void {
   }
 }
 
-/** The handshake's audit event (not yet recorded). */
+/**
+ * The handshake's audit event (not yet recorded): every field present, in the order of
+ * connections.ts closeEvent() (one hidden class for the events of every connection).
+ */
 function auditEvent(
   a: Attempt,
   decisionLabel: AuditDecision,
@@ -479,9 +486,14 @@ function auditEvent(
   decision?: Decision,
   subprotocol: string | null = null,
 ): HandshakeEvent {
+  const shadow = a.shadow;
+  // What an impact preview replays (SPEC §5.2), once the policy judged the handshake (step 6
+  // on): never the token or a cookie, only that they came and the token's state.
+  const facts = a.runtime ? a.request : null;
   return {
     ts: Date.now(),
     kind: "handshake",
+    via: isTesterRequest(a.req) ? "tester" : undefined,
     tenant: a.runtime ? a.runtime.slug : a.slugLookedAt ? a.slug : null,
     decision: decisionLabel,
     reason,
@@ -493,39 +505,36 @@ function auditEvent(
     subprotocol: redactBearer(subprotocol),
     policyVersion: decision?.policyVersion ?? null,
     matchedPattern: decision?.matchedPattern ?? null,
+    count: undefined,
     closeCode: null,
     durationMs: null,
-    ...(a.shadow === null
-      ? null
-      : { shadowDecision: a.shadow.decision, shadowReason: a.shadow.reason, shadowVersion: a.shadow.version }),
-    ...(isTesterRequest(a.req) ? { via: "tester" as const } : {}),
-    ...replayFacts(a, decision),
+    details: undefined,
+    shadowDecision: shadow === null ? undefined : shadow.decision,
+    shadowReason: shadow === null ? undefined : shadow.reason,
+    shadowVersion: shadow === null ? undefined : shadow.version,
+    credentials: facts === null ? undefined : facts.hasCookie || facts.hasAuthorization,
+    tokenState: facts === null ? undefined : tokenState(a, facts, decision),
+    offeredSubprotocols: facts === null ? undefined : encodeOfferedSubprotocols(facts.offeredSubprotocols),
   };
 }
 
 /**
- * What an impact preview replays (SPEC §5.2), once the policy judged the handshake (step 6
- * on): never the token or a cookie, only that they came and the token's state. The token is
- * verified here only when the decision did not already admit it (`token: off`, or a refusal
- * before or at the token check).
+ * The presented token's state for the impact preview, as of the decision: verified here only
+ * when the decision did not already admit it (`token: off`, or a refusal before or at the
+ * token check).
  */
-function replayFacts(
+function tokenState(
   a: Attempt,
+  request: HandshakeRequest,
   decision: Decision | undefined,
-): Pick<AuditEventInput, "credentials" | "tokenState" | "offeredSubprotocols"> {
-  if (!a.facts || !a.runtime) return {};
-  return {
-    credentials: a.facts.hasCookie || a.facts.hasAuthorization,
-    tokenState:
-      decision?.tokenValidUntil !== undefined
-        ? "valid"
-        : presentedTokenState(a.policy ?? a.runtime.compiled, { ...a.facts, now: Date.now() }),
-    offeredSubprotocols: encodeOfferedSubprotocols(a.facts.offeredSubprotocols),
-  };
+): AuditEventInput["tokenState"] {
+  return decision?.tokenValidUntil !== undefined
+    ? "valid"
+    : presentedTokenState(a.policy ?? a.runtime!.compiled, request);
 }
 
 /** A handshake's audit event always has a decision and a reason (only `dropped` rows lack them). */
-type HandshakeEvent = AuditEventInput & { decision: AuditDecision; reason: string };
+type HandshakeEvent = AuditEventFields & { decision: AuditDecision; reason: string };
 
 /** Counts the handshake (metrics) and records its audit event, once per attempt. */
 function record(a: Attempt, event: HandshakeEvent): void {
