@@ -33,20 +33,17 @@
 import { existsSync, statfsSync } from "node:fs";
 import pg from "pg";
 import { summarizeAudit } from "../../server/audit/summary";
-import { REPLAYABLE_SQL } from "../../server/db/audit-queries";
 import { readReplayGroups } from "../../server/db/impact-queries";
 import {
   type CompiledPolicy,
   compileForReplay,
-  decodeOfferedSubprotocols,
   defaultPolicyDocument,
   parsePolicyDocument,
   ReplayProbes,
-  type ReplayTuple,
   replayGroups,
   replayImpact,
-  type TokenState,
 } from "../../server/policy";
+import { scanReplayTuples } from "../helpers/replay-scan";
 import { type BenchDatabase, benchDatabase, fmt, machineLine, median, runBench, verdict } from "./kit";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1000000,10000000").split(",").map(Number);
@@ -109,30 +106,6 @@ from (
   ) shaped
 ) faceted
 order by ts`;
-
-/** The window's distinct tuples by a scan of audit_event (the baseline the rollup replaces). */
-async function scanTuples(pool: pg.Pool, since: Date, until: Date): Promise<ReplayTuple[]> {
-  const { rows } = await pool.query<{
-    origin: string | null;
-    credentials: boolean;
-    token_state: string;
-    subprotocols: string;
-    count: string;
-  }>(
-    `select origin, credentials, case when token_state in ('none', 'valid') then token_state else 'invalid' end as token_state,
-            coalesce(offered_subprotocols, '') as subprotocols, sum(count)::text as count
-       from audit_event where tenant = $1 and ts >= $2 and ts < $3 and ${REPLAYABLE_SQL}
-      group by 1, 2, 3, 4`,
-    [TENANT, since, until],
-  );
-  return rows.map((r) => ({
-    origin: r.origin,
-    credentials: r.credentials,
-    tokenState: r.token_state as TokenState,
-    subprotocols: decodeOfferedSubprotocols(r.subprotocols),
-    count: Number(r.count),
-  }));
-}
 
 const active = parsePolicyDocument({
   ...defaultPolicyDocument(),
@@ -242,7 +215,7 @@ async function measure(pool: pg.Pool, generator: string, size: number): Promise<
     return replayGroups(new ReplayProbes(...compiled(now), now), window.groups);
   }, RUNS);
   const scan = await timed(async () => {
-    const tuples = await scanTuples(pool, fast.value.window.since, new Date(now));
+    const tuples = await scanReplayTuples(pool, TENANT, fast.value.window.since, new Date(now));
     return replayImpact(...compiled(now), tuples, now);
   }, SCAN_RUNS);
   const { result, window } = fast.value;

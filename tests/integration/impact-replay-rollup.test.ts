@@ -15,14 +15,12 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarizeAudit } from "../../server/audit/summary";
-import { REPLAYABLE_SQL } from "../../server/db/audit-queries";
 import { readReplayGroups } from "../../server/db/impact-queries";
 import { createScratchDatabase, databaseName, dropDatabase } from "../../server/db/pg-server";
 import { createPool } from "../../server/db/pool";
 import { applyMigrations } from "../../server/db/schema-engine";
 import {
   compileForReplay,
-  decodeOfferedSubprotocols,
   defaultPolicyDocument,
   parsePolicyDocument,
   type ReplayGroup,
@@ -36,6 +34,7 @@ import {
   type TokenState,
 } from "../../server/policy";
 import { migrateThrough } from "../helpers/migrations";
+import { scanReplayTuples } from "../helpers/replay-scan";
 import { createTestDatabase, testEnv } from "../helpers/test-db";
 
 const DAY = 86_400_000;
@@ -90,31 +89,6 @@ function totalsOf(tuples: Iterable<ReplayTuple>): ReplayGroupTotal[] {
   return [...groups.values()];
 }
 
-/** The window's tuples by a scan of audit_event (the baseline the rollup replaces). */
-async function scanTuples(pool: pg.Pool, tenant: string, since: Date, until: Date): Promise<ReplayTuple[]> {
-  const { rows } = await pool.query<{
-    origin: string | null;
-    credentials: boolean;
-    token_state: string;
-    subprotocols: string;
-    count: string;
-  }>(
-    // A token state other than none/valid is replayed as invalid (fail closed).
-    `select origin, credentials, case when token_state in ('none', 'valid') then token_state else 'invalid' end as token_state,
-            coalesce(offered_subprotocols, '') as subprotocols, sum(count)::text as count
-       from audit_event where tenant = $1 and ts >= $2 and ts < $3 and ${REPLAYABLE_SQL}
-      group by 1, 2, 3, 4`,
-    [tenant, since, until],
-  );
-  return rows.map((r) => ({
-    origin: r.origin,
-    credentials: r.credentials,
-    tokenState: r.token_state as TokenState,
-    subprotocols: decodeOfferedSubprotocols(r.subprotocols),
-    count: Number(r.count),
-  }));
-}
-
 /**
  * `n` handshakes (and some rows that are not replayed) over the last 3 days: two tenants,
  * origins with and without facts in common, absent, empty and malformed origins, folded counts, an
@@ -157,7 +131,7 @@ describe("audit_replay and readReplayGroups", () => {
   async function expectExact(since: Date): Promise<void> {
     const until = new Date(now + 60_000);
     const window = await readReplayGroups(pool, { tenant: TENANT, since, until });
-    const scanned = await scanTuples(pool, TENANT, window.since, until);
+    const scanned = await scanReplayTuples(pool, TENANT, window.since, until);
     expect(scanned.length).toBeGreaterThan(100); // the data has the variety the test needs
     expect(tupleLines(expand(window.groups))).toEqual(tupleLines(scanned));
 
@@ -231,7 +205,7 @@ describe("audit_replay and readReplayGroups", () => {
       );
       expect(updated.rowCount).toBe(1);
       const miscounted = await readReplayGroups(client, { tenant: TENANT, since, until });
-      const scanned = await scanTuples(pool, TENANT, miscounted.since, until);
+      const scanned = await scanReplayTuples(pool, TENANT, miscounted.since, until);
       expect(tupleLines(expand(miscounted.groups))).not.toEqual(tupleLines(scanned));
       const deleted = await client.query(
         `delete from audit_replay where tenant = $1 and origin = (select min(origin) from audit_replay where tenant = $1)`,
