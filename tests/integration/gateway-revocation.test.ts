@@ -270,9 +270,12 @@ describe("proxy mode", () => {
 
   it("a connection decided under a policy replaced during its upstream connect is judged again at once", async () => {
     const tenant = await createTenant(db, { upstreamUrl, policy: { origins: [A] } });
+    // The gateway knows the new tenant first (else a loaded machine answers 404 unknown tenant).
+    await enforced(tenant.slug, 1);
     holding = true;
     const ws = new WebSocket(`${gw.wsUrl}/t/${tenant.slug}/x`, { headers: { Origin: A } });
-    const opened = new Promise((resolve) => ws.once("open", resolve));
+    const failed = new Promise<never>((_, reject) => ws.once("error", reject));
+    const opened = Promise.race([new Promise((resolve) => ws.once("open", resolve)), failed]);
     const closing = new Promise((resolve) =>
       ws.once("close", (code, reason) => resolve({ code, reason: `${reason}` })),
     );
