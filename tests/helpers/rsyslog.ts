@@ -42,7 +42,7 @@ export async function createRsyslog(): Promise<Rsyslog> {
       `global(workDirectory="${dir}" maxMessageSize="64k")`,
       'module(load="imtcp")',
       'template(name="og" type="string" string="%msgid%\\t%structured-data%\\t%msg%\\n")',
-      'ruleset(name="og") { action(type="omfile" file="' + out + '" template="og") }',
+      `ruleset(name="og") { action(type="omfile" file="${out}" template="og") }`,
       `input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="og")`,
       "",
     ].join("\n"),
