@@ -6,7 +6,9 @@
  * against a real `ws` upstream that records what it receives. Also: what the upstream's
  * handshake carries (no extension, no token), an upstream that answers with an
  * extension it was not offered, the size limit toward the client, and a policy close
- * while a client frame is half through (inserted at the frame boundary, both sides).
+ * while a client frame is half through (inserted at the frame boundary, both sides), and an
+ * upstream whose TCP connection ends without a close frame (1011 to the client, or a cut
+ * when it ended half through a frame).
  */
 import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
@@ -269,6 +271,32 @@ describe("frames through the raw relay", () => {
     await client.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
     expect(closeCode(await client.next(0x8)).code).toBe(1002);
     expect((await upstreamClosed).code).toBe(1011);
+  });
+});
+
+describe("an upstream that drops its TCP connection without a close frame", () => {
+  const upstreamSocket = (side: UpstreamSide) => (side.ws as unknown as { _socket: net.Socket })._socket;
+
+  it("at a frame boundary: the client gets 1011; its answer completes the close and the gateway ends the connection", async () => {
+    const client = await RawClient.open();
+    await client.write(frame(0x1, "hello"));
+    expect((await client.next(0x1)).payload.toString()).toBe("hello");
+    upstreamSocket(client.side).destroy();
+    expect(closeCode(await client.next(0x8)).code).toBe(1011);
+    const answer = Buffer.alloc(2);
+    answer.writeUInt16BE(1011);
+    await client.write(frame(0x8, answer));
+    await eventually(() => client.ended);
+  });
+
+  it("half through a frame: the client is cut, never sent a close frame after the partial bytes", async () => {
+    const client = await RawClient.open();
+    // A binary frame header announcing 100 bytes, then 10 of them, then the TCP connection ends.
+    const partial = Buffer.concat([Buffer.from([0x82, 100]), Buffer.alloc(10, 7)]);
+    await new Promise<void>((resolve) => upstreamSocket(client.side).write(partial, () => resolve()));
+    upstreamSocket(client.side).destroy();
+    await eventually(() => client.ended);
+    expect(client.frames.filter((f) => f.opcode === 0x8)).toEqual([]);
   });
 });
 
