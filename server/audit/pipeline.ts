@@ -266,7 +266,11 @@ export class AuditPipeline implements AuditSink {
 
   private schedule(): void {
     if (this.stopped) return;
-    if (this.lines.length >= BATCH_ROWS && !this.writing && Date.now() >= this.retryAt) {
+    // While a batch is being written its rows are still queued, so a timer set now would
+    // count from the oldest of them and fire right after the write, sending the rows that
+    // came in meanwhile at once: the write's end schedules instead (flush()'s finally).
+    if (this.writing) return;
+    if (this.lines.length >= BATCH_ROWS && Date.now() >= this.retryAt) {
       void this.flush();
       return;
     }
@@ -297,6 +301,11 @@ export class AuditPipeline implements AuditSink {
     }
     this.writing = this.writeBatches(all).finally(() => {
       this.writing = null;
+      // A timer set before this write counted from rows it has written: count afresh.
+      if (this.flushTimer) {
+        clearTimeout(this.flushTimer);
+        this.flushTimer = null;
+      }
       if (this.lines.length > 0 || this.folds.size > 0 || this.hasUnreported()) this.schedule();
     });
     return this.writing;
