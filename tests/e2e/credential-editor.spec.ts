@@ -3,12 +3,13 @@ import type { AddressInfo } from "node:net";
 import type { Page } from "@playwright/test";
 import { createTenant } from "../helpers/fixtures";
 import { startUpstream, type Upstream } from "../helpers/upstreams";
-import { baseURL, databaseUrl, expect, makeUser, policyVersion, signInUI, test } from "./support";
+import { baseURL, databaseUrl, expect, makeTenant, makeUser, policyVersion, signInUI, test } from "./support";
 
-// The credential-policy tab's editors that no other spec drives (issue 13): the "CORS for
-// HTTP and SSE" section (SPEC §4.6) — an edit saved in the dashboard is what the API returns
-// and what the real gateway answers a browser's preflight with; an invalid value shows
-// validatePolicy's message and saves nothing.
+// The credential-policy tab's editors that no other spec drives (issues 13 and 11): the
+// "CORS for HTTP and SSE" section (SPEC §4.6) — an edit saved in the dashboard is what the
+// API returns and what the real gateway answers a browser's preflight with; an invalid value
+// shows validatePolicy's message and saves nothing — and the per-address connection share
+// (`limits.maxConnectionsPerIp`, SPEC §5).
 
 let upstream: Upstream;
 let pages: http.Server;
@@ -219,5 +220,49 @@ test.describe("CORS for HTTP and SSE (the credential-policy tab)", () => {
       maxAgeSeconds: 600,
     });
     expect(await preflight(slug, "TRACE", "")).toMatchObject({ status: 403, reason: "cors_method_not_allowed" });
+  });
+});
+
+test.describe("Concurrent connections per client address (limits.maxConnectionsPerIp)", () => {
+  test("the editor shows it with its range, saves an edit, and refuses a bad value", async ({ page }) => {
+    const slug = await makeTenant(["https://app.example.com"]);
+    await openCredentialTab(page, slug);
+    const field = page.getByRole("spinbutton", { name: /^Concurrent connections per client address/ });
+    await expect(field).toHaveValue("100"); // the default (SPEC §5)
+    await expect(page.getByText(/one address cannot hold every slot.*Range 1–1,000,000\./)).toBeVisible();
+    const save = page.getByRole("button", { name: "Save as v2" });
+    const fieldError = page.locator("label.field", { has: field }).getByRole("alert");
+
+    for (const [value, message] of [
+      ["0", "must be from 1 to 1000000 (got 0)"],
+      ["1000001", "must be from 1 to 1000000 (got 1000001)"],
+      ["2.5", "must be an integer (got 2.5)"],
+    ] as const) {
+      await field.fill(value);
+      await expect(fieldError).toHaveText(message);
+      await expect(save).toBeDisabled();
+    }
+    // The API refuses a bad value too, naming the field; nothing is saved.
+    const put = await page.request.put(`/api/v1/tenants/${slug}/policy`, {
+      headers: { Origin: baseURL(), "If-Match": '"1"' },
+      data: { origins: [{ pattern: "https://app.example.com" }], limits: { maxConnectionsPerIp: 0 } },
+    });
+    expect(put.status()).toBe(422);
+    expect((await put.json()).error.details).toEqual([
+      expect.objectContaining({ path: "limits.maxConnectionsPerIp", message: "must be from 1 to 1000000 (got 0)" }),
+    ]);
+    expect(await policyVersion(slug)).toBe(1);
+
+    await field.fill("7");
+    await expect(fieldError).toHaveCount(0);
+    await save.click();
+    await expect(page.getByTestId("policy-version")).toHaveText("v2");
+    const policy = await (await page.request.get(`/api/v1/tenants/${slug}/policy`)).json();
+    expect(policy.limits.maxConnectionsPerIp).toBe(7);
+    expect(policy.limits.maxConnections).toBe(10_000); // the other limits are untouched
+
+    await page.reload();
+    await page.getByRole("tab", { name: "Credential policy" }).click();
+    await expect(page.getByRole("spinbutton", { name: /^Concurrent connections per client address/ })).toHaveValue("7");
   });
 });

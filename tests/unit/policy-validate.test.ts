@@ -306,9 +306,24 @@ describe("validatePolicy: limits", () => {
     ["maxConnections", -1, "from 1"],
     ["handshakesPerMinutePerIp", "600", "integer"],
     ["handshakesPerMinutePerIp", Number.NaN, "integer"],
+    ["maxConnectionsPerIp", 0, "from 1 to 1000000"],
+    ["maxConnectionsPerIp", -5, "from 1 to 1000000"],
+    ["maxConnectionsPerIp", 1_000_001, "from 1 to 1000000"],
+    ["maxConnectionsPerIp", 2.5, "integer"],
+    ["maxConnectionsPerIp", "100", "integer"],
+    ["maxConnectionsPerIp", null, "integer"],
   ])("refuses %s = %j", (key, value, messagePart) => {
     const document = doc({ limits: { ...defaultPolicyDocument().limits, [key]: value } });
     expectIssue(document, `limits.${key}`, "error", messagePart);
+  });
+
+  it("accepts maxConnectionsPerIp at both ends of its range, and takes its default (100) when left out", () => {
+    for (const value of [1, 1_000_000]) {
+      expect(
+        validatePolicy(doc({ limits: { ...defaultPolicyDocument().limits, maxConnectionsPerIp: value } })),
+      ).toEqual([]);
+    }
+    expect(normalizePolicyDocument({ limits: { maxConnections: 5 } }).limits.maxConnectionsPerIp).toBe(100);
   });
 
   it("refuses unknown limits and a limits value that is not an object", () => {
