@@ -300,6 +300,8 @@ export class Gateway {
     const server = http.createServer(
       {
         maxHeaderSize: this.options.maxHeaderBytes ?? 16_384,
+        // A request without Host is still a 400, answered by routeRequest with its reason.
+        requireHostHeader: false,
         headersTimeout: this.options.handshakeTimeoutMs ?? 10_000,
         requestTimeout: 30_000,
         // How often Node checks those timeouts (default 30 s would let slow heads linger).

@@ -6,12 +6,16 @@
  *
  * Matching: a path ending in `/` matches every path that starts with it, any other path
  * matches exactly; the first route that matches wins. No match: 404. A method the route
- * does not list: 405 with `Allow`. Both carry `X-OriginGate-Reason: bad_request`, like every
- * refusal of the gateway. A handler that throws: a generic 500 (the error is logged, never
- * sent), or the connection is cut if the response had started.
+ * does not list: 405 with `Allow`. An HTTP/1.1 request without `Host`: 400 (RFC 9112 §3.2;
+ * the listener leaves this check to us, `requireHostHeader: false` in gateway.ts, because
+ * Node's own answer carries no reason). All three carry `X-OriginGate-Reason: bad_request`,
+ * like every refusal of the gateway. A handler that throws fails closed: 503
+ * `gateway_unavailable` (SPEC §4.4; the error is logged, never sent), or the connection is
+ * cut if the response had started.
  */
 import type http from "node:http";
 import type { Logger } from "../log";
+import { REASON_STATUS } from "../policy/reasons";
 import { REASON_HEADER } from "./abort-handshake";
 
 export interface HttpRoute {
@@ -33,6 +37,10 @@ export async function routeRequest(
   res: http.ServerResponse,
   logger: Logger,
 ): Promise<void> {
+  if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
+    sendError(res, 400, "bad_request", { [REASON_HEADER]: "bad_request", Connection: "close" });
+    return;
+  }
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
@@ -50,7 +58,8 @@ export async function routeRequest(
   } catch (error) {
     logger.error({ err: (error as Error).message, path: route.path }, "HTTP handler failed");
     if (res.headersSent) res.destroy();
-    else sendError(res, 500, "internal_error");
+    else
+      sendError(res, REASON_STATUS.gateway_unavailable, "internal_error", { [REASON_HEADER]: "gateway_unavailable" });
   }
 }
 

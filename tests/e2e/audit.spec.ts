@@ -5,6 +5,8 @@
  * - a refused handshake shows up in the live feed; an editor opens it, allows its origin
  *   (confirm step naming tenant and exact origin), gets a toast linking to the tenant's
  *   history, and the next handshake from that origin is accepted;
+ * - a forward-auth decision (`/authz/<tenant>`, via forward_auth) streams into the live feed
+ *   marked "forward auth", a direct handshake beside it unmarked;
  * - pause buffers new events behind "N new"; a dropped stream reconnects with a fresh
  *   token, resumes after the last event it saw (no gap, no duplicate) and never puts the
  *   token in a URL;
@@ -137,6 +139,58 @@ test("a refused handshake appears live; an editor allows its origin and the next
   await dialog.getByRole("button", { name: "Close" }).click();
   await expect(dialog).toBeHidden();
   await expect(liveRow(page, origin).filter({ hasText: "accepted" }).first()).toBeVisible();
+});
+
+/** One forward-auth subrequest as Traefik sends it (GET + X-Forwarded-*), straight to the gateway. */
+async function forwardAuthStatus(slug: string, origin: string): Promise<{ status: number; reason: string | null }> {
+  const res = await fetch(`${gatewayUrl().replace(/^ws/, "http")}/authz/${slug}`, {
+    headers: {
+      Origin: origin,
+      "X-Forwarded-Method": "GET",
+      "X-Forwarded-Proto": "https",
+      "X-Forwarded-Host": "api.example.com",
+      "X-Forwarded-Uri": "/orders",
+      "X-Forwarded-For": "198.51.100.23",
+    },
+  });
+  return { status: res.status, reason: res.headers.get("x-origingate-reason") };
+}
+
+test("a forward-auth decision reaches the live feed, marked as forward auth (SPEC §5.1)", async ({ page }) => {
+  const slug = await makeTenant(["https://app.example.com"]);
+  await gatewayKnows(slug, "https://app.example.com");
+  await signInUI(page, await makeUser("viewer"));
+  await page.goto(`/audit?tenant=${slug}`);
+  const live = page.getByRole("region", { name: "Live feed" });
+  await expect(live.getByTestId("feed-status")).toHaveText("live");
+
+  // A proxy asks about a request from a refused origin, and a handshake comes straight in:
+  // both stream in; only the first is marked as forward auth.
+  const proxied = `https://${unique("proxied")}.example.net`;
+  const direct = `https://${unique("direct")}.example.net`;
+  expect(await forwardAuthStatus(slug, proxied)).toEqual({ status: 403, reason: "origin_not_allowed" });
+  expect(await handshakeStatus(slug, direct)).toBe(403);
+  const row = liveRow(page, proxied);
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText("rejected");
+  await expect(row).toContainText("http");
+  await expect(row).toContainText("forward auth");
+  await expect(row).toContainText("origin_not_allowed");
+  await expect(row).toContainText("198.51.100.23");
+  await expect(liveRow(page, direct)).toHaveCount(1);
+  await expect(liveRow(page, direct)).not.toContainText("forward auth");
+
+  await row.getByRole("button", { name: /^Details of event #\d+$/ }).click();
+  const fields = page.getByRole("dialog").getByTestId("event-fields");
+  await expect(fields).toContainText(/Via\s*forward auth/);
+  await expect(fields).toContainText(/Kind\s*http/);
+
+  // The feed carries exactly the row the gateway stored.
+  const stored = await sql<{ via: string; kind: string; decision: string }>(
+    "select via, kind, decision from audit_event where tenant = $1 and origin = $2",
+    [slug, proxied],
+  );
+  expect(stored).toEqual([{ via: "forward_auth", kind: "http", decision: "rejected" }]);
 });
 
 test("pause buffers new events; a dropped stream resumes after the last event with a fresh token", async ({ page }) => {

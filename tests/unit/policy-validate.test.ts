@@ -306,14 +306,161 @@ describe("validatePolicy: limits", () => {
     ["maxConnections", -1, "from 1"],
     ["handshakesPerMinutePerIp", "600", "integer"],
     ["handshakesPerMinutePerIp", Number.NaN, "integer"],
+    ["maxConnectionsPerIp", 0, "from 1 to 1000000"],
+    ["maxConnectionsPerIp", -5, "from 1 to 1000000"],
+    ["maxConnectionsPerIp", 1_000_001, "from 1 to 1000000"],
+    ["maxConnectionsPerIp", 2.5, "integer"],
+    ["maxConnectionsPerIp", "100", "integer"],
+    ["maxConnectionsPerIp", null, "integer"],
   ])("refuses %s = %j", (key, value, messagePart) => {
     const document = doc({ limits: { ...defaultPolicyDocument().limits, [key]: value } });
     expectIssue(document, `limits.${key}`, "error", messagePart);
   });
 
+  it("accepts maxConnectionsPerIp at both ends of its range, and takes its default (100) when left out", () => {
+    for (const value of [1, 1_000_000]) {
+      expect(
+        validatePolicy(doc({ limits: { ...defaultPolicyDocument().limits, maxConnectionsPerIp: value } })),
+      ).toEqual([]);
+    }
+    expect(normalizePolicyDocument({ limits: { maxConnections: 5 } }).limits.maxConnectionsPerIp).toBe(100);
+  });
+
   it("refuses unknown limits and a limits value that is not an object", () => {
     expectIssue(doc({ limits: { ...defaultPolicyDocument().limits, burst: 3 } }), "limits.burst", "error", "unknown");
     expectIssue(doc({ limits: null }), "limits", "error", "must be an object");
+  });
+});
+
+describe("validatePolicy: cors (SPEC §4.6; Fetch's forbidden methods and headers, as jub0bs/cors refuses them)", () => {
+  function withCors(cors: Record<string, unknown>, overrides: Record<string, unknown> = {}) {
+    return doc({ cors: { ...defaultPolicyDocument().cors, ...cors }, ...overrides });
+  }
+  /** Only the cors section's issues (credentials: allow adds its own warning about tokens). */
+  function corsIssues(document: unknown): PolicyIssue[] {
+    return validatePolicy(document).filter((issue) => issue.path.startsWith("cors"));
+  }
+
+  it.each(["CONNECT", "TRACE", "TRACK", "connect", "Trace", "track"])(
+    "refuses the forbidden method %s (compared case-insensitively)",
+    (method) => {
+      expect(corsIssues(withCors({ methods: ["GET", method] }))).toEqual([
+        { path: "cors.methods[1]", message: expect.stringContaining("forbidden method"), severity: "error" },
+      ]);
+    },
+  );
+
+  it.each([
+    "Cookie",
+    "cookie",
+    "Cookie2",
+    "Host",
+    "Origin",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Access-Control-Request-Headers",
+    "Proxy-Authorization",
+    "proxy-anything",
+    "Sec-Fetch-Site",
+    "SEC-WebSocket-Key",
+  ])("refuses the forbidden request header %s in allowHeaders", (header) => {
+    expect(corsIssues(withCors({ allowHeaders: ["X-Requested-With", header] }))).toEqual([
+      { path: "cors.allowHeaders[1]", message: expect.stringContaining("forbidden request header"), severity: "error" },
+    ]);
+  });
+
+  it("a prefix is forbidden only with its dash: Secret-Token and Proxyish are ordinary headers", () => {
+    expect(corsIssues(withCors({ allowHeaders: ["Secret-Token", "Proxyish", "Authorization"] }))).toEqual([]);
+  });
+
+  it.each(["Set-Cookie", "set-cookie", "Set-Cookie2"])("refuses %s in exposeHeaders (never exposed)", (header) => {
+    expect(corsIssues(withCors({ exposeHeaders: ["X-Request-Id", header] }))).toEqual([
+      { path: "cors.exposeHeaders[1]", message: expect.stringContaining("never exposed"), severity: "error" },
+    ]);
+  });
+
+  it("Set-Cookie in allowHeaders is a forbidden request header too", () => {
+    expectIssue(
+      withCors({ allowHeaders: ["Set-Cookie"] }),
+      "cors.allowHeaders[0]",
+      "error",
+      "forbidden request header",
+    );
+  });
+
+  it.each(["methods", "allowHeaders", "exposeHeaders"])(
+    '"*" in %s is refused with credentials: allow, accepted with credentials: forbid',
+    (key) => {
+      const list = key === "methods" ? ["GET", "*"] : ["X-Trace", "*"];
+      expect(corsIssues(withCors({ [key]: list }, { credentials: "allow" }))).toEqual([
+        {
+          path: `cors.${key}[1]`,
+          message: expect.stringContaining(`"*" in ${key} is ignored by browsers when credentials are allowed`),
+          severity: "error",
+        },
+      ]);
+      expect(corsIssues(withCors({ [key]: list }, { credentials: "forbid" }))).toEqual([]);
+    },
+  );
+
+  it("reports every bad entry at its own path, in one pass", () => {
+    const issues = corsIssues(
+      withCors(
+        {
+          methods: ["TRACE", "*", "PATCH"],
+          allowHeaders: ["Cookie", "*"],
+          exposeHeaders: ["Set-Cookie", "*"],
+          maxAgeSeconds: 86_401,
+        },
+        { credentials: "allow" },
+      ),
+    );
+    expect(issues.map((issue) => [issue.path, issue.severity])).toEqual([
+      ["cors.maxAgeSeconds", "error"],
+      ["cors.methods[0]", "error"],
+      ["cors.methods[1]", "error"],
+      ["cors.allowHeaders[0]", "error"],
+      ["cors.allowHeaders[1]", "error"],
+      ["cors.exposeHeaders[0]", "error"],
+      ["cors.exposeHeaders[1]", "error"],
+    ]);
+  });
+
+  it.each([
+    [86_401, "at most 86400"],
+    [1_000_000, "at most 86400"],
+    [-1, "at least 0"],
+    [1.5, "integer"],
+    ["600", "integer"],
+  ])("refuses maxAgeSeconds = %j", (maxAgeSeconds, messagePart) => {
+    expectIssue(withCors({ maxAgeSeconds }), "cors.maxAgeSeconds", "error", messagePart);
+  });
+
+  it.each([0, 600, 86_400])("accepts maxAgeSeconds = %j", (maxAgeSeconds) => {
+    expect(corsIssues(withCors({ maxAgeSeconds }))).toEqual([]);
+  });
+
+  it("accepts valid configurations, with and without credentials", () => {
+    const realistic = {
+      methods: ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "PROPFIND"],
+      allowHeaders: ["Authorization", "Content-Type", "X-Requested-With", "Last-Event-ID"],
+      exposeHeaders: ["X-Request-Id", "ETag", "Retry-After"],
+      maxAgeSeconds: 7200,
+    };
+    const origins = [{ pattern: "https://app.example.com" }];
+    expect(validatePolicy(withCors(realistic, { origins, credentials: "allow", token: "required" }))).toEqual([]);
+    expect(validatePolicy(withCors(realistic, { origins }))).toEqual([]);
+    expect(validatePolicy(withCors({ methods: ["*"], allowHeaders: ["*"], exposeHeaders: ["*"] }))).toEqual([]);
+    expect(validatePolicy(withCors({ methods: [], allowHeaders: [], exposeHeaders: [] }))).toEqual([]);
+    expect(validatePolicy(doc({ cors: {} }))).toEqual([]); // every field takes its default
+  });
+
+  it("refuses shapes the schema does not allow: unknown fields, non-tokens, duplicates, non-lists", () => {
+    expectIssue(withCors({ allowCredentials: true }), "cors.allowCredentials", "error", "unknown field");
+    expectIssue(withCors({ methods: ["GET POST"] }), "cors.methods[0]", "error", "not a valid method name");
+    expectIssue(withCors({ allowHeaders: ["X-A", "x-a"] }), "cors.allowHeaders[1]", "error", "twice");
+    expectIssue(withCors({ exposeHeaders: "X-A" }), "cors.exposeHeaders", "error", "list");
+    expectIssue(doc({ cors: null }), "cors", "error", "must be an object");
   });
 });
 
