@@ -14,13 +14,13 @@ import { runtimeNotice } from "../../server/cli/runtime-support";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-function runStart(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+function runStart(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--conditions=react-server", "--import", "tsx", "server/cli/start.ts"],
-      { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "server/cli/start.ts"], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
