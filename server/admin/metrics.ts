@@ -64,7 +64,7 @@ export function createMetrics() {
   };
   const requests = new Counter({
     name: "origingate_http_requests_total",
-    help: "HTTP/SSE requests and forward-auth decisions by tenant, via (gateway|forward_auth), kind (http|preflight|handshake), decision and reason code",
+    help: "HTTP/SSE requests and forward-auth decisions by tenant, via (gateway|forward_auth|tester), kind (http|preflight|handshake), decision and reason code",
     labelNames: ["tenant", "via", "kind", "decision", "reason"] as const,
     registers: [registry],
     collect() {

@@ -6,9 +6,12 @@
  * Reads are bounded: the current window is read from audit_event (minutes of rows, by the
  * (tenant, ts) / (ts) indexes); baselines come from the hourly and 5-minute summaries
  * (server/audit/summary.ts), never from a scan of days of events. Tester traffic is never a
- * rejection here (`kind = 'tester'` is outside DECIDED_KINDS_SQL).
+ * rejection here: a tester run's own row (`kind = 'tester'`) is outside DECIDED_KINDS_SQL, and
+ * the handshakes and requests the testers make to this gateway's tenants (`via = 'tester'`,
+ * server/gateway/tester-mark.ts) are left out of the current window as the summaries leave
+ * them out of the baselines (NOT_TESTER_SQL) — a scan is hundreds of refusals nobody has to act on.
  */
-import { DECIDED_KINDS_SQL } from "../db/audit-queries";
+import { DECIDED_KINDS_SQL, NOT_TESTER_SQL } from "../db/audit-queries";
 import type { AlertRuleParams, AlertRuleRow } from "./alert-rule";
 import type { AlertFinding, Queryable } from "./raise-alert";
 
@@ -23,7 +26,7 @@ export async function rejectionSpikes(
     `with cur as (
        select tenant, sum(count)::bigint as n from audit_event
         where ts >= now() - make_interval(mins => $1) and decision = 'rejected' and ${DECIDED_KINDS_SQL}
-          and tenant is not null and ($2::text is null or tenant = $2)
+          and ${NOT_TESTER_SQL} and tenant is not null and ($2::text is null or tenant = $2)
         group by tenant having sum(count) >= $3
      )
      select cur.tenant, cur.n::text as current,
@@ -68,7 +71,7 @@ export async function newRejectedOrigins(
               array_agg(distinct coalesce(reason, '')) as reasons
          from audit_event
         where ts >= now() - make_interval(mins => $1) and decision = 'rejected' and ${DECIDED_KINDS_SQL}
-          and tenant is not null and ($2::text is null or tenant = $2)
+          and ${NOT_TESTER_SQL} and tenant is not null and ($2::text is null or tenant = $2)
         group by 1, 2 having sum(count) >= $3
      )
      select tenant, origin, n::text as n, reasons from cur

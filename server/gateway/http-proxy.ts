@@ -37,9 +37,11 @@
  * headers are dropped and the decision's are set (the gateway owns CORS), `Vary` gets
  * `Origin`, and `X-OriginGate-Decision` says `allowed` or `report_only`.
  *
- * Audit: one event per request (kind `http` or `preflight`, via `gateway`), recorded when
- * the request is refused or answered, or when the upstream's response head arrives (an
- * upstream failure turns it into the refusal `upstream_unavailable`).
+ * Audit: one event per request (kind `http` or `preflight`, via `gateway`, or `tester` when
+ * it carries this process's tester mark: the CORS tester's own runs, server/gateway/tester-mark.ts),
+ * recorded when the request is refused or answered, or when the upstream's response head
+ * arrives (an upstream failure turns it into the refusal `upstream_unavailable`). The mark,
+ * like every `X-OriginGate-*` header, is never forwarded to the upstream.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
@@ -62,6 +64,7 @@ import { decisionLabel, decisionReason, type RequestFacts, recordRequest } from 
 import { DECISION_HEADER, REASON_HEADER, type Reply, sendReply } from "./http-reply";
 import { headerLines } from "./request-headers";
 import { requestRateAllowed } from "./request-rate";
+import { isTesterRequest } from "./tester-mark";
 import { upstreamTarget } from "./upstream-path";
 
 /** Request headers the gateway sets itself (the client's are dropped). */
@@ -98,7 +101,8 @@ export function handleTenantHttp(
 ): void {
   const facts: RequestFacts = {
     kind: "http",
-    via: "gateway",
+    // The CORS tester's own requests (this process's mark): tester traffic, left out of the statistics.
+    via: isTesterRequest(req) ? "tester" : "gateway",
     slug,
     known: false,
     origin: null,

@@ -15,10 +15,15 @@
  * one preflight from the third-party origin; CONCURRENCY at a time within the deadline.
  * A result is a finding when the answer grants an origin the policy refuses, or shows a
  * credential or Vary misconfiguration (cors-findings.ts).
+ *
+ * Both runs mark their requests to this gateway's own tenants with the tester mark
+ * (server/gateway/tester-mark.ts): the gateway audits them `via = 'tester'`, outside the
+ * statistics, top lists and alerts by default. Registered endpoints never get the mark.
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { REASON_HEADER } from "../gateway/abort-handshake";
+import { testerMarkHeaders } from "../gateway/tester-mark";
 import { decideCors, explainCors } from "../policy";
 import { corsHeadersOf, corsIssues, grantsOrigin } from "./cors-findings";
 import type { CorsInput, CorsScanInput } from "./cors-input";
@@ -32,6 +37,14 @@ import type { CorsScanResponse, CorsScanResult, CorsTestResponse } from "./types
 
 const PREFLIGHT_PROBE_METHOD = "PUT";
 const THIRD_PARTY = "https://evil.net";
+
+/**
+ * This gateway's own tenants: the tester mark, so the gateway audits the requests as tester
+ * traffic (left out of the statistics, top lists and alerts). Never sent to a registered endpoint.
+ */
+function markFor(target: ResolvedTarget): Record<string, string> | undefined {
+  return target.kind === "tenant" ? testerMarkHeaders() : undefined;
+}
 
 /** The request headers of a run (Origin, credentials, extra headers, the run id in the User-Agent). */
 function requestHeaders(
@@ -96,6 +109,7 @@ export async function testCors(
     headers,
     timeoutMs: options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS,
     lookup: target.kind === "endpoint" ? target.lookup : undefined,
+    hiddenHeaders: markFor(target),
   });
   const cors = corsHeadersOf(result.headers);
   const policyAllows = policy
@@ -243,6 +257,7 @@ export async function scanCors(
         headers,
         timeoutMs: Math.min(options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS, remaining),
         lookup: target.kind === "endpoint" ? target.lookup : undefined,
+        hiddenHeaders: markFor(target),
       });
       const cors = corsHeadersOf(result.headers);
       if (result.status === null || result.status === 429 || result.status >= 500) {

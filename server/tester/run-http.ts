@@ -28,6 +28,11 @@ export interface RunHttpOptions {
   maxHeaderBytes?: number;
   /** The run's pinned resolution of a registered host name (server/net/pinned-lookup.ts); unset for IP literals. */
   lookup?: LookupFunction;
+  /**
+   * Headers sent last (replacing a same-named one, any case) and never shown: the gateway's
+   * tester mark (server/gateway/tester-mark.ts). Their values are hidden in the answer too.
+   */
+  hiddenHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface HttpResult {
@@ -65,6 +70,13 @@ export function runHttpRequest(options: RunHttpOptions): Promise<HttpResult> {
       });
     }
     const headers: Record<string, string> = { "User-Agent": TESTER_USER_AGENT, ...options.headers };
+    const hidden = Object.entries(options.hiddenHeaders ?? {});
+    for (const [name, value] of hidden) {
+      for (const sent of Object.keys(headers)) if (sent.toLowerCase() === name.toLowerCase()) delete headers[sent];
+      headers[name] = value;
+    }
+    const hide = (value: string) =>
+      hidden.reduce((text, [, secret]) => (secret === "" ? text : text.split(secret).join("[redacted]")), value);
     let req: http.ClientRequest;
     try {
       req = (url.protocol === "https:" ? https : http).request(url, {
@@ -98,7 +110,7 @@ export function runHttpRequest(options: RunHttpOptions): Promise<HttpResult> {
       const shown: Record<string, string> = {};
       for (let i = 0; i + 1 < res.rawHeaders.length && i < MAX_HEADER_LINES * 2; i += 2) {
         const name = res.rawHeaders[i]!.toLowerCase();
-        let value = res.rawHeaders[i + 1]!;
+        let value = hide(res.rawHeaders[i + 1]!);
         if (name === "set-cookie") value = value.replace(/^([^=;]*)=([^;]*)/, (_m, n: string) => `${n}=[redacted]`);
         if (value.length > MAX_HEADER_VALUE_SHOWN)
           value = `${value.slice(0, MAX_HEADER_VALUE_SHOWN)}… (${value.length} chars)`;

@@ -125,7 +125,7 @@ test("an admin adds a rule for one tenant with its thresholds", async ({ page })
   await form.getByRole("button", { name: "Add rule" }).click();
   const row = page.getByRole("table", { name: "Alert rules" }).getByRole("row", { name: new RegExp(name) });
   await expect(row).toContainText("Rejection spike against a baseline");
-  await expect(row).toContainText('"minCount":50');
+  await expect(row).toContainText('"minCount": 50');
   const [stored] = await sql<{ params: Record<string, number> }>("select params from alert_rule where name = $1", [
     name,
   ]);

@@ -13,7 +13,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "@playwright/test";
-import { expect, makeTenant, makeUser, signInUI, test } from "./support";
+import { expect, makeTenant, makeUser, signInUI, sql, test, unique } from "./support";
 
 const OUT = path.join("test-results", "pages");
 mkdirSync(OUT, { recursive: true });
@@ -31,6 +31,8 @@ interface PageCase {
   signedIn: boolean;
   /** What shows the page has rendered. */
   ready: (page: Page) => Promise<void>;
+  /** Tables (by name) that fit the desktop size without scrolling sideways (their actions stay in view). */
+  fitAtDesktop?: string[];
 }
 
 const heading = (name: string | RegExp) => async (page: Page) => {
@@ -56,6 +58,19 @@ const PAGES: PageCase[] = [
   { name: "users", path: () => "/users", signedIn: true, ready: heading("Users") },
   { name: "tokens", path: () => "/tokens", signedIn: true, ready: heading("API tokens") },
   { name: "siem", path: () => "/siem", signedIn: true, ready: heading("SIEM export") },
+  {
+    name: "alerts",
+    path: () => "/alerts",
+    signedIn: true,
+    ready: async (page: Page) => {
+      await heading("Alerts")(page);
+      // Every table seeded below has rendered (the lists load after the page).
+      for (const table of ["Alert webhooks", "Alert rules", "Recent alerts", "Delivery log"]) {
+        await expect(page.getByRole("table", { name: table })).toBeVisible();
+      }
+    },
+    fitAtDesktop: ["Alert webhooks", "Alert rules", "Recent alerts", "Delivery log"],
+  },
   { name: "activity", path: () => "/activity", signedIn: true, ready: heading("Activity") },
   { name: "account", path: () => "/account", signedIn: true, ready: heading("Account") },
 ];
@@ -108,7 +123,62 @@ test.beforeAll(async () => {
     "http://legacy-service-with-a-long-name.internal.example.org",
   ]);
   admin = await makeUser("admin");
+  await seedAlerts(slug);
 });
+
+/**
+ * What the Alerts page lists, with long text to lay out: a webhook with a long URL
+ * (disabled: it is never sent to), an enabled and a disabled rule, an open and a resolved
+ * alert with long summaries, and a delivery that failed after every attempt.
+ */
+async function seedAlerts(tenant: string): Promise<void> {
+  const [webhook] = await sql<{ id: string }>(
+    `insert into alert_webhook (id, name, url, secret, enabled, created_by)
+     values (gen_random_uuid(), $1, $2, 'not-a-real-secret', false, 'e2e') returning id`,
+    [unique("pager-duty-escalation"), "http://127.0.0.1:9/hooks/origingate/escalation-policy-with-a-long-name/T0001"],
+  );
+  const [rule] = await sql<{ id: string }>(
+    `insert into alert_rule (id, name, kind, tenant, params, webhook_ids, enabled, created_by)
+     values (gen_random_uuid(), $1, 'rollout_guard_tripped', $2, '{}', array[$3::uuid], true, 'e2e') returning id`,
+    [unique("checkout rollout guard"), tenant, webhook!.id],
+  );
+  await sql(
+    `insert into alert_rule (id, name, kind, tenant, params, webhook_ids, enabled, created_by)
+     values (gen_random_uuid(), $1, 'new_rejected_origin', $2, $3, '{}', false, 'e2e')`,
+    [unique("new origins"), tenant, JSON.stringify({ windowMinutes: 15, baselineDays: 7, minCount: 1 })],
+  );
+  const origin = "https://checkout-payments-service.attacker-controlled-lookalike.example.net";
+  const [open] = await sql<{ id: string }>(
+    `insert into alert (rule_id, rule_name, kind, tenant, key, summary, details)
+     values ($1, 'checkout rollout guard', 'rollout_guard_tripped', $2, $3, $4, '{}') returning id::text as id`,
+    [
+      rule!.id,
+      tenant,
+      unique("rollout"),
+      `The staged rollout of version 7 of ${tenant} was aborted: refusals of ${origin} rose from 0.2% to 38.5% on the canary`,
+    ],
+  );
+  await sql(
+    `insert into alert (rule_id, rule_name, kind, tenant, key, summary, details, resolved_at)
+     values (gen_random_uuid(), 'new origins', 'new_rejected_origin', $1, $2, $3, '{}', now())`,
+    [
+      tenant,
+      `origin:${tenant}:${origin}`,
+      `${origin} newly refused for ${tenant}: 12 time(s) in the last 15 min, never in the 7 days before (origin_not_allowed)`,
+    ],
+  );
+  const error = "connect ECONNREFUSED 127.0.0.1:9";
+  const log = Array.from({ length: 8 }, (_, i) => ({
+    at: new Date(Date.now() - (8 - i) * 60_000).toISOString(),
+    status: null,
+    error,
+  }));
+  await sql(
+    `insert into alert_delivery (webhook_id, alert_id, event, payload, status, attempts, last_attempt_at, error, log)
+     values ($1, $2, 'firing', '{}', 'failed', 8, now(), $3, $4)`,
+    [webhook!.id, open!.id, error, JSON.stringify(log)],
+  );
+}
 
 for (const pageCase of PAGES) {
   test(`${pageCase.name}: no serious accessibility violation, nothing spills sideways`, async ({ page }) => {
@@ -132,6 +202,17 @@ for (const pageCase of PAGES) {
       expect(layout.cutAnywhere, `${pageCase.name} at ${size.name}: text cut anywhere`).toEqual([]);
       expect(layout.overflowing, `${pageCase.name} at ${size.name}: content wider than its box`).toEqual([]);
       expect(layout.pageScrollsSideways, `${pageCase.name} at ${size.name}: the page scrolls sideways`).toBe(false);
+      if (size.name === "desktop") {
+        for (const table of pageCase.fitAtDesktop ?? []) {
+          const widths = await page.getByRole("table", { name: table, exact: true }).evaluate((el) => {
+            const wrap = el.closest(".table-wrap") ?? el;
+            return { content: wrap.scrollWidth, box: wrap.clientWidth };
+          });
+          expect(widths.content, `${pageCase.name} at ${size.name}: "${table}" scrolls sideways`).toBeLessThanOrEqual(
+            widths.box + 1,
+          );
+        }
+      }
     }
   });
 }
