@@ -4,14 +4,18 @@
  * `N passed, N failed`. A tier that crashes before reporting counts as one failure.
  * Exit code 0 only when nothing failed.
  *
- *   node --import tsx tests/run-all.ts [unit|integration|e2e ...] [--also-on <node> [--also-tiers t,t]]
+ *   node --import tsx tests/run-all.ts [unit|integration|e2e ...]
+ *     [--also-on <node> [--also-tiers t,t] [--also-e2e-specs tests/e2e/a.spec.ts,...]]
  *
  * `--also-on <node>` runs tiers a second time with another Node.js binary (CI: Node 24 LTS
  * from the npm registry, .ci/run), after the run on this one: the tier runners (vitest,
  * Playwright) are started with that binary and its directory leads PATH, so everything they
  * spawn (workers, gateways, `next`, migrations: all through `process.execPath`) runs on it
- * too. `--also-tiers` picks which tiers (default: the same as the first run). The summary
- * lists every tier of every run with its Node version, and the last line sums them all.
+ * too. `--also-tiers` picks which tiers (default: the same as the first run);
+ * `--also-e2e-specs` runs only those e2e spec files in the second run (CI: the specs whose
+ * server side leans on the runtime, so the second run fits SPEC §9's 30 minutes; the
+ * summary names that row `e2e subset`). The summary lists every tier of every run with its
+ * Node version, and the last line sums them all.
  *
  * Each e2e run gets ports the kernel just handed out as free (E2E_PORT, E2E_GATEWAY_PORT,
  * unless set): on a shared machine a random pick can land on a port in use.
@@ -91,7 +95,7 @@ function vitestTier(project: string, runtime: Runtime): TierResult {
   };
 }
 
-async function e2eTier(runtime: Runtime): Promise<TierResult> {
+async function e2eTier(runtime: Runtime, specs: string[] = []): Promise<TierResult> {
   const file = path.join(OUT, "e2e-results.json");
   rmSync(file, { force: true });
   const ports = {
@@ -99,9 +103,9 @@ async function e2eTier(runtime: Runtime): Promise<TierResult> {
     E2E_GATEWAY_PORT: process.env.E2E_GATEWAY_PORT ?? String(await freePort()),
   };
   const started = Date.now();
-  const code = run(runtime, [PLAYWRIGHT, "test"], ports);
+  const code = run(runtime, [PLAYWRIGHT, "test", ...specs], ports);
   const seconds = (Date.now() - started) / 1000;
-  const base = { name: "e2e", runtime: runtime.version, seconds };
+  const base = { name: specs.length > 0 ? "e2e subset" : "e2e", runtime: runtime.version, seconds };
   if (!existsSync(file)) return { ...base, passed: 0, failed: 1, skipped: 0, crashed: true };
   const report = JSON.parse(readFileSync(file, "utf8")) as {
     stats: { expected: number; unexpected: number; flaky: number; skipped: number };
@@ -112,8 +116,8 @@ async function e2eTier(runtime: Runtime): Promise<TierResult> {
   return { ...base, passed: expected + flaky, failed: unexpected + setupFailed, skipped, crashed: false };
 }
 
-async function runTier(tier: Tier, runtime: Runtime): Promise<TierResult> {
-  return tier === "e2e" ? e2eTier(runtime) : vitestTier(tier, runtime);
+async function runTier(tier: Tier, runtime: Runtime, e2eSpecs: string[] = []): Promise<TierResult> {
+  return tier === "e2e" ? e2eTier(runtime, e2eSpecs) : vitestTier(tier, runtime);
 }
 
 /** `node --version` of a binary, or null when it does not run. */
@@ -122,10 +126,18 @@ function versionOf(node: string): string | null {
   return result.status === 0 ? result.stdout.trim() : null;
 }
 
-function parseArguments(argv: string[]): { tiers: Tier[]; also: { node: string; tiers: Tier[] } | null } {
+interface SecondRun {
+  node: string;
+  tiers: Tier[];
+  /** e2e spec files for the second run; empty = all of them. */
+  e2eSpecs: string[];
+}
+
+function parseArguments(argv: string[]): { tiers: Tier[]; also: SecondRun | null } {
   const tiers: Tier[] = [];
   let alsoOn: string | null = null;
   let alsoTiers: Tier[] | null = null;
+  let alsoSpecs: string[] = [];
   const asTier = (name: string): Tier => {
     if (!(TIERS as readonly string[]).includes(name)) throw new Error(`unknown tier "${name}" (${TIERS.join(", ")})`);
     return name as Tier;
@@ -134,11 +146,15 @@ function parseArguments(argv: string[]): { tiers: Tier[]; also: { node: string; 
     const argument = argv[index]!;
     if (argument === "--also-on") alsoOn = argv[++index] ?? "";
     else if (argument === "--also-tiers") alsoTiers = (argv[++index] ?? "").split(",").filter(Boolean).map(asTier);
+    else if (argument === "--also-e2e-specs") alsoSpecs = (argv[++index] ?? "").split(",").filter(Boolean);
     else tiers.push(asTier(argument));
+  }
+  for (const spec of alsoSpecs) {
+    if (!existsSync(path.resolve(ROOT, spec))) throw new Error(`--also-e2e-specs: no such file "${spec}"`);
   }
   const selected = tiers.length === 0 ? [...TIERS] : tiers;
   if (alsoOn === null) return { tiers: selected, also: null };
-  return { tiers: selected, also: { node: path.resolve(alsoOn), tiers: alsoTiers ?? selected } };
+  return { tiers: selected, also: { node: path.resolve(alsoOn), tiers: alsoTiers ?? selected, e2eSpecs: alsoSpecs } };
 }
 
 const { tiers, also } = parseArguments(process.argv.slice(2));
@@ -160,7 +176,7 @@ if (also) {
     results.push({ name: "runtime", runtime: also.node, passed: 0, failed: 1, skipped: 0, seconds: 0, crashed: true });
   } else {
     console.log(`\n== the same tiers again on Node.js ${version} (${also.node}): ${also.tiers.join(", ")} ==`);
-    for (const tier of also.tiers) results.push(await runTier(tier, { node: also.node, version }));
+    for (const tier of also.tiers) results.push(await runTier(tier, { node: also.node, version }, also.e2eSpecs));
   }
 }
 
