@@ -5,15 +5,39 @@ import { expect, makeTenant, makeUser, policyVersion, signInUI, sql, test } from
 // Issue 14 items 2 and 5 in the dashboard, in Chromium: a draft published as shadow changes
 // nothing for clients, the Gateways page shows which version each gateway applies, and
 // promote makes it real; with approvals required, the author's save waits and the author
-// cannot approve it, a second person sees the diff and approves, and then it is enforced.
+// cannot approve it, a second person sees the diff and the change's impact on the recorded
+// traffic (the same figures as the impact API) and approves, and then it is enforced.
 
 const KEPT = "https://kept.example.com";
 const ADDED = "https://added.example.com";
 
+/** Handshakes made per origin and status (what the audit trail must then hold). */
+const made = new Map<string, number>();
+
 async function status(slug: string, origin: string): Promise<number> {
   const outcome = await handshake(`${process.env.E2E_GATEWAY_URL}/t/${slug}/rollout`, { origin });
   outcome.ws?.close();
+  const key = `${slug} ${origin} ${outcome.status}`;
+  made.set(key, (made.get(key) ?? 0) + 1);
   return outcome.status;
+}
+
+/** Waits until the audit trail holds the handshakes `origin` made with `decision` (policy-judged ones). */
+async function recorded(slug: string, origin: string, decision: "accepted" | "rejected", n: number): Promise<void> {
+  await expect
+    .poll(
+      async () =>
+        Number(
+          (
+            await sql<{ n: string }>(
+              "select coalesce(sum(count), 0)::text as n from audit_event where tenant = $1 and origin = $2 and decision = $3 and kind = 'handshake' and token_state is not null",
+              [slug, origin, decision],
+            )
+          )[0]?.n,
+        ),
+      { timeout: 15_000 },
+    )
+    .toBe(n);
 }
 
 async function addOrigin(page: Page, origin: string) {
@@ -90,18 +114,31 @@ test("with approvals required, a change waits for a second person; its author ca
     )
     .toBe(true);
 
-  // The author saves: nothing is saved, the change waits for approval; they cannot approve it.
+  // Recorded traffic: clients of KEPT (admitted) and of ADDED (refused).
+  await expect.poll(() => status(slug, KEPT), { timeout: 10_000 }).toBe(101);
+  for (let i = 0; i < 3; i++) expect(await status(slug, KEPT)).toBe(101);
+  for (let i = 0; i < 2; i++) expect(await status(slug, ADDED)).toBe(403);
+
+  // The author's change admits ADDED and drops KEPT: the save bar asks a second confirmation
+  // (it would refuse recorded traffic), then nothing is saved, the change waits for approval;
+  // they cannot approve it.
   const authorPage = await (await browser.newContext()).newPage();
   await signInUI(authorPage, author);
   await authorPage.goto(`/tenants/${slug}`);
   await addOrigin(authorPage, ADDED);
+  await authorPage.getByRole("button", { name: `Remove ${KEPT}` }).click();
   await authorPage.getByLabel("Comment").fill("needs review");
   await authorPage.getByRole("button", { name: /^Save as v/ }).click();
+  await authorPage
+    .getByTestId("impact-confirm")
+    .getByRole("button", { name: /^Yes, save v/ })
+    .click();
   const mine = authorPage.getByTestId("rollout-panel");
   await expect(mine.getByTestId("rollout-stage")).toHaveText("waiting for approval");
   await expect(mine.getByRole("button", { name: "Approve" })).toBeDisabled();
   expect(await policyVersion(slug)).toBe(1);
   expect(await status(slug, ADDED)).toBe(403);
+  expect(await status(slug, KEPT)).toBe(101);
   // The API refuses the self-approval too.
   const [open] = await sql<{ id: string }>(
     "select r.id::text as id from policy_rollout r join tenant t on t.id = r.tenant_id where t.slug = $1 and r.state = 'pending_approval'",
@@ -114,17 +151,45 @@ test("with approvals required, a change waits for a second person; its author ca
   expect(self.status()).toBe(403);
   expect((await self.json()).error.code).toBe("self_approval");
 
-  // A second person sees the pending change with its diff (and the impact slot) and approves it.
+  // Every handshake made so far is on the audit trail (the gateway writes it in batches).
+  const admitted = made.get(`${slug} ${KEPT} 101`) ?? 0;
+  const refused = made.get(`${slug} ${ADDED} 403`) ?? 0;
+  expect(admitted).toBeGreaterThanOrEqual(5);
+  expect(refused).toBe(3);
+  await recorded(slug, KEPT, "accepted", admitted);
+  await recorded(slug, ADDED, "rejected", refused);
+
+  // A second person sees the pending change with its diff and its impact on that traffic.
   const approverPage = await (await browser.newContext()).newPage();
   await signInUI(approverPage, approver);
   await approverPage.goto(`/tenants/${slug}`);
   const pending = approverPage.getByTestId("rollout-panel");
   await expect(pending.getByTestId("rollout-stage")).toHaveText("waiting for approval");
   await expect(pending.getByTestId("rollout-diff")).toContainText(ADDED);
-  await expect(pending.getByTestId("impact-slot")).toBeVisible();
+  const impact = pending.getByTestId("rollout-impact");
+  await expect(impact.getByTestId("impact-refused")).toHaveText(
+    `would refuse ${admitted} connections from ${KEPT} in the last 7 days (origin_not_allowed)`,
+  );
+  await expect(impact.getByTestId("impact-allowed")).toHaveText(
+    `would newly admit ${refused} connections from ${ADDED}`,
+  );
+  // The same figures as the impact API for the pending document over the same recorded traffic.
+  const headers = { Origin: new URL(approverPage.url()).origin };
+  const detail = await (await approverPage.request.get(`/api/v1/tenants/${slug}/rollouts/${open!.id}`)).json();
+  const preview = await approverPage.request.post(`/api/v1/tenants/${slug}/policy/impact`, {
+    data: { document: detail.document },
+    headers,
+  });
+  expect(preview.status()).toBe(200);
+  const api = await preview.json();
+  expect(api.newlyRefused).toEqual([{ origin: KEPT, reason: "origin_not_allowed", count: admitted }]);
+  expect(api.newlyAllowed).toEqual([{ origin: ADDED, count: refused }]);
+  expect(detail.impact).toMatchObject({ newlyRefused: api.newlyRefused, newlyAllowed: api.newlyAllowed });
+
   await pending.getByLabel("Comment").fill("approved");
   await pending.getByRole("button", { name: "Approve" }).click();
   await expect(approverPage.getByTestId("rollout-panel")).toHaveCount(0);
   await expect(approverPage.getByTestId("policy-version")).toHaveText("v2");
   await expect.poll(() => status(slug, ADDED), { timeout: 10_000 }).toBe(101);
+  await expect.poll(() => status(slug, KEPT), { timeout: 10_000 }).toBe(403);
 });

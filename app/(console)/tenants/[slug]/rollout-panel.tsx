@@ -4,11 +4,12 @@
  * diff against the active version, the shadow-versus-active summary per origin, and the
  * actions the stage allows — promote and abort, or approve and reject while it waits for a
  * second person (never offered to its author: the server refuses that with 403 anyway).
- * The impact preview of the change has its slot here (filled in by the impact work).
+ * With the diff comes the change's impact preview: its version replayed against the active
+ * one over the last 7 days of recorded handshakes, shown as the save bar shows a draft's.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api } from "@/app/_client/api-client";
+import { api, errorMessage } from "@/app/_client/api-client";
 import { relativeTime } from "@/app/_client/format";
 import { rolloutChanged } from "@/app/_client/mutations";
 import { rolloutQuery, rolloutsQuery, shadowSummaryQuery } from "@/app/_client/queries";
@@ -16,6 +17,7 @@ import { useCan, useSession } from "@/app/_client/session";
 import { useToast } from "@/app/_client/toast";
 import { DiffView } from "@/app/_components/diff-view";
 import type { RolloutView } from "@/server/domain/rollouts/rollout-view";
+import { ImpactSummary } from "./impact-preview";
 
 const STAGE_LABEL: Record<string, string> = {
   pending_approval: "waiting for approval",
@@ -111,12 +113,27 @@ function OpenRollout({ slug, rollout }: { slug: string; rollout: RolloutView }) 
       </div>
       {showDiff ? (
         detail.data ? (
-          <div data-testid="rollout-diff">
-            <DiffView diff={detail.data.diff} />
-            <p className="small muted" data-testid="impact-slot">
-              Impact preview: not available for this change yet.
-            </p>
-          </div>
+          <>
+            <div data-testid="rollout-diff">
+              <DiffView diff={detail.data.diff} />
+            </div>
+            {detail.data.impact ? (
+              <div data-testid="rollout-impact">
+                <ImpactSummary
+                  impact={{
+                    preview: detail.data.impact,
+                    pending: false,
+                    error: null,
+                    refusals: detail.data.impact.newlyRefused.reduce((sum, e) => sum + e.count, 0),
+                  }}
+                />
+              </div>
+            ) : null}
+          </>
+        ) : detail.error ? (
+          <p className="callout callout-warn small" role="alert">
+            Could not load the changes: {errorMessage(detail.error)}
+          </p>
         ) : (
           <p className="small muted">Loading changes…</p>
         )

@@ -246,7 +246,8 @@ export const OPERATIONS: Operation[] = [
     method: "GET",
     path: "/api/v1/tenants/<slug>/rollouts/<id>",
     permission: "policy.read",
-    summary: "One rollout with its document, its diff against the version it was opened from, and its steps",
+    summary:
+      "One rollout with its document, its diff against the version it was opened from, its steps and, while it is open, its impact preview against the active version",
     params: { ...SLUG, id: "The rollout's id." },
     success: { status: 200, description: "The rollout", schema: r.rolloutDetail },
     errors: [404],

@@ -326,7 +326,10 @@ same<z.output<typeof rolloutList>, Awaited<ReturnType<typeof listRollouts>>>();
 export const rolloutDetail = rollout.extend({
   document: storedPolicyDocument,
   diff: policyDiff,
-  impact: z.null().meta({ description: "Reserved for the impact preview of this change." }),
+  impact: impactPreview.nullable().meta({
+    description:
+      "While the rollout is open: its version replayed against the active one over the last 7 days of recorded handshakes (as POST .../policy/impact); null once it is closed.",
+  }),
 });
 same<z.output<typeof rolloutDetail>, RolloutDetail>();
 
