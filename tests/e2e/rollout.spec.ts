@@ -90,6 +90,14 @@ test("publish a draft as shadow, see it on the Gateways page, promote it", async
     [slug],
   );
   expect(steps.map((s) => s.action)).toEqual(["shadow", "promoted"]);
+
+  // The History tab says how v2 came: published as shadow, then promoted.
+  await page.goto(`/tenants/${slug}?tab=history`);
+  const revisions = page.getByRole("table", { name: "Revisions" });
+  await expect(revisions.getByRole("row").filter({ hasText: "v2" }).getByTestId("revision-stage")).toHaveText(
+    "published as shadow · promoted",
+  );
+  await expect(revisions.getByRole("row").filter({ hasText: "v1" }).getByTestId("revision-stage")).toHaveCount(0);
 });
 
 test("with approvals required, a change waits for a second person; its author cannot approve it", async ({
@@ -192,4 +200,12 @@ test("with approvals required, a change waits for a second person; its author ca
   await expect(approverPage.getByTestId("policy-version")).toHaveText("v2");
   await expect.poll(() => status(slug, ADDED), { timeout: 10_000 }).toBe(101);
   await expect.poll(() => status(slug, KEPT), { timeout: 10_000 }).toBe(403);
+  await approverPage.goto(`/tenants/${slug}?tab=history`);
+  await expect(
+    approverPage
+      .getByRole("table", { name: "Revisions" })
+      .getByRole("row")
+      .filter({ hasText: "needs review" })
+      .getByTestId("revision-stage"),
+  ).toHaveText("sent for approval · promoted");
 });
