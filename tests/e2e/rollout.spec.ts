@@ -1,10 +1,12 @@
 import type { Page } from "@playwright/test";
+import { canaryBucket } from "../../server/policy-store/staged-policy";
 import { handshake } from "../helpers/gateway";
 import { expect, makeTenant, makeUser, policyVersion, signInUI, sql, test } from "./support";
 
 // Issue 14 items 2 and 5 in the dashboard, in Chromium: a draft published as shadow changes
 // nothing for clients, the Gateways page shows which version each gateway applies, and
-// promote makes it real; with approvals required, the author's save waits and the author
+// promote makes it real; the whole flow draft → preview → shadow → canary (a percentage of
+// clients, with a guard) → promote under one version number; with approvals required, the author's save waits and the author
 // cannot approve it, a second person sees the diff and the change's impact on the recorded
 // traffic (the same figures as the impact API) and approves, and then it is enforced.
 
@@ -98,6 +100,76 @@ test("publish a draft as shadow, see it on the Gateways page, promote it", async
     "published as shadow · promoted",
   );
   await expect(revisions.getByRole("row").filter({ hasText: "v1" }).getByTestId("revision-stage")).toHaveCount(0);
+});
+
+test("draft → preview → shadow → canary → promote in the dashboard, under one version number", async ({ page }) => {
+  const slug = await makeTenant([KEPT]);
+  await expect.poll(() => status(slug, KEPT), { timeout: 10_000 }).toBe(101);
+  for (let i = 0; i < 2; i++) expect(await status(slug, ADDED)).toBe(403);
+  await recorded(slug, ADDED, "rejected", 2);
+  const editor = await makeUser("editor");
+  await signInUI(page, editor);
+  await page.goto(`/tenants/${slug}`);
+
+  // Draft and preview: the save bar replays the recorded traffic against the draft.
+  await addOrigin(page, ADDED);
+  await expect(page.getByTestId("impact-allowed")).toHaveText(`would newly admit 2 connections from ${ADDED}`);
+
+  // Shadow.
+  await page.getByLabel("Comment").fill("try added");
+  await page.getByRole("button", { name: "Publish as shadow" }).click();
+  const panel = page.getByTestId("rollout-panel");
+  await expect(panel.getByTestId("rollout-stage")).toHaveText("shadow");
+  expect(await status(slug, ADDED)).toBe(403);
+
+  // Canary for a share of client addresses that covers this test's client (its bucket, as the gateway hashes it).
+  const [client] = await sql<{ remote_addr: string }>(
+    "select remote_addr from audit_event where tenant = $1 and kind = 'handshake' limit 1",
+    [slug],
+  );
+  const percent = canaryBucket(client!.remote_addr) + 1;
+  expect(percent).toBeLessThanOrEqual(99);
+  await panel.getByRole("button", { name: "Move to canary…" }).click();
+  const form = panel.getByTestId("canary-form");
+  await expect(form.getByRole("button", { name: "Move to canary", exact: true })).toBeDisabled();
+  await form.getByLabel("% of clients").fill(String(percent));
+  await form.getByLabel("Guard: abort above new refusals/min").fill("100");
+  await panel.getByLabel("Comment").fill("to canary");
+  await form.getByRole("button", { name: "Move to canary", exact: true }).click();
+  await expect(panel.getByTestId("rollout-stage")).toHaveText("canary");
+  await expect(panel).toContainText("Version 2");
+  await expect(panel).toContainText(`enforced for ${percent}% of clients`);
+  await expect(panel).toContainText("guard: abort above 100 new refusals/min");
+  await expect(panel.getByRole("listitem").filter({ hasText: "to canary" })).toContainText(`canary by ${editor.email}`);
+  // Still v1 for the API; this client is in the canary's share: the gateway admits ADDED for it.
+  await expect(page.getByTestId("policy-version")).toHaveText("v1");
+  expect(await policyVersion(slug)).toBe(1);
+  await expect.poll(() => status(slug, ADDED), { timeout: 10_000 }).toBe(101);
+
+  // Promote: active at version 2, the version the shadow and the canary had.
+  await panel.getByRole("button", { name: "Promote to active" }).click();
+  await expect(page.getByTestId("rollout-panel")).toHaveCount(0);
+  await expect(page.getByTestId("policy-version")).toHaveText("v2");
+  expect(await policyVersion(slug)).toBe(2);
+  const rollouts = await sql<{ version: number; guard: number | null; percent: number | null }>(
+    "select r.version, r.guard_max_new_refusals_per_minute as guard, r.canary_percent as percent from policy_rollout r join tenant t on t.id = r.tenant_id where t.slug = $1",
+    [slug],
+  );
+  expect(rollouts).toEqual([{ version: 2, guard: 100, percent }]);
+  const steps = await sql<{ action: string; actor: string; comment: string | null }>(
+    "select s.action, s.actor, s.comment from policy_rollout_step s join policy_rollout r on r.id = s.rollout_id join tenant t on t.id = r.tenant_id where t.slug = $1 order by s.id",
+    [slug],
+  );
+  expect(steps).toEqual([
+    { action: "shadow", actor: editor.email, comment: "try added" },
+    { action: "canary", actor: editor.email, comment: "to canary" },
+    { action: "promoted", actor: editor.email, comment: null },
+  ]);
+  const [{ max }] = (await sql<{ max: number }>(
+    "select max(r.version) as max from policy_revision r join tenant t on t.id = r.tenant_id where t.slug = $1",
+    [slug],
+  )) as [{ max: number }];
+  expect(max).toBe(2);
 });
 
 test("with approvals required, a change waits for a second person; its author cannot approve it", async ({
