@@ -104,10 +104,13 @@ export async function staleGateways(
       order by id limit ${MAX_FINDINGS}`,
     [p.staleAfterSeconds],
   );
+  // A gateway still loading its policies (status `starting`: its first heartbeat goes out
+  // before the load) enforces nothing yet and is not behind; its next beat says what it enforces.
   const behind = await db.query<{ id: string; slug: string; enforced: number | null; version: number }>(
     `select g.id, t.slug, (g.enforced_versions ->> t.slug)::int as enforced, p.version
        from gateway_instance g cross join tenant t join policy p on p.tenant_id = t.id
       where g.stopped_at is null and g.last_heartbeat_at >= now() - make_interval(secs => $1)
+        and g.status is distinct from 'starting'
         and ($2::text is null or t.slug = $2)
         and p.updated_at < now() - make_interval(secs => $3)
         and coalesce((g.enforced_versions ->> t.slug)::int, 0) < p.version

@@ -243,6 +243,16 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    name: "POST /api/v1/tenants/<slug>/rollouts/<id>/canary",
+    method: "POST",
+    min: "editor",
+    ok: 200,
+    prepare: async () => {
+      const { slug, id } = await makeRollout();
+      return { path: `/api/v1/tenants/${slug}/rollouts/${id}/canary`, body: { canary: { percent: 5 } } };
+    },
+  },
+  {
     name: "POST /api/v1/tenants/<slug>/rollouts/<id>/promote",
     method: "POST",
     min: "editor",

@@ -118,3 +118,60 @@ test("an entry unused for 30 days is flagged, and its removal is a new revision"
   expect(revision?.document.origins.map((o) => o.pattern)).toEqual([used]);
   await expect(page.getByTestId("unused-entries")).toContainText("0 entries unused");
 });
+
+test("“Expire N in 7 days” sets unused entries without an expiry to lapse in 7 days, through a revision", async ({
+  page,
+}) => {
+  const used = `https://${unique("used")}.e2e.test`;
+  const staleA = `https://${unique("stale-a")}.e2e.test`;
+  const staleB = `https://${unique("stale-b")}.e2e.test`;
+  const lapsing = `https://${unique("lapsing")}.e2e.test`;
+  const slug = await makeTenant([used, staleA, staleB, lapsing]);
+  // All four are old; one of the unused ones already lapses in 30 days.
+  const lapsingAt = new Date(Date.now() + 30 * 86_400_000);
+  lapsingAt.setUTCMilliseconds(0);
+  await sql(
+    "update allowed_origin set created_at = now() - interval '60 days' where tenant_id = (select id from tenant where slug = $1)",
+    [slug],
+  );
+  await sql(
+    "update allowed_origin set expires_at = $2 where pattern = $3 and tenant_id = (select id from tenant where slug = $1)",
+    [slug, lapsingAt, lapsing],
+  );
+  await expect.poll(() => connect(slug, used), { timeout: 15_000 }).toBe(101);
+  await recorded(slug, used, 1);
+
+  await openTenant(page, slug);
+  const panel = page.getByTestId("unused-entries");
+  await expect(panel).toContainText("3 entries unused");
+  // Only the two without an expiry are offered.
+  const before = Date.now();
+  await panel.getByRole("button", { name: "Expire 2 in 7 days" }).click();
+  const after = Date.now();
+  // Only the draft changed: nothing lapses for anyone, the save bar previews it ("no change").
+  await expect(page.getByTestId("pending-summary")).toBeVisible();
+  await expect(page.getByTestId("impact-preview")).toContainText("no change");
+  expect(await policyVersion(slug)).toBe(1);
+  await expect(panel.getByRole("button", { name: /^Expire / })).toHaveCount(0);
+  await page.getByRole("button", { name: "Save as v2" }).click();
+  await expect(page.getByTestId("policy-version")).toHaveText("v2");
+
+  const [revision] = await sql<{ document: { origins: Array<{ pattern: string; expiresAt: string | null }> } }>(
+    "select r.document from policy_revision r join tenant t on t.id = r.tenant_id where t.slug = $1 and r.version = 2",
+    [slug],
+  );
+  const expiry = new Map(revision!.document.origins.map((o) => [o.pattern, o.expiresAt]));
+  expect([...expiry.keys()].sort()).toEqual([used, staleA, staleB, lapsing].sort());
+  expect(expiry.get(used)).toBeNull();
+  expect(Date.parse(expiry.get(lapsing) ?? "")).toBe(lapsingAt.getTime());
+  const week = 7 * 86_400_000;
+  for (const pattern of [staleA, staleB]) {
+    const at = Date.parse(expiry.get(pattern) ?? "");
+    expect(at).toBeGreaterThanOrEqual(before + week - 1000);
+    expect(at).toBeLessThanOrEqual(after + week + 1000);
+  }
+  // Still in the allowlist until then, and still unused; nothing left to set to expire.
+  await expect(page.getByTestId("unused-entries")).toContainText("3 entries unused");
+  await expect(page.getByTestId("unused-entries").getByRole("button", { name: /^Expire / })).toHaveCount(0);
+  await expect(page.getByTestId("unused-entries").getByRole("button", { name: "Remove 3 unused" })).toBeVisible();
+});

@@ -322,8 +322,21 @@ test("every operation of /api/v1 answers what openapi.json says", async () => {
     values: { slug },
     data: { document: { ...document, mode: "report-only" }, stage: "shadow" },
   });
+  const nextId = (await next.json()).id as string;
+  await call(editor, "post", "/api/v1/tenants/{slug}/rollouts/{id}/canary", {
+    values: { slug, id: nextId },
+    data: { canary: {} },
+  }); // 422: neither labels nor percent
+  await call(editor, "post", "/api/v1/tenants/{slug}/rollouts/{id}/canary", {
+    values: { slug, id: nextId },
+    data: { canary: { percent: 10 }, guard: { maxNewRefusalsPerMinute: 50 }, comment: "10%" },
+  });
+  await call(editor, "post", "/api/v1/tenants/{slug}/rollouts/{id}/canary", {
+    values: { slug, id: nextId },
+    data: { canary: { percent: 20 } },
+  }); // 409 rollout_not_open: a canary already
   await call(editor, "post", "/api/v1/tenants/{slug}/rollouts/{id}/promote", {
-    values: { slug, id: (await next.json()).id as string },
+    values: { slug, id: nextId },
     data: { comment: "go" },
   });
 

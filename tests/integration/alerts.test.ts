@@ -6,6 +6,10 @@
  * - a burst of refusals is a rejection spike: the receiver gets a signed `firing` alert;
  * - a gateway process that stops (killed: no goodbye) is a stale gateway alert naming it, and
  *   a `resolved` message follows once it is accounted for (its row says it stopped);
+ * - a live gateway that missed a policy change (its notification lost, reconciliation far
+ *   off) is reported behind, by gateway and tenant, and resolved once it stopped;
+ * - a gateway whose audit rows Postgres refuses drops them: audit_unhealthy alerts for its
+ *   `dropping` status and for the dropped rows, naming it;
  * - a tester scan with findings (its audit row) is one tester_finding alert;
  * - a receiver that answers 500 and then 200: the delivery is retried and the delivery log
  *   shows both attempts;
@@ -19,11 +23,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertRuleInput, alertWebhookInput } from "../../app/_lib/alerts/alert-input";
 import { createAlertRule } from "../../app/_lib/alerts/alert-rules";
 import { createAlertWebhook } from "../../app/_lib/alerts/alert-webhooks";
+import { staleGateways } from "../../server/alerts/alert-conditions";
 import { ALERT_EVALUATOR_LOCK_KEY, evaluateAlerts } from "../../server/alerts/evaluate-alerts";
 import { raiseAlert } from "../../server/alerts/raise-alert";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from "../../server/net/webhook-signature";
-import { createTenant, type TenantFixture } from "../helpers/fixtures";
+import { createTenant, query, type TenantFixture, updatePolicy } from "../helpers/fixtures";
 import {
   eventually,
   handshake,
@@ -211,6 +216,149 @@ describe("alert webhooks", () => {
     // The evaluating gateway itself keeps beating: never reported.
     expect(
       receiver.alerts("/ops", "gateway_stale").some((r) => r.json.alert?.key === `stale:${evaluator.gateway.id}`),
+    ).toBe(false);
+  }, 60_000);
+
+  it("a live gateway that missed a policy change is reported behind, by gateway and tenant", async () => {
+    const behindTenant = await createTenant(db, { policy: { origins: ["https://app.example.com"] } });
+    const hook = await webhook("behind", "/behind");
+    await rule({
+      name: "behind",
+      kind: "gateway_stale",
+      tenant: behindTenant.slug,
+      params: { staleAfterSeconds: 60, behindAfterSeconds: 5 },
+      webhookIds: [hook],
+    });
+    // Reconciliation as rare as it can be: only a notification would bring it the change.
+    const child = await spawnGateway(db, { ALERTS: "off", RECONCILE_INTERVAL_MS: "600000" });
+    children.add(child);
+    const enforced = async (id: string) =>
+      (
+        await query<{ v: number | null }>(
+          db,
+          "select (enforced_versions ->> $2)::int as v from gateway_instance where id = $1",
+          [id, behindTenant.slug],
+        )
+      )[0]?.v ?? null;
+    await eventually(async () => (await enforced(child.id)) === 1, 15_000);
+    // The change is saved while its notification is lost (the trigger's NOTIFY off).
+    await query(db, "alter table policy disable trigger policy_notify");
+    let version: number;
+    try {
+      version = await updatePolicy(db, behindTenant.id, { origins: ["https://app.example.com", "https://b.example"] });
+    } finally {
+      await query(db, "alter table policy enable trigger policy_notify");
+    }
+    expect(version).toBe(2);
+    // The evaluating gateway reconciles every 500 ms and catches up; the child keeps beating at v1.
+    await eventually(async () => (await enforced(evaluator.gateway.id)) === 2, 15_000);
+    const behind = await eventually(() => {
+      return (
+        receiver
+          .alerts("/behind", "gateway_stale")
+          .find((r) => r.json.alert?.key === `behind:${child.id}:${behindTenant.slug}`) ?? null
+      );
+    }, 30_000);
+    expect(behind.verified).toBe(true);
+    expect(behind.json).toMatchObject({
+      event: "firing",
+      alert: { tenant: behindTenant.slug, details: { gatewayId: child.id, enforcedVersion: 1, savedVersion: 2 } },
+    });
+    expect(await enforced(child.id)).toBe(1);
+    // The gateway that caught up is never reported behind.
+    expect(
+      receiver
+        .alerts("/behind", "gateway_stale")
+        .some((r) => r.json.alert?.key === `behind:${evaluator.gateway.id}:${behindTenant.slug}`),
+    ).toBe(false);
+    // A gateway's first heartbeat goes out before it loaded any policy (status `starting`,
+    // nothing enforced): that is not "behind"; once it reports what it enforces, it is.
+    const starting = `gw-starting-${behindTenant.slug}`;
+    await query(
+      db,
+      `insert into gateway_instance (id, host, pid, started_at, last_heartbeat_at, enforced_versions, status)
+       values ($1, 'test', 1, now(), now(), '{}', 'starting')`,
+      [starting],
+    );
+    const findings = async () =>
+      (
+        await staleGateways(
+          pool,
+          {
+            id: "r",
+            name: "behind",
+            kind: "gateway_stale",
+            tenant: behindTenant.slug,
+            params: {},
+            webhookIds: [],
+            cursor: null,
+          },
+          { staleAfterSeconds: 60, behindAfterSeconds: 5 },
+        )
+      ).map((f) => f.key);
+    expect(await findings()).not.toContain(`behind:${starting}:${behindTenant.slug}`);
+    expect(await findings()).toContain(`behind:${child.id}:${behindTenant.slug}`);
+    await query(db, "update gateway_instance set status = 'ok', enforced_versions = '{}' where id = $1", [starting]);
+    expect(await findings()).toContain(`behind:${starting}:${behindTenant.slug}`);
+    await query(db, "update gateway_instance set stopped_at = now() where id = $1", [starting]);
+
+    // Stopped gracefully, it is no longer behind: the alert resolves, same id.
+    await child.stop();
+    children.delete(child);
+    const resolved = await eventually(() => {
+      return (
+        receiver
+          .alerts("/behind", "gateway_stale")
+          .find((r) => r.json.alert?.key === behind.json.alert!.key && r.json.event === "resolved") ?? null
+      );
+    }, 15_000);
+    expect(resolved.json.alert!.id).toBe(behind.json.alert!.id);
+  }, 90_000);
+
+  it("a gateway whose audit rows Postgres refuses is audit_unhealthy: dropping, and the rows it dropped", async () => {
+    const hook = await webhook("audit", "/audit");
+    await rule({ name: "audit", kind: "audit_unhealthy", params: { windowMinutes: 5 }, webhookIds: [hook] });
+    // Postgres refuses this gateway's rows with a "poison" User-Agent, even clipped: they are dropped and counted.
+    await query(
+      db,
+      "alter table audit_event add constraint test_no_poison check (user_agent is null or user_agent not like 'poison%')",
+    );
+    const child = await spawnGateway(db, { ALERTS: "off" });
+    children.add(child);
+    const outcome = await handshake(`${child.wsUrl}/t/${tenant.slug}/x`, {
+      origin: "https://app.example.com",
+      headers: { "User-Agent": "poison pill" },
+    });
+    expect(outcome.status).toBe(101);
+    outcome.ws?.close();
+    const alert = (key: string) =>
+      eventually(
+        () => receiver.alerts("/audit", "audit_unhealthy").find((r) => r.json.alert?.key === key) ?? null,
+        30_000,
+      );
+    // Its heartbeat reports the audit status /healthz shows: dropping.
+    const status = await alert(`audit:${child.id}`);
+    expect(status.verified).toBe(true);
+    expect(status.json).toMatchObject({
+      event: "firing",
+      alert: { tenant: null, details: { gatewayId: child.id, status: "dropping" } },
+    });
+    // The `dropped` row it wrote once Postgres took rows again.
+    const dropped = await alert(`dropped:${child.id}`);
+    expect(dropped.verified).toBe(true);
+    expect(dropped.json.alert!.details).toMatchObject({ gatewayId: child.id, windowMinutes: 5 });
+    expect(Number(dropped.json.alert!.details.dropped)).toBeGreaterThanOrEqual(1);
+    const rows = await query<{ n: string }>(
+      db,
+      "select sum(count)::text as n from audit_event where kind = 'dropped' and gateway_id = $1",
+      [child.id],
+    );
+    expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(Number(dropped.json.alert!.details.dropped));
+    // A gateway whose audit is fine (the evaluator's) is never reported.
+    expect(
+      receiver
+        .alerts("/audit", "audit_unhealthy")
+        .some((r) => r.json.alert?.details.gatewayId === evaluator.gateway.id),
     ).toBe(false);
   }, 60_000);
 

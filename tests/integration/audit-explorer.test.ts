@@ -44,6 +44,9 @@ interface Seed {
   userAgent?: string;
   path?: string;
   count?: number;
+  shadowDecision?: string;
+  shadowReason?: string;
+  shadowVersion?: number;
 }
 
 async function seed(events: Seed[]): Promise<string[]> {
@@ -51,8 +54,9 @@ async function seed(events: Seed[]): Promise<string[]> {
   for (const e of events) {
     const { rows } = await pool.query<{ id: string }>(
       `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized,
-              remote_addr, user_agent, path, count, policy_version)
-       values ($1, 'gw-test', $2::audit_kind, $3, $4::audit_decision, $5, $6, $6, $7, $8, $9, $10, 1)
+              remote_addr, user_agent, path, count, policy_version, shadow_decision, shadow_reason, shadow_version)
+       values ($1, 'gw-test', $2::audit_kind, $3, $4::audit_decision, $5, $6, $6, $7, $8, $9, $10, 1,
+               $11::audit_decision, $12, $13)
        returning id::text as id`,
       [
         new Date(Date.now() - (e.ago ?? 0)),
@@ -65,6 +69,9 @@ async function seed(events: Seed[]): Promise<string[]> {
         e.userAgent ?? "Mozilla/5.0 Firefox",
         e.path ?? "/t/app/feed",
         e.count ?? 1,
+        e.shadowDecision ?? null,
+        e.shadowReason ?? null,
+        e.shadowVersion ?? null,
       ],
     );
     ids.push(rows[0]!.id);
@@ -114,6 +121,82 @@ describe("filters, ranges and validation", () => {
     // LIKE wildcards in the text are literal.
     expect(await ids({ userAgent: "%/" })).toEqual([]);
     expect(await ids({ remoteAddr: "198.51.100.9", path: "/admin" })).toEqual([bot]);
+  });
+
+  it("filters on shadow decisions: shadow=differs, shadowDecision, shadowVersion (SPEC §5.2)", async () => {
+    const tenant = slug();
+    // Oldest first; the history answers newest first.
+    const [newlyRefused, newlyAllowed, same, laterAllowed, refusedBoth, other] = await seed([
+      {
+        tenant,
+        ago: 5 * MIN,
+        decision: "accepted",
+        reason: "allowed",
+        origin: "https://checkout.example",
+        shadowDecision: "rejected",
+        shadowReason: "origin_not_allowed",
+        shadowVersion: 2,
+        count: 3,
+      },
+      {
+        tenant,
+        ago: 4 * MIN,
+        origin: "https://partner.example",
+        shadowDecision: "accepted",
+        shadowReason: "allowed",
+        shadowVersion: 2,
+      },
+      { tenant, ago: 3 * MIN, decision: "accepted", reason: "allowed", origin: "https://app.example" },
+      {
+        tenant,
+        ago: 2 * MIN,
+        origin: "https://partner.example",
+        shadowDecision: "accepted",
+        shadowReason: "allowed",
+        shadowVersion: 3,
+      },
+      { tenant, ago: 1 * MIN, origin: "https://evil.example" },
+      // Another tenant's differing event is never in this tenant's answers.
+      { tenant: slug(), shadowDecision: "accepted", shadowReason: "allowed", shadowVersion: 2 },
+    ]);
+    const ids = async (q: Record<string, unknown>) => (await search({ tenant, ...q })).events.map((e) => e.id);
+    expect(await ids({})).toEqual([refusedBoth, laterAllowed, same, newlyAllowed, newlyRefused]);
+    expect(await ids({ shadow: "differs" })).toEqual([laterAllowed, newlyAllowed, newlyRefused]);
+    expect(await ids({ shadowDecision: "rejected" })).toEqual([newlyRefused]);
+    expect(await ids({ shadowDecision: "accepted" })).toEqual([laterAllowed, newlyAllowed]);
+    expect(await ids({ shadowDecision: "report_only" })).toEqual([]);
+    expect(await ids({ shadowVersion: "2" })).toEqual([newlyAllowed, newlyRefused]);
+    expect(await ids({ shadowVersion: "3", shadowDecision: "accepted" })).toEqual([laterAllowed]);
+    expect(await ids({ shadowVersion: "3", shadowDecision: "rejected" })).toEqual([]);
+    expect(await ids({ shadow: "differs", decision: "accepted" })).toEqual([newlyRefused]);
+    const everyTenant = (await search({ shadowVersion: "2" })).events.map((e) => e.id);
+    expect(everyTenant).toEqual(expect.arrayContaining([other, newlyAllowed, newlyRefused]));
+    // The events carry the shadow decision where there is one, and null elsewhere.
+    const events = (await search({ tenant })).events;
+    expect(events.find((e) => e.id === newlyRefused)).toMatchObject({
+      decision: "accepted",
+      shadowDecision: "rejected",
+      shadowReason: "origin_not_allowed",
+      shadowVersion: 2,
+      count: 3,
+    });
+    expect(events.find((e) => e.id === same)).toMatchObject({
+      shadowDecision: null,
+      shadowReason: null,
+      shadowVersion: null,
+    });
+    // The facet counts folded events by shadow decision.
+    const facets = await getAuditFacets({ db: pool, query: { tenant, shadow: "differs" } });
+    expect(facets.total).toBe(5);
+    expect(facets.facets.shadowDecision).toEqual([
+      { value: "rejected", count: 3 },
+      { value: "accepted", count: 2 },
+    ]);
+    // Bad values are refused with their path (422 at the API).
+    expect(await zodPaths(search({ tenant, shadow: "same" }))).toEqual(["shadow"]);
+    expect(await zodPaths(search({ tenant, shadowDecision: "maybe" }))).toEqual(["shadowDecision"]);
+    expect(await zodPaths(search({ tenant, shadowVersion: "0" }))).toEqual(["shadowVersion"]);
+    expect(await zodPaths(search({ tenant, shadowVersion: "v2" }))).toEqual(["shadowVersion"]);
   });
 
   it("applies relative ranges, and refuses a range with since/until", async () => {

@@ -9,6 +9,9 @@
  *  - promote makes the staged version real at both gateways;
  *  - canary by label applies on the labelled gateway only; abort leaves no trace in
  *    enforcement (and 409 rollout_in_progress meanwhile);
+ *  - an open shadow moves to canary keeping its version (a step with who/when/comment),
+ *    then is promoted at that version; on a tenant that requires approval the move waits for
+ *    a second person, and a canary by percent then applies to its clients at every gateway;
  *  - the guard aborts a bad canary by itself (step, activity entry);
  *  - approval required: a save waits as pending_approval, its author cannot approve it
  *    (403 self_approval), a second person's approval makes it real.
@@ -20,8 +23,10 @@ import { getPolicy } from "../../app/_lib/policy/get-policy";
 import { changeRollout } from "../../app/_lib/rollouts/change-rollout";
 import { createRollout } from "../../app/_lib/rollouts/create-rollout";
 import { getRollout } from "../../app/_lib/rollouts/list-rollouts";
+import { canaryRolloutInput } from "../../app/_lib/rollouts/rollout-input";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { savePolicy } from "../../server/domain/policy/save-policy";
+import { canaryBucket } from "../../server/policy-store/staged-policy";
 import { rejection } from "../helpers/app-error";
 import { createTenant, query } from "../helpers/fixtures";
 import { eventually, handshake, type ProcessGateway, spawnGateway } from "../helpers/gateway";
@@ -251,6 +256,114 @@ describe("canary by label, then abort", () => {
   }, 60_000);
 });
 
+describe("shadow, then canary of the same version", () => {
+  it("moves an open shadow to canary keeping its version, by label at the labelled gateway only; then promotes it", async () => {
+    const tenant = await createTenant(url, { policy: { origins: [A] } });
+    await eventually(
+      async () => (await status(plain, tenant.slug, A)) === 101 && (await status(labelled, tenant.slug, A)) === 101,
+      15_000,
+    );
+    const { rollout } = await createRollout({
+      db,
+      slug: tenant.slug,
+      input: { document: doc([A, C]), stage: "shadow", comment: "try c" },
+      actor: alice,
+    });
+    expect(rollout).toMatchObject({ version: 2, stage: "shadow", canary: null, guard: null });
+    await stagedEverywhere(tenant.slug, {
+      labelled: { version: 2, stage: "shadow" },
+      plain: { version: 2, stage: "shadow" },
+    });
+    expect(await status(labelled, tenant.slug, C)).toBe(403);
+
+    // A move needs labels or a percent (422 at the API); the body is checked at the boundary.
+    const empty = await rejection(
+      changeRollout({
+        db,
+        slug: tenant.slug,
+        id: rollout.id,
+        action: "canary",
+        actor: bob,
+        canary: { labels: [], percent: null },
+      }),
+    );
+    expect([empty.status, empty.code]).toEqual([422, "validation_failed"]);
+    expect(() => canaryRolloutInput.parse({ canary: {} })).toThrow(/labels or a percent/);
+    expect(() => canaryRolloutInput.parse({ canary: { percent: 100 } })).toThrow();
+    expect(() => canaryRolloutInput.parse({ canary: { labels: ["not a label!"] } })).toThrow();
+
+    const moved = await changeRollout({
+      db,
+      slug: tenant.slug,
+      id: rollout.id,
+      action: "canary",
+      actor: bob,
+      comment: "canary on the labelled gateway",
+      canary: { labels: ["canary"], percent: null },
+      guard: { maxNewRefusalsPerMinute: 1000 },
+    });
+    expect(moved.pending).toBe(false);
+    expect(moved.rollout).toMatchObject({
+      id: rollout.id,
+      version: 2,
+      stage: "canary",
+      canary: { labels: ["canary"], percent: null },
+      guard: { maxNewRefusalsPerMinute: 1000 },
+      open: true,
+    });
+    expect(moved.rollout.steps?.map((st) => [st.action, st.from, st.to, st.actor, st.comment])).toEqual([
+      ["shadow", null, "shadow", alice.label, "try c"],
+      ["canary", "shadow", "canary", bob.label, "canary on the labelled gateway"],
+    ]);
+    await stagedEverywhere(tenant.slug, { labelled: { version: 2, stage: "canary" }, plain: null });
+    expect(await status(labelled, tenant.slug, C)).toBe(101);
+    expect(await status(plain, tenant.slug, C)).toBe(403);
+    expect((await getPolicy({ db, slug: tenant.slug })).version).toBe(1);
+    // No new version: the canary is version 2, the revision published as shadow.
+    const revisions = await query<{ version: number; stage: string | null }>(
+      url,
+      "select version, stage::text as stage from policy_revision where tenant_id = $1 order by version",
+      [tenant.id],
+    );
+    expect(revisions).toEqual([
+      { version: 1, stage: null },
+      { version: 2, stage: "shadow" },
+    ]);
+    const activity = await query<{ actor: string; summary: string }>(
+      url,
+      "select actor, summary from activity where action = 'rollout.canary' and target = $1",
+      [tenant.slug],
+    );
+    expect(activity).toEqual([
+      {
+        actor: bob.label,
+        summary: "Moved version 2 from shadow to canary (gateways labelled canary): canary on the labelled gateway",
+      },
+    ]);
+
+    // Only a shadow moves to canary.
+    const again = await rejection(
+      changeRollout({
+        db,
+        slug: tenant.slug,
+        id: rollout.id,
+        action: "canary",
+        actor: bob,
+        canary: { labels: [], percent: 50 },
+      }),
+    );
+    expect([again.status, again.code]).toEqual([409, "rollout_not_open"]);
+
+    const promoted = await changeRollout({ db, slug: tenant.slug, id: rollout.id, action: "promote", actor: alice });
+    expect(promoted.rollout.steps?.map((st) => st.action)).toEqual(["shadow", "canary", "promoted"]);
+    expect((await getPolicy({ db, slug: tenant.slug })).version).toBe(2);
+    for (const gw of [plain, labelled])
+      await eventually(async () => (await status(gw, tenant.slug, C)) === 101, 15_000);
+    const next = await savePolicy({ db, slug: tenant.slug, expectedVersion: 2, document: doc([A]), actor: alice });
+    expect(next.policy.version).toBe(3);
+  }, 60_000);
+});
+
 describe("the guard", () => {
   it("aborts a canary that refuses what the active version admits, by itself", async () => {
     const tenant = await createTenant(url, { policy: { origins: [A, B] } });
@@ -351,6 +464,81 @@ describe("approvals (two-person rule)", () => {
     expect((await getPolicy({ db, slug: tenant.slug })).version).toBe(2);
     for (const gw of [plain, labelled])
       await eventually(async () => (await status(gw, tenant.slug, B)) === 101, 15_000);
+  }, 60_000);
+
+  it("leaving shadow for canary waits for a second person; approved, a canary by percent applies to its clients at every gateway", async () => {
+    const tenant = await createTenant(url, { policy: { origins: [A] } });
+    await query(url, "update tenant set require_approval = true where id = $1", [tenant.id]);
+    await eventually(async () => (await status(plain, tenant.slug, A)) === 101, 15_000);
+    const { rollout } = await createRollout({
+      db,
+      slug: tenant.slug,
+      input: { document: doc([A, C]), stage: "shadow" },
+      actor: alice,
+    });
+    expect(rollout.stage).toBe("shadow");
+    // The bucket of this test's client address, as the gateway recorded it: a percent one above covers it.
+    const recorded = await eventually(async () => {
+      const rows = await query<{ remote_addr: string }>(
+        url,
+        "select remote_addr from audit_event where tenant = $1 and kind = 'handshake' limit 1",
+        [tenant.slug],
+      );
+      return rows[0]?.remote_addr ?? null;
+    }, 15_000);
+    const bucket = canaryBucket(recorded);
+    expect(bucket).toBeLessThan(99);
+
+    const asked = await changeRollout({
+      db,
+      slug: tenant.slug,
+      id: rollout.id,
+      action: "canary",
+      actor: alice,
+      comment: "ready for clients",
+      canary: { labels: [], percent: bucket + 1 },
+    });
+    expect(asked.pending).toBe(true);
+    expect(asked.rollout).toMatchObject({
+      version: 2,
+      stage: "pending_approval",
+      requestedStage: "canary",
+      canary: { labels: [], percent: bucket + 1 },
+    });
+    // Waiting: no gateway applies it, not even as shadow.
+    await stagedEverywhere(tenant.slug, { labelled: null, plain: null });
+    expect(await status(plain, tenant.slug, C)).toBe(403);
+    const self = await rejection(
+      changeRollout({ db, slug: tenant.slug, id: rollout.id, action: "approve", actor: alice }),
+    );
+    expect([self.status, self.code]).toEqual([403, "self_approval"]);
+
+    const approved = await changeRollout({
+      db,
+      slug: tenant.slug,
+      id: rollout.id,
+      action: "approve",
+      actor: bob,
+      comment: "go",
+    });
+    expect(approved.rollout).toMatchObject({ version: 2, stage: "canary", approvedBy: bob.label });
+    expect(approved.rollout.steps?.map((st) => [st.action, st.to, st.actor])).toEqual([
+      ["shadow", "shadow", alice.label],
+      ["requested", "pending_approval", alice.label],
+      ["approved", "canary", bob.label],
+    ]);
+    // A percentage applies on every gateway, to the clients in its buckets: this one is.
+    await stagedEverywhere(tenant.slug, {
+      labelled: { version: 2, stage: "canary" },
+      plain: { version: 2, stage: "canary" },
+    });
+    expect(await status(plain, tenant.slug, C)).toBe(101);
+    expect(await status(labelled, tenant.slug, C)).toBe(101);
+    expect((await getPolicy({ db, slug: tenant.slug })).version).toBe(1);
+    // Approved once: its promotion needs no second approval, and keeps the version.
+    const promoted = await changeRollout({ db, slug: tenant.slug, id: rollout.id, action: "promote", actor: alice });
+    expect(promoted.pending).toBe(false);
+    expect((await getPolicy({ db, slug: tenant.slug })).version).toBe(2);
   }, 60_000);
 
   it("a shadow needs no approval, its promotion does; a rejected change is never enforced", async () => {

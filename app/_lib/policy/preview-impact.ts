@@ -15,6 +15,7 @@ import { validationError } from "@/server/domain/errors";
 import { checkPolicyDocument, readPolicy } from "@/server/domain/policy/save-policy";
 import { findTenant } from "@/server/domain/tenants/find-tenant";
 import { compileForReplay, type ImpactResult, ReplayProbes, replayGroups } from "@/server/policy";
+import type { PolicyDocument } from "@/server/policy/document";
 import { DEFAULT_IMPACT_DAYS, MAX_WINDOW_DAYS } from "./impact-input";
 
 const DAY_MS = 86_400_000;
@@ -48,17 +49,57 @@ export async function previewImpact(options: {
   // The same validation as a save (a `version` field is tolerated there too).
   const { document: draft } = checkPolicyDocument(options.document, now);
   const tenant = await findTenant({ db: options.db, slug: options.slug });
+  return replayAgainstActive({ db: options.db, tenant, draft, since, now, auditDb: options.auditDb });
+}
+
+/**
+ * The impact of a document that is already validated (a staged version, a pending change)
+ * against the tenant's active version, over the default window (SPEC §5.2): the same replay
+ * as the save bar's preview, so an approver sees the figures the author saw.
+ */
+export async function previewStagedImpact(options: {
+  db: Db;
+  tenant: { id: string; slug: string };
+  document: PolicyDocument;
+  version: number;
+  now?: Date;
+  auditDb?: Queryable;
+}): Promise<ImpactPreview> {
+  const now = options.now ?? new Date();
+  return replayAgainstActive({
+    ...options,
+    draft: options.document,
+    draftVersion: options.version,
+    since: new Date(now.getTime() - DEFAULT_IMPACT_DAYS * DAY_MS),
+    now,
+  });
+}
+
+async function replayAgainstActive(options: {
+  db: Db;
+  tenant: { id: string; slug: string };
+  draft: PolicyDocument;
+  draftVersion?: number;
+  since: Date;
+  now: Date;
+  auditDb?: Queryable;
+}): Promise<ImpactPreview> {
+  const { tenant, now } = options;
   const active = await readPolicy(options.db, tenant.id);
   const at = now.getTime();
   const probes = new ReplayProbes(
     compileForReplay(active.document, { version: active.version, tenant: tenant.slug, now: at }),
-    compileForReplay(draft, { version: active.version + 1, tenant: tenant.slug, now: at }),
+    compileForReplay(options.draft, {
+      version: options.draftVersion ?? active.version + 1,
+      tenant: tenant.slug,
+      now: at,
+    }),
     at,
   );
   // The six counts only for origins some version admits past the origin check; totals for the rest.
   const window = await readReplayGroups(options.auditDb ?? getAuditDb(), {
     tenant: tenant.slug,
-    since,
+    since: options.since,
     until: now,
     needsCounts: (origin) => !probes.decidedByOrigin(origin),
   });

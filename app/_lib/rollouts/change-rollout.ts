@@ -2,6 +2,11 @@
  * The stage changes of an open rollout (SPEC §5.2), each in one transaction that locks the
  * policy row, then the rollout, and writes a step (who/when/comment) and an activity entry:
  *
+ *   canary   shadow -> canary: the same version (same number, same document) becomes a canary
+ *            for the given labels and/or percent of clients, with the guard given (or kept).
+ *            On a tenant that requires approval and a rollout no second person approved yet,
+ *            it becomes `pending_approval` (requested: canary) instead: leaving shadow for
+ *            canary needs a second person, and meanwhile nothing of it is applied.
  *   promote  shadow|canary -> promoted: the staged document becomes the active policy at the
  *            staged version number. On a tenant that requires approval and a rollout no
  *            second person approved yet, it becomes `pending_approval` (requested: promoted)
@@ -17,14 +22,20 @@
 import "server-only";
 import type { PrismaClient, Tx } from "@/server/db/prisma";
 import { type Actor, recordActivity } from "@/server/domain/activity/record-activity";
-import { AppError, notFound } from "@/server/domain/errors";
+import { AppError, notFound, validationError } from "@/server/domain/errors";
 import { assertPolicyWritable } from "@/server/domain/policy/assert-policy-writable";
 import { authorIdOf, MAX_COMMENT_LENGTH, writeActiveVersion } from "@/server/domain/policy/save-policy";
-import { OPEN_STATES, type RolloutState, type RolloutView, toRolloutView } from "@/server/domain/rollouts/rollout-view";
+import {
+  describeCanary,
+  OPEN_STATES,
+  type RolloutState,
+  type RolloutView,
+  toRolloutView,
+} from "@/server/domain/rollouts/rollout-view";
 import { findTenant } from "@/server/domain/tenants/find-tenant";
 import { parsePolicyDocument } from "@/server/policy/document";
 
-export type RolloutAction = "promote" | "abort" | "approve" | "reject";
+export type RolloutAction = "canary" | "promote" | "abort" | "approve" | "reject";
 
 export interface ChangeRolloutOptions {
   db: PrismaClient;
@@ -33,18 +44,28 @@ export interface ChangeRolloutOptions {
   action: RolloutAction;
   actor: Actor;
   comment?: string | null;
+  /** canary: where it is enforced (labels and/or percent of client addresses). */
+  canary?: { labels: string[]; percent: number | null };
+  /** canary: the guard to set (null: none); undefined keeps the rollout's guard. */
+  guard?: { maxNewRefusalsPerMinute: number } | null;
   now?: Date;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The rollout after the change; `pending: true` when a promote had to wait for approval. */
+/** The rollout after the change; `pending: true` when a promote or a move to canary has to wait for approval. */
 export async function changeRollout(
   options: ChangeRolloutOptions,
 ): Promise<{ rollout: RolloutView; pending: boolean }> {
   const now = options.now ?? new Date();
   const comment = options.comment?.trim() ? options.comment.trim().slice(0, MAX_COMMENT_LENGTH) : null;
   if (!UUID.test(options.id)) throw notFound(`Rollout "${options.id.slice(0, 40)}"`);
+  const target = options.canary;
+  if (options.action === "canary" && !(target && (target.labels.length > 0 || target.percent !== null))) {
+    throw validationError("A canary needs labels or a percent", [
+      { path: "canary", message: "a canary needs labels or a percent" },
+    ]);
+  }
   return options.db.$transaction(
     async (tx) => {
       const tenant = await findTenant({ db: tx, slug: options.slug });
@@ -84,6 +105,35 @@ export async function changeRollout(
       };
 
       switch (options.action) {
+        case "canary": {
+          if (from !== "shadow") {
+            throw notOpen(
+              from === "canary"
+                ? "moved to canary (it is one already)"
+                : from === "pending_approval"
+                  ? "moved to canary before it is approved"
+                  : "moved to canary",
+            );
+          }
+          const canary = target as { labels: string[]; percent: number | null };
+          const data = {
+            canaryLabels: canary.labels,
+            canaryPercent: canary.percent,
+            ...(options.guard !== undefined
+              ? { guardMaxNewRefusalsPerMinute: options.guard?.maxNewRefusalsPerMinute ?? null }
+              : {}),
+          };
+          const how = describeCanary(canary);
+          if (tenant.requireApproval && rollout.approvedAt === null) {
+            await step("requested", "pending_approval", { ...data, requestedState: "canary" });
+            await activity(`Requested approval to move version ${rollout.version} from shadow to canary (${how})`);
+            const after = await reload(tx, rollout.id);
+            return { rollout: toRolloutView(options.slug, after.row, after.steps), pending: true };
+          }
+          await step("canary", "canary", data);
+          await activity(`Moved version ${rollout.version} from shadow to canary (${how})`);
+          break;
+        }
         case "abort": {
           if (!open) throw notOpen("aborted");
           await step("aborted", "aborted", { closedAt: now, closedBy: options.actor.label });

@@ -22,7 +22,7 @@ import {
 } from "@/server/domain/policy/save-policy";
 import { assertNoOpenRollout } from "@/server/domain/rollouts/assert-no-open-rollout";
 import { openRolloutInTx } from "@/server/domain/rollouts/open-rollout";
-import type { RolloutView } from "@/server/domain/rollouts/rollout-view";
+import { describeCanary, type RolloutView } from "@/server/domain/rollouts/rollout-view";
 import { findTenant } from "@/server/domain/tenants/find-tenant";
 import { parsePolicyDocument } from "@/server/policy/document";
 import type { CreateRolloutInput } from "./rollout-input";
@@ -61,14 +61,7 @@ export async function createRollout(options: {
           ? { labels: input.canary?.labels ?? [], percent: input.canary?.percent ?? null }
           : null;
       const waits = input.stage === "canary" && tenant.requireApproval;
-      const how = canary
-        ? [
-            canary.labels.length ? `gateways labelled ${canary.labels.join(", ")}` : "",
-            canary.percent ? `${canary.percent}% of clients` : "",
-          ]
-            .filter(Boolean)
-            .join(" and ")
-        : "";
+      const how = canary ? describeCanary(canary) : "";
       const rollout = await openRolloutInTx(tx, {
         tenant,
         document,

@@ -1,8 +1,11 @@
 /**
- * A tenant's rollouts, newest first, with their steps; and one rollout with its document
- * and its diff against the version it was opened from (what an approver reviews).
+ * A tenant's rollouts, newest first, with their steps; and one rollout with its document,
+ * its diff against the version it was opened from and, while it is open, its impact preview
+ * against the active version (what an approver reviews).
  */
 import "server-only";
+import { type ImpactPreview, previewStagedImpact } from "@/app/_lib/policy/preview-impact";
+import type { Queryable } from "@/server/db/audit-queries";
 import type { Db } from "@/server/db/prisma";
 import { notFound } from "@/server/domain/errors";
 import { diffDocuments, type PolicyDiff } from "@/server/domain/policy/diff-documents";
@@ -35,11 +38,22 @@ export interface RolloutDetail extends RolloutView {
   document: PolicyDocument;
   /** Changes from the version it was opened from (`baseVersion`) to this one. */
   diff: PolicyDiff;
-  /** Reserved for the impact preview of this change (filled in by the impact work; null until then). */
-  impact: null;
+  /**
+   * While the rollout is open: its version replayed against the active one over the last 7
+   * days of recorded handshakes (the save bar's preview, POST .../policy/impact). Null once
+   * it is closed (promoted, aborted, rejected): there is no change left to judge.
+   */
+  impact: ImpactPreview | null;
 }
 
-export async function getRollout(options: { db: Db; slug: string; id: string }): Promise<RolloutDetail> {
+export async function getRollout(options: {
+  db: Db;
+  slug: string;
+  id: string;
+  now?: Date;
+  /** Where the audit rollup is read (default: the dashboard's audit pool). */
+  auditDb?: Queryable;
+}): Promise<RolloutDetail> {
   const tenant = await findTenant(options);
   if (!UUID.test(options.id)) throw notFound(`Rollout "${options.id.slice(0, 40)}"`);
   const row = await options.db.policyRollout.findFirst({
@@ -52,10 +66,20 @@ export async function getRollout(options: { db: Db; slug: string; id: string }):
     where: { tenantId_version: { tenantId: tenant.id, version: rollout.baseVersion } },
   });
   const document = parsePolicyDocument(rollout.document);
+  const view = toRolloutView(tenant.slug, rollout, steps);
   return {
-    ...toRolloutView(tenant.slug, rollout, steps),
+    ...view,
     document,
     diff: diffDocuments(base ? parsePolicyDocument(base.document) : null, document),
-    impact: null,
+    impact: view.open
+      ? await previewStagedImpact({
+          db: options.db,
+          tenant,
+          document,
+          version: rollout.version,
+          now: options.now,
+          auditDb: options.auditDb,
+        })
+      : null,
   };
 }

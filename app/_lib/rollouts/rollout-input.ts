@@ -2,33 +2,39 @@ import "server-only";
 /**
  * Request bodies of the rollout endpoints (SPEC §10), validated at the boundary.
  * `POST .../rollouts`: `{ version? | document?, stage, canary?: { labels?, percent? },
- * guard?: { maxNewRefusalsPerMinute }, comment? }`; the stage-change endpoints take
- * `{ comment? }`.
+ * guard?: { maxNewRefusalsPerMinute }, comment? }`; `POST .../rollouts/<id>/canary` (a shadow
+ * becomes a canary of the same version): `{ canary: { labels?, percent? }, guard?, comment? }`
+ * (`guard: null` removes the guard, leaving it out keeps it); the other stage-change
+ * endpoints take `{ comment? }`.
  */
 import { z } from "zod";
 import { GATEWAY_LABEL } from "@/server/config";
 
 const comment = z.string().max(500).nullish();
 
+/** Where a canary is enforced: gateways carrying one of `labels` (GATEWAY_LABELS), and/or `percent` of client addresses. */
+const canaryTarget = z
+  .object({
+    labels: z
+      .array(z.string().regex(GATEWAY_LABEL, "a label is 1-64 letters, digits, '.', '_', '-' or ':'"))
+      .max(16)
+      .optional(),
+    percent: z.number().int().min(1).max(99).optional(),
+  })
+  .strict();
+
+const guard = z.object({ maxNewRefusalsPerMinute: z.number().int().min(0).max(1_000_000) }).strict();
+
+const hasTarget = (canary: z.infer<typeof canaryTarget> | undefined) =>
+  (canary?.labels?.length ?? 0) > 0 || canary?.percent !== undefined;
+
 export const createRolloutInput = z
   .object({
     version: z.number().int().min(1).optional(),
     document: z.unknown().optional(),
     stage: z.enum(["shadow", "canary"]),
-    canary: z
-      .object({
-        labels: z
-          .array(z.string().regex(GATEWAY_LABEL, "a label is 1-64 letters, digits, '.', '_', '-' or ':'"))
-          .max(16)
-          .optional(),
-        percent: z.number().int().min(1).max(99).optional(),
-      })
-      .strict()
-      .optional(),
-    guard: z
-      .object({ maxNewRefusalsPerMinute: z.number().int().min(0).max(1_000_000) })
-      .strict()
-      .optional(),
+    canary: canaryTarget.optional(),
+    guard: guard.optional(),
     comment,
   })
   .strict()
@@ -36,8 +42,7 @@ export const createRolloutInput = z
     if ((v.version === undefined) === (v.document === undefined)) {
       ctx.addIssue({ code: "custom", path: ["document"], message: "give either version or document (one of them)" });
     }
-    const hasCanary = (v.canary?.labels?.length ?? 0) > 0 || v.canary?.percent !== undefined;
-    if (v.stage === "canary" && !hasCanary) {
+    if (v.stage === "canary" && !hasTarget(v.canary)) {
       ctx.addIssue({ code: "custom", path: ["canary"], message: "a canary needs labels or a percent" });
     }
     if (v.stage === "shadow" && v.canary !== undefined) {
@@ -47,3 +52,18 @@ export const createRolloutInput = z
 export type CreateRolloutInput = z.infer<typeof createRolloutInput>;
 
 export const rolloutStepInput = z.object({ comment }).strict();
+
+/** `POST .../rollouts/<id>/canary`: the open shadow of a version becomes a canary of that same version. */
+export const canaryRolloutInput = z
+  .object({
+    canary: canaryTarget,
+    guard: guard.nullable().optional(),
+    comment,
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (!hasTarget(v.canary)) {
+      ctx.addIssue({ code: "custom", path: ["canary"], message: "a canary needs labels or a percent" });
+    }
+  });
+export type CanaryRolloutInput = z.infer<typeof canaryRolloutInput>;

@@ -40,6 +40,16 @@ export interface RolloutView {
   steps?: RolloutStepView[];
 }
 
+/** "gateways labelled canary and 5% of clients": where a canary is enforced, in words. */
+export function describeCanary(canary: { labels: readonly string[]; percent: number | null }): string {
+  return [
+    canary.labels.length ? `gateways labelled ${canary.labels.join(", ")}` : "",
+    canary.percent ? `${canary.percent}% of clients` : "",
+  ]
+    .filter(Boolean)
+    .join(" and ");
+}
+
 type RolloutRow = PrismaTypes.PolicyRollout;
 type StepRow = PrismaTypes.PolicyRolloutStep;
 

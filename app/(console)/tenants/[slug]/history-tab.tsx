@@ -1,7 +1,8 @@
 "use client";
 /**
- * History: every revision (who, when, comment), a diff between any two of them, and
- * rollback (a new revision restoring an old document; editors only).
+ * History: every revision (who, when, comment, and for a staged version the stage it was
+ * published in and where its rollout ended), a diff between any two of them, and rollback (a
+ * new revision restoring an old document; editors only).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
@@ -12,6 +13,38 @@ import { revisionQuery, revisionsQuery, type VersionedPolicyDocument } from "@/a
 import { useToast } from "@/app/_client/toast";
 import { DiffView } from "@/app/_components/diff-view";
 import { Empty, ErrorState, Loading, ModeBadge } from "@/app/_components/status";
+import type { RevisionSummary } from "@/app/_lib/policy/list-revisions";
+
+const PUBLISHED_AS: Record<string, string> = {
+  pending_approval: "sent for approval",
+  shadow: "published as shadow",
+  canary: "published as canary",
+};
+const ROLLOUT_NOW: Record<string, string> = {
+  pending_approval: "waiting for approval",
+  shadow: "in shadow",
+  canary: "in canary",
+  promoted: "promoted",
+  aborted: "aborted",
+  rejected: "rejected",
+};
+
+/** "published as shadow · promoted": how a staged version came and where its rollout stands. */
+function StageBadge({ revision }: { revision: RevisionSummary }) {
+  if (!revision.stage) return null;
+  const now = revision.rolloutState ? ROLLOUT_NOW[revision.rolloutState] : null;
+  const closedWithout = revision.rolloutState === "aborted" || revision.rolloutState === "rejected";
+  return (
+    <span
+      className={`badge ${closedWithout ? "badge-warn" : "badge-info"}`}
+      data-testid="revision-stage"
+      title={closedWithout ? "This version was never active" : undefined}
+    >
+      {PUBLISHED_AS[revision.stage] ?? revision.stage}
+      {now && revision.rolloutState !== revision.stage ? ` · ${now}` : null}
+    </span>
+  );
+}
 
 export function HistoryTab({
   slug,
@@ -90,7 +123,7 @@ export function HistoryTab({
                 <td>{r.author}</td>
                 <td>
                   {r.rollbackOf !== null ? <span className="badge badge-info">rollback to v{r.rollbackOf}</span> : null}{" "}
-                  {r.comment ?? <span className="muted">—</span>}
+                  <StageBadge revision={r} /> {r.comment ?? <span className="muted">—</span>}
                 </td>
                 <td className="num">{r.originCount}</td>
                 <td>

@@ -38,7 +38,7 @@ import {
   shadowSummaryQuery,
 } from "@/app/_lib/audit/audit-filter-input";
 import { impactInput, usageQuery } from "@/app/_lib/policy/impact-input";
-import { createRolloutInput, rolloutStepInput } from "@/app/_lib/rollouts/rollout-input";
+import { canaryRolloutInput, createRolloutInput, rolloutStepInput } from "@/app/_lib/rollouts/rollout-input";
 import { siemDestinationInput, siemDestinationPatch } from "@/app/_lib/siem/siem-destination-input";
 import { endpointInput } from "@/app/_lib/tester/endpoint-input";
 import type { Permission } from "@/server/domain/auth/permissions";
@@ -246,10 +246,23 @@ export const OPERATIONS: Operation[] = [
     method: "GET",
     path: "/api/v1/tenants/<slug>/rollouts/<id>",
     permission: "policy.read",
-    summary: "One rollout with its document, its diff against the version it was opened from, and its steps",
+    summary:
+      "One rollout with its document, its diff against the version it was opened from, its steps and, while it is open, its impact preview against the active version",
     params: { ...SLUG, id: "The rollout's id." },
     success: { status: 200, description: "The rollout", schema: r.rolloutDetail },
     errors: [404],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants/<slug>/rollouts/<id>/canary",
+    permission: "policy.write",
+    summary:
+      "Move an open shadow to canary, keeping its version: enforced by gateways carrying one of the labels (GATEWAY_LABELS) and/or for a stable percentage of client addresses; `guard` sets the guard (null removes it, absent keeps it). Approval required and not given yet: 202, the rollout waits in pending_approval. Not a shadow: 409 rollout_not_open",
+    params: { ...SLUG, id: "The rollout's id." },
+    body: canaryRolloutInput,
+    success: { status: 200, description: "The rollout, now a canary", schema: r.rollout },
+    pending: { description: "The move to canary waits for a second person's approval", schema: r.rollout },
+    errors: [400, 404, 409, 413, 422],
   },
   {
     method: "POST",

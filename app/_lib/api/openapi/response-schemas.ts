@@ -166,6 +166,16 @@ const policyDiff = z.object({
 });
 same<z.output<typeof policyDiff>, PolicyDiff>();
 
+const rolloutState = z.enum(["pending_approval", "shadow", "canary", "promoted", "aborted", "rejected"]);
+const revisionStage = {
+  stage: rolloutState
+    .nullable()
+    .meta({ description: "The stage this version was published in; null: saved as the active version directly." }),
+  rolloutState: rolloutState
+    .nullable()
+    .meta({ description: "Where the rollout of this version stands now; null: it had none." }),
+};
+
 const revisionSummary = z.object({
   version: z.number().int(),
   author: z.string(),
@@ -174,6 +184,7 @@ const revisionSummary = z.object({
   createdAt: isoTime,
   originCount: z.number().int(),
   mode: z.string(),
+  ...revisionStage,
 });
 same<z.output<typeof revisionSummary>, RevisionSummary>();
 
@@ -184,6 +195,7 @@ export const revisionDetail = z.object({
   author: z.string(),
   comment: z.string().nullable(),
   rollbackOf: z.number().int().nullable(),
+  ...revisionStage,
   createdAt: isoTime,
   document: storedPolicyDocument,
   diffAgainst: z.number().int().nullable(),
@@ -282,8 +294,6 @@ same<z.output<typeof fleet>, Fleet>();
 // Rollouts (SPEC §5.2)
 // ---------------------------------------------------------------------------------------
 
-const rolloutState = z.enum(["pending_approval", "shadow", "canary", "promoted", "aborted", "rejected"]);
-
 export const rollout = z.object({
   id: z.string(),
   tenant: z.string(),
@@ -326,7 +336,10 @@ same<z.output<typeof rolloutList>, Awaited<ReturnType<typeof listRollouts>>>();
 export const rolloutDetail = rollout.extend({
   document: storedPolicyDocument,
   diff: policyDiff,
-  impact: z.null().meta({ description: "Reserved for the impact preview of this change." }),
+  impact: impactPreview.nullable().meta({
+    description:
+      "While the rollout is open: its version replayed against the active one over the last 7 days of recorded handshakes (as POST .../policy/impact); null once it is closed.",
+  }),
 });
 same<z.output<typeof rolloutDetail>, RolloutDetail>();
 
