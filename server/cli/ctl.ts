@@ -203,6 +203,19 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** The command-line flag of an input field named in an error. */
+function flagOf(field: string): string {
+  const flags: Record<string, string> = { expiresInDays: "expires-days" };
+  return flags[field] ?? field;
+}
+
+function validationDetails(error: AppError): Array<{ path: string; message: string }> {
+  if (error.code !== "validation_failed" || !Array.isArray(error.details)) return [];
+  return error.details.filter(
+    (d): d is { path: string; message: string } => typeof d?.path === "string" && typeof d?.message === "string",
+  );
+}
+
 function databaseUrl(): string {
   const config = loadConfigOrExit();
   if (config.DATABASE_URL) return config.DATABASE_URL;
@@ -259,15 +272,14 @@ async function main(): Promise<number> {
       return 2;
     }
     if (error instanceof ZodError) {
-      const flags: Record<string, string> = { expiresInDays: "expires-days" };
-      for (const issue of error.issues) {
-        const field = String(issue.path[0] ?? "input");
-        console.error(`--${flags[field] ?? field}: ${issue.message}`);
-      }
+      for (const issue of error.issues)
+        console.error(`--${flagOf(String(issue.path[0] ?? "input"))}: ${issue.message}`);
       return 2;
     }
     if (error instanceof AppError) {
       console.error(error.message);
+      // What was wrong with which flag (e.g. the maximum lifetime of a token), not just that something was.
+      for (const detail of validationDetails(error)) console.error(`  --${flagOf(detail.path)}: ${detail.message}`);
       return 1;
     }
     console.error(`failed: ${(error as Error).message ?? String(error)}`);

@@ -5,11 +5,23 @@
  *    tests/helpers/totp.ts); a code is never accepted twice; a recovery code works once;
  *  - a password change ends every other session (a second browser context is signed out) and
  *    the new password works; the sessions list shows both sessions before;
+ *  - ending one session (the Account page's "End", or DELETE /api/v1/me/sessions/<id>): that
+ *    session's cookie is refused from then on, the others keep working;
  *  - REQUIRE_2FA_FOR_ADMINS: an admin without a second factor can do nothing but enrol.
  */
 import { type Browser, type Page, request } from "@playwright/test";
 import { freshCode, secretFromUri } from "../helpers/totp";
-import { expect, freshClientAddress, makeUser, PASSWORD, signInUI, sql, startExtraDashboard, test } from "./support";
+import {
+  expect,
+  freshClientAddress,
+  makeUser,
+  PASSWORD,
+  signedInContext,
+  signInUI,
+  sql,
+  startExtraDashboard,
+  test,
+} from "./support";
 
 async function newPage(browser: Browser): Promise<{ page: Page; close: () => Promise<void> }> {
   const context = await browser.newContext();
@@ -149,6 +161,60 @@ test("a password change ends every other session; the new password works", async
     "auth.sign_in",
     "session.revoke_all",
   ]);
+});
+
+test("ending one session: its cookie is refused from then on; the others keep working", async ({ browser }) => {
+  const user = await makeUser("viewer");
+  const a = await newPage(browser);
+  const b = await newPage(browser);
+  await signInUI(a.page, user);
+  await signInUI(b.page, user);
+  const api = await signedInContext(user);
+  const doomed = await signedInContext(user);
+  /** The session a cookie stands for, as the API answers it (its status, and its own entry). */
+  const me = async (context: typeof api) => {
+    const response = await context.get("/api/v1/me/sessions");
+    if (response.status() !== 200) return { status: response.status(), current: null };
+    const { sessions } = (await response.json()) as {
+      sessions: Array<{ id: string; current: boolean; ipAddress: string | null }>;
+    };
+    return { status: 200, current: sessions.find((s) => s.current) ?? null };
+  };
+  const bSession = (await me(b.page.request)).current;
+  expect(bSession?.ipAddress).toBeTruthy();
+
+  // The Account page of browser A ends browser B's session with its "End" button.
+  await a.page.goto("/account");
+  const rows = a.page.getByRole("table", { name: "Your sessions" }).locator("tbody tr");
+  await expect(rows).toHaveCount(4);
+  await a.page.getByRole("button", { name: `End the session from ${bSession?.ipAddress}` }).click();
+  await expect(rows).toHaveCount(3);
+  expect((await me(b.page.request)).status).toBe(401);
+  await b.page.goto("/tenants");
+  await expect(b.page).toHaveURL(/\/login/);
+  const [stored] = await sql<{ n: number }>('select count(*)::int as n from "session" where id = $1', [bSession?.id]);
+  expect(stored?.n).toBe(0);
+
+  // DELETE /api/v1/me/sessions/<id> from another session ends that one only.
+  const doomedId = (await me(doomed)).current?.id;
+  expect(doomedId).toBeTruthy();
+  const deleted = await api.delete(`/api/v1/me/sessions/${doomedId}`);
+  expect(deleted.status(), await deleted.text()).toBe(204);
+  expect((await me(doomed)).status).toBe(401);
+  expect((await doomed.get("/api/v1/tenants")).status()).toBe(401);
+
+  // The sessions nobody ended still work.
+  expect((await me(api)).status).toBe(200);
+  await a.page.goto("/tenants");
+  await expect(a.page).toHaveURL(/\/tenants$/);
+  await a.page.goto("/account");
+  await expect(rows).toHaveCount(2);
+  const actions = await sql<{ action: string }>(
+    "select action from activity where target = $1 and action like 'session.%' order by id",
+    [user.email],
+  );
+  expect(actions.map((x) => x.action)).toEqual(["session.revoke", "session.revoke"]);
+  await Promise.all([api.dispose(), doomed.dispose(), a.close(), b.close()]);
 });
 
 test("REQUIRE_2FA_FOR_ADMINS: an admin without a second factor can only enrol", async () => {

@@ -16,7 +16,8 @@
  *   API, usage errors;
  * - directories: pull --dir, drift/plan/apply --dir, all-or-nothing when one is stale;
  * - managed by code: PUT, rollback and "allow this origin" answer 409 managed_by_code;
- *   only a policy-as-code token applies; only an admin sets or clears the mark; the
+ *   only a policy-as-code token applies, and only through the policy PUT: on rollback,
+ *   "allow this origin" and rollout publish/promote/approve it gets 409 too; only an admin sets or clears the mark; the
  *   tenant page is read-only with a banner naming where the policy is managed.
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
@@ -484,6 +485,92 @@ test.describe("managed by code", () => {
     expect(after.status(), await after.text()).toBe(200);
     await Promise.all([admin.dispose(), asEditor.dispose()]);
     await rm(dir, { recursive: true });
+  });
+
+  test("a policy-as-code token gets 409 managed_by_code on every write path but the apply", async () => {
+    const repo = "https://github.com/acme/origin-policies";
+    const admin = await tokenContext(await makeToken("admin"));
+    const editor = await tokenContext(await makeToken("editor"));
+    const pipeline = await tokenContext(await policyToken("admin"));
+    // Prepared while nobody manages them: a revision to roll back to, an open shadow rollout,
+    // and (on a tenant that requires approval) a canary waiting for a second person.
+    const plain = await makeTenant(["https://one.example.com"]);
+    const saved = await editor.put(`/api/v1/tenants/${plain}/policy`, {
+      headers: { "If-Match": "1" },
+      data: { origins: [{ pattern: "https://two.example.com" }] },
+    });
+    expect(saved.status(), await saved.text()).toBe(200);
+    const shadowed = await makeTenant(["https://one.example.com"]);
+    const shadow = await editor.post(`/api/v1/tenants/${shadowed}/rollouts`, {
+      data: { document: { origins: [] }, stage: "shadow" },
+    });
+    expect(shadow.status(), await shadow.text()).toBe(201);
+    const shadowId = (await shadow.json()).id as string;
+    const approving = await makeTenant(["https://one.example.com"]);
+    expect((await admin.patch(`/api/v1/tenants/${approving}`, { data: { requireApproval: true } })).status()).toBe(200);
+    const waiting = await editor.post(`/api/v1/tenants/${approving}/rollouts`, {
+      data: { document: { origins: [] }, stage: "canary", canary: { percent: 10 } },
+    });
+    expect(waiting.status(), await waiting.text()).toBe(202);
+    const waitingId = (await waiting.json()).id as string;
+    for (const slug of [plain, shadowed, approving]) {
+      expect((await admin.patch(`/api/v1/tenants/${slug}`, { data: { managedBy: repo } })).status()).toBe(200);
+    }
+    const [event] = await sql<{ id: string }>(
+      `insert into audit_event (gateway_id, kind, tenant, decision, reason, origin, origin_normalized, policy_version)
+       values ('gw-e2e', 'handshake', $1, 'rejected', 'origin_not_allowed', 'https://three.example.com', 'https://three.example.com', 2)
+       returning id::text as id`,
+      [plain],
+    );
+
+    const answers: Record<string, string> = {};
+    for (const [name, send] of [
+      ["rollback", () => pipeline.post(`/api/v1/tenants/${plain}/revisions/1/rollback`, { data: {} })],
+      ["allow this origin", () => pipeline.post(`/api/v1/audit/${event!.id}/allow`, { data: {} })],
+      [
+        "publish a rollout",
+        () => pipeline.post(`/api/v1/tenants/${plain}/rollouts`, { data: { version: 1, stage: "shadow" } }),
+      ],
+      [
+        "promote a rollout",
+        () => pipeline.post(`/api/v1/tenants/${shadowed}/rollouts/${shadowId}/promote`, { data: {} }),
+      ],
+      [
+        "approve a rollout",
+        () => pipeline.post(`/api/v1/tenants/${approving}/rollouts/${waitingId}/approve`, { data: {} }),
+      ],
+    ] as const) {
+      const response = await send();
+      const body = (await response.json().catch(() => ({}))) as { error?: { code?: string } };
+      answers[name] = `${response.status()} ${body.error?.code ?? ""}`.trim();
+    }
+    expect(answers).toEqual({
+      rollback: "409 managed_by_code",
+      "allow this origin": "409 managed_by_code",
+      "publish a rollout": "409 managed_by_code",
+      "promote a rollout": "409 managed_by_code",
+      "approve a rollout": "409 managed_by_code",
+    });
+    expect([await policyVersion(plain), await policyVersion(shadowed), await policyVersion(approving)]).toEqual([
+      2, 1, 1,
+    ]);
+    const states = await sql<{ id: string; state: string }>(
+      "select id::text as id, state from policy_rollout where id = any($1::uuid[]) order by state desc",
+      [[shadowId, waitingId]],
+    );
+    expect(states).toEqual([
+      { id: shadowId, state: "shadow" },
+      { id: waitingId, state: "pending_approval" },
+    ]);
+
+    // Its apply (the policy PUT) still goes through.
+    const applied = await pipeline.put(`/api/v1/tenants/${plain}/policy`, {
+      headers: { "If-Match": "2" },
+      data: { origins: [{ pattern: "https://four.example.com" }] },
+    });
+    expect(applied.status(), await applied.text()).toBe(200);
+    expect(await policyVersion(plain)).toBe(3);
+    await Promise.all([admin.dispose(), editor.dispose(), pipeline.dispose()]);
   });
 
   test("the tenant page is read-only with a banner naming where the policy is managed", async ({ page }) => {

@@ -4,14 +4,18 @@
  *   spelling aside): no version, no revision, no NOTIFY — and still writes a change that
  *   only touches a note, an expiry or a setting;
  * - the one guard for tenants managed by code: every write path (savePolicy from the API,
- *   rollback, "allow this origin") answers 409 managed_by_code unless the actor is a
- *   policy-as-code token; the mark is set and cleared through updateTenant, and a save
- *   racing with the mark waits for it (tenant row FOR SHARE).
+ *   rollback, "allow this origin", publishing, promoting and approving a rollout) answers
+ *   409 managed_by_code; the only exception is the policy PUT (`apply: true`, what
+ *   `ctl policy:apply` sends) of a policy-as-code token — that token is refused on every
+ *   other path too; the mark is set and cleared through updateTenant, and a save racing
+ *   with the mark waits for it (tenant row FOR SHARE).
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allowAuditOrigin } from "../../app/_lib/audit/allow-audit-origin";
 import { rollbackPolicy } from "../../app/_lib/policy/rollback-policy";
+import { changeRollout } from "../../app/_lib/rollouts/change-rollout";
+import { createRollout } from "../../app/_lib/rollouts/create-rollout";
 import { getTenant } from "../../app/_lib/tenants/get-tenant";
 import { updateTenant } from "../../app/_lib/tenants/update-tenant";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
@@ -185,12 +189,112 @@ describe("tenants managed by code", () => {
       expectedVersion: 1,
       document: { origins: [{ pattern: "https://b.example.com" }] },
       actor: pipeline,
+      apply: true,
     });
     expect(applied).toMatchObject({ changed: true, policy: { version: 2 } });
 
     await updateTenant({ db, slug: s, input: { managedBy: null } });
     const edited = await savePolicy({ db, slug: s, expectedVersion: 2, document: { origins: [] }, actor: editor });
     expect(edited.policy.version).toBe(3);
+  });
+
+  it("a policy-as-code actor is refused everywhere but the apply: rollback, allow, rollout publish/promote/approve", async () => {
+    const rejectedEvent = async (s: string, origin: string) => {
+      const { rows } = await pool.query<{ id: string }>(
+        `insert into audit_event (gateway_id, kind, tenant, decision, reason, origin, origin_normalized, policy_version)
+         values ('gw-test', 'handshake', $1, 'rejected', 'origin_not_allowed', $2, $2, 1)
+         returning id::text as id`,
+        [s, origin],
+      );
+      return rows[0]!.id;
+    };
+    // Three tenants, prepared while nobody manages them: one with a revision to roll back to,
+    // one with a shadow rollout open, one (requiring approval) with a canary waiting for it.
+    const plain = await newTenant([{ pattern: "https://a.example.com" }]);
+    await savePolicy({ db, slug: plain, expectedVersion: 1, document: { origins: [] }, actor: editor });
+    const shadowed = await newTenant([{ pattern: "https://a.example.com" }]);
+    const shadow = await createRollout({
+      db,
+      slug: shadowed,
+      input: { document: { origins: [] }, stage: "shadow" },
+      actor: editor,
+    });
+    expect(shadow.rollout.state).toBe("shadow");
+    const approving = await newTenant([{ pattern: "https://a.example.com" }]);
+    await updateTenant({ db, slug: approving, input: { requireApproval: true } });
+    const waiting = await createRollout({
+      db,
+      slug: approving,
+      input: { document: { origins: [] }, stage: "canary", canary: { percent: 10 } },
+      actor: editor,
+    });
+    expect(waiting.rollout.state).toBe("pending_approval");
+    for (const s of [plain, shadowed, approving]) await updateTenant({ db, slug: s, input: { managedBy: repo } });
+
+    // Each path's outcome: the error code, or "written" (so a failure lists every path let through).
+    const outcome = (write: Promise<unknown>) =>
+      write.then(
+        () => "written",
+        (error: { code?: string }) => error.code ?? String(error),
+      );
+    const refusals = {
+      "savePolicy without apply": await outcome(
+        savePolicy({ db, slug: plain, expectedVersion: 2, document: { origins: [] }, actor: pipeline }),
+      ),
+      rollback: await outcome(rollbackPolicy({ db, slug: plain, toVersion: 1, actor: pipeline })),
+      "allow this origin": await outcome(
+        allowAuditOrigin({ db, eventId: await rejectedEvent(plain, "https://c.example.com"), actor: pipeline }),
+      ),
+      "publish a rollout": await outcome(
+        createRollout({ db, slug: plain, input: { version: 1, stage: "shadow" }, actor: pipeline }),
+      ),
+      "promote a rollout": await outcome(
+        changeRollout({ db, slug: shadowed, id: shadow.rollout.id, action: "promote", actor: pipeline }),
+      ),
+      "approve a rollout": await outcome(
+        changeRollout({ db, slug: approving, id: waiting.rollout.id, action: "approve", actor: pipeline }),
+      ),
+    };
+    expect(refusals).toEqual({
+      "savePolicy without apply": "managed_by_code",
+      rollback: "managed_by_code",
+      "allow this origin": "managed_by_code",
+      "publish a rollout": "managed_by_code",
+      "promote a rollout": "managed_by_code",
+      "approve a rollout": "managed_by_code",
+    });
+    // Nothing changed: same versions, no revision, the rollouts still where they were.
+    expect(await revisions(plain)).toBe(2);
+    expect(await revisions(shadowed)).toBe(2); // the first version and the shadow's
+    expect(await revisions(approving)).toBe(2);
+    const states = await db.policyRollout.findMany({
+      where: { id: { in: [shadow.rollout.id, waiting.rollout.id] } },
+      select: { id: true, state: true },
+    });
+    expect(Object.fromEntries(states.map((r) => [r.id, r.state]))).toEqual({
+      [shadow.rollout.id]: "shadow",
+      [waiting.rollout.id]: "pending_approval",
+    });
+    const versions = await db.policy.findMany({
+      where: { tenant: { slug: { in: [plain, shadowed, approving] } } },
+      select: { version: true, tenant: { select: { slug: true } } },
+    });
+    expect(Object.fromEntries(versions.map((p) => [p.tenant.slug, p.version]))).toEqual({
+      [plain]: 2,
+      [shadowed]: 1,
+      [approving]: 1,
+    });
+
+    // The apply path itself still works for it.
+    const applied = await savePolicy({
+      db,
+      slug: plain,
+      expectedVersion: 2,
+      document: { origins: [{ pattern: "https://d.example.com" }] },
+      actor: pipeline,
+      apply: true,
+    });
+    expect(applied).toMatchObject({ changed: true, policy: { version: 3 } });
   });
 
   it("a save waits for a concurrent mark and then refuses (the tenant row is read FOR SHARE)", async () => {

@@ -7,7 +7,8 @@
  * Two-person rule: on a tenant that requires approval a canary waits in `pending_approval`
  * (leaving draft for canary needs a second person); a shadow never does (nobody is
  * refused by it). Refused while another rollout is open (409 rollout_in_progress) and for
- * a tenant managed by code without a policy-as-code token (409 managed_by_code).
+ * a tenant managed by code, whoever asks (409 managed_by_code: only `ctl policy:apply`
+ * changes such a tenant).
  */
 import "server-only";
 import type { PrismaClient } from "@/server/db/prisma";

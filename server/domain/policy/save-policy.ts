@@ -8,8 +8,9 @@
  *   as a set difference (delete removed, insert added, update changed note/expiry) ->
  *   read the result back -> insert the PolicyRevision snapshot.
  *
- * Checks before the write: a tenant managed by code is written only by a policy-as-code
- * token (assertPolicyWritable: 409 managed_by_code otherwise); while a staged rollout is
+ * Checks before the write: a tenant managed by code is written only by the policy PUT
+ * (`apply: true`) of a policy-as-code token (assertPolicyWritable: 409 managed_by_code
+ * otherwise, rollback and "allow this origin" included); while a staged rollout is
  * open nothing else is saved (409 rollout_in_progress, SPEC §5.2); a document equal to the
  * stored one writes nothing (unchangedPolicy: the current version is returned with
  * `changed: false`, no revision), so every PUT is idempotent; and a tenant that requires
@@ -68,6 +69,11 @@ export interface SavePolicyOptions {
   now?: Date;
   /** The activity entry; default `policy.save` with the version and the comment. */
   activity?: SaveActivity;
+  /**
+   * The policy PUT, i.e. what `ctl policy:apply` sends: the only write path on which a
+   * policy-as-code token may change a tenant managed by code. Only that route sets it.
+   */
+  apply?: boolean;
 }
 
 export interface SavePolicyResult {
@@ -129,7 +135,7 @@ export async function savePolicy(options: SavePolicyOptions): Promise<SavePolicy
   const { policy, changed, pending } = await options.db.$transaction(
     async (tx): Promise<{ policy: VersionedPolicyDocument; changed: boolean; pending?: RolloutView }> => {
       const tenant = await findTenant({ db: tx, slug: options.slug });
-      await assertPolicyWritable(tx, tenant, options.actor);
+      await assertPolicyWritable(tx, tenant, options.actor, { apply: options.apply === true });
       await assertNoOpenRollout(tx, tenant);
       const locked = await tx.$queryRaw<Array<{ version: number }>>`
         select version from policy where tenant_id = ${tenant.id}::uuid for update`;

@@ -157,7 +157,7 @@ export const OPERATIONS: Operation[] = [
     path: "/api/v1/tenants/<slug>/policy",
     permission: "policy.write",
     summary:
-      "Save a new version (If-Match required). The same document again writes nothing (changed: false). A tenant managed by code: 409 managed_by_code, except for a policy-as-code token",
+      "Save a new version (If-Match required). The same document again writes nothing (changed: false). A tenant managed by code: 409 managed_by_code, except for a policy-as-code token (this is the one write it may make there)",
     params: SLUG,
     query: policySaveQuery,
     headers: [IF_MATCH_REQUIRED],

@@ -14,7 +14,7 @@ export const GET = apiRoute<Params>({ permission: "policy.read" }, async ({ para
 });
 
 // PUT /api/v1/tenants/<slug>/policy?comment=... - save a new version; If-Match required (428), stale -> 409, invalid -> 422,
-// body over 16 MiB -> 413, managed by code -> 409 managed_by_code (unless a policy-as-code token); the same document again
+// body over 16 MiB -> 413, managed by code -> 409 managed_by_code (unless a policy-as-code token: this PUT is the one write it may make there); the same document again
 // -> 200, `changed: false`; a rollout open -> 409 rollout_in_progress; a tenant that requires approval -> 202 with the rollout
 // (pending_approval: nothing saved until a second person approves it)
 export const PUT = apiRoute<Params>(
@@ -30,6 +30,8 @@ export const PUT = apiRoute<Params>(
       document,
       actor,
       comment,
+      // The apply path: a policy-as-code token may write a tenant managed by code here, and only here.
+      apply: true,
     });
     if (pending)
       return Response.json({ ...pending, warnings }, { status: 202, headers: { ETag: etag(policy.version) } });
