@@ -297,6 +297,35 @@ describe("tenants managed by code", () => {
     expect(applied).toMatchObject({ changed: true, policy: { version: 3 } });
   });
 
+  it("on a managed tenant that requires approval, an apply waits; a person approves it, the token cannot", async () => {
+    const s = await newTenant([{ pattern: "https://a.example.com" }]);
+    await updateTenant({ db, slug: s, input: { requireApproval: true, managedBy: repo } });
+    const applied = await savePolicy({
+      db,
+      slug: s,
+      expectedVersion: 1,
+      document: { origins: [{ pattern: "https://b.example.com" }] },
+      actor: pipeline,
+      apply: true,
+    });
+    expect(applied.pending?.state).toBe("pending_approval");
+    const id = applied.pending!.id;
+    const ciApprover = { id: null, label: "token:ci-approver", policyAsCode: true };
+    expect((await rejection(changeRollout({ db, slug: s, id, action: "approve", actor: ciApprover }))).code).toBe(
+      "managed_by_code",
+    );
+    expect((await db.policy.findFirstOrThrow({ where: { tenant: { slug: s } } })).version).toBe(1);
+
+    const approved = await changeRollout({ db, slug: s, id, action: "approve", actor: editor });
+    expect(approved.rollout.state).toBe("promoted");
+    const active = await db.policy.findFirstOrThrow({ where: { tenant: { slug: s } } });
+    expect(active.version).toBe(2);
+    // The editor still cannot write the policy itself.
+    expect(
+      (await rejection(savePolicy({ db, slug: s, expectedVersion: 2, document: { origins: [] }, actor: editor }))).code,
+    ).toBe("managed_by_code");
+  });
+
   it("a save waits for a concurrent mark and then refuses (the tenant row is read FOR SHARE)", async () => {
     const s = await newTenant([]);
     const marker = await pool.connect();

@@ -70,7 +70,7 @@ export async function changeRollout(
     async (tx) => {
       const tenant = await findTenant({ db: tx, slug: options.slug });
       if (options.action !== "abort" && options.action !== "reject") {
-        await assertPolicyWritable(tx, tenant, options.actor);
+        await assertPolicyWritable(tx, tenant, options.actor, { approval: options.action === "approve" });
       }
       await tx.$queryRaw`select version from policy where tenant_id = ${tenant.id}::uuid for update`;
       const locked = await tx.$queryRaw<Array<{ id: string }>>`
