@@ -101,6 +101,8 @@ export async function staleGateways(
       order by id limit ${MAX_FINDINGS}`,
     [p.staleAfterSeconds],
   );
+  // Behind = not in sync: the negation of `enforcesLatest` (app/_lib/gateways/list-gateways.ts),
+  // the one "in sync" rule; a missing version counts as 0 (saved versions start at 1).
   const behind = await db.query<{ id: string; slug: string; enforced: number | null; version: number }>(
     `select g.id, t.slug, (g.enforced_versions ->> t.slug)::int as enforced, p.version
        from gateway_instance g cross join tenant t join policy p on p.tenant_id = t.id
