@@ -24,7 +24,10 @@ let gateway: Server;
 let stub: Stub = (_req, res) => res.end();
 let seen: IncomingMessage[] = [];
 let token: string;
-let routes: Record<string, { POST: (request: Request, context: { params: Promise<Record<string, never>> }) => Promise<Response> }>;
+let routes: Record<
+  string,
+  { POST: (request: Request, context: { params: Promise<Record<string, never>> }) => Promise<Response> }
+>;
 
 beforeAll(async () => {
   const url = await createTestDatabase("tester_errors");
