@@ -1,9 +1,14 @@
 /**
  * queryOptions factories, one per entity, and the one key factory (`keys`), with array keys.
- * Mutations invalidate exactly the keys they change (./mutations.ts), never by string prefix.
+ * Mutations invalidate exactly the keys they change (./mutations.ts), never by string prefix;
+ * where every variant of a query is stale (e.g. the audit statistics of every tenant and
+ * window), by the array prefix `keys` names for it (`…All`).
  */
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import type { ActivityPage } from "@/app/_lib/activity/list-activity";
+import type { AlertDeliveryView, AlertView } from "@/app/_lib/alerts/alert-log";
+import type { AlertRuleView } from "@/app/_lib/alerts/alert-rules";
+import type { AlertWebhookView } from "@/app/_lib/alerts/alert-webhooks";
 import type { AuditWindow } from "@/app/_lib/audit/audit-filter-input";
 import type { SavedView } from "@/app/_lib/audit/audit-saved-views";
 import type { ShadowSummary } from "@/app/_lib/audit/get-shadow-summary";
@@ -52,14 +57,24 @@ export const keys = {
   auditHistory: (filter: AuditHistoryFilter) => ["audit", "history", auditFilterKey(filter)] as const,
   auditStats: (tenant: string | null, window: AuditWindow, includeTester = false) =>
     ["audit", "stats", tenant, window, includeTester] as const,
+  /** Prefix of every auditStats key. */
+  auditStatsAll: () => ["audit", "stats"] as const,
   auditFacets: (filter: AuditHistoryFilter) => ["audit", "facets", auditFilterKey(filter)] as const,
+  /** Prefix of every auditFacets key. */
+  auditFacetsAll: () => ["audit", "facets"] as const,
   auditHistogram: (filter: AuditHistoryFilter) => ["audit", "histogram", auditFilterKey(filter)] as const,
+  /** Prefix of every auditHistogram key. */
+  auditHistogramAll: () => ["audit", "histogram"] as const,
   auditViews: () => ["audit", "views"] as const,
   sessions: () => ["me", "sessions"] as const,
   rollouts: (slug: string) => ["tenants", "rollouts", slug] as const,
   rollout: (slug: string, id: string) => ["tenants", "rollout", slug, id] as const,
   shadowSummary: (slug: string, version: number) => ["audit", "shadow", slug, version] as const,
   activity: (filter: ActivityFilter) => ["activity", activityFilterKey(filter)] as const,
+  alertWebhooks: () => ["alert-webhooks"] as const,
+  alertRules: () => ["alert-rules"] as const,
+  alerts: () => ["alerts"] as const,
+  alertDeliveries: () => ["alert-deliveries"] as const,
 };
 
 /** The activity log's filters (empty = no filter). */
@@ -311,6 +326,34 @@ export const auditStatsQuery = (tenant: string | null, window: AuditWindow, incl
         { signal },
       ),
     refetchInterval: window === "hour" ? 15_000 : 60_000,
+  });
+
+export const alertWebhooksQuery = () =>
+  queryOptions({
+    queryKey: keys.alertWebhooks(),
+    queryFn: ({ signal }) => api<AlertWebhookView[]>("/api/v1/alert-webhooks", { signal }),
+  });
+
+export const alertRulesQuery = () =>
+  queryOptions({
+    queryKey: keys.alertRules(),
+    queryFn: ({ signal }) => api<AlertRuleView[]>("/api/v1/alert-rules", { signal }),
+  });
+
+/** The 20 most recent alerts. */
+export const alertsQuery = () =>
+  queryOptions({
+    queryKey: keys.alerts(),
+    queryFn: ({ signal }) => api<{ alerts: AlertView[] }>("/api/v1/alerts?limit=20", { signal }),
+    refetchInterval: 5000,
+  });
+
+/** The 50 most recent delivery attempts. */
+export const alertDeliveriesQuery = () =>
+  queryOptions({
+    queryKey: keys.alertDeliveries(),
+    queryFn: ({ signal }) => api<{ deliveries: AlertDeliveryView[] }>("/api/v1/alert-deliveries?limit=50", { signal }),
+    refetchInterval: 3000,
   });
 
 export type {

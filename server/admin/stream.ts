@@ -108,6 +108,13 @@ export class StreamHub {
     return this.clients.size;
   }
 
+  /** Streams that are not sent more until their send buffer drains (tests, diagnostics). */
+  get lagging(): number {
+    let n = 0;
+    for (const client of this.clients) if (client.mode === "lagging") n += 1;
+    return n;
+  }
+
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const origin = parseOrigin(req.headersDistinct.origin);
     if (origin.kind !== "origin" || origin.origin !== this.options.dashboardOrigin) {

@@ -104,6 +104,8 @@ export async function staleGateways(
       order by id limit ${MAX_FINDINGS}`,
     [p.staleAfterSeconds],
   );
+  // Behind = not in sync: the negation of `enforcesLatest` (app/_lib/gateways/list-gateways.ts),
+  // the one "in sync" rule; a missing version counts as 0 (saved versions start at 1).
   // A gateway still loading its policies (status `starting`: its first heartbeat goes out
   // before the load) enforces nothing yet and is not behind; its next beat says what it enforces.
   const behind = await db.query<{ id: string; slug: string; enforced: number | null; version: number }>(

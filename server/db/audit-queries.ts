@@ -446,6 +446,14 @@ export async function auditAfter(
   return rows.map(toAuditEvent);
 }
 
+/** One event by its id (unique by its sequence; the key is (id, ts) as the table is partitioned by ts). */
+export async function auditEventById(db: Queryable, id: bigint): Promise<AuditEvent | null> {
+  const { rows } = await db.query<AuditRow>(`select ${AUDIT_COLUMNS} from audit_event where id = $1::bigint limit 1`, [
+    id.toString(),
+  ]);
+  return rows[0] ? toAuditEvent(rows[0]) : null;
+}
+
 export async function latestAuditId(db: Queryable): Promise<string> {
   const { rows } = await db.query<{ id: string | null }>("select max(id)::text as id from audit_event");
   return rows[0]?.id ?? "0";

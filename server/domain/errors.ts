@@ -29,6 +29,12 @@ export type AppErrorCode =
   | "setup_unavailable"
   | "bad_request"
   | "payload_too_large"
+  /** The dashboard could not use the gateway it calls (GATEWAY_INTERNAL_URL): unreachable, or no JSON. */
+  | "gateway_unavailable"
+  /** The gateway the dashboard calls did not answer in time. */
+  | "gateway_timeout"
+  /** The gateway refused the dashboard's own admin token (a deployment fault, not the user's). */
+  | "gateway_auth_failed"
   | "internal";
 
 const DEFAULT_STATUS: Record<AppErrorCode, number> = {
@@ -51,6 +57,9 @@ const DEFAULT_STATUS: Record<AppErrorCode, number> = {
   setup_unavailable: 410,
   bad_request: 400,
   payload_too_large: 413,
+  gateway_unavailable: 502,
+  gateway_timeout: 504,
+  gateway_auth_failed: 502,
   internal: 500,
 };
 

@@ -261,9 +261,14 @@ export class ConnectionRegistry {
 
   /** Open connections of `tenant` (tests, diagnostics). */
   openCount(tenant: string): number {
-    let n = 0;
-    for (const c of this.open) if (c.tenant === tenant) n += 1;
-    return n;
+    return this.openOf(tenant).length;
+  }
+
+  /** The open connections of `tenant` (tests, diagnostics). */
+  openOf(tenant: string): Connection[] {
+    const out: Connection[] = [];
+    for (const c of this.open) if (c.tenant === tenant) out.push(c);
+    return out;
   }
 
   /**

@@ -62,14 +62,13 @@ import { enforcedPolicy } from "../policy-store/staged-policy";
 import type { GatewayContext } from "./context";
 import { type DecisionFacts, decisionLabel, decisionReason, type RequestFacts, recordRequest } from "./http-audit";
 import { DECISION_HEADER, POLICY_VERSION_HEADER, REASON_HEADER, type Reply } from "./http-reply";
-import { headerLines, parseSubprotocols } from "./request-headers";
+import { checkHandshake, headerLines } from "./request-headers";
 import { requestRateAllowed } from "./request-rate";
 import { accessTokenValues } from "./upstream-path";
 
 export const AUTHZ_PREFIX = "/authz/";
 /** `/authz/<slug>`, then optionally `/<original path>`, then optionally `?query`. */
 const AUTHZ_PATH = /^\/authz\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/s;
-const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 /** An origin-form request target as a proxy forwards it: printable ASCII, no space. */
 const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
 const MAX_URI_LENGTH = 8192;
@@ -160,14 +159,14 @@ function decideHandshakeRequest(
   runtime: TenantRuntime,
   original: Original,
 ): Reply {
-  const problem = handshakeProblem(req, original);
-  if (problem) {
+  const checked = checkHandshake(req, { method: original.method, subrequest: true });
+  if (!checked.ok) {
     ctx.rateLimits.countUnverified(facts.remoteAddr);
     recordRequest(ctx, facts, "rejected", "bad_handshake");
-    ctx.logger.debug({ tenant: runtime.slug, why: problem }, "forward auth: not a valid handshake");
+    ctx.logger.debug({ tenant: runtime.slug, why: checked.problem.message }, "forward auth: not a valid handshake");
     return refusal("bad_handshake", runtime.version);
   }
-  const offered = parseSubprotocols(req) ?? [];
+  const offered = checked.offered;
   const policy = enforcedPolicy(runtime, facts.remoteAddr);
   const limits = policy.document.limits;
   if (!requestRateAllowed(ctx, runtime.slug, "handshake", facts.remoteAddr, limits.handshakesPerMinutePerIp)) {
@@ -287,17 +286,6 @@ function single(req: IncomingMessage, name: string): string | undefined | null {
   const lines = headerLines(req, name);
   if (lines === undefined) return undefined;
   return lines.length === 1 ? lines[0]!.trim() : null;
-}
-
-/** What is wrong with the forwarded handshake as a WebSocket handshake, or null. */
-function handshakeProblem(req: IncomingMessage, original: Original): string | null {
-  if (original.method !== "GET") return "WebSocket handshakes use GET";
-  const key = headerLines(req, "sec-websocket-key");
-  if (key?.length !== 1 || !KEY_PATTERN.test(key[0]!.trim())) return "malformed Sec-WebSocket-Key";
-  const version = req.headers["sec-websocket-version"];
-  if (version !== undefined && version.trim() !== "13") return "unsupported WebSocket version (13 is required)";
-  if (parseSubprotocols(req) === null) return "malformed Sec-WebSocket-Protocol";
-  return null;
 }
 
 function decodeSlug(raw: string): string {

@@ -96,7 +96,7 @@ export class RawPeer extends EventEmitter {
   connection: Connection | null = null;
 
   constructor(
-    private readonly relay: RawRelay,
+    readonly relay: RawRelay,
     private readonly isClient: boolean,
   ) {
     super();
@@ -149,7 +149,8 @@ class Direction {
   closeReason: Buffer = Buffer.alloc(0);
   /** End `dest`'s TCP connection as soon as the queued close frame is written. */
   private endAfterClose = false;
-  private paused = false;
+  /** `source` is paused until `dest` drains (backpressure). */
+  private waitingForDrain = false;
 
   constructor(
     private readonly relay: RawRelay,
@@ -159,6 +160,16 @@ class Direction {
     private readonly fromClient: boolean,
     private readonly maxMessageBytes: number,
   ) {}
+
+  /** Reading `source` is paused until `dest` takes what is queued on it (backpressure; tests, diagnostics). */
+  get paused(): boolean {
+    return this.waitingForDrain;
+  }
+
+  /** Bytes this direction queued on `dest` that its socket has not yet handed to the kernel (tests, diagnostics). */
+  get buffered(): number {
+    return this.dest.writableLength;
+  }
 
   /** `dest` received part of a frame whose rest is still to come (not at a frame boundary). */
   get midFrame(): boolean {
@@ -319,11 +330,11 @@ class Direction {
 
   private write(bytes: Buffer): void {
     if (this.dest.destroyed || !this.dest.writable) return;
-    if (!this.dest.write(bytes) && !this.paused) {
-      this.paused = true;
+    if (!this.dest.write(bytes) && !this.waitingForDrain) {
+      this.waitingForDrain = true;
       this.source.pause();
       this.dest.once("drain", () => {
-        this.paused = false;
+        this.waitingForDrain = false;
         this.source.resume();
       });
     }

@@ -133,7 +133,7 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     this.id = options.gatewayId ?? `gw-${randomUUID().slice(0, 8)}`;
     const logger = options.logger.child({ gatewayId: this.id });
-    // Two Postgres connections per gateway at most (issue 15, docs/deployment.md): one LISTEN
+    // Two Postgres connections per gateway at most (issue 15, docs/postgres.md): one LISTEN
     // connection, shared by the policy store and the audit tail, that also carries policy
     // reads, reconciliation and the heartbeat; and one pooled connection (released when idle)
     // for audit batches and everything else. Whoever needs the pool while a batch is being

@@ -58,12 +58,11 @@ import type { GatewayContext } from "./context";
 import { RawRelay } from "./frame-relay";
 import { acceptValue, connectUpstreamRaw, type RawUpstream } from "./raw-upstream";
 import { echo } from "./relay";
-import { headerLines, parseSubprotocols } from "./request-headers";
+import { checkHandshake, type HandshakeProblem, headerLines } from "./request-headers";
 import type { HandshakeFacts } from "./revocation";
 import { isTesterRequest } from "./tester-mark";
 import { accessTokenValues, checkRest, upstreamTarget } from "./upstream-path";
 
-const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 /** The metric label of handshakes that did not name a loaded tenant (never the slug itself). */
 const UNKNOWN_TENANT_LABEL = "_unknown";
 
@@ -256,24 +255,10 @@ function compareStaged(a: Attempt, choice: PolicyChoice, decision: Decision, req
 }
 
 /** Step 3: what is wrong with the request as a WebSocket handshake to this endpoint, or null. */
-function protocolProblem(a: Attempt): { message: string; status?: number; headers?: Record<string, string> } | null {
-  const { req } = a;
-  if (req.method !== "GET") return { message: "WebSocket handshakes use GET", status: 405, headers: { Allow: "GET" } };
-  if (req.headers.upgrade?.toLowerCase() !== "websocket") return { message: "Upgrade must be websocket" };
-  const key = req.headers["sec-websocket-key"];
-  if (typeof key !== "string" || !KEY_PATTERN.test(key.trim())) {
-    return { message: "missing or malformed Sec-WebSocket-Key" };
-  }
-  if (req.headers["sec-websocket-version"]?.trim() !== "13") {
-    return {
-      message: "unsupported WebSocket version (13 is required)",
-      status: 426,
-      headers: { "Sec-WebSocket-Version": "13" },
-    };
-  }
-  const offered = parseSubprotocols(req);
-  if (offered === null) return { message: "malformed Sec-WebSocket-Protocol" };
-  a.offeredSubprotocols = offered;
+function protocolProblem(a: Attempt): HandshakeProblem | null {
+  const checked = checkHandshake(a.req, { method: a.req.method, subrequest: false });
+  if (!checked.ok) return checked.problem;
+  a.offeredSubprotocols = checked.offered;
   const path = checkRest(a.rest);
   if (!path.ok) return { message: path.message };
   return null;

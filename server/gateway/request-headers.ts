@@ -1,7 +1,8 @@
 /**
- * Reading request headers the way the gateway needs them: every line of one header, and
- * the offered WebSocket subprotocols. Shared by the handshake path, forward auth, the HTTP
- * proxy and the admin stream (a leaf module: it imports nothing of the gateway).
+ * Reading request headers the way the gateway needs them: every line of one header, the
+ * offered WebSocket subprotocols, and whether a request is a well-formed WebSocket handshake.
+ * Shared by the handshake path, forward auth, the HTTP proxy and the admin stream (a leaf
+ * module: it imports nothing of the gateway).
  */
 import type { IncomingMessage } from "node:http";
 import { HTTP_TOKEN } from "../policy";
@@ -36,4 +37,53 @@ export function parseSubprotocols(req: IncomingMessage): string[] | null {
     }
   }
   return offered;
+}
+
+/** Sec-WebSocket-Key: 16 bytes in base64 (RFC 6455 §4.1). */
+const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
+
+/** Why a request is not a valid WebSocket handshake, and how a direct refusal answers it. */
+export interface HandshakeProblem {
+  message: string;
+  /** The status a direct handshake is refused with (absent: the reason's own, 400). */
+  status?: number;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The protocol checks of a WebSocket handshake (RFC 6455 §4.2.1), in order, the first failing
+ * one reported: the method is GET, `Upgrade: websocket`, exactly one well-formed
+ * Sec-WebSocket-Key, Sec-WebSocket-Version 13, a well-formed Sec-WebSocket-Protocol. When all
+ * pass, the offered subprotocols.
+ *
+ * The handshake path checks the request itself. Forward auth checks a proxy's subrequest that
+ * describes a handshake: `method` is the original request's, `Upgrade` is not required
+ * (nginx does not forward it) and a missing version passes (only a wrong one fails).
+ */
+export function checkHandshake(
+  req: IncomingMessage,
+  options: { method: string | undefined; subrequest: boolean },
+): { ok: true; offered: string[] } | { ok: false; problem: HandshakeProblem } {
+  const fail = (problem: HandshakeProblem) => ({ ok: false as const, problem });
+  if (options.method !== "GET") {
+    return fail({ message: "WebSocket handshakes use GET", status: 405, headers: { Allow: "GET" } });
+  }
+  if (!options.subrequest && req.headers.upgrade?.toLowerCase() !== "websocket") {
+    return fail({ message: "Upgrade must be websocket" });
+  }
+  const key = headerLines(req, "sec-websocket-key");
+  if (key?.length !== 1 || !KEY_PATTERN.test(key[0]!.trim())) {
+    return fail({ message: "missing or malformed Sec-WebSocket-Key" });
+  }
+  const version = req.headers["sec-websocket-version"];
+  if (version?.trim() !== "13" && !(options.subrequest && version === undefined)) {
+    return fail({
+      message: "unsupported WebSocket version (13 is required)",
+      status: 426,
+      headers: { "Sec-WebSocket-Version": "13" },
+    });
+  }
+  const offered = parseSubprotocols(req);
+  if (offered === null) return fail({ message: "malformed Sec-WebSocket-Protocol" });
+  return { ok: true, offered };
 }

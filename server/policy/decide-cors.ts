@@ -49,6 +49,7 @@
  * Browser-safe (no token verification is involved).
  */
 import type { CompiledPolicy } from "./compile-policy";
+import { HTTP_TOKEN } from "./document";
 import { type ParsedOrigin, parseOrigin } from "./parse-origin";
 import { REASON_STATUS, type Reason } from "./reasons";
 import type { ExplainStep } from "./types";
@@ -71,7 +72,6 @@ export const PREFLIGHT_OK_STATUS = 204;
 export const FORWARD_STATUS = 200;
 /** Request header names longer than any sane header; a longer name is malformed. */
 const MAX_HEADER_NAME = 256;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const OWS = /^[ \t]+|[ \t]+$/g;
 /** A refusal whose cause was an internal fault (fail closed; SPEC §4.4: never another code). */
 const INTERNAL_FAULT: Reason = "gateway_unavailable";
@@ -384,7 +384,7 @@ function judgeMethod(
 ): { failure: Failure | null; message: string } {
   const what = preflight ? "Access-Control-Request-Method" : "the method";
   const lines = value === undefined ? [] : typeof value === "string" ? [value] : value;
-  if (lines.length !== 1 || !TOKEN.test(lines[0] ?? "")) {
+  if (lines.length !== 1 || !HTTP_TOKEN.test(lines[0] ?? "")) {
     return {
       failure: {
         reason: "cors_method_not_allowed",
@@ -419,7 +419,7 @@ function judgeHeaders(
     for (const part of line.split(",")) {
       const name = part.replace(OWS, "");
       if (name === "") continue;
-      if (name.length > MAX_HEADER_NAME || !TOKEN.test(name)) {
+      if (name.length > MAX_HEADER_NAME || !HTTP_TOKEN.test(name)) {
         return {
           failure: {
             reason: "cors_header_not_allowed",

@@ -514,7 +514,7 @@ describe("allowAuditOrigin (POST /api/v1/audit/<id>/allow)", () => {
     const [id] = await seed([
       { tenant: t, origin: "HTTPS://Admin.Example.com:8443", originNormalized: "https://admin.example.com:8443" },
     ]);
-    const result = await allowAuditOrigin({ db: prisma, eventId: id!, actor });
+    const result = await allowAuditOrigin({ db: prisma, auditDb: pool, eventId: id!, actor });
     expect(result).toMatchObject({
       eventId: id,
       tenant: t,
@@ -550,15 +550,15 @@ describe("allowAuditOrigin (POST /api/v1/audit/<id>/allow)", () => {
   it("says 409 already_allowed when a live pattern covers the origin, and changes nothing", async () => {
     const t = await newTenant(["https://*.example.org"]);
     const [byWildcard] = await seed([{ tenant: t, origin: "https://x.example.org" }]);
-    const error = await rejection(allowAuditOrigin({ db: prisma, eventId: byWildcard!, actor }));
+    const error = await rejection(allowAuditOrigin({ db: prisma, auditDb: pool, eventId: byWildcard!, actor }));
     expect(error.code).toBe("already_allowed");
     expect(error.status).toBe(409);
     expect(error.message).toContain("https://*.example.org");
 
     // Allowing twice: the second is already_allowed.
     const [first] = await seed([{ tenant: t, origin: "https://other.example" }]);
-    await allowAuditOrigin({ db: prisma, eventId: first!, actor });
-    const again = await rejection(allowAuditOrigin({ db: prisma, eventId: first!, actor }));
+    await allowAuditOrigin({ db: prisma, auditDb: pool, eventId: first!, actor });
+    const again = await rejection(allowAuditOrigin({ db: prisma, auditDb: pool, eventId: first!, actor }));
     expect(again.code).toBe("already_allowed");
     expect(again.message).toContain("already on the allowlist");
     expect((await getPolicy({ db: prisma, slug: t })).version).toBe(2);
@@ -584,7 +584,7 @@ describe("allowAuditOrigin (POST /api/v1/audit/<id>/allow)", () => {
     ];
     for (const [event, message] of cases) {
       const [id] = await seed([{ tenant: t, ...event }]);
-      const error = await rejection(allowAuditOrigin({ db: prisma, eventId: id!, actor }));
+      const error = await rejection(allowAuditOrigin({ db: prisma, auditDb: pool, eventId: id!, actor }));
       expect(error.status, JSON.stringify(event)).toBe(422);
       expect(error.code).toBe("validation_failed");
       expect(error.message).toMatch(message);
@@ -597,7 +597,7 @@ describe("allowAuditOrigin (POST /api/v1/audit/<id>/allow)", () => {
   it("accepts a report-only flag for origin_not_allowed (the origin is what enforce would refuse)", async () => {
     const t = await newTenant([]);
     const [id] = await seed([{ tenant: t, decision: "report_only", origin: "https://ro.example" }]);
-    expect((await allowAuditOrigin({ db: prisma, eventId: id!, actor })).version).toBe(2);
+    expect((await allowAuditOrigin({ db: prisma, auditDb: pool, eventId: id!, actor })).version).toBe(2);
   });
 
   it("uses optimistic concurrency: a stale expectedVersion is 409 version_conflict and nothing is saved", async () => {
@@ -611,7 +611,9 @@ describe("allowAuditOrigin (POST /api/v1/audit/<id>/allow)", () => {
       document: doc(["https://app.example.com", "https://else.example"]),
       actor: { id: null, label: "other@example.com" },
     });
-    const error = await rejection(allowAuditOrigin({ db: prisma, eventId: id!, expectedVersion: 1, actor }));
+    const error = await rejection(
+      allowAuditOrigin({ db: prisma, auditDb: pool, eventId: id!, expectedVersion: 1, actor }),
+    );
     expect(error.code).toBe("version_conflict");
     expect(error.status).toBe(409);
     expect((error.details as { currentVersion: number }).currentVersion).toBe(2);
@@ -620,21 +622,25 @@ describe("allowAuditOrigin (POST /api/v1/audit/<id>/allow)", () => {
       "https://else.example",
     ]);
     // With the version the user now sees, it goes through.
-    const ok = await allowAuditOrigin({ db: prisma, eventId: id!, expectedVersion: 2, actor });
+    const ok = await allowAuditOrigin({ db: prisma, auditDb: pool, eventId: id!, expectedVersion: 2, actor });
     expect(ok.version).toBe(3);
   });
 
   it("is 404 for unknown or non-numeric ids and for a tenant deleted since; 409 for an expired exact entry", async () => {
-    expect((await rejection(allowAuditOrigin({ db: prisma, eventId: "999999999999", actor }))).status).toBe(404);
-    expect((await rejection(allowAuditOrigin({ db: prisma, eventId: "12abc", actor }))).status).toBe(404);
-    expect((await rejection(allowAuditOrigin({ db: prisma, eventId: "99999999999999999999", actor }))).status).toBe(
+    expect(
+      (await rejection(allowAuditOrigin({ db: prisma, auditDb: pool, eventId: "999999999999", actor }))).status,
+    ).toBe(404);
+    expect((await rejection(allowAuditOrigin({ db: prisma, auditDb: pool, eventId: "12abc", actor }))).status).toBe(
       404,
     );
+    expect(
+      (await rejection(allowAuditOrigin({ db: prisma, auditDb: pool, eventId: "99999999999999999999", actor }))).status,
+    ).toBe(404);
 
     const gone = await newTenant([]);
     const [goneId] = await seed([{ tenant: gone, origin: "https://x.example" }]);
     await deleteTenant({ db: prisma, slug: gone });
-    const error = await rejection(allowAuditOrigin({ db: prisma, eventId: goneId!, actor }));
+    const error = await rejection(allowAuditOrigin({ db: prisma, auditDb: pool, eventId: goneId!, actor }));
     expect(error.status).toBe(404);
     expect(error.message).toContain("no longer exists");
 
@@ -643,7 +649,9 @@ describe("allowAuditOrigin (POST /api/v1/audit/<id>/allow)", () => {
     ]);
     const [expId] = await seed([{ tenant: t, origin: "https://exp.example" }]);
     const later = new Date(Date.now() + 120_000);
-    const expired = await rejection(allowAuditOrigin({ db: prisma, eventId: expId!, actor, now: later }));
+    const expired = await rejection(
+      allowAuditOrigin({ db: prisma, auditDb: pool, eventId: expId!, actor, now: later }),
+    );
     expect(expired.code).toBe("conflict");
     expect(expired.message).toMatch(/expired .*renew it in the allowlist editor/);
     expect((await getPolicy({ db: prisma, slug: t })).version).toBe(1);
@@ -664,7 +672,7 @@ describe("allow this origin, against a real gateway", () => {
         10_000,
       );
       expect(event.originNormalized).toBe(origin);
-      await allowAuditOrigin({ db: prisma, eventId: event.id, expectedVersion: 1, actor });
+      await allowAuditOrigin({ db: prisma, auditDb: pool, eventId: event.id, expectedVersion: 1, actor });
       const accepted = await eventually(async () => {
         const outcome = await handshake(endpoint, { origin });
         outcome.ws?.close();

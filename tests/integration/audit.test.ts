@@ -9,6 +9,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createMetrics } from "../../server/admin/metrics";
+import type { StreamHub } from "../../server/admin/stream";
 import { AuditPipeline } from "../../server/audit/pipeline";
 import { AuditTail } from "../../server/audit/tail";
 import type { AuditEventInput } from "../../server/audit/types";
@@ -206,7 +207,7 @@ describe("audit pipeline", () => {
 
   it("buffers while Postgres blocks writes, counts and records what it had to drop", async () => {
     const metrics = createMetrics();
-    const pool = createPool(db, { max: 2 });
+    const pool = createPool(db, { max: 2, applicationName: "audit-buffer-test" });
     const pipeline = new AuditPipeline({
       pool,
       gatewayId: "gw-buffer-test",
@@ -236,7 +237,18 @@ describe("audit pipeline", () => {
     await locker.query("lock table audit_event in access exclusive mode");
     try {
       for (let i = 0; i < 500; i++) pipeline.record(event(i));
-      await new Promise((r) => setTimeout(r, 100)); // the first batch is now stuck behind the lock
+      // Postgres reports the first batch's COPY waiting for the lock (asked from another
+      // connection: inside the locker's transaction pg_stat_activity would stay as first read).
+      await eventually(
+        async () =>
+          (
+            await query(
+              db,
+              `select 1 from pg_stat_activity
+                where datname = current_database() and application_name = 'audit-buffer-test' and wait_event_type = 'Lock'`,
+            )
+          ).length === 1,
+      );
       for (let i = 500; i < 2000; i++) pipeline.record(event(i));
       // 500 in flight (still queued until committed) + up to 1000 queued; the rest dropped.
       expect(pipeline.totals.dropped).toBe(1000);
@@ -386,7 +398,9 @@ describe("live stream", () => {
       [t.slug],
     );
     await pool.query("select pg_notify('audit_events', 'gw-bulk')");
-    await new Promise((r) => setTimeout(r, 1500));
+    // The gateway stopped sending to this client and counts what it misses.
+    const hub = (gw.gateway as unknown as { stream: StreamHub }).stream;
+    await eventually(() => hub.lagging === 1, 20_000);
     (client.ws as unknown as { _socket: import("node:net").Socket })._socket.resume();
     await eventually(() => client.events.length === 6000, 20_000);
     const lagged = client.messages.filter((m) => m.type === "lagged");

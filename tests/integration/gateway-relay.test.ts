@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
+import type { RawPeer } from "../../server/gateway/frame-relay";
 import { createTenant, type TenantFixture } from "../helpers/fixtures";
 import {
   closed,
@@ -131,35 +132,38 @@ describe("proxy to an upstream ws server", () => {
 
   it("holds memory flat when the client reads slower than the upstream writes (backpressure)", async () => {
     // A raw client that completes the handshake and then never reads.
-    const before = upstreamSockets.length;
     const socket = net.connect(gw.port, "127.0.0.1");
     await new Promise((r) => socket.once("connect", r));
     socket.write(upgradeRequest(`/t/${proxied.slug}/flood`, { Origin: ORIGIN }));
-    await eventually(() => upstreamSockets.length > before);
+    const connection = await eventually(() =>
+      gw.gateway.ctx.connections.openOf(proxied.slug).find((c) => c.accepted.path?.endsWith("/flood")),
+    );
     socket.pause();
-    const up = upstreamSockets.at(-1)!.ws;
+    const relay = (connection.client as RawPeer).relay;
+    const up = await eventually(() => upstreamSockets.find((s) => s.url.endsWith("/flood"))?.ws);
     const chunk = Buffer.alloc(64 * 1024, 1);
-    let sent = 0;
-    const target = 256 * 1024 * 1024;
-    const memBefore = process.memoryUsage();
-    // Write as fast as the upstream socket takes it, for up to 3 s or 256 MB.
-    const started = Date.now();
-    while (sent < target && Date.now() - started < 3000) {
-      if (up.bufferedAmount > 8 * 1024 * 1024) {
-        await new Promise((r) => setTimeout(r, 20));
-        continue;
+    const queued = 8 * 1024 * 1024;
+    let held = 0;
+    let lastQueue = -1;
+    // Keep 8 MiB queued on the upstream's side until the gateway reports that it stopped
+    // reading the upstream (its relay waits for the client's socket to drain) and the
+    // upstream's queue did not move between two looks. Meanwhile, the most the gateway held
+    // toward the client.
+    await eventually(() => {
+      held = Math.max(held, relay.toClient.buffered);
+      const stalled = relay.toClient.paused && up.bufferedAmount === lastQueue;
+      while (up.bufferedAmount < queued) {
+        up.send(chunk, { binary: true });
       }
-      up.send(chunk, { binary: true });
-      sent += chunk.length;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-    const memAfter = process.memoryUsage();
-    const growth = memAfter.arrayBuffers + memAfter.heapUsed - (memBefore.arrayBuffers + memBefore.heapUsed);
-    // The gateway stopped reading from the upstream: most of what was "sent" is still in the
-    // upstream's own buffer or the kernel, and the gateway holds far less than was sent.
-    expect(up.bufferedAmount).toBeGreaterThan(0);
-    expect(growth).toBeLessThan(64 * 1024 * 1024);
-    expect(sent - up.bufferedAmount).toBeLessThan(64 * 1024 * 1024);
+      lastQueue = up.bufferedAmount;
+      return stalled;
+    }, 30_000);
+    held = Math.max(held, relay.toClient.buffered);
+    // What the gateway holds is about one read (64 KiB) beyond the socket's high-water mark,
+    // however much the upstream has to send: the rest waits in the upstream and the kernel.
+    expect(relay.toClient.paused).toBe(true);
+    expect(held).toBeLessThan(1024 * 1024);
+    expect(up.bufferedAmount).toBeGreaterThanOrEqual(queued);
     socket.destroy();
   });
 });

@@ -179,7 +179,7 @@ describe("tenants managed by code", () => {
        returning id::text as id`,
       [s],
     );
-    const allow = await rejection(allowAuditOrigin({ db, eventId: rows[0]!.id, actor: editor }));
+    const allow = await rejection(allowAuditOrigin({ db, auditDb: pool, eventId: rows[0]!.id, actor: editor }));
     expect(allow.code).toBe("managed_by_code");
     expect(await revisions(s)).toBe(1);
 

@@ -98,7 +98,9 @@ describe("the policy document round trip", () => {
         expect(gateway?.document).toEqual(stored);
 
         const api = await getPolicy({ db, slug });
-        expect(api.version).toBe(before.version + 1);
+        // A document equal to the stored one writes no version (a save is idempotent); fast-check
+        // generates such documents when it shrinks a failure.
+        expect(api.version).toBe(before.version + (saved.changed ? 1 : 0));
         expect(withoutVersion(api)).toEqual(stored);
 
         const revision = await getRevision({ db, slug, version: api.version });
@@ -109,7 +111,7 @@ describe("the policy document round trip", () => {
         const previous = withoutVersion(before);
         expect(isEmptyDiff(diffDocuments(expected, gateway!.document))).toBe(true);
         expect(byPattern(applyDiff(previous, diffDocuments(previous, stored)))).toEqual(byPattern(stored));
-        expect(revision.diff).toEqual(diffDocuments(previous, stored));
+        if (saved.changed) expect(revision.diff).toEqual(diffDocuments(previous, stored));
       }),
       { numRuns: 30 },
     );

@@ -5,45 +5,20 @@
  * the alerts raised, and the delivery log with every attempt. Gateways evaluate the rules
  * (one at a time) every few seconds and deliver with retries (README "Alerts").
  */
-import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ApiError, api } from "@/app/_client/api-client";
 import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { alertDeliveriesQuery, alertRulesQuery, alertsQuery, alertWebhooksQuery, keys } from "@/app/_client/queries";
 import { useToast } from "@/app/_client/toast";
 import { InlineConfirm } from "@/app/_components/inline-confirm";
 import { ShownOnceSecret } from "@/app/_components/shown-once-secret";
 import { Empty, QueryList } from "@/app/_components/status";
 import { alertRuleInput, alertWebhookInput } from "@/app/_lib/alerts/alert-input";
-import type { AlertDeliveryView, AlertView } from "@/app/_lib/alerts/alert-log";
+import type { AlertDeliveryView } from "@/app/_lib/alerts/alert-log";
 import type { AlertRuleView } from "@/app/_lib/alerts/alert-rules";
 import type { AlertWebhookView } from "@/app/_lib/alerts/alert-webhooks";
 import { ALERT_KIND_LABELS, ALERT_RULE_KINDS, type AlertRuleKind, alertRuleParams } from "@/server/alerts/alert-rule";
-
-const KEYS = {
-  webhooks: ["alert-webhooks"] as const,
-  rules: ["alert-rules"] as const,
-  alerts: ["alerts"] as const,
-  deliveries: ["alert-deliveries"] as const,
-};
-
-const webhooksQuery = queryOptions({
-  queryKey: KEYS.webhooks,
-  queryFn: ({ signal }) => api<AlertWebhookView[]>("/api/v1/alert-webhooks", { signal }),
-});
-const rulesQuery = queryOptions({
-  queryKey: KEYS.rules,
-  queryFn: ({ signal }) => api<AlertRuleView[]>("/api/v1/alert-rules", { signal }),
-});
-const alertsQuery = queryOptions({
-  queryKey: KEYS.alerts,
-  queryFn: ({ signal }) => api<{ alerts: AlertView[] }>("/api/v1/alerts?limit=20", { signal }),
-  refetchInterval: 5000,
-});
-const deliveriesQuery = queryOptions({
-  queryKey: KEYS.deliveries,
-  queryFn: ({ signal }) => api<{ deliveries: AlertDeliveryView[] }>("/api/v1/alert-deliveries?limit=50", { signal }),
-  refetchInterval: 3000,
-});
 
 function errorText(e: Error): string {
   return e instanceof ApiError && Array.isArray(e.details)
@@ -79,13 +54,13 @@ export function AlertsView() {
 type SavedWebhook = { webhook: AlertWebhookView; secret: string | null };
 
 function WebhooksSection() {
-  const webhooks = useQuery(webhooksQuery);
+  const webhooks = useQuery(alertWebhooksQuery());
   const queryClient = useQueryClient();
   const toast = useToast();
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const [removing, setRemoving] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const refresh = () => queryClient.invalidateQueries({ queryKey: KEYS.webhooks });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keys.alertWebhooks(), exact: true });
 
   const create = useMutation({
     mutationFn: (input: { name: string; url: string }) =>
@@ -116,8 +91,8 @@ function WebhooksSection() {
     onError: (e) => toast.error(e.message),
     onSettled: async () => {
       await refresh();
-      await queryClient.invalidateQueries({ queryKey: KEYS.rules });
-      await queryClient.invalidateQueries({ queryKey: KEYS.deliveries });
+      await queryClient.invalidateQueries({ queryKey: keys.alertRules(), exact: true });
+      await queryClient.invalidateQueries({ queryKey: keys.alertDeliveries(), exact: true });
     },
   });
   const test = useMutation({
@@ -129,7 +104,7 @@ function WebhooksSection() {
       else toast.error(`Test to ${delivery.webhookName} failed: ${delivery.error}; it will be retried`);
     },
     onError: (e) => toast.error(e.message),
-    onSettled: () => queryClient.invalidateQueries({ queryKey: KEYS.deliveries }),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: keys.alertDeliveries(), exact: true }),
   });
 
   function submit(event: FormEvent<HTMLFormElement>) {
@@ -266,15 +241,15 @@ function defaultParams(kind: AlertRuleKind): string {
 }
 
 function RulesSection() {
-  const rules = useQuery(rulesQuery);
-  const webhooks = useQuery(webhooksQuery);
+  const rules = useQuery(alertRulesQuery());
+  const webhooks = useQuery(alertWebhooksQuery());
   const queryClient = useQueryClient();
   const toast = useToast();
   const [kind, setKind] = useState<AlertRuleKind>("rejection_spike");
   const [params, setParams] = useState(defaultParams("rejection_spike"));
   const [error, setError] = useState<string | null>(null);
   const [removing, setRemoving] = useState<string | null>(null);
-  const refresh = () => queryClient.invalidateQueries({ queryKey: KEYS.rules });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keys.alertRules(), exact: true });
   const webhookName = (id: string) => webhooks.data?.find((w) => w.id === id)?.name ?? id.slice(0, 8);
 
   const create = useMutation({
@@ -448,7 +423,7 @@ function RulesSection() {
 }
 
 function RecentAlerts() {
-  const alerts = useQuery({ ...alertsQuery, select: (d) => d.alerts });
+  const alerts = useQuery({ ...alertsQuery(), select: (d) => d.alerts });
   return (
     <section className="stack">
       <h2>Recent alerts</h2>
@@ -505,7 +480,7 @@ const STATUS_BADGE: Record<AlertDeliveryView["status"], string> = {
 };
 
 function DeliveryLog() {
-  const deliveries = useQuery({ ...deliveriesQuery, select: (d) => d.deliveries });
+  const deliveries = useQuery({ ...alertDeliveriesQuery(), select: (d) => d.deliveries });
   return (
     <section className="stack">
       <h2>Delivery log</h2>

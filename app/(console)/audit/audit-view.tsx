@@ -12,7 +12,8 @@
 import "./explorer.css";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { type AuditEvent, type AuditHistoryFilter, explorerFilter, keys, tenantsQuery } from "@/app/_client/queries";
+import { auditEventsArrived } from "@/app/_client/mutations";
+import { type AuditEvent, type AuditHistoryFilter, explorerFilter, tenantsQuery } from "@/app/_client/queries";
 import { AuditOverview } from "./audit-overview";
 import { EventDetails } from "./event-details";
 import { HistoryPanel } from "./history-panel";
@@ -58,12 +59,7 @@ export function AuditView({ initialFilter }: { initialFilter: AuditHistoryFilter
     pending.current = setTimeout(() => {
       pending.current = undefined;
       lastRefresh.current = Date.now();
-      void client.invalidateQueries({ queryKey: ["audit", "stats"] });
-      if (followsNow) {
-        void client.invalidateQueries({ queryKey: keys.auditHistory(filter) });
-        void client.invalidateQueries({ queryKey: ["audit", "facets"] });
-        void client.invalidateQueries({ queryKey: ["audit", "histogram"] });
-      }
+      void auditEventsArrived(client, followsNow ? filter : null);
     }, wait);
   }, [client, followsNow, filter]);
   useEffect(() => () => clearTimeout(pending.current), []);

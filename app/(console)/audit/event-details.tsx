@@ -16,7 +16,7 @@ import Link from "next/link";
 import { type ReactNode, useEffect, useRef, useState } from "react";
 import { ApiError, api, type ValidationIssue } from "@/app/_client/api-client";
 import { absoluteTime } from "@/app/_client/format";
-import { policySaved } from "@/app/_client/mutations";
+import { originAllowed } from "@/app/_client/mutations";
 import { type AuditEvent, policyQuery } from "@/app/_client/queries";
 import { useCan } from "@/app/_client/session";
 import { useToast } from "@/app/_client/toast";
@@ -190,9 +190,7 @@ function AllowOrigin({ event }: { event: AuditEvent }) {
         href: `/tenants/${encodeURIComponent(result.tenant)}?tab=history`,
         label: "View the tenant's history",
       });
-      void policySaved(queryClient, tenant);
-      // "Top rejected origins" marks the origin as allowed now.
-      void queryClient.invalidateQueries({ queryKey: ["audit", "stats"] });
+      void originAllowed(queryClient, tenant);
     },
     onError: (error) => {
       if (error instanceof ApiError && error.code === "version_conflict") void policy.refetch();

@@ -22,6 +22,7 @@
  */
 import "server-only";
 import { getPolicy } from "@/app/_lib/policy/get-policy";
+import { auditEventById, type Queryable } from "@/server/db/audit-queries";
 import type { PrismaClient } from "@/server/db/prisma";
 import { AppError, notFound, validationError } from "@/server/domain/errors";
 import { type Actor, type PolicyWarning, savePolicy } from "@/server/domain/policy/save-policy";
@@ -67,6 +68,8 @@ interface EventFacts {
 
 export async function allowAuditOrigin(options: {
   db: PrismaClient;
+  /** The audit read path (app/_lib/audit/audit-db.ts), like every other audit read. */
+  auditDb: Queryable;
   eventId: string;
   expectedVersion?: number;
   actor: Actor;
@@ -75,11 +78,7 @@ export async function allowAuditOrigin(options: {
   tenant?: string | null;
 }): Promise<AllowOriginResult> {
   const id = eventIdParam(options.eventId);
-  // The key is (id, ts) (audit_event is partitioned by ts); the id alone is unique by its sequence.
-  const event = await options.db.auditEvent.findFirst({
-    where: { id },
-    select: { kind: true, decision: true, reason: true, tenant: true, origin: true, originNormalized: true },
-  });
+  const event = await auditEventById(options.auditDb, id);
   if (!event) throw notFound(`Audit event #${options.eventId}`);
   if (options.tenant && event.tenant !== options.tenant) {
     throw new AppError(

@@ -131,10 +131,21 @@ export async function latestTenantVersions(db: Db, tenant: string | null = null)
   return rows.map((r) => ({ slug: r.tenant.slug, version: r.version, updatedAt: r.updatedAt.toISOString() }));
 }
 
+/**
+ * The "in sync" rule: a gateway is in sync for a tenant when it enforces the tenant's latest
+ * saved version or a newer one (it may already have loaded a save this read did not see).
+ * A gateway that reports no version for the tenant is not in sync. The `gateway_stale` alert
+ * (`server/alerts/alert-conditions.ts`) states the negation of this rule in SQL.
+ */
+export function enforcesLatest(gateway: GatewayView, tenant: TenantVersion): boolean {
+  const enforced = gateway.enforcedVersions[tenant.slug];
+  return enforced !== undefined && enforced >= tenant.version;
+}
+
 export function computeDrift(gateway: GatewayView, tenants: readonly TenantVersion[]): GatewayDrift[] {
   return tenants.map((t) => {
     const enforced = gateway.enforcedVersions[t.slug] ?? null;
-    const inSync = enforced !== null && enforced >= t.version;
+    const inSync = enforcesLatest(gateway, t);
     return {
       gatewayId: gateway.id,
       slug: t.slug,
@@ -154,7 +165,7 @@ export function syncByTenant(
   const live = gateways.filter((g) => g.live);
   const out = new Map<string, { live: number; inSync: number }>();
   for (const t of tenants) {
-    const inSync = live.filter((g) => (g.enforcedVersions[t.slug] ?? -1) >= t.version).length;
+    const inSync = live.filter((g) => enforcesLatest(g, t)).length;
     out.set(t.slug, { live: live.length, inSync });
   }
   return out;

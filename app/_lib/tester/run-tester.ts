@@ -5,8 +5,10 @@
  * the gateway at GATEWAY_INTERNAL_URL — the dashboard's server talks to the gateway, the
  * browser never does.
  *
- * The gateway's answer is passed on with its status and body (same error shape), except:
- *  - gateway unreachable → 502 gateway_unavailable; no answer in time → 504 gateway_timeout;
+ * The gateway's answer is passed on with its status and body (same error shape), except
+ * these, thrown as AppError (the routes' handleApiError answers them like any other error):
+ *  - gateway unreachable or answering without JSON → 502 gateway_unavailable; no answer in
+ *    time → 504 gateway_timeout;
  *  - the gateway refusing the admin token (401) → 502 gateway_auth_failed: the user is
  *    signed in; a 401 would send the browser back to the login page for nothing.
  * Server-only.
@@ -34,10 +36,6 @@ export type TesterRun = keyof typeof SCHEMAS;
 export interface TesterReply {
   status: number;
   body: unknown;
-}
-
-function failure(status: number, code: string, message: string): TesterReply {
-  return { status, body: { error: { code, message } } };
 }
 
 export async function runTester(options: {
@@ -69,24 +67,27 @@ export async function runTester(options: {
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
     log().warn({ gateway, run: options.run, err: (error as Error).message }, "tester: gateway call failed");
-    return timedOut
-      ? failure(
-          504,
+    throw timedOut
+      ? new AppError(
           "gateway_timeout",
           `The gateway at ${gateway} did not answer within ${TIMEOUT_MS[options.run] / 1000} s`,
+          { cause: error },
         )
-      : failure(502, "gateway_unavailable", `The gateway at ${gateway} cannot be reached (GATEWAY_INTERNAL_URL)`);
+      : new AppError("gateway_unavailable", `The gateway at ${gateway} cannot be reached (GATEWAY_INTERNAL_URL)`, {
+          cause: error,
+        });
   }
   let body: unknown;
   try {
     body = await response.json();
-  } catch {
-    return failure(502, "gateway_unavailable", `The gateway at ${gateway} answered ${response.status} without JSON`);
+  } catch (error) {
+    throw new AppError("gateway_unavailable", `The gateway at ${gateway} answered ${response.status} without JSON`, {
+      cause: error,
+    });
   }
   if (response.status === 401) {
     log().error({ gateway, body }, "tester: the gateway refused the dashboard's admin token");
-    return failure(
-      502,
+    throw new AppError(
       "gateway_auth_failed",
       "The gateway refused the dashboard's admin token: are the dashboard and the gateway using the same database?",
     );

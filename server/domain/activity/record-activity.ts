@@ -5,7 +5,7 @@
  * Domain functions call it INSIDE the transaction of the change they make (documenso's
  * pattern): the entry commits with the change or not at all, so the log never claims a change
  * that did not happen and never misses one that did. Better Auth's own events (sign-in, sign-out,
- * password change, second factor) are recorded from its hooks (app/_lib/auth/auth-activity.ts).
+ * password change, second factor) are recorded from its hooks (app/_lib/auth/auth-hooks.ts).
  *
  * Every /api/v1 write route declares the action it records (`apiRoute({ activity })`);
  * apiRoute checks after a successful write that exactly that was recorded in the request

@@ -5,19 +5,19 @@
  * note and expiry (one field, one Tab stop), select rows to remove or give an expiry
  * together, remove (with undo until saved). Every row shows validatePolicy's errors and
  * warnings for it, and its usage (matches in the last N days, last match); entries unused for
- * N days are flagged (entry-usage.tsx).
+ * N days are flagged (entry-usage.tsx). A row is allowlist-row.tsx; selecting rows and acting
+ * on them, allowlist-selection.tsx.
  */
-import { useEffect, useMemo, useRef, useState } from "react";
-import { absoluteTime, relativeTime } from "@/app/_client/format";
+import { useMemo, useState } from "react";
 import { Empty } from "@/app/_components/status";
 import type { PolicyOriginEntry } from "@/server/policy/browser";
 import { AddOriginForm } from "./add-origin-form";
 import styles from "./allowlist.module.css";
 import { ALLOWLIST_ORDERS, type AllowlistOrder, isAllowlistOrder, orderAllowlist } from "./allowlist-order";
+import { AllowlistRow } from "./allowlist-row";
+import { SelectAll, SelectionBar } from "./allowlist-selection";
 import { BulkPaste } from "./bulk-paste";
-import { UnusedEntriesPanel, UsageCell, useEntryUsage } from "./entry-usage";
-import { ExpiryInput } from "./expiry-input";
-import { kindLabel } from "./pattern-kind";
+import { UnusedEntriesPanel, useEntryUsage } from "./entry-usage";
 import type { PolicyEditor } from "./use-policy-editor";
 
 const PAGE = 200;
@@ -189,120 +189,22 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
               </tr>
             </thead>
             <tbody>
-              {shown.map(({ entry, index }) => {
-                const old = baseByPattern.get(entry.pattern);
-                const errors = [
-                  ...(editor.errorsByPath.get(`origins[${index}]`) ?? []),
-                  ...(editor.errorsByPath.get(`origins[${index}].pattern`) ?? []),
-                  ...(editor.errorsByPath.get(`origins[${index}].note`) ?? []),
-                  ...(editor.errorsByPath.get(`origins[${index}].expiresAt`) ?? []),
-                ];
-                const warnings = [
-                  ...(editor.warningsByPath.get(`origins[${index}].pattern`) ?? []),
-                  ...(editor.warningsByPath.get(`origins[${index}].expiresAt`) ?? []),
-                ];
-                const isNew = !old;
-                const edited =
-                  old &&
-                  ((old.note ?? null) !== (entry.note ?? null) ||
-                    (old.expiresAt ?? null) !== (entry.expiresAt ?? null));
-                const expired = entry.expiresAt ? new Date(entry.expiresAt).getTime() <= now : false;
-                const isSelected = liveSelection.has(entry.pattern);
-                return (
-                  <tr
-                    key={entry.pattern}
-                    className={
-                      errors.length
-                        ? "row-error"
-                        : isSelected
-                          ? "row-selected"
-                          : isNew
-                            ? "row-new"
-                            : edited
-                              ? "row-edited"
-                              : undefined
-                    }
-                  >
-                    {canWrite ? (
-                      <td className={styles.selectCell}>
-                        <input
-                          type="checkbox"
-                          aria-label={`Select ${entry.pattern}`}
-                          checked={isSelected}
-                          onChange={(e) => toggle(entry.pattern, e.target.checked)}
-                        />
-                      </td>
-                    ) : null}
-                    <td className="mono pattern-cell">
-                      {entry.pattern}
-                      {errors.map((m) => (
-                        <div key={m} className="field-error">
-                          {m}
-                        </div>
-                      ))}
-                      {warnings.map((m) => (
-                        <div key={m} className="field-warning">
-                          ⚠ {m}
-                        </div>
-                      ))}
-                    </td>
-                    <td className="small">{kindLabel(entry.pattern)}</td>
-                    <td>
-                      {canWrite ? (
-                        <input
-                          className="input-sm"
-                          aria-label={`Note for ${entry.pattern}`}
-                          value={entry.note ?? ""}
-                          maxLength={500}
-                          onChange={(e) => setEntry(index, { note: e.target.value === "" ? null : e.target.value })}
-                        />
-                      ) : (
-                        (entry.note ?? <span className="muted">—</span>)
-                      )}
-                    </td>
-                    <td>
-                      {canWrite ? (
-                        <ExpiryInput
-                          className="input-sm"
-                          label={`Expiry for ${entry.pattern}`}
-                          value={entry.expiresAt}
-                          onChange={(expiresAt) => setEntry(index, { expiresAt })}
-                        />
-                      ) : entry.expiresAt ? (
-                        <span title={absoluteTime(entry.expiresAt)}>{relativeTime(entry.expiresAt)}</span>
-                      ) : (
-                        <span className="muted">never</span>
-                      )}
-                    </td>
-                    <td className="small">
-                      <UsageCell usage={usage?.get(entry.pattern)} days={unusedDays} />
-                    </td>
-                    <td className="small">
-                      {isNew ? <span className="badge badge-info">new</span> : null}
-                      {edited ? <span className="badge badge-info">edited</span> : null}
-                      {expired ? (
-                        <span className="badge badge-error">expired</span>
-                      ) : entry.expiresAt ? (
-                        <span className="badge badge-warn" title={absoluteTime(entry.expiresAt)}>
-                          temporary · {relativeTime(entry.expiresAt)}
-                        </span>
-                      ) : null}
-                    </td>
-                    {canWrite ? (
-                      <td>
-                        <button
-                          type="button"
-                          className="btn btn-danger-ghost btn-sm"
-                          aria-label={`Remove ${entry.pattern}`}
-                          onClick={() => remove(index)}
-                        >
-                          Remove
-                        </button>
-                      </td>
-                    ) : null}
-                  </tr>
-                );
-              })}
+              {shown.map(({ entry, index }) => (
+                <AllowlistRow
+                  key={entry.pattern}
+                  editor={editor}
+                  entry={entry}
+                  index={index}
+                  saved={baseByPattern.get(entry.pattern)}
+                  selected={liveSelection.has(entry.pattern)}
+                  onSelect={(on) => toggle(entry.pattern, on)}
+                  onChange={(change) => setEntry(index, change)}
+                  onRemove={() => remove(index)}
+                  usage={usage?.get(entry.pattern)}
+                  usageDays={unusedDays}
+                  now={now}
+                />
+              ))}
             </tbody>
           </table>
           {rows.length > limit ? (
@@ -334,84 +236,5 @@ export function AllowlistTab({ editor }: { editor: PolicyEditor }) {
         </div>
       ) : null}
     </div>
-  );
-}
-
-/** The header checkbox: all shown rows, some (indeterminate, a DOM-only state) or none. */
-function SelectAll({
-  checked,
-  indeterminate,
-  onChange,
-}: {
-  checked: boolean;
-  indeterminate: boolean;
-  onChange: (on: boolean) => void;
-}) {
-  const ref = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    if (ref.current) ref.current.indeterminate = indeterminate;
-  }, [indeterminate]);
-  return (
-    <input
-      ref={ref}
-      type="checkbox"
-      aria-label="Select all shown entries"
-      checked={checked}
-      onChange={(e) => onChange(e.target.checked)}
-    />
-  );
-}
-
-/** What to do with the selected entries: remove them (undo until saved) or set their expiry. */
-function SelectionBar({
-  count,
-  onRemove,
-  onExpire,
-  onClear,
-}: {
-  count: number;
-  onRemove: () => void;
-  onExpire: (expiresAt: string | null) => void;
-  onClear: () => void;
-}) {
-  const [expiry, setExpiry] = useState<string | null>(null);
-  const [expiryError, setExpiryError] = useState<string | null>(null);
-  const [typed, setTyped] = useState(false);
-  const plural = count === 1 ? "entry" : "entries";
-  return (
-    <section className={`panel ${styles.selectionBar}`} aria-label="Selected entries">
-      <strong role="status">
-        {count} {plural} selected
-      </strong>
-      <button type="button" className="btn btn-danger-ghost btn-sm" onClick={onRemove}>
-        Remove selected
-      </button>
-      <span className="field-inline">
-        <ExpiryInput
-          className="input-sm"
-          label="Expiry for the selected entries"
-          value={expiry}
-          onChange={(iso) => {
-            setExpiry(iso);
-            setTyped(true);
-          }}
-          onValidity={(error) => {
-            setExpiryError(error);
-            setTyped(true);
-          }}
-        />
-        <button
-          type="button"
-          className="btn btn-sm"
-          disabled={!typed || expiryError !== null}
-          onClick={() => onExpire(expiry)}
-        >
-          {expiry === null ? "Clear expiry of selected" : "Set expiry of selected"}
-        </button>
-      </span>
-      <button type="button" className="btn btn-link btn-sm" onClick={onClear}>
-        Clear selection
-      </button>
-    </section>
   );
 }

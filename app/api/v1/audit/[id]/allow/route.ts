@@ -3,6 +3,7 @@ import { apiRoute, readJson } from "@/app/_lib/api/api-route";
 import { etag, optionalIfMatch } from "@/app/_lib/api/if-match";
 import { allowOriginInput } from "@/app/_lib/api/params";
 import { allowAuditOrigin } from "@/app/_lib/audit/allow-audit-origin";
+import { getAuditDb } from "@/app/_lib/audit/audit-db";
 import { getPrisma } from "@/app/_lib/db";
 
 export const POST = apiRoute<{ id: string }>(
@@ -11,6 +12,7 @@ export const POST = apiRoute<{ id: string }>(
     const { expectedVersion } = allowOriginInput.parse(await readJson(request));
     const result = await allowAuditOrigin({
       db: getPrisma(),
+      auditDb: getAuditDb(),
       eventId: params.id,
       expectedVersion: expectedVersion ?? optionalIfMatch(request),
       actor,
