@@ -243,7 +243,12 @@ describe("tenants managed by code", () => {
       ),
       rollback: await outcome(rollbackPolicy({ db, slug: plain, toVersion: 1, actor: pipeline })),
       "allow this origin": await outcome(
-        allowAuditOrigin({ db, eventId: await rejectedEvent(plain, "https://c.example.com"), actor: pipeline }),
+        allowAuditOrigin({
+          db,
+          auditDb: pool,
+          eventId: await rejectedEvent(plain, "https://c.example.com"),
+          actor: pipeline,
+        }),
       ),
       "publish a rollout": await outcome(
         createRollout({ db, slug: plain, input: { version: 1, stage: "shadow" }, actor: pipeline }),
