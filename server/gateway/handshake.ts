@@ -61,16 +61,10 @@ import { echo } from "./relay";
 import { checkHandshake, type HandshakeProblem, headerLines } from "./request-headers";
 import type { HandshakeFacts } from "./revocation";
 import { isTesterRequest } from "./tester-mark";
-import { accessTokenValues, checkRest, upstreamTarget } from "./upstream-path";
+import { accessTokenValues, checkRest, pathOnly, upstreamTarget } from "./upstream-path";
 
 /** The metric label of handshakes that did not name a loaded tenant (never the slug itself). */
 const UNKNOWN_TENANT_LABEL = "_unknown";
-
-/** `rest` without its query string: what audit events and logs may show. */
-function pathOnly(rest: string): string {
-  const q = rest.indexOf("?");
-  return q === -1 ? rest : rest.slice(0, q);
-}
 
 /**
  * One handshake from its first byte until it is refused or handed to a Connection, and

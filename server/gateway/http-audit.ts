@@ -11,6 +11,7 @@
 import type { AuditDecision, AuditEventInput, AuditKind, AuditVia } from "../audit/types";
 import type { Reason } from "../policy";
 import type { GatewayContext } from "./context";
+import { pathOnly } from "./upstream-path";
 
 /** The metric label of requests that did not name a loaded tenant (never the slug itself). */
 export const UNKNOWN_TENANT_LABEL = "_unknown";
@@ -98,9 +99,4 @@ export function recordRequest(
 ): void {
   ctx.metrics.countRequest(facts.known ? facts.slug : UNKNOWN_TENANT_LABEL, facts.via, facts.kind, label, reason);
   ctx.audit.record(requestEvent(facts, label, reason, decision));
-}
-
-function pathOnly(path: string): string {
-  const q = path.indexOf("?");
-  return q === -1 ? path : path.slice(0, q);
 }

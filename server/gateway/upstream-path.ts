@@ -49,6 +49,12 @@ export type UpstreamTarget = { ok: true; url: string } | { ok: false; message: s
  * Splits `rest` ("", "/path...", "?query" or "/path?query") into its path and raw query and
  * checks that the path stays under the endpoint. `message` says what was refused, in words.
  */
+/** A tenant endpoint's `<rest>` without its query (what audit rows and path rules see). */
+export function pathOnly(rest: string): string {
+  const q = rest.indexOf("?");
+  return q === -1 ? rest : rest.slice(0, q);
+}
+
 export function checkRest(rest: string): RestCheck {
   if (typeof rest !== "string") return { ok: false, message: "no path" };
   const q = rest.indexOf("?");

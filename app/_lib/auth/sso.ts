@@ -22,6 +22,7 @@ import { getPrisma } from "@/app/_lib/db";
 import { revokeCreatorTokens } from "@/app/_lib/tokens/revoke-creator-tokens";
 import { recordActivity } from "@/server/domain/activity/record-activity";
 import type { Role } from "@/server/domain/auth/permissions";
+import { lockUserRoles } from "@/server/domain/users/lock-user-roles";
 import { domainAllowed, roleForClaims, SSO_PROVIDER_ID, type SsoConfig } from "@/server/sso-config";
 import { authRequest } from "./auth-request";
 
@@ -72,7 +73,7 @@ export async function validateSsoUser(sso: SsoConfig, data: ValidateData): Promi
 /** Brings an SSO user's role in line with what the provider's claims map to now. */
 async function syncSsoRole(userId: string, role: Role, address: string | null): Promise<void> {
   await getPrisma().$transaction(async (tx) => {
-    await tx.$executeRaw`select pg_advisory_xact_lock(hashtext('origingate:user-roles'))`;
+    await lockUserRoles(tx);
     const user = await tx.user.findUnique({ where: { id: userId } });
     if (!user || user.role === role) return;
     await tx.user.update({ where: { id: userId }, data: { role } });

@@ -7,6 +7,7 @@ import { revokeCreatorTokens } from "@/app/_lib/tokens/revoke-creator-tokens";
 import type { PrismaClient } from "@/server/db/prisma";
 import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
 import { AppError, notFound } from "@/server/domain/errors";
+import { lockUserRoles } from "@/server/domain/users/lock-user-roles";
 
 export async function deleteUser(options: {
   db: PrismaClient;
@@ -18,7 +19,7 @@ export async function deleteUser(options: {
     throw new AppError("conflict", "You cannot remove your own account; ask another admin");
   }
   await options.db.$transaction(async (tx) => {
-    await tx.$executeRaw`select pg_advisory_xact_lock(hashtext('origingate:user-roles'))`;
+    await lockUserRoles(tx);
     const user = await tx.user.findUnique({ where: { id: options.id } });
     if (!user) throw notFound("User");
     if (user.role === "admin" && (await tx.user.count({ where: { role: "admin" } })) <= 1) {

@@ -11,6 +11,7 @@ import { revokeCreatorTokens } from "@/app/_lib/tokens/revoke-creator-tokens";
 import type { PrismaClient } from "@/server/db/prisma";
 import { type Actor, recordActivity, SYSTEM_ACTOR } from "@/server/domain/activity/record-activity";
 import { AppError, notFound } from "@/server/domain/errors";
+import { lockUserRoles } from "@/server/domain/users/lock-user-roles";
 import { updateUserInput } from "@/server/domain/users/user-input";
 
 export async function updateUserRole(options: {
@@ -22,7 +23,7 @@ export async function updateUserRole(options: {
   const { role } = updateUserInput.parse(options.input);
   await options.db.$transaction(async (tx) => {
     // Serialise role changes so two admins demoting each other cannot leave zero admins.
-    await tx.$executeRaw`select pg_advisory_xact_lock(hashtext('origingate:user-roles'))`;
+    await lockUserRoles(tx);
     const user = await tx.user.findUnique({ where: { id: options.id } });
     if (!user) throw notFound("User");
     if (user.role === "admin" && role !== "admin") {
