@@ -20,13 +20,12 @@
  *   "allow this origin" and rollout publish/promote/approve it gets 409 too; only an admin sets or clears the mark; the
  *   tenant page is read-only with a banner naming where the policy is managed.
  */
-import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import { runPolicyCommand } from "../../server/cli/policy-commands";
 import { createApiToken } from "../../server/domain/tokens/create-api-token";
+import { runCtl } from "../helpers/run-cli";
 import {
   baseURL,
   db,
@@ -41,8 +40,6 @@ import {
   tokenContext,
   unique,
 } from "./support";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
 
 interface Run {
   code: number;
@@ -69,29 +66,11 @@ async function ctl(token: string | undefined, ...args: string[]): Promise<Run> {
 }
 
 /** `npm run ctl -- <args>` as a real process (what a CI step runs). */
-function ctlProcess(token: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
-      process.execPath,
-      ["--conditions=react-server", "--import", "tsx", "server/cli/ctl.ts", ...args],
-      {
-        cwd: ROOT,
-        // No DATABASE_URL: the policy commands need the API only.
-        env: { ...withoutDatabase(process.env), OG_API_URL: baseURL(), OG_API_TOKEN: token },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+async function ctlProcess(token: string, ...args: string[]): Promise<Run> {
+  // No DATABASE_URL: the policy commands need the API only.
+  const env = { ...withoutDatabase(process.env), OG_API_URL: baseURL(), OG_API_TOKEN: token };
+  const { code, stdout, stderr } = await runCtl(args, env);
+  return { code, out: stdout, err: stderr };
 }
 
 function withoutDatabase(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -8,10 +8,10 @@
  *  - Better Auth's events (password sign-in, failed sign-in, TOTP enrolment and sign-in, a
  *    reused code refused, password change) go through its real handler and hooks.
  */
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { rejection } from "../helpers/app-error";
+import { query } from "../helpers/fixtures";
 import { createTestDatabase } from "../helpers/test-db";
 import { freshCode, secretFromUri } from "../helpers/totp";
 
@@ -32,15 +32,8 @@ afterAll(async () => {
   await db.$disconnect();
 });
 
-async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+/** One statement on this file's database. */
+const sql = <T extends object>(text: string, values: unknown[] = []): Promise<T[]> => query<T>(url, text, values);
 
 async function entriesAfter(id: bigint, where: Record<string, unknown> = {}) {
   return db.activityEntry.findMany({ where: { id: { gt: id }, ...where }, orderBy: { id: "asc" } });

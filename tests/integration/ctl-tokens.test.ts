@@ -5,15 +5,13 @@
  * gets the default lifetime and every tenant; bad values exit non-zero with a clear message
  * and create nothing.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyApiToken } from "../../app/_lib/tokens/verify-api-token";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { createTenant } from "../../server/domain/tenants/create-tenant";
+import { type CliRun, runCtl } from "../helpers/run-cli";
 import { createTestDatabase } from "../helpers/test-db";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const DAY_MS = 24 * 60 * 60 * 1000;
 let url: string;
 let db: PrismaClient;
@@ -27,30 +25,9 @@ afterAll(async () => {
   await db.$disconnect();
 });
 
-function ctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // As `npm run ctl` runs it (the react-server condition resolves "server-only").
-    const child = spawn(
-      process.execPath,
-      ["--conditions=react-server", "--import", "tsx", "server/cli/ctl.ts", ...args],
-      {
-        cwd: ROOT,
-        // The defaults of API_TOKEN_DEFAULT_DAYS / API_TOKEN_MAX_DAYS (90 / 365), whatever the shell says.
-        env: { ...withoutTokenDays(process.env), DATABASE_URL: url },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+function ctl(...args: string[]): Promise<CliRun> {
+  // The defaults of API_TOKEN_DEFAULT_DAYS / API_TOKEN_MAX_DAYS (90 / 365), whatever the shell says.
+  return runCtl(args, { ...withoutTokenDays(process.env), DATABASE_URL: url });
 }
 
 function withoutTokenDays(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -14,7 +14,6 @@
  *    file, exactly as exportStaticMap writes it.
  * (`token:create` is tested elsewhere.)
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,9 +29,9 @@ import { policyToYaml } from "../../server/policy-as-code/policy-yaml";
 import { type ExportFormat, exportStaticMap } from "../../server/policy-as-code/static-export";
 import { parseSecretsKey } from "../../server/secrets/secret-box";
 import { createTenant, query } from "../helpers/fixtures";
+import { type CliRun, runCtl } from "../helpers/run-cli";
 import { createTestDatabase } from "../helpers/test-db";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const BASE = "http://localhost:3998";
 const DAY = 86_400_000;
 let url: string;
@@ -53,32 +52,8 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ctl(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // As `npm run ctl` runs it: the react-server condition resolves app/_lib's "server-only"
-    // guard to its empty module outside Next.js.
-    const child = spawn(
-      process.execPath,
-      ["--conditions=react-server", "--import", "tsx", "server/cli/ctl.ts", ...args],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: url, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+function ctl(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  return runCtl(args, { ...process.env, DATABASE_URL: url, ...env });
 }
 
 async function signIn(email: string, password: string): Promise<number> {

@@ -6,14 +6,13 @@
  * `fetch` and `net.Socket#connect`; local IPC stays): a valid file and a directory pass with exit 0, a broken
  * file exits 1 naming the line and the field.
  */
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { policyToYaml } from "../../server/policy-as-code/policy-yaml";
+import { type CliRun, runCtl } from "../helpers/run-cli";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 let dir: string;
 
 /** Loaded before ctl: any attempt to reach the network fails loudly (and is reported on stderr). */
@@ -26,12 +25,12 @@ const NO_NETWORK = `data:text/javascript,${encodeURIComponent(`
   net.Socket.prototype.connect = function (...args) {
     const target = Array.isArray(args[0]) ? args[0][0] : args[0];
     if (target && typeof target === "object" && typeof target.path === "string") return connect.apply(this, args);
-    if (typeof target === "string" && !/^d+$/.test(target)) return connect.apply(this, args);
+    if (typeof target === "string" && !/^\\d+$/.test(target)) return connect.apply(this, args);
     refuse("connect " + JSON.stringify(args[0]));
   };
 `)}`;
 
-function validate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function validate(...args: string[]): Promise<CliRun> {
   const {
     OG_API_TOKEN: _token,
     OG_API_URL: _url,
@@ -39,32 +38,7 @@ function validate(...args: string[]): Promise<{ code: number; stdout: string; st
     E2E_DATABASE_URL: _e2e,
     ...env
   } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--conditions=react-server",
-        "--import",
-        NO_NETWORK,
-        "--import",
-        "tsx",
-        "server/cli/ctl.ts",
-        "policy:validate",
-        ...args,
-      ],
-      { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCtl(["policy:validate", ...args], env, ["--import", NO_NETWORK]);
 }
 
 const payments = policyToYaml({

@@ -7,32 +7,16 @@
  * Node 20) the warning must be there; on the tested LTS line (CI's second run on Node 24)
  * it must not.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runtimeNotice } from "../../server/cli/runtime-support";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
-
-function runStart(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "server/cli/start.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, output }));
-  });
-}
+import { runCli } from "../helpers/run-cli";
 
 describe("npm start on this Node.js", () => {
   it("prints the runtime notice before it reads the configuration", async () => {
     const expected = runtimeNotice(process.version, new Date());
-    const { code, output } = await runStart({ GATEWAY_PORT: "80a" });
+    const run = await runCli("server/cli/start.ts", [], { ...process.env, GATEWAY_PORT: "80a" });
+    const { code } = run;
+    const output = run.stdout + run.stderr;
 
     expect(code).toBe(2);
     expect(output).toContain('GATEWAY_PORT must be an integer from 0 to 65535 (got "80a")');

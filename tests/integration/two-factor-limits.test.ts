@@ -10,9 +10,9 @@
  *    window has passed (stood in for by moving the rate limit's last request back 10 s).
  * Codes are computed by the test (tests/helpers/totp.ts), never by the code under test.
  */
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
+import { query } from "../helpers/fixtures";
 import { createTestDatabase } from "../helpers/test-db";
 import { currentStep, freshCode, secretFromUri, totp } from "../helpers/totp";
 
@@ -33,15 +33,8 @@ afterAll(async () => {
   await db.$disconnect();
 });
 
-async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+/** One statement on this file's database. */
+const sql = <T extends object>(text: string, values: unknown[] = []): Promise<T[]> => query<T>(url, text, values);
 
 let addresses = 0;
 /** A client address of its own (the per-address limit is not what most steps test). */

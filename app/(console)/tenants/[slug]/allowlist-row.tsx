@@ -10,6 +10,7 @@ import type { PolicyOriginEntry } from "@/server/policy/browser";
 import styles from "./allowlist.module.css";
 import { UsageCell } from "./entry-usage";
 import { ExpiryInput } from "./expiry-input";
+import { FieldMessages } from "./field-messages";
 import { kindLabel } from "./pattern-kind";
 import type { PolicyEditor } from "./use-policy-editor";
 
@@ -72,16 +73,7 @@ export function AllowlistRow({
       ) : null}
       <td className="mono pattern-cell">
         {entry.pattern}
-        {errors.map((m) => (
-          <div key={m} className="field-error">
-            {m}
-          </div>
-        ))}
-        {warnings.map((m) => (
-          <div key={m} className="field-warning">
-            ⚠ {m}
-          </div>
-        ))}
+        <FieldMessages errors={errors} warnings={warnings} />
       </td>
       <td className="small">{kindLabel(entry.pattern)}</td>
       <td>

@@ -5,6 +5,7 @@
  */
 import { type ReactNode, useState } from "react";
 import { fieldTitle, POLICY_LIMIT_RANGES, type PolicyDocument, type PolicyLimits } from "@/server/policy/browser";
+import { FieldMessages } from "./field-messages";
 import type { PolicyEditor } from "./use-policy-editor";
 
 type Choice<V extends string> = { value: V; label: string; help: string };
@@ -122,21 +123,12 @@ const CORS_LISTS: Array<{ key: "methods" | "allowHeaders" | "exposeHeaders"; hel
 ];
 
 function Issues({ editor, path }: { editor: PolicyEditor; path: string }) {
-  const errors = editor.errorsByPath.get(path) ?? [];
-  const warnings = editor.warningsByPath.get(path) ?? [];
   return (
-    <>
-      {errors.map((m) => (
-        <div key={m} className="field-error" role="alert">
-          {m}
-        </div>
-      ))}
-      {warnings.map((m) => (
-        <div key={m} className="field-warning">
-          ⚠ {m}
-        </div>
-      ))}
-    </>
+    <FieldMessages
+      errors={editor.errorsByPath.get(path) ?? []}
+      warnings={editor.warningsByPath.get(path) ?? []}
+      announce
+    />
   );
 }
 
