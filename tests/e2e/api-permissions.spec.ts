@@ -26,6 +26,7 @@ import { savePolicy } from "../../server/domain/policy/save-policy";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { openTokenSecret } from "../../server/secrets/tenant-token-secret";
 import { routeHandlers } from "../helpers/api-routes";
+import { enforcingDocument } from "../helpers/policy-documents";
 import {
   anonymousContext,
   baseURL,
@@ -68,15 +69,7 @@ interface Endpoint {
   prepare: (caller?: Caller) => Promise<Prepared>;
 }
 
-const validDocument = (origins: string[]) => ({
-  mode: "enforce",
-  origins: origins.map((pattern) => ({ pattern })),
-  credentials: "forbid",
-  token: "off",
-  missingOrigin: "reject",
-  subprotocols: [],
-  limits: { maxMessageBytes: 1048576, idleTimeoutSeconds: 60, maxConnections: 10000, handshakesPerMinutePerIp: 600 },
-});
+const validDocument = enforcingDocument;
 
 let shared: string;
 

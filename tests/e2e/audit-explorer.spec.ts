@@ -14,6 +14,7 @@ import type { Page } from "@playwright/test";
 import WebSocket from "ws";
 import { createRollout } from "../../app/_lib/rollouts/create-rollout";
 import { savePolicy } from "../../server/domain/policy/save-policy";
+import { enforcingDocument } from "../helpers/policy-documents";
 import { db, expect, makeTenant, makeUser, signInUI, sql, test, unique } from "./support";
 
 // Several page loads per test on two shared cores.
@@ -271,16 +272,7 @@ async function recorded(tenant: string, origin: string, where = "true"): Promise
   return Number(rows[0]?.n ?? 0);
 }
 
-function policyDocument(origins: string[]) {
-  return {
-    mode: "enforce",
-    origins: origins.map((pattern) => ({ pattern })),
-    credentials: "forbid",
-    token: "off",
-    missingOrigin: "reject",
-    subprotocols: [],
-  };
-}
+const policyDocument = enforcingDocument;
 
 test("the shadow decision filters the history, from the form and from its facet", async ({ page }) => {
   const A = `https://${unique("kept")}.example.com`;

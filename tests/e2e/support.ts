@@ -17,6 +17,7 @@ import type { Role } from "../../server/domain/auth/permissions";
 import { createTenant } from "../../server/domain/tenants/create-tenant";
 import { createApiToken } from "../../server/domain/tokens/create-api-token";
 import { createUser } from "../../server/domain/users/create-user";
+import { enforcingDocument } from "../helpers/policy-documents";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -126,20 +127,7 @@ export async function makeTenant(origins: string[] = []): Promise<string> {
     db: db(),
     input: { slug, name: `Tenant ${slug}` },
     actor: { id: null, label: "e2e" },
-    document: {
-      mode: "enforce",
-      origins: origins.map((pattern) => ({ pattern })),
-      credentials: "forbid",
-      token: "off",
-      missingOrigin: "reject",
-      subprotocols: [],
-      limits: {
-        maxMessageBytes: 1048576,
-        idleTimeoutSeconds: 60,
-        maxConnections: 10000,
-        handshakesPerMinutePerIp: 600,
-      },
-    },
+    document: enforcingDocument(origins),
   });
   return slug;
 }

@@ -30,6 +30,7 @@ import { canaryBucket } from "../../server/policy-store/staged-policy";
 import { rejection } from "../helpers/app-error";
 import { createTenant, query } from "../helpers/fixtures";
 import { eventually, handshake, type ProcessGateway, spawnGateway } from "../helpers/gateway";
+import { enforcingDocument } from "../helpers/policy-documents";
 import { createTestDatabase } from "../helpers/test-db";
 
 const A = "https://a.example.com";
@@ -39,16 +40,7 @@ const C = "https://c.example.com";
 const alice = { id: "user-alice", label: "alice@example.com", kind: "user" as const };
 const bob = { id: "user-bob", label: "bob@example.com", kind: "user" as const };
 
-function doc(origins: string[]) {
-  return {
-    mode: "enforce",
-    origins: origins.map((pattern) => ({ pattern })),
-    credentials: "forbid",
-    token: "off",
-    missingOrigin: "reject",
-    subprotocols: [],
-  };
-}
+const doc = enforcingDocument;
 
 let url: string;
 let db: PrismaClient;
