@@ -28,10 +28,9 @@ import { decideCors, explainCors } from "../policy";
 import { corsHeadersOf, corsIssues, grantsOrigin } from "./cors-findings";
 import type { CorsInput, CorsScanInput } from "./cors-input";
 import { httpForm } from "./endpoint-url";
-import { TesterError } from "./errors";
 import { runHttpRequest } from "./run-http";
 import { MAX_SCAN_VARIANTS, scanVariants } from "./scan-variants";
-import type { ResolvedTarget } from "./targets";
+import { loadedRuntime, type ResolvedTarget } from "./targets";
 import { HANDSHAKE_TIMEOUT_MS, SCAN_CONCURRENCY, SCAN_DEADLINE_MS, type TesterRunOptions, targetView } from "./tester";
 import type { CorsScanResponse, CorsScanResult, CorsTestResponse } from "./types";
 
@@ -155,13 +154,7 @@ export async function scanCors(
 ): Promise<CorsScanResponse> {
   const started = performance.now();
   const runId = options.runId ?? randomUUID();
-  const runtime = target.runtime;
-  if (!runtime) {
-    throw new TesterError(
-      "unavailable",
-      `the policy of tenant "${target.tenant}" is not loaded on this gateway yet; retry`,
-    );
-  }
+  const runtime = loadedRuntime(target);
   const compiled = runtime.compiled;
   const notes: string[] = [];
   const max = options.maxVariants ?? MAX_SCAN_VARIANTS;

@@ -48,6 +48,17 @@ export type ResolvedTarget =
       lookup?: LookupFunction;
     };
 
+/** The target tenant's policy as this gateway holds it; a scan needs it (503-like `unavailable` until loaded). */
+export function loadedRuntime(target: ResolvedTarget): TenantRuntime {
+  if (!target.runtime) {
+    throw new TesterError(
+      "unavailable",
+      `the policy of tenant "${target.tenant}" is not loaded on this gateway yet; retry`,
+    );
+  }
+  return target.runtime;
+}
+
 export interface TargetContext {
   pool: pg.Pool;
   store: { get(slug: string): TenantRuntime | undefined };

@@ -86,64 +86,49 @@ export async function handleTesterHttp(
     const counters = running.get(ctx) ?? { scans: 0, handshakes: 0 };
     running.set(ctx, counters);
     const runId = randomUUID();
-    if (run === "cors") {
-      const input = corsInputSchema.parse(body);
-      if (counters.handshakes >= MAX_HANDSHAKES)
-        throw new TesterError("too_many_runs", "too many tester runs at once; retry");
-      counters.handshakes += 1;
-      try {
-        const target = await resolveAudited(ctx, req, address, claims, runId, "cors", input, input.origin);
-        checkHeadersForTarget(target, input.headers);
-        const result = await testCors(target, input, { runId });
-        auditCors(ctx, req, claims, target, input, result);
-        return sendJson(res, 200, result);
-      } finally {
-        counters.handshakes -= 1;
-      }
-    }
-    if (run === "cors-scan") {
-      const input = corsScanInputSchema.parse(body);
-      if (counters.scans >= MAX_SCANS)
+    /**
+     * One run in its concurrency slot (counted before the first await, so concurrent
+     * requests cannot all slip past the check): resolve the target (audited), refuse
+     * forwarding headers against this gateway, run, audit the result, answer it.
+     */
+    const serve = async <
+      I extends { tenant?: string; url?: string; path?: string; headers?: Record<string, string> },
+      R,
+    >(
+      slot: "handshakes" | "scans",
+      input: I,
+      origin: string | null | undefined,
+      execute: (target: ResolvedTarget, input: I, options: { runId: string }) => Promise<R>,
+      audit: (ctx: TesterDeps, req: http.IncomingMessage, claims: AdminClaims, t: ResolvedTarget, i: I, r: R) => void,
+    ): Promise<void> => {
+      if (slot === "scans" && counters.scans >= MAX_SCANS)
         throw new TesterError("too_many_runs", "a scan is already running on this gateway; retry when it is done");
-      counters.scans += 1;
-      try {
-        const target = await resolveAudited(ctx, req, address, claims, runId, "cors-scan", input, undefined);
-        checkHeadersForTarget(target, input.headers);
-        const result = await scanCors(target, input, { runId });
-        auditCorsScan(ctx, req, claims, target, input, result);
-        return sendJson(res, 200, result);
-      } finally {
-        counters.scans -= 1;
-      }
-    }
-    if (run === "handshake") {
-      const input = handshakeInputSchema.parse(body);
-      if (counters.handshakes >= MAX_HANDSHAKES)
+      if (slot === "handshakes" && counters.handshakes >= MAX_HANDSHAKES)
         throw new TesterError("too_many_runs", "too many tester runs at once; retry");
-      // Counted before the first await, so concurrent requests cannot all slip past the check.
-      counters.handshakes += 1;
+      counters[slot] += 1;
       try {
-        const target = await resolveAudited(ctx, req, address, claims, runId, "handshake", input, input.origin);
+        const target = await resolveAudited(ctx, req, address, claims, runId, run, input, origin);
         checkHeadersForTarget(target, input.headers);
-        const result = await testHandshake(target, input, { runId });
-        auditHandshake(ctx, req, claims, target, input, result);
+        const result = await execute(target, input, { runId });
+        audit(ctx, req, claims, target, input, result);
         return sendJson(res, 200, result);
       } finally {
-        counters.handshakes -= 1;
+        counters[slot] -= 1;
       }
-    }
-    const input = scanInputSchema.parse(body);
-    if (counters.scans >= MAX_SCANS)
-      throw new TesterError("too_many_runs", "a scan is already running on this gateway; retry when it is done");
-    counters.scans += 1;
-    try {
-      const target = await resolveAudited(ctx, req, address, claims, runId, "scan", input, undefined);
-      checkHeadersForTarget(target, input.headers);
-      const result = await scanTarget(target, input, { runId });
-      auditScan(ctx, req, claims, target, input, result);
-      return sendJson(res, 200, result);
-    } finally {
-      counters.scans -= 1;
+    };
+    switch (run) {
+      case "cors": {
+        const input = corsInputSchema.parse(body);
+        return await serve("handshakes", input, input.origin, testCors, auditCors);
+      }
+      case "cors-scan":
+        return await serve("scans", corsScanInputSchema.parse(body), undefined, scanCors, auditCorsScan);
+      case "handshake": {
+        const input = handshakeInputSchema.parse(body);
+        return await serve("handshakes", input, input.origin, testHandshake, auditHandshake);
+      }
+      case "scan":
+        return await serve("scans", scanInputSchema.parse(body), undefined, scanTarget, auditScan);
     }
   } catch (error) {
     if (error instanceof TesterError) return sendJson(res, error.status, error.toBody());

@@ -27,11 +27,10 @@ import { REASON_HEADER } from "../gateway/abort-handshake";
 import { testerMarkHeaders } from "../gateway/tester-mark";
 import { accessTokenValues } from "../gateway/upstream-path";
 import { decideHandshake, explainHandshake, signHandshakeToken } from "../policy";
-import { TesterError } from "./errors";
 import type { HandshakeInput, ScanInput } from "./input";
 import { type HandshakeResult, runHandshake, TESTER_USER_AGENT } from "./run-handshake";
 import { MAX_SCAN_VARIANTS, type ScanVariant, scanVariants } from "./scan-variants";
-import type { ResolvedTarget } from "./targets";
+import { loadedRuntime, type ResolvedTarget } from "./targets";
 import type { HandshakeResponse, Observed, ScanResponse, ScanResult, TesterTarget, TesterTrace } from "./types";
 
 export const SCAN_CONCURRENCY = 4;
@@ -156,13 +155,7 @@ export async function scanTarget(
 ): Promise<ScanResponse> {
   const started = performance.now();
   const runId = options.runId ?? randomUUID();
-  const runtime = target.runtime;
-  if (!runtime) {
-    throw new TesterError(
-      "unavailable",
-      `the policy of tenant "${target.tenant}" is not loaded on this gateway yet; retry`,
-    );
-  }
+  const runtime = loadedRuntime(target);
   const compiled = runtime.compiled;
   const document = compiled.document;
   const notes: string[] = [];
