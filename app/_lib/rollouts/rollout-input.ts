@@ -25,9 +25,6 @@ const canaryTarget = z
 
 const guard = z.object({ maxNewRefusalsPerMinute: z.number().int().min(0).max(1_000_000) }).strict();
 
-const hasTarget = (canary: z.infer<typeof canaryTarget> | undefined) =>
-  (canary?.labels?.length ?? 0) > 0 || canary?.percent !== undefined;
-
 export const createRolloutInput = z
   .object({
     version: z.number().int().min(1).optional(),
@@ -42,7 +39,7 @@ export const createRolloutInput = z
     if ((v.version === undefined) === (v.document === undefined)) {
       ctx.addIssue({ code: "custom", path: ["document"], message: "give either version or document (one of them)" });
     }
-    if (v.stage === "canary" && !hasTarget(v.canary)) {
+    if (v.stage === "canary" && !((v.canary?.labels?.length ?? 0) > 0 || v.canary?.percent !== undefined)) {
       ctx.addIssue({ code: "custom", path: ["canary"], message: "a canary needs labels or a percent" });
     }
     if (v.stage === "shadow" && v.canary !== undefined) {
@@ -53,17 +50,16 @@ export type CreateRolloutInput = z.infer<typeof createRolloutInput>;
 
 export const rolloutStepInput = z.object({ comment }).strict();
 
-/** `POST .../rollouts/<id>/canary`: the open shadow of a version becomes a canary of that same version. */
+/**
+ * `POST .../rollouts/<id>/canary`: the open shadow of a version becomes a canary of that same
+ * version. That the canary names labels or a percent is changeRollout's own check (422), for
+ * every caller.
+ */
 export const canaryRolloutInput = z
   .object({
     canary: canaryTarget,
     guard: guard.nullable().optional(),
     comment,
   })
-  .strict()
-  .superRefine((v, ctx) => {
-    if (!hasTarget(v.canary)) {
-      ctx.addIssue({ code: "custom", path: ["canary"], message: "a canary needs labels or a percent" });
-    }
-  });
+  .strict();
 export type CanaryRolloutInput = z.infer<typeof canaryRolloutInput>;
