@@ -16,8 +16,9 @@
  * Writing: each row is encoded for COPY's text format when it is queued (the queue holds
  * strings, not event objects; server/audit/copy-row.ts); one batch in flight at a time,
  * flushed when BATCH_ROWS rows are waiting or FLUSH_MS after the first one, as one
- * `COPY audit_event FROM STDIN` (pg-copy-streams) and one NOTIFY per batch (never per
- * event) to wake the live-stream tails. COPY costs Postgres and the gateway far less per row
+ * `COPY audit_event FROM STDIN` and one NOTIFY per batch (never per event) to wake the
+ * live-stream tails, the whole transaction in one round trip (server/audit/copy-batch.ts:
+ * round trips, not rows, are most of what a batch costs the gateway). COPY costs Postgres and the gateway far less per row
  * than a multi-row INSERT of parameter arrays (bench:audit, bench:handshake). Batches take a
  * transaction-scoped advisory lock so that ids are assigned in commit order across the
  * fleet: a reader that saw id N can never later find a row N-1 appear (no gaps on resume).
@@ -52,13 +53,12 @@
  *
  * stop() flushes what it can.
  */
-import { finished } from "node:stream/promises";
-import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
+import pg from "pg";
 import type { Metrics } from "../admin/metrics";
 import { clip, TEXT_LIMITS } from "../clip";
 import type { Logger } from "../log";
 import { boundEvent } from "./bound-event";
+import { runCopyBatch } from "./copy-batch";
 import { COPY_SQL, copyText, encodeRow, hardClipRow } from "./copy-row";
 import type { AuditEventInput, AuditSink } from "./types";
 
@@ -157,6 +157,8 @@ export class AuditPipeline implements AuditSink {
   private lastError: string | null = null;
   private stopped = false;
   private readonly gatewayIdText: string;
+  /** The statements of one batch (insert()), the COPY's data sent with them. */
+  private readonly batchSql: string;
   readonly queueMax: number;
   readonly flushMs: number;
   readonly foldWindowMs: number;
@@ -171,6 +173,9 @@ export class AuditPipeline implements AuditSink {
     this.foldWindowMs = options.foldWindowMs ?? 1000;
     this.stallAfterMs = options.stallAfterMs ?? Math.max(2000, 10 * this.flushMs);
     this.gatewayIdText = copyText(clip(options.gatewayId, TEXT_LIMITS.gatewayId));
+    this.batchSql =
+      `begin; select pg_advisory_xact_lock(${AUDIT_LOCK_KEY}), nextval('${ID_SEQUENCE}')::text as before; ${COPY_SQL}; ` +
+      `select pg_notify('${AUDIT_CHANNEL}', ${pg.escapeLiteral(options.gatewayId)}), currval('${ID_SEQUENCE}')::text as last; commit`;
   }
 
   /** Hears every committed batch with its ids (see the module header); returns the unsubscribe. */
@@ -494,10 +499,12 @@ export class AuditPipeline implements AuditSink {
   }
 
   /**
-   * One batch, one transaction: the fleet-wide advisory lock (commit order = id order) and a
-   * `nextval` (the id before the batch's), COPY of the rows, then one NOTIFY delivered at
-   * commit, `currval` (the batch's last id) and the commit. Three round trips per batch.
-   * `rows` is the number of lines in `payload`.
+   * One batch, one transaction, one round trip (server/audit/copy-batch.ts): the fleet-wide
+   * advisory lock (commit order = id order) and a `nextval` (the id before the batch's), COPY
+   * of the rows, one NOTIFY delivered at commit, `currval` (the batch's last id) and the commit,
+   * as one Query sent with the COPY's data. On any error nothing was committed: the transaction
+   * is rolled back (a connection that cannot even do that is discarded). `rows` is the number of
+   * lines in `payload`.
    */
   private async insert(payload: string, rows: number): Promise<InsertResult> {
     let client: pg.PoolClient;
@@ -509,19 +516,10 @@ export class AuditPipeline implements AuditSink {
     let broken: Error | undefined;
     let ids: (() => string[]) | null = null;
     try {
-      const opened = (await client.query(
-        `begin; select pg_advisory_xact_lock(${AUDIT_LOCK_KEY}), nextval('${ID_SEQUENCE}')::text as before`,
-      )) as unknown as pg.QueryResult[];
-      const copy = client.query(copyFrom(COPY_SQL));
-      copy.end(payload);
-      await finished(copy);
-      // One wake-up per batch for every gateway's live-stream tail (delivered at commit).
-      const closed = (await client.query(
-        `select pg_notify('${AUDIT_CHANNEL}', ${client.escapeLiteral(this.options.gatewayId)}), currval('${ID_SEQUENCE}')::text as last; commit`,
-      )) as unknown as pg.QueryResult[];
+      const values = await runCopyBatch(client, this.batchSql, payload);
       if (this.committedListeners.length > 0) {
-        const before = BigInt((opened[1]!.rows[0] as { before: string }).before);
-        const last = BigInt((closed[0]!.rows[0] as { last: string }).last);
+        const before = BigInt(values.get("before") ?? "");
+        const last = BigInt(values.get("last") ?? "");
         ids = await this.batchIds(client, before, last, rows).catch((error: Error) => {
           this.options.logger.error({ err: error.message, rows }, "ids of a committed audit batch unknown");
           return null;
@@ -533,7 +531,6 @@ export class AuditPipeline implements AuditSink {
       });
       return { ok: false, refused: broken === undefined && isRefusal(error), error: error as Error };
     } finally {
-      // A connection that could not even roll back is discarded, not returned to the pool.
       client.release(broken);
     }
     if (ids) this.committed(ids, payload);

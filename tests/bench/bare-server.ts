@@ -43,7 +43,7 @@ const audit = auditUrl
 
 // Diagnosis (BENCH_DIAG=bare-audit-no-db): keep the pipeline, skip its writes to Postgres.
 if (audit && process.env.AUDIT_SKIP_WRITES)
-  (audit as unknown as { insert: () => Promise<void> }).insert = async () => {};
+  (audit as unknown as { insert: () => Promise<{ ok: true }> }).insert = async () => ({ ok: true });
 /** The fields the gateway records for an accepted handshake (server/gateway/handshake.ts). */
 function auditEvent(req: http.IncomingMessage): AuditEventInput {
   return {

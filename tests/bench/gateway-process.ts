@@ -35,7 +35,7 @@ const gateway = new Gateway({
 const diag = process.env.BENCH_DIAG;
 if (diag === "no-audit") gateway.ctx.audit.record = () => {};
 if (diag === "no-audit-db") {
-  (gateway.ctx.audit as unknown as { insert: () => Promise<void> }).insert = async () => {};
+  (gateway.ctx.audit as unknown as { insert: () => Promise<{ ok: true }> }).insert = async () => ({ ok: true });
 }
 
 // bench:fleet: when a policy version starts being enforced here (wall clock, sub-ms), so
