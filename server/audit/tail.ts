@@ -6,10 +6,12 @@
  * same way as our own.
  *
  * The tail reads only while someone watches: the stream hub acquire()s it for each open
- * admin stream and release()s it when the stream closes. Without watchers a wake-up reads
- * nothing (reading every row back costs the gateway and Postgres about as much as writing
- * it, bench:handshake); the first acquire() moves `lastId` to the newest row, so a stream
- * without a resume point starts at "now", and one with a resume point backfills from it.
+ * admin stream and release()s it when the stream closes. Without watchers it reads nothing
+ * (reading every row back costs the gateway and Postgres about as much as writing it,
+ * bench:handshake) and does not even LISTEN: every gateway's every batch would otherwise wake
+ * every gateway of the fleet for nothing. The first acquire() LISTENs, then moves `lastId` to
+ * the newest row, so a stream without a resume point starts at "now", and one with a resume
+ * point backfills from it; the last release() UNLISTENs.
  */
 import { EventEmitter } from "node:events";
 import type pg from "pg";
@@ -20,6 +22,8 @@ import { AUDIT_CHANNEL } from "./pipeline";
 
 const PAGE = 1000;
 const POLL_MS = 2000;
+/** How long the first acquire() waits for its LISTEN before reading the position anyway (the poll covers the rest). */
+const LISTEN_WAIT_MS = 2000;
 
 type Events = { event: [AuditEvent] };
 
@@ -36,6 +40,8 @@ export class AuditTail extends EventEmitter<Events> {
   private activating: Promise<void> | null = null;
   /** False until `lastId` is known to be the newest row (or while an activation failed). */
   private positioned = false;
+  /** The LISTEN of the current watchers, bound (resolved) or being bound; null without watchers. */
+  private listening: Promise<void> | null = null;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -57,21 +63,27 @@ export class AuditTail extends EventEmitter<Events> {
     this.subscription = {
       channels: [AUDIT_CHANNEL],
       onNotification: () => this.wake(),
-      onConnect: () => this.wake(),
+      // Not awaited by the listener: during an activation wake() returns the activation,
+      // which itself waits for this subscription's LISTEN.
+      onConnect: () => {
+        void this.wake();
+      },
     };
   }
 
   async start(): Promise<void> {
     this.lastId = await latestAuditId(this.pool);
     this.positioned = true;
-    void this.listener.subscribe(this.subscription);
     this.poller = setInterval(() => this.wake(), POLL_MS);
     this.poller.unref();
   }
 
   async stop(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
-    await this.listener.unsubscribe(this.subscription);
+    if (this.listening) {
+      this.listening = null;
+      await this.listener.unsubscribe(this.subscription);
+    }
     await this.running;
   }
 
@@ -83,6 +95,7 @@ export class AuditTail extends EventEmitter<Events> {
    */
   async acquire(): Promise<boolean> {
     this.watchers += 1;
+    if (!this.listening) this.listening = this.listener.subscribe(this.subscription);
     if ((this.watchers === 1 || !this.positioned) && !this.activating) {
       this.positioned = false;
       this.activating = this.catchUp().finally(() => {
@@ -97,10 +110,21 @@ export class AuditTail extends EventEmitter<Events> {
 
   release(): void {
     this.watchers = Math.max(0, this.watchers - 1);
+    if (this.watchers === 0 && this.listening) {
+      this.listening = null;
+      void this.listener.unsubscribe(this.subscription);
+    }
   }
 
   private async catchUp(): Promise<void> {
     await this.running;
+    // LISTEN first, then read the position: a batch committed in between wakes the tail.
+    const listening = this.listening;
+    if (listening) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([listening, new Promise<void>((r) => (timer = setTimeout(r, LISTEN_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     try {
       this.lastId = await latestAuditId(this.pool);
       this.positioned = true;

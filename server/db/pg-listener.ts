@@ -76,10 +76,26 @@ export class PgListener {
     return ready;
   }
 
-  /** Removes an owner; the last one closes the connection. */
+  /**
+   * Removes an owner; its channels no other owner listens to are UNLISTENed (so their
+   * notifications stop costing this process a wake-up each); the last owner closes the
+   * connection.
+   */
   async unsubscribe(sub: ListenSubscription): Promise<void> {
-    this.subs.delete(sub);
-    if (this.subs.size > 0) return;
+    if (!this.subs.delete(sub)) return;
+    if (this.subs.size > 0) {
+      const client = this.client;
+      const unused = sub.channels.filter((c) => this.bound.has(c) && !this.listenedBy(c));
+      if (!client || !this.connected || unused.length === 0) return;
+      // `bound` changes now, so an owner subscribing meanwhile queues its LISTEN after this.
+      for (const c of unused) this.bound.delete(c);
+      try {
+        for (const c of unused) await this.serial(() => client.query(`UNLISTEN ${client.escapeIdentifier(c)}`));
+      } catch (error) {
+        this.lost(client, error as Error);
+      }
+      return;
+    }
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const client = this.client;
@@ -90,6 +106,11 @@ export class PgListener {
       this.lostClients.add(client);
       await client.end().catch(() => {});
     }
+  }
+
+  private listenedBy(channel: string): boolean {
+    for (const { sub } of this.subs.values()) if (sub.channels.includes(channel)) return true;
+    return false;
   }
 
   /** Runs a query on the listening connection; rejects when it is not connected. */
@@ -170,9 +191,14 @@ export class PgListener {
   private async bindLate(client: pg.Client, sub: ListenSubscription): Promise<void> {
     try {
       for (const channel of sub.channels) {
-        if (this.bound.has(channel)) continue;
-        await this.serial(() => client.query(`LISTEN ${client.escapeIdentifier(channel)}`));
+        if (this.bound.has(channel)) {
+          // Bound or being bound by another owner: wait for that LISTEN to have run.
+          await this.serial(async () => {});
+          continue;
+        }
+        // Marked now, before the LISTEN runs, so an unsubscribe meanwhile queues its UNLISTEN after it.
         this.bound.add(channel);
+        await this.serial(() => client.query(`LISTEN ${client.escapeIdentifier(channel)}`));
       }
     } catch (error) {
       this.lost(client, error as Error);

@@ -10,13 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createMetrics } from "../../server/admin/metrics";
 import type { StreamHub } from "../../server/admin/stream";
-import { AuditPipeline } from "../../server/audit/pipeline";
+import { AUDIT_CHANNEL, AuditPipeline } from "../../server/audit/pipeline";
 import { AuditTail } from "../../server/audit/tail";
 import type { AuditEventInput } from "../../server/audit/types";
 import { type AuditEvent, auditAfter, searchAudit } from "../../server/db/audit-queries";
+import type { PgListener } from "../../server/db/pg-listener";
 import { createPool } from "../../server/db/pool";
 import { getOrCreateSecretSetting, SETTING_ADMIN_TOKEN_KEY } from "../../server/db/settings";
 import { createLogger } from "../../server/log";
+import { POLICY_CHANNEL } from "../../server/policy-store/policy-store";
 import { configuredSecretBox } from "../../server/secrets/secrets-key";
 import { apiTokenPrincipal, streamToken } from "../helpers/admin-stream";
 import { createTenant, query, type TenantFixture } from "../helpers/fixtures";
@@ -295,7 +297,7 @@ describe("live stream", () => {
     client.ws.close();
   });
 
-  it("reads nothing back while no stream is open; a new stream starts at the newest event", async () => {
+  it("reads nothing back and LISTENs to no audit wake-up while no stream is open; a new stream starts at the newest event", async () => {
     const t = await createTenant(db, {
       policy: { origins: [ORIGIN], limits: { handshakesPerMinutePerIp: 1_000_000 } },
     });
@@ -306,8 +308,15 @@ describe("live stream", () => {
     const count = () => {
       emitted += 1;
     };
+    // The channels the gateway's shared LISTEN connection listens to (asked on that connection).
+    const listener = (tail as unknown as { listener: PgListener }).listener;
+    const channels = async () =>
+      (await listener.query<{ c: string }>("select pg_listening_channels() as c")).rows.map((r) => r.c).sort();
     tail.on("event", count);
     try {
+      // Without a watcher, every gateway's every audit batch would wake this one for nothing.
+      expect(await channels()).not.toContain(AUDIT_CHANNEL);
+      expect(await channels()).toContain(POLICY_CHANNEL);
       const idleAt = tail.lastId;
       await flood(`${gw.wsUrl}/t/${t.slug}/idle`, ORIGIN, 10, 2);
       // 10 handshakes + 10 closes committed (and announced) while nobody watches.
@@ -317,6 +326,7 @@ describe("live stream", () => {
       expect(tail.lastId).toBe(idleAt);
 
       const client = await openStream(gw, { tenant: t.slug });
+      expect(await channels()).toContain(AUDIT_CHANNEL);
       const [latest] = await query<{ id: string }>(db, "select max(id)::text as id from audit_event");
       const newest = latest!.id;
       expect(client.messages[0]).toEqual({ type: "hello", cursor: newest });
@@ -325,6 +335,9 @@ describe("live stream", () => {
       await eventually(() => client.events.length === 6, 10_000);
       expect(client.events.every((e) => BigInt(e.id) > BigInt(newest) && e.path === "/live")).toBe(true);
       client.ws.close();
+      // The last stream gone, the wake-ups stop; the policy's stay.
+      await eventually(async () => !(await channels()).includes(AUDIT_CHANNEL), 10_000);
+      expect(await channels()).toContain(POLICY_CHANNEL);
     } finally {
       tail.off("event", count);
     }
