@@ -42,6 +42,11 @@ export function parseSubprotocols(req: IncomingMessage): string[] | null {
 /** Sec-WebSocket-Key: 16 bytes in base64 (RFC 6455 §4.1). */
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 
+/** A failed check (module level: a closure per call would cost every handshake an allocation and a name). */
+function fail(problem: HandshakeProblem): { ok: false; problem: HandshakeProblem } {
+  return { ok: false, problem };
+}
+
 /** Why a request is not a valid WebSocket handshake, and how a direct refusal answers it. */
 export interface HandshakeProblem {
   message: string;
@@ -64,7 +69,6 @@ export function checkHandshake(
   req: IncomingMessage,
   options: { method: string | undefined; subrequest: boolean },
 ): { ok: true; offered: string[] } | { ok: false; problem: HandshakeProblem } {
-  const fail = (problem: HandshakeProblem) => ({ ok: false as const, problem });
   if (options.method !== "GET") {
     return fail({ message: "WebSocket handshakes use GET", status: 405, headers: { Allow: "GET" } });
   }
