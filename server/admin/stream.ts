@@ -83,8 +83,9 @@ export class StreamHub {
     maxPayload: 4096,
     handleProtocols: (offered) => (offered.has(STREAM_PROTOCOL) ? STREAM_PROTOCOL : false),
   });
-  private readonly lagTimer: NodeJS.Timeout;
-  private readonly recheckTimer: NodeJS.Timeout;
+  /** Running only while a stream is open (an idle gateway has nothing to check). */
+  private lagTimer: NodeJS.Timeout | null = null;
+  private recheckTimer: NodeJS.Timeout | null = null;
   /** Streams accepted or being set up (slots), in all and per user or API token. */
   private slots = 0;
   private readonly slotsByPrincipal = new Map<string, number>();
@@ -98,10 +99,21 @@ export class StreamHub {
     this.maxPerPrincipal = options.maxPerPrincipal ?? STREAM_DEFAULTS.maxPerPrincipal;
     this.recheckMs = options.recheckMs ?? STREAM_DEFAULTS.recheckMs;
     options.tail.on("event", (event) => this.dispatch(event));
-    this.lagTimer = setInterval(() => this.checkLagging(), 200);
-    this.lagTimer.unref();
-    this.recheckTimer = setInterval(() => void this.recheckPrincipals(), this.recheckMs);
-    this.recheckTimer.unref();
+  }
+
+  /** The lag check and the principals' recheck run while at least one stream is open. */
+  private timers(on: boolean): void {
+    if (on && !this.lagTimer) {
+      this.lagTimer = setInterval(() => this.checkLagging(), 200);
+      this.lagTimer.unref();
+      this.recheckTimer = setInterval(() => void this.recheckPrincipals(), this.recheckMs);
+      this.recheckTimer.unref();
+    } else if (!on && this.lagTimer) {
+      clearInterval(this.lagTimer);
+      clearInterval(this.recheckTimer ?? undefined);
+      this.lagTimer = null;
+      this.recheckTimer = null;
+    }
   }
 
   get size(): number {
@@ -254,7 +266,11 @@ export class StreamHub {
           missed: 0,
         };
         this.clients.add(client);
-        ws.once("close", () => this.clients.delete(client));
+        this.timers(true);
+        ws.once("close", () => {
+          this.clients.delete(client);
+          if (this.clients.size === 0) this.timers(false);
+        });
         // The stream is one-way; anything the browser sends is ignored.
         send(client, { type: "hello", cursor: client.cursor.toString() });
         void this.backfill(client);
@@ -296,8 +312,7 @@ export class StreamHub {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.lagTimer);
-    clearInterval(this.recheckTimer);
+    this.timers(false);
     for (const c of this.clients) c.ws.close(1001, "gateway shutting down");
   }
 

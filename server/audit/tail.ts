@@ -8,7 +8,7 @@
  * The tail reads only while someone watches: the stream hub acquire()s it for each open
  * admin stream and release()s it when the stream closes. Without watchers it reads nothing
  * (reading every row back costs the gateway and Postgres about as much as writing it,
- * bench:handshake) and does not even LISTEN: every gateway's every batch would otherwise wake
+ * bench:handshake) and neither polls nor even LISTENs: every gateway's every batch would otherwise wake
  * every gateway of the fleet for nothing. The first acquire() LISTENs, then moves `lastId` to
  * the newest row, so a stream without a resume point starts at "now", and one with a resume
  * point backfills from it; the last release() UNLISTENs.
@@ -74,8 +74,6 @@ export class AuditTail extends EventEmitter<Events> {
   async start(): Promise<void> {
     this.lastId = await latestAuditId(this.pool);
     this.positioned = true;
-    this.poller = setInterval(() => this.wake(), POLL_MS);
-    this.poller.unref();
   }
 
   async stop(): Promise<void> {
@@ -95,7 +93,12 @@ export class AuditTail extends EventEmitter<Events> {
    */
   async acquire(): Promise<boolean> {
     this.watchers += 1;
-    if (!this.listening) this.listening = this.listener.subscribe(this.subscription);
+    if (!this.listening) {
+      this.listening = this.listener.subscribe(this.subscription);
+      // The poll that covers lost notifications, as long as someone watches.
+      this.poller = setInterval(() => this.wake(), POLL_MS);
+      this.poller.unref();
+    }
     if ((this.watchers === 1 || !this.positioned) && !this.activating) {
       this.positioned = false;
       this.activating = this.catchUp().finally(() => {
@@ -112,6 +115,8 @@ export class AuditTail extends EventEmitter<Events> {
     this.watchers = Math.max(0, this.watchers - 1);
     if (this.watchers === 0 && this.listening) {
       this.listening = null;
+      if (this.poller) clearInterval(this.poller);
+      this.poller = null;
       void this.listener.unsubscribe(this.subscription);
     }
   }
