@@ -314,7 +314,14 @@ describe("live stream", () => {
       (await listener.query<{ c: string }>("select pg_listening_channels() as c")).rows.map((r) => r.c).sort();
     tail.on("event", count);
     try {
-      // Without a watcher, every gateway's every audit batch would wake this one for nothing.
+      // Without a watcher, every gateway's every audit batch would wake this one for nothing,
+      // and no timer of the live feed wakes it either.
+      const timers = () => {
+        const hub = (gw.gateway as unknown as { stream: { lagTimer: unknown; recheckTimer: unknown } }).stream;
+        const poller = (tail as unknown as { poller: unknown }).poller;
+        return [hub.lagTimer, hub.recheckTimer, poller].map((t) => t !== null);
+      };
+      expect(timers()).toEqual([false, false, false]);
       expect(await channels()).not.toContain(AUDIT_CHANNEL);
       expect(await channels()).toContain(POLICY_CHANNEL);
       const idleAt = tail.lastId;
@@ -327,6 +334,7 @@ describe("live stream", () => {
 
       const client = await openStream(gw, { tenant: t.slug });
       expect(await channels()).toContain(AUDIT_CHANNEL);
+      expect(timers()).toEqual([true, true, true]);
       const [latest] = await query<{ id: string }>(db, "select max(id)::text as id from audit_event");
       const newest = latest!.id;
       expect(client.messages[0]).toEqual({ type: "hello", cursor: newest });
@@ -338,6 +346,7 @@ describe("live stream", () => {
       // The last stream gone, the wake-ups stop; the policy's stay.
       await eventually(async () => !(await channels()).includes(AUDIT_CHANNEL), 10_000);
       expect(await channels()).toContain(POLICY_CHANNEL);
+      expect(timers()).toEqual([false, false, false]);
     } finally {
       tail.off("event", count);
     }
