@@ -21,6 +21,7 @@ import {
   AUDIT_SORT_VALUES,
   AUDIT_SORTS,
   type AuditFieldSpec,
+  type AuditSortColumn,
   auditFieldShape,
   parseAuditSort,
 } from "./audit-fields";
@@ -166,10 +167,13 @@ const bigintId = z.string().regex(/^\d{1,19}$/, "must be an event id (digits)");
 /** Keyset position of the history: `<epoch ms of ts>_<id>` of the last row of a page. */
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 
-/** Keyset position of a page sorted by another column than time: `<ms>_<id>_<base64url of the value>`. */
+/**
+ * Keyset position of a page sorted by another column than time: `<ms>_<id>_<base64url of the
+ * value>`, or `<ms>_<id>_~` after an event without a value (auditCursor).
+ */
 const sortedCursor = z
   .string()
-  .regex(/^\d{1,15}_\d{1,19}(_[A-Za-z0-9_-]{0,700})?$/, "must be a cursor returned as nextCursor");
+  .regex(/^\d{1,15}_\d{1,19}(_([A-Za-z0-9_-]{0,700}|~))?$/, "must be a cursor returned as nextCursor");
 
 /**
  * Filters of the history search, validated at the boundary (query string → this). The
@@ -221,6 +225,11 @@ export function refineAuditFilter(
   }
   if (f.cursor && (parseAuditSort(f.sort).column === "ts") !== (f.cursor.split("_").length === 2)) {
     ctx.addIssue({ code: "custom", path: ["cursor"], message: "this cursor belongs to another sort order" });
+  } else if (f.cursor && AUDIT_SORTS[parseAuditSort(f.sort).column].type === "int") {
+    const { value } = parseCursor(f.cursor);
+    if (value === null || !/^-?\d{1,10}$/.test(value)) {
+      ctx.addIssue({ code: "custom", path: ["cursor"], message: "this cursor belongs to another sort order" });
+    }
   }
 }
 
@@ -249,31 +258,76 @@ export const REPLAYABLE_SQL =
 /** Rows that count as a match of an allowlist entry: decided requests that named the entry (not the tester's). */
 export const PATTERN_HIT_SQL = `matched_pattern is not null and via <> 'tester' and coalesce(tenant, '') <> '' and ${DECIDED_KINDS_SQL}`;
 /**
- * Substring and prefix search look the origins up in audit_origin first; when more than this
- * many distinct origins match, the pattern is broad and is applied to the events directly.
+ * Substring and prefix search look the values up in the summary's dictionary first; when more
+ * than this many distinct values match, the pattern is broad and is applied to the events directly.
  */
-const MAX_MATCHED_ORIGINS = 1000;
+const MAX_MATCHED_VALUES = 1000;
 
-/** The origins of audit_origin a substring/prefix filter matches, or null when too many (or none asked). */
-export async function matchedOrigins(
-  db: Queryable,
-  f: { originContains?: string; originPrefix?: string },
-): Promise<string[] | null> {
-  const patterns = originPatterns(f);
-  if (patterns.length === 0) return null;
-  const { rows } = await db.query<{ origin: string }>(
-    `select origin from audit_origin where ${patterns.map((_, i) => `origin ilike $${i + 1}`).join(" and ")}
-      limit ${MAX_MATCHED_ORIGINS + 1}`,
-    patterns,
-  );
-  return rows.length > MAX_MATCHED_ORIGINS ? null : rows.map((r) => r.origin);
+/**
+ * The text filters a dictionary of the audit summary serves (server/audit/summary.ts): every
+ * origin (audit_origin) and every user agent (audit_user_agent) seen, each a small table with
+ * a trigram index. A substring or prefix filter finds its values there, then the history by
+ * those exact values (indexed, so a value that is rare, bursty or absent costs a few index
+ * probes, not a walk of every partition) up to the summary's watermark, and by the pattern
+ * itself after it (a few seconds of events).
+ */
+export const AUDIT_DICTIONARIES = {
+  origin: {
+    table: "audit_origin",
+    column: "origin",
+    /** What the filter compares on audit_event. */
+    expression: ORIGIN_EXPRESSION,
+    /** The indexed expression equal values are found by (audit_event_origin_ts_id_idx). */
+    hash: null,
+    patterns: (f: DictionaryFilter) => [
+      ...(f.originContains ? [`%${escapeLike(f.originContains)}%`] : []),
+      ...(f.originPrefix ? [`${escapeLike(f.originPrefix)}%`] : []),
+    ],
+  },
+  userAgent: {
+    table: "audit_user_agent",
+    column: "user_agent",
+    expression: "user_agent",
+    /** Found by a hash of the value (audit_event_user_agent_hash_ts_id_idx); the value is compared too. */
+    hash: "hashtext",
+    patterns: (f: DictionaryFilter) => (f.userAgent ? [`%${escapeLike(f.userAgent)}%`] : []),
+  },
+} as const;
+export type AuditDictionary = keyof typeof AUDIT_DICTIONARIES;
+const DICTIONARY_NAMES = Object.keys(AUDIT_DICTIONARIES) as AuditDictionary[];
+type DictionaryFilter = { originContains?: string; originPrefix?: string; userAgent?: string };
+
+/** The exact values a dictionary matched (with their hashes when it looks them up by hash). */
+export interface MatchedValues {
+  values: string[];
+  hashes: number[];
 }
 
-function originPatterns(f: { originContains?: string; originPrefix?: string }): string[] {
-  const patterns: string[] = [];
-  if (f.originContains) patterns.push(`%${escapeLike(f.originContains)}%`);
-  if (f.originPrefix) patterns.push(`${escapeLike(f.originPrefix)}%`);
-  return patterns;
+/**
+ * The values of each dictionary whose filter is given (`null`: more than MAX_MATCHED_VALUES,
+ * the pattern applies to the events directly); dictionaries without a filter are absent.
+ */
+export async function matchedValues(
+  db: Queryable,
+  f: DictionaryFilter,
+): Promise<Partial<Record<AuditDictionary, MatchedValues | null>>> {
+  const matched: Partial<Record<AuditDictionary, MatchedValues | null>> = {};
+  for (const name of DICTIONARY_NAMES) {
+    const d = AUDIT_DICTIONARIES[name];
+    const patterns = d.patterns(f);
+    if (patterns.length === 0) continue;
+    const { rows } = await db.query<{ value: string; hash: number | null }>(
+      `select ${d.column} as value, ${d.hash ? `${d.hash}(${d.column})` : "null::int"} as hash from ${d.table}
+        where ${patterns.map((_, i) => `${d.column} ilike $${i + 1}`).join(" and ")}
+        limit ${MAX_MATCHED_VALUES + 1}`,
+      patterns,
+    );
+    matched[name] =
+      rows.length > MAX_MATCHED_VALUES
+        ? null
+        : { values: rows.map((r) => r.value), hashes: rows.map((r) => r.hash ?? 0) };
+  }
+  return matched;
 }
 
 /** `text` as a LIKE pattern matching itself (`%`, `_` and the escape character `\` escaped). */
@@ -282,22 +336,28 @@ export function escapeLike(text: string): string {
 }
 
 /**
- * How an origin substring/prefix filter is applied: to the events directly (`patterns`), or
- * split at the summary's watermark (`summarized`: the events up to it whose exact origin is
- * one audit_origin matched; `recent`: the events after it, by the patterns).
+ * How the dictionary filters (origin substring/prefix, user agent) are applied: to the events
+ * directly by their patterns (`patterns`), or split at the summary's watermark — `summarized`:
+ * the events up to it whose value is one the dictionary matched; `recent`: the events after
+ * it, by the patterns. A dictionary absent from `matched` (or null there) applies its pattern
+ * in both parts.
  */
-export type OriginSearch =
+export type SummarySearch =
   | { mode: "patterns" }
-  | { mode: "summarized" | "recent"; origins: string[]; watermark: string };
+  | {
+      mode: "summarized" | "recent";
+      matched: Partial<Record<AuditDictionary, MatchedValues | null>>;
+      watermark: string;
+    };
 
 /**
- * WHERE clause for the filters (without cursor), with its parameters. `search` says how
- * originContains/originPrefix apply (default: the patterns, on the events directly).
+ * WHERE clause for the filters (without cursor), with its parameters. `search` says how the
+ * dictionary filters apply (default: the patterns, on the events directly).
  */
 export function auditWhere(
   f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "beforeId" | "limit" | "sort">,
   values: unknown[],
-  search: OriginSearch = { mode: "patterns" },
+  search: SummarySearch = { mode: "patterns" },
   /** A field whose filter is left out (its own facet counts the other values too). */
   except?: string,
 ): string[] {
@@ -310,25 +370,54 @@ export function auditWhere(
   for (const field of AUDIT_FIELDS as readonly AuditFieldSpec[]) {
     const value = values_[field.param];
     if (typeof value !== "string" || value === "" || field.param === except) continue;
+    // A dictionary's field (the user agent) is applied below, with the dictionaries.
+    if (field.param in AUDIT_DICTIONARIES) continue;
     add((p) => fieldCondition(field, p), field.match === "exact" ? value : likePattern(field, value));
   }
   // Rows with a shadow decision are few; the partial index audit_event_shadow_ts_id_idx holds only them.
   if (f.shadow || f.shadowDecision || f.shadowVersion) where.push("shadow_decision is not null");
-  // One expression for every origin filter, the one the trigram index is built on
-  // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
+  // One expression for every origin filter (audit_event_origin_ts_id_idx): the origin as
+  // normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);
-  const patterns = originPatterns(f);
-  if (patterns.length > 0 && search.mode === "summarized") {
-    add((p) => `${ORIGIN_EXPRESSION} = any(${p}::text[])`, search.origins);
-    add((p) => `id <= ${p}::bigint`, search.watermark);
-  } else if (patterns.length > 0) {
-    for (const pattern of patterns) add((p) => `${ORIGIN_EXPRESSION} ilike ${p}`, pattern);
-    if (search.mode === "recent") add((p) => `id > ${p}::bigint`, search.watermark);
+  let split = false;
+  for (const name of DICTIONARY_NAMES) {
+    if (name === except) continue;
+    const d = AUDIT_DICTIONARIES[name];
+    const patterns = d.patterns(f);
+    if (patterns.length === 0) continue;
+    const matched = search.mode === "patterns" ? null : (search.matched[name] ?? null);
+    if (matched && search.mode === "summarized") {
+      where.push(exactValues(d, matched, values));
+      split = true;
+    } else {
+      for (const pattern of patterns) add((p) => `${d.expression} ilike ${p}`, pattern);
+      if (matched) split = true;
+    }
+  }
+  if (split && search.mode !== "patterns") {
+    add((p) => `id ${search.mode === "summarized" ? "<=" : ">"} ${p}::bigint`, search.watermark);
   }
   if (f.range) add((p) => `ts >= ${p}::timestamptz`, new Date(Date.now() - AUDIT_RANGES[f.range].ms).toISOString());
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
   if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);
   return where;
+}
+
+/**
+ * The events whose value is one of `matched`: `=` for one value (the index then yields the
+ * rows in (ts, id) order, so a page reads only its rows), `= any` for several, `false` for none.
+ */
+function exactValues(
+  d: (typeof AUDIT_DICTIONARIES)[AuditDictionary],
+  matched: MatchedValues,
+  values: unknown[],
+): string {
+  if (matched.values.length === 0) return "false";
+  const one = matched.values.length === 1;
+  const param = (value: unknown, type: string) =>
+    `${one ? "" : "any("}$${values.push(one ? (value as unknown[])[0] : value)}::${type}${one ? "" : "[])"}`;
+  const byValue = `${d.expression} = ${param(matched.values, "text")}`;
+  return d.hash ? `${d.hash}(${d.expression}) = ${param(matched.hashes, "int")} and ${byValue}` : byValue;
 }
 
 /** The SQL condition of one field's filter, its value at `p`. */
@@ -342,27 +431,31 @@ function likePattern(field: AuditFieldSpec, value: string): string {
 }
 
 /**
- * One page of history, newest first by event time (ts, then id), keyset-paginated on
- * (ts, id): every filter has an index that starts with it and continues with (ts, id), so
- * a page costs the same at any depth and a time window is a range of that index (ordering
- * by id alone made a window far in the past walk every newer row first). `nextCursor` is
- * null on the last page.
+ * One page of history, newest first by event time (ts, then id) or in another column's order,
+ * keyset-paginated: every filter has an index that starts with it and continues with (ts, id),
+ * so a page costs the same at any depth and a time window is a range of that index (ordering
+ * by id alone made a window far in the past walk every newer row first). Other columns sort
+ * by runs of the order that an index serves (sortRuns). `nextCursor` is null on the last page.
  */
 export async function searchAudit(
   db: Queryable,
   filter: AuditFilter,
 ): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const f = auditFilterSchema.parse(filter);
-  if (originPatterns(f).length === 0) return historyPage(db, f, [{ mode: "patterns" }]);
-  // Substring/prefix: the matching origins from audit_origin, then the events by exact origin
-  // (indexed) up to the summary's watermark, and by the patterns after it — two disjoint parts.
+  if (DICTIONARY_NAMES.every((name) => AUDIT_DICTIONARIES[name].patterns(f).length === 0)) {
+    return historyPage(db, f, [{ mode: "patterns" }]);
+  }
+  // Origin substring/prefix, user agent: the matching values from the summary's dictionaries,
+  // then the events by exact value (indexed) up to the summary's watermark, and by the patterns
+  // after it — two disjoint parts.
   return withSummaryWatermark(db, async (q, watermark) => {
-    const origins = await matchedOrigins(q, f);
-    if (origins === null) return historyPage(q, f, [{ mode: "patterns" }]);
-    return historyPage(q, f, [
-      { mode: "summarized", origins, watermark },
-      { mode: "recent", origins, watermark },
-    ]);
+    const matched = await matchedValues(q, f);
+    const found = Object.values(matched).filter((m) => m !== null);
+    if (found.length === 0) return historyPage(q, f, [{ mode: "patterns" }]);
+    const recent: SummarySearch = { mode: "recent", matched, watermark };
+    // A dictionary that matched nothing: no summarized event can match.
+    if (found.some((m) => m.values.length === 0)) return historyPage(q, f, [recent]);
+    return historyPage(q, f, [{ mode: "summarized", matched, watermark }, recent]);
   });
 }
 
@@ -374,57 +467,138 @@ export function resolveAuditRange<T extends { range?: keyof typeof AUDIT_RANGES;
 }
 
 /**
+ * A run of a sort order that one index reads in order: its rows (`where`), what it is ordered
+ * by before (ts, id) (`order`: the index's leading expression, or null: none), whether the
+ * keyset compares that expression too (`keyed`: false when it has one value throughout the
+ * run), and whether a cursor's value is in it (`holds`; null: the event had no value).
+ */
+interface SortRun {
+  where: string | null;
+  order: string | null;
+  keyed: boolean;
+  holds: (value: string | null) => boolean;
+}
+
+/**
+ * The runs of a sort order, in page order. Time is one run. `count`: its folded rows (count
+ * <> 1, indexed by count: audit_event_count_ts_id_idx) below and above the unfolded ones (count
+ * = 1, most rows, read in time order). The other columns sort by the column itself (the
+ * expression its filter's index starts with) and put the events without a value last, in
+ * either direction. Those are read from the same index, ordered by the (null) column too: the
+ * planner does not take `x is null` for one value, so only that order is the index's.
+ */
+export function sortRuns(column: AuditSortColumn, descending: boolean): SortRun[] {
+  const sql = AUDIT_SORTS[column].sql;
+  if (sql === null) return [{ where: null, order: null, keyed: false, holds: () => true }];
+  if (column === "count") {
+    const runs: SortRun[] = [
+      { where: "count < 1", order: "count", keyed: true, holds: (v) => Number(v) < 1 },
+      { where: "count = 1", order: null, keyed: false, holds: (v) => Number(v) === 1 },
+      { where: "count > 1", order: "count", keyed: true, holds: (v) => Number(v) > 1 },
+    ];
+    return descending ? runs.reverse() : runs;
+  }
+  return [
+    { where: `${sql} is not null`, order: sql, keyed: true, holds: (v) => v !== null },
+    { where: `${sql} is null`, order: sql, keyed: false, holds: (v) => v === null },
+  ];
+}
+
+/** The whole order of a sort as one ORDER BY (what the runs add up to; for comparisons and tests). */
+export function auditOrderBy(sort: string | undefined): string {
+  const { column, descending } = parseAuditSort(sort);
+  const sql = AUDIT_SORTS[column].sql;
+  const dir = descending ? "desc" : "asc";
+  const value = sql === null ? "" : `${sql} ${dir}${column === "count" ? "" : " nulls last"}, `;
+  return `${value}ts ${dir}, audit_event.id ${dir}`;
+}
+
+/** A cursor value that stands for "no value" (outside base64url's alphabet). */
+const NULL_CURSOR_VALUE = "~";
+
+/**
+ * The cursor of a page's last row: `<epoch ms of ts>_<id>` when sorted by time; otherwise
+ * `<ms>_<id>_<base64url of the sort value>`, or `<ms>_<id>_~` when the row had none.
+ */
+export function auditCursor(
+  sort: string | undefined,
+  row: { ts: Date; id: string; sortValue?: string | number | null },
+): string {
+  const position = `${row.ts.getTime()}_${row.id}`;
+  if (AUDIT_SORTS[parseAuditSort(sort).column].sql === null) return position;
+  const value = row.sortValue ?? null;
+  return `${position}_${value === null ? NULL_CURSOR_VALUE : Buffer.from(String(value), "utf8").toString("base64url")}`;
+}
+
+/** A cursor's parts; `value` is null for a row without one (and for the time sort). */
+function parseCursor(cursor: string): { ms: string; id: string; value: string | null } {
+  const [ms, id, ...valueParts] = cursor.split("_");
+  const encoded = valueParts.join("_");
+  const value = encoded === NULL_CURSOR_VALUE ? null : Buffer.from(encoded, "base64url").toString("utf8");
+  return { ms: ms ?? "", id: id ?? "", value: valueParts.length === 0 ? null : value };
+}
+
+/**
  * One page in the requested order (newest first by default): the union of `parts` (each a
- * disjoint way to apply the origin search). Keyset on (sort value, ts, id), all three in the
- * same direction, so one row comparison continues after the cursor.
+ * disjoint way to apply the dictionary filters) times the sort's runs from the cursor's on.
+ * In the cursor's run, keyset on (value, ts, id), all three in the same direction, so one row
+ * comparison continues after the cursor (on (ts, id) in a run of one value); the later runs
+ * are read from their start. Each
+ * branch reads at most a page from its index; the union is ordered by run, then key.
  */
 async function historyPage(
   db: Queryable,
   f: z.output<typeof auditFilterSchema>,
-  parts: OriginSearch[],
+  parts: SummarySearch[],
 ): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const { column, descending } = parseAuditSort(f.sort);
   const sortSpec = AUDIT_SORTS[column];
+  const runs = sortRuns(column, descending);
   const dir = descending ? "desc" : "asc";
   const cmp = descending ? "<" : ">";
+  const cursor = f.cursor ? parseCursor(f.cursor) : null;
+  const firstRun = cursor
+    ? Math.max(
+        0,
+        runs.findIndex((r) => r.holds(cursor.value)),
+      )
+    : 0;
   const values: unknown[] = [f.limit + 1];
-  const selects = parts.map((search) => {
-    const where = auditWhere(f, values, search);
-    if (f.cursor) {
-      const [ms, id, ...valueParts] = f.cursor.split("_");
-      const encoded = valueParts.join("_");
-      const tsSql = `'epoch'::timestamptz + $${values.push(ms)}::bigint * interval '1 millisecond'`;
-      const idSql = `$${values.push(id)}::bigint`;
-      if (sortSpec.sql === null) where.push(`(ts, id) ${cmp} (${tsSql}, ${idSql})`);
-      else {
-        const value = Buffer.from(encoded, "base64url").toString("utf8");
-        const valueSql = `$${values.push(value)}::text::${sortSpec.type}`;
-        where.push(`(${sortSpec.sql}, ts, id) ${cmp} (${valueSql}, ${tsSql}, ${idSql})`);
+  const selects: string[] = [];
+  for (const search of parts) {
+    for (let i = firstRun; i < runs.length; i++) {
+      const run = runs[i]!;
+      const where = auditWhere(f, values, search);
+      if (run.where) where.push(run.where);
+      if (cursor && i === firstRun) {
+        const tsSql = `'epoch'::timestamptz + $${values.push(cursor.ms)}::bigint * interval '1 millisecond'`;
+        const idSql = `$${values.push(cursor.id)}::bigint`;
+        if (!run.keyed) where.push(`(ts, id) ${cmp} (${tsSql}, ${idSql})`);
+        else {
+          const valueSql = `$${values.push(cursor.value)}::text::${sortSpec.type}`;
+          where.push(`(${run.order}, ts, id) ${cmp} (${valueSql}, ${tsSql}, ${idSql})`);
+        }
       }
+      if (f.beforeId) where.push(`id < $${values.push(f.beforeId)}::bigint`);
+      const sortValue = sortSpec.sql === null ? "" : `${sortSpec.sql} as sort_value, `;
+      const order = `${run.order === null ? "" : `${run.order} ${dir}, `}ts ${dir}, audit_event.id ${dir}`;
+      selects.push(`select ${AUDIT_COLUMNS}, ${sortValue}${i} as sort_run, audit_event.id as sort_id from audit_event
+        ${where.length ? `where ${where.join(" and ")}` : ""} order by ${order} limit $1`);
     }
-    if (f.beforeId) {
-      values.push(f.beforeId);
-      where.push(`id < $${values.length}::bigint`);
-    }
-    const sortKey = sortSpec.sql === null ? "" : `${sortSpec.sql} as sort_value, `;
-    const order = `${sortSpec.sql === null ? "" : `${sortSpec.sql} ${dir}, `}ts ${dir}, audit_event.id ${dir}`;
-    return `select ${AUDIT_COLUMNS}, ${sortKey}audit_event.id as sort_id from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
-      order by ${order} limit $1`;
-  });
+  }
   const sql =
     selects.length === 1
       ? selects[0]!
       : `select * from (${selects.map((q) => `(${q})`).join(" union all ")}) as hits
-          order by ${sortSpec.sql === null ? "" : `sort_value ${dir}, `}ts ${dir}, sort_id ${dir} limit $1`;
-  const { rows } = await db.query<AuditRow & { sort_value?: string | number }>(sql, values);
+          order by sort_run, ${sortSpec.sql === null ? "" : `sort_value ${dir}, `}ts ${dir}, sort_id ${dir} limit $1`;
+  const { rows } = await db.query<AuditRow & { sort_value?: string | number | null }>(sql, values);
   const more = rows.length > f.limit;
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
-  const cursorOf = (row: AuditRow & { sort_value?: string | number }) =>
-    sortSpec.sql === null
-      ? `${row.ts.getTime()}_${row.id}`
-      : `${row.ts.getTime()}_${row.id}_${Buffer.from(String(row.sort_value ?? ""), "utf8").toString("base64url")}`;
-  return { events: page.map(toAuditEvent), nextCursor: more && last ? cursorOf(last) : null };
+  return {
+    events: page.map(toAuditEvent),
+    nextCursor: more && last ? auditCursor(f.sort, { ts: last.ts, id: last.id, sortValue: last.sort_value }) : null,
+  };
 }
 
 /** Events after `afterId`, oldest first (stream backfill and tail). */

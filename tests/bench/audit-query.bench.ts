@@ -68,10 +68,12 @@ import { AUDIT_SORTS, parseAuditSort } from "../../server/db/audit-fields";
 import {
   AUDIT_COLUMNS,
   type AuditFilter,
+  auditCursor,
   auditFilterSchema,
+  auditOrderBy,
   auditTimeline,
   auditWhere,
-  matchedOrigins,
+  matchedValues,
   overviewWindow,
   type Queryable,
   searchAudit,
@@ -465,18 +467,19 @@ function histogramCases(newest: Date): Case[] {
   ];
 }
 
-/** The WHERE clause searchAudit builds for a filter (origin patterns resolved through audit_origin as it does). */
+/** The WHERE clause searchAudit builds for a filter (origin and user-agent patterns resolved through the summary's dictionaries as it does). */
 async function filterSql(pool: pg.Pool, filter: HistoryFilter): Promise<{ where: string[]; values: unknown[] }> {
   const values: unknown[] = [];
   const f = auditFilterSchema.parse(filter);
   // As searchAudit does, minus its split at the summary's watermark (the bench's summary has caught up).
-  const origins = await matchedOrigins(pool, f);
+  const matched = await matchedValues(pool, f);
   const { rows } = await pool.query<{ w: string }>("select last_id::text as w from audit_summary_state");
+  const resolved = Object.values(matched).some((m) => m !== null);
   return {
     where: auditWhere(
       f,
       values,
-      origins === null ? { mode: "patterns" } : { mode: "summarized", origins, watermark: rows[0]!.w },
+      resolved ? { mode: "summarized", matched, watermark: rows[0]!.w } : { mode: "patterns" },
     ),
     values,
   };
@@ -527,7 +530,8 @@ function loadLine(): string {
 function recording(pool: pg.Pool): { db: Queryable; statements: Array<{ text: string; values: unknown[] }> } {
   const statements: Array<{ text: string; values: unknown[] }> = [];
   const record = (text: string, values?: unknown[]) => {
-    if (/\baudit_(event|count|rejected_origin|origin)\b/.test(text)) statements.push({ text, values: values ?? [] });
+    if (/\baudit_(event|count|rejected_origin|origin|user_agent)\b/.test(text))
+      statements.push({ text, values: values ?? [] });
   };
   const db = {
     get totalCount() {
@@ -655,10 +659,8 @@ async function main(): Promise<void> {
   for (const c of pick(cases(Date.now()))) {
     const { where, values } = await filterSql(pool, c.filter);
     const whereSql = where.length ? `where ${where.join(" and ")}` : "";
-    const { column, descending } = parseAuditSort(c.filter.sort);
-    const sortSql = AUDIT_SORTS[column].sql;
-    const dir = descending ? "desc" : "asc";
-    const order = `${sortSql === null ? "" : `${sortSql} ${dir}, `}ts ${dir}, audit_event.id ${dir}`;
+    const sortSql = AUDIT_SORTS[parseAuditSort(c.filter.sort).column].sql;
+    const order = auditOrderBy(c.filter.sort);
     const { rows: countRows } = await pool.query<{ n: string }>(
       `select count(*)::text as n from audit_event ${whereSql}`,
       values,
@@ -678,18 +680,14 @@ async function main(): Promise<void> {
       }
       let cursor: string | undefined;
       if (depth > 1) {
-        // The cursor searchAudit's nextCursor gives for the row before the page: `<ms>_<id>` for
-        // the time sort, `<ms>_<id>_<base64url of the sort value>` for the others.
+        // The cursor searchAudit's nextCursor gives for the row before the page (auditCursor).
         const { rows } = await pool.query<{ ts: Date; id: string; v: string | null }>(
           `select ts, id::text as id, ${sortSql === null ? "null" : `(${sortSql})::text`} as v from audit_event ${whereSql}
             order by ${order} offset $${values.length + 1} limit 1`,
           [...values, skip - 1],
         );
         const r = rows[0]!;
-        cursor =
-          sortSql === null
-            ? `${r.ts.getTime()}_${r.id}`
-            : `${r.ts.getTime()}_${r.id}_${Buffer.from(r.v ?? "", "utf8").toString("base64url")}`;
+        cursor = auditCursor(c.filter.sort, { ts: r.ts, id: r.id, sortValue: r.v });
       }
       const filter: AuditFilter = { ...c.filter, limit: PAGE, ...(cursor ? { cursor } : {}) };
       const keysetT = await timed(() => searchAudit(pool, filter), RUNS);
