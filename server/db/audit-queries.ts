@@ -46,15 +46,20 @@ export async function withSummaryWatermark<T>(
   db: Queryable,
   read: (q: Queryable, watermark: string) => Promise<T>,
 ): Promise<T> {
-  const watermarkOf = async (q: Queryable) =>
-    (await q.query<{ w: string }>("select last_id::text as w from audit_summary_state where id = 1")).rows[0]?.w ?? "0";
-  if (typeof (db as PoolLike).totalCount !== "number") return read(db, await watermarkOf(db));
+  const WATERMARK = "select last_id::text as w from audit_summary_state where id = 1";
+  if (typeof (db as PoolLike).totalCount !== "number") {
+    return read(db, (await db.query<{ w: string }>(WATERMARK)).rows[0]?.w ?? "0");
+  }
   const client = await (db as PoolLike).connect();
   let broken: Error | undefined;
   try {
-    await client.query("begin isolation level repeatable read read only");
+    // One round trip for both (no parameters: the simple protocol runs the two statements and
+    // answers with both results). On a busy machine every round trip is a wait for the CPU.
     try {
-      const result = await read(client, await watermarkOf(client));
+      const [, state] = (await client.query(
+        `begin isolation level repeatable read read only; ${WATERMARK}`,
+      )) as unknown as Array<{ rows: Array<{ w: string }> }>;
+      const result = await read(client, state?.rows[0]?.w ?? "0");
       await client.query("commit");
       return result;
     } catch (error) {
