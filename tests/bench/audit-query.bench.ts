@@ -42,8 +42,9 @@
  * The partitions of the 31 days are made first (`audit_event_create_partition`, as the upkeep
  * does). Secondary indexes are dropped for the load (in chunks of CHUNK rows) and recreated
  * from their own definitions (pg_indexes), then ANALYZE — the same indexes the migrations
- * create. Then the summary (audit_count, audit_rejected_origin, audit_origin, audit_replay,
- * audit_pattern_hit) catches up, as the gateways' passes do.
+ * create. Then the summary (audit_count, audit_rejected_origin, audit_origin, audit_user_agent,
+ * audit_replay, audit_pattern_hit) catches up, as the gateways' passes do. On a reused database
+ * (BENCH_REUSE_DB) nothing is migrated: apply new migrations first (npm run db:migrate).
  *
  * Method: for each filter, sort and depth, the keyset cursor is that of the last row of the
  * previous page (found untimed, with OFFSET); each call runs RUNS times (fewer when the runs
@@ -609,20 +610,25 @@ async function main(): Promise<void> {
   }
   const summaryMs = performance.now() - summaryStarted;
   const summaryCores = cpuBreakdown(cpuBefore, cpuSnapshot(), {}, databaseName(db.url));
-  await pool.query("vacuum analyze audit_count, audit_rejected_origin, audit_origin, audit_replay, audit_pattern_hit");
+  await pool.query(
+    "vacuum analyze audit_count, audit_rejected_origin, audit_origin, audit_user_agent, audit_replay, audit_pattern_hit",
+  );
   const { rows: summarySizes } = await pool.query<{
     counts: string;
     rejected: string;
     origins: string;
+    agents: string;
     replay: string;
     hits: string;
     size: string;
   }>(
     `select (select count(*) from audit_count)::text as counts, (select count(*) from audit_rejected_origin)::text as rejected,
-            (select count(*) from audit_origin)::text as origins, (select count(*) from audit_replay)::text as replay,
+            (select count(*) from audit_origin)::text as origins, (select count(*) from audit_user_agent)::text as agents,
+            (select count(*) from audit_replay)::text as replay,
             (select count(*) from audit_pattern_hit)::text as hits,
             pg_size_pretty(pg_total_relation_size('audit_count') + pg_total_relation_size('audit_rejected_origin')
-              + pg_total_relation_size('audit_origin') + pg_total_relation_size('audit_replay')
+              + pg_total_relation_size('audit_origin') + pg_total_relation_size('audit_user_agent')
+              + pg_total_relation_size('audit_replay')
               + pg_total_relation_size('audit_pattern_hit')) as size`,
   );
   const s = summarySizes[0]!;
@@ -630,6 +636,7 @@ async function main(): Promise<void> {
     `summary: ${fmt(summarized)} events summarized in ${fmt(summaryMs / 1000, 1)} s ` +
       `(${fmt(summarized ? ((summaryCores.postgres ?? 0) * summaryMs * 1000) / summarized : 0, 2)} µs of Postgres CPU per event); ` +
       `${fmt(Number(s.counts))} count rows, ${fmt(Number(s.rejected))} rejected-origin rows, ${fmt(Number(s.origins))} origins, ` +
+      `${fmt(Number(s.agents))} user agents, ` +
       `${fmt(Number(s.replay))} replay rows, ${fmt(Number(s.hits))} pattern-hit rows (${s.size})\n`,
   );
 
