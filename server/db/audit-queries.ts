@@ -342,10 +342,12 @@ export function escapeLike(text: string): string {
 
 /**
  * How the dictionary filters (origin substring/prefix, user agent) are applied: to the events
- * directly by their patterns (`patterns`), or split at the summary's watermark — `summarized`:
- * the events up to it whose value is one the dictionary matched; `recent`: the events after
- * it, by the patterns. A dictionary absent from `matched` (or null there) applies its pattern
- * in both parts.
+ * directly by their patterns (`patterns`), or in two disjoint parts — `summarized`: the events
+ * whose value is one the dictionary matched, whatever their id (their index finds them; a bound
+ * on id would bring the primary key of every partition into the plan, and planning 40
+ * partitions is most of such a page's time); `recent`: the events after the summary's watermark
+ * that match the patterns with a value the dictionary did not have (a few seconds of events).
+ * A dictionary absent from `matched` (or null there) applies its pattern in both parts.
  */
 export type SummarySearch =
   | { mode: "patterns" }
@@ -384,23 +386,23 @@ export function auditWhere(
   // One expression for every origin filter (audit_event_origin_ts_id_idx): the origin as
   // normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);
-  let split = false;
+  const summarizedValues: string[] = [];
   for (const name of DICTIONARY_NAMES) {
     if (name === except) continue;
     const d = AUDIT_DICTIONARIES[name];
     const patterns = d.patterns(f);
     if (patterns.length === 0) continue;
     const matched = search.mode === "patterns" ? null : (search.matched[name] ?? null);
-    if (matched && search.mode === "summarized") {
-      where.push(exactValues(d, matched, values));
-      split = true;
-    } else {
+    if (matched && search.mode === "summarized") where.push(exactValues(d, matched, values));
+    else {
       for (const pattern of patterns) add((p) => `${d.expression} ilike ${p}`, pattern);
-      if (matched) split = true;
+      if (matched) summarizedValues.push(exactValues(d, matched, values));
     }
   }
-  if (split && search.mode !== "patterns") {
-    add((p) => `id ${search.mode === "summarized" ? "<=" : ">"} ${p}::bigint`, search.watermark);
+  if (search.mode === "recent" && summarizedValues.length > 0) {
+    // Not what the summarized part finds (the pattern matched, so the values are not null).
+    where.push(`not (${summarizedValues.join(" and ")})`);
+    add((p) => `id > ${p}::bigint`, search.watermark);
   }
   if (f.range) add((p) => `ts >= ${p}::timestamptz`, new Date(Date.now() - AUDIT_RANGES[f.range].ms).toISOString());
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
@@ -458,7 +460,7 @@ export async function searchAudit(
     const found = Object.values(matched).filter((m) => m !== null);
     if (found.length === 0) return historyPage(q, f, [{ mode: "patterns" }]);
     const recent: SummarySearch = { mode: "recent", matched, watermark };
-    // A dictionary that matched nothing: no summarized event can match.
+    // A dictionary that matched nothing: only events after the watermark can match.
     if (found.some((m) => m.values.length === 0)) return historyPage(q, f, [recent]);
     return historyPage(q, f, [{ mode: "summarized", matched, watermark }, recent]);
   });

@@ -192,9 +192,10 @@ describe("the audit summary", () => {
     ]);
     await insert("CURL/7.88.1", "https://b.example"); // after the watermark: found by the pattern
     await insert("originGate-tester/2", "https://a.example");
+    await insert("curl/8.5.0", "https://a.example"); // after it too, a value the dictionary has: found once
     const search = async (filter: { userAgent: string; originContains?: string }) =>
       (await searchAudit(pool, { ...filter, tenant: "sum-ua", limit: 1000 })).events.map((e) => e.userAgent);
-    expect(await search({ userAgent: "curl" })).toEqual(["CURL/7.88.1", "curl/8.5.0"]);
+    expect(await search({ userAgent: "curl" })).toEqual(["curl/8.5.0", "CURL/7.88.1", "curl/8.5.0"]);
     expect(await search({ userAgent: "ORIGINGATE-TESTER" })).toEqual(["originGate-tester/2", "OriginGate-Tester/1"]);
     expect(await search({ userAgent: "_x%" })).toEqual(["python-requests/2.31_x%"]);
     expect(await search({ userAgent: "2.31.x" })).toEqual([]);
@@ -202,8 +203,9 @@ describe("the audit summary", () => {
     // With an origin substring too: both dictionaries resolve, each part applies both.
     expect(await search({ userAgent: "tester", originContains: "b.example" })).toEqual(["OriginGate-Tester/1"]);
     expect(await search({ userAgent: "curl", originContains: "b.example" })).toEqual(["CURL/7.88.1"]);
+    expect(await search({ userAgent: "curl", originContains: "a.example" })).toEqual(["curl/8.5.0", "curl/8.5.0"]);
     await summarizeAudit({ pool });
-    expect(await search({ userAgent: "curl" })).toEqual(["CURL/7.88.1", "curl/8.5.0"]);
+    expect(await search({ userAgent: "curl" })).toEqual(["curl/8.5.0", "CURL/7.88.1", "curl/8.5.0"]);
     expect(await search({ userAgent: "tester", originContains: "a.example" })).toEqual(["originGate-tester/2"]);
   });
 });
