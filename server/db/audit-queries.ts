@@ -752,6 +752,8 @@ interface RejectedTotal {
 
 /** Per-hour candidates tried before falling back to aggregating every summarized hour. */
 const TOP_CANDIDATES_PER_HOUR = [16, 128, 1024];
+/** After an inconclusive step, windows with at most this many summarized rows are aggregated whole. */
+const AGGREGATE_WHOLE_ROWS = 50_000;
 /** Windows whose summarized part spans at most this many hours are aggregated whole. */
 const FEW_HOURS = 3;
 const HOUR_MS = 3_600_000;
@@ -808,7 +810,9 @@ export async function topRejectedOrigins(
     // A few hours are read whole: their rows are few, and their small counts rarely let the
     // threshold decide early.
     const fewHours = Date.now() - summaryStart <= FEW_HOURS * HOUR_MS;
-    for (const perHour of fewHours ? [null] : [...TOP_CANDIDATES_PER_HOUR, null]) {
+    const steps: Array<number | null> = fewHours ? [null] : [...TOP_CANDIDATES_PER_HOUR, null];
+    for (let step = 0; step < steps.length; step++) {
+      const perHour = steps[step]!;
       const summarized = await summarizedTotals(q, new Date(summaryStart).toISOString(), options.tenant, perHour, raw);
       const candidates = summarized.candidates;
       const rawOfCandidates = candidates ? raw.filter((r) => candidates.has(`${r.tenant}\u0000${r.origin}`)) : raw;
@@ -820,6 +824,11 @@ export async function topRejectedOrigins(
         summarized.threshold === 0n ||
         (top.length === options.limit && boundary !== undefined && boundary.total > summarized.threshold);
       if (conclusive) break;
+      // Few summarized rows in all (a tenant's flat spread over thousands of origins): aggregating
+      // them whole is cheaper than the next, larger candidate step.
+      if (summarized.rowsInWindow !== null && summarized.rowsInWindow <= AGGREGATE_WHOLE_ROWS) {
+        step = steps.length - 2;
+      }
     }
     if (top.length === 0) return [];
     // The reasons of the final few: the summary's from the first hour it holds whole after
@@ -872,7 +881,12 @@ async function summarizedTotals(
   tenant: string | undefined,
   perHour: number | null,
   raw: RejectedTotal[],
-): Promise<{ rows: RejectedTotal[]; threshold: bigint; candidates: Set<string> | null }> {
+): Promise<{
+  rows: RejectedTotal[];
+  threshold: bigint;
+  candidates: Set<string> | null;
+  rowsInWindow: number | null;
+}> {
   const values: unknown[] = [firstWholeHour];
   const tenantFilter = tenant ? `and tenant = $${values.push(tenant)}` : "";
   if (perHour === null) {
@@ -881,7 +895,7 @@ async function summarizedTotals(
          from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter} group by 1, 2`,
       values,
     );
-    return { rows, threshold: 0n, candidates: null };
+    return { rows, threshold: 0n, candidates: null, rowsInWindow: null };
   }
   const limit = `$${values.push(perHour)}`;
   // The events read directly: their `perHour` largest keys join the candidates; any other key
@@ -917,11 +931,14 @@ async function summarizedTotals(
                       where s.tenant = c.tenant and s.origin = c.origin and s.bucket >= $1::timestamptz) as t
       where t.count is not null
      union all
-     select null, null, null, null, coalesce(sum(count) filter (where is_full), 0)::text from tops`,
+     select null, null, null, null, coalesce(sum(count) filter (where is_full), 0)::text || ' '
+            || (select count(*) from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter}) from tops`,
     values,
   );
   const totals = rows.filter((r) => r.threshold === null);
-  let threshold = BigInt(rows.find((r) => r.threshold !== null)?.threshold ?? "0");
+  // The last row: the threshold's sum and how many summarized rows the window has in all.
+  const [sum, inWindow] = (rows.find((r) => r.threshold !== null)?.threshold ?? "0 0").split(" ");
+  let threshold = BigInt(sum ?? "0");
   const rawLeftOut = rawByCount[perHour];
   if (rawLeftOut && BigInt(rawLeftOut.count) > 0n) threshold += BigInt(rawLeftOut.count);
   // Every key of the summarized hours' tops has a total; the raw keys are candidates with or without one.
@@ -930,6 +947,7 @@ async function summarizedTotals(
     rows: totals.map(({ threshold: _t, ...r }) => r),
     threshold,
     candidates,
+    rowsInWindow: Number(inWindow ?? "0"),
   };
 }
 

@@ -208,4 +208,24 @@ describe("the audit summary", () => {
     expect(await search({ userAgent: "curl" })).toEqual(["curl/8.5.0", "CURL/7.88.1", "curl/8.5.0"]);
     expect(await search({ userAgent: "tester", originContains: "a.example" })).toEqual(["originGate-tester/2"]);
   });
+
+  it("gives the top rejected origins exactly when a tenant's refusals are spread flat (no early threshold)", async () => {
+    // 200 origins, each refused in one hour of four, about equally often, over the last 20 hours:
+    // each hour's 16 largest cannot decide the top 10, so the window is aggregated whole.
+    await pool.query(
+      `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized, count)
+       select $1::timestamptz - h * interval '1 hour' - (o % 50) * interval '1 minute', 'gw-sum', 'handshake',
+              'sum-flat', 'rejected', 'origin_not_allowed', 'https://flat' || o || '.example',
+              'https://flat' || o || '.example', 1 + (o * 7 + h) % 3
+         from generate_series(1, 20) as h, generate_series(0, 199) as o where o % 4 = h % 4`,
+      [new Date(now)],
+    );
+    await summarizeAudit({ pool });
+    for (const hours of [6, 24]) {
+      const since = new Date(now - hours * HOUR);
+      expect(await topRejectedOrigins(pool, { since, limit: 10, tenant: "sum-flat" }), `${hours} h`).toEqual(
+        await rawTop(since, 10, "sum-flat"),
+      );
+    }
+  });
 });
