@@ -6,6 +6,7 @@
  *  - audit_rejected_origin: refused handshakes and HTTP requests per hour, tenant and origin
  *    (with their reasons);
  *  - audit_origin: every origin seen, with when it was last seen (trigram-indexed);
+ *  - audit_user_agent: every user agent seen, likewise (the history's user-agent filter);
  *  - audit_replay: the replayable handshakes per UTC day, tenant, origin and offered
  *    subprotocols, counted by credentials x token state, with their total and which counts
  *    are positive (the impact preview's input, server/db/impact-queries.ts);
@@ -13,8 +14,8 @@
  *
  * The tester's own handshakes (via = 'tester') are left out of the two statistics tables: a
  * scan is hundreds of refusals nobody needs to act on. Readers that are asked to include them
- * read them from audit_event (server/db/audit-queries.ts: TESTER_VIA); their origins are
- * still searchable (audit_origin).
+ * read them from audit_event (server/db/audit-queries.ts: TESTER_VIA); their origins and user
+ * agents are still searchable (audit_origin, audit_user_agent).
  *
  * Exact at every moment, without a write on the audit hot path: the summary covers exactly
  * the events with id <= audit_summary_state.last_id (the watermark), and every reader adds the
@@ -43,7 +44,7 @@ const PASS_BUDGET_MS = 2000;
 const SUMMARIZE = `
 with batch as materialized (
   select ts, last_ts, coalesce(tenant, '') as tenant, kind, decision, reason, ${ORIGIN_EXPRESSION} as origin, count,
-         via, via = 'tester' as tester, origin as origin_as_sent, credentials, token_state, offered_subprotocols,
+         user_agent, via, via = 'tester' as tester, origin as origin_as_sent, credentials, token_state, offered_subprotocols,
          matched_pattern
     from audit_event where id > $1 and id <= $2
 ), per_tenant as (
@@ -73,6 +74,13 @@ with batch as materialized (
   select origin, max(coalesce(last_ts, ts)), sum(count) from batch where origin is not null group by 1
   on conflict (origin) do update
     set last_seen = greatest(audit_origin.last_seen, excluded.last_seen), events = audit_origin.events + excluded.events
+  returning 1
+), user_agents as (
+  insert into audit_user_agent (user_agent, last_seen, events)
+  select user_agent, max(coalesce(last_ts, ts)), sum(count) from batch where user_agent is not null group by 1
+  on conflict (user_agent) do update
+    set last_seen = greatest(audit_user_agent.last_seen, excluded.last_seen),
+        events = audit_user_agent.events + excluded.events
   returning 1
 )
 , replay as (
@@ -107,7 +115,7 @@ with batch as materialized (
 )
 select (select count(*) from batch)::int as rows,
        (select count(*) from per_tenant) + (select count(*) from all_tenants)
-     + (select count(*) from rejected) + (select count(*) from origins)
+     + (select count(*) from rejected) + (select count(*) from origins) + (select count(*) from user_agents)
      + (select count(*) from replay) + (select count(*) from hits) as upserts`;
 
 export interface SummaryPass {
@@ -176,6 +184,7 @@ export async function expireAuditSummary(db: pg.Pool | pg.PoolClient, cutoff: Da
   await db.query("delete from audit_count where bucket < $1", [cutoff]);
   await db.query("delete from audit_rejected_origin where bucket < $1", [cutoff]);
   await db.query("delete from audit_origin where last_seen < $1", [cutoff]);
+  await db.query("delete from audit_user_agent where last_seen < $1", [cutoff]);
   await db.query("delete from audit_replay where bucket < $1", [cutoff]);
   await db.query("delete from audit_pattern_hit where bucket < $1", [cutoff]);
 }

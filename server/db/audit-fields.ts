@@ -152,17 +152,18 @@ export type AuditRange = keyof typeof AUDIT_RANGES;
 export const AUDIT_RANGE_KEYS = Object.keys(AUDIT_RANGES) as [AuditRange, ...AuditRange[]];
 
 /**
- * Sortable columns: the SQL each sorts by (never null, so the keyset comparison holds) and the
- * cursor value's type. Time (`ts`) walks the (ts, id) indexes at any depth; the others sort the
- * filtered window (bounded by the range), then page by keyset on (value, ts, id).
+ * Sortable columns: the SQL each sorts by and the cursor value's type. Each is the expression
+ * an index of audit_event starts with, so every page reads only its rows, at any depth and over
+ * any window (server/db/audit-queries.ts: sortRuns). Events without a value (no tenant, no
+ * origin…) come last in either direction; ties by time, then id.
  */
 export const AUDIT_SORTS = {
   ts: { sql: null, type: null },
   count: { sql: "count", type: "int" },
-  tenant: { sql: "coalesce(tenant, '')", type: "text" },
-  reason: { sql: "coalesce(reason, '')", type: "text" },
-  origin: { sql: "coalesce(origin_normalized, origin, '')", type: "text" },
-  remoteAddr: { sql: "coalesce(remote_addr, '')", type: "text" },
+  tenant: { sql: "tenant", type: "text" },
+  reason: { sql: "reason", type: "text" },
+  origin: { sql: "coalesce(origin_normalized, origin)", type: "text" },
+  remoteAddr: { sql: "remote_addr", type: "text" },
 } as const;
 export type AuditSortColumn = keyof typeof AUDIT_SORTS;
 export const AUDIT_SORT_VALUES = Object.keys(AUDIT_SORTS).flatMap((c) => [c, `-${c}`]) as [string, ...string[]];

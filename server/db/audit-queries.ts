@@ -21,6 +21,7 @@ import {
   AUDIT_SORT_VALUES,
   AUDIT_SORTS,
   type AuditFieldSpec,
+  type AuditSortColumn,
   auditFieldShape,
   parseAuditSort,
 } from "./audit-fields";
@@ -45,15 +46,20 @@ export async function withSummaryWatermark<T>(
   db: Queryable,
   read: (q: Queryable, watermark: string) => Promise<T>,
 ): Promise<T> {
-  const watermarkOf = async (q: Queryable) =>
-    (await q.query<{ w: string }>("select last_id::text as w from audit_summary_state where id = 1")).rows[0]?.w ?? "0";
-  if (typeof (db as PoolLike).totalCount !== "number") return read(db, await watermarkOf(db));
+  const WATERMARK = "select last_id::text as w from audit_summary_state where id = 1";
+  if (typeof (db as PoolLike).totalCount !== "number") {
+    return read(db, (await db.query<{ w: string }>(WATERMARK)).rows[0]?.w ?? "0");
+  }
   const client = await (db as PoolLike).connect();
   let broken: Error | undefined;
   try {
-    await client.query("begin isolation level repeatable read read only");
+    // One round trip for both (no parameters: the simple protocol runs the two statements and
+    // answers with both results). On a busy machine every round trip is a wait for the CPU.
     try {
-      const result = await read(client, await watermarkOf(client));
+      const [, state] = (await client.query(
+        `begin isolation level repeatable read read only; ${WATERMARK}`,
+      )) as unknown as Array<{ rows: Array<{ w: string }> }>;
+      const result = await read(client, state?.rows[0]?.w ?? "0");
       await client.query("commit");
       return result;
     } catch (error) {
@@ -166,10 +172,13 @@ const bigintId = z.string().regex(/^\d{1,19}$/, "must be an event id (digits)");
 /** Keyset position of the history: `<epoch ms of ts>_<id>` of the last row of a page. */
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 
-/** Keyset position of a page sorted by another column than time: `<ms>_<id>_<base64url of the value>`. */
+/**
+ * Keyset position of a page sorted by another column than time: `<ms>_<id>_<base64url of the
+ * value>`, or `<ms>_<id>_~` after an event without a value (auditCursor).
+ */
 const sortedCursor = z
   .string()
-  .regex(/^\d{1,15}_\d{1,19}(_[A-Za-z0-9_-]{0,700})?$/, "must be a cursor returned as nextCursor");
+  .regex(/^\d{1,15}_\d{1,19}(_([A-Za-z0-9_-]{0,700}|~))?$/, "must be a cursor returned as nextCursor");
 
 /**
  * Filters of the history search, validated at the boundary (query string → this). The
@@ -221,6 +230,11 @@ export function refineAuditFilter(
   }
   if (f.cursor && (parseAuditSort(f.sort).column === "ts") !== (f.cursor.split("_").length === 2)) {
     ctx.addIssue({ code: "custom", path: ["cursor"], message: "this cursor belongs to another sort order" });
+  } else if (f.cursor && AUDIT_SORTS[parseAuditSort(f.sort).column].type === "int") {
+    const { value } = parseCursor(f.cursor);
+    if (value === null || !/^-?\d{1,10}$/.test(value)) {
+      ctx.addIssue({ code: "custom", path: ["cursor"], message: "this cursor belongs to another sort order" });
+    }
   }
 }
 
@@ -249,31 +263,76 @@ export const REPLAYABLE_SQL =
 /** Rows that count as a match of an allowlist entry: decided requests that named the entry (not the tester's). */
 export const PATTERN_HIT_SQL = `matched_pattern is not null and via <> 'tester' and coalesce(tenant, '') <> '' and ${DECIDED_KINDS_SQL}`;
 /**
- * Substring and prefix search look the origins up in audit_origin first; when more than this
- * many distinct origins match, the pattern is broad and is applied to the events directly.
+ * Substring and prefix search look the values up in the summary's dictionary first; when more
+ * than this many distinct values match, the pattern is broad and is applied to the events directly.
  */
-const MAX_MATCHED_ORIGINS = 1000;
+const MAX_MATCHED_VALUES = 1000;
 
-/** The origins of audit_origin a substring/prefix filter matches, or null when too many (or none asked). */
-export async function matchedOrigins(
-  db: Queryable,
-  f: { originContains?: string; originPrefix?: string },
-): Promise<string[] | null> {
-  const patterns = originPatterns(f);
-  if (patterns.length === 0) return null;
-  const { rows } = await db.query<{ origin: string }>(
-    `select origin from audit_origin where ${patterns.map((_, i) => `origin ilike $${i + 1}`).join(" and ")}
-      limit ${MAX_MATCHED_ORIGINS + 1}`,
-    patterns,
-  );
-  return rows.length > MAX_MATCHED_ORIGINS ? null : rows.map((r) => r.origin);
+/**
+ * The text filters a dictionary of the audit summary serves (server/audit/summary.ts): every
+ * origin (audit_origin) and every user agent (audit_user_agent) seen, each a small table with
+ * a trigram index. A substring or prefix filter finds its values there, then the history by
+ * those exact values (indexed, so a value that is rare, bursty or absent costs a few index
+ * probes, not a walk of every partition) up to the summary's watermark, and by the pattern
+ * itself after it (a few seconds of events).
+ */
+export const AUDIT_DICTIONARIES = {
+  origin: {
+    table: "audit_origin",
+    column: "origin",
+    /** What the filter compares on audit_event. */
+    expression: ORIGIN_EXPRESSION,
+    /** The indexed expression equal values are found by (audit_event_origin_ts_id_idx). */
+    hash: null,
+    patterns: (f: DictionaryFilter) => [
+      ...(f.originContains ? [`%${escapeLike(f.originContains)}%`] : []),
+      ...(f.originPrefix ? [`${escapeLike(f.originPrefix)}%`] : []),
+    ],
+  },
+  userAgent: {
+    table: "audit_user_agent",
+    column: "user_agent",
+    expression: "user_agent",
+    /** Found by a hash of the value (audit_event_user_agent_hash_ts_id_idx); the value is compared too. */
+    hash: "hashtext",
+    patterns: (f: DictionaryFilter) => (f.userAgent ? [`%${escapeLike(f.userAgent)}%`] : []),
+  },
+} as const;
+export type AuditDictionary = keyof typeof AUDIT_DICTIONARIES;
+const DICTIONARY_NAMES = Object.keys(AUDIT_DICTIONARIES) as AuditDictionary[];
+type DictionaryFilter = { originContains?: string; originPrefix?: string; userAgent?: string };
+
+/** The exact values a dictionary matched (with their hashes when it looks them up by hash). */
+export interface MatchedValues {
+  values: string[];
+  hashes: number[];
 }
 
-function originPatterns(f: { originContains?: string; originPrefix?: string }): string[] {
-  const patterns: string[] = [];
-  if (f.originContains) patterns.push(`%${escapeLike(f.originContains)}%`);
-  if (f.originPrefix) patterns.push(`${escapeLike(f.originPrefix)}%`);
-  return patterns;
+/**
+ * The values of each dictionary whose filter is given (`null`: more than MAX_MATCHED_VALUES,
+ * the pattern applies to the events directly); dictionaries without a filter are absent.
+ */
+export async function matchedValues(
+  db: Queryable,
+  f: DictionaryFilter,
+): Promise<Partial<Record<AuditDictionary, MatchedValues | null>>> {
+  const matched: Partial<Record<AuditDictionary, MatchedValues | null>> = {};
+  for (const name of DICTIONARY_NAMES) {
+    const d = AUDIT_DICTIONARIES[name];
+    const patterns = d.patterns(f);
+    if (patterns.length === 0) continue;
+    const { rows } = await db.query<{ value: string; hash: number | null }>(
+      `select ${d.column} as value, ${d.hash ? `${d.hash}(${d.column})` : "null::int"} as hash from ${d.table}
+        where ${patterns.map((_, i) => `${d.column} ilike $${i + 1}`).join(" and ")}
+        limit ${MAX_MATCHED_VALUES + 1}`,
+      patterns,
+    );
+    matched[name] =
+      rows.length > MAX_MATCHED_VALUES
+        ? null
+        : { values: rows.map((r) => r.value), hashes: rows.map((r) => r.hash ?? 0) };
+  }
+  return matched;
 }
 
 /** `text` as a LIKE pattern matching itself (`%`, `_` and the escape character `\` escaped). */
@@ -282,22 +341,30 @@ export function escapeLike(text: string): string {
 }
 
 /**
- * How an origin substring/prefix filter is applied: to the events directly (`patterns`), or
- * split at the summary's watermark (`summarized`: the events up to it whose exact origin is
- * one audit_origin matched; `recent`: the events after it, by the patterns).
+ * How the dictionary filters (origin substring/prefix, user agent) are applied: to the events
+ * directly by their patterns (`patterns`), or in two disjoint parts — `summarized`: the events
+ * whose value is one the dictionary matched, whatever their id (their index finds them; a bound
+ * on id would bring the primary key of every partition into the plan, and planning 40
+ * partitions is most of such a page's time); `recent`: the events after the summary's watermark
+ * that match the patterns with a value the dictionary did not have (a few seconds of events).
+ * A dictionary absent from `matched` (or null there) applies its pattern in both parts.
  */
-export type OriginSearch =
+export type SummarySearch =
   | { mode: "patterns" }
-  | { mode: "summarized" | "recent"; origins: string[]; watermark: string };
+  | {
+      mode: "summarized" | "recent";
+      matched: Partial<Record<AuditDictionary, MatchedValues | null>>;
+      watermark: string;
+    };
 
 /**
- * WHERE clause for the filters (without cursor), with its parameters. `search` says how
- * originContains/originPrefix apply (default: the patterns, on the events directly).
+ * WHERE clause for the filters (without cursor), with its parameters. `search` says how the
+ * dictionary filters apply (default: the patterns, on the events directly).
  */
 export function auditWhere(
   f: Omit<z.output<typeof auditFilterSchema>, "cursor" | "beforeId" | "limit" | "sort">,
   values: unknown[],
-  search: OriginSearch = { mode: "patterns" },
+  search: SummarySearch = { mode: "patterns" },
   /** A field whose filter is left out (its own facet counts the other values too). */
   except?: string,
 ): string[] {
@@ -310,25 +377,54 @@ export function auditWhere(
   for (const field of AUDIT_FIELDS as readonly AuditFieldSpec[]) {
     const value = values_[field.param];
     if (typeof value !== "string" || value === "" || field.param === except) continue;
+    // A dictionary's field (the user agent) is applied below, with the dictionaries.
+    if (field.param in AUDIT_DICTIONARIES) continue;
     add((p) => fieldCondition(field, p), field.match === "exact" ? value : likePattern(field, value));
   }
   // Rows with a shadow decision are few; the partial index audit_event_shadow_ts_id_idx holds only them.
   if (f.shadow || f.shadowDecision || f.shadowVersion) where.push("shadow_decision is not null");
-  // One expression for every origin filter, the one the trigram index is built on
-  // (audit_event_origin_trgm_idx): the origin as normalized, or as sent when it was malformed.
+  // One expression for every origin filter (audit_event_origin_ts_id_idx): the origin as
+  // normalized, or as sent when it was malformed.
   if (f.origin) add((p) => `${ORIGIN_EXPRESSION} = ${p}`, f.origin);
-  const patterns = originPatterns(f);
-  if (patterns.length > 0 && search.mode === "summarized") {
-    add((p) => `${ORIGIN_EXPRESSION} = any(${p}::text[])`, search.origins);
-    add((p) => `id <= ${p}::bigint`, search.watermark);
-  } else if (patterns.length > 0) {
-    for (const pattern of patterns) add((p) => `${ORIGIN_EXPRESSION} ilike ${p}`, pattern);
-    if (search.mode === "recent") add((p) => `id > ${p}::bigint`, search.watermark);
+  const summarizedValues: string[] = [];
+  for (const name of DICTIONARY_NAMES) {
+    if (name === except) continue;
+    const d = AUDIT_DICTIONARIES[name];
+    const patterns = d.patterns(f);
+    if (patterns.length === 0) continue;
+    const matched = search.mode === "patterns" ? null : (search.matched[name] ?? null);
+    if (matched && search.mode === "summarized") where.push(exactValues(d, matched, values));
+    else {
+      for (const pattern of patterns) add((p) => `${d.expression} ilike ${p}`, pattern);
+      if (matched) summarizedValues.push(exactValues(d, matched, values));
+    }
+  }
+  if (search.mode === "recent" && summarizedValues.length > 0) {
+    // Not what the summarized part finds (the pattern matched, so the values are not null).
+    where.push(`not (${summarizedValues.join(" and ")})`);
+    add((p) => `id > ${p}::bigint`, search.watermark);
   }
   if (f.range) add((p) => `ts >= ${p}::timestamptz`, new Date(Date.now() - AUDIT_RANGES[f.range].ms).toISOString());
   if (f.since) add((p) => `ts >= ${p}::timestamptz`, f.since);
   if (f.until) add((p) => `ts < ${p}::timestamptz`, f.until);
   return where;
+}
+
+/**
+ * The events whose value is one of `matched`: `=` for one value (the index then yields the
+ * rows in (ts, id) order, so a page reads only its rows), `= any` for several, `false` for none.
+ */
+function exactValues(
+  d: (typeof AUDIT_DICTIONARIES)[AuditDictionary],
+  matched: MatchedValues,
+  values: unknown[],
+): string {
+  if (matched.values.length === 0) return "false";
+  const one = matched.values.length === 1;
+  const param = (value: unknown, type: string) =>
+    `${one ? "" : "any("}$${values.push(one ? (value as unknown[])[0] : value)}::${type}${one ? "" : "[])"}`;
+  const byValue = `${d.expression} = ${param(matched.values, "text")}`;
+  return d.hash ? `${d.hash}(${d.expression}) = ${param(matched.hashes, "int")} and ${byValue}` : byValue;
 }
 
 /** The SQL condition of one field's filter, its value at `p`. */
@@ -342,27 +438,31 @@ function likePattern(field: AuditFieldSpec, value: string): string {
 }
 
 /**
- * One page of history, newest first by event time (ts, then id), keyset-paginated on
- * (ts, id): every filter has an index that starts with it and continues with (ts, id), so
- * a page costs the same at any depth and a time window is a range of that index (ordering
- * by id alone made a window far in the past walk every newer row first). `nextCursor` is
- * null on the last page.
+ * One page of history, newest first by event time (ts, then id) or in another column's order,
+ * keyset-paginated: every filter has an index that starts with it and continues with (ts, id),
+ * so a page costs the same at any depth and a time window is a range of that index (ordering
+ * by id alone made a window far in the past walk every newer row first). Other columns sort
+ * by runs of the order that an index serves (sortRuns). `nextCursor` is null on the last page.
  */
 export async function searchAudit(
   db: Queryable,
   filter: AuditFilter,
 ): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const f = auditFilterSchema.parse(filter);
-  if (originPatterns(f).length === 0) return historyPage(db, f, [{ mode: "patterns" }]);
-  // Substring/prefix: the matching origins from audit_origin, then the events by exact origin
-  // (indexed) up to the summary's watermark, and by the patterns after it — two disjoint parts.
+  if (DICTIONARY_NAMES.every((name) => AUDIT_DICTIONARIES[name].patterns(f).length === 0)) {
+    return historyPage(db, f, [{ mode: "patterns" }]);
+  }
+  // Origin substring/prefix, user agent: the matching values from the summary's dictionaries,
+  // then the events by exact value (indexed) up to the summary's watermark, and by the patterns
+  // after it — two disjoint parts.
   return withSummaryWatermark(db, async (q, watermark) => {
-    const origins = await matchedOrigins(q, f);
-    if (origins === null) return historyPage(q, f, [{ mode: "patterns" }]);
-    return historyPage(q, f, [
-      { mode: "summarized", origins, watermark },
-      { mode: "recent", origins, watermark },
-    ]);
+    const matched = await matchedValues(q, f);
+    const found = Object.values(matched).filter((m) => m !== null);
+    if (found.length === 0) return historyPage(q, f, [{ mode: "patterns" }]);
+    const recent: SummarySearch = { mode: "recent", matched, watermark };
+    // A dictionary that matched nothing: only events after the watermark can match.
+    if (found.some((m) => m.values.length === 0)) return historyPage(q, f, [recent]);
+    return historyPage(q, f, [{ mode: "summarized", matched, watermark }, recent]);
   });
 }
 
@@ -374,57 +474,145 @@ export function resolveAuditRange<T extends { range?: keyof typeof AUDIT_RANGES;
 }
 
 /**
+ * A run of a sort order that one index reads in order: its rows (`where`), what it is ordered
+ * by before (ts, id) (`order`: the index's leading expression, or null: none), whether the
+ * keyset compares that expression too (`keyed`: false when it has one value throughout the
+ * run), and whether a cursor's value is in it (`holds`; null: the event had no value).
+ */
+interface SortRun {
+  where: string | null;
+  order: string | null;
+  keyed: boolean;
+  holds: (value: string | null) => boolean;
+}
+
+/**
+ * The runs of a sort order, in page order. Time is one run. `count`: its folded rows (count
+ * <> 1, indexed by count: audit_event_count_ts_id_idx) below and above the unfolded ones (count
+ * = 1, most rows, read in time order). The other columns sort by the column itself (the
+ * expression its filter's index starts with) and put the events without a value last, in
+ * either direction. Those are read from the same index, ordered by the (null) column too: the
+ * planner does not take `x is null` for one value, so only that order is the index's.
+ */
+export function sortRuns(column: AuditSortColumn, descending: boolean): SortRun[] {
+  const sql = AUDIT_SORTS[column].sql;
+  if (sql === null) return [{ where: null, order: null, keyed: false, holds: () => true }];
+  if (column === "count") {
+    const runs: SortRun[] = [
+      { where: "count < 1", order: "count", keyed: true, holds: (v) => Number(v) < 1 },
+      { where: "count = 1", order: null, keyed: false, holds: (v) => Number(v) === 1 },
+      { where: "count > 1", order: "count", keyed: true, holds: (v) => Number(v) > 1 },
+    ];
+    return descending ? runs.reverse() : runs;
+  }
+  return [
+    { where: `${sql} is not null`, order: sql, keyed: true, holds: (v) => v !== null },
+    { where: `${sql} is null`, order: sql, keyed: false, holds: (v) => v === null },
+  ];
+}
+
+/** The whole order of a sort as one ORDER BY (what the runs add up to; for comparisons and tests). */
+export function auditOrderBy(sort: string | undefined): string {
+  const { column, descending } = parseAuditSort(sort);
+  const sql = AUDIT_SORTS[column].sql;
+  const dir = descending ? "desc" : "asc";
+  const value = sql === null ? "" : `${sql} ${dir}${column === "count" ? "" : " nulls last"}, `;
+  return `${value}ts ${dir}, audit_event.id ${dir}`;
+}
+
+/** A cursor value that stands for "no value" (outside base64url's alphabet). */
+const NULL_CURSOR_VALUE = "~";
+
+/**
+ * The cursor of a page's last row: `<epoch ms of ts>_<id>` when sorted by time; otherwise
+ * `<ms>_<id>_<base64url of the sort value>`, or `<ms>_<id>_~` when the row had none.
+ */
+export function auditCursor(
+  sort: string | undefined,
+  row: { ts: Date; id: string; sortValue?: string | number | null },
+): string {
+  const position = `${row.ts.getTime()}_${row.id}`;
+  if (AUDIT_SORTS[parseAuditSort(sort).column].sql === null) return position;
+  const value = row.sortValue ?? null;
+  return `${position}_${value === null ? NULL_CURSOR_VALUE : Buffer.from(String(value), "utf8").toString("base64url")}`;
+}
+
+/** A cursor's parts; `value` is null for a row without one (and for the time sort). */
+function parseCursor(cursor: string): { ms: string; id: string; value: string | null } {
+  const [ms, id, ...valueParts] = cursor.split("_");
+  const encoded = valueParts.join("_");
+  const value = encoded === NULL_CURSOR_VALUE ? null : Buffer.from(encoded, "base64url").toString("utf8");
+  return { ms: ms ?? "", id: id ?? "", value: valueParts.length === 0 ? null : value };
+}
+
+/**
  * One page in the requested order (newest first by default): the union of `parts` (each a
- * disjoint way to apply the origin search). Keyset on (sort value, ts, id), all three in the
- * same direction, so one row comparison continues after the cursor.
+ * disjoint way to apply the dictionary filters) times the sort's runs from the cursor's on.
+ * In the cursor's run, keyset on (value, ts, id), all three in the same direction, so one row
+ * comparison continues after the cursor (on (ts, id) in a run of one value); the later runs
+ * are read from their start. Each
+ * branch reads at most a page from its index; the union is ordered by run, then key.
  */
 async function historyPage(
   db: Queryable,
   f: z.output<typeof auditFilterSchema>,
-  parts: OriginSearch[],
+  parts: SummarySearch[],
 ): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
   const { column, descending } = parseAuditSort(f.sort);
   const sortSpec = AUDIT_SORTS[column];
+  const runs = sortRuns(column, descending);
   const dir = descending ? "desc" : "asc";
   const cmp = descending ? "<" : ">";
+  const cursor = f.cursor ? parseCursor(f.cursor) : null;
+  const firstRun = cursor
+    ? Math.max(
+        0,
+        runs.findIndex((r) => r.holds(cursor.value)),
+      )
+    : 0;
   const values: unknown[] = [f.limit + 1];
-  const selects = parts.map((search) => {
-    const where = auditWhere(f, values, search);
-    if (f.cursor) {
-      const [ms, id, ...valueParts] = f.cursor.split("_");
-      const encoded = valueParts.join("_");
-      const tsSql = `'epoch'::timestamptz + $${values.push(ms)}::bigint * interval '1 millisecond'`;
-      const idSql = `$${values.push(id)}::bigint`;
-      if (sortSpec.sql === null) where.push(`(ts, id) ${cmp} (${tsSql}, ${idSql})`);
-      else {
-        const value = Buffer.from(encoded, "base64url").toString("utf8");
-        const valueSql = `$${values.push(value)}::text::${sortSpec.type}`;
-        where.push(`(${sortSpec.sql}, ts, id) ${cmp} (${valueSql}, ${tsSql}, ${idSql})`);
+  const selects: string[] = [];
+  for (const search of parts) {
+    for (let i = firstRun; i < runs.length; i++) {
+      const run = runs[i]!;
+      const where = auditWhere(f, values, search);
+      if (run.where) where.push(run.where);
+      if (cursor && i === firstRun) {
+        const tsSql = `'epoch'::timestamptz + $${values.push(cursor.ms)}::bigint * interval '1 millisecond'`;
+        const idSql = `$${values.push(cursor.id)}::bigint`;
+        if (!run.keyed) where.push(`(ts, id) ${cmp} (${tsSql}, ${idSql})`);
+        else {
+          const valueSql = `$${values.push(cursor.value)}::text::${sortSpec.type}`;
+          where.push(`(${run.order}, ts, id) ${cmp} (${valueSql}, ${tsSql}, ${idSql})`);
+        }
       }
+      if (f.beforeId) where.push(`id < $${values.push(f.beforeId)}::bigint`);
+      const sortValue = sortSpec.sql === null ? "" : `${sortSpec.sql} as sort_value, `;
+      const order = `${run.order === null ? "" : `${run.order} ${dir}, `}ts ${dir}, audit_event.id ${dir}`;
+      // The events after the watermark (seconds of traffic), read by the primary key and then
+      // filtered: planned on their own (offset 0), so the planner does not estimate the patterns
+      // against every partition's statistics, which took longer than the read.
+      const from =
+        search.mode === "recent"
+          ? `(select * from audit_event where id > $${values.push(search.watermark)}::bigint offset 0) as audit_event`
+          : "audit_event";
+      selects.push(`select ${AUDIT_COLUMNS}, ${sortValue}${i} as sort_run, audit_event.id as sort_id from ${from}
+        ${where.length ? `where ${where.join(" and ")}` : ""} order by ${order} limit $1`);
     }
-    if (f.beforeId) {
-      values.push(f.beforeId);
-      where.push(`id < $${values.length}::bigint`);
-    }
-    const sortKey = sortSpec.sql === null ? "" : `${sortSpec.sql} as sort_value, `;
-    const order = `${sortSpec.sql === null ? "" : `${sortSpec.sql} ${dir}, `}ts ${dir}, audit_event.id ${dir}`;
-    return `select ${AUDIT_COLUMNS}, ${sortKey}audit_event.id as sort_id from audit_event ${where.length ? `where ${where.join(" and ")}` : ""}
-      order by ${order} limit $1`;
-  });
+  }
   const sql =
     selects.length === 1
       ? selects[0]!
       : `select * from (${selects.map((q) => `(${q})`).join(" union all ")}) as hits
-          order by ${sortSpec.sql === null ? "" : `sort_value ${dir}, `}ts ${dir}, sort_id ${dir} limit $1`;
-  const { rows } = await db.query<AuditRow & { sort_value?: string | number }>(sql, values);
+          order by sort_run, ${sortSpec.sql === null ? "" : `sort_value ${dir}, `}ts ${dir}, sort_id ${dir} limit $1`;
+  const { rows } = await db.query<AuditRow & { sort_value?: string | number | null }>(sql, values);
   const more = rows.length > f.limit;
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
-  const cursorOf = (row: AuditRow & { sort_value?: string | number }) =>
-    sortSpec.sql === null
-      ? `${row.ts.getTime()}_${row.id}`
-      : `${row.ts.getTime()}_${row.id}_${Buffer.from(String(row.sort_value ?? ""), "utf8").toString("base64url")}`;
-  return { events: page.map(toAuditEvent), nextCursor: more && last ? cursorOf(last) : null };
+  return {
+    events: page.map(toAuditEvent),
+    nextCursor: more && last ? auditCursor(f.sort, { ts: last.ts, id: last.id, sortValue: last.sort_value }) : null,
+  };
 }
 
 /** Events after `afterId`, oldest first (stream backfill and tail). */
@@ -564,6 +752,8 @@ interface RejectedTotal {
 
 /** Per-hour candidates tried before falling back to aggregating every summarized hour. */
 const TOP_CANDIDATES_PER_HOUR = [16, 128, 1024];
+/** After an inconclusive step, windows with at most this many summarized rows are aggregated whole. */
+const AGGREGATE_WHOLE_ROWS = 50_000;
 /** Windows whose summarized part spans at most this many hours are aggregated whole. */
 const FEW_HOURS = 3;
 const HOUR_MS = 3_600_000;
@@ -601,38 +791,28 @@ export async function topRejectedOrigins(
     const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
     const before = "ts >= $2::timestamptz and ts < $1::timestamptz and id <= $3::bigint";
     const after = "ts >= $1::timestamptz and ts < $2::timestamptz and id <= $3::bigint";
-    const { rows: direct } = await q.query<RejectedTotal & { reasons: string[] | null }>(
+    // Tester traffic, when included, is never in the summary: all of it since `since`, from the
+    // events, in the same statement (one round trip less).
+    const subtracted = options.includeTester ? `${NOT_TESTER_SQL} and ${before}` : before;
+    const { rows: raw } = await q.query<RawTotal>(
       `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant,
-              sum(case when ${before} then -count else count end)::text as count,
-              max(coalesce(last_ts, ts)) filter (where not (${before})) as last_seen,
-              array_agg(distinct coalesce(reason, '')) filter (where not (${before})) as reasons
+              sum(case when ${subtracted} then -count else count end)::text as count,
+              max(coalesce(last_ts, ts)) filter (where not (${subtracted})) as last_seen,
+              array_agg(distinct coalesce(reason, '')) filter (where not (${subtracted})) as reasons
          from audit_event
-        where decision = 'rejected' and ${DECIDED_KINDS_SQL} and ${NOT_TESTER_SQL} ${tenantFilter}
-          and ((${subtract ? before : after}) or (ts >= $1::timestamptz and id > $3::bigint))
+        where decision = 'rejected' and ${DECIDED_KINDS_SQL} ${tenantFilter}
+          and ((${NOT_TESTER_SQL} and ((${subtract ? before : after}) or (ts >= $1::timestamptz and id > $3::bigint)))
+               ${options.includeTester ? `or (${TESTER_SQL} and ts >= $1::timestamptz)` : ""})
         group by 1, 2`,
       values,
     );
-    // Tester traffic, when included, is never in the summary: all of it since `since`, from the events.
-    const tester = options.includeTester
-      ? (
-          await q.query<RejectedTotal & { reasons: string[] | null }>(
-            `select coalesce(${ORIGIN_EXPRESSION}, '(none)') as origin, coalesce(tenant, '') as tenant,
-                    sum(count)::text as count, max(coalesce(last_ts, ts)) as last_seen,
-                    array_agg(distinct coalesce(reason, '')) as reasons
-               from audit_event
-              where decision = 'rejected' and ${DECIDED_KINDS_SQL} and ${TESTER_SQL}
-                and ts >= $1::timestamptz ${options.tenant ? "and tenant = $2" : ""}
-              group by 1, 2`,
-            options.tenant ? [options.since.toISOString(), options.tenant] : [options.since.toISOString()],
-          )
-        ).rows
-      : [];
-    const raw = mergeRaw(direct, tester);
     let top: Array<{ key: RejectedTotal; total: bigint }> = [];
     // A few hours are read whole: their rows are few, and their small counts rarely let the
     // threshold decide early.
     const fewHours = Date.now() - summaryStart <= FEW_HOURS * HOUR_MS;
-    for (const perHour of fewHours ? [null] : [...TOP_CANDIDATES_PER_HOUR, null]) {
+    const steps: Array<number | null> = fewHours ? [null] : [...TOP_CANDIDATES_PER_HOUR, null];
+    for (let step = 0; step < steps.length; step++) {
+      const perHour = steps[step]!;
       const summarized = await summarizedTotals(q, new Date(summaryStart).toISOString(), options.tenant, perHour, raw);
       const candidates = summarized.candidates;
       const rawOfCandidates = candidates ? raw.filter((r) => candidates.has(`${r.tenant}\u0000${r.origin}`)) : raw;
@@ -644,6 +824,11 @@ export async function topRejectedOrigins(
         summarized.threshold === 0n ||
         (top.length === options.limit && boundary !== undefined && boundary.total > summarized.threshold);
       if (conclusive) break;
+      // Few summarized rows in all (a tenant's flat spread over thousands of origins): aggregating
+      // them whole is cheaper than the next, larger candidate step.
+      if (summarized.rowsInWindow !== null && summarized.rowsInWindow <= AGGREGATE_WHOLE_ROWS) {
+        step = steps.length - 2;
+      }
     }
     if (top.length === 0) return [];
     // The reasons of the final few: the summary's from the first hour it holds whole after
@@ -696,7 +881,12 @@ async function summarizedTotals(
   tenant: string | undefined,
   perHour: number | null,
   raw: RejectedTotal[],
-): Promise<{ rows: RejectedTotal[]; threshold: bigint; candidates: Set<string> | null }> {
+): Promise<{
+  rows: RejectedTotal[];
+  threshold: bigint;
+  candidates: Set<string> | null;
+  rowsInWindow: number | null;
+}> {
   const values: unknown[] = [firstWholeHour];
   const tenantFilter = tenant ? `and tenant = $${values.push(tenant)}` : "";
   if (perHour === null) {
@@ -705,67 +895,63 @@ async function summarizedTotals(
          from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter} group by 1, 2`,
       values,
     );
-    return { rows, threshold: 0n, candidates: null };
+    return { rows, threshold: 0n, candidates: null, rowsInWindow: null };
   }
   const limit = `$${values.push(perHour)}`;
-  // The summarized hours (a skip scan of the index), and each one's largest rows.
-  const { rows: tops } = await q.query<{ origin: string; tenant: string; count: string; full: boolean }>(
+  // The events read directly: their `perHour` largest keys join the candidates; any other key
+  // has at most the largest count left out on top of the threshold.
+  const rawByCount = [...raw].sort((a, b) => Number(BigInt(b.count) - BigInt(a.count)));
+  const rawTop = rawByCount.slice(0, perHour);
+  const rawTenants = `$${values.push(rawTop.map((r) => r.tenant))}::text[]`;
+  const rawOrigins = `$${values.push(rawTop.map((r) => r.origin))}::text[]`;
+  // One statement: the summarized hours (a skip scan of the index), each one's largest rows,
+  // and the candidates' totals (one index range per candidate: the key is (tenant, origin,
+  // bucket)); its last row (origin null) is the sum of each full hour's perHour-th count.
+  const { rows } = await q.query<RejectedTotal & { threshold: string | null }>(
     `with recursive hours as (
        (select bucket from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter} order by bucket limit 1)
        union all
        select (select bucket from audit_rejected_origin where bucket > h.bucket ${tenantFilter} order by bucket limit 1)
          from hours h where h.bucket is not null
+     ), tops as materialized (
+       select t.origin, t.tenant, t.count, t.rank = ${limit} as is_full
+         from hours h,
+              lateral (select origin, tenant, count, row_number() over (order by count desc) as rank
+                         from audit_rejected_origin where bucket = h.bucket ${tenantFilter}
+                        order by count desc limit ${limit}) as t
+        where h.bucket is not null
+     ), candidates as (
+       select tenant, origin from tops
+       union
+       select * from unnest(${rawTenants}, ${rawOrigins}) as r(tenant, origin)
      )
-     select t.origin, t.tenant, t.count::text as count, t.rank = ${limit} as full
-       from hours h,
-            lateral (select origin, tenant, count, row_number() over (order by count desc) as rank
-                       from audit_rejected_origin where bucket = h.bucket ${tenantFilter}
-                      order by count desc limit ${limit}) as t
-      where h.bucket is not null`,
-    values,
-  );
-  let threshold = 0n;
-  for (const t of tops) if (t.full) threshold += BigInt(t.count);
-  // The events read directly: their `perHour` largest keys join the candidates; any other key
-  // has at most the largest count left out on top of the threshold.
-  const rawByCount = [...raw].sort((a, b) => Number(BigInt(b.count) - BigInt(a.count)));
-  const rawLeftOut = rawByCount[perHour];
-  if (rawLeftOut && BigInt(rawLeftOut.count) > 0n) threshold += BigInt(rawLeftOut.count);
-  const keys = new Map<string, { origin: string; tenant: string }>();
-  for (const r of [...tops, ...rawByCount.slice(0, perHour)])
-    keys.set(`${r.tenant}\u0000${r.origin}`, { origin: r.origin, tenant: r.tenant });
-  const candidates = [...keys.values()];
-  const { rows } = await q.query<RejectedTotal>(
-    // One index range per candidate (the key is (tenant, origin, bucket)).
-    `select c.origin, c.tenant, t.count, t.last_seen
-       from unnest($2::text[], $3::text[]) as c(tenant, origin),
+     select c.origin, c.tenant, t.count, t.last_seen, null::text as threshold
+       from candidates c,
             lateral (select sum(s.count)::text as count, max(s.last_seen) as last_seen from audit_rejected_origin s
                       where s.tenant = c.tenant and s.origin = c.origin and s.bucket >= $1::timestamptz) as t
-      where t.count is not null`,
-    [firstWholeHour, candidates.map((c) => c.tenant), candidates.map((c) => c.origin)],
+      where t.count is not null
+     union all
+     select null, null, null, null, coalesce(sum(count) filter (where is_full), 0)::text || ' '
+            || (select count(*) from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter}) from tops`,
+    values,
   );
-  return { rows, threshold, candidates: new Set(keys.keys()) };
+  const totals = rows.filter((r) => r.threshold === null);
+  // The last row: the threshold's sum and how many summarized rows the window has in all.
+  const [sum, inWindow] = (rows.find((r) => r.threshold !== null)?.threshold ?? "0 0").split(" ");
+  let threshold = BigInt(sum ?? "0");
+  const rawLeftOut = rawByCount[perHour];
+  if (rawLeftOut && BigInt(rawLeftOut.count) > 0n) threshold += BigInt(rawLeftOut.count);
+  // Every key of the summarized hours' tops has a total; the raw keys are candidates with or without one.
+  const candidates = new Set([...totals, ...rawTop].map((r) => `${r.tenant}\u0000${r.origin}`));
+  return {
+    rows: totals.map(({ threshold: _t, ...r }) => r),
+    threshold,
+    candidates,
+    rowsInWindow: Number(inWindow ?? "0"),
+  };
 }
 
 type RawTotal = RejectedTotal & { reasons: string[] | null };
-
-/** The direct rows and the tester's, one row per (tenant, origin): the threshold reads raw counts per key. */
-function mergeRaw(direct: RawTotal[], tester: RawTotal[]): RawTotal[] {
-  if (tester.length === 0) return direct;
-  const byKey = new Map<string, RawTotal>();
-  for (const r of [...direct, ...tester]) {
-    const id = `${r.tenant}\u0000${r.origin}`;
-    const seen = byKey.get(id);
-    if (!seen) {
-      byKey.set(id, { ...r });
-      continue;
-    }
-    seen.count = String(BigInt(seen.count) + BigInt(r.count));
-    if (r.last_seen !== null && (seen.last_seen === null || r.last_seen > seen.last_seen)) seen.last_seen = r.last_seen;
-    seen.reasons = [...new Set([...(seen.reasons ?? []), ...(r.reasons ?? [])])];
-  }
-  return [...byKey.values()];
-}
 
 /** Summarized and direct totals added up per (tenant, origin), largest first, ties by origin then tenant. */
 function addUp(summarized: RejectedTotal[], raw: RejectedTotal[]): Array<{ key: RejectedTotal; total: bigint }> {

@@ -42,8 +42,9 @@
  * The partitions of the 31 days are made first (`audit_event_create_partition`, as the upkeep
  * does). Secondary indexes are dropped for the load (in chunks of CHUNK rows) and recreated
  * from their own definitions (pg_indexes), then ANALYZE — the same indexes the migrations
- * create. Then the summary (audit_count, audit_rejected_origin, audit_origin, audit_replay,
- * audit_pattern_hit) catches up, as the gateways' passes do.
+ * create. Then the summary (audit_count, audit_rejected_origin, audit_origin, audit_user_agent,
+ * audit_replay, audit_pattern_hit) catches up, as the gateways' passes do. On a reused database
+ * (BENCH_REUSE_DB) nothing is migrated: apply new migrations first (npm run db:migrate).
  *
  * Method: for each filter, sort and depth, the keyset cursor is that of the last row of the
  * previous page (found untimed, with OFFSET); each call runs RUNS times (fewer when the runs
@@ -68,10 +69,12 @@ import { AUDIT_SORTS, parseAuditSort } from "../../server/db/audit-fields";
 import {
   AUDIT_COLUMNS,
   type AuditFilter,
+  auditCursor,
   auditFilterSchema,
+  auditOrderBy,
   auditTimeline,
   auditWhere,
-  matchedOrigins,
+  matchedValues,
   overviewWindow,
   type Queryable,
   searchAudit,
@@ -465,18 +468,19 @@ function histogramCases(newest: Date): Case[] {
   ];
 }
 
-/** The WHERE clause searchAudit builds for a filter (origin patterns resolved through audit_origin as it does). */
+/** The WHERE clause searchAudit builds for a filter (origin and user-agent patterns resolved through the summary's dictionaries as it does). */
 async function filterSql(pool: pg.Pool, filter: HistoryFilter): Promise<{ where: string[]; values: unknown[] }> {
   const values: unknown[] = [];
   const f = auditFilterSchema.parse(filter);
   // As searchAudit does, minus its split at the summary's watermark (the bench's summary has caught up).
-  const origins = await matchedOrigins(pool, f);
+  const matched = await matchedValues(pool, f);
   const { rows } = await pool.query<{ w: string }>("select last_id::text as w from audit_summary_state");
+  const resolved = Object.values(matched).some((m) => m !== null);
   return {
     where: auditWhere(
       f,
       values,
-      origins === null ? { mode: "patterns" } : { mode: "summarized", origins, watermark: rows[0]!.w },
+      resolved ? { mode: "summarized", matched, watermark: rows[0]!.w } : { mode: "patterns" },
     ),
     values,
   };
@@ -527,7 +531,8 @@ function loadLine(): string {
 function recording(pool: pg.Pool): { db: Queryable; statements: Array<{ text: string; values: unknown[] }> } {
   const statements: Array<{ text: string; values: unknown[] }> = [];
   const record = (text: string, values?: unknown[]) => {
-    if (/\baudit_(event|count|rejected_origin|origin)\b/.test(text)) statements.push({ text, values: values ?? [] });
+    if (/\baudit_(event|count|rejected_origin|origin|user_agent)\b/.test(text))
+      statements.push({ text, values: values ?? [] });
   };
   const db = {
     get totalCount() {
@@ -605,20 +610,25 @@ async function main(): Promise<void> {
   }
   const summaryMs = performance.now() - summaryStarted;
   const summaryCores = cpuBreakdown(cpuBefore, cpuSnapshot(), {}, databaseName(db.url));
-  await pool.query("vacuum analyze audit_count, audit_rejected_origin, audit_origin, audit_replay, audit_pattern_hit");
+  await pool.query(
+    "vacuum analyze audit_count, audit_rejected_origin, audit_origin, audit_user_agent, audit_replay, audit_pattern_hit",
+  );
   const { rows: summarySizes } = await pool.query<{
     counts: string;
     rejected: string;
     origins: string;
+    agents: string;
     replay: string;
     hits: string;
     size: string;
   }>(
     `select (select count(*) from audit_count)::text as counts, (select count(*) from audit_rejected_origin)::text as rejected,
-            (select count(*) from audit_origin)::text as origins, (select count(*) from audit_replay)::text as replay,
+            (select count(*) from audit_origin)::text as origins, (select count(*) from audit_user_agent)::text as agents,
+            (select count(*) from audit_replay)::text as replay,
             (select count(*) from audit_pattern_hit)::text as hits,
             pg_size_pretty(pg_total_relation_size('audit_count') + pg_total_relation_size('audit_rejected_origin')
-              + pg_total_relation_size('audit_origin') + pg_total_relation_size('audit_replay')
+              + pg_total_relation_size('audit_origin') + pg_total_relation_size('audit_user_agent')
+              + pg_total_relation_size('audit_replay')
               + pg_total_relation_size('audit_pattern_hit')) as size`,
   );
   const s = summarySizes[0]!;
@@ -626,6 +636,7 @@ async function main(): Promise<void> {
     `summary: ${fmt(summarized)} events summarized in ${fmt(summaryMs / 1000, 1)} s ` +
       `(${fmt(summarized ? ((summaryCores.postgres ?? 0) * summaryMs * 1000) / summarized : 0, 2)} µs of Postgres CPU per event); ` +
       `${fmt(Number(s.counts))} count rows, ${fmt(Number(s.rejected))} rejected-origin rows, ${fmt(Number(s.origins))} origins, ` +
+      `${fmt(Number(s.agents))} user agents, ` +
       `${fmt(Number(s.replay))} replay rows, ${fmt(Number(s.hits))} pattern-hit rows (${s.size})\n`,
   );
 
@@ -655,10 +666,8 @@ async function main(): Promise<void> {
   for (const c of pick(cases(Date.now()))) {
     const { where, values } = await filterSql(pool, c.filter);
     const whereSql = where.length ? `where ${where.join(" and ")}` : "";
-    const { column, descending } = parseAuditSort(c.filter.sort);
-    const sortSql = AUDIT_SORTS[column].sql;
-    const dir = descending ? "desc" : "asc";
-    const order = `${sortSql === null ? "" : `${sortSql} ${dir}, `}ts ${dir}, audit_event.id ${dir}`;
+    const sortSql = AUDIT_SORTS[parseAuditSort(c.filter.sort).column].sql;
+    const order = auditOrderBy(c.filter.sort);
     const { rows: countRows } = await pool.query<{ n: string }>(
       `select count(*)::text as n from audit_event ${whereSql}`,
       values,
@@ -678,18 +687,14 @@ async function main(): Promise<void> {
       }
       let cursor: string | undefined;
       if (depth > 1) {
-        // The cursor searchAudit's nextCursor gives for the row before the page: `<ms>_<id>` for
-        // the time sort, `<ms>_<id>_<base64url of the sort value>` for the others.
+        // The cursor searchAudit's nextCursor gives for the row before the page (auditCursor).
         const { rows } = await pool.query<{ ts: Date; id: string; v: string | null }>(
           `select ts, id::text as id, ${sortSql === null ? "null" : `(${sortSql})::text`} as v from audit_event ${whereSql}
             order by ${order} offset $${values.length + 1} limit 1`,
           [...values, skip - 1],
         );
         const r = rows[0]!;
-        cursor =
-          sortSql === null
-            ? `${r.ts.getTime()}_${r.id}`
-            : `${r.ts.getTime()}_${r.id}_${Buffer.from(r.v ?? "", "utf8").toString("base64url")}`;
+        cursor = auditCursor(c.filter.sort, { ts: r.ts, id: r.id, sortValue: r.v });
       }
       const filter: AuditFilter = { ...c.filter, limit: PAGE, ...(cursor ? { cursor } : {}) };
       const keysetT = await timed(() => searchAudit(pool, filter), RUNS);

@@ -19,7 +19,8 @@ import { markAllowedOrigins } from "../../app/_lib/audit/mark-allowed-origins";
 import { searchAuditEvents } from "../../app/_lib/audit/search-audit-events";
 import type { Principal } from "../../app/_lib/auth/principal";
 import { getPolicy } from "../../app/_lib/policy/get-policy";
-import { auditWhere } from "../../server/db/audit-queries";
+import { summarizeAudit } from "../../server/audit/summary";
+import { auditWhere, searchAudit } from "../../server/db/audit-queries";
 import { createPrisma, type PrismaClient } from "../../server/db/prisma";
 import { savePolicy } from "../../server/domain/policy/save-policy";
 import { createTenant } from "../../server/domain/tenants/create-tenant";
@@ -35,12 +36,12 @@ const MIN = 60_000;
 
 interface Seed {
   ago?: number;
-  tenant: string;
+  tenant: string | null;
   kind?: string;
   decision?: string | null;
   reason?: string | null;
-  origin?: string;
-  remoteAddr?: string;
+  origin?: string | null;
+  remoteAddr?: string | null;
   userAgent?: string;
   path?: string;
   count?: number;
@@ -64,8 +65,8 @@ async function seed(events: Seed[]): Promise<string[]> {
         e.tenant,
         e.decision === undefined ? "rejected" : e.decision,
         e.reason === undefined ? "origin_not_allowed" : e.reason,
-        e.origin ?? "https://evil.example",
-        e.remoteAddr ?? "203.0.113.7",
+        e.origin === undefined ? "https://evil.example" : e.origin,
+        e.remoteAddr === undefined ? "203.0.113.7" : e.remoteAddr,
         e.userAgent ?? "Mozilla/5.0 Firefox",
         e.path ?? "/t/app/feed",
         e.count ?? 1,
@@ -218,6 +219,10 @@ describe("filters, ranges and validation", () => {
     expect(await zodPaths(search({ sort: "-user_agent" }))).toEqual(["sort"]);
     expect(await zodPaths(search({ sort: "-count", cursor: "1700000000000_12" }))).toEqual(["cursor"]);
     expect(await zodPaths(search({ cursor: "1700000000000_12_abc" }))).toEqual(["cursor"]);
+    // A count cursor holds an integer (base64url of "x" is "eA").
+    expect(await zodPaths(search({ sort: "-count", cursor: "1700000000000_12_eA" }))).toEqual(["cursor"]);
+    expect(await zodPaths(search({ sort: "-count", cursor: "1700000000000_12_~" }))).toEqual(["cursor"]);
+    expect(await zodPaths(search({ sort: "-origin", cursor: "1700000000000_12_~~" }))).toEqual(["cursor"]);
     expect(await zodPaths(getAuditFacets({ db: pool, query: { kind: "whisper" } }))).toEqual(["kind"]);
     expect(await zodPaths(getAuditHistogram({ db: pool, query: { limit: "5" } }))).toEqual([""]);
   });
@@ -273,6 +278,72 @@ describe("sorting", () => {
       ).toEqual(sorted.map((e) => e.id));
     }
     expect((await search({ tenant, sort: "-count", limit: "1" })).events[0]!.count).toBe(9);
+  });
+});
+
+describe("sorting with missing values", () => {
+  it("puts events without a value last in either direction, paging across them without overlap or gap", async () => {
+    const path = `/t/${slug("nulls")}/`;
+    // Values and nulls mixed; ties on the value so pages split runs of equal values; folded counts around 1.
+    const rows = [
+      { tenant: "t-b", origin: "https://b.example", remoteAddr: "192.0.2.2", reason: "rate_limited", count: 1 },
+      { tenant: null, origin: null, remoteAddr: null, reason: null, decision: null, kind: "dropped", count: 1 },
+      { tenant: "t-a", origin: "https://a.example", remoteAddr: "192.0.2.1", reason: "origin_not_allowed", count: 4 },
+      { tenant: null, origin: "https://b.example", remoteAddr: null, reason: "allowed", count: 1 },
+      { tenant: "t-b", origin: null, remoteAddr: "192.0.2.2", reason: "origin_missing", count: 2 },
+      { tenant: "t-a", origin: "https://a.example", remoteAddr: "2001:db8::1", reason: null, decision: null, count: 1 },
+      { tenant: null, origin: null, remoteAddr: null, reason: "allowed", count: 7 },
+      { tenant: "t-c", origin: "https://c.example", remoteAddr: "192.0.2.1", reason: "allowed", count: 2 },
+      { tenant: "t-b", origin: "https://a.example", remoteAddr: null, reason: "origin_not_allowed", count: 1 },
+    ];
+    await seed(rows.map((r, i) => ({ ...r, path: `${path}${i}`, ago: (rows.length - i) * MIN })));
+    type Event = Awaited<ReturnType<typeof search>>["events"][number];
+    const sortValueOf = (e: Event, column: string): string | number | null =>
+      column === "origin" ? (e.originNormalized ?? e.origin) : (e[column as keyof Event] as string | number | null);
+    for (const column of ["tenant", "origin", "remoteAddr", "reason", "count"]) {
+      for (const sort of [column, `-${column}`]) {
+        for (const limit of ["1", "2", "4"]) {
+          const seen: Event[] = [];
+          let cursor: string | undefined;
+          for (let page = 0; page < 20; page++) {
+            const result = await search({ path, sort, limit, ...(cursor ? { cursor } : {}) });
+            seen.push(...result.events);
+            if (!result.nextCursor) break;
+            cursor = result.nextCursor;
+          }
+          const label = `${sort} by ${limit}`;
+          expect(new Set(seen.map((e) => e.id)).size, label).toBe(rows.length);
+          expect(seen.length, label).toBe(rows.length);
+          const desc = sort.startsWith("-") ? -1 : 1;
+          const expected = [...seen].sort((a, b) => {
+            const [x, y] = [sortValueOf(a, column), sortValueOf(b, column)];
+            if (x !== y) {
+              if (x === null) return 1; // no value: last, in either direction
+              if (y === null) return -1;
+              return (x < y ? -1 : 1) * desc;
+            }
+            return (Date.parse(a.ts) - Date.parse(b.ts) || Number(BigInt(a.id) - BigInt(b.id))) * desc;
+          });
+          expect(
+            seen.map((e) => e.id),
+            label,
+          ).toEqual(expected.map((e) => e.id));
+        }
+      }
+    }
+    // The last page of -tenant holds the events without a tenant, and its cursor says so.
+    const first = await search({ path, sort: "-tenant", limit: "6" });
+    expect(first.events.map((e) => e.tenant)).toEqual(["t-c", "t-b", "t-b", "t-b", "t-a", "t-a"]);
+    const second = await search({ path, sort: "-tenant", limit: "2", cursor: first.nextCursor! });
+    expect(second.events.map((e) => e.tenant)).toEqual([null, null]);
+    expect(second.nextCursor).toMatch(/^\d+_\d+_~$/);
+    // A cursor of the earlier format (the value '' stood for none) is still accepted.
+    const old = `${Date.now()}_${first.events[5]!.id}_`;
+    expect((await search({ path, sort: "-tenant", limit: "10", cursor: old })).events.map((e) => e.tenant)).toEqual([
+      null,
+      null,
+      null,
+    ]);
   });
 });
 
@@ -493,15 +564,19 @@ describe("top rejected origins after an allow", () => {
 describe("plans (EXPLAIN) on a few hundred thousand events", () => {
   it("serves the new filters and sorts from indexes, newest first, without sorting the table", async () => {
     const tenant = slug("big");
-    // 300,000 events over the last 3 days, 1 in 20 refused, a few hundred client addresses.
+    // 300,000 events over the last 3 days, 1 in 20 refused, a few hundred client addresses;
+    // 1 in 10 each without a tenant, an origin, a client address, a reason; 1 in 10 folded.
     await pool.query(
       `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized, remote_addr,
               user_agent, path, count, policy_version)
-       select now() - (g * interval '850 milliseconds'), 'gw-bench', 'handshake', $1,
+       select now() - (g * interval '850 milliseconds'), 'gw-bench', 'handshake',
+              case when g % 10 <> 2 then $1 end,
               case when g % 20 = 0 then 'rejected' else 'accepted' end::audit_decision,
-              case when g % 20 = 0 then 'origin_not_allowed' else 'allowed' end,
-              'https://o' || (g % 500) || '.example', 'https://o' || (g % 500) || '.example',
-              '10.0.' || (g % 250) || '.' || (g % 7), 'agent/' || (g % 30), '/t/app/' || (g % 9), 1, 1
+              case when g % 20 = 0 then 'origin_not_allowed' when g % 10 <> 6 then 'allowed' end,
+              case when g % 10 <> 3 then 'https://o' || (g % 500) || '.example' end,
+              case when g % 10 <> 3 then 'https://o' || (g % 500) || '.example' end,
+              case when g % 10 <> 4 then '10.0.' || (g % 250) || '.' || (g % 7) end, 'agent/' || (g % 30),
+              '/t/app/' || (g % 9), case when g % 10 = 5 then 3 else 1 end, 1
          from generate_series(1, 300000) as g`,
       [tenant],
     );
@@ -522,5 +597,70 @@ describe("plans (EXPLAIN) on a few hundred thousand events", () => {
     const byAgent = await plan({ userAgent: "agent/1", range: "24h" });
     expect(byAgent).toMatch(/Index Scan Backward|Merge Append/);
     expect(byAgent).not.toMatch(/^\s*->\s*Sort\b/m);
+    // The statements searchAudit runs, explained: each branch reads its page from an index
+    // that yields the page's order; a Sort is only of the branches' pages (under a Limit), or of
+    // a run the planner expects to be (nearly) empty, never of the matching rows themselves.
+    interface PlanNode {
+      "Node Type": string;
+      "Plan Rows": number;
+      "Relation Name"?: string;
+      "Index Name"?: string;
+      Plans?: PlanNode[];
+    }
+    const unboundedSorts = (node: PlanNode, sorting = false): string[] => {
+      const bigSort = node["Node Type"] === "Sort" && node["Plan Rows"] > 100;
+      const inSort = bigSort ? true : node["Node Type"] === "Limit" ? false : sorting;
+      const here = inSort && node["Relation Name"] ? [`${node["Node Type"]} on ${node["Relation Name"]}`] : [];
+      return [...here, ...(node.Plans ?? []).flatMap((child) => unboundedSorts(child, inSort))];
+    };
+    const indexesOf = (node: PlanNode): string[] => [
+      ...(node["Index Name"] ? [node["Index Name"]] : []),
+      ...(node.Plans ?? []).flatMap(indexesOf),
+    ];
+    const plans = async (query: Record<string, string>) => {
+      const out: PlanNode[] = [];
+      const recorder = {
+        query: async <R extends object>(text: string, values?: unknown[]) => {
+          const result = await pool.query<R>(text, values);
+          if (/from audit_event\b/.test(text)) {
+            if (process.env.SHOW_PLANS) console.log(text);
+            const { rows } = await pool.query<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(
+              `explain (format json) ${text}`,
+              values,
+            );
+            out.push(rows[0]!["QUERY PLAN"][0]!.Plan);
+            if (process.env.SHOW_PLANS) {
+              const shown = await pool.query<{ "QUERY PLAN": string }>(`explain ${text}`, values);
+              console.log(shown.rows.map((r) => r["QUERY PLAN"]).join("\n"));
+            }
+          }
+          return result;
+        },
+      };
+      await searchAudit(recorder, { range: "7d", limit: 50, ...query });
+      const plan: PlanNode = out.length === 1 ? out[0]! : { "Node Type": "statements", "Plan Rows": 0, Plans: out };
+      return {
+        sorts: unboundedSorts(plan),
+        indexes: [...new Set(indexesOf(plan).map((i) => i.replace(/^audit_event_(p\d+|default)_/, "")))],
+      };
+    };
+    for (const sort of ["-tenant", "origin", "-remoteAddr", "reason", "-count", "count"]) {
+      const plan = await plans({ sort });
+      expect(plan.sorts, sort).toEqual([]);
+    }
+    expect((await plans({ sort: "-tenant" })).indexes).toContain("tenant_ts_id_idx");
+    // (a partition names its copy of the origin expression index coalesce_ts_id_idx)
+    expect((await plans({ sort: "origin" })).indexes).toContain("coalesce_ts_id_idx");
+    expect((await plans({ sort: "-remoteAddr" })).indexes).toContain("remote_addr_ts_id_idx");
+    // A client address without a decision: the (remote_addr, ts, id) index.
+    expect((await plans({ remoteAddr: "10.0.20.6" })).indexes).toEqual(["remote_addr_ts_id_idx"]);
+    // A path prefix matching nothing: the pattern index, not a walk of the table.
+    // (partitions name their copies by the columns: path_idx, hashtext_ts_id_idx)
+    expect((await plans({ path: "/nothing/" })).indexes.join()).toMatch(/\bpath_(pattern_)?idx/);
+    // A user agent found in the dictionary: by its hash, in time order.
+    await summarizeAudit({ pool, maxRows: 1_000_000 });
+    const agent = await plans({ userAgent: "AGENT/17" });
+    expect(agent.indexes.join()).toMatch(/(hashtext|user_agent_hash)_ts_id_idx/);
+    expect(agent.sorts).toEqual([]);
   });
 });

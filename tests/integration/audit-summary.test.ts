@@ -1,6 +1,6 @@
 /**
  * The audit summary (server/audit/summary.ts) against real Postgres: the overview (timeline,
- * top rejected origins) and origin substring/prefix search give exactly what a scan of
+ * top rejected origins) and origin substring/prefix and user-agent search give exactly what a scan of
  * audit_event gives — before any summary pass, after one, and with events written after the
  * watermark — and each event is summarized once (two passes at once, a pass with nothing new).
  */
@@ -170,5 +170,62 @@ describe("the audit summary", () => {
     await summarizeAudit({ pool });
     expect(await search({ originContains: "fresh-50" })).toEqual(["https://Fresh-50%.example"]);
     expect(await search({ originContains: "nothing-like-this" })).toEqual([]);
+  });
+
+  it("finds user agents by substring, case-insensitively, before and after the watermark", async () => {
+    const insert = (userAgent: string, origin: string) =>
+      pool.query(
+        `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized, user_agent)
+         values (now(), 'gw-sum', 'handshake', 'sum-ua', 'rejected', 'origin_not_allowed', $2, $2, $1)`,
+        [userAgent, origin],
+      );
+    await insert("curl/8.5.0", "https://a.example");
+    await insert("OriginGate-Tester/1", "https://b.example");
+    await insert("python-requests/2.31_x%", "https://a.example");
+    await summarizeAudit({ pool });
+    const { rows: dictionary } = await pool.query<{ user_agent: string; events: string }>(
+      "select user_agent, events::text from audit_user_agent where user_agent in ('curl/8.5.0', 'OriginGate-Tester/1')",
+    );
+    expect(dictionary.map((r) => [r.user_agent, r.events]).sort()).toEqual([
+      ["OriginGate-Tester/1", "1"],
+      ["curl/8.5.0", "1"],
+    ]);
+    await insert("CURL/7.88.1", "https://b.example"); // after the watermark: found by the pattern
+    await insert("originGate-tester/2", "https://a.example");
+    await insert("curl/8.5.0", "https://a.example"); // after it too, a value the dictionary has: found once
+    const search = async (filter: { userAgent: string; originContains?: string }) =>
+      (await searchAudit(pool, { ...filter, tenant: "sum-ua", limit: 1000 })).events.map((e) => e.userAgent);
+    expect(await search({ userAgent: "curl" })).toEqual(["curl/8.5.0", "CURL/7.88.1", "curl/8.5.0"]);
+    expect(await search({ userAgent: "ORIGINGATE-TESTER" })).toEqual(["originGate-tester/2", "OriginGate-Tester/1"]);
+    expect(await search({ userAgent: "_x%" })).toEqual(["python-requests/2.31_x%"]);
+    expect(await search({ userAgent: "2.31.x" })).toEqual([]);
+    expect(await search({ userAgent: "no such agent" })).toEqual([]);
+    // With an origin substring too: both dictionaries resolve, each part applies both.
+    expect(await search({ userAgent: "tester", originContains: "b.example" })).toEqual(["OriginGate-Tester/1"]);
+    expect(await search({ userAgent: "curl", originContains: "b.example" })).toEqual(["CURL/7.88.1"]);
+    expect(await search({ userAgent: "curl", originContains: "a.example" })).toEqual(["curl/8.5.0", "curl/8.5.0"]);
+    await summarizeAudit({ pool });
+    expect(await search({ userAgent: "curl" })).toEqual(["curl/8.5.0", "CURL/7.88.1", "curl/8.5.0"]);
+    expect(await search({ userAgent: "tester", originContains: "a.example" })).toEqual(["originGate-tester/2"]);
+  });
+
+  it("gives the top rejected origins exactly when a tenant's refusals are spread flat (no early threshold)", async () => {
+    // 200 origins, each refused in one hour of four, about equally often, over the last 20 hours:
+    // each hour's 16 largest cannot decide the top 10, so the window is aggregated whole.
+    await pool.query(
+      `insert into audit_event (ts, gateway_id, kind, tenant, decision, reason, origin, origin_normalized, count)
+       select $1::timestamptz - h * interval '1 hour' - (o % 50) * interval '1 minute', 'gw-sum', 'handshake',
+              'sum-flat', 'rejected', 'origin_not_allowed', 'https://flat' || o || '.example',
+              'https://flat' || o || '.example', 1 + (o * 7 + h) % 3
+         from generate_series(1, 20) as h, generate_series(0, 199) as o where o % 4 = h % 4`,
+      [new Date(now)],
+    );
+    await summarizeAudit({ pool });
+    for (const hours of [6, 24]) {
+      const since = new Date(now - hours * HOUR);
+      expect(await topRejectedOrigins(pool, { since, limit: 10, tenant: "sum-flat" }), `${hours} h`).toEqual(
+        await rawTop(since, 10, "sum-flat"),
+      );
+    }
   });
 });
