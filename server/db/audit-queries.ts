@@ -788,6 +788,9 @@ export async function topRejectedOrigins(
     // Where the events of `since`'s own hour stop being read directly (reasons, below).
     const directUntil = subtract ? floorHour + HOUR_MS : summaryStart;
     const values: unknown[] = [options.since.toISOString(), new Date(summaryStart).toISOString(), watermark];
+    // Every branch below reads from here on: one plain bound the planner prunes partitions by
+    // (it cannot from the OR of ranges, and planning 40 partitions' indexes was most of the time).
+    const earliest = `$${values.push(new Date(Math.min(sinceMs, summaryStart)).toISOString())}::timestamptz`;
     const tenantFilter = options.tenant ? `and tenant = $${values.push(options.tenant)}` : "";
     const before = "ts >= $2::timestamptz and ts < $1::timestamptz and id <= $3::bigint";
     const after = "ts >= $1::timestamptz and ts < $2::timestamptz and id <= $3::bigint";
@@ -800,7 +803,7 @@ export async function topRejectedOrigins(
               max(coalesce(last_ts, ts)) filter (where not (${subtracted})) as last_seen,
               array_agg(distinct coalesce(reason, '')) filter (where not (${subtracted})) as reasons
          from audit_event
-        where decision = 'rejected' and ${DECIDED_KINDS_SQL} ${tenantFilter}
+        where decision = 'rejected' and ${DECIDED_KINDS_SQL} ${tenantFilter} and ts >= ${earliest}
           and ((${NOT_TESTER_SQL} and ((${subtract ? before : after}) or (ts >= $1::timestamptz and id > $3::bigint)))
                ${options.includeTester ? `or (${TESTER_SQL} and ts >= $1::timestamptz)` : ""})
         group by 1, 2`,
@@ -813,7 +816,14 @@ export async function topRejectedOrigins(
     const steps: Array<number | null> = fewHours ? [null] : [...TOP_CANDIDATES_PER_HOUR, null];
     for (let step = 0; step < steps.length; step++) {
       const perHour = steps[step]!;
-      const summarized = await summarizedTotals(q, new Date(summaryStart).toISOString(), options.tenant, perHour, raw);
+      const summarized = await summarizedTotals(
+        q,
+        new Date(summaryStart).toISOString(),
+        options.tenant,
+        perHour,
+        raw,
+        options.limit,
+      );
       const candidates = summarized.candidates;
       const rawOfCandidates = candidates ? raw.filter((r) => candidates.has(`${r.tenant}\u0000${r.origin}`)) : raw;
       top = addUp(summarized.rows, rawOfCandidates)
@@ -871,9 +881,13 @@ export async function topRejectedOrigins(
 
 /**
  * Summarized totals (whole hours from `firstWholeHour`) of the candidates — each summarized
- * hour's `perHour` largest rows and the `perHour` largest `raw` keys — or of every key when
- * perHour is null; and the threshold: the sum of each hour's perHour-th largest count and the
- * largest raw count left out (0: every row was read); and the candidates' keys (null: all).
+ * hour's `perHour` largest rows and the `perHour` largest `raw` keys — and the threshold: the
+ * sum of each hour's perHour-th largest count and the largest raw count left out; and the
+ * candidates' keys. When perHour is null, every key is aggregated in Postgres, `raw` added
+ * there too, and only the keys that can be among the `limit` largest come back (those at or
+ * above the limit-th total, ties included: the caller orders them), with threshold 0 and no
+ * candidates (their raw counts are in already): tens of thousands of summarized rows were
+ * most of the time when they were all sent back to be added up here.
  */
 async function summarizedTotals(
   q: Queryable,
@@ -881,6 +895,7 @@ async function summarizedTotals(
   tenant: string | undefined,
   perHour: number | null,
   raw: RejectedTotal[],
+  limit: number,
 ): Promise<{
   rows: RejectedTotal[];
   threshold: bigint;
@@ -890,14 +905,28 @@ async function summarizedTotals(
   const values: unknown[] = [firstWholeHour];
   const tenantFilter = tenant ? `and tenant = $${values.push(tenant)}` : "";
   if (perHour === null) {
+    const origins = `$${values.push(raw.map((r) => r.origin))}::text[]`;
+    const tenants = `$${values.push(raw.map((r) => r.tenant))}::text[]`;
+    const counts = `$${values.push(raw.map((r) => r.count))}::bigint[]`;
+    const lastSeen = `$${values.push(raw.map((r) => r.last_seen))}::timestamptz[]`;
     const { rows } = await q.query<RejectedTotal>(
-      `select origin, tenant, sum(count)::text as count, max(last_seen) as last_seen
-         from audit_rejected_origin where bucket >= $1::timestamptz ${tenantFilter} group by 1, 2`,
+      `with totals as (
+         select origin, tenant, sum(count) as total, max(last_seen) as last_seen from (
+           select origin, tenant, count, last_seen from audit_rejected_origin
+            where bucket >= $1::timestamptz ${tenantFilter}
+           union all
+           select * from unnest(${origins}, ${tenants}, ${counts}, ${lastSeen}) as r(origin, tenant, count, last_seen)
+         ) as parts
+         group by 1, 2 having sum(count) > 0
+       )
+       select origin, tenant, total::text as count, last_seen from totals
+        where total >= coalesce((select total from totals order by total desc
+                                  offset $${values.push(limit - 1)}::int limit 1), 0)`,
       values,
     );
-    return { rows, threshold: 0n, candidates: null, rowsInWindow: null };
+    return { rows, threshold: 0n, candidates: new Set(), rowsInWindow: null };
   }
-  const limit = `$${values.push(perHour)}`;
+  const perHourParam = `$${values.push(perHour)}`;
   // The events read directly: their `perHour` largest keys join the candidates; any other key
   // has at most the largest count left out on top of the threshold.
   const rawByCount = [...raw].sort((a, b) => Number(BigInt(b.count) - BigInt(a.count)));
@@ -914,11 +943,11 @@ async function summarizedTotals(
        select (select bucket from audit_rejected_origin where bucket > h.bucket ${tenantFilter} order by bucket limit 1)
          from hours h where h.bucket is not null
      ), tops as materialized (
-       select t.origin, t.tenant, t.count, t.rank = ${limit} as is_full
+       select t.origin, t.tenant, t.count, t.rank = ${perHourParam} as is_full
          from hours h,
               lateral (select origin, tenant, count, row_number() over (order by count desc) as rank
                          from audit_rejected_origin where bucket = h.bucket ${tenantFilter}
-                        order by count desc limit ${limit}) as t
+                        order by count desc limit ${perHourParam}) as t
         where h.bucket is not null
      ), candidates as (
        select tenant, origin from tops
