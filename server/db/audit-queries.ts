@@ -825,7 +825,8 @@ export async function topRejectedOrigins(
         options.limit,
       );
       const candidates = summarized.candidates;
-      const rawOfCandidates = candidates ? raw.filter((r) => candidates.has(`${r.tenant}\u0000${r.origin}`)) : raw;
+      // The direct counts of the candidates (none when the window was aggregated whole: they are in already).
+      const rawOfCandidates = raw.filter((r) => candidates.has(`${r.tenant}\u0000${r.origin}`));
       top = addUp(summarized.rows, rawOfCandidates)
         .filter((t) => t.total > 0n)
         .slice(0, options.limit);
@@ -899,7 +900,7 @@ async function summarizedTotals(
 ): Promise<{
   rows: RejectedTotal[];
   threshold: bigint;
-  candidates: Set<string> | null;
+  candidates: Set<string>;
   rowsInWindow: number | null;
 }> {
   const values: unknown[] = [firstWholeHour];
